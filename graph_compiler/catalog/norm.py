@@ -1,0 +1,81 @@
+"""Normalisation layers."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from graph_compiler.catalog._helpers import inferred, match_inferred, need_rank, prod, size
+from graph_compiler.catalog.spec import NodeSpec, Param, Shape, ShapeError, fmt_shape
+
+CAT = "Normalization"
+
+
+def _same(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
+    return [ins[0]]
+
+
+def _common() -> tuple[Param, ...]:
+    return (Param("eps", "float", 1e-5, "added to the variance for stability", min=0.0, max=1.0),)
+
+
+def _batchnorm(name: str, ranks: tuple[int, ...], layout: str, doc: str) -> NodeSpec:
+    def resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str, Any]:
+        need_rank(name, ins[0], ranks, layout)
+        return match_inferred(params, "num_features", ins[0][1],
+                              name + " expects {given} channels, gets " + fmt_shape(ins[0]))
+
+    return NodeSpec(
+        name, CAT, doc,
+        params=(inferred("num_features", "channels (inferred)"), *_common(),
+                Param("momentum", "float", 0.1, "running-stats update rate", min=0.0, max=1.0),
+                Param("affine", "bool", True, "learn scale and shift")),
+        module=f"nn.{name}", resolve=resolve, shape=_same,
+        count=lambda p, i, o: (2 * p["num_features"] if p["affine"] else 0, 0),
+        aliases=("batch normalization", "bn"),
+    )
+
+
+def _layernorm_resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str, Any]:
+    shape = ins[0]
+    given = params.get("normalized_shape")
+    if given is None:
+        return {**params, "normalized_shape": (shape[-1],)}
+    given = (given,) if isinstance(given, int) else tuple(given)
+    if len(given) >= len(shape) or tuple(shape[-len(given):]) != given:
+        raise ShapeError(f"LayerNorm: normalized_shape {list(given)} does not match the last dims "
+                         f"of {fmt_shape(shape)}", "normalized_shape")
+    return {**params, "normalized_shape": given}
+
+
+def _groupnorm_resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str, Any]:
+    need_rank("GroupNorm", ins[0], (2, 3, 4, 5), "[B, C, ...]")
+    params = match_inferred(params, "num_channels", ins[0][1],
+                            "GroupNorm expects {given} channels, gets " + fmt_shape(ins[0]))
+    if params["num_channels"] % params["num_groups"]:
+        raise ShapeError(f"GroupNorm: {params['num_channels']} channels cannot be split into "
+                         f"num_groups={params['num_groups']} groups", "num_groups")
+    return params
+
+
+SPECS = [
+    _batchnorm("BatchNorm1d", (2, 3), "[B, C] or [B, C, L]", "Batch normalisation over [B, C] or [B, C, L]."),
+    _batchnorm("BatchNorm2d", (4,), "[B, C, H, W]", "Batch normalisation over [B, C, H, W] images."),
+    NodeSpec(
+        "LayerNorm", CAT, "Normalises each sample over its last dims (transformers use this).",
+        params=(Param("normalized_shape", "ints", None, "trailing dims to normalise (inferred: last dim)",
+                      inferred=True, positional=True, min=1, max=1 << 24),
+                *_common(),
+                Param("elementwise_affine", "bool", True, "learn scale and shift")),
+        module="nn.LayerNorm", resolve=_layernorm_resolve, shape=_same,
+        count=lambda p, i, o: (2 * prod(p["normalized_shape"]) if p["elementwise_affine"] else 0, 0),
+        aliases=("layer normalization", "ln"),
+    ),
+    NodeSpec(
+        "GroupNorm", CAT, "Normalises groups of channels; works with any batch size.",
+        params=(size("num_groups", "number of channel groups", default=1),
+                inferred("num_channels", "channels (inferred)"), *_common(),
+                Param("affine", "bool", True, "learn scale and shift")),
+        module="nn.GroupNorm", resolve=_groupnorm_resolve, shape=_same,
+        count=lambda p, i, o: (2 * p["num_channels"] if p["affine"] else 0, 0),
+        aliases=("group normalization", "gn"),
+    ),
+]

@@ -1,0 +1,325 @@
+"""What a node type is: ports, typed parameters, and how to build, run and emit it.
+
+A NodeSpec is the one description of a node type that validation, shape inference,
+code generation, the designer's palette and inspector, and docs/nodes.md all read.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from graph_compiler.errors import NetwrightError
+
+Shape = tuple[int, ...]
+
+
+class ShapeError(NetwrightError):
+    """A node cannot accept the shapes it is given (or its params contradict them)."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+
+MAX_SIZE = 1 << 24  # any single size beyond 16M is a typo, not a network
+
+
+@dataclass(frozen=True)
+class Param:
+    """A typed parameter. ``kind`` is one of: int, float, bool, choice, ints (an int or a
+    tuple of ``length`` ints), padding (ints or 'same'/'valid'), shape (a list of ints),
+    str."""
+
+    name: str
+    kind: str
+    default: Any = REQUIRED
+    doc: str = ""
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[Any, ...] = ()
+    inferred: bool = False  # may be omitted: follows from the input shape
+    positional: bool = False  # emitted positionally in the constructor
+    length: int | None = None  # tuple length for ints
+    allow_minus_one: bool = False  # shape: one -1 allowed (Reshape)
+    nullable: bool = False  # None is a legal value
+    always: bool = False  # emitted even when equal to the default (torch's default differs)
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED and not self.inferred
+
+    def bounds_text(self) -> str:
+        if self.kind == "choice":
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        lo = "" if self.min is None else f"{self.min:g}"
+        hi = "" if self.max is None else f"{self.max:g}"
+        if lo and hi:
+            return f"{lo}..{hi}"
+        if lo:
+            return f">= {lo}"
+        if hi:
+            return f"<= {hi}"
+        return ""
+
+    def check(self, value: Any) -> tuple[Any, str | None]:
+        """Return (normalized value, None) or (None, message naming the problem)."""
+        if value is None and self.nullable:
+            return None, None
+        checker = _CHECKERS[self.kind]
+        return checker(self, value)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _range_msg(p: Param, v: Any) -> str | None:
+    if p.min is not None and v < p.min:
+        return f"{p.name}={v!r} is out of range (allowed {p.bounds_text()})"
+    if p.max is not None and v > p.max:
+        return f"{p.name}={v!r} is out of range (allowed {p.bounds_text()})"
+    return None
+
+
+def _check_int(p: Param, v: Any) -> tuple[Any, str | None]:
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+        v = int(v)
+    if not _is_int(v):
+        return None, f"{p.name} must be an integer, got {v!r}"
+    return v, _range_msg(p, v)
+
+
+def _check_float(p: Param, v: Any) -> tuple[Any, str | None]:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None, f"{p.name} must be a number, got {v!r}"
+    if not math.isfinite(v):
+        return None, f"{p.name} must be finite, got {v!r}"
+    return float(v), _range_msg(p, v)
+
+
+def _check_bool(p: Param, v: Any) -> tuple[Any, str | None]:
+    if not isinstance(v, bool):
+        return None, f"{p.name} must be true or false, got {v!r}"
+    return v, None
+
+
+def _check_choice(p: Param, v: Any) -> tuple[Any, str | None]:
+    if v not in p.choices or isinstance(v, bool) != any(isinstance(c, bool) for c in p.choices):
+        return None, f"{p.name}={v!r} is not allowed ({p.bounds_text()})"
+    return v, None
+
+
+def _check_str(p: Param, v: Any) -> tuple[Any, str | None]:
+    if not isinstance(v, str):
+        return None, f"{p.name} must be a string, got {v!r}"
+    return v, None
+
+
+def _check_ints(p: Param, v: Any) -> tuple[Any, str | None]:
+    if _is_int(v):
+        return v, _range_msg(p, v)
+    if isinstance(v, (list, tuple)) and v and all(_is_int(x) for x in v):
+        if p.length is not None and len(v) != p.length:
+            return None, f"{p.name} must be one integer or {p.length} integers, got {list(v)!r}"
+        for x in v:
+            msg = _range_msg(p, x)
+            if msg:
+                return None, msg
+        return tuple(v), None
+    n = p.length or "several"
+    return None, f"{p.name} must be an integer or a list of {n} integers, got {v!r}"
+
+
+def _check_padding(p: Param, v: Any) -> tuple[Any, str | None]:
+    if v in ("same", "valid"):
+        return v, None
+    return _check_ints(p, v)
+
+
+def _check_shape(p: Param, v: Any) -> tuple[Any, str | None]:
+    if not isinstance(v, (list, tuple)) or not all(_is_int(x) for x in v):
+        return None, f"{p.name} must be a list of integers, got {v!r}"
+    if len(v) > 8:
+        return None, f"{p.name} has {len(v)} dimensions; at most 8 are supported"
+    minus = sum(1 for x in v if x == -1)
+    for x in v:
+        if x == -1 and p.allow_minus_one and minus == 1:
+            continue
+        if x < 1 or x > MAX_SIZE:
+            return None, f"{p.name} has size {x}; sizes must be 1..{MAX_SIZE}"
+    return tuple(v), None
+
+
+_CHECKERS: dict[str, Callable[[Param, Any], tuple[Any, str | None]]] = {
+    "int": _check_int,
+    "float": _check_float,
+    "bool": _check_bool,
+    "choice": _check_choice,
+    "str": _check_str,
+    "ints": _check_ints,
+    "padding": _check_padding,
+    "shape": _check_shape,
+}
+
+
+@dataclass(frozen=True)
+class Port:
+    name: str
+    doc: str = ""
+    optional: bool = False
+
+
+# forward(mod, inputs, outputs, params) -> statements. ``outputs[i]`` is None when
+# nothing reads output port i, so specs can skip work nobody uses.
+ForwardFn = Callable[[str | None, Sequence[str], Sequence[str | None], dict[str, Any]], list[str]]
+ShapeFn = Callable[[dict[str, Any], Sequence[Shape]], list[Shape]]
+CountFn = Callable[[dict[str, Any], Sequence[Shape], Sequence[Shape]], tuple[int, int]]
+ResolveFn = Callable[[dict[str, Any], Sequence[Shape]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    type: str
+    category: str
+    doc: str
+    params: tuple[Param, ...] = ()
+    inputs: tuple[Port, ...] = (Port("x"),)
+    outputs: tuple[Port, ...] = (Port("out"),)
+    variadic: bool = False  # accepts any number of inputs >= len(inputs)
+    module: str | None = None  # constructor callable in generated code, e.g. "nn.Linear"
+    init: Callable[[dict[str, Any]], str | None] | None = None  # custom constructor expr
+    forward: ForwardFn | None = None
+    resolve: ResolveFn | None = None
+    shape: ShapeFn | None = None  # closed-form output shapes; None -> run on meta
+    count: CountFn | None = None  # closed-form (params, flops); None -> run on meta
+    support: tuple[str, ...] = ()  # helper definitions the generated file must contain
+    input_dtype: str = "float"  # "float", "long" or "any"
+    output_dtype: str = "float"  # "float", "same" (as input 0) or "param:<name>"
+    num_outputs: Callable[[dict[str, Any]], int] | None = None
+    aliases: tuple[str, ...] = ()  # extra search words for the palette
+    extra_docs: str = ""
+
+    def param(self, name: str) -> Param | None:
+        for p in self.params:
+            if p.name == name:
+                return p
+        return None
+
+    def output_count(self, params: dict[str, Any]) -> int:
+        if self.num_outputs is not None:
+            try:
+                return max(1, int(self.num_outputs(params)))
+            except (TypeError, ValueError, KeyError):
+                return len(self.outputs)
+        return len(self.outputs)
+
+    def output_name(self, index: int) -> str:
+        if index < len(self.outputs):
+            return self.outputs[index].name
+        return f"{self.outputs[-1].name}{index}"
+
+    def input_name(self, index: int) -> str:
+        if index < len(self.inputs):
+            return self.inputs[index].name
+        return f"{self.inputs[-1].name.rstrip('0123456789')}{index}"
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params if p.default is not REQUIRED}
+
+    def constructor(self, params: dict[str, Any]) -> str | None:
+        """The constructor expression for this node in generated code."""
+        if self.init is not None:
+            return self.init(params)
+        if self.module is None:
+            return None
+        return call_expr(self.module, self.params, params)
+
+    def forward_lines(
+        self, mod: str | None, ins: Sequence[str], outs: Sequence[str | None], params: dict[str, Any]
+    ) -> list[str]:
+        if self.forward is not None:
+            return self.forward(mod, ins, outs, params)
+        return [f"{outs[0] or '_'} = {mod}({', '.join(ins)})"]
+
+
+def py(value: Any) -> str:
+    """A Python literal for a param value: lists become tuples, as hand-written torch code has."""
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(py(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, float):
+        if math.isinf(value) or math.isnan(value):
+            return f"float({str(value)!r})"
+        return repr(value)
+    return repr(value)
+
+
+def call_expr(func: str, specs: Sequence[Param], params: dict[str, Any], skip: Sequence[str] = ()) -> str:
+    """func(positional..., kw=value for each param that differs from its default)."""
+    args: list[str] = []
+    for p in specs:
+        if p.name in skip or p.name not in params:
+            continue
+        v = params[p.name]
+        if p.positional:
+            args.append(py(v))
+        elif p.always or p.default is REQUIRED or not _same(v, p.default):
+            args.append(f"{p.name}={py(v)}")
+    return f"{func}({', '.join(args)})"
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, list):
+        a = tuple(a)
+    if isinstance(b, list):
+        b = tuple(b)
+    return a == b and isinstance(a, bool) == isinstance(b, bool)
+
+
+def fmt_shape(shape: Sequence[int] | None) -> str:
+    """[B, 16, 8, 8]: the batch dimension shows as B."""
+    if shape is None:
+        return "?"
+    if len(shape) == 0:
+        return "[]"
+    return "[" + ", ".join(["B", *(str(d) for d in shape[1:])]) + "]"
+
+
+def pair(v: Any, n: int = 2) -> tuple[int, ...]:
+    if isinstance(v, (list, tuple)):
+        return tuple(v)
+    return (v,) * n
+
+
+@dataclass
+class Registry:
+    specs: dict[str, NodeSpec] = field(default_factory=dict)
+
+    def add(self, spec: NodeSpec) -> NodeSpec:
+        if spec.type in self.specs:
+            raise ValueError(f"duplicate node type {spec.type}")
+        self.specs[spec.type] = spec
+        return spec
+
+    def get(self, type_name: str) -> NodeSpec | None:
+        return self.specs.get(type_name)
+
+    def __contains__(self, type_name: object) -> bool:
+        return type_name in self.specs
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.specs.values())
+
+    def categories(self) -> dict[str, list[NodeSpec]]:
+        out: dict[str, list[NodeSpec]] = {}
+        for s in self.specs.values():
+            out.setdefault(s.category, []).append(s)
+        return out

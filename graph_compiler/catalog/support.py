@@ -1,0 +1,88 @@
+"""Helper definitions that generated files carry when a node needs them.
+
+Each entry is plain source text. Code generation copies the ones a graph uses into the
+exported file (so it depends on torch alone), and shape inference and training execute
+the very same text, so what is trained is what is exported.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+SUPPORT: dict[str, str] = {}
+
+SUPPORT["causal_mask"] = '''
+def causal_mask(size: int, device: torch.device) -> torch.Tensor:
+    """Additive mask that stops position i from attending to positions after i."""
+    return torch.triu(torch.full((size, size), float("-inf"), device=device), diagonal=1)
+'''
+
+SUPPORT["PositionalEncoding"] = '''
+class PositionalEncoding(nn.Module):
+    """Adds position information to a [B, T, D] sequence: fixed sinusoids or learned."""
+
+    def __init__(self, d_model: int, max_len: int = 512, kind: str = "sinusoidal", dropout: float = 0.0) -> None:
+        super().__init__()
+        self.kind = kind
+        self.dropout = nn.Dropout(dropout)
+        if kind == "learned":
+            self.weight = nn.Parameter(torch.zeros(max_len, d_model))
+            nn.init.normal_(self.weight, std=0.02)
+        else:
+            position = torch.arange(max_len).unsqueeze(1)
+            div = torch.exp(torch.arange(0, d_model, 2) * (-torch.log(torch.tensor(10000.0)) / d_model))
+            table = torch.zeros(max_len, d_model)
+            table[:, 0::2] = torch.sin(position * div)
+            table[:, 1::2] = torch.cos(position * div[: d_model // 2])
+            self.register_buffer("table", table, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pe = self.weight if self.kind == "learned" else self.table
+        return self.dropout(x + pe[: x.shape[1]])
+'''
+
+SUPPORT["Reparameterize"] = '''
+class Reparameterize(nn.Module):
+    """z = mu + sigma * eps while training (the VAE trick); the mean when evaluating."""
+
+    def forward(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return mu
+        return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+'''
+
+SUPPORT["TimestepEmbedding"] = '''
+class TimestepEmbedding(nn.Module):
+    """Sinusoidal embedding of diffusion timesteps [B] or [B, 1], then a small MLP."""
+
+    def __init__(self, dim: int, max_period: float = 10000.0) -> None:
+        super().__init__()
+        self.dim = dim
+        self.max_period = max_period
+        self.mlp = nn.Sequential(nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, dim))
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        t = t.reshape(t.shape[0]).float()
+        half = self.dim // 2
+        freqs = torch.exp(-torch.log(torch.tensor(self.max_period)) * torch.arange(half, device=t.device) / half)
+        args = t[:, None] * freqs[None, :]
+        emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+        if self.dim % 2:
+            emb = torch.cat([emb, torch.zeros_like(emb[:, :1])], dim=-1)
+        return self.mlp(emb)
+'''
+
+_NAMESPACE: dict[str, Any] | None = None
+
+
+def namespace() -> dict[str, Any]:
+    """torch, nn and every support definition, for building and running nodes."""
+    global _NAMESPACE
+    if _NAMESPACE is None:
+        import torch
+        from torch import nn
+
+        ns: dict[str, Any] = {"torch": torch, "nn": nn, "__name__": "netwright_support"}
+        for name, src in SUPPORT.items():
+            exec(compile(src, f"<netwright support {name}>", "exec"), ns)
+        _NAMESPACE = ns
+    return _NAMESPACE

@@ -1,0 +1,398 @@
+"""The Netwright file format: plain dataclasses, JSON load/save, version migration.
+
+A document holds one or more networks; each network is a DAG of nodes joined by edges
+between numbered ports. Fields this version does not know are kept in ``extra`` and
+written back, so a load -> save round trip never loses data written by newer tools or
+by hand.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import networkx as nx
+
+from graph_compiler.errors import DocumentError
+
+FORMAT = "netwright-graph"
+VERSION = 1
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+_NODE_KEYS = ("id", "type", "params", "pos", "label")
+_EDGE_KEYS = ("src", "dst", "src_port", "dst_port")
+_NET_KEYS = ("name", "nodes", "edges")
+_DOC_KEYS = ("format", "version", "networks", "training", "meta")
+
+
+@dataclass
+class Node:
+    id: str
+    type: str
+    params: dict[str, Any] = field(default_factory=dict)
+    pos: tuple[float, float] = (0.0, 0.0)
+    label: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Edge:
+    src: str
+    dst: str
+    src_port: int = 0
+    dst_port: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, int, str, int]:
+        return (self.src, self.src_port, self.dst, self.dst_port)
+
+
+@dataclass
+class Network:
+    name: str
+    nodes: list[Node] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # Nodes are a list, not a dict keyed by id, so that a file with duplicate ids
+    # loads and validation can report every duplicate instead of silently keeping one.
+    def node(self, node_id: str) -> Node | None:
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        return None
+
+    def node_map(self) -> dict[str, Node]:
+        return {n.id: n for n in self.nodes}
+
+    def graph(self) -> nx.MultiDiGraph:
+        """The network as a networkx multigraph (node id -> Node, one edge per wire)."""
+        g = nx.MultiDiGraph(name=self.name)
+        for n in self.nodes:
+            g.add_node(n.id, node=n)
+        for e in self.edges:
+            g.add_edge(e.src, e.dst, key=(e.src_port, e.dst_port), edge=e)
+        return g
+
+    def in_edges(self, node_id: str) -> list[Edge]:
+        return [e for e in self.edges if e.dst == node_id]
+
+    def out_edges(self, node_id: str) -> list[Edge]:
+        return [e for e in self.edges if e.src == node_id]
+
+    def unique_id(self, base: str) -> str:
+        taken = {n.id for n in self.nodes}
+        if base not in taken:
+            return base
+        stem = base.rstrip("0123456789") or base
+        i = 1
+        while f"{stem}{i}" in taken:
+            i += 1
+        return f"{stem}{i}"
+
+
+@dataclass
+class Document:
+    networks: list[Network] = field(default_factory=list)
+    training: dict[str, Any] | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None  # where it was loaded from; not saved
+
+    @property
+    def main(self) -> Network:
+        if not self.networks:
+            raise DocumentError("the document has no networks")
+        return self.networks[0]
+
+    def network(self, name: str) -> Network | None:
+        for net in self.networks:
+            if net.name == name:
+                return net
+        return None
+
+    def network_names(self) -> list[str]:
+        return [n.name for n in self.networks]
+
+    def copy(self) -> Document:
+        return copy.deepcopy(self)
+
+    @property
+    def display_name(self) -> str:
+        return Path(self.source).name if self.source else "untitled"
+
+
+# ---------------------------------------------------------------- parsing helpers
+
+
+def _fail(where: str, message: str) -> DocumentError:
+    return DocumentError(f"{where}: {message}" if where else message)
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], where: str, what: str) -> Any:
+    # bool is an int subclass in Python; a flag where a number belongs is a mistake.
+    if isinstance(value, bool) and kind in (int, float, (int, float)):
+        raise _fail(where, f"expected {what}, got a boolean")
+    if not isinstance(value, kind):
+        raise _fail(where, f"expected {what}, got {_type_name(value)}")
+    return value
+
+
+def _type_name(value: Any) -> str:
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
+
+
+def _extras(obj: dict[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if k not in known}
+
+
+def _parse_node(raw: Any, where: str) -> Node:
+    _expect(raw, dict, where, "a node object")
+    if "id" not in raw:
+        raise _fail(where, "node has no 'id'")
+    node_id = _expect(raw["id"], str, f"{where}.id", "a string")
+    where = f"{where} ({node_id!r})"
+    if not node_id:
+        raise _fail(where, "node id must not be empty")
+    if "type" not in raw:
+        raise _fail(where, "node has no 'type'")
+    node_type = _expect(raw["type"], str, f"{where}.type", "a string")
+    params = _expect(raw.get("params", {}), dict, f"{where}.params", "an object")
+    pos_raw = raw.get("pos", [0, 0])
+    _expect(pos_raw, list, f"{where}.pos", "a list [x, y]")
+    if len(pos_raw) != 2:
+        raise _fail(f"{where}.pos", f"expected [x, y], got {len(pos_raw)} values")
+    pos: list[float] = []
+    for v in pos_raw:
+        _expect(v, (int, float), f"{where}.pos", "numbers")
+        if not math.isfinite(v):
+            raise _fail(f"{where}.pos", "coordinates must be finite numbers")
+        pos.append(float(v))
+    label = raw.get("label", "")
+    label = "" if label is None else _expect(label, str, f"{where}.label", "a string")
+    return Node(node_id, node_type, dict(params), (pos[0], pos[1]), label, _extras(raw, _NODE_KEYS))
+
+
+def _parse_edge(raw: Any, where: str) -> Edge:
+    _expect(raw, dict, where, "an edge object")
+    for key in ("src", "dst"):
+        if key not in raw:
+            raise _fail(where, f"edge has no '{key}'")
+        _expect(raw[key], str, f"{where}.{key}", "a node id string")
+    ports = []
+    for key in ("src_port", "dst_port"):
+        port = raw.get(key, 0)
+        _expect(port, int, f"{where}.{key}", "a port number")
+        if port < 0 or port > 1024:
+            raise _fail(f"{where}.{key}", f"port {port} is out of range 0..1024")
+        ports.append(port)
+    return Edge(raw["src"], raw["dst"], ports[0], ports[1], _extras(raw, _EDGE_KEYS))
+
+
+def _parse_network(raw: Any, where: str) -> Network:
+    _expect(raw, dict, where, "a network object")
+    if "name" not in raw:
+        raise _fail(where, "network has no 'name'")
+    name = _expect(raw["name"], str, f"{where}.name", "a string")
+    if not name:
+        raise _fail(f"{where}.name", "network name must not be empty")
+    where = f"network {name!r}"
+    nodes_raw = _expect(raw.get("nodes", []), list, f"{where}.nodes", "a list")
+    edges_raw = _expect(raw.get("edges", []), list, f"{where}.edges", "a list")
+    nodes = [_parse_node(n, f"{where}.nodes[{i}]") for i, n in enumerate(nodes_raw)]
+    edges = [_parse_edge(e, f"{where}.edges[{i}]") for i, e in enumerate(edges_raw)]
+    return Network(name, nodes, edges, _extras(raw, _NET_KEYS))
+
+
+# ---------------------------------------------------------------- migrations
+
+
+def _migrate_0_to_1(raw: dict[str, Any]) -> dict[str, Any]:
+    """Version 0 (pre-release) held a single network at the top level."""
+    out = {k: v for k, v in raw.items() if k not in ("nodes", "edges", "name")}
+    out["networks"] = [
+        {"name": raw.get("name", "Model"), "nodes": raw.get("nodes", []), "edges": raw.get("edges", [])}
+    ]
+    out["version"] = 1
+    return out
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _migrate_0_to_1}
+
+
+def from_dict(raw: Any, source: str | None = None) -> Document:
+    """Build a Document from parsed JSON, migrating old versions."""
+    if not isinstance(raw, dict):
+        raise DocumentError(f"the top level must be an object, got {_type_name(raw)}")
+    fmt = raw.get("format")
+    if fmt != FORMAT:
+        raise DocumentError(
+            f"not a Netwright graph: 'format' is {fmt!r}, expected {FORMAT!r}"
+        )
+    version = raw.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise DocumentError(f"'version' must be an integer, got {version!r}")
+    if version > VERSION:
+        raise DocumentError(
+            f"this file is format version {version}, newer than this Netwright "
+            f"understands ({VERSION}); please upgrade Netwright"
+        )
+    if version < 0:
+        raise DocumentError(f"'version' {version} is not a valid version")
+    while version < VERSION:
+        raw = MIGRATIONS[version](raw)
+        version = raw["version"]
+    nets_raw = raw.get("networks")
+    if nets_raw is None:
+        raise DocumentError("missing 'networks': a document needs at least one network")
+    _expect(nets_raw, list, "networks", "a list of networks")
+    if not nets_raw:
+        raise DocumentError("'networks' is empty: a document needs at least one network")
+    networks = [_parse_network(n, f"networks[{i}]") for i, n in enumerate(nets_raw)]
+    training = raw.get("training")
+    if training is not None:
+        _expect(training, dict, "training", "an object")
+    meta = _expect(raw.get("meta", {}), dict, "meta", "an object")
+    return Document(networks, training, meta, _extras(raw, _DOC_KEYS), source)
+
+
+def loads(text: str | bytes, source: str | None = None) -> Document:
+    """Parse a document from JSON text. Raises DocumentError for anything malformed."""
+    prefix = f"{source}: " if source else ""
+    if isinstance(text, bytes):
+        if len(text) > MAX_FILE_BYTES:
+            raise DocumentError(f"{prefix}file is larger than {MAX_FILE_BYTES >> 20} MiB")
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise DocumentError(
+                f"{prefix}not a text file (invalid UTF-8 at byte {exc.start})"
+            ) from None
+    if not text.strip():
+        raise DocumentError(f"{prefix}the file is empty")
+    try:
+        raw = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise DocumentError(
+            f"{prefix}invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    except RecursionError:
+        raise DocumentError(f"{prefix}JSON is nested too deeply") from None
+    except ValueError as exc:
+        raise DocumentError(f"{prefix}invalid JSON: {exc}") from None
+    try:
+        return from_dict(raw, source)
+    except DocumentError as exc:
+        raise DocumentError(f"{prefix}{exc}") from None
+    except RecursionError:
+        raise DocumentError(f"{prefix}the document is nested too deeply") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in a Netwright file")
+
+
+def load(path: str | os.PathLike[str]) -> Document:
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise DocumentError(f"{p}: file is larger than {MAX_FILE_BYTES >> 20} MiB")
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise DocumentError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise DocumentError(f"{p}: is a directory, not a file") from None
+    except PermissionError:
+        raise DocumentError(f"{p}: permission denied") from None
+    except OSError as exc:
+        raise DocumentError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    return loads(data, source=str(p))
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _num(v: float) -> float | int:
+    return int(v) if float(v).is_integer() else v
+
+
+def node_to_dict(n: Node) -> dict[str, Any]:
+    d: dict[str, Any] = {"id": n.id, "type": n.type, "params": n.params,
+                         "pos": [_num(n.pos[0]), _num(n.pos[1])]}
+    if n.label:
+        d["label"] = n.label
+    d.update(n.extra)
+    return d
+
+
+def edge_to_dict(e: Edge) -> dict[str, Any]:
+    d: dict[str, Any] = {"src": e.src, "dst": e.dst}
+    if e.src_port:
+        d["src_port"] = e.src_port
+    if e.dst_port:
+        d["dst_port"] = e.dst_port
+    d.update(e.extra)
+    return d
+
+
+def network_to_dict(net: Network) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "name": net.name,
+        "nodes": [node_to_dict(n) for n in net.nodes],
+        "edges": [edge_to_dict(e) for e in net.edges],
+    }
+    d.update(net.extra)
+    return d
+
+
+def to_dict(doc: Document) -> dict[str, Any]:
+    d: dict[str, Any] = {"format": FORMAT, "version": VERSION,
+                         "networks": [network_to_dict(n) for n in doc.networks]}
+    if doc.training is not None:
+        d["training"] = doc.training
+    d["meta"] = doc.meta
+    d.update(doc.extra)
+    return d
+
+
+def dumps(doc: Document) -> str:
+    return json.dumps(to_dict(doc), indent=2, ensure_ascii=False) + "\n"
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write via a temp file in the same folder and os.replace, so a crash mid-write
+    leaves either the old file or the new one, never a truncated mix."""
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def save(doc: Document, path: str | os.PathLike[str]) -> None:
+    atomic_write(path, dumps(doc).encode("utf-8"))
+    doc.source = str(path)
