@@ -1,4 +1,5 @@
 """Built-in datasets, dataset specs, splits and normalisation."""
+
 from __future__ import annotations
 
 import math
@@ -22,10 +23,35 @@ from graph_compiler.training.datasets import (
 from graph_compiler.training.preprocessing import Normalizer, split
 
 REQUIRED = {
-    "digits", "iris", "wine", "breast_cancer", "moons", "circles", "spirals", "blobs", "eight_gaussians",
-    "sine", "parity", "sum", "copy", "sort", "chars",
+    "digits",
+    "iris",
+    "wine",
+    "breast_cancer",
+    "moons",
+    "circles",
+    "spirals",
+    "blobs",
+    "eight_gaussians",
+    "sine",
+    "parity",
+    "sum",
+    "copy",
+    "sort",
+    "chars",
 }
-GENERATED = ["moons", "circles", "spirals", "blobs", "eight_gaussians", "sine", "parity", "sum", "copy", "sort", "chars"]
+GENERATED = [
+    "moons",
+    "circles",
+    "spirals",
+    "blobs",
+    "eight_gaussians",
+    "sine",
+    "parity",
+    "sum",
+    "copy",
+    "sort",
+    "chars",
+]
 
 
 def test_registry_lists_every_required_dataset() -> None:
@@ -43,7 +69,10 @@ def test_each_dataset_matches_its_info(info) -> None:
     assert ds.name == info.name and ds.task == info.task
     assert ds.input_shape == info.input_shape
     assert ds.meta["description"] == info.description
-    if ds.task in ("sequence_classification", "sequence_to_sequence", "language_model") or info.name == "sum":
+    if (
+        ds.task in ("sequence_classification", "sequence_to_sequence", "language_model")
+        or info.name == "sum"
+    ):
         assert ds.x.dtype == torch.int64
         assert 0 <= int(ds.x.min()) and int(ds.x.max()) < ds.meta["vocab_size"]
     else:
@@ -59,7 +88,11 @@ def test_each_dataset_matches_its_info(info) -> None:
 
 @pytest.mark.parametrize("name", GENERATED)
 def test_generated_datasets_are_deterministic_given_seed(name: str) -> None:
-    a, b, c = load_dataset(name, n=50, seed=3), load_dataset(name, n=50, seed=3), load_dataset(name, n=50, seed=4)
+    a, b, c = (
+        load_dataset(name, n=50, seed=3),
+        load_dataset(name, n=50, seed=3),
+        load_dataset(name, n=50, seed=4),
+    )
     assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y)
     assert not torch.equal(a.x, c.x)
 
@@ -74,8 +107,10 @@ def test_digits_images() -> None:
     assert torch.equal(flat.x, ds.x.reshape(1797, 64))
 
 
-@pytest.mark.parametrize(("name", "shape", "classes"), [("iris", (150, 4), 3), ("wine", (178, 13), 3),
-                                                        ("breast_cancer", (569, 30), 2)])
+@pytest.mark.parametrize(
+    ("name", "shape", "classes"),
+    [("iris", (150, 4), 3), ("wine", (178, 13), 3), ("breast_cancer", (569, 30), 2)],
+)
 def test_tabular_sets_are_standardised(name: str, shape: tuple[int, int], classes: int) -> None:
     ds = load_dataset(name)
     assert ds.x.shape == shape and ds.num_classes == classes
@@ -129,7 +164,11 @@ def test_sequence_tasks() -> None:
     assert torch.equal(total.y[:, 0], total.x.sum(1).float())
 
     copy = load_dataset("copy", n=100, length=6, vocab_size=7)
-    assert copy.task == "sequence_to_sequence" and torch.equal(copy.y, copy.x) and copy.num_classes == 7
+    assert (
+        copy.task == "sequence_to_sequence"
+        and torch.equal(copy.y, copy.x)
+        and copy.num_classes == 7
+    )
     sort = load_dataset("sort", n=100)
     assert sort.y.shape == (100, 8) and sort.y.dtype == torch.int64
     assert torch.equal(sort.y, sort.x.sort(dim=1).values)
@@ -138,7 +177,10 @@ def test_sequence_tasks() -> None:
 def test_chars_language_model() -> None:
     ds = load_dataset("chars", n=32, block_size=16, max_chars=20_000)
     vocab = ds.meta["vocab"]
-    assert vocab == "".join(sorted(set(vocab))) and ds.meta["vocab_size"] == len(vocab) == ds.num_classes
+    assert (
+        vocab == "".join(sorted(set(vocab)))
+        and ds.meta["vocab_size"] == len(vocab) == ds.num_classes
+    )
     assert ds.meta["corpus_chars"] == 20_000
     assert ds.x.shape == ds.y.shape == (32, 16) and ds.x.dtype == ds.y.dtype == torch.int64
     assert torch.equal(ds.x[:, 1:], ds.y[:, :-1])
@@ -179,7 +221,9 @@ def test_dataset_container_checks() -> None:
 def test_resolve_specs(tmp_path: pathlib.Path) -> None:
     assert resolve_dataset("iris").name == "iris"
     moons = resolve_dataset({"name": "moons", "n": 200, "noise": 0.05}, seed=5)
-    assert len(moons) == 200 and torch.equal(moons.x, load_dataset("moons", n=200, seed=5, noise=0.05).x)
+    assert len(moons) == 200 and torch.equal(
+        moons.x, load_dataset("moons", n=200, seed=5, noise=0.05).x
+    )
     seeded = resolve_dataset({"name": "moons", "n": 10, "seed": 9})
     assert torch.equal(seeded.x, load_dataset("moons", n=10, seed=9).x)
 
@@ -208,8 +252,14 @@ def test_resolve_spec_errors(tmp_path: pathlib.Path) -> None:
 
 
 def test_split_is_deterministic_and_disjoint() -> None:
-    ds = Dataset("d", torch.arange(100, dtype=torch.float32)[:, None], torch.arange(100) % 3, "classification",
-                 classes=["a", "b", "c"], meta={"k": 1})
+    ds = Dataset(
+        "d",
+        torch.arange(100, dtype=torch.float32)[:, None],
+        torch.arange(100) % 3,
+        "classification",
+        classes=["a", "b", "c"],
+        meta={"k": 1},
+    )
     train, val = split(ds, 0.2, seed=0)
     assert len(train) == 80 and len(val) == 20
     ids = torch.cat([train.x[:, 0], val.x[:, 0]]).long()
@@ -219,7 +269,9 @@ def test_split_is_deterministic_and_disjoint() -> None:
     again, _ = split(ds, 0.2, seed=0)
     other, _ = split(ds, 0.2, seed=1)
     assert torch.equal(again.x, train.x) and not torch.equal(other.x, train.x)
-    assert [len(part) for part in split(Dataset("t", torch.zeros(2, 1), None, "unsupervised"), 0.01, 0)] == [1, 1]
+    assert [
+        len(part) for part in split(Dataset("t", torch.zeros(2, 1), None, "unsupervised"), 0.01, 0)
+    ] == [1, 1]
     for bad in (0, 1.0, -0.1, "0.2"):
         with pytest.raises(DatasetError, match="between 0 and 1"):
             split(ds, bad, 0)  # type: ignore[arg-type]
@@ -227,7 +279,9 @@ def test_split_is_deterministic_and_disjoint() -> None:
 
 def test_normalizer_per_feature_and_per_channel() -> None:
     generator = torch.Generator().manual_seed(0)
-    table = torch.randn(200, 3, generator=generator) * torch.tensor([1.0, 5.0, 0.1]) + torch.tensor([3.0, -2.0, 0.0])
+    table = torch.randn(200, 3, generator=generator) * torch.tensor([1.0, 5.0, 0.1]) + torch.tensor(
+        [3.0, -2.0, 0.0]
+    )
     table[:, 2] = 7.0  # a constant column must not turn into NaN
     norm = Normalizer.fit(table)
     out = norm.apply(table)
@@ -235,7 +289,9 @@ def test_normalizer_per_feature_and_per_channel() -> None:
     assert torch.allclose(out[:, :2].std(0, unbiased=False), torch.ones(2), atol=1e-4)
     assert torch.equal(out[:, 2], torch.zeros(200)) and norm.std[2] == 1.0
 
-    images = torch.rand(16, 3, 5, 5, generator=generator) * torch.tensor([1.0, 2.0, 4.0]).view(1, 3, 1, 1)
+    images = torch.rand(16, 3, 5, 5, generator=generator) * torch.tensor([1.0, 2.0, 4.0]).view(
+        1, 3, 1, 1
+    )
     per_channel = Normalizer.fit(images, per_channel=True)
     assert len(per_channel.mean) == 3 and per_channel.view_shape == [1, 3, 1, 1]
     normalised = per_channel.apply(images)
@@ -247,9 +303,13 @@ def test_normalizer_per_feature_and_per_channel() -> None:
     assert Normalizer.from_dict({"mean": [0.5], "std": [2.0]}).view_shape == [1, 1]
 
     line = per_channel.code()
-    assert "\n" not in line and line.startswith("x = (x - torch.tensor([") and ".view(1, 3, 1, 1)" in line
+    assert (
+        "\n" not in line
+        and line.startswith("x = (x - torch.tensor([")
+        and ".view(1, 3, 1, 1)" in line
+    )
     namespace = {"torch": torch, "x": images.clone()}
-    exec(line, namespace)
+    exec(line, namespace)  # noqa: S102 - the line is our own generated code
     assert torch.allclose(namespace["x"], normalised, atol=1e-6)
 
     with pytest.raises(DatasetError, match="cannot apply"):

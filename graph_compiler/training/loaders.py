@@ -3,6 +3,7 @@
 Each returns a `Dataset` or raises a `DatasetError` whose message names the file and,
 where it applies, the column, row, key or image at fault. Nothing here ever unpickles.
 """
+
 from __future__ import annotations
 
 import csv
@@ -12,7 +13,8 @@ import os
 import pathlib
 import struct
 import zlib
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,7 +30,9 @@ MAX_INTEGER_CLASSES = 20
 MAX_CATEGORIES = 1000
 """More distinct values than this in a text column is almost surely an id, not a category."""
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})
+IMAGE_SUFFIXES = frozenset(
+    {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
+)
 
 SEQUENCE_TASKS = ("sequence_classification", "sequence_to_sequence", "language_model")
 
@@ -46,7 +50,9 @@ def _existing_file(path: str | os.PathLike[str], what: str) -> pathlib.Path:
 
 def _check_choice(where: str, key: str, value: object, choices: Sequence[object]) -> None:
     if value not in choices:
-        raise DatasetError(f"{where}: option {key!r} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+        raise DatasetError(
+            f"{where}: option {key!r} must be one of {', '.join(map(repr, choices))}, got {value!r}"
+        )
 
 
 def _check_name(where: str, name: object) -> None:
@@ -109,14 +115,18 @@ def _read_csv(path: pathlib.Path, delimiter: str) -> list[tuple[int, list[str]]]
             except csv.Error as exc:
                 raise DatasetError(f"CSV file '{path}', line {reader.line_num}: {exc}") from None
     except UnicodeDecodeError as exc:
-        raise DatasetError(f"CSV file '{path}' is not UTF-8 text (bad byte at offset {exc.start})") from None
+        raise DatasetError(
+            f"CSV file '{path}' is not UTF-8 text (bad byte at offset {exc.start})"
+        ) from None
     except OSError as exc:
         raise DatasetError(f"CSV file '{path}' cannot be read: {exc.strerror or exc}") from None
     return rows
 
 
-def _column_kind(where: str, column: str, cells: list[str], places: list[str], forced_categorical: bool) -> str:
-    """"numeric" or "categorical", by the rule documented on `load_csv`."""
+def _column_kind(
+    where: str, column: str, cells: list[str], places: list[str], forced_categorical: bool
+) -> str:
+    """ "numeric" or "categorical", by the rule documented on `load_csv`."""
     if forced_categorical:
         return "categorical"
     stray = [i for i, cell in enumerate(cells) if _parse_number(cell) is None]
@@ -134,10 +144,14 @@ def _column_kind(where: str, column: str, cells: list[str], places: list[str], f
 def _resolve_target(where: str, target: str | int, names: list[str]) -> int:
     if isinstance(target, str):
         if target not in names:
-            raise DatasetError(f"{where}: no target column {target!r}; columns are: {', '.join(map(repr, names))}")
+            raise DatasetError(
+                f"{where}: no target column {target!r}; columns are: {', '.join(map(repr, names))}"
+            )
         return names.index(target)
     if not -len(names) <= target < len(names):
-        raise DatasetError(f"{where}: target column index {target} is out of range for {len(names)} columns")
+        raise DatasetError(
+            f"{where}: target column index {target} is out of range for {len(names)} columns"
+        )
     return target % len(names)
 
 
@@ -165,28 +179,84 @@ def load_csv(
       listed in `categorical`, or whose cells are mostly (at least half) not numbers, is
       categorical and is one-hot encoded (categories sorted; mapping in meta["one_hot"]).
       A mostly-numeric column with a few non-numbers is taken to be a typo: the error
-      names the first such cell.
+      names the first such cell. The target column follows the same rule.
     - Target: text labels make a classification task; numbers make a classification task
       when they are integers with at most 20 distinct values, else a regression task with
       y [N, 1]. `task="classification"` or `"regression"` overrides that guess.
     """
     where = f"CSV file '{path}'"
+    _check_csv_options(where, target, task, missing, delimiter, categorical, ignore, header, name)
+    names, rows = _csv_table(where, _existing_file(path, "CSV file"), delimiter, header)
+    for key, listed in (("categorical", categorical), ("ignore", ignore)):
+        for column in listed or ():
+            if column not in names:
+                raise DatasetError(f"{where}: option {key!r} names unknown column {column!r}")
+    target_index = None if target is None else _resolve_target(where, target, names)
+    used = [i for i, c in enumerate(names) if c not in (ignore or ()) or i == target_index]
+    feature_indices = [i for i in used if i != target_index]
+    if not feature_indices:
+        raise DatasetError(f"{where} has no feature columns besides the target")
+
+    kept = _complete_rows(where, names, rows, used, missing)
+    places = [place for place, _ in kept]
+    columns = {i: [row[i] for _, row in kept] for i in used}
+    x, feature_names, one_hot = _encode_features(
+        where, {names[i]: columns[i] for i in feature_indices}, places, categorical or ()
+    )
+    meta: dict[str, Any] = {
+        "source": str(path),
+        "feature_names": feature_names,
+        "one_hot": one_hot,
+        "rows_dropped": len(rows) - len(kept),
+    }
+    name = name or pathlib.Path(path).stem
+    if target_index is None:
+        return Dataset(name, torch.from_numpy(x), None, "unsupervised", meta=meta)
+    meta["target"] = names[target_index]
+    y, classes, task = _csv_target(where, names[target_index], columns[target_index], places, task)
+    return Dataset(name, torch.from_numpy(x), y, task, classes=classes, meta=meta)
+
+
+def _check_csv_options(
+    where: str,
+    target: object,
+    task: object,
+    missing: object,
+    delimiter: object,
+    categorical: object,
+    ignore: object,
+    header: object,
+    name: object,
+) -> None:
     if target is not None and (isinstance(target, bool) or not isinstance(target, (str, int))):
-        raise DatasetError(f"{where}: option 'target' must be a column name or index, got {target!r}")
+        raise DatasetError(
+            f"{where}: option 'target' must be a column name or index, got {target!r}"
+        )
     _check_choice(where, "task", task, (None, "classification", "regression"))
     _check_choice(where, "missing", missing, ("error", "drop"))
     _check_name(where, name)
-    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\"\r\n":
-        raise DatasetError(f"{where}: option 'delimiter' must be a single character, got {delimiter!r}")
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n':
+        raise DatasetError(
+            f"{where}: option 'delimiter' must be a single character, got {delimiter!r}"
+        )
     if not isinstance(header, bool):
         raise DatasetError(f"{where}: option 'header' must be true or false, got {header!r}")
     for key, listed in (("categorical", categorical), ("ignore", ignore)):
-        if listed is not None and (isinstance(listed, str) or not all(isinstance(c, str) for c in listed)):
-            raise DatasetError(f"{where}: option {key!r} must be a list of column names, got {listed!r}")
+        if listed is not None and (
+            not isinstance(listed, (list, tuple)) or not all(isinstance(c, str) for c in listed)
+        ):
+            raise DatasetError(
+                f"{where}: option {key!r} must be a list of column names, got {listed!r}"
+            )
     if target is None and task is not None:
         raise DatasetError(f"{where}: option 'task' needs a 'target' column")
 
-    rows = _read_csv(_existing_file(path, "CSV file"), delimiter)
+
+def _csv_table(
+    where: str, path: pathlib.Path, delimiter: str, header: bool
+) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Column names and (line, cells) data rows, every row as wide as the header."""
+    rows = _read_csv(path, delimiter)
     if not rows:
         raise DatasetError(f"{where} is empty")
     if header:
@@ -199,77 +269,67 @@ def load_csv(
     for column in names:
         if names.count(column) > 1:
             raise DatasetError(f"{where}: column name {column!r} appears more than once")
-    for row_number, (line, cells) in enumerate(rows, start=1):
+    for number, (line, cells) in enumerate(rows, start=1):
         if len(cells) != len(names):
             raise DatasetError(
-                f"{where}: row {row_number} (line {line}) has {len(cells)} cells but there are {len(names)} columns"
+                f"{where}: row {number} (line {line}) has {len(cells)} cells "
+                f"but there are {len(names)} columns"
             )
-    for key, listed in (("categorical", categorical), ("ignore", ignore)):
-        for column in listed or ():
-            if column not in names:
-                raise DatasetError(f"{where}: option {key!r} names unknown column {column!r}")
+    return names, rows
 
-    target_index = None if target is None else _resolve_target(where, target, names)
-    used = [i for i, column in enumerate(names) if column not in (ignore or ()) or i == target_index]
-    feature_indices = [i for i in used if i != target_index]
-    if not feature_indices:
-        raise DatasetError(f"{where} has no feature columns besides the target")
 
+def _complete_rows(
+    where: str, names: list[str], rows: list[tuple[int, list[str]]], used: list[int], missing: str
+) -> list[tuple[str, list[str]]]:
+    """("row r (line l)", cells) for rows with no missing value in the used columns."""
     kept: list[tuple[str, list[str]]] = []
-    for row_number, (line, cells) in enumerate(rows, start=1):
+    for number, (line, cells) in enumerate(rows, start=1):
         gaps = [i for i in used if cells[i].lower() in MISSING_TOKENS]
         if gaps and missing == "error":
             raise DatasetError(
-                f"{where}: column {names[gaps[0]]!r} is missing a value in row {row_number} (line {line}); "
-                f"fill it in, or pass missing='drop' to drop such rows"
+                f"{where}: column {names[gaps[0]]!r} is missing a value in row {number} "
+                f"(line {line}); fill it in, or pass missing='drop' to drop such rows"
             )
         if not gaps:
-            kept.append((f"row {row_number} (line {line})", cells))
+            kept.append((f"row {number} (line {line})", cells))
     if not kept:
-        raise DatasetError(f"{where}: every row has a missing value, so missing='drop' left no rows")
-    places = [place for place, _ in kept]
+        raise DatasetError(
+            f"{where}: every row has a missing value, so missing='drop' left no rows"
+        )
+    return kept
 
+
+def _encode_features(
+    where: str, columns: dict[str, list[str]], places: list[str], categorical: Sequence[str]
+) -> tuple[np.ndarray, list[str], dict[str, list[str]]]:
+    """float32 [N, F] features, their names, and the one-hot categories per text column."""
     blocks: list[np.ndarray] = []
     feature_names: list[str] = []
     one_hot: dict[str, list[str]] = {}
-    for i in feature_indices:
-        cells = [row[i] for _, row in kept]
-        kind = _column_kind(where, names[i], cells, places, names[i] in (categorical or ()))
-        if kind == "numeric":
-            blocks.append(np.array([float(c) for c in cells], dtype=np.float64)[:, None])
-            feature_names.append(names[i])
+    for column, cells in columns.items():
+        if _column_kind(where, column, cells, places, column in categorical) == "numeric":
+            blocks.append(np.array([float(c) for c in cells])[:, None])
+            feature_names.append(column)
             continue
         categories = sorted(set(cells))
         if len(categories) > MAX_CATEGORIES:
             raise DatasetError(
-                f"{where}: column {names[i]!r} has {len(categories)} distinct text values, too many to one-hot "
-                f"encode (limit {MAX_CATEGORIES}); list it in 'ignore' if it is an identifier"
+                f"{where}: column {column!r} has {len(categories)} distinct text values, too many "
+                f"to one-hot encode (limit {MAX_CATEGORIES}); list it in 'ignore' if it is an id"
             )
         index = {c: k for k, c in enumerate(categories)}
         block = np.zeros((len(cells), len(categories)))
         block[np.arange(len(cells)), [index[c] for c in cells]] = 1.0
         blocks.append(block)
-        feature_names.extend(f"{names[i]}={c}" for c in categories)
-        one_hot[names[i]] = categories
+        feature_names.extend(f"{column}={c}" for c in categories)
+        one_hot[column] = categories
     x = _float32(np.concatenate(blocks, axis=1))
     if not np.isfinite(x).all():
         r, c = np.argwhere(~np.isfinite(x))[0]
         raise DatasetError(
             f"{where}: the value in column {feature_names[c]!r}, {places[r]} is too large for float32"
         )
-
-    meta: dict[str, Any] = {
-        "source": str(path),
-        "feature_names": feature_names,
-        "one_hot": one_hot,
-        "rows_dropped": len(rows) - len(kept),
-    }
-    if target_index is None:
-        return Dataset(name or pathlib.Path(path).stem, torch.from_numpy(x), None, "unsupervised", meta=meta)
-    meta["target"] = names[target_index]
-    target_cells = [row[target_index] for _, row in kept]
-    y, classes, task = _csv_target(where, names[target_index], target_cells, places, task)
-    return Dataset(name or pathlib.Path(path).stem, torch.from_numpy(x), y, task, classes=classes, meta=meta)
+    return x, feature_names, one_hot
 
 
 def _csv_target(
@@ -278,7 +338,9 @@ def _csv_target(
     kind = _column_kind(where, column, cells, places, forced_categorical=False)
     if kind == "categorical":
         if task == "regression":
-            raise DatasetError(f"{where}: target column {column!r} holds text, so it cannot be a regression target")
+            raise DatasetError(
+                f"{where}: target column {column!r} holds text, so it cannot be a regression target"
+            )
         y, classes = _string_labels(cells)
         return y, classes, "classification"
     values = np.array([float(c) for c in cells])
@@ -290,7 +352,9 @@ def _csv_target(
         targets = _float32(values)[:, None]
         if not np.isfinite(targets).all():
             place = places[int(np.argmin(np.isfinite(targets[:, 0])))]
-            raise DatasetError(f"{where}: target column {column!r}, {place} is too large for float32")
+            raise DatasetError(
+                f"{where}: target column {column!r}, {place} is too large for float32"
+            )
         return torch.from_numpy(targets), None, "regression"
     uniques = np.unique(values)
     ids = np.searchsorted(uniques, values)
@@ -325,10 +389,13 @@ def load_npz(
     file = _existing_file(path, "npz file")
     try:
         archive = np.load(file, allow_pickle=False)
-    except Exception as exc:  # numpy raises a zoo of types (ValueError, BadZipFile, EOFError...) for junk
+    # numpy raises a zoo of types for junk (ValueError, BadZipFile, EOFError, zlib.error...)
+    except Exception as exc:  # noqa: BLE001
         raise DatasetError(f"{where} is not a readable .npz archive ({exc})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise DatasetError(f"{where} holds a single .npy array, not an .npz archive of named arrays")
+        raise DatasetError(
+            f"{where} holds a single .npy array, not an .npz archive of named arrays"
+        )
     with archive:
         features = _npz_array(where, archive, x)
         labels = None if y is None else _npz_array(where, archive, y)
@@ -341,32 +408,47 @@ def load_npz(
             f"{where}: array {x!r} has {len(features)} samples but array {y!r} has shape {labels.shape}"
         )
     if task is None:
-        task = "unsupervised" if labels is None else "classification" if (
-            labels.ndim == 1 and labels.dtype.kind in "biuUS") else "regression"
+        task = (
+            "unsupervised"
+            if labels is None
+            else "classification"
+            if (labels.ndim == 1 and labels.dtype.kind in "biuUS")
+            else "regression"
+        )
 
     if task in SEQUENCE_TASKS:
         if features.dtype.kind not in "biu":
-            raise DatasetError(f"{where}: task {task!r} needs integer token ids in {x!r}, got dtype {features.dtype}")
+            raise DatasetError(
+                f"{where}: task {task!r} needs integer token ids in {x!r}, got dtype {features.dtype}"
+            )
         x_tensor = torch.from_numpy(features.astype(np.int64).reshape(len(features), -1))
     else:
-        x_tensor = torch.from_numpy(_float32(features).reshape(len(features), *features.shape[1:] or (1,)))
+        x_tensor = torch.from_numpy(
+            _float32(features).reshape(len(features), *features.shape[1:] or (1,))
+        )
         bad = ~torch.isfinite(x_tensor.reshape(len(x_tensor), -1)).all(dim=1)
         if bad.any():
-            raise DatasetError(f"{where}: array {x!r} has a NaN or infinite value in sample {int(bad.nonzero()[0])}")
+            raise DatasetError(
+                f"{where}: array {x!r} has a NaN or infinite value in sample {int(bad.nonzero()[0])}"
+            )
 
     meta: dict[str, Any] = {"source": str(path)}
     y_tensor, classes = _npz_targets(where, y, labels, task)
     if task in ("sequence_to_sequence", "language_model"):
-        meta["vocab_size"] = int(max(x_tensor.max(), y_tensor.max() if y_tensor is not None else 0)) + 1
+        meta["vocab_size"] = (
+            int(max(x_tensor.max(), y_tensor.max() if y_tensor is not None else 0)) + 1
+        )
     return Dataset(name or file.stem, x_tensor, y_tensor, task, classes=classes, meta=meta)
 
 
 def _npz_array(where: str, archive: np.lib.npyio.NpzFile, key: str) -> np.ndarray:
     if key not in archive.files:
-        raise DatasetError(f"{where} has no array {key!r}; arrays are: {', '.join(map(repr, archive.files))}")
+        raise DatasetError(
+            f"{where} has no array {key!r}; arrays are: {', '.join(map(repr, archive.files))}"
+        )
     try:
         return archive[key]
-    except Exception as exc:  # corrupt member, or an object array that would need pickle
+    except Exception as exc:  # noqa: BLE001 - corrupt member, or an object array that would need pickle
         raise DatasetError(f"{where}: array {key!r} cannot be read ({exc})") from None
 
 
@@ -376,23 +458,35 @@ def _npz_targets(
     if task == "unsupervised":
         return None, None
     if labels is None:
-        raise DatasetError(f"{where}: task {task!r} needs labels; pass the name of the label array as 'y'")
+        raise DatasetError(
+            f"{where}: task {task!r} needs labels; pass the name of the label array as 'y'"
+        )
     if task in ("classification", "sequence_classification"):
         if labels.ndim != 1:
-            raise DatasetError(f"{where}: class labels {key!r} must be one per sample, got shape {labels.shape}")
+            raise DatasetError(
+                f"{where}: class labels {key!r} must be one per sample, got shape {labels.shape}"
+            )
         if labels.dtype.kind in "US":
             return _string_labels([str(v) for v in labels])
-        if labels.dtype.kind == "f" and not np.all(np.isfinite(labels) & (labels == np.round(labels))):
+        if labels.dtype.kind == "f" and not np.all(
+            np.isfinite(labels) & (labels == np.round(labels))
+        ):
             raise DatasetError(f"{where}: class labels {key!r} must be whole numbers")
         if labels.dtype.kind not in "biuf":
-            raise DatasetError(f"{where}: class labels {key!r} have dtype {labels.dtype}; expected integers or text")
+            raise DatasetError(
+                f"{where}: class labels {key!r} have dtype {labels.dtype}; expected integers or text"
+            )
         return _integer_labels(labels)
     if task in ("sequence_to_sequence", "language_model"):
         if labels.dtype.kind not in "biu" or labels.min() < 0:
-            raise DatasetError(f"{where}: task {task!r} needs non-negative integer targets in {key!r}")
+            raise DatasetError(
+                f"{where}: task {task!r} needs non-negative integer targets in {key!r}"
+            )
         return torch.from_numpy(labels.astype(np.int64)), None
     if labels.dtype.kind not in "biuf":
-        raise DatasetError(f"{where}: regression targets {key!r} have dtype {labels.dtype}; expected numbers")
+        raise DatasetError(
+            f"{where}: regression targets {key!r} have dtype {labels.dtype}; expected numbers"
+        )
     targets = torch.from_numpy(_float32(labels).reshape(len(labels), -1))
     if not torch.isfinite(targets).all():
         raise DatasetError(f"{where}: regression targets {key!r} contain NaN or infinite values")
@@ -413,7 +507,9 @@ def _image_size(where: str, size: object) -> tuple[int, int] | None:
         or len(size) != 2
         or not all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= 4096 for s in size)
     ):
-        raise DatasetError(f"{where}: option 'size' must be [height, width] with sizes 1..4096, got {size!r}")
+        raise DatasetError(
+            f"{where}: option 'size' must be [height, width] with sizes 1..4096, got {size!r}"
+        )
     return int(size[0]), int(size[1])
 
 
@@ -448,12 +544,17 @@ def load_image_folder(
         raise DatasetError(f"{where} is empty")
     class_dirs = [p for p in entries if p.is_dir()]
     if not class_dirs:
-        raise DatasetError(f"{where} has no class subfolders; put each class's images in its own folder, e.g. cats/, dogs/")
+        raise DatasetError(
+            f"{where} has no class subfolders; put each class's images in its own folder, e.g. cats/, dogs/"
+        )
     files: list[tuple[pathlib.Path, int]] = []
     for label, class_dir in enumerate(class_dirs):
         images = sorted(
-            p for p in class_dir.rglob("*")
-            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and _visible(p.relative_to(class_dir))
+            p
+            for p in class_dir.rglob("*")
+            if p.is_file()
+            and p.suffix.lower() in IMAGE_SUFFIXES
+            and _visible(p.relative_to(class_dir))
         )
         if not images:
             raise DatasetError(
@@ -472,7 +573,7 @@ def load_image_folder(
                 if (image.height, image.width) != hw:
                     image = image.resize((hw[1], hw[0]), Image.Resampling.BILINEAR)
                 pixels.append(np.asarray(image, dtype=np.uint8))
-        except Exception as exc:  # Pillow raises many types for corrupt or unsupported files
+        except Exception as exc:  # noqa: BLE001 - Pillow raises many types for corrupt or unsupported files
             raise DatasetError(f"{where}: cannot read image '{file}' ({exc})") from None
     x = torch.from_numpy(np.stack(pixels)).float().div_(255.0)
     x = x.unsqueeze(1) if grayscale else x.permute(0, 3, 1, 2).contiguous()
@@ -482,7 +583,11 @@ def load_image_folder(
         y=torch.tensor([label for _, label in files], dtype=torch.int64),
         task="classification",
         classes=[d.name for d in class_dirs],
-        meta={"image_shape": list(x.shape[1:]), "source": str(path), "files": [str(f) for f, _ in files]},
+        meta={
+            "image_shape": list(x.shape[1:]),
+            "source": str(path),
+            "files": [str(f) for f, _ in files],
+        },
     )
 
 
@@ -490,7 +595,14 @@ def load_image_folder(
 # IDX (the MNIST file format): magic 0x00 0x00 <dtype code> <ndim>, ndim big-endian
 # uint32 sizes, then the data in big-endian order.
 
-IDX_DTYPES: dict[int, str] = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+IDX_DTYPES: dict[int, str] = {
+    0x08: ">u1",
+    0x09: ">i1",
+    0x0B: ">i2",
+    0x0C: ">i4",
+    0x0D: ">f4",
+    0x0E: ">f8",
+}
 
 
 def _read_bytes(path: pathlib.Path) -> bytes:
@@ -509,25 +621,37 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     raw = _read_bytes(file)
     where = f"IDX file '{path}'"
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise DatasetError(f"{where} does not start with an IDX magic number (00 00 <type> <dims>): got {raw[:4].hex()}")
+        raise DatasetError(
+            f"{where} does not start with an IDX magic number (00 00 <type> <dims>): got {raw[:4].hex()}"
+        )
     if raw[2] not in IDX_DTYPES:
-        raise DatasetError(f"{where} has unknown data type code 0x{raw[2]:02x}; known: 08, 09, 0b, 0c, 0d, 0e")
+        raise DatasetError(
+            f"{where} has unknown data type code 0x{raw[2]:02x}; known: 08, 09, 0b, 0c, 0d, 0e"
+        )
     ndim = raw[3]
     if ndim == 0:
         raise DatasetError(f"{where} declares zero dimensions")
     start = 4 + 4 * ndim
     if len(raw) < start:
-        raise DatasetError(f"{where} is truncated inside its header ({len(raw)} bytes, header needs {start})")
+        raise DatasetError(
+            f"{where} is truncated inside its header ({len(raw)} bytes, header needs {start})"
+        )
     dims = struct.unpack(f">{ndim}I", raw[4:start])
     dtype = np.dtype(IDX_DTYPES[raw[2]])
     needed = math.prod(dims) * dtype.itemsize
     have = len(raw) - start
     shape = "x".join(map(str, dims))
     if have < needed:
-        raise DatasetError(f"{where} is truncated: shape {shape} needs {needed} data bytes but it has {have}")
+        raise DatasetError(
+            f"{where} is truncated: shape {shape} needs {needed} data bytes but it has {have}"
+        )
     if have > needed:
         raise DatasetError(f"{where} has {have - needed} unexpected bytes after its {shape} data")
-    return np.frombuffer(raw, dtype=dtype, count=math.prod(dims), offset=start).reshape(dims).astype(dtype.newbyteorder("="))
+    return (
+        np.frombuffer(raw, dtype=dtype, count=math.prod(dims), offset=start)
+        .reshape(dims)
+        .astype(dtype.newbyteorder("="))
+    )
 
 
 def load_idx(
@@ -551,7 +675,9 @@ def load_idx(
     if data.dtype == np.uint8:
         x /= 255.0
     elif not torch.isfinite(x).all():
-        raise DatasetError(f"{where} contains NaN or infinite values (or values too large for float32)")
+        raise DatasetError(
+            f"{where} contains NaN or infinite values (or values too large for float32)"
+        )
     x = x.unsqueeze(1) if x.ndim == 3 else x.reshape(len(x), 1) if x.ndim == 1 else x
     meta: dict[str, Any] = {"source": str(images)}
     if x.ndim == 4:
@@ -563,9 +689,13 @@ def load_idx(
     targets = read_idx(labels)
     label_where = f"IDX labels file '{labels}'"
     if targets.ndim != 1 or targets.dtype.kind not in "iu":
-        raise DatasetError(f"{label_where} must hold one integer per sample; got {targets.dtype} shape {targets.shape}")
+        raise DatasetError(
+            f"{label_where} must hold one integer per sample; got {targets.dtype} shape {targets.shape}"
+        )
     if len(targets) != len(x):
-        raise DatasetError(f"{where} has {len(x)} items but {label_where} has {len(targets)} labels")
+        raise DatasetError(
+            f"{where} has {len(x)} items but {label_where} has {len(targets)} labels"
+        )
     y, classes = _integer_labels(targets)
     meta["labels_source"] = str(labels)
     return Dataset(name or stem, x, y, "classification", classes=classes, meta=meta)

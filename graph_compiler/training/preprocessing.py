@@ -3,6 +3,7 @@
 Statistics come from the training split only, so validation numbers stay honest, and
 `Normalizer.code()` writes them into exported code so the preprocessing is visible there.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,8 +28,14 @@ def _take(ds: Dataset, index: torch.Tensor, part: str) -> Dataset:
 
 def split(ds: Dataset, val_fraction: float, seed: int) -> tuple[Dataset, Dataset]:
     """(train, validation) after a seeded shuffle; both parts get at least one sample."""
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)) or not 0 < val_fraction < 1:
-        raise DatasetError(f"dataset {ds.name!r}: validation fraction must be between 0 and 1, got {val_fraction!r}")
+    if (
+        isinstance(val_fraction, bool)
+        or not isinstance(val_fraction, (int, float))
+        or not 0 < val_fraction < 1
+    ):
+        raise DatasetError(
+            f"dataset {ds.name!r}: validation fraction must be between 0 and 1, got {val_fraction!r}"
+        )
     if len(ds) < 2:
         raise DatasetError(f"dataset {ds.name!r} has {len(ds)} sample(s); a split needs at least 2")
     n_val = min(max(1, round(len(ds) * val_fraction)), len(ds) - 1)
@@ -56,11 +63,15 @@ class Normalizer:
 
     def __post_init__(self) -> None:
         if len(self.mean) != len(self.std) or not self.mean:
-            raise DatasetError(f"normaliser needs equally long, non-empty mean and std, got {len(self.mean)} and {len(self.std)}")
+            raise DatasetError(
+                f"normaliser needs equally long, non-empty mean and std, got {len(self.mean)} and {len(self.std)}"
+            )
         if any(not np.isfinite(s) or s <= 0 for s in self.std):
             raise DatasetError("normaliser std values must be positive and finite")
         if self.shape is not None and int(np.prod(self.shape)) != len(self.mean):
-            raise DatasetError(f"normaliser shape {self.shape} does not hold {len(self.mean)} values")
+            raise DatasetError(
+                f"normaliser shape {self.shape} does not hold {len(self.mean)} values"
+            )
 
     @property
     def view_shape(self) -> list[int]:
@@ -70,7 +81,9 @@ class Normalizer:
     def fit(cls, x: torch.Tensor, per_channel: bool = False) -> Normalizer:
         """Statistics of float features x [N, ...]; per_channel averages over all dims but 1."""
         if not torch.is_floating_point(x) or x.ndim < 2 or len(x) == 0:
-            raise DatasetError(f"normalisation needs float features [N, ...] with N > 0, got {x.dtype} {tuple(x.shape)}")
+            raise DatasetError(
+                f"normalisation needs float features [N, ...] with N > 0, got {x.dtype} {tuple(x.shape)}"
+            )
         data = x.detach().to(torch.float64)
         if per_channel:
             dims = [d for d in range(data.ndim) if d != 1]
@@ -91,8 +104,12 @@ class Normalizer:
 
     def apply(self, x: torch.Tensor) -> torch.Tensor:
         expected = self.view_shape[1:]
-        if x.ndim != len(expected) + 1 or any(e not in (1, s) for e, s in zip(expected, x.shape[1:])):
-            raise DatasetError(f"normaliser fitted for inputs [N, {expected}] cannot apply to {tuple(x.shape)}")
+        if x.ndim != len(expected) + 1 or any(
+            e not in (1, s) for e, s in zip(expected, x.shape[1:])
+        ):
+            raise DatasetError(
+                f"normaliser fitted for inputs [N, {expected}] cannot apply to {tuple(x.shape)}"
+            )
         mean, std = self._tensors(x)
         return (x - mean) / std
 
@@ -102,8 +119,11 @@ class Normalizer:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Normalizer:
         try:
-            return cls([float(v) for v in data["mean"]], [float(v) for v in data["std"]],
-                       None if data.get("shape") is None else [int(v) for v in data["shape"]])
+            return cls(
+                [float(v) for v in data["mean"]],
+                [float(v) for v in data["std"]],
+                None if data.get("shape") is None else [int(v) for v in data["shape"]],
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise DatasetError(f"invalid normaliser settings {data!r}: {exc}") from None
 

@@ -1,0 +1,5 @@
+import sys
+
+from graph_compiler.cli import main
+
+sys.exit(main())

@@ -1,0 +1,108 @@
+"""netwright dataset NAME -o OUT.npy: write samples of a built-in dataset.
+
+    netwright dataset --list
+    netwright dataset eight_gaussians -n 2000 --seed 1 -o real.npy
+    netwright dataset digits -n 500 --with-labels -o digits.npy   # + digits_labels.npy
+    netwright dataset spirals --option arms=3 --option noise=0.05 -o spirals.npy
+
+Features are written as float32; token datasets (parity, copy, sort, chars ...) keep their
+int64 ids, since float ids would only have to be cast back. Labels keep their dtype
+(int64 classes, float32 regression targets).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from graph_compiler.errors import NetwrightError
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", nargs="?", metavar="NAME", help="built-in dataset (see --list)")
+    p.add_argument("--list", action="store_true", help="print the built-in datasets and exit")
+    p.add_argument("-n", type=int, default=None, metavar="N", help="number of samples (default: the dataset's own)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("-o", "--output", metavar="OUT.npy", help="where to write the samples (.npy)")
+    p.add_argument("--with-labels", action="store_true", help="also write OUT_labels.npy")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a dataset option, e.g. noise=0.1 or length=12 (repeatable)")
+    p.add_argument("--json", action="store_true", help="with --list: machine-readable output")
+
+
+def _parse_option(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise NetwrightError(f"--option {text!r}: expected KEY=VALUE, e.g. noise=0.1")
+    try:
+        parsed = json.loads(value)  # numbers, true/false; anything else stays a string
+    except json.JSONDecodeError:
+        parsed = value
+    return key.strip(), parsed
+
+
+def _list(as_json: bool) -> int:
+    from graph_compiler.training.datasets import list_datasets
+
+    infos = list_datasets()
+    if as_json:
+        print(json.dumps([{"name": i.name, "task": i.task, "shape": list(i.input_shape),
+                           "description": i.description} for i in infos], indent=2))
+        return 0
+    rows = [(i.name, i.task, "[N, " + ", ".join(map(str, i.input_shape)) + "]", i.description)
+            for i in infos]
+    head = ("name", "task", "shape", "description")
+    widths = [max(len(r[c]) for r in [head, *rows]) for c in range(3)]
+    for r in [head, *rows]:
+        print("  ".join(r[c].ljust(widths[c]) for c in range(3)) + "  " + r[3])
+    return 0
+
+
+def labels_path(out: Path) -> Path:
+    """OUT.npy -> OUT_labels.npy (next to it)."""
+    return out.with_name(out.stem + "_labels.npy")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list:
+        return _list(args.json)
+    if not args.name:
+        raise NetwrightError("name a dataset (see `netwright dataset --list`)")
+    if not args.output:
+        raise NetwrightError("give an output file with -o OUT.npy")
+    import numpy as np
+
+    from graph_compiler.training.datasets import load_dataset
+
+    options = dict(_parse_option(o) for o in args.option)
+    ds = load_dataset(args.name, n=args.n, seed=args.seed, **options)
+    x = ds.x.numpy()
+    x = x if x.dtype.kind in "iu" else x.astype(np.float32)
+    out = Path(args.output)
+    if out.suffix != ".npy":
+        out = out.with_name(out.name + ".npy")  # what np.save would do silently; say it below
+    written = [_save(out, x)]
+    if args.with_labels:
+        if ds.y is None:
+            raise NetwrightError(f"dataset {ds.name!r} has no labels")
+        written.append(_save(labels_path(out), ds.y.numpy()))
+    shape = "[" + ", ".join(map(str, x.shape)) + "]"
+    print(f"wrote {written[0]} ({shape} {x.dtype})" + (f" and {written[1]}" if len(written) > 1 else ""))
+    return 0
+
+
+def _save(path: Path, array: Any) -> Path:
+    import io
+
+    import numpy as np
+
+    from graph_compiler.document import atomic_write
+
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=False)
+    try:
+        atomic_write(path, buf.getvalue())
+    except OSError as exc:
+        raise NetwrightError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    return path
