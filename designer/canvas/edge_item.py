@@ -1,0 +1,140 @@
+"""EdgeItem: a wire between two ports, drawn as a cubic curve labelled with the tensor
+shape it carries; a straight line when zoomed out. WireItem: the rubber wire of a drag."""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QPainter, QPainterPath, QPainterPathStroker, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
+
+from designer.canvas import lod as LOD
+from designer.canvas import style
+from designer.canvas.node_item import NodeItem, font
+
+EdgeKey = tuple[str, int, str, int]
+
+
+def curve(p1: QPointF, p2: QPointF) -> QPainterPath:
+    """Leaves the output to the right and enters the input from the left, even backwards."""
+    dx = max(40.0, abs(p2.x() - p1.x()) * 0.5)
+    path = QPainterPath(p1)
+    path.cubicTo(QPointF(p1.x() + dx, p1.y()), QPointF(p2.x() - dx, p2.y()), p2)
+    return path
+
+
+class EdgeItem(QGraphicsPathItem):
+    """A QGraphicsPathItem so bounds and hit shape are computed in C++ (see NodeItem).
+    Its path is the curve plus the label's box; the wide pen is never drawn, it only
+    makes the hit shape a 10 px band around the wire."""
+
+    def __init__(self, key: EdgeKey, src: NodeItem, dst: NodeItem) -> None:
+        super().__init__()
+        self.setPen(QPen(Qt.GlobalColor.transparent, 10))
+        self.key = key
+        self.src = src
+        self.dst = dst
+        self.label = ""
+        self.valid = True  # False when a port it names no longer exists
+        self._path = QPainterPath()
+        self._label_rect = QRectF()
+        self._shape: QPainterPath | None = None
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setZValue(0)
+        src.edges.append(self)
+        dst.edges.append(self)
+        self.adjust()
+
+    def detach(self) -> None:
+        for node in (self.src, self.dst):
+            if self in node.edges:
+                node.edges.remove(self)
+
+    def set_label(self, text: str) -> None:
+        if text != self.label:
+            self.label = text
+            self._apply_bounds()  # the curve itself has not moved
+
+    def adjust(self) -> None:
+        """Recompute the curve after either end moved."""
+        _, sp, _, dp = self.key
+        self.valid = sp < len(self.src.out_names) and dp < len(self.dst.in_names)
+        p1 = self.src.scene_port_pos(True, sp)
+        p2 = self.dst.scene_port_pos(False, dp)
+        self._p1, self._p2 = p1, p2
+        self._path = curve(p1, p2)
+        self._apply_bounds()
+
+    def _apply_bounds(self) -> None:
+        bounds = QPainterPath(self._path)
+        if self.label:
+            mid = self._path.pointAtPercent(0.5)
+            w = 7.0 * len(self.label) + 10
+            self._label_rect = QRectF(mid.x() - w / 2, mid.y() - 9, w, 18)
+            bounds.addRect(self._label_rect)
+        self._shape = None
+        self.setPath(bounds)
+
+    def shape(self) -> QPainterPath:
+        # Python, unlike boundingRect: only hit tests under the cursor ask for it, and the
+        # C++ version would also fill the curve's belly, grabbing clicks on empty canvas.
+        if self._shape is None:
+            stroker = QPainterPathStroker()
+            stroker.setWidth(10)
+            self._shape = stroker.createStroke(self._path)
+            if self.label:
+                self._shape.addRect(self._label_rect)
+        return self._shape
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        c = style.colors()
+        level = LOD.lod(painter, option)
+        colour = c.selection if self.isSelected() else (c.wire if self.valid else c.error)
+        pen = QPen(style.qcolor(colour), 2.5 if self.isSelected() else 1.5)
+        if level < LOD.EDGE_CURVES:
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.drawLine(self._p1, self._p2)
+            return
+        if not self.valid:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.drawPath(self._path)
+        if self.label and level >= LOD.EDGE_LABELS:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(style.qcolor(c.wire_label_bg))
+            painter.drawRoundedRect(self._label_rect, 4, 4)
+            painter.setPen(style.qcolor(c.muted))
+            painter.setFont(font("small"))
+            painter.drawText(self._label_rect, Qt.AlignmentFlag.AlignCenter, self.label)
+
+
+class WireItem(QGraphicsItem):
+    """The wire that follows the mouse while connecting; red over a port that refuses."""
+
+    def __init__(self, start: QPointF, from_output: bool) -> None:
+        super().__init__()
+        self.start = start
+        self.end = start
+        self.from_output = from_output
+        self.refused = False
+        self._path = QPainterPath(start)
+        self.setZValue(3)
+
+    def set_end(self, end: QPointF, refused: bool = False) -> None:
+        self.prepareGeometryChange()
+        self.end = end
+        self.refused = refused
+        a, b = (self.start, end) if self.from_output else (end, self.start)
+        self._path = curve(a, b)
+
+    def boundingRect(self) -> QRectF:
+        return self._path.boundingRect().adjusted(-3, -3, 3, 3)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        c = style.colors()
+        pen = QPen(style.qcolor(c.refuse if self.refused else c.selection), 2.0, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(pen)
+        painter.drawPath(self._path)

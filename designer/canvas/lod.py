@@ -1,0 +1,15 @@
+"""Level of detail: below these scales, text and ports are unreadable, so items draw
+plain shapes instead (and skip the work of laying out text)."""
+from __future__ import annotations
+
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QStyleOptionGraphicsItem
+
+NODE_DETAIL = 0.5  # below: nodes are plain coloured boxes, no text, no ports
+EDGE_CURVES = 0.5  # below: edges are straight lines
+EDGE_LABELS = 0.7  # below: no shape labels on edges
+GRID = 0.35  # below: no background grid
+
+
+def lod(painter: QPainter, option: QStyleOptionGraphicsItem) -> float:
+    return option.levelOfDetailFromTransform(painter.worldTransform())

@@ -1,0 +1,304 @@
+"""NodeItem: one node on the canvas. Ports are painted by the node and hit-tested
+geometrically rather than being child items: a 10,000-node graph then costs 10,000 items,
+not 40,000. The item only displays; it never changes the document (the scene and view
+turn gestures into model calls)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsRectItem,
+    QGraphicsSceneHoverEvent,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+from designer.canvas import lod as LOD
+from designer.canvas import style
+from designer.canvas.text import fmt_count, key_params
+from designer.layout import HEADER_H, NODE_W, PORT_STEP, node_height
+
+if TYPE_CHECKING:
+    from designer.canvas.edge_item import EdgeItem
+
+PORT_R = 5.0
+HIT_R = 9.0
+BADGE_R = 8.0
+_fonts: dict[str, QFont] = {}
+
+
+def font(kind: str) -> QFont:
+    f = _fonts.get(kind)
+    if f is None:
+        f = QFont()
+        f.setPointSizeF({"title": 9.0, "body": 8.5, "small": 7.5}[kind])
+        f.setBold(kind == "title")
+        _fonts[kind] = f
+    return f
+
+
+class PortRef(NamedTuple):
+    node: str
+    output: bool
+    index: int
+
+
+class BadgeItem(QGraphicsItem):
+    """The red '!' on an invalid node; its tooltip lists the diagnostics."""
+
+    def __init__(self, parent: QGraphicsItem) -> None:
+        super().__init__(parent)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(2)
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(-BADGE_R - 1, -BADGE_R - 1, 2 * BADGE_R + 2, 2 * BADGE_R + 2)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        c = style.colors()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(style.qcolor(c.node), 1.5))
+        painter.setBrush(style.qcolor(c.error))
+        painter.drawEllipse(QPointF(0, 0), BADGE_R, BADGE_R)
+        if LOD.lod(painter, option) >= LOD.NODE_DETAIL:
+            painter.setPen(style.qcolor("#ffffff"))
+            painter.setFont(font("title"))
+            painter.drawText(self.boundingRect(), Qt.AlignmentFlag.AlignCenter, "!")
+
+
+class NodeItem(QGraphicsRectItem):
+    """A QGraphicsRectItem so that boundingRect() and shape() stay in C++: with NoIndex
+    the view asks every item for its bounds on every frame, and a Python override made
+    that the largest cost of panning a 2,000-node graph."""
+
+    def __init__(self, node_id: str) -> None:
+        super().__init__()
+        self.setPen(QPen(Qt.PenStyle.NoPen))  # bounds = rect exactly; we paint ourselves
+        self.node_id = node_id
+        self.edges: list[EdgeItem] = []
+        self.type_name = ""
+        self.category = ""
+        self.title = node_id
+        self.in_names: tuple[str, ...] = ()
+        self.out_names: tuple[str, ...] = ()
+        self.in_shapes: list[str] = []
+        self.out_shapes: list[str] = []
+        self.key_text = ""
+        self.shape_text = ""
+        self.count_text = ""
+        self.errors: list[str] = []
+        self.doc = ""
+        self._params: dict[str, Any] = {}
+        self.height = node_height(1, 1)
+        self._set_bounds()
+        self.accepting: set[PortRef] = set()  # ports lit while a wire is dragged
+        self.hover_port: PortRef | None = None
+        self._sig: Any = None
+        self.badge: BadgeItem | None = None
+        F = QGraphicsItem.GraphicsItemFlag
+        self.setFlags(F.ItemIsMovable | F.ItemIsSelectable | F.ItemSendsGeometryChanges)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(1)
+        # Panning then blits a pixmap instead of laying out text for every frame.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+    # ------------------------------------------------------------ content
+
+    def set_node(self, node: Any, in_names: tuple[str, ...], out_names: tuple[str, ...],
+                 category: str, doc: str) -> None:
+        """Type, label, params and ports from the document."""
+        h = node_height(len(in_names), len(out_names))
+        if h != self.height:
+            self.height = h
+            self._set_bounds()
+        self.type_name, self.category, self.doc = node.type, category, doc
+        self.title = node.label or node.id
+        self.in_names, self.out_names = in_names, out_names
+        self._params = node.params
+        self.key_text = key_params(node.type, node.params)  # refined by set_analysis
+        self._sig = None
+        self.update()
+
+    def set_analysis(self, info: Any, errors: list[str]) -> bool:
+        """Shapes, counts and diagnostics; returns whether anything visible changed."""
+        params = info.params if info is not None else self._params
+        ins = [str(t) if t is not None else "?" for t in info.inputs] if info is not None else []
+        outs = [str(t) for t in info.outputs] if info is not None and info.outputs else []
+        n_params = info.n_params if info is not None else 0
+        sig = (key_params(self.type_name, params), tuple(ins), tuple(outs), n_params, tuple(errors))
+        if sig == self._sig:
+            return False
+        self._sig = sig
+        self.key_text, self.in_shapes, self.out_shapes = sig[0], ins, outs
+        shown = outs if outs or self.out_names else ins  # an Output node shows what it returns
+        self.shape_text = "  ".join(shown) if shown else ("?" if errors else "")
+        self.count_text = f"{fmt_count(n_params)} params" if n_params else ""
+        self.errors = list(errors)
+        self._sync_badge()
+        self.update()
+        return True
+
+    def _sync_badge(self) -> None:
+        if self.errors and self.badge is None:
+            self.badge = BadgeItem(self)
+            self.badge.setPos(NODE_W - 2, 0)
+        if self.badge is not None:
+            self.badge.setVisible(bool(self.errors))
+            self.badge.setToolTip("\n".join(f"• {m}" for m in self.errors))
+
+    # ------------------------------------------------------------ geometry
+
+    def _set_bounds(self) -> None:
+        # Wider than the body by the port hit radius, so a port's outer half is hit too,
+        # and 2 px taller for the selection outline.
+        self.setRect(QRectF(-HIT_R, -2, NODE_W + 2 * HIT_R, self.height + 4))
+
+    def port_pos(self, output: bool, index: int) -> QPointF:
+        """Item coordinates of a port; an out-of-range index clamps (a stale wire still shows)."""
+        n = len(self.out_names if output else self.in_names)
+        index = max(0, min(index, n - 1)) if n else 0
+        return QPointF(NODE_W if output else 0.0, HEADER_H + 14.0 + PORT_STEP * index)
+
+    def scene_port_pos(self, output: bool, index: int) -> QPointF:
+        return self.pos() + self.port_pos(output, index)
+
+    def port_at(self, pos: QPointF) -> PortRef | None:
+        """The port under item-coordinate ``pos``, if any."""
+        for output, names in ((False, self.in_names), (True, self.out_names)):
+            x = NODE_W if output else 0.0
+            if abs(pos.x() - x) > HIT_R:
+                continue
+            i = round((pos.y() - HEADER_H - 14.0) / PORT_STEP)
+            if 0 <= i < len(names) and abs(pos.y() - (HEADER_H + 14.0 + PORT_STEP * i)) <= HIT_R:
+                return PortRef(self.node_id, output, i)
+        return None
+
+    def in_title(self, pos: QPointF) -> bool:
+        return 0 <= pos.y() <= HEADER_H and 0 <= pos.x() <= NODE_W
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
+        G = QGraphicsItem.GraphicsItemChange
+        if change == G.ItemPositionChange:
+            scene = self.scene()
+            snap = getattr(scene, "snap_point", None)
+            if snap is not None:
+                return snap(value)
+        elif change == G.ItemPositionHasChanged:
+            for e in self.edges:
+                e.adjust()
+        return super().itemChange(change, value)
+
+    # ------------------------------------------------------------ hover
+
+    def port_tooltip(self, ref: PortRef) -> str:
+        names, shapes = (self.out_names, self.out_shapes) if ref.output else (self.in_names, self.in_shapes)
+        name = names[ref.index] if ref.index < len(names) else str(ref.index)
+        shape = shapes[ref.index] if ref.index < len(shapes) else "not known yet"
+        return f"{'output' if ref.output else 'input'} '{name}': {shape}"
+
+    def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        ref = self.port_at(event.pos())
+        if ref != self.hover_port:
+            self.hover_port = ref
+            self.update()
+        if ref is not None:
+            self.setToolTip(self.port_tooltip(ref))
+        else:
+            lines = [f"{self.title} ({self.type_name})", self.doc]
+            lines += [f"• {m}" for m in self.errors]
+            self.setToolTip("\n".join(x for x in lines if x))
+        super().hoverMoveEvent(event)
+
+    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        if self.hover_port is not None:
+            self.hover_port = None
+            self.update()
+        super().hoverLeaveEvent(event)
+
+    # ------------------------------------------------------------ painting
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        c = style.colors()
+        cat = style.qcolor(style.category_hex(self.category))
+        rect = QRectF(0, 0, NODE_W, self.height)
+        selected = self.isSelected()
+        if LOD.lod(painter, option) < LOD.NODE_DETAIL:
+            painter.fillRect(rect, style.qcolor(c.selection) if selected else cat)
+            if self.errors:
+                painter.fillRect(QRectF(NODE_W - 40, 0, 40, 40), style.qcolor(c.error))
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        border = c.selection if selected else (c.error if self.errors else c.node_border)
+        painter.setPen(QPen(style.qcolor(border), 2.0 if selected or self.errors else 1.0))
+        painter.setBrush(style.qcolor(c.node))
+        painter.drawRoundedRect(rect, 6, 6)
+        body = QPainterPath()
+        body.addRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), 5.5, 5.5)
+        painter.save()
+        painter.setClipRect(QRectF(0, 0, NODE_W, HEADER_H))  # the top of the rounded body
+        painter.fillPath(body, cat)
+        painter.restore()
+
+        white = style.qcolor("#ffffff")
+        painter.setPen(white)
+        painter.setFont(font("small"))
+        fm_small = QFontMetricsF(font("small"))
+        type_w = min(fm_small.horizontalAdvance(self.type_name) + 2, NODE_W * 0.45)
+        type_rect = QRectF(NODE_W - 8 - type_w, 0, type_w, HEADER_H)
+        if self.type_name != self.title:
+            painter.drawText(type_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                             fm_small.elidedText(self.type_name, Qt.TextElideMode.ElideRight, type_w))
+        painter.setFont(font("title"))
+        title_w = NODE_W - 16 - (type_w + 6 if self.type_name != self.title else 0)
+        painter.drawText(QRectF(8, 0, title_w, HEADER_H), Qt.AlignmentFlag.AlignVCenter,
+                         QFontMetricsF(font("title")).elidedText(self.title, Qt.TextElideMode.ElideRight, title_w))
+
+        self._paint_body(painter, c)
+        self._paint_ports(painter, c)
+
+    def _paint_body(self, painter: QPainter, c: style.CanvasColors) -> None:
+        multi = len(self.in_names) > 1 or len(self.out_names) > 1
+        inset = 44.0 if multi else 10.0
+        text_w = NODE_W - 2 * inset
+        painter.setFont(font("body"))
+        fm = QFontMetricsF(font("body"))
+        painter.setPen(style.qcolor(c.text))
+        y = HEADER_H + 4
+        if self.key_text:
+            painter.drawText(QRectF(inset, y, text_w, 16), Qt.AlignmentFlag.AlignHCenter,
+                             fm.elidedText(self.key_text, Qt.TextElideMode.ElideRight, text_w))
+            y += 16
+        painter.setPen(style.qcolor(c.error if self.shape_text == "?" else c.muted))
+        bottom = "   ".join(x for x in (self.shape_text, self.count_text) if x)
+        if bottom:
+            painter.setFont(font("small"))
+            fms = QFontMetricsF(font("small"))
+            painter.drawText(QRectF(inset, y, text_w, 16), Qt.AlignmentFlag.AlignHCenter,
+                             fms.elidedText(bottom, Qt.TextElideMode.ElideMiddle, text_w))
+        if multi:
+            painter.setFont(font("small"))
+            painter.setPen(style.qcolor(c.muted))
+            for output, names in ((False, self.in_names), (True, self.out_names)):
+                for i, name in enumerate(names):
+                    p = self.port_pos(output, i)
+                    r = QRectF(p.x() - 46 if output else 8, p.y() - 8, 38, 16)
+                    align = Qt.AlignmentFlag.AlignRight if output else Qt.AlignmentFlag.AlignLeft
+                    painter.drawText(r, align | Qt.AlignmentFlag.AlignVCenter, name)
+
+    def _paint_ports(self, painter: QPainter, c: style.CanvasColors) -> None:
+        cat = style.qcolor(style.category_hex(self.category))
+        for output, names in ((False, self.in_names), (True, self.out_names)):
+            for i in range(len(names)):
+                ref = PortRef(self.node_id, output, i)
+                p = self.port_pos(output, i)
+                r = PORT_R + (1.5 if ref == self.hover_port else 0.0)
+                if ref in self.accepting:
+                    painter.setPen(QPen(style.qcolor(c.accept), 3.0))
+                    r += 1.5
+                else:
+                    painter.setPen(QPen(style.qcolor(c.node_border), 1.0))
+                painter.setBrush(QBrush(cat if output else style.qcolor(c.node)))
+                painter.drawEllipse(p, r, r)

@@ -1,0 +1,108 @@
+"""Canvas colours: one palette keyed by catalog category, in light and dark variants, plus
+the colours the canvas paints with. The palette widget and thumbnails reuse
+``category_color`` so a Conv2d is the same green everywhere."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtGui import QColor
+
+# Base hues (light theme). Dark variants are lifted so they read on a dark canvas.
+CATEGORY_COLORS: dict[str, str] = {
+    "Input & shape": "#6e7781", "Dense": "#2f6feb", "Activation": "#d4940a",
+    "Convolution": "#1a7f37", "Pooling": "#2da44e", "Normalization": "#8250df",
+    "Recurrent": "#bf3989", "Attention": "#d1242f", "Merge & split": "#0e8a8a",
+    "Generative": "#bc4c00", "Blocks": "#57606a",
+}
+CATEGORY_COLORS_DARK: dict[str, str] = {
+    "Input & shape": "#8b949e", "Dense": "#58a6ff", "Activation": "#e3b341",
+    "Convolution": "#3fb950", "Pooling": "#56d364", "Normalization": "#a371f7",
+    "Recurrent": "#db61a2", "Attention": "#ff7b72", "Merge & split": "#39c5cf",
+    "Generative": "#f0883e", "Blocks": "#8b949e",
+}
+UNKNOWN_COLOR = "#999999"
+
+
+@dataclass(frozen=True)
+class CanvasColors:
+    background: str
+    grid: str
+    grid_major: str
+    node: str
+    node_border: str
+    text: str
+    muted: str
+    wire: str
+    wire_label_bg: str
+    selection: str
+    accept: str  # a port that can take the wire being dragged
+    refuse: str
+    error: str
+    hint_bg: str
+    hint_text: str
+
+
+LIGHT = CanvasColors(
+    background="#f7f8fa", grid="#e9ecf0", grid_major="#dde1e6", node="#ffffff",
+    node_border="#c5cbd3", text="#1f2328", muted="#656d76", wire="#7d8590",
+    wire_label_bg="#f7f8fa", selection="#2f6feb", accept="#1a7f37", refuse="#cf222e",
+    error="#cf222e", hint_bg="#fff8c5", hint_text="#1f2328",
+)
+DARK = CanvasColors(
+    background="#16181d", grid="#1f232a", grid_major="#272c34", node="#23272e",
+    node_border="#3d444d", text="#e6e8eb", muted="#9aa3ad", wire="#8b949e",
+    wire_label_bg="#16181d", selection="#4c8dff", accept="#3fb950", refuse="#ff6b6b",
+    error="#ff6b6b", hint_bg="#3b3218", hint_text="#e6e8eb",
+)
+
+_dark_override: bool | None = None
+_qcolor_cache: dict[str, QColor] = {}
+
+
+def set_dark(dark: bool | None) -> None:
+    """Force a variant (None: follow designer.theme)."""
+    global _dark_override
+    _dark_override = dark
+
+
+_theme_module: object | None = None
+
+
+def is_dark() -> bool:
+    """Called from every paint(), so the theme module is looked up once."""
+    global _theme_module
+    if _dark_override is not None:
+        return _dark_override
+    if _theme_module is None:
+        try:
+            from designer import theme
+            _theme_module = theme
+        except Exception:  # noqa: BLE001 - the canvas works without the app's theme module
+            _theme_module = False
+    if not _theme_module:
+        return False
+    try:
+        return _theme_module.current_name() == "dark"  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def colors() -> CanvasColors:
+    return DARK if is_dark() else LIGHT
+
+
+def qcolor(hex_text: str) -> QColor:
+    """QColor from '#rrggbb', cached (paint() asks for the same few colours a lot)."""
+    c = _qcolor_cache.get(hex_text)
+    if c is None:
+        c = _qcolor_cache[hex_text] = QColor(hex_text)
+    return c
+
+
+def category_hex(category: str, dark: bool | None = None) -> str:
+    table = CATEGORY_COLORS_DARK if (is_dark() if dark is None else dark) else CATEGORY_COLORS
+    return table.get(category, UNKNOWN_COLOR)
+
+
+def category_color(category: str, dark: bool | None = None) -> QColor:
+    return QColor(category_hex(category, dark))

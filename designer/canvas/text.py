@@ -1,0 +1,86 @@
+"""The short texts a node shows: key params ('16 ch, 3x3'), counts ('1.2k'), shapes.
+Pure functions, no Qt."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from graph_compiler.catalog import fmt_shape
+
+
+def fmt_count(n: int) -> str:
+    if n < 1000:
+        return str(n)
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= div:
+            v = n / div
+            return f"{v:.1f}{suffix}" if v < 100 else f"{v:.0f}{suffix}"
+    return str(n)
+
+
+def _k(v: Any) -> str:
+    if isinstance(v, (list, tuple)):
+        if len(set(v)) == 1:
+            v = v[0]
+        else:
+            return "x".join(str(x) for x in v)
+    return f"{v}x{v}" if isinstance(v, int) else str(v)
+
+
+def _k1(v: Any) -> str:
+    return str(v[0]) if isinstance(v, (list, tuple)) and len(set(v)) == 1 else str(v)
+
+
+def _stride(p: dict[str, Any], nd: int = 2) -> str:
+    s = p.get("stride")
+    if s in (None, 1, [1] * nd, (1,) * nd) or s == p.get("kernel_size"):
+        return ""
+    return f", /{_k1(s)}"
+
+
+def _conv(p: dict[str, Any]) -> str:
+    return f"{p.get('out_channels', '?')} ch, {_k(p.get('kernel_size', '?'))}{_stride(p)}"
+
+
+_RULES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "Input": lambda p: ("[" + ", ".join(map(str, p.get("shape", []))) + "]"
+                        + (" int64" if p.get("dtype") == "int64" else "")),
+    "Linear": lambda p: f"{p.get('in_features', '?')} → {p.get('out_features', '?')}",
+    "Conv1d": _conv, "Conv2d": _conv, "ConvTranspose2d": _conv,
+    "MaxPool1d": lambda p: f"{_k1(p.get('kernel_size', '?'))}{_stride(p, 1)}",
+    "MaxPool2d": lambda p: f"{_k(p.get('kernel_size', '?'))}{_stride(p)}",
+    "AvgPool2d": lambda p: f"{_k(p.get('kernel_size', '?'))}{_stride(p)}",
+    "AdaptiveAvgPool1d": lambda p: f"→ {_k1(p.get('output_size', 1))}",
+    "AdaptiveAvgPool2d": lambda p: f"→ {_k(p.get('output_size', 1))}",
+    "Dropout": lambda p: f"p={p.get('p', 0.5)}",
+    "Embedding": lambda p: f"{p.get('num_embeddings', '?')} × {p.get('embedding_dim', '?')}",
+    "RNN": lambda p: f"{p.get('hidden_size', '?')} hidden",
+    "LSTM": lambda p: f"{p.get('hidden_size', '?')} hidden" + (", bi" if p.get("bidirectional") else ""),
+    "GRU": lambda p: f"{p.get('hidden_size', '?')} hidden" + (", bi" if p.get("bidirectional") else ""),
+    "MultiheadAttention": lambda p: f"{p.get('num_heads', 1)} heads",
+    "TransformerEncoderLayer": lambda p: f"{p.get('nhead', '?')} heads, ff {p.get('dim_feedforward', '?')}",
+    "TransformerDecoderLayer": lambda p: f"{p.get('nhead', '?')} heads, ff {p.get('dim_feedforward', '?')}",
+    "Concat": lambda p: f"dim {p.get('dim', 1)}",
+    "Chunk": lambda p: f"{p.get('chunks', 2)} pieces, dim {p.get('dim', 1)}",
+    "Reshape": lambda p: "[B, " + ", ".join(map(str, p.get("shape", []))) + "]",
+    "Upsample": lambda p: f"×{p.get('scale_factor', 2)} {p.get('mode', 'nearest')}",
+    "LeakyReLU": lambda p: f"slope {p.get('negative_slope', 0.01)}",
+    "GroupNorm": lambda p: f"{p.get('num_groups', 1)} groups",
+}
+
+
+def key_params(type_name: str, params: dict[str, Any]) -> str:
+    """A one-line summary of the params that matter; '' when there is nothing to say."""
+    rule = _RULES.get(type_name)
+    if rule is None:
+        return ""
+    try:
+        return rule(params)
+    except Exception:  # noqa: BLE001 - a bad param value must not break painting
+        return ""
+
+
+def shapes_text(shapes: list[tuple[int, ...]] | None) -> str:
+    if not shapes:
+        return ""
+    return "  ".join(fmt_shape(s) for s in shapes)

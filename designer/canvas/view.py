@@ -1,0 +1,408 @@
+"""CanvasView: the node editor widget for one network (contract: docs/designer-api.md).
+
+Mouse: click / rubber band select, drag nodes (snapped, one undo step), drag from a port
+to wire (ports that accept light up), wheel zooms about the cursor, middle button or
+space+drag pans, double-click a title renames, double-click empty canvas quick-adds.
+Keys: Tab quick-add, Del/Backspace delete, Ctrl+A/C/X/V/D, F2 rename, F or Ctrl+0 fit,
+Ctrl+G group, Ctrl+Shift+G ungroup, Ctrl+L auto-layout, arrows nudge.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QContextMenuEvent,
+    QCursor,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
+    QPainter,
+    QPixmapCache,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QGraphicsView, QLineEdit, QMenu, QWidget
+
+from designer import qtfix
+from designer.canvas import edit_actions as act
+from designer.canvas import lod as LOD
+from designer.canvas import overlays
+from designer.canvas.interactions import MoveTracker, WireDrag, node_at, port_at
+from designer.canvas.node_item import NodeItem
+from designer.canvas.quick_add import QuickAdd, catalog_entries
+from designer.canvas.scene import CanvasScene
+from designer.layout import NODE_W
+from designer.model import DocumentModel
+
+qtfix.install()
+
+MIME = "application/x-netwright-node"
+MIN_SCALE, MAX_SCALE = 0.02, 4.0
+_K = Qt.Key
+_M = Qt.KeyboardModifier
+# (key, modifiers) the canvas handles itself while it has focus, even if a window action
+# has the same shortcut (the action would call the same code anyway).
+_OWN_KEYS = {
+    (_K.Key_Delete, _M.NoModifier), (_K.Key_Backspace, _M.NoModifier), (_K.Key_F2, _M.NoModifier),
+    (_K.Key_F, _M.NoModifier), (_K.Key_Tab, _M.NoModifier), (_K.Key_Escape, _M.NoModifier),
+    (_K.Key_A, _M.ControlModifier), (_K.Key_C, _M.ControlModifier), (_K.Key_X, _M.ControlModifier),
+    (_K.Key_V, _M.ControlModifier), (_K.Key_D, _M.ControlModifier), (_K.Key_0, _M.ControlModifier),
+    (_K.Key_G, _M.ControlModifier), (_K.Key_G, _M.ControlModifier | _M.ShiftModifier),
+    (_K.Key_L, _M.ControlModifier), (_K.Key_Left, _M.NoModifier), (_K.Key_Right, _M.NoModifier),
+    (_K.Key_Up, _M.NoModifier), (_K.Key_Down, _M.NoModifier), (_K.Key_Space, _M.NoModifier),
+}
+
+
+class CanvasView(QGraphicsView):
+    selectionChangedIds = Signal(list)
+    nodeActivated = Signal(str)
+
+    def __init__(self, model: DocumentModel, network: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        # Item caches (DeviceCoordinateCache) live in QPixmapCache; Qt's 10 MB default
+        # thrashes once a big graph is zoomed out and every item has a small pixmap.
+        if QPixmapCache.cacheLimit() < 128 * 1024:
+            QPixmapCache.setCacheLimit(128 * 1024)
+        self.model = model
+        self.setScene(CanvasScene(model, network, self))
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing)
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.paste_count = 0
+        self._wire: WireDrag | None = None
+        self._move: MoveTracker | None = None
+        self._pan_from: QPoint | None = None
+        self._space = False
+        self._quick: QuickAdd | None = None
+        self._quick_at = QPointF()
+        self._quick_from: tuple[str, int] | None = None
+        self._editor: QLineEdit | None = None
+        self._hint = overlays.Hint(self.viewport())
+        self.scene().selectionChanged.connect(self._on_selection)
+        model.message.connect(self._on_message)
+        try:  # follow the app's light / dark theme when it is there
+            from designer import theme
+        except ImportError:
+            theme = None  # type: ignore[assignment]
+        if theme is not None and hasattr(theme, "manager"):
+            theme.manager().changed.connect(self._on_theme)  # bound: dropped with the view
+
+    # ------------------------------------------------------------ contract
+
+    def scene(self) -> CanvasScene:  # type: ignore[override]
+        return super().scene()  # type: ignore[return-value]
+
+    @property
+    def network(self) -> str:
+        return self.scene().network
+
+    def selected_ids(self) -> list[str]:
+        return [it.node_id for it in self.scene().selectedItems() if isinstance(it, NodeItem)]
+
+    def select_ids(self, ids: list[str]) -> None:
+        scene = self.scene()
+        scene.blockSignals(True)  # one selectionChangedIds, not one per item
+        try:
+            scene.clearSelection()
+            for nid in ids:
+                item = scene.nodes.get(nid)
+                if item is not None:
+                    item.setSelected(True)
+        finally:
+            scene.blockSignals(False)
+        self._on_selection()
+
+    def center_on(self, node_id: str) -> None:
+        item = self.scene().nodes.get(node_id)
+        if item is not None:
+            self.centerOn(item.sceneBoundingRect().center())
+
+    def fit_all(self) -> None:
+        items = self.scene().nodes.values()
+        if not items:
+            return
+        rect = QRectF()
+        for it in items:
+            rect = rect.united(it.sceneBoundingRect())
+        self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
+        if self.transform().m11() > 1.5:
+            self.zoom_by(1.5 / self.transform().m11())
+
+    def zoom_by(self, factor: float) -> None:
+        s = self.transform().m11()
+        factor = max(MIN_SCALE / s, min(MAX_SCALE / s, factor))
+        self.scale(factor, factor)
+
+    def paintEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        self.scene().set_overview(self.transform().m11() < LOD.EDGE_CURVES)
+        super().paintEvent(event)
+
+    # ------------------------------------------------------------ additions
+
+    def set_snap(self, on: bool, grid: float | None = None) -> None:
+        """Snap dragged nodes to a grid (10 or 20 px)."""
+        self.scene().snap_enabled = on
+        if grid:
+            self.scene().grid = float(grid)
+        self.scene().update()
+
+    def auto_layout(self) -> None:
+        sizes = {nid: (NODE_W, it.height) for nid, it in self.scene().nodes.items()}
+        self.model.auto_layout(self.network, sizes)
+        self.fit_all()
+
+    def _on_theme(self, _name: str) -> None:
+        self.refresh_theme()
+
+    def refresh_theme(self) -> None:
+        for item in self.scene().items():
+            item.update()
+        self.scene().update()
+
+    def show_hint(self, text: str, at: QPoint | None = None) -> None:
+        """A short on-canvas note near the cursor (why a wire was refused, ...)."""
+        self._hint.show_text(text, at)
+
+    def hint_text(self) -> str:
+        return self._hint.text() if self._hint.isVisible() else ""
+
+    def open_quick_add(self, scene_pos: QPointF | None = None, connect_from: tuple[str, int] | None = None) -> QuickAdd:
+        if scene_pos is None:
+            vp = self.viewport().mapFromGlobal(QCursor.pos())
+            if not self.viewport().rect().contains(vp):
+                vp = self.viewport().rect().center()
+            scene_pos = self.mapToScene(vp)
+        if connect_from is None:
+            sel = self.selected_ids()
+            if len(sel) == 1 and self.scene().nodes[sel[0]].out_names:
+                connect_from = (sel[0], 0)
+        self._quick_at, self._quick_from = scene_pos, connect_from
+        if self._quick is None:
+            self._quick = QuickAdd(self)
+            self._quick.chosen.connect(self._quick_chosen)
+        blocks = [n for n in self.model.doc.network_names() if n != self.network]
+        self._quick.open_at(self.viewport().mapToGlobal(self.mapFromScene(scene_pos)), catalog_entries(blocks))
+        return self._quick
+
+    def _quick_chosen(self, type_name: str) -> None:
+        pos = self.scene().snap_point(self._quick_at)
+        nid = self.model.add_node(self.network, type_name, (pos.x(), pos.y()), connect_from=self._quick_from)
+        if nid:
+            self.select_ids([nid])
+        self.setFocus()
+
+    def rename(self, node_id: str | None = None) -> QLineEdit | None:
+        """Inline label editor over the node's title (F2 / double-click the title)."""
+        ids = [node_id] if node_id else self.selected_ids()
+        if len(ids) != 1 or ids[0] not in self.scene().nodes:
+            return None
+        self._editor = overlays.rename_editor(self, self.scene().nodes[ids[0]])
+        return self._editor
+
+    # ------------------------------------------------------------ signals
+
+    def _on_selection(self) -> None:
+        self.selectionChangedIds.emit(self.selected_ids())
+
+    def _on_message(self, text: str) -> None:
+        if self.isVisible():
+            self.show_hint(text)
+
+    # ------------------------------------------------------------ mouse
+
+    def _pan_start(self, event: QMouseEvent) -> bool:
+        b = event.button()
+        return b == Qt.MouseButton.MiddleButton or (b == Qt.MouseButton.LeftButton and self._space)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if self._pan_start(event):
+            self._pan_from = event.position().toPoint()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            return
+        pos = self.mapToScene(event.position().toPoint())
+        if event.button() == Qt.MouseButton.LeftButton:
+            ref = port_at(self.scene(), pos)
+            if ref is not None:
+                visible = self.mapToScene(self.viewport().rect()).boundingRect()
+                self._wire = WireDrag(self.scene(), ref, visible)
+                return
+        super().mousePressEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton and node_at(self.scene(), pos) is not None:
+            self._move = MoveTracker(self.scene())
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            d = event.position().toPoint() - self._pan_from
+            self._pan_from = event.position().toPoint()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - d.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - d.y())
+            return
+        if self._wire is not None:
+            self._wire.move(self.mapToScene(event.position().toPoint()))
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.viewport().unsetCursor()
+            return
+        if self._wire is not None:
+            wire, self._wire = self._wire, None
+            self._finish_wire(wire, self.mapToScene(event.position().toPoint()), event.position().toPoint())
+            return
+        super().mouseReleaseEvent(event)
+        if self._move is not None:
+            move, self._move = self._move, None
+            move.finish()
+
+    def _finish_wire(self, wire: WireDrag, pos: QPointF, at: QPoint) -> None:
+        target = wire.finish(pos)
+        start = wire.start
+        if target is None:
+            if node_at(self.scene(), pos) is None and start.output:
+                self.open_quick_add(pos, (start.node, start.index))
+            return
+        if target == start:
+            return
+        why = wire.check(target)
+        if why is not None:
+            # The model reports its own refusals through ``message``; say it here for
+            # gesture-only ones (two outputs) too, so nothing is refused silently.
+            self.model.message.emit(f"cannot connect: {why.message}")
+            self.show_hint(f"cannot connect: {why.message}", at)
+            return
+        src, dst = (start, target) if start.output else (target, start)
+        self.model.connect(self.network, src.node, src.index, dst.node, dst.index)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        pos = self.mapToScene(event.position().toPoint())
+        item = node_at(self.scene(), pos)
+        if item is None:
+            if event.button() == Qt.MouseButton.LeftButton:
+                self.open_quick_add(pos)
+            return
+        if item.in_title(item.mapFromScene(pos)):
+            self.rename(item.node_id)
+        else:
+            self.nodeActivated.emit(item.node_id)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        delta = event.angleDelta().y() or event.angleDelta().x()
+        if delta:
+            self.zoom_by(1.0015 ** delta)  # about 1.2x per wheel notch, about the cursor
+        event.accept()
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        menu = QMenu(self)
+        has = bool(self.selected_ids())
+        for text, fn, enabled in (
+            ("Add node…  Tab", lambda: self.open_quick_add(self.mapToScene(event.pos())), True),
+            ("Duplicate  Ctrl+D", lambda: act.duplicate_selection(self), has),
+            ("Group into block  Ctrl+G", lambda: act.group_selection(self), has),
+            ("Ungroup  Ctrl+Shift+G", lambda: act.ungroup_selection(self), has),
+            ("Delete  Del", lambda: act.delete_selection(self), has),
+            ("Auto layout  Ctrl+L", self.auto_layout, True),
+            ("Fit to view  F", self.fit_all, True),
+        ):
+            a = menu.addAction(text)
+            a.setEnabled(enabled)
+            a.triggered.connect(fn)
+        menu.exec(event.globalPos())
+
+    # ------------------------------------------------------------ drag and drop
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasFormat(MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if event.mimeData().hasFormat(MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if not event.mimeData().hasFormat(MIME):
+            super().dropEvent(event)
+            return
+        type_name = bytes(event.mimeData().data(MIME).data()).decode("utf-8", "replace").strip()
+        pos = self.scene().snap_point(self.mapToScene(event.position().toPoint()))
+        nid = self.model.add_node(self.network, type_name, (pos.x(), pos.y()))
+        event.acceptProposedAction()
+        if nid:
+            self.select_ids([nid])
+            self.setFocus()
+
+    # ------------------------------------------------------------ keyboard
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride:
+            assert isinstance(event, QKeyEvent)
+            if (event.key(), event.modifiers()) in _OWN_KEYS:
+                event.accept()
+                return True
+        if event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            # Tab would otherwise move focus to the next widget before keyPressEvent.
+            if event.key() == _K.Key_Tab and event.modifiers() == _M.NoModifier:
+                self.open_quick_add()
+                return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key, mods = event.key(), event.modifiers()
+        ctrl = mods == _M.ControlModifier
+        g = self.scene().grid
+        if key in (_K.Key_Delete, _K.Key_Backspace) and mods == _M.NoModifier:
+            act.delete_selection(self)
+        elif key == _K.Key_Space and not event.isAutoRepeat():
+            self._space = True
+        elif key == _K.Key_F2:
+            self.rename()
+        elif (key == _K.Key_F and mods == _M.NoModifier) or (key == _K.Key_0 and ctrl):
+            self.fit_all()
+        elif key == _K.Key_Escape:
+            if self._wire is not None:
+                self._wire.cancel()
+                self._wire = None
+            else:
+                self.scene().clearSelection()
+        elif ctrl and key == _K.Key_A:
+            self.select_ids(list(self.scene().nodes))
+        elif ctrl and key == _K.Key_C:
+            act.copy_selection(self)
+        elif ctrl and key == _K.Key_X:
+            act.cut_selection(self)
+        elif ctrl and key == _K.Key_V:
+            act.paste(self)
+        elif ctrl and key == _K.Key_D:
+            act.duplicate_selection(self)
+        elif ctrl and key == _K.Key_L:
+            self.auto_layout()
+        elif key == _K.Key_G and mods == (_M.ControlModifier | _M.ShiftModifier):
+            act.ungroup_selection(self)
+        elif ctrl and key == _K.Key_G:
+            act.group_selection(self)
+        elif key in (_K.Key_Left, _K.Key_Right, _K.Key_Up, _K.Key_Down) and mods == _M.NoModifier:
+            dx = {_K.Key_Left: -g, _K.Key_Right: g}.get(key, 0.0)
+            dy = {_K.Key_Up: -g, _K.Key_Down: g}.get(key, 0.0)
+            act.nudge(self, dx, dy)
+        elif event.matches(QKeySequence.StandardKey.Undo):
+            self.model.undo_stack.undo()
+        elif event.matches(QKeySequence.StandardKey.Redo):
+            self.model.undo_stack.redo()
+        else:
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == _K.Key_Space and not event.isAutoRepeat():
+            self._space = False
+        super().keyReleaseEvent(event)

@@ -1,0 +1,87 @@
+"""File operations of DocumentModel (a mixin, to keep model.py readable): new, load,
+save (atomic, through QSaveFile), and the generated code."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QIODevice, QSaveFile
+
+from designer.ops import starting_params
+from graph_compiler import codegen, document
+from graph_compiler.analysis import Analysis
+from graph_compiler.catalog import REGISTRY
+from graph_compiler.document import Document, Edge, Network, Node
+from graph_compiler.errors import DocumentError, GraphError
+
+if TYPE_CHECKING:
+    from designer.model import DocumentModel
+
+
+def default_document() -> Document:
+    """What File > New shows: an Input wired to an Output, valid from the start."""
+    spec = REGISTRY.get("Input")
+    assert spec is not None
+    nodes = [Node("input1", "Input", starting_params(spec), (0.0, 0.0)),
+             Node("output1", "Output", {}, (300.0, 0.0))]
+    return Document([Network("Model", nodes, [Edge("input1", "output1")])])
+
+
+class FileOps:
+    """Needs the DocumentModel attributes: doc, path, undo_stack, signals."""
+
+    def new(self: DocumentModel) -> None:
+        self.load_document(default_document(), None, dirty=False)
+
+    def load(self: DocumentModel, path: str) -> None:
+        """Raises DocumentError for a bad file; the current document stays as it was."""
+        doc = document.load(path)
+        analysis = self._run_analysis(doc)  # before the swap: a crash here leaves us untouched
+        self.load_document(doc, str(path), analysis=analysis)
+
+    def load_document(self: DocumentModel, doc: Document, path: str | None = None, dirty: bool | None = None,
+                      analysis: Analysis | None = None) -> None:
+        """An imported document (no path) counts as unsaved unless ``dirty`` says otherwise."""
+        if not doc.networks:
+            raise DocumentError("the document has no networks")
+        self.undo_stack.clear()
+        self.doc = doc
+        self._indexes.clear()
+        self._analysis = analysis
+        self._unsaved_load = path is None if dirty is None else dirty
+        self._set_path(path)
+        self.documentReset.emit()
+        self.networksChanged.emit()
+        self._check_dirty()
+        self._emit_timer.start()
+
+    def save(self: DocumentModel, path: str | None = None) -> None:
+        """Atomic save through QSaveFile; raises DocumentError when it cannot write."""
+        target = path or self.path
+        if not target:
+            raise DocumentError("no file name to save to")
+        data = document.dumps(self.doc).encode("utf-8")
+        f = QSaveFile(target)
+        if not f.open(QIODevice.OpenModeFlag.WriteOnly):
+            raise DocumentError(f"{target}: cannot write ({f.errorString()})")
+        if f.write(data) != len(data) or not f.commit():
+            err = f.errorString()
+            f.cancelWriting()
+            raise DocumentError(f"{target}: saving failed ({err})")
+        self.doc.source = str(target)
+        self._unsaved_load = False
+        self._set_path(str(target))
+        self.undo_stack.setClean()
+        self._check_dirty()
+
+    def _set_path(self: DocumentModel, path: str | None) -> None:
+        if path != self.path:
+            self.path = path
+            self.pathChanged.emit(path or "")
+
+    def generated_code(self: DocumentModel) -> tuple[str, str | None]:
+        try:
+            return codegen.generate(self.doc, self.analysis).source, None
+        except GraphError as exc:
+            return "", str(exc)
+        except Exception as exc:  # noqa: BLE001 - shown in the code tab, not a crash
+            return "", f"internal code generation error: {type(exc).__name__}: {exc}"
