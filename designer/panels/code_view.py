@@ -1,0 +1,109 @@
+"""The Code tab: the generated PyTorch source, highlighted, following every edit.
+
+Regeneration is debounced (~200 ms after the last analysis), so dragging a node or
+typing in the inspector does not regenerate on every event. While the graph has errors
+the last good code stays visible, greyed, under a banner listing the errors: the user
+keeps a reference while fixing things instead of staring at an empty pane.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFont, QFontDatabase, QTextOption
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+
+from designer import theme
+from designer.panels.highlighter import PythonHighlighter
+
+DEBOUNCE_MS = 200
+_MAX_BANNER_LINES = 6
+
+
+class CodePanel(QWidget):
+    def __init__(self, model: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.banner = QLabel(self)
+        self.banner.setObjectName("codeBanner")
+        self.banner.setWordWrap(True)
+        self.banner.setTextFormat(Qt.TextFormat.PlainText)
+        self.banner.hide()
+        self.editor = QPlainTextEdit(self)
+        self.editor.setObjectName("codeView")
+        self.editor.setReadOnly(True)
+        self.editor.setWordWrapMode(QTextOption.WrapMode.NoWrap)
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        font.setStyleHint(QFont.StyleHint.Monospace)
+        self.editor.setFont(font)
+        self.editor.setTabStopDistance(4 * self.editor.fontMetrics().horizontalAdvance(" "))
+        self.highlighter = PythonHighlighter(self.editor.document())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.editor)
+        self.last_good = ""
+        self.stale = False
+        self.timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self.timer.timeout.connect(self.refresh)
+        model.analysisUpdated.connect(self.schedule)
+        model.documentReset.connect(self._on_reset)
+        theme.manager().changed.connect(self._on_theme)
+
+    def _on_theme(self, _name: str) -> None:
+        self._apply_stale_look()
+
+    def _on_reset(self) -> None:
+        self.last_good = ""  # another document's code is not a useful reference
+        self.schedule()
+
+    def schedule(self) -> None:
+        self.timer.start()
+
+    def refresh(self) -> None:
+        """Regenerate now (the timer calls this; tests may call it directly)."""
+        self.timer.stop()
+        source, error = self.model.generated_code()
+        if error is None and source:
+            self.last_good = source
+            self.stale = False
+            self.banner.hide()
+            self._set_text(source)
+        else:
+            self.stale = True
+            self.banner.setText(self._banner_text(error))
+            self.banner.show()
+            self._set_text(self.last_good)
+        self._apply_stale_look()
+
+    def _banner_text(self, error: str | None) -> str:
+        errors = [d.format() for d in getattr(self.model.analysis, "errors", [])]
+        if not errors and error:
+            errors = [line.strip() for line in error.splitlines() if line.strip()]
+        shown = errors[:_MAX_BANNER_LINES]
+        more = len(errors) - len(shown)
+        head = "The graph has errors; showing the last code that compiled." if self.last_good \
+            else "The graph has errors; no code can be generated yet."
+        lines = [head, *(f"• {e}" for e in shown)]
+        if more > 0:
+            lines.append(f"… and {more} more (see Diagnostics)")
+        return "\n".join(lines)
+
+    def _set_text(self, text: str) -> None:
+        if self.editor.toPlainText() == text:
+            return
+        bar = self.editor.verticalScrollBar()
+        keep = bar.value()  # keep the reader's place across regenerations
+        self.editor.setPlainText(text)
+        bar.setValue(min(keep, bar.maximum()))
+
+    def _apply_stale_look(self) -> None:
+        # Greyed, not hidden: still readable and copyable.
+        self.editor.setStyleSheet(f"color: {theme.colors().muted};" if self.stale else "")
+        want = None if self.stale else self.editor.document()
+        if self.highlighter.document() is not want:
+            self.highlighter.setDocument(want)
+
+    def text(self) -> str:
+        return self.editor.toPlainText()

@@ -1,0 +1,229 @@
+"""The Inspector: the selected node's id, type, label, parameters, shapes and problems.
+
+Editors are generated from the catalog's Params (designer/panels/param_editors.py). Every
+edit goes through the model (``set_param`` / ``set_label``), so it is one undo step, and
+the panel redraws from the model's signals, never from what it just typed.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from designer import theme
+from designer.panels.param_editors import MISSING, ParamEditor
+from designer.panels.summary import human
+from graph_compiler.catalog import REGISTRY, fmt_shape
+
+
+def _section(text: str) -> QLabel:
+    label = QLabel(text.upper())
+    label.setObjectName("sectionTitle")
+    return label
+
+
+class InspectorPanel(QWidget):
+    openNetwork = Signal(str)  # a block node's network, to open in its tab
+
+    def __init__(self, model: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.network: str | None = None
+        self.node_id: str | None = None
+        self.editors: dict[str, ParamEditor] = {}
+        self._built_for: tuple[str, str, str] | None = None  # (network, id, type)
+
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.placeholder = QLabel("Select a node to see and edit its parameters.", self)
+        self.placeholder.setObjectName("muted")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.placeholder)
+        layout.addWidget(self.scroll)
+        self.scroll.hide()
+        self.body: QWidget | None = None
+        self.id_edit = QLineEdit()
+        self.label_edit = QLineEdit()
+        self.type_label = QLabel()
+        self.doc_label = QLabel()
+        self.stats: dict[str, QLabel] = {}
+        self.problems = QLabel()
+
+        model.nodesChanged.connect(self._on_nodes_changed)
+        model.analysisUpdated.connect(self.refresh_values)
+        model.documentReset.connect(self._on_reset)
+        model.networksChanged.connect(self._on_networks_changed)
+
+    # ------------------------------------------------------------ target
+
+    def set_target(self, network: str | None, node_id: str | None, selected: int = 1) -> None:
+        """Inspect one node (``selected``: how many are selected, for the placeholder text)."""
+        self.network, self.node_id = network, node_id
+        node = self._node()
+        if node is None:
+            self.network = self.node_id = None
+            self._built_for = None
+            self.scroll.hide()
+            self.placeholder.setText(f"{selected} nodes selected: select one to edit it." if selected > 1
+                                     else "Select a node to see and edit its parameters.")
+            self.placeholder.show()
+            return
+        key = (network or "", node.id, node.type)
+        if key != self._built_for:
+            self._build(node)
+            self._built_for = key
+        self.placeholder.hide()
+        self.scroll.show()
+        self.refresh_values()
+
+    def _node(self) -> Any:
+        if self.network is None or self.node_id is None:
+            return None
+        net = self.model.doc.network(self.network)
+        return net.node(self.node_id) if net is not None else None
+
+    def _on_nodes_changed(self, network: str, ids: list) -> None:
+        if network == self.network and self.node_id in ids:
+            self.set_target(self.network, self.node_id)  # rebuilds if the node went or changed type
+
+    def _on_reset(self) -> None:
+        self.set_target(None, None)
+
+    def _on_networks_changed(self) -> None:
+        if self.network is not None and self.model.doc.network(self.network) is None:
+            self.set_target(None, None)
+
+    # ------------------------------------------------------------ building
+
+    def _build(self, node: Any) -> None:
+        body = QWidget()
+        form = QFormLayout(body)
+        form.setContentsMargins(10, 8, 10, 10)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        spec = REGISTRY.get(node.type)
+
+        self.type_label = QLabel()
+        self.type_label.setTextFormat(Qt.TextFormat.RichText)
+        category = spec.category if spec else ("Blocks" if self.model.doc.network(node.type) else "")
+        color = theme.category_color(category).name()
+        self.type_label.setText(f"<span style='color:{color}'>■</span> <b>{node.type}</b> "
+                                f"<span style='color:gray'>{category}</span>")
+        form.addRow("Type", self.type_label)
+        self.id_edit = QLineEdit(node.id)
+        self.id_edit.setReadOnly(True)
+        self.id_edit.setToolTip("The node's id: unique in its network, used in generated code")
+        form.addRow("Id", self.id_edit)
+        self.label_edit = QLineEdit()
+        self.label_edit.setPlaceholderText("(none)")
+        self.label_edit.editingFinished.connect(self._commit_label)
+        form.addRow("Label", self.label_edit)
+        self.doc_label = QLabel()
+        self.doc_label.setObjectName("caption")
+        self.doc_label.setWordWrap(True)
+        if spec is not None:
+            self.doc_label.setText(spec.doc)
+        elif self.model.doc.network(node.type) is None:
+            self.doc_label.setText(f"Unknown node type {node.type!r}: see Problems below.")
+        else:  # a block: the network it stands for is one click away
+            self.doc_label.setTextFormat(Qt.TextFormat.RichText)
+            self.doc_label.setText(f"Uses the network <b>{_esc(node.type)}</b> as one node. "
+                                   f"<a href='open'>Open {_esc(node.type)}</a>")
+            self.doc_label.linkActivated.connect(lambda _l, n=node.type: self.openNetwork.emit(n))
+        form.addRow(self.doc_label)
+
+        self.editors = {}
+        if spec is not None and spec.params:
+            form.addRow(_section("Parameters"))
+            for p in spec.params:
+                editor = ParamEditor(p)
+                editor.committed.connect(lambda value, name=p.name: self._commit_param(name, value))
+                self.editors[p.name] = editor
+                label = QLabel(p.name)
+                label.setToolTip(editor.toolTip())
+                form.addRow(label, editor)
+
+        form.addRow(_section("Output"))
+        self.stats = {}
+        for key in ("shape", "params", "flops"):
+            value = QLabel()
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            value.setWordWrap(True)
+            self.stats[key] = value
+            form.addRow({"shape": "Shape", "params": "Params", "flops": "FLOPs"}[key], value)
+
+        form.addRow(_section("Problems"))
+        self.problems = QLabel()
+        self.problems.setWordWrap(True)
+        self.problems.setTextFormat(Qt.TextFormat.RichText)
+        form.addRow(self.problems)
+        old = self.scroll.takeWidget()
+        self.scroll.setWidget(body)
+        if old is not None:
+            old.deleteLater()
+        self.body = body
+
+    # ------------------------------------------------------------ values
+
+    def refresh_values(self) -> None:
+        node = self._node()
+        if node is None or self.body is None:
+            return
+        if self.label_edit.text() != node.label and not self.label_edit.hasFocus():
+            self.label_edit.setText(node.label)
+        analysis = getattr(self.model, "analysis", None)
+        info = analysis.node(self.network, node.id) if analysis is not None else None
+        diags = analysis.for_node(self.network, node.id) if analysis is not None else []
+        by_param: dict[str, str] = {}
+        for d in diags:
+            if d.param and d.param not in by_param:
+                by_param[d.param] = d.message
+        for name, editor in self.editors.items():
+            resolved = info.params.get(name, MISSING) if info is not None else MISSING
+            editor.set_value(node.params.get(name, MISSING), resolved)
+            editor.set_doc_error(by_param.get(name))
+        if info is not None and info.outputs:
+            self.stats["shape"].setText("\n".join(fmt_shape(t.shape) + ("" if t.dtype == "float" else f"  ({t.dtype})")
+                                                  for t in info.outputs))
+            self.stats["params"].setText(f"{info.n_params:,}")
+            self.stats["flops"].setText(f"{human(info.flops)}  ({info.flops:,})")
+        else:
+            for label in self.stats.values():
+                label.setText("—")
+        c = theme.colors()
+        if diags:
+            rows = [f"<p style='margin:2px 0'><span style='color:{c.error if d.severity == 'error' else c.warning}'>"
+                    f"{'●' if d.severity == 'error' else '▲'}</span> {_esc(d.message)}</p>" for d in diags]
+            self.problems.setText("".join(rows))
+        else:
+            self.problems.setText(f"<span style='color:{c.muted}'>None</span>")
+
+    def _commit_param(self, name: str, value: Any) -> None:
+        if self.network is None or self.node_id is None:
+            return
+        self.model.set_param(self.network, self.node_id, name, value)
+
+    def _commit_label(self) -> None:
+        node = self._node()
+        if node is None:
+            return
+        text = self.label_edit.text().strip()
+        if text != node.label:
+            self.model.set_label(self.network, node.id, text)
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,275 @@
+"""The application: launcher dispatch, start page, opening every example, menus, themes,
+and the start-up rule (no torch before the first paint)."""
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import shiboken6
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QKeySequence
+
+from designer import launcher, theme
+from designer.app import build, create_app
+from designer.main_window import MainWindow
+from graph_compiler.examples import example_path, list_examples
+
+ROOT = Path(__file__).resolve().parent.parent
+CNN = str(example_path("cnn_digits"))
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch, qapp):
+    monkeypatch.setenv("NETWRIGHT_RECOVERY_DIR", str(tmp_path / "recovery"))
+    monkeypatch.setenv("NETWRIGHT_NO_THUMBNAIL_CACHE", "1")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    create_app()
+    return tmp_path
+
+
+@pytest.fixture
+def window(env):
+    w = MainWindow()
+    w.prompts.unsaved = lambda _name: "discard"
+    w.prompts.error = lambda title, text: pytest.fail(f"unexpected error dialog: {title}: {text}")
+    w.show()
+    yield w
+    dispose(w)
+
+
+def dispose(w) -> None:
+    """Close and really delete a window: closed-but-alive windows from earlier tests would
+    make every later style-sheet change re-polish all of their widgets."""
+    if shiboken6.isValid(w):
+        w.prompts.unsaved = lambda _name: "discard"
+        w.close()
+        shiboken6.delete(w)
+
+
+def _child_env() -> dict:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+    return env
+
+
+# ---------------------------------------------------------------- launcher
+
+
+def test_launcher_validate_does_not_import_qt():
+    code = (
+        "import sys\n"
+        "from designer.launcher import main\n"
+        f"rc = main(['netwright', 'validate', {CNN!r}])\n"
+        "print('QT_LOADED', any(m.startswith(('PySide6', 'shiboken6')) for m in sys.modules))\n"
+        "sys.exit(rc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=ROOT,
+                         env=_child_env(), timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "QT_LOADED False" in out.stdout
+
+
+def test_launcher_routing(monkeypatch):
+    assert launcher.is_headless(["validate", "f.json"])
+    assert launcher.is_headless(["--debug", "summary", "f.json"])
+    assert launcher.is_headless(["--version"]) and launcher.is_headless(["-h"])
+    assert not launcher.is_headless([]) and not launcher.is_headless(["model.json"])
+    calls = []
+    import designer.app
+
+    monkeypatch.setattr(designer.app, "main", lambda argv: calls.append(argv) or 0)
+    assert launcher.main(["netwright", "model.json"]) == 0
+    assert calls == [["netwright", "model.json"]]
+
+
+def test_launcher_version(capsys):
+    assert launcher.main(["netwright", "--version"]) == 0
+    assert "netwright" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- start-up
+
+
+def test_window_paints_without_importing_torch(tmp_path):
+    """The first paint happens before torch is imported (it costs seconds)."""
+    code = (
+        "import sys, time\n"
+        "from designer.app import build, after_first_paint\n"
+        "app, w = build(['netwright', '--no-recovery'])\n"
+        "def done():\n"
+        "    print('TORCH', 'torch' in sys.modules, 'TITLE', w.windowTitle())\n"
+        "    app.quit()\n"
+        "after_first_paint(w.stack, done)\n"
+        "app.exec()\n"
+    )
+    env = _child_env()
+    env["NETWRIGHT_RECOVERY_DIR"] = str(tmp_path / "recovery")
+    env["NETWRIGHT_NO_THUMBNAIL_CACHE"] = "1"
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")  # QSettings: not the user's
+    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=ROOT,
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "TORCH False TITLE Netwright" in out.stdout
+
+
+def test_build_opens_file_from_command_line(env, qtbot):
+    _app, w = build(["netwright", CNN, "--no-recovery"])
+    try:
+        assert not w.ready  # the shell paints first; the model comes after
+        qtbot.waitUntil(lambda: w.ready and w.model.path == CNN, timeout=5000)
+        assert w.windowTitle() == "Netwright — cnn_digits.json[*]"
+        assert not w.on_start_page()
+    finally:
+        dispose(w)
+
+
+# ---------------------------------------------------------------- start page and examples
+
+
+def test_start_page_lists_examples(window):
+    assert window.on_start_page() and window.windowTitle() == "Netwright"
+    window.start_page.populate()
+    examples = list_examples()
+    assert len(examples) >= 5
+    assert window.start_page.example_paths() == [str(e.path) for e in examples]
+    gallery = window.start_page.gallery
+    assert all(not gallery.item(i).icon().isNull() for i in range(gallery.count()))  # thumbnails
+    assert not any(d.isVisible() for d in window.docks.values())
+
+
+def test_start_page_opens_example_and_recent(window):
+    window.start_page.populate()
+    window.start_page.openRequested.emit(str(example_path("mlp_digits")))
+    assert window.model.doc.main.name == "DigitsMLP" and not window.on_start_page()
+    assert window.docks["palette"].isVisible()
+    window.show_start_page()
+    assert window.on_start_page() and not window.docks["palette"].isVisible()
+
+
+@pytest.mark.parametrize("example", list_examples(), ids=lambda e: e.name)
+def test_open_each_example(window, example):
+    assert window.file_actions.open(str(example.path))
+    raw = json.loads(Path(example.path).read_text())
+    window.model.analyze_now()
+    assert window.tabs.count() == len(raw["networks"])
+    for i, net in enumerate(raw["networks"]):
+        assert window.tabs.tabText(i) == net["name"]
+        scene = window.views[net["name"]].scene()
+        assert len(scene.nodes) == len(net["nodes"])
+        assert len(scene.edges) == len(net["edges"])
+    assert window.diagnostics.count() == 0, window.diagnostics.entries()
+    assert window.windowTitle() == f"Netwright — {Path(example.path).name}[*]"
+    assert not window.isWindowModified()
+
+
+# ---------------------------------------------------------------- menus and edits
+
+
+def test_standard_shortcuts(window):
+    a = window.acts
+    assert a.new.shortcut() == QKeySequence(QKeySequence.StandardKey.New)
+    assert a.open.shortcut() == QKeySequence(QKeySequence.StandardKey.Open)
+    assert a.save.shortcut() == QKeySequence(QKeySequence.StandardKey.Save)
+    assert a.save_as.shortcut() == QKeySequence("Ctrl+Shift+S")
+    assert a.undo.shortcut() == QKeySequence(QKeySequence.StandardKey.Undo)
+    menus = [m.title().replace("&", "") for m in window.menuBar().findChildren(type(window.recent_menu))
+             if m.parent() is window.menuBar()]
+    for title in ("File", "Edit", "View", "Network"):
+        assert title in menus
+
+
+def test_edit_actions_and_title(window):
+    window.file_actions.open(CNN)
+    view, model = window.current_view(), window.model
+    n = len(model.doc.main.nodes)
+    view.select_ids(["conv1"])
+    window.acts.copy.trigger()
+    window.acts.paste.trigger()
+    assert len(model.doc.main.nodes) == n + 1
+    assert window.isWindowModified() and window.windowTitle().endswith("[*]")
+    window.acts.duplicate.trigger()
+    assert len(model.doc.main.nodes) == n + 2
+    window.acts.delete.trigger()
+    assert len(model.doc.main.nodes) == n + 1
+    window.acts.undo.trigger()
+    window.acts.undo.trigger()
+    window.acts.undo.trigger()
+    assert len(model.doc.main.nodes) == n and not window.isWindowModified()
+    window.acts.select_all.trigger()
+    assert len(view.selected_ids()) == n
+
+
+def test_network_menu(window, monkeypatch):
+    window.file_actions.open(CNN)
+    from designer import edit_commands
+
+    monkeypatch.setattr(edit_commands.QInputDialog, "getText", staticmethod(lambda *a, **k: ("Head", True)))
+    window.acts.add_network.trigger()
+    assert window.tabs.count() == 2 and window.current_network() == "Head"
+    monkeypatch.setattr(edit_commands.QInputDialog, "getText", staticmethod(lambda *a, **k: ("Tail", True)))
+    window.acts.rename_network.trigger()
+    assert window.tabs.tabText(1) == "Tail" and "Tail" in window.views
+    window.tabs.setCurrentIndex(0)
+    assert "Tail" in window.palette_panel.visible_types()  # usable as a block
+    window.current_view().select_ids(["relu1", "pool1"])
+    window.acts.group.trigger()
+    assert window.tabs.count() == 3
+
+
+def test_import_from_pytorch_unavailable_is_explained(window):
+    seen = []
+    window.prompts.info = lambda title, text: seen.append(text)
+    window.prompts.error = lambda title, text: seen.append(text)
+    if _has_fx_import():
+        pytest.skip("the importer exists in this build")
+    window.acts.import_pytorch.trigger()
+    assert seen and "not available" in seen[0]
+
+
+@pytest.mark.slow  # traces and verifies with torch: ~10 s on 2 cores
+def test_import_from_pytorch(window, monkeypatch, tmp_path):
+    if not _has_fx_import():
+        pytest.skip("the importer is not in this build")
+    (tmp_path / "tiny_model.py").write_text(
+        "from torch import nn\n"
+        "def build():\n"
+        "    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))\n")
+    answers = iter([(f"{tmp_path / 'tiny_model.py'}:build", True), ("4", True)])
+    from designer import file_actions
+
+    monkeypatch.setattr(file_actions.QInputDialog, "getText", staticmethod(lambda *a, **k: next(answers)))
+    window.acts.import_pytorch.trigger()
+    types = [n.type for n in window.model.doc.main.nodes]
+    assert "Linear" in types and "ReLU" in types
+    assert window.model.path is None and window.isWindowModified()  # unsaved until saved
+    assert not window.on_start_page()
+
+
+def test_parse_shapes():
+    from designer.file_actions import parse_shapes
+
+    assert parse_shapes("3, 32, 32") == [(3, 32, 32)]
+    assert parse_shapes("(16,); [4]") == [(16,), (4,)]
+    assert parse_shapes("3, x") is None and parse_shapes("") is None and parse_shapes("0") is None
+
+
+def _has_fx_import() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("graph_compiler.interop") is not None and \
+        importlib.util.find_spec("graph_compiler.interop.fx_import") is not None
+
+
+def test_themes(window):
+    app = create_app()
+    for name in ("dark", "light"):
+        window.acts.all[f"theme_{name}"].trigger()
+        assert theme.current_name() == name
+        assert "@" not in app.styleSheet()  # every token was replaced
+        assert app.palette().window().color().name() == theme.THEMES[name].window
+    assert not theme.icon("save").isNull()
