@@ -2,30 +2,37 @@
 
 ``Analyzer.analyze(doc)`` reports every problem at once and infers each node's output
 shapes, parameter count and forward FLOPs (batch 1, as torch.utils.flop_counter counts
-them). Common layers use closed-form rules; everything else runs on torch's meta device,
-which is exact and allocates nothing. Results are cached per node on (type, params,
-input shapes), so after an edit only nodes whose inputs or params changed recompute.
+them). Every catalog layer has closed-form rules, so analysis never imports torch; torch's
+meta device (exact, allocates nothing) runs only for specs without rules, and
+``Analyzer(use_meta=True)`` runs it for every node: tests check the rules against it.
+Results are cached per node on (type, params, input types), so after an edit only nodes
+whose params or inputs changed recompute.
 """
 from __future__ import annotations
 
 import difflib
-import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
-
-import networkx as nx
+from typing import Any
 
 from graph_compiler.catalog import REGISTRY, NodeSpec, Shape, ShapeError, fmt_shape
-from graph_compiler.catalog.spec import REQUIRED
+from graph_compiler.catalog.spec import REQUIRED, short_repr
 from graph_compiler.document import Document, Network, Node
+from graph_compiler.graphs import ancestors_of, cycles, topological_order
 
 ERROR = "error"
 WARNING = "warning"
 
+# Sanity limits: beyond these a size is a typo, and building the module would exhaust
+# memory (or take minutes) instead of failing with a message.
+MAX_VALUES = 1 << 31  # values in one sample of one tensor
+MAX_NODE_PARAMS = 1 << 32  # parameters of one node (16 GiB as float32)
+_MAX_CYCLE_REPORTS = 20
+
 
 @dataclass(frozen=True)
 class Diagnostic:
-    severity: str
+    severity: str  # ERROR or WARNING
     network: str
     node: str | None
     message: str
@@ -36,6 +43,9 @@ class Diagnostic:
         prefix = f"{file}:" if file else ""
         tag = "" if self.severity == ERROR else "warning: "
         return f"{prefix}{where}: {tag}{self.message}"
+
+    def __str__(self) -> str:
+        return self.format()
 
     def to_dict(self) -> dict[str, Any]:
         return {"severity": self.severity, "network": self.network, "node": self.node,
@@ -73,7 +83,7 @@ class NodeInfo:
 @dataclass
 class NetworkInfo:
     name: str
-    order: list[str]  # topological
+    order: list[str]  # topological, document order breaking ties
     nodes: dict[str, NodeInfo]
     inputs: list[str]  # Input node ids, in document order
     outputs: list[str]  # Output node ids, in document order
@@ -146,36 +156,55 @@ class BlockSpec:
         return (self.info.name, ins, outs, self.info.total_params, self.info.flops, self.info.ok)
 
 
-class Analyzer:
-    """Analysis with a per-node cache, so re-analysing after an edit is incremental."""
+@dataclass
+class _Wiring:
+    """A network's edges, checked and indexed: what feeds each input port, and who
+    follows whom (for cycles, reachability and order)."""
 
-    def __init__(self) -> None:
+    feeds: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
+    ports: dict[str, list[int]] = field(default_factory=dict)  # node -> input ports fed
+    succ: dict[str, list[str]] = field(default_factory=dict)
+    pred: dict[str, list[str]] = field(default_factory=dict)
+
+
+class Analyzer:
+    """Analysis with a per-node cache, so re-analysing after an edit is incremental.
+
+    ``recomputed`` lists the (network, node) pairs evaluated by the last ``analyze`` call:
+    after an edit, the edited node and those downstream whose inputs changed.
+    """
+
+    def __init__(self, use_meta: bool = False) -> None:
+        self.use_meta = use_meta  # reference mode: every node on torch's meta device
         self._cache: dict[tuple[Any, ...], _Result] = {}
-        self.recomputed: list[tuple[str, str]] = []  # (network, node) evaluated in the last run
+        self._plans: dict[str, _Plan] = {}
+        self.recomputed: list[tuple[str, str]] = []
 
     def analyze(self, doc: Document) -> Analysis:
         self.recomputed = []
         diags: list[Diagnostic] = []
         infos: dict[str, NetworkInfo] = {}
         names = [n.name for n in doc.networks]
-        for name in sorted({n for n in names if names.count(n) > 1}):
+        counts: dict[str, int] = {}
+        for name in names:
+            counts[name] = counts.get(name, 0) + 1
+        for name in sorted(n for n, c in counts.items() if c > 1):
             diags.append(Diagnostic(ERROR, name, None, f"two networks are named {name!r}; names must be unique"))
         for name in names:
             if name in REGISTRY:
                 diags.append(Diagnostic(ERROR, name, None,
                                         f"network name {name!r} clashes with the built-in node type {name}; rename it"))
-        order, recursive = _network_order(doc)
+        order, recursive = network_order(doc)
         for cycle in recursive:
             chain = " -> ".join([*cycle, cycle[0]])
             diags.append(Diagnostic(ERROR, cycle[0], None, f"recursive block reference: {chain}"))
         bad_nets = {n for c in recursive for n in c}
-        seen: set[str] = set()
+        net_names = set(names)
         for net in order:
-            if net.name in seen:
-                continue
-            seen.add(net.name)
+            if net.name in infos:
+                continue  # a duplicate name, reported above
             blocks = {k: BlockSpec(v) for k, v in infos.items()}
-            infos[net.name] = self._analyze_network(net, blocks, bad_nets, set(names), diags)
+            infos[net.name] = self._analyze_network(net, blocks, bad_nets, net_names, diags)
         main = doc.networks[0].name if doc.networks else None
         if main is None:
             diags.append(Diagnostic(ERROR, "", None, "the document has no networks"))
@@ -189,168 +218,61 @@ class Analyzer:
     ) -> NetworkInfo:
         name = net.name
         start = len(diags)
-
-        def err(node: str | None, msg: str, param: str | None = None, sev: str = ERROR) -> None:
-            diags.append(Diagnostic(sev, name, node, msg, param))
-
         nodes: dict[str, Node] = {}
         for n in net.nodes:
-            if n.id in nodes:
-                err(n.id, f"duplicate node id {n.id!r}; ids must be unique within a network")
-                continue
-            nodes[n.id] = n
+            nodes.setdefault(n.id, n)
+        signature = _signature(net, blocks, bad_nets, net_names)
+        plan = self._plans.get(name)
+        if plan is None or plan.signature != signature:
+            plan = _plan(net, nodes, blocks, bad_nets, net_names, signature)
+            self._plans[name] = plan
+        diags.extend(plan.diagnostics)
 
-        specs: dict[str, NodeSpec | BlockSpec] = {}
-        for n in nodes.values():
-            spec = REGISTRY.get(n.type)
-            if spec is not None:
-                specs[n.id] = spec
-            elif n.type in blocks:
-                specs[n.id] = blocks[n.type]
-            elif n.type in bad_nets or n.type in net_names:
-                err(n.id, f"block {n.type!r} cannot be used here (recursive reference)")
-            else:
-                options = list(REGISTRY.specs) + [b for b in blocks if b != name]
-                close = difflib.get_close_matches(n.type, options, n=1)
-                hint = f"; did you mean {close[0]}?" if close else ""
-                err(n.id, f"unknown node type {n.type!r}{hint}")
-
-        # Structural checks on edges: endpoints, ports, a port fed twice.
-        graph = nx.DiGraph()
-        graph.add_nodes_from(nodes)
-        feeds: dict[tuple[str, int], tuple[str, int]] = {}
-        for e in net.edges:
-            label = f"edge {e.src}:{e.src_port} -> {e.dst}:{e.dst_port}"
-            missing = [x for x in (e.src, e.dst) if x not in nodes]
-            if missing:
-                err(missing[0] if e.src in nodes else e.dst if e.dst in nodes else None,
-                    f"{label} refers to missing node {missing[0]!r}")
-                continue
-            ssrc, sdst = specs.get(e.src), specs.get(e.dst)
-            if ssrc is not None and e.src_port >= _n_outputs(ssrc, nodes[e.src].params):
-                err(e.src, f"{label}: {nodes[e.src].type} has no output port {e.src_port}"
-                    f" (it has {_n_outputs(ssrc, nodes[e.src].params)})")
-                continue
-            if sdst is not None and not _has_input(sdst, e.dst_port):
-                err(e.dst, f"{label}: {nodes[e.dst].type} has no input port {e.dst_port}"
-                    f" (it has {_n_inputs(sdst)})")
-                continue
-            key = (e.dst, e.dst_port)
-            if key in feeds:
-                other = feeds[key]
-                err(e.dst, f"input port {e.dst_port} is fed twice (by {other[0]} and {e.src}); "
-                    "a port takes one wire - use an Add or Concat to combine them")
-                continue
-            feeds[key] = (e.src, e.src_port)
-            graph.add_edge(e.src, e.dst)
-
-        in_cycle: set[str] = set()
-        for cycle in list(nx.simple_cycles(graph))[:5]:
-            chain = " -> ".join([*cycle, cycle[0]])
-            err(cycle[0], f"cycle: {chain}; a network must not feed back into itself")
-            in_cycle.update(cycle)
-        if in_cycle:
-            # Find every node on any cycle, not only the first few reported.
-            for comp in nx.strongly_connected_components(graph):
-                if len(comp) > 1:
-                    in_cycle.update(comp)
-            in_cycle.update(n for n in graph if graph.has_edge(n, n))
-
-        for nid, spec in specs.items():
-            for port in range(_n_required_inputs(spec)):
-                if (nid, port) not in feeds:
-                    err(nid, f"input port {port} ({_input_name(spec, port)}) is not connected")
-
-        input_ids = [n.id for n in nodes.values() if n.type == "Input"]
-        output_ids = [n.id for n in nodes.values() if n.type == "Output"]
-        if not input_ids:
-            err(None, "the network has no Input node")
-        if not output_ids:
-            err(None, "the network has no Output node")
-        else:
-            reach = set(output_ids)
-            for o in output_ids:
-                reach |= nx.ancestors(graph, o)
-            for nid in nodes:
-                if nid not in reach:
-                    err(nid, "does not reach any Output (its result is unused)", sev=WARNING)
-
-        # Shape inference in topological order (document order breaks ties).
-        position = {nid: i for i, nid in enumerate(nodes)}
-        acyclic = graph.subgraph([n for n in graph if n not in in_cycle])
-        order = list(nx.lexicographical_topological_sort(acyclic, key=lambda n: position[n]))
         infos: dict[str, NodeInfo] = {}
-        for nid in order:
-            node, spec = nodes[nid], specs.get(nid)
-            n_in = max([p + 1 for (d, p) in feeds if d == nid], default=0)
+        for nid in plan.order:
+            node = nodes[nid]
             in_types: list[TensorType | None] = []
-            for port in range(n_in):
-                src = feeds.get((nid, port))
-                src_info = infos.get(src[0]) if src else None
-                if src and src_info and src_info.outputs and src[1] < len(src_info.outputs):
-                    in_types.append(src_info.outputs[src[1]])
-                else:
-                    in_types.append(None)
+            upstream_ok = plan.inputs_ok[nid]
+            for src in plan.sources[nid]:
+                t = None
+                if src is not None:
+                    outs = infos[src[0]].outputs if src[0] in infos else None
+                    t = outs[src[1]] if outs is not None and src[1] < len(outs) else None
+                    upstream_ok = upstream_ok and t is not None
+                in_types.append(t)
             info = NodeInfo(nid, node.type, dict(node.params), in_types, None)
             infos[nid] = info
-            if spec is None:
+            spec = REGISTRY.get(node.type) or blocks.get(node.type)
+            if spec is None or nid in plan.untyped:
                 continue
-            upstream_ok = all(
-                t is not None for p, t in enumerate(in_types) if (nid, p) in feeds
-            ) and all((nid, p) in feeds for p in range(_n_required_inputs(spec)))
             if isinstance(spec, BlockSpec):
-                result = self._eval_block(spec, node, in_types, upstream_ok)
+                result = _eval_block(spec, node, in_types, upstream_ok)
             else:
                 result = self._eval(name, spec, node, in_types, upstream_ok)
-            info.params = result.params
-            info.outputs = result.outputs
+            # Copies: callers may change what they get; the cached result must not change.
+            info.params = dict(result.params)
+            info.outputs = None if result.outputs is None else list(result.outputs)
             info.n_params, info.flops = result.n_params, result.flops
             for msg, param in result.problems:
-                err(nid, msg, param)
+                diags.append(Diagnostic(ERROR, name, nid, msg, param))
         ok = not any(d.severity == ERROR for d in diags[start:])
-        return NetworkInfo(name, order, infos, input_ids, output_ids, ok)
+        return NetworkInfo(name, list(plan.order), infos, list(plan.input_ids), list(plan.output_ids), ok)
 
     # ------------------------------------------------------------ one node
 
     def _eval(
         self, net: str, spec: NodeSpec, node: Node, in_types: list[TensorType | None], upstream_ok: bool
     ) -> _Result:
-        key = ("node", spec.type, _freeze(node.params), tuple(in_types), upstream_ok)
+        key = (spec.type, _freeze(node.params), tuple(in_types), upstream_ok)
         hit = self._cache.get(key)
         if hit is not None:
             return hit
         self.recomputed.append((net, node.id))
-        result = _evaluate(spec, node.params, in_types, upstream_ok)
-        if len(self._cache) > 200_000:
+        result = _evaluate(spec, node.params, in_types, upstream_ok, self.use_meta)
+        if len(self._cache) > 200_000:  # bound the memory of a long editing session
             self._cache.clear()
         self._cache[key] = result
         return result
-
-    def _eval_block(
-        self, spec: BlockSpec, node: Node, in_types: list[TensorType | None], upstream_ok: bool
-    ) -> _Result:
-        problems: list[tuple[str, str | None]] = []
-        for k in node.params:
-            problems.append((f"unknown parameter {k!r}: a block node takes no parameters", k))
-        info = spec.info
-        if not info.ok:
-            problems.append((f"block {spec.type!r} has errors; fix that network first", None))
-        if problems or not upstream_ok:
-            return _Result({}, None, 0, 0, problems)
-        declared = info.input_types()
-        for port, (want, got) in enumerate(zip(declared, in_types)):
-            if want is None or got is None:
-                continue
-            if want.shape[1:] != got.shape[1:] or want.dtype != got.dtype:
-                problems.append((
-                    f"block {spec.type!r} expects {want} on port {port} "
-                    f"(its Input {info.inputs[port]!r}), gets {got}", None))
-        outs = info.output_types()
-        if problems or any(o is None for o in outs):
-            return _Result({}, None, 0, 0, problems)
-        batch = in_types[0].shape[0] if in_types and in_types[0] else 1
-        outputs = [TensorType((batch, *o.shape[1:]), o.dtype) for o in outs if o is not None]
-        return _Result({}, outputs, info.total_params, info.flops, [])
 
 
 def analyze(doc: Document) -> Analysis:
@@ -361,14 +283,172 @@ def validate(doc: Document) -> list[Diagnostic]:
     return analyze(doc).diagnostics
 
 
+# ---------------------------------------------------------------- structure
+
+
+@dataclass
+class _Plan:
+    """What a network's structure alone decides: its structural diagnostics, the order of
+    inference, and where each node's inputs come from. Kept between analyses and rebuilt
+    only when the structure changes, so an edit to one node's params costs little more
+    than re-inferring that node and what follows it."""
+
+    signature: tuple[Any, ...]
+    diagnostics: list[Diagnostic]
+    order: list[str]
+    sources: dict[str, list[tuple[str, int] | None]]  # node -> what feeds each input port
+    inputs_ok: dict[str, bool]  # required ports fed, no gaps
+    untyped: set[str]  # nodes whose type cannot be resolved (reported)
+    input_ids: list[str]
+    output_ids: list[str]
+
+
+def _signature(net: Network, blocks: dict[str, BlockSpec], bad_nets: set[str],
+               net_names: set[str]) -> tuple[Any, ...]:
+    """Everything the structural checks read. Params matter only where they set the
+    number of output ports (Chunk, Split)."""
+    nodes = []
+    for n in net.nodes:
+        spec = REGISTRY.get(n.type)
+        extra = _freeze(n.params) if spec is not None and spec.num_outputs is not None else None
+        nodes.append((n.id, n.type, extra))
+    edges = tuple((e.src, e.src_port, e.dst, e.dst_port) for e in net.edges)
+    block_ports = tuple(sorted((k, len(b.info.inputs), len(b.info.outputs), tuple(b.info.inputs))
+                               for k, b in blocks.items()))
+    return (tuple(nodes), edges, block_ports, frozenset(bad_nets), frozenset(net_names))
+
+
+def _plan(net: Network, nodes: dict[str, Node], blocks: dict[str, BlockSpec], bad_nets: set[str],
+          net_names: set[str], signature: tuple[Any, ...]) -> _Plan:
+    name = net.name
+    diags: list[Diagnostic] = []
+
+    def err(node: str | None, msg: str, param: str | None = None, sev: str = ERROR) -> None:
+        diags.append(Diagnostic(sev, name, node, msg, param))
+
+    seen: set[str] = set()
+    for n in net.nodes:
+        if n.id in seen:
+            err(n.id, f"duplicate node id {n.id!r}; ids must be unique within a network")
+        seen.add(n.id)
+    specs = _resolve_types(nodes, blocks, bad_nets, net_names, name, err)
+    wiring = _wire(net, nodes, specs, err)
+
+    in_cycle: set[str] = set()
+    ids = list(nodes)
+    for i, cycle in enumerate(cycles(ids, wiring.succ)):
+        in_cycle.update(cycle)
+        if i < _MAX_CYCLE_REPORTS:
+            chain = " -> ".join([*cycle, cycle[0]])
+            err(cycle[0], f"cycle: {chain}; a network must not feed back into itself")
+
+    inputs_ok: dict[str, bool] = {}
+    for nid, spec in specs.items():
+        fed = wiring.ports.get(nid, [])
+        ok = True
+        for port in range(_n_required_inputs(spec)):
+            if (nid, port) not in wiring.feeds:
+                ok = False
+                err(nid, f"input port {port} ({_input_name(spec, port)}) is not connected")
+        if isinstance(spec, NodeSpec) and spec.variadic and fed:
+            for port in range(len(spec.inputs), max(fed)):
+                if (nid, port) not in wiring.feeds:
+                    ok = False
+                    err(nid, f"input port {port} ({_input_name(spec, port)}) is not connected, "
+                        f"but port {max(fed)} is; connect {spec.type}'s inputs in order")
+        inputs_ok[nid] = ok
+
+    input_ids = [n.id for n in nodes.values() if n.type == "Input"]
+    output_ids = [n.id for n in nodes.values() if n.type == "Output"]
+    if not input_ids:
+        err(None, "the network has no Input node")
+    if not output_ids:
+        err(None, "the network has no Output node")
+    else:
+        reach = ancestors_of(output_ids, wiring.pred)
+        for nid in ids:
+            if nid not in reach:
+                err(nid, "does not reach any Output (its result is unused)", sev=WARNING)
+
+    order = topological_order([i for i in ids if i not in in_cycle], wiring.succ)
+    sources: dict[str, list[tuple[str, int] | None]] = {}
+    for nid in order:
+        fed = wiring.ports.get(nid)
+        sources[nid] = [wiring.feeds.get((nid, p)) for p in range(max(fed) + 1)] if fed else []
+        inputs_ok.setdefault(nid, False)
+    untyped = {nid for nid in nodes if nid not in specs}
+    return _Plan(signature, diags, order, sources, inputs_ok, untyped, input_ids, output_ids)
+
+
+def _resolve_types(nodes: dict[str, Node], blocks: dict[str, BlockSpec], bad_nets: set[str],
+                   net_names: set[str], name: str, err: Any) -> dict[str, NodeSpec | BlockSpec]:
+    specs: dict[str, NodeSpec | BlockSpec] = {}
+    for n in nodes.values():
+        spec = REGISTRY.get(n.type)
+        if spec is not None:
+            specs[n.id] = spec
+        elif n.type in bad_nets or (n.type in net_names and n.type not in blocks):
+            err(n.id, f"block {n.type!r} cannot be used here (recursive reference)")
+        elif n.type in blocks:
+            specs[n.id] = blocks[n.type]
+        else:
+            options = list(REGISTRY.specs) + [b for b in blocks if b != name]
+            close = difflib.get_close_matches(n.type, options, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            err(n.id, f"unknown node type {short_repr(n.type)}{hint}")
+    return specs
+
+
+# ---------------------------------------------------------------- wiring
+
+
+def _wire(net: Network, nodes: dict[str, Node], specs: dict[str, NodeSpec | BlockSpec], err: Any) -> _Wiring:
+    """Check every edge (endpoints, ports, a port fed twice) and index the good ones."""
+    w = _Wiring(succ={n: [] for n in nodes}, pred={n: [] for n in nodes})
+    n_out_cache: dict[str, int] = {}
+    for e in net.edges:
+        label = f"edge {e.src}:{e.src_port} -> {e.dst}:{e.dst_port}"
+        missing = [x for x in (e.src, e.dst) if x not in nodes]
+        if missing:
+            at = e.src if e.src in nodes else e.dst if e.dst in nodes else None
+            err(at, f"{label} refers to missing node {missing[0]!r}")
+            continue
+        ssrc, sdst = specs.get(e.src), specs.get(e.dst)
+        if ssrc is not None:
+            if e.src not in n_out_cache:
+                n_out_cache[e.src] = _n_outputs(ssrc, nodes[e.src].params)
+            n_out = n_out_cache[e.src]
+            if e.src_port >= n_out:
+                err(e.src, f"{label}: {nodes[e.src].type} has no output port {e.src_port} (it has {n_out})")
+                continue
+        if sdst is not None and not _has_input(sdst, e.dst_port):
+            err(e.dst, f"{label}: {nodes[e.dst].type} has no input port {e.dst_port}"
+                f" (it has {_n_inputs(sdst)})")
+            continue
+        key = (e.dst, e.dst_port)
+        if key in w.feeds:
+            other = w.feeds[key]
+            err(e.dst, f"input port {e.dst_port} is fed twice (by {other[0]} and {e.src}); "
+                "a port takes one wire - use an Add or Concat to combine them")
+            continue
+        w.feeds[key] = (e.src, e.src_port)
+        w.ports.setdefault(e.dst, []).append(e.dst_port)
+        w.succ[e.src].append(e.dst)
+        w.pred[e.dst].append(e.src)
+    return w
+
+
 # ---------------------------------------------------------------- helpers
 
 
-def _freeze(params: dict[str, Any]) -> str:
+def _freeze(params: dict[str, Any]) -> Any:
+    """A cache key for param values. repr() is exact for JSON values (1, 1.0 and True
+    differ) and several times faster than json.dumps; dicts that differ only in key order
+    merely miss the cache."""
     try:
-        return json.dumps(params, sort_keys=True, default=repr)
-    except (TypeError, ValueError):
-        return repr(sorted(params.items(), key=lambda kv: str(kv[0])))
+        return repr(params)
+    except RecursionError:
+        return object()  # never equal to anything: recompute
 
 
 def _n_outputs(spec: NodeSpec | BlockSpec, params: dict[str, Any]) -> int:
@@ -400,7 +480,7 @@ def _n_required_inputs(spec: NodeSpec | BlockSpec) -> int:
 
 def _input_name(spec: NodeSpec | BlockSpec, port: int) -> str:
     if isinstance(spec, BlockSpec):
-        return spec.info.inputs[port]
+        return spec.info.inputs[port] if port < len(spec.info.inputs) else f"in{port}"
     return spec.input_name(port)
 
 
@@ -411,7 +491,7 @@ def check_params(spec: NodeSpec, raw: dict[str, Any]) -> tuple[dict[str, Any], l
     for key in raw:
         if spec.param(key) is None:
             known = ", ".join(p.name for p in spec.params) or "none"
-            problems.append((f"unknown parameter {key!r} for {spec.type} (known: {known})", key))
+            problems.append((f"unknown parameter {short_repr(key)} for {spec.type} (known: {known})", str(key)))
     for p in spec.params:
         if p.name in raw and not (raw[p.name] is None and p.inferred):
             value, msg = p.check(raw[p.name])
@@ -434,43 +514,98 @@ def _out_dtype(spec: NodeSpec, params: dict[str, Any], ins: Sequence[TensorType 
     return spec.output_dtype
 
 
-def _evaluate(spec: NodeSpec, raw: dict[str, Any], in_types: list[TensorType | None], upstream_ok: bool) -> _Result:
+def _dtype_problem(spec: NodeSpec, ins: Sequence[TensorType]) -> str | None:
+    if spec.input_dtype == "any":
+        if spec.output_dtype == "same" and len({t.dtype for t in ins}) > 1:
+            return f"{spec.type}: inputs mix int64 and float values ({', '.join(map(str, ins))})"
+        return None
+    for t in ins:
+        if t.dtype == spec.input_dtype:
+            continue
+        if t.dtype == "long":
+            return f"{spec.type} expects float values, gets int64 token ids {t}; add an Embedding?"
+        return f"{spec.type} expects int64 token ids, gets float values {t}; set the Input's dtype to int64"
+    return None
+
+
+def _evaluate(spec: NodeSpec, raw: dict[str, Any], in_types: list[TensorType | None], upstream_ok: bool,
+              use_meta: bool = False) -> _Result:
     params, problems = check_params(spec, raw)
     if problems or not upstream_ok:
         return _Result(params, None, 0, 0, problems)
     ins = [t for t in in_types if t is not None]
-    if spec.input_dtype != "any":
-        for t in ins:
-            if t.dtype == spec.input_dtype:
-                continue
-            if t.dtype == "long":
-                msg = f"{spec.type} expects float values, gets int64 token ids {t}; add an Embedding?"
-            else:
-                msg = f"{spec.type} expects int64 token ids, gets float values {t}; set the Input's dtype to int64"
-            return _Result(params, None, 0, 0, [(msg, None)])
-    shapes = [t.shape for t in ins]
+    msg = _dtype_problem(spec, ins)
+    if msg:
+        return _Result(params, None, 0, 0, [(msg, None)])
+    # Unfed optional ports stay None, so port numbers keep their meaning (MHA's value).
+    shapes: list[Any] = [t.shape if t is not None else None for t in in_types]
     try:
         if spec.resolve is not None:
             params = spec.resolve(params, shapes)
-        if spec.shape is not None and spec.count is not None:
+        runs_torch = spec.module is not None or spec.init is not None or spec.forward is not None
+        if spec.shape is not None and spec.count is not None and not (use_meta and runs_torch):
             out_shapes = spec.shape(params, shapes)
             n_params, flops = spec.count(params, shapes, out_shapes)
         else:
             if spec.shape is not None:
                 spec.shape(params, shapes)  # its message is clearer than torch's
-            out_shapes, n_params, flops = meta_run(spec, params, ins)
+            out_shapes, n_params, flops = meta_run(spec, params, in_types)
     except ShapeError as exc:
         return _Result(params, None, 0, 0, [(str(exc), exc.param)])
+    except Exception as exc:  # noqa: BLE001 - a bug in a rule must not crash the designer
+        return _failed(params, f"{spec.type}: internal error while inferring shapes ({type(exc).__name__}: "
+                               f"{short_repr(str(exc), 120)}); please report this")
     dtype = _out_dtype(spec, params, ins)
     outputs = [TensorType(tuple(s), dtype) for s in out_shapes]
+    for t in outputs:
+        values = 1
+        for d in t.shape[1:]:
+            values *= d
+        if values > MAX_VALUES:
+            return _failed(params, f"{spec.type}: output {t} has {values:,} values per sample "
+                                   f"(more than {MAX_VALUES:,}); is a size a typo?")
+    if n_params > MAX_NODE_PARAMS:
+        return _failed(params, f"{spec.type}: {n_params:,} parameters (more than {MAX_NODE_PARAMS:,}) "
+                               "would not fit in memory; is a size a typo?")
     return _Result(params, outputs, n_params, flops, [])
 
 
-_FLOP_MODE: Any = None
+def _failed(params: dict[str, Any], message: str, param: str | None = None) -> _Result:
+    return _Result(params, None, 0, 0, [(message, param)])
 
 
-def meta_run(spec: NodeSpec, params: dict[str, Any], ins: Sequence[TensorType]) -> tuple[list[Shape], int, int]:
-    """Build the node on the meta device and run it: exact shapes, params and FLOPs."""
+def _eval_block(spec: BlockSpec, node: Node, in_types: list[TensorType | None], upstream_ok: bool) -> _Result:
+    problems: list[tuple[str, str | None]] = []
+    for k in node.params:
+        problems.append((f"unknown parameter {short_repr(k)}: a block node takes no parameters", str(k)))
+    info = spec.info
+    if not info.ok:
+        problems.append((f"block {spec.type!r} has errors; fix that network first", None))
+    if problems or not upstream_ok:
+        return _Result({}, None, 0, 0, problems)
+    declared = info.input_types()
+    for port, (want, got) in enumerate(zip(declared, in_types)):
+        if want is None or got is None:
+            continue
+        if want.shape[1:] != got.shape[1:] or want.dtype != got.dtype:
+            kind = "" if want.dtype == got.dtype else f" ({want.dtype} vs {got.dtype})"
+            message = (f"block {spec.type!r} expects {want} on port {port} "
+                       f"(its Input {info.inputs[port]!r}), gets {got}{kind}")
+            problems.append((message, None))
+    outs = info.output_types()
+    if problems or any(o is None for o in outs):
+        return _Result({}, None, 0, 0, problems)
+    batch = in_types[0].shape[0] if in_types and in_types[0] else 1
+    outputs = [TensorType((batch, *o.shape[1:]), o.dtype) for o in outs if o is not None]
+    return _Result({}, outputs, info.total_params, info.flops, [])
+
+
+def meta_run(spec: NodeSpec, params: dict[str, Any],
+             ins: Sequence[TensorType | None]) -> tuple[list[Shape], int, int]:
+    """Build the node on the meta device and run it: exact shapes, params and FLOPs.
+
+    The reference for the closed-form rules, and the fallback for specs without them.
+    The first call in a process imports torch and sets up the flop counter (~3 s)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -480,16 +615,20 @@ def meta_run(spec: NodeSpec, params: dict[str, Any], ins: Sequence[TensorType]) 
     try:
         ctor = spec.constructor(params)
         with torch.device("meta"):
-            module = eval(ctor, ns) if ctor else None  # noqa: S307 - catalog text, not user text
-        tensors = [
-            torch.empty(t.shape, dtype=torch.long if t.dtype == "long" else torch.float32, device="meta")
-            for t in ins
-        ]
+            module = eval(ctor, ns) if ctor else None
+        local: dict[str, Any] = {"m": module}
+        in_names: list[str | None] = []
+        for i, t in enumerate(ins):
+            if t is None:
+                in_names.append(None)  # an unfed optional port, as codegen passes it
+                continue
+            dtype = torch.long if t.dtype == "long" else torch.float32
+            local[f"in{i}"] = torch.empty(t.shape, dtype=dtype, device="meta")
+            in_names.append(f"in{i}")
         n_out = spec.output_count(params)
-        in_names = [f"in{i}" for i in range(len(tensors))]
         out_names = [f"out{i}" for i in range(n_out)]
-        lines = spec.forward_lines("m" if module is not None else None, in_names, out_names, params)
-        local: dict[str, Any] = {"m": module, **dict(zip(in_names, tensors))}
+        lines = spec.forward_lines("m" if module is not None else None, in_names, out_names,  # type: ignore[arg-type]
+                                   params)
         if module is not None:
             module.eval()
         with FlopCounterMode(display=False) as counter:
@@ -499,35 +638,50 @@ def meta_run(spec: NodeSpec, params: dict[str, Any], ins: Sequence[TensorType]) 
         return outs, n_params, int(counter.get_total_flops())
     except ShapeError:
         raise
-    except Exception as exc:  # torch's own complaint, made readable
+    except Exception as exc:  # noqa: BLE001 - torch's own complaint, made readable
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ShapeError(f"{spec.type}: {first}") from None
 
 
 def topo_nodes(net: Network) -> Iterable[Node]:
-    info_order = {n.id: n for n in net.nodes}
-    g = nx.DiGraph()
-    g.add_nodes_from(info_order)
-    g.add_edges_from((e.src, e.dst) for e in net.edges if e.src in info_order and e.dst in info_order)
-    return (info_order[i] for i in nx.topological_sort(g))
+    """The nodes of a network in topological order (document order breaks ties)."""
+    by_id = net.node_map()
+    succ: dict[str, list[str]] = {}
+    for e in net.edges:
+        if e.src in by_id and e.dst in by_id:
+            succ.setdefault(e.src, []).append(e.dst)
+    return (by_id[i] for i in topological_order(list(by_id), succ))
 
 
-def _network_order(doc: Document) -> tuple[list[Network], list[list[str]]]:
-    """Networks so that blocks come before the networks that use them, plus any recursion."""
-    names = {n.name: n for n in doc.networks}
-    g = nx.DiGraph()
-    g.add_nodes_from(names)
+def network_order(doc: Document) -> tuple[list[Network], list[list[str]]]:
+    """Networks so that blocks come before the networks that use them, plus any recursion
+    (each cycle of networks using each other as blocks, as a list of names)."""
+    names: dict[str, Network] = {}
+    for n in doc.networks:
+        names.setdefault(n.name, n)
+    uses: dict[str, list[str]] = {name: [] for name in names}
     for net in doc.networks:
         for node in net.nodes:
-            if node.type in names and node.type not in REGISTRY:
-                g.add_edge(net.name, node.type)
-    cycles = [c for c in nx.simple_cycles(g)][:5]
-    bad = {n for c in cycles for n in c}
-    for comp in nx.strongly_connected_components(g):
-        if len(comp) > 1:
-            bad |= comp
-    acyclic = g.subgraph([n for n in g if n not in bad])
-    pos = {n.name: i for i, n in enumerate(doc.networks)}
-    order = list(reversed(list(nx.lexicographical_topological_sort(acyclic, key=lambda n: -pos[n]))))
-    ordered = [names[n] for n in order] + [names[n] for n in names if n in bad]
-    return ordered, cycles
+            if node.type in names and node.type not in REGISTRY and node.type not in uses[net.name]:
+                uses[net.name].append(node.type)
+    order_names = list(names)
+    found = cycles(order_names, uses)
+    bad = {n for c in found for n in c}
+    # Blocks first: a topological order of the "is used by" graph, document order on ties.
+    used_by: dict[str, list[str]] = {n: [] for n in names if n not in bad}
+    for user, used in uses.items():
+        for u in used:
+            if user not in bad and u not in bad:
+                used_by[u].append(user)
+    ok = topological_order([n for n in order_names if n not in bad], used_by)
+    ordered = [names[n] for n in ok] + [names[n] for n in order_names if n not in set(ok)]
+    return ordered, found
+
+
+_network_order = network_order  # the old private name, still used by older callers
+
+
+__all__ = [
+    "ERROR", "WARNING", "Analysis", "Analyzer", "BlockSpec", "Diagnostic", "NetworkInfo", "NodeInfo",
+    "TensorType", "analyze", "check_params", "meta_run", "network_order", "topo_nodes", "validate",
+]

@@ -1,7 +1,7 @@
 """Generated source -> nn.Module, by executing that same source.
 
 Training builds its modules here, so what is trained is exactly what is exported, and
-state-dict keys are the exported file's keys.
+state-dict keys are the exported file's keys (attribute names made from node ids).
 """
 from __future__ import annotations
 
@@ -10,11 +10,18 @@ from typing import Any
 from graph_compiler.analysis import Analysis
 from graph_compiler.codegen import Generated, generate
 from graph_compiler.document import Document
+from graph_compiler.errors import GraphError
 
 
 def exec_source(source: str, filename: str = "<netwright generated>") -> dict[str, Any]:
+    """Run generated source in a fresh namespace and return it."""
     namespace: dict[str, Any] = {"__name__": "netwright_generated"}
-    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated code
+    try:
+        code = compile(source, filename, "exec")
+    except SyntaxError as exc:  # a codegen bug: document text never reaches code unescaped
+        raise GraphError(f"internal error: generated code does not compile "
+                         f"(line {exc.lineno}: {exc.msg}); please report this") from None
+    exec(code, namespace)  # noqa: S102 - our own generated code
     return namespace
 
 
@@ -32,8 +39,15 @@ class CompiledDocument:
 
     def build(self, network: str | None = None) -> Any:
         """A fresh nn.Module for a network (the main one by default)."""
-        name = network or self.main
-        return self.namespace["NETWORKS"][name]()
+        name = self.main if network is None else network
+        networks = self.namespace["NETWORKS"]
+        if name not in networks:
+            raise GraphError(f"no network named {name!r}; networks: {', '.join(map(repr, networks))}")
+        try:
+            return networks[name]()
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise GraphError(f"network {name!r} cannot be built: {first[:300]}") from exc
 
 
 def build_model(doc: Document, network: str | None = None) -> Any:

@@ -12,17 +12,21 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from graph_compiler.errors import DocumentError
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 FORMAT = "netwright-graph"
 VERSION = 1
 MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_NAME = 1000  # characters in an id or a network name
+MAX_PARAM_DEPTH = 8  # nesting of lists / objects inside one param value
 
 _NODE_KEYS = ("id", "type", "params", "pos", "label")
 _EDGE_KEYS = ("src", "dst", "src_port", "dst_port")
@@ -73,6 +77,8 @@ class Network:
 
     def graph(self) -> nx.MultiDiGraph:
         """The network as a networkx multigraph (node id -> Node, one edge per wire)."""
+        import networkx as nx  # lazily: analysis does not need it, start-up stays fast
+
         g = nx.MultiDiGraph(name=self.name)
         for n in self.nodes:
             g.add_node(n.id, node=n)
@@ -160,18 +166,55 @@ def _extras(obj: dict[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in known}
 
 
+def _short(value: Any, limit: int = 60) -> str:
+    """repr() cut short: a message must stay readable whatever the file holds."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = "<deeply nested value>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _name(value: Any, where: str, what: str) -> str:
+    """An id or a name: a non-empty string of reasonable length."""
+    text = _expect(value, str, where, "a string")
+    if not text:
+        raise _fail(where, f"{what} must not be empty")
+    if len(text) > MAX_NAME:
+        raise _fail(where, f"{what} is {len(text)} characters long; at most {MAX_NAME} are allowed")
+    return text
+
+
+def _check_value(value: Any, where: str, depth: int = 0) -> None:
+    """Param values are plain JSON of modest depth (deep nesting would only be an attack
+    on the recursion limit of everything that reads them later)."""
+    if depth > MAX_PARAM_DEPTH:
+        raise _fail(where, f"nested more than {MAX_PARAM_DEPTH} levels deep")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _fail(where, "numbers must be finite")
+    if isinstance(value, list):
+        for v in value:
+            _check_value(v, where, depth + 1)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _check_value(v, where, depth + 1)
+    elif value is not None and not isinstance(value, (str, int, float, bool)):
+        raise _fail(where, f"unsupported value {_type_name(value)}")
+
+
 def _parse_node(raw: Any, where: str) -> Node:
     _expect(raw, dict, where, "a node object")
     if "id" not in raw:
         raise _fail(where, "node has no 'id'")
-    node_id = _expect(raw["id"], str, f"{where}.id", "a string")
-    where = f"{where} ({node_id!r})"
-    if not node_id:
-        raise _fail(where, "node id must not be empty")
+    node_id = _name(raw["id"], f"{where}.id", "node id")
+    where = f"{where} ({_short(node_id)})"
     if "type" not in raw:
         raise _fail(where, "node has no 'type'")
-    node_type = _expect(raw["type"], str, f"{where}.type", "a string")
-    params = _expect(raw.get("params", {}), dict, f"{where}.params", "an object")
+    node_type = _name(raw["type"], f"{where}.type", "node type")
+    params_raw = raw.get("params")
+    params = {} if params_raw is None else _expect(params_raw, dict, f"{where}.params", "an object")
+    for key, value in params.items():
+        _check_value(value, f"{where}.params.{key}")
     pos_raw = raw.get("pos", [0, 0])
     _expect(pos_raw, list, f"{where}.pos", "a list [x, y]")
     if len(pos_raw) != 2:
@@ -184,6 +227,8 @@ def _parse_node(raw: Any, where: str) -> Node:
         pos.append(float(v))
     label = raw.get("label", "")
     label = "" if label is None else _expect(label, str, f"{where}.label", "a string")
+    if len(label) > 10 * MAX_NAME:
+        raise _fail(f"{where}.label", f"label is {len(label)} characters long; at most {10 * MAX_NAME}")
     return Node(node_id, node_type, dict(params), (pos[0], pos[1]), label, _extras(raw, _NODE_KEYS))
 
 
@@ -192,7 +237,7 @@ def _parse_edge(raw: Any, where: str) -> Edge:
     for key in ("src", "dst"):
         if key not in raw:
             raise _fail(where, f"edge has no '{key}'")
-        _expect(raw[key], str, f"{where}.{key}", "a node id string")
+        _name(raw[key], f"{where}.{key}", "a node id")
     ports = []
     for key in ("src_port", "dst_port"):
         port = raw.get(key, 0)
@@ -207,10 +252,8 @@ def _parse_network(raw: Any, where: str) -> Network:
     _expect(raw, dict, where, "a network object")
     if "name" not in raw:
         raise _fail(where, "network has no 'name'")
-    name = _expect(raw["name"], str, f"{where}.name", "a string")
-    if not name:
-        raise _fail(f"{where}.name", "network name must not be empty")
-    where = f"network {name!r}"
+    name = _name(raw["name"], f"{where}.name", "network name")
+    where = f"network {_short(name)}"
     nodes_raw = _expect(raw.get("nodes", []), list, f"{where}.nodes", "a list")
     edges_raw = _expect(raw.get("edges", []), list, f"{where}.edges", "a list")
     nodes = [_parse_node(n, f"{where}.nodes[{i}]") for i, n in enumerate(nodes_raw)]
@@ -235,17 +278,32 @@ MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _migrate
 
 
 def from_dict(raw: Any, source: str | None = None) -> Document:
-    """Build a Document from parsed JSON, migrating old versions."""
+    """Build a Document from parsed JSON, migrating old versions.
+
+    Raises DocumentError, and nothing else, for anything that is not a valid document."""
+    try:
+        return _from_dict(raw, source)
+    except DocumentError:
+        raise
+    except RecursionError:
+        raise DocumentError("the document is nested too deeply") from None
+    except Exception as exc:  # noqa: BLE001 - a shape of input no check above foresaw
+        raise DocumentError(f"not a valid Netwright document ({type(exc).__name__}: {exc})") from None
+
+
+def _from_dict(raw: Any, source: str | None) -> Document:
     if not isinstance(raw, dict):
         raise DocumentError(f"the top level must be an object, got {_type_name(raw)}")
     fmt = raw.get("format")
     if fmt != FORMAT:
         raise DocumentError(
-            f"not a Netwright graph: 'format' is {fmt!r}, expected {FORMAT!r}"
+            f"not a Netwright graph: 'format' is {_short(fmt)}, expected {FORMAT!r}"
         )
+    if "version" not in raw:
+        raise DocumentError("missing 'version': a Netwright file says which format version it uses")
     version = raw.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise DocumentError(f"'version' must be an integer, got {version!r}")
+        raise DocumentError(f"'version' must be an integer, got {_short(version)}")
     if version > VERSION:
         raise DocumentError(
             f"this file is format version {version}, newer than this Netwright "
@@ -256,6 +314,8 @@ def from_dict(raw: Any, source: str | None = None) -> Document:
     while version < VERSION:
         raw = MIGRATIONS[version](raw)
         version = raw["version"]
+        if not isinstance(raw, dict):
+            raise DocumentError(f"cannot migrate this version {version} file")
     nets_raw = raw.get("networks")
     if nets_raw is None:
         raise DocumentError("missing 'networks': a document needs at least one network")
@@ -273,19 +333,30 @@ def from_dict(raw: Any, source: str | None = None) -> Document:
 def loads(text: str | bytes, source: str | None = None) -> Document:
     """Parse a document from JSON text. Raises DocumentError for anything malformed."""
     prefix = f"{source}: " if source else ""
+    if isinstance(text, (bytearray, memoryview)):
+        text = bytes(text)
     if isinstance(text, bytes):
         if len(text) > MAX_FILE_BYTES:
             raise DocumentError(f"{prefix}file is larger than {MAX_FILE_BYTES >> 20} MiB")
+        if b"\x00" in text[:4096]:
+            raise DocumentError(f"{prefix}not a text file (it contains NUL bytes; "
+                                "Netwright files are UTF-8 JSON)")
         try:
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise DocumentError(
                 f"{prefix}not a text file (invalid UTF-8 at byte {exc.start})"
             ) from None
+    if not isinstance(text, str):
+        raise DocumentError(f"{prefix}expected JSON text, got {_type_name(text)}")
+    if len(text) > MAX_FILE_BYTES:
+        raise DocumentError(f"{prefix}file is larger than {MAX_FILE_BYTES >> 20} MiB")
+    text = text.removeprefix("\ufeff")
     if not text.strip():
         raise DocumentError(f"{prefix}the file is empty")
     try:
-        raw = json.loads(text, parse_constant=_reject_constant)
+        raw = json.loads(text, parse_constant=_reject_constant, parse_float=_parse_float,
+                         object_pairs_hook=_no_duplicate_keys)
     except json.JSONDecodeError as exc:
         raise DocumentError(
             f"{prefix}invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
@@ -306,6 +377,22 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in a Netwright file")
 
 
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is too large")
+    return value
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {key[:80]!r} appears twice in one object")
+        out[key] = value
+    return out
+
+
 def load(path: str | os.PathLike[str]) -> Document:
     p = Path(path)
     try:
@@ -321,6 +408,8 @@ def load(path: str | os.PathLike[str]) -> Document:
         raise DocumentError(f"{p}: permission denied") from None
     except OSError as exc:
         raise DocumentError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    except ValueError as exc:  # e.g. a NUL character in the path
+        raise DocumentError(f"{p!r}: not a valid path ({exc})") from None
     return loads(data, source=str(p))
 
 
@@ -371,7 +460,10 @@ def to_dict(doc: Document) -> dict[str, Any]:
 
 
 def dumps(doc: Document) -> str:
-    return json.dumps(to_dict(doc), indent=2, ensure_ascii=False) + "\n"
+    try:
+        return json.dumps(to_dict(doc), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    except (TypeError, ValueError) as exc:
+        raise DocumentError(f"cannot save: the document holds a value JSON cannot store ({exc})") from None
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
@@ -384,6 +476,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _target_mode(p))
         os.replace(tmp, p)
     except BaseException:
         try:
@@ -393,6 +486,21 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
         raise
 
 
+def _target_mode(p: Path) -> int:
+    # mkstemp creates 0600 files; keep the old file's mode, or what the umask allows.
+    try:
+        return p.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def save(doc: Document, path: str | os.PathLike[str]) -> None:
-    atomic_write(path, dumps(doc).encode("utf-8"))
+    """Write the document atomically; DocumentError (naming the path) if that fails."""
+    data = dumps(doc).encode("utf-8")
+    try:
+        atomic_write(path, data)
+    except OSError as exc:
+        raise DocumentError(f"{path}: cannot save ({exc.strerror or exc})") from None
     doc.source = str(path)

@@ -1,7 +1,8 @@
-"""Turning free text from documents into safe Python identifiers and comments.
+"""Turning free text from documents into safe Python identifiers, comments and strings.
 
 Ids, labels and network names are user text. In generated code they only ever appear as
-identifiers made here, as escaped comments, or as repr() strings.
+identifiers made here (ASCII letters, digits and underscores, never a keyword, a builtin,
+a dunder or an nn.Module attribute), as escaped comments, or as escaped string literals.
 """
 from __future__ import annotations
 
@@ -9,41 +10,52 @@ import builtins
 import keyword
 import re
 
-# nn.Module's own attributes: a submodule named like one would shadow it.
-MODULE_ATTRS = frozenset("""
-T_destination add_module apply bfloat16 buffers call_super_init children compile cpu cuda
-double dump_patches eval extra_repr float forward get_buffer get_extra_state get_parameter
-get_submodule half ipu load_state_dict modules mtia named_buffers named_children
-named_modules named_parameters parameters register_backward_hook register_buffer
-register_forward_hook register_forward_pre_hook register_full_backward_hook
-register_full_backward_pre_hook register_load_state_dict_post_hook
-register_load_state_dict_pre_hook register_module register_parameter
-register_state_dict_post_hook register_state_dict_pre_hook requires_grad_ set_extra_state
-set_submodule share_memory state_dict to to_empty train type xpu zero_grad training
-""".split())
+from graph_compiler.pyfmt import str_literal
 
+# Long enough to stay readable, short enough that every generated statement can be laid
+# out within 88 columns the way ruff would (see pyfmt.py).
+MAX_IDENTIFIER = 32
+
+# nn.Module's own attributes: a submodule named like one would shadow it (tests check this
+# list against dir(nn.Module), so a torch upgrade that adds one is caught).
+MODULE_ATTRS = frozenset(["T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init", "children", "compile", "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr", "float", "forward", "get_buffer", "get_extra_state", "get_parameter", "get_submodule", "half", "ipu", "load_state_dict", "modules", "mtia", "named_buffers", "named_children", "named_modules", "named_parameters", "parameters", "register_backward_hook", "register_buffer", "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook", "register_full_backward_pre_hook", "register_load_state_dict_post_hook", "register_load_state_dict_pre_hook", "register_module", "register_parameter", "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_", "set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty", "train", "type", "xpu", "zero_grad", "training"])
+
+# ruff's E741/E742 reject these as variable and class names (easily misread as 1 and 0).
+AMBIGUOUS = frozenset({"l", "O", "I"})
 BUILTINS = frozenset(dir(builtins))
-GLOBALS = frozenset({"torch", "nn", "self", "build_model", "NETWORKS", "model", "causal_mask",
-                     "PositionalEncoding", "Reparameterize", "TimestepEmbedding"})
+GLOBALS = frozenset({"torch", "nn", "self", "build_model", "NETWORKS", "model", "outputs",
+                     "causal_mask", "PositionalEncoding", "Reparameterize",
+                     "TimestepEmbedding"}) | AMBIGUOUS
 
 
 def identifier(text: str, fallback: str = "node") -> str:
-    """A lower-case-ish Python identifier that keeps the text readable where it can."""
-    name = re.sub(r"\W", "_", text.strip(), flags=re.ASCII)
-    name = re.sub(r"_+", "_", name).strip("_") or fallback
-    if name[0].isdigit():
+    """A Python identifier that keeps the text readable where it can.
+
+    ASCII only (so no Unicode normalisation can make two names one), no leading or
+    trailing underscores (so never a dunder or a private name), never a keyword.
+    """
+    name = re.sub(r"\W", "_", str(text).strip(), flags=re.ASCII)
+    name = re.sub(r"_+", "_", name).strip("_")
+    if not name:
+        name = fallback
+    elif name[0].isdigit():
         name = f"{fallback}_{name}"
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+    name = name[:MAX_IDENTIFIER].rstrip("_") or fallback
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in AMBIGUOUS:
         name += "_"
-    return name[:60]
+    return name
 
 
 def class_name(text: str) -> str:
+    """A CamelCase class name for a network."""
     base = identifier(text, "Net")
     parts = [p for p in base.split("_") if p]
     name = "".join(p[:1].upper() + p[1:] for p in parts) or "Net"
     if name[0].isdigit():
         name = "Net" + name
+    name = name[:MAX_IDENTIFIER]
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in AMBIGUOUS:
+        name += "_"
     return name
 
 
@@ -52,26 +64,55 @@ class Namespace:
 
     def __init__(self, reserved: frozenset[str] | set[str] = frozenset()) -> None:
         self._taken: set[str] = set(reserved)
+        self._next: dict[str, int] = {}
 
     def reserve(self, name: str) -> None:
         self._taken.add(name)
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._taken
+
     def create(self, base: str) -> str:
+        base = base[:MAX_IDENTIFIER]
         name = base
-        i = 2
+        # Remember the last suffix per base: 1,000 nodes named alike stay linear.
+        i = self._next.get(base, 2)
         while name in self._taken:
-            name = f"{base}_{i}"
+            suffix = f"_{i}"
+            name = base[: MAX_IDENTIFIER - len(suffix)].rstrip("_") + suffix
             i += 1
+        self._next[base] = i
         self._taken.add(name)
         return name
 
 
-def comment(text: str) -> str:
-    """Text safe to put after '#': no line breaks, no control characters."""
-    escaped = text.encode("unicode_escape").decode("ascii")
-    return re.sub(r"[^\x20-\x7e]", "?", escaped)[:120]
+def _escape(text: str, keep: str) -> str:
+    out: list[str] = []
+    for ch in str(text):
+        code = ord(ch)
+        if ch in keep or (ch.isascii() and (ch.isalnum() or ch == " ")):
+            out.append(ch)
+        elif code < 0x100:
+            out.append(f"\\x{code:02x}")
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return "".join(out)
+
+
+def comment(text: str, limit: int = 100) -> str:
+    """Text safe to put after '#': printable ASCII only, so no line break (\\n, \\r,
+    U+2028...) can end the comment, and no '#' can start a pragma such as '# fmt: off'."""
+    escaped = _escape(text, "_-.,:;()[]{}<>+*/=!?@$%&|~^'\"`")
+    return escaped[:limit] + ("..." if len(escaped) > limit else "")
 
 
 def doc_text(text: str) -> str:
-    """Text safe inside a triple-quoted docstring."""
-    return re.sub(r"[^A-Za-z0-9 _.,()+-]", "_", text)[:120]
+    """Text safe inside a triple-quoted docstring (no quotes, no backslashes)."""
+    return re.sub(r"[^A-Za-z0-9 _.,()+-]", "_", str(text))[:80]
+
+
+def string(text: str) -> str:
+    """A Python string literal of any text (escaped, ASCII-only, double-quoted)."""
+    return str_literal(str(text))

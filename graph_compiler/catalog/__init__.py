@@ -6,9 +6,25 @@ module's SPECS; see README "Extending the catalog".
 """
 from __future__ import annotations
 
-from graph_compiler.catalog import attention, conv, dense, generative, io_shape, merge, norm, recurrent
+from graph_compiler.catalog import (
+    attention,
+    conv,
+    dense,
+    generative,
+    io_shape,
+    merge,
+    norm,
+    recurrent,
+)
 from graph_compiler.catalog.spec import (
-    REQUIRED, NodeSpec, Param, Port, Registry, Shape, ShapeError, fmt_shape,
+    REQUIRED,
+    NodeSpec,
+    Param,
+    Port,
+    Registry,
+    Shape,
+    ShapeError,
+    fmt_shape,
 )
 
 REGISTRY = Registry()

@@ -2,22 +2,30 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from graph_compiler.catalog.spec import Param, Shape, ShapeError, fmt_shape, pair
+from graph_compiler.catalog.spec import (
+    MAX_SIZE,
+    REQUIRED,
+    Param,
+    Shape,
+    ShapeError,
+    fmt_shape,
+    pair,
+)
 
 prod = math.prod
 
-# Sizes that follow from the input: omitted in files, filled in from upstream shapes.
+
 def inferred(name: str, doc: str) -> Param:
-    return Param(name, "int", doc=doc, inferred=True, positional=True, min=1, max=1 << 24)
+    """A size that follows from the input: omitted in files, filled in from upstream."""
+    return Param(name, "int", doc=doc, inferred=True, positional=True, min=1, max=MAX_SIZE)
 
 
 def size(name: str, doc: str, default: Any = None, positional: bool = True) -> Param:
-    from graph_compiler.catalog.spec import REQUIRED
-
     return Param(name, "int", REQUIRED if default is None else default, doc,
-                 min=1, max=1 << 24, positional=positional)
+                 min=1, max=MAX_SIZE, positional=positional)
 
 
 def need_rank(type_name: str, shape: Shape, ranks: Sequence[int], layout: str) -> None:
@@ -35,15 +43,34 @@ def match_inferred(params: dict[str, Any], name: str, actual: int, message: str)
     return params
 
 
-def norm_dim(dim: int, rank: int, type_name: str) -> int:
+def norm_dim(dim: int, rank: int, type_name: str, param: str = "dim") -> int:
     if not -rank <= dim < rank:
-        raise ShapeError(f"{type_name}: dim={dim} is out of range for a {rank}-D tensor", param="dim")
+        raise ShapeError(f"{type_name}: {param}={dim} is out of range for a {rank}-D tensor "
+                         f"(allowed {-rank}..{rank - 1})", param=param)
     return dim % rank
 
 
+def non_batch_dim(dim: int, rank: int, type_name: str, verb: str, param: str = "dim") -> int:
+    """A dim that must not be the batch: analysis runs with batch 1, where a layer that
+    mixes or splits samples would look fine and then fail (or silently mix) in training."""
+    d = norm_dim(dim, rank, type_name, param)
+    if d == 0:
+        raise ShapeError(f"{type_name}: {verb} the batch dimension ({param}={dim}) is not allowed",
+                         param=param)
+    return d
+
+
 def conv_out(length: int, k: int, s: int, p: int, d: int, ceil: bool = False) -> int:
+    """Output length of a convolution or pooling window, as torch computes it."""
     span = length + 2 * p - d * (k - 1) - 1
-    return (math.ceil(span / s) if ceil else span // s) + 1
+    if not ceil:
+        return span // s + 1
+    out = (span + s - 1) // s + 1
+    # torch's pooling_output_shape: with ceil_mode the last window must start inside the
+    # input or its left padding, never wholly in the right padding.
+    if (out - 1) * s >= length + p:
+        out -= 1
+    return out
 
 
 def spatial(
@@ -76,3 +103,11 @@ def spatial(
                 f"(output would be {o} wide)", param="kernel_size")
         out.append(o)
     return out
+
+
+def same_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
+    return [ins[0]]
+
+
+def no_cost(params: dict[str, Any], ins: Sequence[Shape], outs: Sequence[Shape]) -> tuple[int, int]:
+    return 0, 0

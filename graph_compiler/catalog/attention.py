@@ -1,10 +1,19 @@
 """Attention and transformer layers (batch-first, [B, T, D])."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from graph_compiler.catalog._helpers import inferred, match_inferred, need_rank, size
-from graph_compiler.catalog.spec import NodeSpec, Param, Port, Shape, ShapeError, call_expr, fmt_shape
+from graph_compiler.catalog.spec import (
+    NodeSpec,
+    Param,
+    Port,
+    Shape,
+    ShapeError,
+    call_expr,
+    fmt_shape,
+)
 
 CAT = "Attention"
 _SEQ = "[B, T, D]"
@@ -16,7 +25,21 @@ def _heads_divide(type_name: str, d: int, heads: int, heads_param: str) -> None:
 
 
 def _causal(p: dict[str, Any], seq: str) -> str:
-    return f"causal_mask({seq}.shape[1], {seq}.device)"
+    return f"causal_mask({seq})"
+
+
+def _mha_cost(e: int, bias: bool, b: int, t: int, s: int) -> tuple[int, int]:
+    """nn.MultiheadAttention: in/out projections plus the two attention products, for
+    queries of length t and keys of length s (torch.utils.flop_counter's count: masks and
+    softmax are free, each product is 2 x m x n x k)."""
+    n = 4 * e * e + (4 * e if bias else 0)
+    flops = b * (2 * t * e * e + 2 * 2 * s * e * e + 2 * 2 * t * s * e + 2 * t * e * e)
+    return n, flops
+
+
+def _ff_cost(e: int, f: int, b: int, t: int) -> tuple[int, int]:
+    """The feed-forward part of a transformer layer: Linear(e, f) then Linear(f, e)."""
+    return e * f + f + f * e + e, b * 2 * (2 * t * e * f)
 
 
 # ---------------------------------------------------------------- MultiheadAttention
@@ -57,6 +80,12 @@ def _mha_forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str 
     v = ins[2] if len(ins) > 2 and ins[2] else k
     mask = f", attn_mask={_causal(p, q)}" if p["causal"] else ""
     return [f"{outs[0] or '_'}, _ = {mod}({q}, {k}, {v}{mask}, need_weights=False)"]
+
+
+def _mha_count(p: dict[str, Any], ins: Sequence[Shape | None], outs: Sequence[Shape]) -> tuple[int, int]:
+    q = ins[0]
+    k = ins[1] if len(ins) > 1 and ins[1] is not None else q
+    return _mha_cost(p["embed_dim"], p["bias"], q[0], q[1], k[1])
 
 
 # ---------------------------------------------------------------- transformer layers
@@ -102,6 +131,19 @@ def _enc_forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None]
     return [f"{outs[0] or '_'} = {mod}({ins[0]}{mask})"]
 
 
+def _layer_count(n_inputs: int):  # type: ignore[no-untyped-def]
+    def count(p: dict[str, Any], ins: Sequence[Shape], outs: Sequence[Shape]) -> tuple[int, int]:
+        e, (b, t) = p["d_model"], ins[0][:2]
+        n, flops = _mha_cost(e, True, b, t, t)
+        if n_inputs == 2:  # cross-attention to the memory
+            n2, f2 = _mha_cost(e, True, b, t, ins[1][1])
+            n, flops = n + n2, flops + f2
+        n_ff, f_ff = _ff_cost(e, p["dim_feedforward"], b, t)
+        norms = (n_inputs + 1) * 2 * e  # LayerNorm weight and bias after each sub-block
+        return n + n_ff + norms, flops + f_ff
+    return count
+
+
 def _dec_forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     mask = f", tgt_mask={_causal(p, ins[0])}, tgt_is_causal=True" if p["causal"] else ""
     return [f"{outs[0] or '_'} = {mod}({ins[0]}, {ins[1]}{mask})"]
@@ -131,14 +173,14 @@ SPECS = [
         inputs=(Port("query"), Port("key", "defaults to the query", optional=True),
                 Port("value", "defaults to the key", optional=True)),
         init=_mha_init, forward=_mha_forward, resolve=_mha_resolve,
-        shape=lambda p, ins: [ins[0]], support=("causal_mask",),
+        shape=lambda p, ins: [ins[0]], count=_mha_count, support=("causal_mask",),
         aliases=("self-attention", "mha", "transformer"),
     ),
     NodeSpec(
         "TransformerEncoderLayer", CAT, "Self-attention plus feed-forward, with residuals and norms.",
         params=_ENC_PARAMS, init=_layer_init("TransformerEncoderLayer", _ENC_PARAMS),
         forward=_enc_forward, resolve=_layer_resolve("TransformerEncoderLayer", 1),
-        shape=lambda p, ins: [ins[0]], support=("causal_mask",),
+        shape=lambda p, ins: [ins[0]], count=_layer_count(1), support=("causal_mask",),
         aliases=("transformer", "encoder", "bert"),
     ),
     NodeSpec(
@@ -147,7 +189,7 @@ SPECS = [
         params=_DEC_PARAMS, inputs=(Port("tgt", "the sequence being decoded"), Port("memory", "the encoder output")),
         init=_layer_init("TransformerDecoderLayer", _DEC_PARAMS), forward=_dec_forward,
         resolve=_layer_resolve("TransformerDecoderLayer", 2),
-        shape=lambda p, ins: [ins[0]], support=("causal_mask",),
+        shape=lambda p, ins: [ins[0]], count=_layer_count(2), support=("causal_mask",),
         aliases=("transformer", "decoder", "gpt"),
     ),
     NodeSpec(

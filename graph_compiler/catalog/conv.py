@@ -1,10 +1,20 @@
 """Convolution, pooling and resampling."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from graph_compiler.catalog._helpers import inferred, match_inferred, prod, size, spatial
-from graph_compiler.catalog.spec import REQUIRED, NodeSpec, Param, Shape, ShapeError, fmt_shape, pair
+from graph_compiler.catalog.spec import (
+    MAX_SIZE,
+    REQUIRED,
+    NodeSpec,
+    Param,
+    Shape,
+    ShapeError,
+    fmt_shape,
+    pair,
+)
 
 CONV = "Convolution"
 POOL = "Pooling"
@@ -48,6 +58,7 @@ def _conv_resolve(type_name: str, nd: int):  # type: ignore[no-untyped-def]
         for name in ("in_channels", "out_channels"):
             if params[name] % g:
                 raise ShapeError(f"{type_name}: {name}={params[name]} is not divisible by groups={g}", "groups")
+        _check_padding_mode(type_name, nd, params, shape)
         if params.get("output_padding", 0) != 0:
             ops, ss, ds = (pair(params[k], nd) for k in ("output_padding", "stride", "dilation"))
             if any(o >= max(s, d) for o, s, d in zip(ops, ss, ds)):
@@ -55,6 +66,27 @@ def _conv_resolve(type_name: str, nd: int):  # type: ignore[no-untyped-def]
                                  "output_padding")
         return params
     return resolve
+
+
+def _check_padding_mode(type_name: str, nd: int, params: dict[str, Any], shape: Shape) -> None:
+    """reflect / circular padding read the input itself, so it must be wide enough."""
+    mode = params.get("padding_mode", "zeros")
+    if mode not in ("reflect", "circular"):
+        return
+    pad = params["padding"]
+    if pad == "valid":
+        return
+    if pad == "same":
+        ks, ds = pair(params["kernel_size"], nd), pair(params["dilation"], nd)
+        totals = [d * (k - 1) for k, d in zip(ks, ds)]
+        sides = [t - t // 2 for t in totals]  # the larger of the two sides
+    else:
+        sides = list(pair(pad, nd))
+    for side, length in zip(sides, shape[2:]):
+        if side >= length if mode == "reflect" else side > length:
+            need = "smaller than" if mode == "reflect" else "at most"
+            raise ShapeError(f"{type_name}: padding_mode='{mode}' needs padding {need} the input "
+                             f"size, gets padding {side} for {fmt_shape(shape)}", "padding")
 
 
 def _conv_shape(type_name: str, nd: int, transposed: bool = False):  # type: ignore[no-untyped-def]
@@ -143,14 +175,18 @@ def _upsample_resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str,
     need = {"linear": 3, "bilinear": 4, "bicubic": 4}.get(mode)
     if need and len(shape) != need:
         raise ShapeError(f"Upsample: mode '{mode}' needs a {need}-D input, gets {fmt_shape(shape)}", "mode")
-    if len(shape) < 3:
-        raise ShapeError(f"Upsample expects [B, C, L] or [B, C, H, W], gets {fmt_shape(shape)}")
+    if not 3 <= len(shape) <= 5:
+        raise ShapeError(f"Upsample expects [B, C, L], [B, C, H, W] or [B, C, D, H, W], "
+                         f"gets {fmt_shape(shape)}")
     return params
 
 
 def _upsample_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     f = params["scale_factor"]
+    # torch: floor(size * scale_factor), computed in double precision as here.
     out = [int(d * f) for d in ins[0][2:]]
+    if any(o > MAX_SIZE for o in out):
+        raise ShapeError(f"Upsample: scale_factor={f} makes {fmt_shape(ins[0])} too large", "scale_factor")
     if any(o < 1 for o in out):
         raise ShapeError(f"Upsample: scale_factor={f} shrinks {fmt_shape(ins[0])} to nothing", "scale_factor")
     return [(*ins[0][:2], *out)]

@@ -1,9 +1,18 @@
 """Fully connected layers and activations."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from graph_compiler.catalog._helpers import inferred, match_inferred, prod, size
+from graph_compiler.catalog._helpers import (
+    inferred,
+    match_inferred,
+    no_cost,
+    non_batch_dim,
+    prod,
+    size,
+)
+from graph_compiler.catalog._helpers import same_shape as _same
 from graph_compiler.catalog.spec import NodeSpec, Param, Shape, ShapeError, fmt_shape
 
 
@@ -22,14 +31,6 @@ def _linear_count(p: dict[str, Any], ins: Sequence[Shape], outs: Sequence[Shape]
     return n, 2 * rows * p["in_features"] * p["out_features"]
 
 
-def _same(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
-    return [ins[0]]
-
-
-def _zero(params: dict[str, Any], ins: Sequence[Shape], outs: Sequence[Shape]) -> tuple[int, int]:
-    return 0, 0
-
-
 def _prelu_resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str, Any]:
     n = params["num_parameters"]
     if n != 1 and (len(ins[0]) < 2 or ins[0][1] != n):
@@ -38,9 +39,17 @@ def _prelu_resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str, An
     return params
 
 
+def _softmax_resolve(name: str):  # type: ignore[no-untyped-def]
+    def resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str, Any]:
+        non_batch_dim(params["dim"], len(ins[0]), name, "normalising over")
+        return params
+    return resolve
+
+
 def _act(name: str, doc: str, *params: Param, aliases: tuple[str, ...] = ()) -> NodeSpec:
+    resolve = _softmax_resolve(name) if any(p.name == "dim" for p in params) else None
     return NodeSpec(name, "Activation", doc, params=tuple(params), module=f"nn.{name}",
-                    shape=_same, count=_zero, aliases=("activation", *aliases))
+                    resolve=resolve, shape=_same, count=no_cost, aliases=("activation", *aliases))
 
 
 _DIM = Param("dim", "int", -1, "dim that sums to 1", min=-8, max=8, always=True)

@@ -1,7 +1,8 @@
 """Helpers for generative models: the VAE sampling trick and diffusion timesteps."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from graph_compiler.catalog._helpers import size
 from graph_compiler.catalog.spec import NodeSpec, Port, Shape, ShapeError, fmt_shape

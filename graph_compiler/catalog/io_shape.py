@@ -1,22 +1,24 @@
 """Inputs, outputs and layers that only move data around."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from graph_compiler.catalog._helpers import match_inferred, norm_dim, prod, size
+from graph_compiler.catalog._helpers import no_cost as _zero
+from graph_compiler.catalog._helpers import non_batch_dim, norm_dim, prod, size
+from graph_compiler.catalog._helpers import same_shape as _same
 from graph_compiler.catalog.spec import (
-    REQUIRED, NodeSpec, Param, Port, Shape, ShapeError, fmt_shape, py,
+    MAX_SIZE,
+    REQUIRED,
+    NodeSpec,
+    Param,
+    Shape,
+    ShapeError,
+    fmt_shape,
+    py,
 )
 
 CAT = "Input & shape"
-
-
-def _same(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
-    return [ins[0]]
-
-
-def _zero(params: dict[str, Any], ins: Sequence[Shape], outs: Sequence[Shape]) -> tuple[int, int]:
-    return 0, 0
 
 
 def _input_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
@@ -25,8 +27,8 @@ def _input_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
 
 def _flatten_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     shape = ins[0]
-    start = norm_dim(params["start_dim"], len(shape), "Flatten")
-    end = norm_dim(params["end_dim"], len(shape), "Flatten")
+    start = non_batch_dim(params["start_dim"], len(shape), "Flatten", "flattening", "start_dim")
+    end = norm_dim(params["end_dim"], len(shape), "Flatten", "end_dim")
     if start > end:
         raise ShapeError(f"Flatten: start_dim {params['start_dim']} is after end_dim {params['end_dim']}", "start_dim")
     return [(*shape[:start], prod(shape[start:end + 1]), *shape[end + 1:])]
@@ -34,8 +36,13 @@ def _flatten_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
 
 def _unflatten_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     shape = ins[0]
-    dim = norm_dim(params["dim"], len(shape), "Unflatten")
+    dim = non_batch_dim(params["dim"], len(shape), "Unflatten", "splitting")
     sizes = tuple(params["unflattened_size"])
+    if not sizes:
+        raise ShapeError("Unflatten: unflattened_size must list at least one size", "unflattened_size")
+    if len(shape) - 1 + len(sizes) > 9:
+        raise ShapeError(f"Unflatten: the result would have {len(shape) - 1 + len(sizes)} dims; "
+                         "at most 9 (batch included) are supported", "unflattened_size")
     if prod(sizes) != shape[dim]:
         raise ShapeError(
             f"Unflatten: cannot split size {shape[dim]} of {fmt_shape(shape)} into "
@@ -49,7 +56,7 @@ def _reshape_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     total = prod(shape[1:])
     known = prod(d for d in target if d != -1)
     if -1 in target:
-        if total % known:
+        if total % known or total // known > MAX_SIZE:
             raise ShapeError(f"Reshape: cannot reshape {fmt_shape(shape)} to [B, {', '.join(map(str, target))}]", "shape")
         target[target.index(-1)] = total // known
     elif known != total:
@@ -60,15 +67,17 @@ def _reshape_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
 
 
 def _reshape_fwd(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
-    dims = ", ".join(str(d) for d in p["shape"])
-    return [f"{outs[0] or '_'} = {ins[0]}.reshape({ins[0]}.shape[0], {dims})"]
+    dims = "".join(f", {d}" for d in p["shape"])
+    return [f"{outs[0] or '_'} = {ins[0]}.reshape({ins[0]}.shape[0]{dims})"]
 
 
 def _permute_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     shape = ins[0]
     dims = params["dims"]
     dims = [dims] if isinstance(dims, int) else list(dims)
-    if len(dims) != len(shape) or sorted(d % len(shape) for d in dims) != list(range(len(shape))):
+    rank = len(shape)
+    if (len(dims) != rank or not all(-rank <= d < rank for d in dims)
+            or sorted(d % rank for d in dims) != list(range(rank))):
         raise ShapeError(
             f"Permute: dims {dims} must be a permutation of 0..{len(shape) - 1} for {fmt_shape(shape)}", "dims")
     if dims[0] % len(shape) != 0:
@@ -84,9 +93,7 @@ def _permute_fwd(mod: str | None, ins: Sequence[str], outs: Sequence[str | None]
 
 def _mean_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     shape = ins[0]
-    dim = norm_dim(params["dim"], len(shape), "Mean")
-    if dim == 0:
-        raise ShapeError("Mean: averaging over the batch dimension is not allowed", "dim")
+    dim = non_batch_dim(params["dim"], len(shape), "Mean", "averaging over")
     if params["keepdim"]:
         return [(*shape[:dim], 1, *shape[dim + 1:])]
     return [(*shape[:dim], *shape[dim + 1:])]

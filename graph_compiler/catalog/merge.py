@@ -1,16 +1,29 @@
 """Layers that join or split tensors."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from graph_compiler.catalog._helpers import norm_dim
-from graph_compiler.catalog.spec import REQUIRED, NodeSpec, Param, Port, Shape, ShapeError, fmt_shape
+from graph_compiler.catalog._helpers import non_batch_dim
+from graph_compiler.catalog.spec import (
+    REQUIRED,
+    NodeSpec,
+    Param,
+    Port,
+    Shape,
+    ShapeError,
+    fmt_shape,
+)
 
 CAT = "Merge & split"
 
 
 def _broadcast(type_name: str, verb: str):  # type: ignore[no-untyped-def]
     def shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
+        # Equal ranks only: with batch 1 during analysis, [B, 4] + [B, 3, 4] would
+        # broadcast fine here and fail (or mix samples) with a real batch.
+        if len({len(s) for s in ins}) > 1:
+            raise ShapeError(f"{type_name}: inputs have different ranks: " + ", ".join(fmt_shape(s) for s in ins))
         rank = max(len(s) for s in ins)
         out: list[int] = []
         for i in range(1, rank + 1):
@@ -34,9 +47,7 @@ def _concat_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     if len(ranks) != 1:
         raise ShapeError("Concat: inputs have different ranks: " + ", ".join(fmt_shape(s) for s in ins))
     rank = ranks.pop()
-    dim = norm_dim(params["dim"], rank, "Concat")
-    if dim == 0:
-        raise ShapeError("Concat: joining along the batch dimension is not allowed", "dim")
+    dim = non_batch_dim(params["dim"], rank, "Concat", "joining along")
     for s in ins[1:]:
         for i in range(rank):
             if i != dim and s[i] != ins[0][i]:
@@ -51,7 +62,7 @@ def _concat_forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | No
 
 def _chunk_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     shape, n = ins[0], params["chunks"]
-    dim = norm_dim(params["dim"], len(shape), "Chunk")
+    dim = non_batch_dim(params["dim"], len(shape), "Chunk", "splitting")
     if shape[dim] % n:
         raise ShapeError(f"Chunk: size {shape[dim]} of {fmt_shape(shape)} in dim {params['dim']} "
                          f"does not split into {n} equal chunks", "chunks")
@@ -61,7 +72,9 @@ def _chunk_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
 
 def _split_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     shape, sizes = ins[0], list(params["split_sizes"])
-    dim = norm_dim(params["dim"], len(shape), "Split")
+    if len(sizes) < 2:
+        raise ShapeError(f"Split: split_sizes {sizes} gives one piece; list at least two sizes", "split_sizes")
+    dim = non_batch_dim(params["dim"], len(shape), "Split", "splitting")
     if sum(sizes) != shape[dim]:
         raise ShapeError(f"Split: sizes {sizes} add up to {sum(sizes)}, but dim {params['dim']} of "
                          f"{fmt_shape(shape)} has {shape[dim]}", "split_sizes")

@@ -1,16 +1,22 @@
 """Normalisation layers."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from graph_compiler.catalog._helpers import inferred, match_inferred, need_rank, prod, size
-from graph_compiler.catalog.spec import NodeSpec, Param, Shape, ShapeError, fmt_shape
+from graph_compiler.catalog._helpers import same_shape as _same
+from graph_compiler.catalog.spec import (
+    MAX_SIZE,
+    NodeSpec,
+    Param,
+    Shape,
+    ShapeError,
+    call_expr,
+    fmt_shape,
+)
 
 CAT = "Normalization"
-
-
-def _same(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
-    return [ins[0]]
 
 
 def _common() -> tuple[Param, ...]:
@@ -46,6 +52,22 @@ def _layernorm_resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str
     return {**params, "normalized_shape": given}
 
 
+_LN_PARAMS = (
+    Param("normalized_shape", "ints", None, "trailing dims to normalise (inferred: last dim)",
+          inferred=True, positional=True, min=1, max=MAX_SIZE),
+    Param("eps", "float", 1e-5, "added to the variance for stability", min=0.0, max=1.0),
+    Param("elementwise_affine", "bool", True, "learn scale and shift"),
+)
+
+
+def _layernorm_init(p: dict[str, Any]) -> str:
+    # nn.LayerNorm(64) reads better than nn.LayerNorm((64,)); both mean the same.
+    shape = p.get("normalized_shape")
+    if isinstance(shape, tuple) and len(shape) == 1:
+        p = {**p, "normalized_shape": shape[0]}
+    return call_expr("nn.LayerNorm", _LN_PARAMS, p)
+
+
 def _groupnorm_resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str, Any]:
     need_rank("GroupNorm", ins[0], (2, 3, 4, 5), "[B, C, ...]")
     params = match_inferred(params, "num_channels", ins[0][1],
@@ -53,6 +75,11 @@ def _groupnorm_resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str
     if params["num_channels"] % params["num_groups"]:
         raise ShapeError(f"GroupNorm: {params['num_channels']} channels cannot be split into "
                          f"num_groups={params['num_groups']} groups", "num_groups")
+    # torch refuses (even when evaluating) a group of one value per sample: normalising a
+    # single value always gives 0.
+    if params["num_channels"] // params["num_groups"] * prod(ins[0][2:]) == 1:
+        raise ShapeError(f"GroupNorm: with num_groups={params['num_groups']} each group of {fmt_shape(ins[0])} "
+                         "holds a single value, which normalises to 0; use fewer groups", "num_groups")
     return params
 
 
@@ -61,11 +88,8 @@ SPECS = [
     _batchnorm("BatchNorm2d", (4,), "[B, C, H, W]", "Batch normalisation over [B, C, H, W] images."),
     NodeSpec(
         "LayerNorm", CAT, "Normalises each sample over its last dims (transformers use this).",
-        params=(Param("normalized_shape", "ints", None, "trailing dims to normalise (inferred: last dim)",
-                      inferred=True, positional=True, min=1, max=1 << 24),
-                *_common(),
-                Param("elementwise_affine", "bool", True, "learn scale and shift")),
-        module="nn.LayerNorm", resolve=_layernorm_resolve, shape=_same,
+        params=_LN_PARAMS, module="nn.LayerNorm", init=_layernorm_init,
+        resolve=_layernorm_resolve, shape=_same,
         count=lambda p, i, o: (2 * prod(p["normalized_shape"]) if p["elementwise_affine"] else 0, 0),
         aliases=("layer normalization", "ln"),
     ),

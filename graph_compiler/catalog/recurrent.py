@@ -1,7 +1,8 @@
 """Recurrent layers (batch-first). Port 0 is the whole output sequence, port 1 the last step."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from graph_compiler.catalog._helpers import inferred, match_inferred, need_rank, size
 from graph_compiler.catalog.spec import NodeSpec, Param, Port, Shape, call_expr
@@ -45,7 +46,7 @@ def _rnn(name: str, doc: str) -> NodeSpec:
         return total, _rnn_flops(g, h, dirs, p, ins[0])
 
     def forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
-        seq = outs[0] or f"{outs[1]}_seq"
+        seq = outs[0] or "_"  # named whenever the last step is used (named_outputs)
         lines = [f"{seq}, _ = {mod}({ins[0]})"]
         if len(outs) > 1 and outs[1]:
             lines.append(f"{outs[1]} = {seq}[:, -1]")
@@ -54,14 +55,20 @@ def _rnn(name: str, doc: str) -> NodeSpec:
     return NodeSpec(
         name, CAT, doc, params=spec_params,
         outputs=(Port("sequence", "every step's output [B, T, H]"), Port("last", "the last step [B, H]")),
-        init=init, forward=forward, resolve=resolve, shape=shape, count=count,
+        init=init, forward=forward, resolve=resolve, shape=shape, count=count, named_outputs=(0,),
         aliases=("recurrent", "sequence", "rnn"),
+        extra_docs=("FLOPs count the matrix products of every step and gate (2 x rows x in x out "
+                    "each), as the flop counter sees them on the meta device. torch's fused CPU "
+                    "and cuDNN kernels hide them from the counter (it reports 0 there), so "
+                    "Netwright reports the work actually done instead."),
     )
 
 
 def _rnn_flops(g: int, h: int, dirs: int, p: dict[str, Any], shape: Shape) -> int:
-    # The matrix products a hand-written cell would do (the flop counter sees no matmuls
-    # inside torch's fused RNN kernels, so it would report 0 and mislead).
+    # The matrix products of every step: input and hidden projections of every gate, per
+    # layer and direction. This is what torch.utils.flop_counter counts on the meta device,
+    # where the RNN decomposes into addmm calls; on CPU the fused LSTM kernel hides them
+    # and the counter says 0, which would make an LSTM look free.
     b, t = shape[0], shape[1]
     flops = 0
     for layer in range(p["num_layers"]):

@@ -6,10 +6,12 @@ code generation, the designer's palette and inspector, and docs/nodes.md all rea
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from graph_compiler.errors import NetwrightError
+from graph_compiler.pyfmt import num_literal, str_literal
 
 Shape = tuple[int, ...]
 
@@ -30,6 +32,7 @@ class _Required:
 REQUIRED: Any = _Required()
 
 MAX_SIZE = 1 << 24  # any single size beyond 16M is a typo, not a network
+MAX_LIST = 16  # longest list a param may hold (dims, sizes): more is a typo, or an attack
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,8 @@ class Param:
     def bounds_text(self) -> str:
         if self.kind == "choice":
             return "one of " + ", ".join(repr(c) for c in self.choices)
-        lo = "" if self.min is None else f"{self.min:g}"
-        hi = "" if self.max is None else f"{self.max:g}"
+        lo = "" if self.min is None else _bound(self.min)
+        hi = "" if self.max is None else _bound(self.max)
         if lo and hi:
             return f"{lo}..{hi}"
         if lo:
@@ -77,15 +80,31 @@ class Param:
         return checker(self, value)
 
 
+def _bound(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() and abs(v) < 2**53 else f"{v:g}"
+
+
+def short_repr(v: Any, limit: int = 60) -> str:
+    """repr() cut to a readable length: a 10,000-entry list must not flood a message."""
+    try:
+        text = repr(v)
+    except RecursionError:
+        text = f"<deeply nested {type(v).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _allowed(p: Param) -> str:
+    text = p.bounds_text()
+    return f" (allowed {text})" if text else ""
+
+
 def _range_msg(p: Param, v: Any) -> str | None:
-    if p.min is not None and v < p.min:
-        return f"{p.name}={v!r} is out of range (allowed {p.bounds_text()})"
-    if p.max is not None and v > p.max:
-        return f"{p.name}={v!r} is out of range (allowed {p.bounds_text()})"
+    if (p.min is not None and v < p.min) or (p.max is not None and v > p.max):
+        return f"{p.name}={short_repr(v)} is out of range{_allowed(p)}"
     return None
 
 
@@ -93,60 +112,69 @@ def _check_int(p: Param, v: Any) -> tuple[Any, str | None]:
     if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
         v = int(v)
     if not _is_int(v):
-        return None, f"{p.name} must be an integer, got {v!r}"
+        return None, f"{p.name} must be an integer{_allowed(p)}, got {short_repr(v)}"
     return v, _range_msg(p, v)
 
 
 def _check_float(p: Param, v: Any) -> tuple[Any, str | None]:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return None, f"{p.name} must be a number, got {v!r}"
-    if not math.isfinite(v):
-        return None, f"{p.name} must be finite, got {v!r}"
-    return float(v), _range_msg(p, v)
+        return None, f"{p.name} must be a number{_allowed(p)}, got {short_repr(v)}"
+    try:
+        value = float(v)
+    except OverflowError:  # an integer too large for a float
+        return None, f"{p.name}={short_repr(v)} is out of range{_allowed(p)}"
+    if not math.isfinite(value):
+        return None, f"{p.name} must be finite{_allowed(p)}, got {short_repr(v)}"
+    return value, _range_msg(p, value)
 
 
 def _check_bool(p: Param, v: Any) -> tuple[Any, str | None]:
     if not isinstance(v, bool):
-        return None, f"{p.name} must be true or false, got {v!r}"
+        return None, f"{p.name} must be true or false, got {short_repr(v)}"
     return v, None
 
 
 def _check_choice(p: Param, v: Any) -> tuple[Any, str | None]:
-    if v not in p.choices or isinstance(v, bool) != any(isinstance(c, bool) for c in p.choices):
-        return None, f"{p.name}={v!r} is not allowed ({p.bounds_text()})"
+    ok = any(v == c and type(v) is type(c) for c in p.choices)
+    if not ok:
+        return None, f"{p.name}={short_repr(v)} is not allowed ({p.bounds_text()})"
     return v, None
 
 
 def _check_str(p: Param, v: Any) -> tuple[Any, str | None]:
     if not isinstance(v, str):
-        return None, f"{p.name} must be a string, got {v!r}"
+        return None, f"{p.name} must be a string, got {short_repr(v)}"
     return v, None
 
 
 def _check_ints(p: Param, v: Any) -> tuple[Any, str | None]:
     if _is_int(v):
         return v, _range_msg(p, v)
-    if isinstance(v, (list, tuple)) and v and all(_is_int(x) for x in v):
+    if isinstance(v, (list, tuple)) and 0 < len(v) <= MAX_LIST and all(_is_int(x) for x in v):
         if p.length is not None and len(v) != p.length:
-            return None, f"{p.name} must be one integer or {p.length} integers, got {list(v)!r}"
+            return None, (f"{p.name} must be one integer or {p.length} integers, "
+                          f"got {short_repr(list(v))}")
         for x in v:
             msg = _range_msg(p, x)
             if msg:
                 return None, msg
         return tuple(v), None
     n = p.length or "several"
-    return None, f"{p.name} must be an integer or a list of {n} integers, got {v!r}"
+    return None, f"{p.name} must be an integer or a list of {n} integers{_allowed(p)}, got {short_repr(v)}"
 
 
 def _check_padding(p: Param, v: Any) -> tuple[Any, str | None]:
-    if v in ("same", "valid"):
+    if isinstance(v, str) and v in ("same", "valid"):
         return v, None
-    return _check_ints(p, v)
+    value, msg = _check_ints(p, v)
+    if msg and not (_is_int(v) or isinstance(v, (list, tuple))):
+        msg = f"{p.name} must be 'same', 'valid' or {p.length or 'several'} integers, got {short_repr(v)}"
+    return value, msg
 
 
 def _check_shape(p: Param, v: Any) -> tuple[Any, str | None]:
     if not isinstance(v, (list, tuple)) or not all(_is_int(x) for x in v):
-        return None, f"{p.name} must be a list of integers, got {v!r}"
+        return None, f"{p.name} must be a list of integers, got {short_repr(v)}"
     if len(v) > 8:
         return None, f"{p.name} has {len(v)} dimensions; at most 8 are supported"
     minus = sum(1 for x in v if x == -1)
@@ -154,7 +182,8 @@ def _check_shape(p: Param, v: Any) -> tuple[Any, str | None]:
         if x == -1 and p.allow_minus_one and minus == 1:
             continue
         if x < 1 or x > MAX_SIZE:
-            return None, f"{p.name} has size {x}; sizes must be 1..{MAX_SIZE}"
+            extra = " (one entry may be -1)" if p.allow_minus_one else ""
+            return None, f"{p.name} has size {x}; sizes must be 1..{MAX_SIZE}{extra}"
     return tuple(v), None
 
 
@@ -204,6 +233,9 @@ class NodeSpec:
     input_dtype: str = "float"  # "float", "long" or "any"
     output_dtype: str = "float"  # "float", "same" (as input 0) or "param:<name>"
     num_outputs: Callable[[dict[str, Any]], int] | None = None
+    # Output ports code generation names even when nothing reads them, because forward()
+    # needs them to compute the others (an RNN's last step is sliced from its sequence).
+    named_outputs: tuple[int, ...] = ()
     aliases: tuple[str, ...] = ()  # extra search words for the palette
     extra_docs: str = ""
 
@@ -224,7 +256,7 @@ class NodeSpec:
     def output_name(self, index: int) -> str:
         if index < len(self.outputs):
             return self.outputs[index].name
-        return f"{self.outputs[-1].name}{index}"
+        return f"{self.outputs[-1].name.rstrip('0123456789')}{index}"
 
     def input_name(self, index: int) -> str:
         if index < len(self.inputs):
@@ -251,14 +283,15 @@ class NodeSpec:
 
 
 def py(value: Any) -> str:
-    """A Python literal for a param value: lists become tuples, as hand-written torch code has."""
+    """A Python literal for a param value, spelled as ruff formats it: lists become
+    tuples (as hand-written torch code has), strings are double-quoted and escaped."""
     if isinstance(value, (list, tuple)):
         inner = ", ".join(py(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
-    if isinstance(value, float):
-        if math.isinf(value) or math.isnan(value):
-            return f"float({str(value)!r})"
-        return repr(value)
+    if isinstance(value, str):
+        return str_literal(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return num_literal(value)
     return repr(value)
 
 

@@ -11,16 +11,23 @@ from typing import Any
 SUPPORT: dict[str, str] = {}
 
 SUPPORT["causal_mask"] = '''
-def causal_mask(size: int, device: torch.device) -> torch.Tensor:
-    """Additive mask that stops position i from attending to positions after i."""
-    return torch.triu(torch.full((size, size), float("-inf"), device=device), diagonal=1)
+def causal_mask(x: torch.Tensor) -> torch.Tensor:
+    """Mask for a [B, T, D] sequence: True where position i would see a later one."""
+    size = x.shape[1]
+    return torch.ones(size, size, dtype=torch.bool, device=x.device).triu(1)
 '''
 
 SUPPORT["PositionalEncoding"] = '''
 class PositionalEncoding(nn.Module):
     """Adds position information to a [B, T, D] sequence: fixed sinusoids or learned."""
 
-    def __init__(self, d_model: int, max_len: int = 512, kind: str = "sinusoidal", dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        d_model: int,
+        max_len: int = 512,
+        kind: str = "sinusoidal",
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         self.kind = kind
         self.dropout = nn.Dropout(dropout)
@@ -29,7 +36,8 @@ class PositionalEncoding(nn.Module):
             nn.init.normal_(self.weight, std=0.02)
         else:
             position = torch.arange(max_len).unsqueeze(1)
-            div = torch.exp(torch.arange(0, d_model, 2) * (-torch.log(torch.tensor(10000.0)) / d_model))
+            scale = -torch.log(torch.tensor(10000.0)) / d_model
+            div = torch.exp(torch.arange(0, d_model, 2) * scale)
             table = torch.zeros(max_len, d_model)
             table[:, 0::2] = torch.sin(position * div)
             table[:, 1::2] = torch.cos(position * div[: d_model // 2])
@@ -63,7 +71,8 @@ class TimestepEmbedding(nn.Module):
     def forward(self, t: torch.Tensor) -> torch.Tensor:
         t = t.reshape(t.shape[0]).float()
         half = self.dim // 2
-        freqs = torch.exp(-torch.log(torch.tensor(self.max_period)) * torch.arange(half, device=t.device) / half)
+        steps = torch.arange(half, device=t.device) / half
+        freqs = torch.exp(-torch.log(torch.tensor(self.max_period)) * steps)
         args = t[:, None] * freqs[None, :]
         emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
         if self.dim % 2:
@@ -83,6 +92,6 @@ def namespace() -> dict[str, Any]:
 
         ns: dict[str, Any] = {"torch": torch, "nn": nn, "__name__": "netwright_support"}
         for name, src in SUPPORT.items():
-            exec(compile(src, f"<netwright support {name}>", "exec"), ns)
+            exec(compile(src, f"<netwright support {name}>", "exec"), ns)  # noqa: S102 - our own text
         _NAMESPACE = ns
     return _NAMESPACE
