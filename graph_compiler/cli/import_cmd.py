@@ -1,0 +1,72 @@
+"""netwright import MODULE:ATTR --input-shape C,H,W -o FILE: a PyTorch model as a graph.
+
+    netwright import models.py:Net --input-shape 1,28,28 -o net.json
+    netwright import mypkg.models:build --input-shape 16 --dtype int64 -o lm.json --blocks
+    netwright import models.py:Net --input-shape 1,28,28 -o net.json --save-weights run/
+
+MODULE is a dotted module importable from the current directory or a path to a .py
+file; ATTR an nn.Module instance, class or zero-argument factory. --input-shape (no
+batch) is repeated for a forward() with several inputs. --save-weights writes the
+model's current weights, renamed for the imported graph, as a run folder that
+`netwright export --weights` reads.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from graph_compiler.errors import NetwrightError
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("spec", metavar="MODULE:ATTR", help="e.g. models.py:Net or mypkg.models:build_model")
+    p.add_argument("--input-shape", action="append", required=True, metavar="C,H,W",
+                   help="one sample's shape without the batch, e.g. 1,28,28 (repeat for several inputs)")
+    p.add_argument("--dtype", action="append", choices=("float32", "int64"), metavar="float32|int64",
+                   help="input dtype: int64 for token ids (repeat per input; default float32)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the graph file to write")
+    p.add_argument("--blocks", action="store_true",
+                   help="turn each custom sub-module class used 2+ times into a block network")
+    p.add_argument("--name", metavar="NAME", help="name of the main network (default: the class name)")
+    p.add_argument("--save-weights", metavar="DIR", help="also write the model's weights as DIR/weights.safetensors")
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        dims = tuple(int(part) for part in text.replace("x", ",").split(",") if part.strip())
+    except ValueError:
+        raise NetwrightError(f"--input-shape {text!r}: expected integers separated by commas, e.g. 1,28,28") from None
+    if not dims or any(d < 1 for d in dims):
+        raise NetwrightError(f"--input-shape {text!r}: sizes must be positive integers")
+    return dims
+
+
+def run(args: argparse.Namespace) -> int:
+    from graph_compiler import document
+    from graph_compiler.interop.fx_import import import_model, load_model
+
+    shapes = [_shape(s) for s in args.input_shape]
+    dtypes = args.dtype or ["float32"]
+    if len(dtypes) == 1:
+        dtypes = dtypes * len(shapes)
+    if len(dtypes) != len(shapes):
+        raise NetwrightError(f"give one --dtype per --input-shape ({len(shapes)}), or a single one for all")
+    model, label = load_model(args.spec)
+    doc = import_model(model, shapes, name=args.name or label, dtype=dtypes, blocks=args.blocks)
+    doc.meta["import"]["source"] = args.spec
+    try:
+        document.save(doc, args.output)
+    except OSError as exc:
+        raise NetwrightError(f"{args.output}: cannot write ({exc.strerror or exc})") from None
+    nodes = sum(len(n.nodes) for n in doc.networks)
+    blocks = doc.meta["import"].get("blocks") or []
+    extra = f", blocks: {', '.join(blocks)}" if blocks else ""
+    print(f"wrote {Path(args.output)} ({doc.main.name}: {nodes} nodes{extra}; outputs match the original model)")
+    if args.save_weights:
+        from graph_compiler.interop.weights import MAIN_WEIGHTS, convert_state_dict, save_state_dict
+
+        folder = Path(args.save_weights)
+        folder.mkdir(parents=True, exist_ok=True)
+        save_state_dict(convert_state_dict(model.state_dict(), doc), folder / MAIN_WEIGHTS)
+        print(f"wrote {folder / MAIN_WEIGHTS}")
+    return 0

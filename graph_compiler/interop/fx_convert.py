@@ -1,0 +1,447 @@
+"""The torch.fx half of ``netwright import``: trace a module, then walk its graph and
+turn every call into catalog nodes and wires (the translations live in fx_ops).
+
+``Converter.run`` never stops at the first problem: an operation with no catalog node
+is recorded with its source line and replaced by a stand-in of the traced shape, so
+the nodes after it are checked too and one error can list everything.
+"""
+from __future__ import annotations
+
+import inspect
+import operator
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import fx, nn
+from torch.fx.passes.shape_prop import ShapeProp
+
+from graph_compiler.catalog import REGISTRY
+from graph_compiler.document import Edge, Network, Node
+from graph_compiler.interop import InteropError
+from graph_compiler.interop.fx_ops import (
+    FUNCTIONS,
+    METHODS,
+    MODULES,
+    Port,
+    RnnState,
+    Unsupported,
+    arg,
+    describe,
+)
+
+TRACE_BATCH = 3  # odd, so a reshape that folds the batch into another dim shows up
+_TORCH_DIR = os.path.dirname(torch.__file__)
+
+
+class ModelImportError(InteropError):
+    """The model cannot be loaded, traced or reproduced."""
+
+
+class UnsupportedModelError(ModelImportError):
+    """The model uses operations the catalog cannot express; ``problems`` lists each with
+    its source line."""
+
+    def __init__(self, model: str, problems: list[str]) -> None:
+        listed = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"cannot import {model}: {len(problems)} operation(s) have no Netwright node:\n{listed}")
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class _Opaque:
+    """A value the graph cannot carry (attention weights, ...): fine unless used."""
+
+    reason: str
+
+
+@dataclass
+class BlockCall:
+    cls: type
+    module: nn.Module
+    qual: str
+    shapes: list[tuple[int, ...]]
+    dtypes: list[torch.dtype]
+
+
+@dataclass
+class Converted:
+    network: Network
+    origins: dict[str, str] = field(default_factory=dict)  # node id -> module path
+    calls: list[BlockCall] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- tracing
+
+
+class _Tracer(fx.Tracer):
+    """Catalog modules and block classes stay whole; everything else is traced through."""
+
+    def __init__(self, leaves: set[type]) -> None:
+        super().__init__()
+        self.leaves = leaves
+        self.record_stack_traces = True
+
+    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+        if type(m) in MODULES or type(m) in self.leaves:
+            return True
+        if isinstance(m, (nn.Sequential, nn.ModuleList, nn.ModuleDict)):
+            return False
+        return m.__module__.startswith("torch.nn")  # other torch layers: reported as unsupported
+
+
+def trace(module: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype],
+           leaves: set[type], label: str) -> fx.GraphModule:
+    tracer = _Tracer(leaves)
+    try:
+        graph = tracer.trace(module, concrete_args=_defaults_beyond(module, len(shapes)))
+    except Exception as exc:  # noqa: BLE001 - fx raises many types for untraceable code
+        where = _traceback_location(exc)
+        raise ModelImportError(
+            f"cannot trace {label} with torch.fx{where}: {type(exc).__name__}: {str(exc).splitlines()[0]}; "
+            "Python control flow that depends on tensor values (if / for over data) cannot become a graph"
+        ) from None
+    gm = fx.GraphModule(tracer.root, graph)
+    gm.graph.eliminate_dead_code()
+    gm.recompile()
+    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+    if len(placeholders) != len(shapes):
+        raise ModelImportError(f"{label}.forward takes {len(placeholders)} input(s) "
+                               f"({', '.join(str(p.target) for p in placeholders)}) but {len(shapes)} "
+                               "input shape(s) were given")
+    example = example_inputs(module, shapes, dtypes, TRACE_BATCH)
+    with torch.no_grad():
+        try:
+            module(*example)  # a clear message for a wrong --input-shape, before ShapeProp's
+        except Exception as exc:  # noqa: BLE001 - whatever the user's forward raises
+            dims = ", ".join(f"[B, {', '.join(map(str, s))}]" for s in shapes)
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelImportError(f"{label} does not run on inputs {dims}{_traceback_location(exc)}: "
+                                   f"{first}; check --input-shape / --dtype") from None
+        ShapeProp(gm).propagate(*example)
+    return gm
+
+
+def _defaults_beyond(module: nn.Module, n_inputs: int) -> dict[str, Any] | None:
+    """forward(x, mask=None): arguments after the given inputs keep their defaults."""
+    params = list(inspect.signature(module.forward).parameters.values())[n_inputs:]
+    fixed = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+    return fixed or None
+
+
+def example_inputs(module: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype],
+                   batch: int, seed: int = 0) -> list[torch.Tensor]:
+    """A random batch for the model's inputs (token ids within its smallest vocabulary)."""
+    g = torch.Generator().manual_seed(seed)
+    vocab = min((m.num_embeddings for m in module.modules() if isinstance(m, nn.Embedding)), default=2)
+    return [torch.randint(0, vocab, (batch, *s), generator=g) if d == torch.int64
+            else torch.randn(batch, *s, generator=g) for s, d in zip(shapes, dtypes)]
+
+
+def _traceback_location(exc: BaseException) -> str:
+    tb = exc.__traceback__
+    where = ""
+    while tb is not None:
+        file = tb.tb_frame.f_code.co_filename
+        if not file.startswith(_TORCH_DIR) and "graph_compiler" not in file:
+            where = f" at {Path(file).name}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
+
+
+def _location(node: fx.Node) -> str:
+    """file.py:12 `code` from the fx node's recorded stack (the user's last frame)."""
+    trace = node.stack_trace or ""
+    frames = re.findall(r'File "([^"]+)", line (\d+), in [^\n]+\n\s*([^\n]*)', trace)
+    user = [f for f in frames if not f[0].startswith(_TORCH_DIR)]
+    if not user:
+        return ""
+    file, line, code = user[-1]
+    return f"{Path(file).name}:{line}: {code.strip()}"
+
+
+# ---------------------------------------------------------------- conversion
+
+
+class Converter:
+    """One traced module -> one Netwright network (nodes, wires, ids, problems)."""
+
+    def __init__(self, gm: fx.GraphModule, name: str, block_names: dict[type, str]) -> None:
+        self.gm = gm
+        self.block_names = block_names
+        self.result = Converted(Network(name))
+        self.problems: list[str] = []
+        self._taken: set[str] = set()
+        self._owners: dict[str, fx.Node] = {}  # module path -> the call that owns its weights
+
+    # -- helpers for fx_ops
+    def shape_of(self, node: fx.Node) -> tuple[int, ...]:
+        meta = node.meta.get("tensor_meta")
+        return tuple(meta.shape) if meta is not None and hasattr(meta, "shape") else ()
+
+    def shapes_of(self, node: fx.Node) -> list[tuple[int, ...]]:
+        meta = node.meta.get("tensor_meta")
+        if isinstance(meta, (tuple, list)) and not hasattr(meta, "shape"):  # TensorMetadata is a tuple too
+            return [tuple(m.shape) for m in meta if hasattr(m, "shape")]
+        return [self.shape_of(node)]
+
+    def add(self, node: fx.Node, kind: str, params: dict[str, Any], inputs: Sequence[Port | None],
+            suffix: str = "", outputs: int = 1, base: str | None = None, qual: str | None = None) -> Any:
+        """Add a node fed by ``inputs`` (in port order; None leaves a port empty); returns
+        its output Port, or a tuple of Ports when it has several outputs."""
+        nid = self._unique(base or self._base_id(node) + (f"_{suffix}" if suffix else ""))
+        self.result.network.nodes.append(Node(nid, kind, _clean(kind, params)))
+        for port, src in enumerate(inputs):
+            if src is not None:
+                self.result.network.edges.append(Edge(src.node, nid, src.port, port))
+        if qual is not None:
+            self.result.origins[nid] = qual
+        shapes = self.shapes_of(node)
+        ports = tuple(Port(nid, i, shapes[i] if i < len(shapes) else ()) for i in range(outputs))
+        return ports if outputs > 1 else ports[0]
+
+    def _base_id(self, node: fx.Node) -> str:
+        if node.op == "call_module":
+            base = str(node.target).replace(".", "_")
+            if base[:1].isdigit():  # children of a top-level nn.Sequential: "0" -> "linear_0"
+                base = f"{type(self.gm.get_submodule(node.target)).__name__.lower()}_{base}"
+            return base
+        return node.name
+
+    def _unique(self, base: str) -> str:
+        name, i = base, 2
+        while name in self._taken:
+            name, i = f"{base}_{i}", i + 1
+        self._taken.add(name)
+        return name
+
+    # -- the walk
+    def run(self, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype]) -> Converted:
+        values: dict[fx.Node, Any] = {}
+        inputs = [n for n in self.gm.graph.nodes if n.op == "placeholder"]
+        for node, shape, dtype in zip(inputs, shapes, dtypes):
+            nid = self._unique(re.sub(r"\W", "_", str(node.target).lstrip("*")) or "x")
+            params = {"shape": list(shape)} | ({"dtype": "int64"} if dtype == torch.int64 else {})
+            self.result.network.nodes.append(Node(nid, "Input", params))
+            values[node] = Port(nid, 0, (TRACE_BATCH, *shape))
+        for node in self.gm.graph.nodes:
+            if node.op == "placeholder":
+                continue
+            if node.op == "output":
+                self._outputs(node.args[0], values)
+                continue
+            args = fx.node.map_arg(node.args, lambda n: values[n])
+            kwargs = fx.node.map_arg(node.kwargs, lambda n: values[n])
+            if _contains(args, kwargs, _Failed):
+                values[node] = _Failed()
+                continue
+            try:
+                values[node] = self._translate(node, args, kwargs)
+            except Unsupported as exc:
+                # Taking apart a stand-in's result (sort(x).values) only echoes its problem.
+                accessor = node.op == "call_function" and node.target in (getattr, operator.getitem)
+                if not (accessor and _contains(args, kwargs, Port, lambda p: p.node == "?")):
+                    self.problems.append(self._problem(node, str(exc)))
+                values[node] = self._stand_in(node)
+        return self.result
+
+    def _stand_in(self, node: fx.Node) -> Any:
+        """After a problem, a stand-in of the traced shape lets the nodes downstream be
+        checked too, so one error lists every problem (the graph is never built)."""
+        meta = node.meta.get("tensor_meta")
+        if meta is None:
+            return _Failed()
+        if hasattr(meta, "shape"):
+            return Port("?", 0, tuple(meta.shape))
+        return tuple(Port("?", i, s) for i, s in enumerate(self.shapes_of(node)))
+
+    def _problem(self, node: fx.Node, reason: str) -> str:
+        if node.op == "call_module":
+            mod = self.gm.get_submodule(node.target)
+            what = f"{_module_name(mod)} ({node.target})"
+        elif node.op == "get_attr":
+            what = f"the parameter or buffer self.{node.target} used directly in forward"
+        else:
+            what = describe(node)
+        where = _location(node)
+        return f"{what}: {reason}" + (f" [{where}]" if where else "")
+
+    def _translate(self, node: fx.Node, args: tuple, kwargs: dict) -> Any:
+        if node.op == "call_module":
+            return self._module(node, args, kwargs)
+        if node.op == "call_function" and node.target in FUNCTIONS:
+            return FUNCTIONS[node.target](self, node, args, kwargs)
+        if node.op == "call_method" and node.target in METHODS:
+            return METHODS[node.target](self, node, args, kwargs)
+        if node.op == "get_attr":
+            raise Unsupported("Netwright nodes own their weights; wrap it in a module (e.g. nn.Linear)")
+        raise Unsupported("no catalog node does this")
+
+    def _module(self, node: fx.Node, args: tuple, kwargs: dict) -> Any:
+        qual = str(node.target)
+        mod = self.gm.get_submodule(qual)
+        if any(True for _ in mod.parameters()) or any(True for _ in mod.buffers()):
+            owner = self._owners.setdefault(qual, node)
+            if owner is not node:
+                raise Unsupported("the same module is called twice, sharing its weights; each Netwright "
+                                  "node owns its own weights")
+        if type(mod) in self.block_names:
+            ports = [_port(a) for a in args]
+            self.result.calls.append(BlockCall(type(mod), mod, qual, [p.shape[1:] for p in ports],
+                                                [_dtype(self.gm, node, i) for i in range(len(ports))]))
+            n_out = len(self.shapes_of(node))
+            return self.add(node, self.block_names[type(mod)], {}, ports, outputs=n_out, qual=qual)
+        if isinstance(mod, nn.TransformerEncoder):
+            return self._encoder_stack(node, mod, args, kwargs, qual)
+        if type(mod) not in MODULES:
+            raise Unsupported("no catalog node for this layer")
+        kind, params = MODULES[type(mod)](mod)
+        if isinstance(mod, nn.MultiheadAttention):
+            return self._attention(node, kind, params, args, kwargs, qual)
+        if isinstance(mod, (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)):
+            _no_masks(kwargs, args[2:] if isinstance(mod, nn.TransformerDecoderLayer) else args[1:])
+            return self.add(node, kind, params, [_port(a) for a in args[:2 if kind.endswith("DecoderLayer") else 1]],
+                            qual=qual)
+        if isinstance(mod, nn.RNNBase):
+            if len(args) > 1 or kwargs:
+                raise Unsupported("an initial hidden state (Netwright's recurrent layers start from zeros)")
+            x = _port(args[0])
+            seq = self.add(node, kind, params, [x], outputs=2, qual=qual)[0]
+            seq = Port(seq.node, 0, self.shapes_of(node)[0], rnn=seq.node)
+            state = RnnState(seq.node, seq.shape, isinstance(mod, nn.LSTM), mod.bidirectional,
+                             "state" if isinstance(mod, nn.LSTM) else "h")
+            return (seq, state)
+        if kwargs or len(args) != 1:
+            raise Unsupported("extra arguments in the call")
+        return self.add(node, kind, params, [_port(args[0])], qual=qual)
+
+    def _attention(self, node: fx.Node, kind: str, params: dict[str, Any], args: tuple, kwargs: dict,
+                   qual: str) -> tuple[Any, ...]:
+        # forward(query, key, value, key_padding_mask, need_weights, attn_mask, average_attn_weights,
+        # is_causal): masks have no catalog equivalent (a causal mask is the node's causal option).
+        q, k, v = (arg(args, kwargs, i, name) for i, name in enumerate(("query", "key", "value")))
+        if any(arg(args, kwargs, i, name) not in (None, False)
+               for i, name in ((3, "key_padding_mask"), (5, "attn_mask"), (7, "is_causal"))):
+            raise Unsupported("an attention mask (use the catalog's causal option instead)")
+        inputs = [_port(q)] + ([] if k == q and v == q else [_port(k)] + ([] if v == k else [_port(v)]))
+        out = self.add(node, kind, params, inputs, qual=qual)
+        return (Port(out.node, 0, self.shapes_of(node)[0]), _Opaque("uses the attention weights"))
+
+    def _encoder_stack(self, node: fx.Node, mod: nn.TransformerEncoder, args: tuple, kwargs: dict,
+                       qual: str) -> Port:
+        """nn.TransformerEncoder = its layers one after another (plus its final norm)."""
+        _no_masks(kwargs, args[1:])
+        x = _port(args[0])
+        base = self._base_id(node)
+        for i, layer in enumerate(mod.layers):
+            kind, params = MODULES[type(layer)](layer)
+            x = self.add(node, kind, params, [x], base=f"{base}_layers_{i}", qual=f"{qual}.layers.{i}")
+        if mod.norm is not None:
+            if type(mod.norm) not in MODULES:
+                raise Unsupported("a final norm that is not a catalog layer")
+            kind, params = MODULES[type(mod.norm)](mod.norm)
+            x = self.add(node, kind, params, [x], base=f"{base}_norm", qual=f"{qual}.norm")
+        return x
+
+    def _outputs(self, result: Any, values: dict[fx.Node, Any]) -> None:
+        flat: list[tuple[str, Any]] = []
+
+        def walk(value: Any, key: str) -> None:
+            if isinstance(value, (tuple, list)):
+                for i, v in enumerate(value):
+                    walk(v, f"{key}{i}")
+            elif isinstance(value, dict):
+                for k, v in value.items():
+                    walk(v, re.sub(r"\W", "_", str(k)))
+            else:
+                flat.append((key, value))
+
+        walk(result, "out")
+        for key, value in flat:
+            value = values[value] if isinstance(value, fx.Node) else value
+            if isinstance(value, _Failed):
+                continue
+            if not isinstance(value, Port):
+                self.problems.append(f"the model returns {type(value).__name__} {key}, not a tensor")
+                continue
+            nid = self._unique(key if len(flat) > 1 else "out")
+            self.result.network.nodes.append(Node(nid, "Output"))
+            self.result.network.edges.append(Edge(value.node, nid, value.port, 0))
+
+
+class _Failed:
+    """The value of a node that could not be converted (already reported)."""
+
+
+def _contains(args: Any, kwargs: Any, kind: type, test: Any = None) -> bool:
+    found = False
+
+    def look(v: Any) -> Any:
+        nonlocal found
+        found = found or (isinstance(v, kind) and (test is None or test(v)))
+        return v
+
+    for value in (args, kwargs):
+        _walk(value, look)
+    return found
+
+
+def _walk(value: Any, fn: Any) -> None:
+    if isinstance(value, (tuple, list)):
+        for v in value:
+            _walk(v, fn)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _walk(v, fn)
+    else:
+        fn(value)
+
+
+def _port(value: Any) -> Port:
+    if isinstance(value, _Opaque):
+        raise Unsupported(value.reason)
+    if not isinstance(value, Port):
+        raise Unsupported(f"takes {type(value).__name__} {value!r} where a tensor was expected")
+    return value
+
+
+def _no_masks(kwargs: dict, extra_args: Iterable[Any]) -> None:
+    if any(v is not None and v is not False for v in [*kwargs.values(), *extra_args]):
+        raise Unsupported("masks or is_causal passed in the call (set the catalog's causal option instead)")
+
+
+def _dtype(gm: fx.GraphModule, node: fx.Node, index: int) -> torch.dtype:
+    arg = node.args[index]
+    meta = arg.meta.get("tensor_meta") if isinstance(arg, fx.Node) else None
+    return meta.dtype if meta is not None and hasattr(meta, "dtype") else torch.float32
+
+
+def _module_name(mod: nn.Module) -> str:
+    cls = type(mod)
+    module = "nn" if cls.__module__.startswith("torch.nn") else cls.__module__
+    return f"{module}.{cls.__name__}"
+
+
+def _clean(kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Leave out what equals the catalog's default: the file lists only real choices."""
+    spec = REGISTRY.get(kind)
+    if spec is None:
+        return params
+    out = {}
+    for key, value in params.items():
+        p = spec.param(key)
+        value = list(value) if isinstance(value, tuple) else value
+        default = list(p.default) if p is not None and isinstance(p.default, tuple) else getattr(p, "default", None)
+        if p is not None and value == default and type(value) is type(default):
+            continue
+        out[key] = value
+    return out
+
+
+
+__all__ = ["TRACE_BATCH", "BlockCall", "Converted", "Converter", "ModelImportError", "UnsupportedModelError",
+           "example_inputs", "trace"]

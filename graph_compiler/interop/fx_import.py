@@ -1,0 +1,346 @@
+"""``netwright import MODULE:ATTR``: a PyTorch nn.Module traced with torch.fx into a
+Netwright document.
+
+torch.fx records the model's forward pass symbolically: catalog layers (nn.Linear,
+nn.Conv2d, nn.LSTM, ...) stay whole, everything else is traced through, and each call
+becomes a catalog node (fx_convert walks the graph, fx_ops maps each call). Node ids
+keep the module's attribute paths ("features.0" -> "features_0"), so the generated
+code's state-dict keys are the original ones, renamed where a dot had to go;
+``meta.import.key_map`` records those renamings and
+``interop.weights.convert_state_dict`` applies them. With ``blocks``, each custom
+sub-module class used at least twice becomes a block network.
+
+Every operation the catalog cannot express is collected and reported together, with
+its source line, in one UnsupportedModelError. A finished import is checked: the
+original weights load into the module built from the document, and both give the same
+outputs on a random batch.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from graph_compiler.catalog import REGISTRY
+from graph_compiler.document import Document, Network, network_to_dict
+from graph_compiler.interop.fx_convert import (
+    BlockCall,
+    Converted,
+    Converter,
+    ModelImportError,
+    UnsupportedModelError,
+    example_inputs,
+    trace,
+)
+from graph_compiler.interop.fx_ops import MODULES
+
+_X_STEP, _Y_STEP = 220.0, 110.0
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def import_module(spec: str, input_shape: Sequence[int] | Sequence[Sequence[int]], dtype: str | Sequence[str] = "float32",
+                  blocks: bool = False, name: str | None = None) -> Document:
+    """Import ``MODULE:ATTR``: MODULE is a dotted module importable from the current
+    directory or a path to a .py file; ATTR names an nn.Module instance, an nn.Module
+    class (built with no arguments) or a zero-argument factory returning one."""
+    model, label = load_model(spec)
+    doc = import_model(model, input_shape, name=name or label, dtype=dtype, blocks=blocks)
+    doc.meta["import"]["source"] = spec
+    return doc
+
+
+def load_model(spec: str) -> tuple[nn.Module, str]:
+    """The nn.Module that ``MODULE:ATTR`` names (see import_module) and its class name."""
+    module_name, sep, attr = spec.rpartition(":")
+    if not sep or not module_name or not attr:
+        raise ModelImportError(f"{spec!r}: expected MODULE:ATTR, e.g. mymodels.py:Net or mypkg.models:build")
+    obj = _resolve(_load(module_name), module_name, attr, spec)
+    if isinstance(obj, nn.Module):
+        return obj, type(obj).__name__
+    if isinstance(obj, type) and issubclass(obj, nn.Module):
+        try:
+            return obj(), obj.__name__
+        except TypeError as exc:
+            raise ModelImportError(f"{spec}: class {obj.__name__} needs constructor arguments ({exc}); "
+                                   "point at an instance or a zero-argument factory instead") from None
+    if callable(obj):
+        model = obj()
+        if not isinstance(model, nn.Module):
+            raise ModelImportError(f"{spec}: the factory returned {type(model).__name__}, not an nn.Module")
+        return model, type(model).__name__
+    raise ModelImportError(f"{spec}: {attr} is a {type(obj).__name__}, not an nn.Module, class or factory")
+
+
+def import_model(model: nn.Module, input_shape: Sequence[int] | Sequence[Sequence[int]], name: str | None = None,
+                 dtype: str | Sequence[str] = "float32", blocks: bool = False, verify: bool = True) -> Document:
+    """Trace ``model`` (one Input per forward argument; ``input_shape`` excludes the batch,
+    a list of shapes for several inputs) into a Document."""
+    shapes = _shape_list(input_shape)
+    dtypes = _dtype_list(dtype, len(shapes))
+    label = name or type(model).__name__
+    was_training = model.training
+    model.eval()
+    try:
+        doc, results = _import(model, shapes, dtypes, _network_name(label), blocks)
+        _attach_key_map(doc, results, model)
+        if verify:
+            _verify(model, doc, shapes, dtypes, label)
+    finally:
+        model.train(was_training)
+    return doc
+
+
+# ---------------------------------------------------------------- loading user code
+
+
+def _load(module_name: str) -> Any:
+    looks_like_path = module_name.endswith(".py") or "/" in module_name or os.sep in module_name
+    try:
+        if looks_like_path:
+            path = Path(module_name).expanduser().resolve()
+            if not path.is_file():
+                raise ModelImportError(f"{module_name}: no such file")
+            stem = re.sub(r"\W", "_", path.stem)
+            unique = f"netwright_import_{stem}_{abs(hash(str(path)))}"
+            spec = importlib.util.spec_from_file_location(unique, path)
+            if spec is None or spec.loader is None:
+                raise ModelImportError(f"{module_name}: cannot be imported as Python")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[unique] = module  # dataclasses and typing look modules up by name
+            with _on_path(str(path.parent)):
+                spec.loader.exec_module(module)
+            return module
+        with _on_path(os.getcwd()):
+            return importlib.import_module(module_name)
+    except ModelImportError:
+        raise
+    except BaseException as exc:  # the user's module may raise anything at import time
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise ModelImportError(f"cannot import {module_name}: {type(exc).__name__}: {exc}") from None
+
+
+@contextlib.contextmanager
+def _on_path(folder: str) -> Iterator[None]:
+    """The user's module can import its neighbours while it loads."""
+    sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        if folder in sys.path:
+            sys.path.remove(folder)
+
+
+def _resolve(module: Any, module_name: str, attr: str, spec: str) -> Any:
+    obj, where = module, module_name
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ModelImportError(f"{spec}: {where} has no attribute {part!r}")
+        obj, where = getattr(obj, part), f"{where}:{part}"
+    return obj
+
+
+def _shape_list(input_shape: Any) -> list[tuple[int, ...]]:
+    shapes = list(input_shape)
+    if shapes and all(isinstance(s, int) for s in shapes):
+        shapes = [tuple(shapes)]
+    out = []
+    for s in shapes:
+        if not isinstance(s, (list, tuple)) or not all(isinstance(d, int) and d > 0 for d in s):
+            raise ModelImportError(f"input shape {s!r} must be positive integers (without the batch)")
+        out.append(tuple(s))
+    if not out:
+        raise ModelImportError("give the input shape (without the batch), e.g. 1,28,28")
+    return out
+
+
+def _dtype_list(dtype: str | Sequence[str], n: int) -> list[torch.dtype]:
+    names = [dtype] * n if isinstance(dtype, str) else list(dtype)
+    table = {"float32": torch.float32, "int64": torch.int64}
+    if len(names) != n or any(d not in table for d in names):
+        raise ModelImportError(f"dtype must be float32 or int64 (one per input), got {dtype!r}")
+    return [table[d] for d in names]
+
+
+def _network_name(label: str) -> str:
+    name = re.sub(r"\W", "_", label) or "Imported"
+    return f"{name}Net" if name in REGISTRY else name
+
+
+# ---------------------------------------------------------------- documents
+
+
+def _import(model: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype], name: str,
+            blocks: bool) -> tuple[Document, dict[str, Converted]]:
+    leaves = _block_candidates(model) if blocks else set()
+    while True:
+        names = _block_names(leaves, name)
+        results: dict[str, Converted] = {}
+        problems: list[str] = []
+        mismatched: set[type] = set()
+        queue = [(name, model, shapes, dtypes)]
+        seen: dict[type, str] = {}
+        while queue:
+            net_name, module, in_shapes, in_dtypes = queue.pop(0)
+            result, found = _convert(module, in_shapes, in_dtypes, leaves, names, net_name)
+            problems += found
+            results[net_name] = result
+            for call in result.calls:
+                if call.cls not in seen:
+                    seen[call.cls] = _signature(call, leaves, names)
+                    queue.append((names[call.cls], call.module, call.shapes, call.dtypes))
+                elif _signature(call, leaves, names) != seen[call.cls]:
+                    mismatched.add(call.cls)  # instances differ: trace this class through instead
+        if problems:
+            raise UnsupportedModelError(name, problems)
+        if not mismatched:
+            break
+        leaves -= mismatched
+    networks = [results[name].network, *(r.network for n, r in results.items() if n != name)]
+    for net in networks:
+        _layout(net)
+    meta = {"import": {"input_shape": [list(s) for s in shapes],
+                       "dtype": ["int64" if d == torch.int64 else "float32" for d in dtypes],
+                       "blocks": sorted(n for c, n in names.items() if n in results)}}
+    return Document(networks, meta={"title": name, **meta}), results
+
+
+def _block_candidates(model: nn.Module) -> set[type]:
+    """Custom module classes used at least twice: each becomes a block network."""
+    counts: dict[type, int] = {}
+    for sub in model.modules():
+        cls = type(sub)
+        if sub is model or cls.__module__.startswith("torch.") or cls in MODULES:
+            continue
+        counts[cls] = counts.get(cls, 0) + 1
+    return {cls for cls, n in counts.items() if n >= 2}
+
+
+def _block_names(leaves: set[type], main: str) -> dict[type, str]:
+    names: dict[type, str] = {}
+    taken = {main}
+    for cls in sorted(leaves, key=lambda c: c.__name__):
+        base = _network_name(cls.__name__)
+        name, i = base, 2
+        while name in taken:
+            name, i = f"{base}{i}", i + 1
+        taken.add(name)
+        names[cls] = name
+    return names
+
+
+def _convert(module: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype], leaves: set[type],
+             names: dict[type, str], net_name: str) -> tuple[Converted, list[str]]:
+    """One module as one network; its own class is traced through, other block classes
+    become block nodes."""
+    own = type(module)
+    gm = trace(module, shapes, dtypes, leaves - {own}, net_name)
+    conv = Converter(gm, net_name, {c: n for c, n in names.items() if c is not own})
+    return conv.run(shapes, dtypes), conv.problems
+
+
+def _signature(call: BlockCall, leaves: set[type], names: dict[type, str]) -> str:
+    """What one block instance converts to (node types, params, wires) and its inputs:
+    instances of a class share one block network only if these are equal."""
+    result, problems = _convert(call.module, call.shapes, call.dtypes, leaves, names, names[call.cls])
+    net = network_to_dict(result.network)
+    return repr((call.shapes, [str(d) for d in call.dtypes], net, problems))
+
+
+def _layout(net: Network) -> None:
+    """Layered left to right: x by the longest path from an Input, y spread per layer."""
+    depth = {n.id: 0 for n in net.nodes}
+    order = {n.id: i for i, n in enumerate(net.nodes)}
+    for n in net.nodes:  # nodes were added in execution order, so sources come first
+        for e in net.in_edges(n.id):
+            depth[n.id] = max(depth[n.id], depth.get(e.src, 0) + 1)
+    layers: dict[int, list[str]] = {}
+    for nid in sorted(depth, key=lambda i: order[i]):
+        layers.setdefault(depth[nid], []).append(nid)
+    nodes = net.node_map()
+    for d, ids in layers.items():
+        top = -(len(ids) - 1) * _Y_STEP / 2
+        for i, nid in enumerate(ids):
+            nodes[nid].pos = (d * _X_STEP, top + i * _Y_STEP)
+
+
+def _attach_key_map(doc: Document, results: dict[str, Converted], model: nn.Module) -> None:
+    """meta.import.key_map: original module path -> attribute path, where they differ;
+    None for modules with weights that forward never uses (their keys are dropped)."""
+    from graph_compiler.codegen import generate
+
+    attrs = generate(doc).attrs
+    mapping: dict[str, str | None] = {}
+    used: set[str] = set()
+
+    def visit(network: str, orig_prefix: str, attr_prefix: str) -> None:
+        net = doc.network(network)
+        types = {n.id: n.type for n in net.nodes} if net else {}
+        for nid, qual in results[network].origins.items():
+            attr = attrs.get(network, {}).get(nid)
+            if attr is None:
+                continue
+            orig, new = orig_prefix + qual, attr_prefix + attr
+            used.add(orig)
+            if new != attr_prefix + qual:  # not already implied by the enclosing block's entry
+                mapping[orig] = new
+            if types.get(nid) in results:
+                visit(types[nid], orig + ".", new + ".")
+
+    visit(doc.main.name, "", "")
+    for name, module in model.named_modules():
+        owns = any(True for _ in module.parameters(recurse=False)) or any(True for _ in module.buffers(recurse=False))
+        parts = name.split(".")
+        if owns and name and not any(".".join(parts[:i]) in used for i in range(1, len(parts) + 1)):
+            mapping[name] = None
+    doc.meta["import"]["key_map"] = mapping
+
+
+def _verify(model: nn.Module, doc: Document, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype],
+            label: str) -> None:
+    """The original weights must load and give the original outputs, or the import failed."""
+    from graph_compiler.compile import CompiledDocument
+    from graph_compiler.interop.weights import convert_state_dict
+
+    built = CompiledDocument(doc).build().eval()
+    state = convert_state_dict(model.state_dict(), doc)
+    missing, unexpected = built.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ModelImportError(f"internal error: {label}'s weights do not map onto the imported graph "
+                               f"(missing {missing[:5]}, unexpected {unexpected[:5]})")
+    inputs = example_inputs(model, shapes, dtypes, batch=5, seed=1)
+    with torch.no_grad():
+        want, got = model(*inputs), built(*inputs)
+    want = [want] if isinstance(want, torch.Tensor) else list(_flatten_outputs(want))
+    got = [got] if isinstance(got, torch.Tensor) else list(got)
+    for i, (w, g) in enumerate(zip(want, got)):
+        if w.shape != g.shape or not torch.allclose(w.float(), g.float(), rtol=1e-4, atol=1e-5):
+            diff = (w.float() - g.float()).abs().max().item() if w.shape == g.shape else float("nan")
+            raise ModelImportError(f"the imported graph does not reproduce {label}'s output {i} "
+                                   f"(shapes {list(w.shape)} / {list(g.shape)}, max difference {diff:.3g}); "
+                                   "please report this model")
+
+
+def _flatten_outputs(value: Any) -> Iterable[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            yield from _flatten_outputs(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _flatten_outputs(v)
+
+
+__all__ = ["ModelImportError", "UnsupportedModelError", "import_model", "import_module", "load_model"]

@@ -1,0 +1,140 @@
+"""Trained weights for exported code: finding, checking, saving and renaming state dicts.
+
+A training run directory holds ``weights.safetensors`` (the main network's state dict,
+keys exactly the exported module's keys) and ``<network>.safetensors`` for the other
+networks it trained. Weights are only ever read as safetensors (tensors, nothing
+executed) or, for ``.pt`` files, with ``torch.load(weights_only=True)``: never unpickled.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from graph_compiler.document import Document, atomic_write
+from graph_compiler.interop import InteropError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+MAIN_WEIGHTS = "weights.safetensors"
+_MAX_LISTED = 8
+
+
+class WeightsError(InteropError):
+    """Weights cannot be found, read, or do not fit the network."""
+
+
+def weights_file(path: str | os.PathLike[str], doc: Document, network: str | None = None) -> Path:
+    """The safetensors (or .pt) file holding ``network``'s weights.
+
+    ``path`` is a run directory (``weights.safetensors`` for the main network,
+    ``<network>.safetensors`` for others) or a weights file used as it is.
+    """
+    p = Path(path)
+    if p.is_file():
+        return p
+    if not p.exists():
+        raise WeightsError(f"weights {p}: no such file or directory")
+    name = network or doc.main.name
+    candidates = [p / f"{name}.safetensors"]
+    if name == doc.main.name:
+        candidates.insert(0, p / MAIN_WEIGHTS)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    listed = ", ".join(c.name for c in candidates)
+    raise WeightsError(f"weights directory {p} has no {listed} for network {name!r}")
+
+
+def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """Tensors from a .safetensors file (or a .pt/.pth state dict, loaded weights-only)."""
+    import torch
+
+    p = Path(path)
+    try:
+        if p.suffix in (".pt", ".pth", ".bin"):
+            state = torch.load(p, map_location="cpu", weights_only=True)
+            if not isinstance(state, dict):
+                raise WeightsError(f"{p}: expected a state dict, found {type(state).__name__}")
+            return {str(k): v for k, v in state.items() if isinstance(v, torch.Tensor)}
+        from safetensors.torch import load_file
+
+        return load_file(str(p), device="cpu")
+    except WeightsError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - safetensors / torch raise many types for damaged files
+        raise WeightsError(f"{p}: cannot read weights ({type(exc).__name__}: {exc})") from None
+
+
+def check_state_dict(module: nn.Module, state: Mapping[str, Any], where: str) -> None:
+    """Every key and shape must match, or one WeightsError lists the differences."""
+    expected = module.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    wrong = [f"{k} {list(state[k].shape)} (network wants {list(v.shape)})"
+             for k, v in expected.items() if k in state and tuple(state[k].shape) != tuple(v.shape)]
+    problems = []
+    for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
+        if items:
+            more = f" and {len(items) - _MAX_LISTED} more" if len(items) > _MAX_LISTED else ""
+            problems.append(f"{label}: {', '.join(items[:_MAX_LISTED])}{more}")
+    if problems:
+        raise WeightsError(f"{where} do not fit the network: " + "; ".join(problems))
+
+
+def load_weights(module: nn.Module, path: str | os.PathLike[str], doc: Document,
+                 network: str | None = None) -> dict[str, torch.Tensor]:
+    """Load ``network``'s weights (a run dir or a file) into ``module``, strictly; returns them."""
+    file = weights_file(path, doc, network)
+    state = read_state_dict(file)
+    check_state_dict(module, state, f"weights {file}")
+    module.load_state_dict(state, strict=True)
+    return state
+
+
+def save_state_dict(state: Mapping[str, torch.Tensor], path: str | os.PathLike[str]) -> None:
+    """Write tensors as safetensors, atomically. Clones first: safetensors refuses tensors
+    that share storage (tied weights) or are not contiguous."""
+    from safetensors.torch import save
+
+    tensors = {k: v.detach().cpu().clone().contiguous() for k, v in state.items()}
+    atomic_write(path, save(tensors))
+
+
+# ---------------------------------------------------------------- imported models
+
+def key_map(doc: Document) -> dict[str, str | None]:
+    """``meta.import.key_map`` of an imported document: original module path -> attribute
+    path in the exported code (only entries that differ; None for unused modules)."""
+    info = doc.meta.get("import") if isinstance(doc.meta, dict) else None
+    mapping = info.get("key_map") if isinstance(info, dict) else None
+    return dict(mapping) if isinstance(mapping, dict) else {}
+
+
+def rename_key(key: str, mapping: Mapping[str, str | None]) -> str | None:
+    """Replace the longest mapped module-path prefix of a state-dict key (None: a module
+    the imported graph does not use, whose keys are dropped)."""
+    parts = key.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        prefix = ".".join(parts[:cut])
+        if prefix in mapping:
+            target = mapping[prefix]
+            return None if target is None else ".".join([target, *parts[cut:]])
+    return key
+
+
+def convert_state_dict(original: Mapping[str, Any], doc: Document) -> dict[str, Any]:
+    """The original model's state dict with keys renamed for the imported document's code,
+    so ``CompiledDocument(doc).build().load_state_dict(convert_state_dict(sd, doc))`` works."""
+    mapping = key_map(doc)
+    renamed = ((rename_key(k, mapping), v) for k, v in original.items())
+    return {k: v for k, v in renamed if k is not None}
+
+
+__all__ = [
+    "MAIN_WEIGHTS", "WeightsError", "check_state_dict", "convert_state_dict", "key_map",
+    "load_weights", "read_state_dict", "rename_key", "save_state_dict", "weights_file",
+]

@@ -1,0 +1,127 @@
+"""Language model: predict the next token at every position (GPT-style).
+
+Data: x int64 token windows [N, T], y the same windows shifted by one (the "chars"
+dataset). Network (``options.network``, default the main one): Input int64 [T] ->
+Embedding -> PositionalEncoding -> causal attention (or a recurrent layer) -> Linear to
+the vocabulary, Output logits [B, T, V]. Attention layers must be causal (their
+``causal`` parameter), and recurrent layers one-directional, or the model would see the
+very token it must predict; check() says so unless ``options.allow_non_causal`` is true.
+
+Loss: cross-entropy at every position. Metrics: val_loss, val_perplexity =
+exp(val_loss) and val_accuracy (next-token). Generation is autoregressive with
+temperature (and optional top-k) sampling, feeding at most the Input's length T of the
+most recent tokens (the model's context); text is decoded with the dataset's vocabulary
+(``meta.vocab``) when it has one.
+
+Options: temperature (0.8), top_k (none), sample_length (200 tokens for ``sample``;
+live previews use up to 120), prompt (text to start from; default: the start of a
+validation window).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from graph_compiler.training.recipes.base import register
+from graph_compiler.training.recipes.sequence import PerPositionRecipe
+from graph_compiler.training.sampling import generate_tokens
+
+_ATTENTION = ("MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer")
+_RECURRENT = ("LSTM", "GRU", "RNN")
+LIVE_LENGTH = 120
+PROMPT_LENGTH = 16
+
+
+@register("language_model", aliases=("lm", "next_token"))
+class LanguageModel(PerPositionRecipe):
+    tasks = ("language_model",)
+    default_for = ("language_model",)
+    task_word = "a language model"
+    generative = True
+    monitor = "val_loss"
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self.temperature = ctx.option("temperature", 0.8, float, min=0.0)
+        self.top_k = ctx.option("top_k", None, int, min=1)
+        self.sample_length = ctx.option("sample_length", 200, int, min=1, max=100_000)
+        self.prompt = ctx.option("prompt", None, str)
+        self.allow_non_causal = ctx.option("allow_non_causal", False, bool)
+
+    # -- checks
+    def non_causal_nodes(self) -> list[str]:
+        info = self.ctx.analysis.networks[self.net]
+        bad = []
+        for nid, node in info.nodes.items():
+            if node.type in _ATTENTION and not node.params.get("causal", False):
+                bad.append(f"{nid!r} ({node.type}: set causal)")
+            elif node.type in _RECURRENT and node.params.get("bidirectional", False):
+                bad.append(f"{nid!r} ({node.type}: turn bidirectional off)")
+        return bad
+
+    def check(self, analysis: Any, dataset: Any) -> list[str]:
+        problems = super().check(analysis, dataset)
+        bad = self.non_causal_nodes()
+        if bad and not self.allow_non_causal:
+            problems.append("a language model must not see the tokens it predicts, but these layers look "
+                            f"ahead: {', '.join(bad)} (or set training.options.allow_non_causal)")
+        vocab = dataset.meta.get("vocab")
+        if self.prompt is not None and isinstance(vocab, str):
+            missing = sorted(set(self.prompt) - set(vocab))
+            if missing:
+                problems.append(f"training.options.prompt has characters outside the vocabulary: "
+                                f"{''.join(missing)!r}")
+        return problems
+
+    # -- training
+    def evaluate(self, val: Any) -> dict[str, Any]:
+        out = self._evaluate(val)
+        out["val_perplexity"] = math.exp(min(out["val_loss"], 50.0))
+        return out
+
+    # -- generation
+    @property
+    def vocab(self) -> str | None:
+        v = self.ctx.train.meta.get("vocab")
+        return v if isinstance(v, str) else None
+
+    @property
+    def context(self) -> int:
+        shape = self.ctx.analysis.networks[self.net].input_types()[0].shape
+        return int(shape[1]) if len(shape) > 1 else int(self.ctx.train.x.shape[1])
+
+    def decode(self, ids: list[int]) -> str:
+        vocab = self.vocab
+        if vocab is not None:
+            return "".join(vocab[i] if 0 <= i < len(vocab) else "?" for i in ids)
+        return " ".join(map(str, ids))
+
+    def encode_prompt(self) -> torch.Tensor:
+        vocab = self.vocab
+        if self.prompt is not None and vocab is not None:
+            index = {c: i for i, c in enumerate(vocab)}
+            return torch.tensor([index[c] for c in self.prompt if c in index] or [0])
+        ds = self.ctx.val if self.ctx.val is not None else self.ctx.train
+        return ds.x[0, :PROMPT_LENGTH].cpu()
+
+    def generate(self, n_tokens: int, generator: torch.Generator | None = None) -> tuple[str, str]:
+        """(prompt text, generated continuation)."""
+        prompt = self.encode_prompt().to(self.ctx.device)
+        ids = generate_tokens(lambda t: self._forward(t), prompt, n_tokens, self.context,
+                              temperature=self.temperature, top_k=self.top_k, generator=generator)
+        ids = ids[0].tolist()
+        return self.decode(ids[: len(prompt)]), self.decode(ids[len(prompt):])
+
+    def live_samples(self) -> dict[str, Any] | None:
+        prompt, text = self.generate(min(LIVE_LENGTH, self.sample_length), generator=torch.Generator().manual_seed(self.ctx.epoch))
+        return {"kind": "text", "text": [prompt + text], "prompt": prompt}
+
+    def sample(self, n: int) -> dict[str, Any]:
+        """n tokens of text continuing the prompt."""
+        prompt, text = self.generate(n)
+        return {"kind": "text", "text": [prompt + text], "prompt": prompt}
+
+
+__all__ = ["LanguageModel"]

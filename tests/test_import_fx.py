@@ -1,0 +1,329 @@
+"""`netwright import MODULE:ATTR`: PyTorch models in the usual tutorial styles, traced
+with torch.fx into documents that rebuild the same module, weights and outputs."""
+from __future__ import annotations
+
+import inspect
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from graph_compiler import document
+from graph_compiler.analysis import Analyzer
+from graph_compiler.cli import main as cli_main
+from graph_compiler.compile import CompiledDocument
+from graph_compiler.interop.fx_import import (
+    ModelImportError,
+    UnsupportedModelError,
+    import_model,
+    import_module,
+)
+from graph_compiler.interop.weights import convert_state_dict, read_state_dict
+
+# ---------------------------------------------------------------- tutorial-style models
+
+
+def sequential() -> nn.Module:
+    return nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 10))
+
+
+class LeNet(nn.Module):
+    """Functional calls in forward (the classic PyTorch tutorial CNN)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 3, padding=1)
+        self.conv2 = nn.Conv2d(6, 16, 3)
+        self.fc1 = nn.Linear(16 * 2 * 2, 32)
+        self.fc2 = nn.Linear(32, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), (2, 2))
+        x = x.view(x.size(0), -1)
+        x = F.dropout(F.relu(self.fc1(x)), p=0.1, training=self.training)
+        return F.log_softmax(self.fc2(x), dim=1)
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + x)  # x + conv(x)
+
+
+class ResNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+        self.layer1 = nn.Sequential(ResidualBlock(8), ResidualBlock(8))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.head = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.layer1(self.stem(x))
+        return self.head(torch.flatten(self.pool(x), 1))
+
+
+class TwoBranches(nn.Module):
+    """torch.cat of two branches."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.left = nn.Linear(5, 8)
+        self.right = nn.Sequential(nn.Linear(5, 4), nn.Tanh())
+        self.out = nn.Linear(12, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        both = torch.cat([torch.sigmoid(self.left(x)), self.right(x)], dim=1)
+        return F.softmax(self.out(both), dim=-1)
+
+
+class LSTMClassifier(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(20, 8)
+        self.lstm = nn.LSTM(8, 16, num_layers=2, batch_first=True)
+        self.fc = nn.Linear(16, 2)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(self.embedding(tokens))
+        return self.fc(out[:, -1])
+
+
+class GRUHidden(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.gru = nn.GRU(3, 8, batch_first=True)
+        self.fc = nn.Linear(8, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, h = self.gru(x)
+        return self.fc(h[-1])
+
+
+class TinyTransformer(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(30, 16)
+        self.attn = nn.MultiheadAttention(16, 2, batch_first=True)
+        self.norm = nn.LayerNorm(16)
+        self.encoder = nn.TransformerEncoder(
+            nn.TransformerEncoderLayer(16, 2, dim_feedforward=32, batch_first=True, activation="gelu"), 2)
+        self.head = nn.Linear(16, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.embed(x)
+        a, _ = self.attn(h, h, h)
+        h = self.norm(h + a)
+        h = self.encoder(h).permute(0, 2, 1)  # [B, D, T]
+        return self.head(h.mean(dim=2))
+
+
+class Gated(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Linear(6, 8)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        a, b = self.proj(x).chunk(2, dim=1)
+        return a * torch.sigmoid(b), a.reshape(-1, 2, 2).transpose(1, 2)
+
+
+CASES = {
+    "sequential": (sequential, (1, 8, 8), "float32"),
+    "functional": (LeNet, (1, 12, 12), "float32"),
+    "residual": (ResNet, (1, 8, 8), "float32"),
+    "concat": (TwoBranches, (5,), "float32"),
+    "lstm": (LSTMClassifier, (7,), "int64"),
+    "gru hidden": (GRUHidden, (5, 3), "float32"),
+    "transformer": (TinyTransformer, (6,), "int64"),
+    "chunk and reshape": (Gated, (6,), "float32"),
+}
+
+
+def _randomise(model: nn.Module) -> None:
+    """Weights and BatchNorm statistics unlike a fresh initialisation."""
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for t in [*model.parameters(), *(b for b in model.buffers() if b.is_floating_point())]:
+            t.copy_(torch.rand(t.shape, generator=g) * 0.5 + 0.5 if t.dim() == 1 else
+                    torch.randn(t.shape, generator=g) * 0.3)
+
+
+def _batch(shape: tuple[int, ...], dtype: str) -> torch.Tensor:
+    if dtype == "int64":
+        return torch.randint(0, 20, (4, *shape))
+    return torch.randn(4, *shape)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_import_rebuilds_the_same_model(case: str) -> None:
+    factory, shape, dtype = CASES[case]
+    original = factory()
+    _randomise(original)
+    doc = import_model(original, shape, dtype=dtype)
+    analysis = Analyzer().analyze(doc)
+    assert analysis.ok, [d.format() for d in analysis.errors]
+    rebuilt = CompiledDocument(doc).build()
+    assert sum(p.numel() for p in rebuilt.parameters()) == sum(p.numel() for p in original.parameters())
+    rebuilt.load_state_dict(convert_state_dict(original.state_dict(), doc), strict=True)
+    original.eval()
+    rebuilt.eval()
+    x = _batch(shape, dtype)
+    with torch.no_grad():
+        want, got = original(x), rebuilt(x)
+    want = want if isinstance(want, tuple) else (want,)
+    got = got if isinstance(got, tuple) else (got,)
+    assert len(want) == len(got)
+    for w, g in zip(want, got):
+        assert torch.allclose(w, g, rtol=1e-4, atol=1e-5)
+    assert original.training is False  # import leaves the mode as it found it (eval here)
+
+
+def test_flat_models_keep_their_state_dict_keys() -> None:
+    doc = import_model(LeNet(), (1, 12, 12))
+    assert doc.meta["import"]["key_map"] == {}
+    assert {n.id for n in doc.main.nodes} >= {"conv1", "conv2", "fc1", "fc2"}
+    assert set(CompiledDocument(doc).build().state_dict()) == set(LeNet().state_dict())
+
+
+def test_nested_names_map_through_the_key_map() -> None:
+    doc = import_model(ResNet(), (1, 8, 8))
+    key_map = doc.meta["import"]["key_map"]
+    assert key_map["stem.0"] == "stem_0" and key_map["layer1.1.bn2"] == "layer1_1_bn2"
+    positions = {n.pos for n in doc.main.nodes}
+    assert len(positions) == len(doc.main.nodes)  # laid out, no two nodes on one spot
+    xs = {n.id: n.pos[0] for n in doc.main.nodes}
+    assert xs["x"] < xs["stem_0"] < xs["head"] < xs["out"]  # left to right
+
+
+def test_blocks_turn_repeated_classes_into_block_networks() -> None:
+    original = ResNet()
+    _randomise(original)
+    doc = import_model(original, (1, 8, 8), blocks=True)
+    assert doc.network_names() == ["ResNet", "ResidualBlock"]
+    assert [n.type for n in doc.main.nodes].count("ResidualBlock") == 2
+    assert doc.meta["import"]["key_map"]["layer1.0"] == "layer1_0"
+    rebuilt = CompiledDocument(doc).build().eval()
+    rebuilt.load_state_dict(convert_state_dict(original.state_dict(), doc), strict=True)
+    x = torch.randn(3, 1, 8, 8)
+    with torch.no_grad():
+        assert torch.allclose(original.eval()(x), rebuilt(x), rtol=1e-4, atol=1e-5)
+
+
+class Unsupported(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.scale = nn.Parameter(torch.ones(4))
+        self.pool = nn.AvgPool1d(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.fc(x) * 0.5
+        y = torch.sort(y, dim=1).values
+        z = y - x
+        z = z * self.scale
+        return self.pool(z.unsqueeze(1)).flatten(1)
+
+
+def test_unsupported_operations_are_listed_together_with_their_lines() -> None:
+    with pytest.raises(UnsupportedModelError) as info:
+        import_model(Unsupported(), (4,))
+    problems = info.value.problems
+    source, first = inspect.getsourcelines(Unsupported.forward)
+    line = {text.strip(): first + i for i, text in enumerate(source)}
+    expected = [("operator.mul", "y = self.fc(x) * 0.5"), ("torch.sort", "y = torch.sort(y, dim=1).values"),
+                ("operator.sub", "z = y - x"), ("self.scale", "z = z * self.scale"),
+                ("nn.AvgPool1d (pool)", "return self.pool(z.unsqueeze(1)).flatten(1)")]
+    assert len(problems) == len(expected), problems
+    for problem, (what, code) in zip(problems, expected):
+        assert what in problem and f"test_import_fx.py:{line[code]}: {code}" in problem, problem
+    assert isinstance(info.value, ModelImportError) and "5 operation(s)" in str(info.value)
+
+
+def test_data_dependent_control_flow_is_explained() -> None:
+    class Branchy(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(3, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fc(x) if x.sum() > 0 else x
+
+    with pytest.raises(ModelImportError, match="control flow"):
+        import_model(Branchy(), (3,))
+
+
+MODEL_FILE = textwrap.dedent('''
+    import torch
+    from torch import nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2))
+            self.classifier = nn.Linear(4 * 3 * 3, 5)
+
+        def forward(self, x):
+            return self.classifier(torch.flatten(self.features(x), 1))
+
+
+    def build():
+        return nn.Sequential(nn.Linear(3, 4), nn.GELU(), nn.Linear(4, 2))
+''')
+
+
+def test_import_module_from_a_path_or_a_dotted_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "zoo_models.py").write_text(MODEL_FILE)
+    doc = import_module(f"{tmp_path / 'zoo_models.py'}:Net", (1, 8, 8))
+    assert doc.main.name == "Net" and doc.meta["import"]["key_map"]["features.0"] == "features_0"
+    monkeypatch.chdir(tmp_path)
+    doc = import_module("zoo_models:build", [3])
+    assert [n.type for n in doc.main.nodes] == ["Input", "Linear", "GELU", "Linear", "Output"]
+    with pytest.raises(ModelImportError, match="has no attribute 'Missing'"):
+        import_module("zoo_models.py:Missing", (3,))
+    with pytest.raises(ModelImportError, match=r"does not run on inputs \[B, 1, 5\]"):
+        import_module("zoo_models.py:Net", (1, 5))
+
+
+def test_cli_import_writes_a_document_and_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "zoo_models.py").write_text(MODEL_FILE)
+    monkeypatch.chdir(tmp_path)
+    code = cli_main(["import", "zoo_models.py:Net", "--input-shape", "1,8,8", "-o", "net.json",
+                     "--save-weights", "run"])
+    assert code == 0, capsys.readouterr().err
+    doc = document.load(tmp_path / "net.json")
+    assert Analyzer().analyze(doc).ok and doc.meta["import"]["source"] == "zoo_models.py:Net"
+    model = CompiledDocument(doc).build()
+    model.load_state_dict(read_state_dict(tmp_path / "run" / "weights.safetensors"), strict=True)
+    assert cli_main(["import", "zoo_models.py:Net", "--input-shape", "1,8,eight", "-o", "bad.json"]) == 1
+    assert "--input-shape" in capsys.readouterr().err
+
+
+def test_instances_that_differ_are_flattened_instead_of_shared() -> None:
+    class Stage(nn.Module):
+        def __init__(self, cin: int, cout: int) -> None:
+            super().__init__()
+            self.fc = nn.Linear(cin, cout)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.relu(self.fc(x))
+
+    model = nn.Sequential(Stage(4, 8), Stage(8, 8), Stage(8, 8))
+    doc = import_model(model, (4,), blocks=True)
+    # Stage(4, 8) differs from the others, so the class is not one block network.
+    assert doc.network_names() == ["Sequential"]
+    assert doc.meta["import"]["key_map"]["0.fc"] == "linear_0_fc"
