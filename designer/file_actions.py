@@ -18,6 +18,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from designer.files import RecoveryRecord, find_recoverable, load_recovery
+from designer.import_job import FX_IMPORT, ImportRunner
 from graph_compiler.document import atomic_write
 from graph_compiler.errors import NetwrightError
 
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from designer.main_window import MainWindow
 
 GRAPH_FILTER = "Netwright graphs (*.json);;All files (*)"
-FX_IMPORT = "graph_compiler.interop.fx_import"
 
 
 def parse_shapes(text: str) -> list[tuple[int, ...]] | None:
@@ -87,6 +87,7 @@ class FileActions:
     def __init__(self, window: MainWindow) -> None:
         self.w = window
         self.prompts = Prompts(window)
+        self._importer: ImportRunner | None = None
 
     @property
     def model(self) -> Any:
@@ -210,10 +211,17 @@ class FileActions:
         return True
 
     def import_pytorch(self) -> bool:
+        """Ask for MODULE:ATTR and an input shape, then trace it on a worker thread (the
+        window stays usable; a busy bar shows in the status bar). The result opens as a
+        new, unsaved document when it arrives; a failure is shown in a dialog naming it.
+        Returns whether an import was started."""
         if importlib.util.find_spec("graph_compiler.interop") is None or \
                 importlib.util.find_spec(FX_IMPORT) is None:
             self.prompts.info("Import from PyTorch",
                               "Importing PyTorch modules is not available in this build.")
+            return False
+        if self.importer.is_running():
+            self.prompts.info("Import from PyTorch", "An import is already running; wait for it to finish.")
             return False
         spec, ok = QInputDialog.getText(
             self.w, "Import from PyTorch",
@@ -230,25 +238,36 @@ class FileActions:
         if shapes is None:
             self.prompts.error("Import from PyTorch", f"'{shape_text}' is not a shape like 3, 32, 32")
             return False
+        spec = spec.strip()
         shape = shapes[0] if len(shapes) == 1 else shapes
+        self.w.acts.import_pytorch.setEnabled(False)
+        return self.importer.start(spec, shape, lambda doc: self._imported(spec, doc),
+                                   lambda message: self._import_failed(spec, message))
+
+    @property
+    def importer(self) -> ImportRunner:
+        if self._importer is None:
+            self._importer = ImportRunner(self.w)
+        return self._importer
+
+    def _imported(self, spec: str, doc: Any) -> None:
+        self.w.acts.import_pytorch.setEnabled(True)
+        # Asked now, not before: the user may have kept editing while it traced.
         if not self.maybe_save():
-            return False
-        self.w.statusBar().showMessage(f"Importing {spec.strip()}… (tracing with PyTorch)")
-        self.w.statusBar().repaint()
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            module = importlib.import_module(FX_IMPORT)
-            doc = module.import_module(spec.strip(), shape)
-        except Exception as exc:  # noqa: BLE001 - user code ran: anything can come back
-            QGuiApplication.restoreOverrideCursor()
-            self.w.statusBar().clearMessage()
-            self.prompts.error("Import from PyTorch", f"Could not import {spec}:\n\n{type(exc).__name__}: {exc}")
-            return False
-        QGuiApplication.restoreOverrideCursor()
+            self.w.statusBar().showMessage(f"Import of {spec} discarded", 4000)
+            return
         self.model.load_document(doc, None)
+        # The importer's grid puts nodes 40 px apart; lay them out as Auto-layout would.
+        # Part of the import, not an edit: nothing to undo (the document stays unsaved).
+        for name in self.model.doc.network_names():
+            self.model.auto_layout(name)
+        self.model.undo_stack.clear()
         self.w.show_editor()
-        self.w.statusBar().showMessage(f"Imported {spec.strip()}", 4000)
-        return True
+        self.w.statusBar().showMessage(f"Imported {spec}", 4000)
+
+    def _import_failed(self, spec: str, message: str) -> None:
+        self.w.acts.import_pytorch.setEnabled(True)
+        self.prompts.error("Import from PyTorch", f"Could not import {spec}:\n\n{message}")
 
     # ------------------------------------------------------------ recovery
 

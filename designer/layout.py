@@ -2,10 +2,15 @@
 
 1. Layers by longest path from the sources; a source moves right to sit just before its
    first consumer, so a second input does not dangle far to the left.
-2. Edges spanning several layers get dummy nodes, so long skip connections take part in
-   ordering and do not get crossed needlessly.
-3. Order within each layer by barycentre sweeps (down, then up, a few times).
-4. x from the layer, y by placing each node near the mean of its neighbours without overlap.
+2. Edges spanning several layers get dummy nodes (a "lane"), so long skip connections take
+   part in ordering and do not get crossed needlessly.
+3. Order within each layer by barycentre sweeps (down, then up, a few times). Port numbers
+   break ties: a wire into an Add's second input sorts below the one into its first, so
+   wires into a node never cross each other.
+4. y by priority placement: lanes first, kept straight at the height of the port they
+   leave (a skip connection is drawn as one curve, so a straight lane is what keeps it off
+   the nodes it jumps over); then each node as near as it can get to lining its input
+   port up with the port that feeds it, without overlapping what is already placed.
 
 Node geometry lives here too (pure numbers, no Qt), so the canvas draws nodes the size that
 the layout planned for.
@@ -18,30 +23,43 @@ from collections.abc import Iterable, Sequence
 NODE_W = 180.0
 HEADER_H = 26.0
 PORT_STEP = 18.0
+PORT_Y0 = HEADER_H + 14.0  # y of a node's first port, from its top
 BODY_H = 46.0  # key params + shape / count lines
 GRID = 20.0
 DUMMY_H = 24.0  # the lane a long edge passes through
 
 Size = tuple[float, float]
+EdgeSpec = tuple[str, str] | tuple[str, str, int, int]  # (src, dst[, src_port, dst_port])
+_PORT_EPS = 0.01  # ordering nudge per port index: far below the 1.0 between neighbours
 
 
 def node_height(n_in: int, n_out: int) -> float:
     return HEADER_H + max(BODY_H, PORT_STEP * max(n_in, n_out, 1) + 10.0)
 
 
+def port_y(index: int) -> float:
+    """y of port ``index`` (input or output) from the node's top."""
+    return PORT_Y0 + PORT_STEP * index
+
+
 def layered_layout(
-    nodes: Sequence[str], edges: Iterable[tuple[str, str]], sizes: dict[str, Size] | None = None,
-    x_gap: float = 80.0, y_gap: float = 40.0, sweeps: int = 4,
+    nodes: Sequence[str], edges: Iterable[EdgeSpec], sizes: dict[str, Size] | None = None,
+    x_gap: float = 100.0, y_gap: float = 40.0, sweeps: int = 4,
 ) -> dict[str, tuple[float, float]]:
-    """Top-left positions for every node; nodes never overlap."""
+    """Top-left positions for every node; nodes never overlap. ``x_gap`` leaves room
+    between columns for a wire's shape label ("[B, 128, 16, 16]") clear of both ports."""
     sizes = sizes or {}
     order_of = {n: i for i, n in enumerate(nodes)}
     succ: dict[str, list[str]] = defaultdict(list)
     pred: dict[str, list[str]] = defaultdict(list)
-    for a, b in edges:
+    links: list[tuple[str, str, int, int]] = []
+    for e in edges:
+        a, b = e[0], e[1]
+        sp, dp = (int(e[2]), int(e[3])) if len(e) == 4 else (0, 0)  # type: ignore[misc]
         if a in order_of and b in order_of and a != b:
             succ[a].append(b)
             pred[b].append(a)
+            links.append((a, b, sp, dp))
 
     topo = _topo(nodes, succ, pred, order_of)
     rank = {n: i for i, n in enumerate(topo)}
@@ -55,23 +73,26 @@ def layered_layout(
         if not fwd_pred[n] and fwd_succ[n]:
             layer[n] = max(layer[n], min(layer[s] for s in fwd_succ[n]) - 1)
 
-    # Dummy chains for long edges: ("~", a, b, k) tuples never clash with string ids.
-    up: dict[object, list[object]] = defaultdict(list)
-    down: dict[object, list[object]] = defaultdict(list)
+    # Dummy chains for long edges: ("~", a, b, sp, dp, k) tuples never clash with string ids.
+    # up[v] / down[v]: (neighbour, port at the neighbour's end, port at v's end).
+    up: dict[object, list[tuple[object, int, int]]] = defaultdict(list)
+    down: dict[object, list[tuple[object, int, int]]] = defaultdict(list)
     layers: dict[int, list[object]] = defaultdict(list)
     for n in topo:
         layers[layer[n]].append(n)
-    for a in topo:
-        for b in fwd_succ[a]:
-            prev: object = a
-            for k in range(layer[a] + 1, layer[b]):
-                d = ("~", a, b, k)
-                layers[k].append(d)
-                down[prev].append(d)
-                up[d].append(prev)
-                prev = d
-            down[prev].append(b)
-            up[b].append(prev)
+    for a, b, sp, dp in links:
+        if rank[a] >= rank[b]:
+            continue
+        prev: object = a
+        prev_port = sp
+        for k in range(layer[a] + 1, layer[b]):
+            d = ("~", a, b, sp, dp, k)
+            layers[k].append(d)
+            down[prev].append((d, 0, prev_port))
+            up[d].append((prev, prev_port, 0))
+            prev, prev_port = d, 0
+        down[prev].append((b, dp, prev_port))
+        up[b].append((prev, prev_port, dp))
 
     n_layers = max(layers) + 1 if layers else 0
     pos = {v: float(i) for li in range(n_layers) for i, v in enumerate(layers[li])}
@@ -80,44 +101,110 @@ def layered_layout(
         nbrs = up if sweep % 2 == 0 else down
         for li in rng:
             row = layers[li]
-            bary = {v: (sum(pos[u] for u in nbrs[v]) / len(nbrs[v]) if nbrs[v] else pos[v]) for v in row}
-            # On a tie a long edge's dummy goes first (above): skip connections then
-            # run over the top of the main path instead of hiding behind its nodes.
-            row.sort(key=lambda v: (bary[v], isinstance(v, str)))
+            bary = {v: (sum(pos[u] + _PORT_EPS * port for u, port, _ in nbrs[v]) / len(nbrs[v])
+                        if nbrs[v] else pos[v]) for v in row}
+            row.sort(key=lambda v: bary[v])  # stable: a tie keeps the order it had
             for i, v in enumerate(row):
                 pos[v] = float(i)
 
+    def height(v: object) -> float:
+        return sizes.get(v, (NODE_W, node_height(1, 1)))[1] if isinstance(v, str) else DUMMY_H
+
+    top: dict[object, float] = {}
+
+    def wire_y(v: object, port: int) -> float:
+        """Where a wire leaves (or enters) v: a port of a node, the middle of a lane."""
+        return top[v] + (port_y(port) if isinstance(v, str) else DUMMY_H / 2)
+
+    def own_offset(v: object, port: int) -> float:
+        return port_y(port) if isinstance(v, str) else DUMMY_H / 2
+
     out: dict[str, tuple[float, float]] = {}
-    centre: dict[object, float] = {}
+    floating: set[object] = set()  # sources placed before anything said where they belong
     x = 0.0
     for li in range(n_layers):
         row = layers[li]
         real = [v for v in row if isinstance(v, str)]
-        if not real:
-            continue
-        width = max(sizes.get(v, (NODE_W, 0.0))[0] for v in real)
-        # Desired centre: mean of already placed predecessors (keeps chains straight).
-        # Dummies take a thin band of space so a long wire has a free lane.
-        want: dict[object, float | None] = {}
+        wants: list[float | None] = []
+        prios: list[int] = []
         for v in row:
-            preds = fwd_pred[v] if isinstance(v, str) else up[v]
-            ps = [centre[p] for p in preds if p in centre]
-            want[v] = sum(ps) / len(ps) if ps else None
-        heights = [sizes.get(v, (NODE_W, node_height(1, 1)))[1] if isinstance(v, str) else DUMMY_H
-                   for v in row]
-        total = sum(heights) + y_gap * (len(row) - 1)
-        stack = -total / 2  # where the node would sit in a plain centred column
-        y = float("-inf")  # the lowest free top after the nodes placed so far
-        for v, h in zip(row, heights):
-            w = want[v]
-            top = max(y, stack if w is None else w - h / 2)
-            y = top + h + y_gap
-            stack += h + y_gap
-            centre[v] = top + h / 2
+            ins = [(u, sp, dp) for u, sp, dp in up[v] if u in top]
+            lanes = [i for i in ins if not isinstance(i[0], str)]
+            # A lane coming in is kept straight: it decides alone. A floating source does
+            # not pull its consumer off the main path (the source follows it later).
+            use = lanes or [i for i in ins if i[0] not in floating] or ins
+            wants.append(_mean([wire_y(u, sp) - own_offset(v, dp) for u, sp, dp in use]))
+            prios.append(3 if not isinstance(v, str) else (2 if lanes else (1 if ins else 0)))
+            if not ins and isinstance(v, str):
+                floating.add(v)
+        for v, t in zip(row, _place_row([height(v) for v in row], wants, prios, y_gap)):
+            top[v] = t
             if isinstance(v, str):
-                out[v] = (x, top)
-        x += width + x_gap
+                out[v] = (x, t)
+        if real:  # a layer of lanes only takes no width
+            x += max(sizes.get(v, (NODE_W, 0.0))[0] for v in real) + x_gap
+
+    # Sources move level with the port they feed (the lane they start, if any), where
+    # their neighbours in the layer leave room.
+    for li in range(n_layers):
+        row = layers[li]
+        if not any(v in floating for v in row):
+            continue
+        wants, prios = [], []
+        for v in row:
+            outs = [(w, dp, sp) for w, dp, sp in down[v] if w in top]
+            lanes = [o for o in outs if not isinstance(o[0], str)]
+            want = _mean([top[w] + own_offset(w, dp) - own_offset(v, sp) for w, dp, sp in lanes or outs])
+            movable = v in floating and want is not None
+            wants.append(want if movable else top[v])
+            prios.append(0 if movable else 1)
+        for v, t in zip(row, _place_row([height(v) for v in row], wants, prios, y_gap)):
+            top[v] = t
+            if isinstance(v, str):
+                out[v] = (out[v][0], t)
     return out
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _place_row(heights: list[float], wants: list[float | None], prios: list[int],
+               gap: float) -> list[float]:
+    """Tops for one layer, in its order, without overlap: the highest priority first, each
+    as near its wanted top as the items already placed allow (leaving room for the rest).
+    Items that want nothing stack as a column centred on 0."""
+    n = len(heights)
+    total = sum(heights) + gap * (n - 1)
+    stack, want = -total / 2, list(wants)
+    for i in range(n):
+        if want[i] is None:
+            want[i] = stack
+        stack += heights[i] + gap
+    placed: dict[int, float] = {}
+    for i in sorted(range(n), key=lambda i: (-prios[i], i)):
+        lo, hi = float("-inf"), float("inf")
+        need = 0.0
+        for j in range(i - 1, -1, -1):
+            if j in placed:
+                lo = placed[j] + heights[j] + gap + need
+                break
+            need += heights[j] + gap
+        need = 0.0
+        for j in range(i + 1, n):
+            if j in placed:
+                hi = placed[j] - gap - heights[i] - need
+                break
+            need += heights[j] + gap
+        w = want[i]
+        assert w is not None
+        placed[i] = max(lo, min(w, hi)) if lo <= hi else lo
+    tops, floor = [], float("-inf")
+    for i in range(n):  # belt and braces: never overlap, whatever the rounding
+        t = max(placed[i], floor)
+        tops.append(t)
+        floor = t + heights[i] + gap
+    return tops
 
 
 def _topo(nodes: Sequence[str], succ: dict[str, list[str]], pred: dict[str, list[str]],

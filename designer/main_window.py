@@ -45,6 +45,12 @@ if TYPE_CHECKING:
     from designer.panels.summary import SummaryPanel
 
 
+# Docks that open when their feature is used, not with the editor (Run shows Training).
+ON_DEMAND_DOCKS = frozenset({"training"})
+# Toolbar actions that act on an open canvas: greyed out on the start page.
+CANVAS_ACTIONS = ("save", "fit", "zoom_in", "zoom_out", "auto_layout", "export_python")
+
+
 def call_soon(owner: QObject, fn: Callable[[], object]) -> None:
     """Run ``fn`` from the event loop, unless ``owner`` is destroyed first (a bare
     QTimer.singleShot would still call into a deleted widget)."""
@@ -68,6 +74,7 @@ class MainWindow(QMainWindow):
         self.autosaver: Autosaver = None  # type: ignore[assignment]
         self.views: dict[str, CanvasView] = {}
         self.docks: dict[str, QDockWidget] = {}
+        self.training: Any = None  # the training dock, when designer.training is there
         self.recent = RecentFiles(self)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -92,7 +99,7 @@ class MainWindow(QMainWindow):
         self.start_page.set_recent(self.recent.paths())
         self._dock_state: QByteArray | None = None
         self._restore_settings()
-        self.acts.save.setEnabled(False)
+        self._enable_canvas_actions(False)
         if not deferred:
             self.finish_setup()
             call_soon(self.start_page, self.start_page.populate)
@@ -128,7 +135,11 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["inspector"], self.docks["code"])
         self.tabifyDockWidget(self.docks["diagnostics"], self.docks["summary"])
         self.setTabPosition(area.AllDockWidgetAreas, QTabWidget.TabPosition.North)
-        self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [230, 540], Qt.Orientation.Horizontal)
+        # Side panels run the full height (more palette, more parameters in view); the
+        # bottom panels sit under the canvas only, like an IDE's.
+        self.setCorner(Qt.Corner.BottomLeftCorner, area.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, area.RightDockWidgetArea)
+        self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [210, 360], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["diagnostics"]], [170], Qt.Orientation.Vertical)
         for dock in self.docks.values():
             self.panels_menu.addAction(dock.toggleViewAction())
@@ -155,6 +166,12 @@ class MainWindow(QMainWindow):
         self.summary.nodeActivated.connect(self.locate)
         self.inspector.openNetwork.connect(lambda name: self.locate(name, ""))
         self._rebuild_tabs()
+        # Train menu, toolbar and dashboard dock (hidden until Run); after the tabs, so the
+        # canvases exist for the dashboard's selection hook.
+        from designer import window_training
+
+        self.training_wiring = window_training.install(self, m)
+        self.training = self.training_wiring.dock if self.training_wiring is not None else None
 
     # ------------------------------------------------------------ layout
 
@@ -173,7 +190,7 @@ class MainWindow(QMainWindow):
             self._dock_state = self.saveState()
         for dock in self.docks.values():
             dock.hide()
-        self.acts.save.setEnabled(False)
+        self._enable_canvas_actions(False)
         self.stack.setCurrentWidget(self.start_page)
         call_soon(self.start_page, self.start_page.populate)  # no-op once filled
         self._update_title()
@@ -183,15 +200,19 @@ class MainWindow(QMainWindow):
         if self.stack.currentWidget() is not self.tabs:
             self.stack.setCurrentWidget(self.tabs)
             if self._dock_state is None or not self.restoreState(self._dock_state):
-                for dock in self.docks.values():
-                    dock.show()
+                for key, dock in self.docks.items():
+                    dock.setVisible(key not in ON_DEMAND_DOCKS)
                 self.docks["inspector"].raise_()
                 self.docks["diagnostics"].raise_()
-        self.acts.save.setEnabled(True)
+        self._enable_canvas_actions(True)
         self._update_title()
         view = self.current_view()
         if view is not None:
             call_soon(view, view.fit_all)
+
+    def _enable_canvas_actions(self, on: bool) -> None:
+        for name in CANVAS_ACTIONS:
+            self.acts.all[name].setEnabled(on)
 
     def on_start_page(self) -> bool:
         return self.stack.currentWidget() is self.start_page

@@ -107,7 +107,8 @@ def build_menus(w: MainWindow) -> Actions:
                     [QKeySequence(Key.ZoomIn), QKeySequence("Ctrl+=")], "zoom-in"))
     m.addAction(act("zoom_out", "Zoom &Out", lambda: w.with_view(lambda v: v.zoom_by(0.8)),
                     Key.ZoomOut, "zoom-out"))
-    snap = act("snap", "&Snap to Grid", lambda: ed.set_snap(acts.snap.isChecked()), None, "grid")
+    # No icon: in a menu an icon takes the place of the check mark that shows the state.
+    snap = act("snap", "&Snap to Grid", lambda: ed.set_snap(acts.snap.isChecked()))
     snap.setCheckable(True)
     snap.setChecked(ed.snap_to_grid)
     m.addAction(snap)

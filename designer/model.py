@@ -372,7 +372,8 @@ class DocumentModel(FileOps, QObject):
             for n in net.nodes:
                 p = self.ports(network, n.id)
                 sizes[n.id] = (layout.NODE_W, layout.node_height(len(p.inputs), len(p.outputs)))
-        pos = layout.layered_layout([n.id for n in net.nodes], [(e.src, e.dst) for e in net.edges], sizes)
+        pos = layout.layered_layout([n.id for n in net.nodes],
+                                   [(e.src, e.dst, e.src_port, e.dst_port) for e in net.edges], sizes)
         self.move_nodes(network, pos, text="Auto layout")
 
     # ------------------------------------------------------------ networks

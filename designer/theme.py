@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QSize
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -250,6 +250,9 @@ def icon(name: str) -> QIcon:
     if (ICONS / f"{name}.svg").exists():
         try:
             result = QIcon(str(tinted_svg(name, colors().icon)))
+            # Qt's own greying barely dims a light icon on the dark theme: draw the
+            # disabled state in a colour that clearly reads as "not now".
+            result.addFile(str(tinted_svg(name, colors().scroll)), QSize(), QIcon.Mode.Disabled)
         except OSError:
             result = QIcon(str(ICONS / f"{name}.svg"))  # untinted beats none
     _icon_cache[key] = result

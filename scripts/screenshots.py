@@ -1,6 +1,10 @@
 """Render docs/screenshot.png: the main window with an example open, offscreen.
 
-    python scripts/screenshots.py [--example cnn_digits] [--theme light] [--out docs/screenshot.png]
+    python scripts/screenshots.py [--example resnet_small] [--network ResBlock] [--select conv1]
+                                  [--theme light] [--out docs/screenshot.png]
+
+The canvas shows the whole network, fitted as opening a file shows it; the inspector
+(selected node) sits over the generated code, the summary along the bottom.
 
 Uses a throw-away settings folder, so the user's saved window layout, theme and recent
 files never leak into the picture, and QWidget.grab(), so no display is needed.
@@ -17,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SIZE = (1400, 900)
 
 
-def render(example: str, theme_name: str, out: Path, scale: float) -> Path:
-    from PySide6.QtCore import QEventLoop, QTimer
+def render(example: str, theme_name: str, out: Path, select: str | None, network: str | None) -> Path:
+    from PySide6.QtCore import QEventLoop, Qt, QTimer
 
     from designer import theme
     from designer.app import create_app
@@ -33,33 +37,32 @@ def render(example: str, theme_name: str, out: Path, scale: float) -> Path:
     if not window.file_actions.open(str(example_path(example))):
         raise SystemExit(f"could not open example {example!r}")
     model = window.model
+    if network and network in window.views:
+        window.tabs.setCurrentWidget(window.views[network])
     view = window.current_view()
-    # Lay the example out with the canvas's real node sizes (the files space nodes for a
-    # narrower node), and keep the document "clean": this is a picture, not an edit.
-    view.auto_layout()
-    model.undo_stack.setClean()
+    # The picture's layout: palette left; inspector over the code on the right (in the app
+    # they share a tab group), so both show; the summary table along the bottom.
+    docks = window.docks
+    window.removeDockWidget(docks["code"])  # out of the inspector's tab group, then below it
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, docks["code"], Qt.Orientation.Vertical)
+    docks["code"].show()
+    for key in ("inspector", "code"):  # no longer in a tab group that names them
+        docks[key].setTitleBarWidget(None)
+    window.resizeDocks([docks["palette"], docks["inspector"]], [190, 400], Qt.Orientation.Horizontal)
+    window.resizeDocks([docks["summary"]], [340], Qt.Orientation.Vertical)
+    window.resizeDocks([docks["inspector"], docks["code"]], [560, 220], Qt.Orientation.Vertical)
+    docks["summary"].raise_()
     model.analyze_now()
-    window.docks["code"].raise_()
     window.code.refresh()
-    window.docks["summary"].raise_()
     window.summary.refresh()
     _settle(app)
 
-    net = model.doc.main
-    # A real session works zoomed in enough to read the nodes; fit the first few layers
-    # rather than the whole chain at a size where the canvas hides the text.
-    focus = [n.id for n in net.nodes][: max(1, min(len(net.nodes), 3))]
-    items = view.scene().nodes
-    rect = items[focus[0]].sceneBoundingRect()
-    for nid in focus[1:]:
-        rect = rect.united(items[nid].sceneBoundingRect())
-    rect.adjust(-30, -120, 30, 120)
-    fit = min(view.viewport().width() / rect.width(), view.viewport().height() / rect.height())
-    view.resetTransform()
-    view.zoom_by(min(scale, fit))
-    view.centerOn(rect.center())
-    selected = focus[1] if len(focus) > 1 else focus[0]
+    net = model.doc.network(window.current_network())
+    selected = select if select and net.node(select) else net.nodes[min(1, len(net.nodes) - 1)].id
     view.select_ids([selected])
+    view.fit_all()  # the whole graph, as opening a file shows it
+    _scroll_code_to(window, window.current_network())
+    _show_in_summary(window, window.current_network(), selected)
     window.statusBar().clearMessage()  # "Opened /home/..." would leak a local path
     _settle(app)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -74,6 +77,32 @@ def render(example: str, theme_name: str, out: Path, scale: float) -> Path:
     return out
 
 
+def _scroll_code_to(window: object, network: str) -> None:
+    """Show the forward() of the network on the canvas: the code the graph turns into."""
+    editor = window.code.editor  # type: ignore[attr-defined]
+    lines = editor.toPlainText().splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith(f"class {network}(")), 0)
+    forward = next((i for i, line in enumerate(lines[start:], start) if "def forward" in line), start)
+    bar = editor.verticalScrollBar()
+    bar.setValue(min(bar.maximum(), max(0, forward - 1)))
+
+
+def _show_in_summary(window: object, network: str, node_id: str) -> None:
+    """The summary opens at the network on the canvas, its selected node highlighted."""
+    from PySide6.QtWidgets import QAbstractItemView
+
+    tree = window.summary.tree  # type: ignore[attr-defined]
+    for i in range(tree.topLevelItemCount()):
+        top = tree.topLevelItem(i)
+        if top.text(0) != network:
+            continue
+        tree.scrollToItem(top, QAbstractItemView.ScrollHint.PositionAtTop)
+        for j in range(top.childCount()):
+            if top.child(j).text(0) == node_id:
+                tree.setCurrentItem(top.child(j))
+        return
+
+
 def _settle(app: object) -> None:
     """Let timers (debounced code / summary refresh, deferred fits) and paints run."""
     from PySide6.QtCore import QEventLoop, QTimer
@@ -86,9 +115,12 @@ def _settle(app: object) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--example", default="cnn_digits")
+    parser.add_argument("--example", default="resnet_small")
+    # The residual block: a skip connection shows what a graph editor is for better than
+    # the main network's straight chain (11 layers, which fit 1400 px only as a strip).
+    parser.add_argument("--network", default="ResBlock", help="the tab to show ('' for the main network)")
+    parser.add_argument("--select", default="conv1", help="the node shown in the inspector")
     parser.add_argument("--theme", default="light", choices=["light", "dark"])
-    parser.add_argument("--scale", type=float, default=1.0, help="largest canvas zoom")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -98,7 +130,7 @@ def main() -> int:
         os.environ["XDG_CACHE_HOME"] = f"{tmp}/cache"
         os.environ["NETWRIGHT_RECOVERY_DIR"] = f"{tmp}/recovery"
         sys.path.insert(0, str(ROOT))
-        out = render(args.example, args.theme, args.out, args.scale)
+        out = render(args.example, args.theme, args.out, args.select, args.network)
     print(f"wrote {out}")
     return 0
 

@@ -212,8 +212,15 @@ def test_network_menu(window, monkeypatch):
     window.acts.add_network.trigger()
     assert window.tabs.count() == 2 and window.current_network() == "Head"
     monkeypatch.setattr(edit_commands.QInputDialog, "getText", staticmethod(lambda *a, **k: ("Tail", True)))
+    head = window.views["Head"]
     window.acts.rename_network.trigger()
     assert window.tabs.tabText(1) == "Tail" and "Tail" in window.views
+    # The tab is re-keyed, not deleted and recreated: same canvas, still current.
+    assert window.views["Tail"] is head and window.tabs.currentWidget() is head and "Head" not in window.views
+    window.acts.undo.trigger()
+    assert window.views["Head"] is head and window.tabs.tabText(1) == "Head"
+    window.acts.redo.trigger()
+    assert window.views["Tail"] is head and window.tabs.tabText(1) == "Tail"
     window.tabs.setCurrentIndex(0)
     assert "Tail" in window.palette_panel.visible_types()  # usable as a block
     window.current_view().select_ids(["relu1", "pool1"])
@@ -232,7 +239,7 @@ def test_import_from_pytorch_unavailable_is_explained(window):
 
 
 @pytest.mark.slow  # traces and verifies with torch: ~10 s on 2 cores
-def test_import_from_pytorch(window, monkeypatch, tmp_path):
+def test_import_from_pytorch(window, monkeypatch, tmp_path, qtbot):
     if not _has_fx_import():
         pytest.skip("the importer is not in this build")
     (tmp_path / "tiny_model.py").write_text(
@@ -244,10 +251,28 @@ def test_import_from_pytorch(window, monkeypatch, tmp_path):
 
     monkeypatch.setattr(file_actions.QInputDialog, "getText", staticmethod(lambda *a, **k: next(answers)))
     window.acts.import_pytorch.trigger()
+    importer = window.file_actions.importer
+    assert importer.is_running() and importer.bar.isVisible()  # traced off the GUI thread
+    qtbot.waitUntil(lambda: not importer.is_running(), timeout=120_000)
     types = [n.type for n in window.model.doc.main.nodes]
     assert "Linear" in types and "ReLU" in types
     assert window.model.path is None and window.isWindowModified()  # unsaved until saved
     assert not window.on_start_page()
+
+
+def test_import_from_pytorch_error_names_the_problem(window, monkeypatch, tmp_path, qtbot):
+    if not _has_fx_import():
+        pytest.skip("the importer is not in this build")
+    errors: list[str] = []
+    window.prompts.error = lambda title, text: errors.append(text)
+    answers = iter([(f"{tmp_path / 'missing_model.py'}:Net", True), ("4", True)])
+    from designer import file_actions
+
+    monkeypatch.setattr(file_actions.QInputDialog, "getText", staticmethod(lambda *a, **k: next(answers)))
+    window.acts.import_pytorch.trigger()
+    qtbot.waitUntil(lambda: bool(errors), timeout=60_000)
+    assert "missing_model.py" in errors[0] and "no such file" in errors[0]
+    assert window.acts.import_pytorch.isEnabled() and not window.file_actions.importer.bar.isVisible()
 
 
 def test_parse_shapes():

@@ -306,6 +306,29 @@ def test_group_and_ungroup_with_keyboard(view: CanvasView, model: DocumentModel)
     assert sorted(view.selected_ids()) == ["linear1", "relu1"]
 
 
+def test_fit_all_shows_the_whole_graph_never_past_real_size(view: CanvasView, model: DocumentModel) -> None:
+    view.resize(600, 400)
+    view.fit_all()
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    for item in view.scene().nodes.values():
+        assert visible.contains(item.sceneBoundingRect())
+    assert view.transform().m11() < 1.0
+    view.resize(4000, 2000)  # untouched since the fit: it follows the new size, capped at 1.0
+    assert view.transform().m11() == pytest.approx(1.0)
+    view.zoom_by(0.5)  # the user zoomed: a resize leaves the view alone now
+    view.resize(3000, 1500)
+    assert view.transform().m11() == pytest.approx(0.5)
+
+
+def test_edge_label_only_where_it_fits(view: CanvasView, model: DocumentModel) -> None:
+    edge = view.scene().edges[("input1", 0, "linear1", 0)]
+    assert edge.label and edge.label_shown()
+    model.move_nodes(NET, {"linear1": (NODE_W + 40, 0)})  # 40 px apart: no room for "[B, 8]"
+    assert not edge.label_shown()
+    model.undo_stack.undo()
+    assert edge.label_shown()
+
+
 def test_auto_layout_no_overlap(view: CanvasView, model: DocumentModel) -> None:
     for i in range(5):
         model.add_node(NET, "ReLU", (0, 0), connect_from=("input1", 0))

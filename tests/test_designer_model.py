@@ -288,6 +288,23 @@ def test_layered_layout_handles_cycles_and_skips() -> None:
     assert pos["a"][0] < pos["b"][0] < pos["c"][0] < pos["d"][0]
 
 
+def test_layered_layout_keeps_a_skip_connection_straight_and_clear() -> None:
+    from designer.layout import node_height, port_y
+
+    # x -> a -> b -> add(port 0), and the skip x -> add(port 1), as in a residual block.
+    nodes = ["x", "a", "b", "add", "out"]
+    edges = [("x", "a", 0, 0), ("a", "b", 0, 0), ("b", "add", 0, 0), ("x", "add", 0, 1), ("add", "out", 0, 0)]
+    sizes = {n: (NODE_W, node_height(3 if n == "add" else 1, 1)) for n in nodes}
+    pos = layered_layout(nodes, edges, sizes)
+    skip_y = pos["x"][1] + port_y(0)
+    assert skip_y == pytest.approx(pos["add"][1] + port_y(1))  # one straight wire
+    for n in ("a", "b"):  # the path it jumps over stays off that wire, on the port-0 side
+        assert pos[n][1] + sizes[n][1] < skip_y
+    # Wires into a node never cross: the upper input comes from above.
+    assert pos["b"][1] + port_y(0) < pos["x"][1] + port_y(0)
+    assert pos["out"][1] + port_y(0) == pytest.approx(pos["add"][1] + port_y(0))  # chain straight
+
+
 def test_networks_add_rename_remove(model: DocumentModel) -> None:
     bid = model.group_into_block(NET, ["relu1"], "Act")
     renamed: list[tuple[str, str]] = []

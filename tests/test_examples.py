@@ -78,7 +78,7 @@ def test_list_examples_gives_titles_and_descriptions_in_gallery_order() -> None:
     for e in infos:
         assert e.path.is_file() and e.path.parent == examples_dir()
         assert e.title and e.title != e.name
-        assert 20 <= len(e.description) <= 300, e.name
+        assert 20 <= len(e.description) <= 400, e.name
 
 
 def test_unknown_example_names_the_valid_ones() -> None:
@@ -313,4 +313,4 @@ def test_diffusion_denoiser_takes_x_and_t(compiled: dict) -> None:
     assert info.inputs == ["x", "t"]
     assert [t.shape[1:] for t in info.input_types()] == [(2,), (1,)]
     assert info.output_types()[0].shape[1:] == (2,)
-    assert analysis.node(doc.main.name, "t_embed").params["dim"] == 64
+    assert analysis.node(doc.main.name, "t_embed").params["dim"] >= 16

@@ -3,14 +3,23 @@ shape it carries; a straight line when zoomed out. WireItem: the rubber wire of 
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QPainter, QPainterPath, QPainterPathStroker, QPen
+from PySide6.QtGui import QFontMetricsF, QPainter, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
 
 from designer.canvas import lod as LOD
 from designer.canvas import style
-from designer.canvas.node_item import NodeItem, font
+from designer.canvas.node_item import PORT_R, NodeItem, font
+from designer.layout import NODE_W
 
 EdgeKey = tuple[str, int, str, int]
+_LABEL_PAD = 10.0  # label box width beyond its text
+_metrics: list[QFontMetricsF] = []
+
+
+def label_width(text: str) -> float:
+    if not _metrics:
+        _metrics.append(QFontMetricsF(font("small")))
+    return _metrics[0].horizontalAdvance(text) + _LABEL_PAD
 
 
 def curve(p1: QPointF, p2: QPointF) -> QPainterPath:
@@ -65,13 +74,26 @@ class EdgeItem(QGraphicsPathItem):
 
     def _apply_bounds(self) -> None:
         bounds = QPainterPath(self._path)
+        self._label_rect = QRectF()
         if self.label:
             mid = self._path.pointAtPercent(0.5)
-            w = 7.0 * len(self.label) + 10
-            self._label_rect = QRectF(mid.x() - w / 2, mid.y() - 9, w, 18)
-            bounds.addRect(self._label_rect)
+            w = label_width(self.label)
+            rect = QRectF(mid.x() - w / 2, mid.y() - 9, w, 18)
+            # Only where it fits between the two nodes: a label over a node's ports or
+            # text hides both (the node shows its output shape anyway).
+            if not any(rect.intersects(self._body(n)) for n in (self.src, self.dst)):
+                self._label_rect = rect
+                bounds.addRect(rect)
         self._shape = None
         self.setPath(bounds)
+
+    @staticmethod
+    def _body(node: NodeItem) -> QRectF:
+        return QRectF(node.pos().x() - PORT_R - 2, node.pos().y(), NODE_W + 2 * PORT_R + 4, node.height)
+
+    def label_shown(self) -> bool:
+        """Whether the shape label has room to be drawn (at a readable zoom)."""
+        return not self._label_rect.isNull()
 
     def shape(self) -> QPainterPath:
         # Python, unlike boundingRect: only hit tests under the cursor ask for it, and the
@@ -80,7 +102,7 @@ class EdgeItem(QGraphicsPathItem):
             stroker = QPainterPathStroker()
             stroker.setWidth(10)
             self._shape = stroker.createStroke(self._path)
-            if self.label:
+            if self.label_shown():
                 self._shape.addRect(self._label_rect)
         return self._shape
 
@@ -100,7 +122,7 @@ class EdgeItem(QGraphicsPathItem):
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.drawPath(self._path)
-        if self.label and level >= LOD.EDGE_LABELS:
+        if self.label_shown() and level >= LOD.EDGE_LABELS:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(style.qcolor(c.wire_label_bg))
             painter.drawRoundedRect(self._label_rect, 4, 4)

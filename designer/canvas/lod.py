@@ -5,7 +5,8 @@ from __future__ import annotations
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QStyleOptionGraphicsItem
 
-NODE_DETAIL = 0.5  # below: nodes are plain coloured boxes, no text, no ports
+NODE_DETAIL = 0.5  # below: nodes are plain coloured boxes, no ports, only their titles
+NODE_TITLES = 0.2  # below: not even titles (a few letters no longer fit a box)
 EDGE_CURVES = 0.5  # below: edges are straight lines
 EDGE_LABELS = 0.7  # below: no shape labels on edges
 GRID = 0.35  # below: no background grid

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from designer.canvas import lod as LOD
 from designer.canvas import style
 from designer.canvas.text import fmt_count, key_params
-from designer.layout import HEADER_H, NODE_W, PORT_STEP, node_height
+from designer.layout import HEADER_H, NODE_W, PORT_STEP, PORT_Y0, node_height, port_y
 
 if TYPE_CHECKING:
     from designer.canvas.edge_item import EdgeItem
@@ -160,7 +160,7 @@ class NodeItem(QGraphicsRectItem):
         """Item coordinates of a port; an out-of-range index clamps (a stale wire still shows)."""
         n = len(self.out_names if output else self.in_names)
         index = max(0, min(index, n - 1)) if n else 0
-        return QPointF(NODE_W if output else 0.0, HEADER_H + 14.0 + PORT_STEP * index)
+        return QPointF(NODE_W if output else 0.0, port_y(index))
 
     def scene_port_pos(self, output: bool, index: int) -> QPointF:
         return self.pos() + self.port_pos(output, index)
@@ -171,8 +171,8 @@ class NodeItem(QGraphicsRectItem):
             x = NODE_W if output else 0.0
             if abs(pos.x() - x) > HIT_R:
                 continue
-            i = round((pos.y() - HEADER_H - 14.0) / PORT_STEP)
-            if 0 <= i < len(names) and abs(pos.y() - (HEADER_H + 14.0 + PORT_STEP * i)) <= HIT_R:
+            i = round((pos.y() - PORT_Y0) / PORT_STEP)
+            if 0 <= i < len(names) and abs(pos.y() - port_y(i)) <= HIT_R:
                 return PortRef(self.node_id, output, i)
         return None
 
@@ -225,10 +225,9 @@ class NodeItem(QGraphicsRectItem):
         cat = style.qcolor(style.category_hex(self.category))
         rect = QRectF(0, 0, NODE_W, self.height)
         selected = self.isSelected()
-        if LOD.lod(painter, option) < LOD.NODE_DETAIL:
-            painter.fillRect(rect, style.qcolor(c.selection) if selected else cat)
-            if self.errors:
-                painter.fillRect(QRectF(NODE_W - 40, 0, 40, 40), style.qcolor(c.error))
+        level = LOD.lod(painter, option)
+        if level < LOD.NODE_DETAIL:
+            self._paint_overview(painter, c, cat, level)
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         border = c.selection if selected else (c.error if self.errors else c.node_border)
@@ -242,41 +241,88 @@ class NodeItem(QGraphicsRectItem):
         painter.fillPath(body, cat)
         painter.restore()
 
-        white = style.qcolor("#ffffff")
-        painter.setPen(white)
+        painter.setPen(style.qcolor(style.text_on(style.category_hex(self.category))))
         painter.setFont(font("small"))
         fm_small = QFontMetricsF(font("small"))
-        type_w = min(fm_small.horizontalAdvance(self.type_name) + 2, NODE_W * 0.45)
-        type_rect = QRectF(NODE_W - 8 - type_w, 0, type_w, HEADER_H)
-        if self.type_name != self.title:
-            painter.drawText(type_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+        fm_title = QFontMetricsF(font("title"))
+        show_type = self.type_name != self.title
+        avail = NODE_W - 16 - (6 if show_type else 0)
+        title_nat = fm_title.horizontalAdvance(self.title) + 2
+        type_nat = fm_small.horizontalAdvance(self.type_name) + 2 if show_type else 0.0
+        # The title keeps what it needs (at least 55% when both are long); the type name
+        # ("TransformerEncoderLayer") gets the rest of the header, not a fixed 45%.
+        title_w = min(title_nat, max(avail - type_nat, avail * 0.55)) if show_type else avail
+        type_w = avail - title_w
+        if show_type:
+            painter.drawText(QRectF(NODE_W - 8 - type_w, 0, type_w, HEADER_H),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                              fm_small.elidedText(self.type_name, Qt.TextElideMode.ElideRight, type_w))
         painter.setFont(font("title"))
-        title_w = NODE_W - 16 - (type_w + 6 if self.type_name != self.title else 0)
         painter.drawText(QRectF(8, 0, title_w, HEADER_H), Qt.AlignmentFlag.AlignVCenter,
-                         QFontMetricsF(font("title")).elidedText(self.title, Qt.TextElideMode.ElideRight, title_w))
+                         fm_title.elidedText(self.title, Qt.TextElideMode.ElideRight, title_w))
 
         self._paint_body(painter, c)
         self._paint_ports(painter, c)
 
+    def _paint_overview(self, painter: QPainter, c: style.CanvasColors, cat: Any, level: float) -> None:
+        """Zoomed out: a coloured box, and its title while a few letters still fit, in a
+        font that stays the same size on screen (a map's labels, not the node's text)."""
+        rect = QRectF(0, 0, NODE_W, self.height)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if self.isSelected():
+            pen = QPen(style.qcolor(c.selection), 2.5)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+        else:
+            painter.setPen(Qt.PenStyle.NoPen)
+        if self.errors and not self.isSelected():
+            pen = QPen(style.qcolor(c.error), 2.5)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+        painter.setBrush(cat)
+        r = 3.0 / level  # about 3 px on screen
+        painter.drawRoundedRect(rect, r, r)
+        if level < LOD.NODE_TITLES:
+            return
+        f = QFont(font("body"))
+        f.setPixelSize(max(1, round(10.0 / level)))
+        painter.setFont(f)
+        painter.setPen(style.qcolor(style.text_on(style.category_hex(self.category))))
+        box = rect.adjusted(2.0 / level, 0, -2.0 / level, 0)
+        text = QFontMetricsF(f).elidedText(self.title, Qt.TextElideMode.ElideRight, box.width())
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
     def _paint_body(self, painter: QPainter, c: style.CanvasColors) -> None:
         multi = len(self.in_names) > 1 or len(self.out_names) > 1
-        inset = 44.0 if multi else 10.0
-        text_w = NODE_W - 2 * inset
+        fms = QFontMetricsF(font("small"))
+        max_label = NODE_W * 0.3
+
+        def side(names: tuple[str, ...]) -> float:
+            """Room a side's port names take (8 px from the edge, 6 px before the text)."""
+            if not multi or not names:
+                return 10.0
+            return 14.0 + min(max_label, max(fms.horizontalAdvance(n) for n in names))
+
+        left, right = side(self.in_names), side(self.out_names)
+        text_w = NODE_W - left - right
         painter.setFont(font("body"))
         fm = QFontMetricsF(font("body"))
         painter.setPen(style.qcolor(c.text))
-        y = HEADER_H + 4
+        # Several outputs: their shapes are on the wires and the port tooltips; the body
+        # has room for the count only.
+        shape = self.shape_text if len(self.out_names) <= 1 or self.shape_text == "?" else ""
+        bottom = "   ".join(x for x in (shape, self.count_text) if x)
+        lines = int(bool(self.key_text)) + int(bool(bottom))
+        # The text block sits in the middle of the body, not stuck under the header.
+        y = HEADER_H + max(4.0, (self.height - HEADER_H - 16.0 * lines) / 2)
         if self.key_text:
-            painter.drawText(QRectF(inset, y, text_w, 16), Qt.AlignmentFlag.AlignHCenter,
+            painter.drawText(QRectF(left, y, text_w, 16), Qt.AlignmentFlag.AlignHCenter,
                              fm.elidedText(self.key_text, Qt.TextElideMode.ElideRight, text_w))
             y += 16
         painter.setPen(style.qcolor(c.error if self.shape_text == "?" else c.muted))
-        bottom = "   ".join(x for x in (self.shape_text, self.count_text) if x)
         if bottom:
             painter.setFont(font("small"))
-            fms = QFontMetricsF(font("small"))
-            painter.drawText(QRectF(inset, y, text_w, 16), Qt.AlignmentFlag.AlignHCenter,
+            painter.drawText(QRectF(left, y, text_w, 16), Qt.AlignmentFlag.AlignHCenter,
                              fms.elidedText(bottom, Qt.TextElideMode.ElideMiddle, text_w))
         if multi:
             painter.setFont(font("small"))
@@ -284,9 +330,11 @@ class NodeItem(QGraphicsRectItem):
             for output, names in ((False, self.in_names), (True, self.out_names)):
                 for i, name in enumerate(names):
                     p = self.port_pos(output, i)
-                    r = QRectF(p.x() - 46 if output else 8, p.y() - 8, 38, 16)
+                    w = min(max_label, fms.horizontalAdvance(name))
+                    r = QRectF(p.x() - 8 - w if output else 8, p.y() - 8, w, 16)
                     align = Qt.AlignmentFlag.AlignRight if output else Qt.AlignmentFlag.AlignLeft
-                    painter.drawText(r, align | Qt.AlignmentFlag.AlignVCenter, name)
+                    painter.drawText(r, align | Qt.AlignmentFlag.AlignVCenter,
+                                     fms.elidedText(name, Qt.TextElideMode.ElideRight, max_label))
 
     def _paint_ports(self, painter: QPainter, c: style.CanvasColors) -> None:
         cat = style.qcolor(style.category_hex(self.category))

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Signal
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QKeyEvent, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import (
+    QFrame,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from designer.canvas import style
 from graph_compiler.catalog import CATEGORY_ORDER, REGISTRY
@@ -61,6 +71,51 @@ def search(entries: list[Entry], text: str) -> list[Entry]:
     return [e for _, _, e in scored]
 
 
+_CATEGORY_ROLE = Qt.ItemDataRole.UserRole + 1
+_MAX_ROWS = 12
+
+
+class _EntryDelegate(QStyledItemDelegate):
+    """The type name in the normal text colour after a category swatch, and the category
+    muted at the right: coloured names were hard to read (amber on white)."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        super().paint(painter, option, index)
+        category = str(index.data(_CATEGORY_ROLE) or "")
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.save()
+        r = option.rect
+        group = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.PlaceholderText
+        painter.setPen(QColor(option.palette.color(group)))
+        painter.drawText(r.adjusted(0, 0, -8, 0), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, category)
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        size = super().sizeHint(option, index)
+        return QSize(size.width(), max(size.height(), 22))
+
+
+_swatches: dict[str, QIcon] = {}
+
+
+def swatch(category: str) -> QIcon:
+    """A small rounded square in the category's colour (the canvas's node colour)."""
+    key = f"{category}|{style.is_dark()}"
+    icon = _swatches.get(key)
+    if icon is None:
+        pm = QPixmap(20, 20)
+        pm.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pm)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(style.category_color(category))
+        p.drawRoundedRect(3, 3, 14, 14, 3, 3)
+        p.end()
+        pm.setDevicePixelRatio(2.0)
+        icon = _swatches[key] = QIcon(pm)
+    return icon
+
+
 class QuickAdd(QFrame):
     chosen = Signal(str)
 
@@ -73,12 +128,13 @@ class QuickAdd(QFrame):
         self.edit.setClearButtonEnabled(True)
         self.list = QListWidget(self)
         self.list.setUniformItemSizes(True)
+        self.list.setItemDelegate(_EntryDelegate(self.list))
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.setSpacing(4)
         lay.addWidget(self.edit)
         lay.addWidget(self.list)
-        self.resize(300, 340)
+        self.setFixedWidth(300)
         self.edit.textChanged.connect(self._filter)
         self.edit.installEventFilter(self)
         self.list.itemActivated.connect(lambda _item: self.accept())
@@ -87,7 +143,13 @@ class QuickAdd(QFrame):
         self.entries = entries
         self.edit.clear()
         self._filter("")
-        self.move(global_pos)
+        self._fit_size()
+        screen = QGuiApplication.screenAt(global_pos) or QGuiApplication.primaryScreen()
+        area = screen.availableGeometry() if screen is not None else QRect(global_pos, self.size())
+        # The whole box on screen: near the bottom or right edge it opens up or to the left.
+        x = min(global_pos.x(), area.right() - self.width())
+        y = global_pos.y() if global_pos.y() + self.height() <= area.bottom() else global_pos.y() - self.height()
+        self.move(max(area.left(), x), max(area.top(), y))
         self.show()
         self.raise_()
         self.activateWindow()
@@ -96,13 +158,25 @@ class QuickAdd(QFrame):
     def _filter(self, text: str) -> None:
         self.list.clear()
         for e in search(self.entries, text)[:200]:
-            item = QListWidgetItem(f"{e.type}    {e.category}")
+            item = QListWidgetItem(e.type)
             item.setData(Qt.ItemDataRole.UserRole, e.type)
+            item.setData(_CATEGORY_ROLE, e.category)
+            item.setIcon(swatch(e.category))
             item.setToolTip(e.doc)
-            item.setForeground(style.category_color(e.category))
             self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)
+        if self.isVisible():
+            self._fit_size()
+
+    def _fit_size(self) -> None:
+        """As tall as its rows (up to a dozen), so two matches are not lost in a tall box;
+        the top edge stays put while typing."""
+        rows = max(1, min(self.list.count(), _MAX_ROWS))
+        row_h = self.list.sizeHintForRow(0) if self.list.count() else 22
+        list_h = rows * row_h + 2 * self.list.frameWidth() + 2
+        self.list.setFixedHeight(list_h)
+        self.adjustSize()
 
     def current_type(self) -> str | None:
         item = self.list.currentItem()

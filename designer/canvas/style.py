@@ -106,3 +106,31 @@ def category_hex(category: str, dark: bool | None = None) -> str:
 
 def category_color(category: str, dark: bool | None = None) -> QColor:
     return QColor(category_hex(category, dark))
+
+
+def _luminance(hex_text: str) -> float:
+    """WCAG relative luminance of '#rrggbb'."""
+    def lin(c: int) -> float:
+        v = c / 255.0
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+    r, g, b = (int(hex_text[i:i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+
+
+_on_cache: dict[str, str] = {}
+ON_LIGHT, ON_DARK = "#ffffff", "#15181d"
+
+
+def text_on(hex_text: str) -> str:
+    """The title colour for a node header of colour ``hex_text``. Light theme: white
+    wherever it reaches 3:1 (bold header text), so only the amber needs dark text. Dark
+    theme: the lifted hues all read better with dark text, so all of them get it."""
+    dark = is_dark()
+    out = _on_cache.get(f"{hex_text}{dark}")
+    if out is None:
+        lum = _luminance(hex_text)
+        white = 1.05 / (lum + 0.05)
+        black = (lum + 0.05) / (_luminance(ON_DARK) + 0.05)
+        ok_white = white >= black or (not dark and white >= 3.0)
+        out = _on_cache[f"{hex_text}{dark}"] = ON_LIGHT if ok_white else ON_DARK
+    return out

@@ -39,6 +39,8 @@ qtfix.install()
 
 MIME = "application/x-netwright-node"
 MIN_SCALE, MAX_SCALE = 0.02, 4.0
+FIT_MAX_SCALE = 1.0  # fitting a small graph never blows it up past its real size
+FIT_MARGIN = 40.0
 _K = Qt.Key
 _M = Qt.KeyboardModifier
 # (key, modifiers) the canvas handles itself while it has focus, even if a window action
@@ -83,6 +85,11 @@ class CanvasView(QGraphicsView):
         self._quick_from: tuple[str, int] | None = None
         self._editor: QLineEdit | None = None
         self._hint = overlays.Hint(self.viewport())
+        # Until the user zooms, pans or clicks, the view keeps the whole graph fitted while
+        # the window and its docks settle into their sizes.
+        self._auto_fit = True
+        for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):
+            bar.actionTriggered.connect(self._user_moved)
         self.scene().selectionChanged.connect(self._on_selection)
         model.message.connect(self._on_message)
         try:  # follow the app's light / dark theme when it is there
@@ -120,20 +127,38 @@ class CanvasView(QGraphicsView):
     def center_on(self, node_id: str) -> None:
         item = self.scene().nodes.get(node_id)
         if item is not None:
+            self._auto_fit = False
             self.centerOn(item.sceneBoundingRect().center())
 
     def fit_all(self) -> None:
+        """The whole graph in view, centred, at most at its real size (scale 1.0)."""
         items = self.scene().nodes.values()
         if not items:
             return
         rect = QRectF()
         for it in items:
             rect = rect.united(it.sceneBoundingRect())
-        self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
-        if self.transform().m11() > 1.5:
-            self.zoom_by(1.5 / self.transform().m11())
+        rect.adjust(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
+        vp = self.viewport().rect()
+        if vp.width() < 2 or vp.height() < 2:
+            return
+        s = min(vp.width() / rect.width(), vp.height() / rect.height(), FIT_MAX_SCALE)
+        s = max(MIN_SCALE, s)
+        self.resetTransform()
+        self.scale(s, s)
+        self.centerOn(rect.center())
+        self._auto_fit = True
+
+    def _user_moved(self, *_args: object) -> None:
+        self._auto_fit = False
+
+    def resizeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        super().resizeEvent(event)
+        if self._auto_fit:
+            self.fit_all()
 
     def zoom_by(self, factor: float) -> None:
+        self._auto_fit = False
         s = self.transform().m11()
         factor = max(MIN_SCALE / s, min(MAX_SCALE / s, factor))
         self.scale(factor, factor)
@@ -220,6 +245,7 @@ class CanvasView(QGraphicsView):
         return b == Qt.MouseButton.MiddleButton or (b == Qt.MouseButton.LeftButton and self._space)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._auto_fit = False
         if self._pan_start(event):
             self._pan_from = event.position().toPoint()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)

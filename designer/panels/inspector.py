@@ -187,6 +187,7 @@ class InspectorPanel(QWidget):
         analysis = getattr(self.model, "analysis", None)
         info = analysis.node(self.network, node.id) if analysis is not None else None
         diags = analysis.for_node(self.network, node.id) if analysis is not None else []
+        diags = sorted(diags, key=lambda d: d.severity != "error")  # errors first, like Diagnostics
         by_param: dict[str, str] = {}
         for d in diags:
             if d.param and d.param not in by_param:

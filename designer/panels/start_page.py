@@ -11,7 +11,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QTextLayout, QTextOption
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -19,14 +20,75 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
 
 from designer import theme
 
-THUMB = QSize(232, 120)
+THUMB = QSize(224, 116)
 _PATH_ROLE = Qt.ItemDataRole.UserRole
+_TITLE_ROLE = Qt.ItemDataRole.UserRole + 1
+_BLURB_ROLE = Qt.ItemDataRole.UserRole + 2
+_CARD_INSET = 14  # the card's margin + padding (base.qss: margin 6px, padding 8px)
+_BLURB_LINES = 3
+
+
+class _CardDelegate(QStyledItemDelegate):
+    """An example card: the style sheet draws the card and the thumbnail; the title goes
+    below in bold and the description under it, muted, wrapped to three lines."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""
+        widget = option.widget
+        style = widget.style() if widget is not None else None
+        if style is not None:
+            style.drawControl(style.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        r = QRectF(option.rect).adjusted(_CARD_INSET, 0, -_CARD_INSET, -_CARD_INSET)
+        r.setTop(option.rect.top() + _CARD_INSET + THUMB.height() + 10)
+        painter.save()
+        title_font = QFont(option.font)
+        title_font.setBold(True)
+        painter.setFont(title_font)
+        painter.setPen(option.palette.color(QPalette.ColorRole.Text))
+        title = str(index.data(_TITLE_ROLE) or "")
+        fm = painter.fontMetrics()
+        painter.drawText(r, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                         fm.elidedText(title, Qt.TextElideMode.ElideRight, int(r.width())))
+        r.setTop(r.top() + fm.height() + 3)
+        painter.setFont(option.font)
+        painter.setPen(QColor(option.palette.color(QPalette.ColorRole.PlaceholderText)))
+        _draw_wrapped(painter, r, str(index.data(_BLURB_ROLE) or ""), _BLURB_LINES)
+        painter.restore()
+
+
+def _draw_wrapped(painter: QPainter, rect: QRectF, text: str, max_lines: int) -> None:
+    """Centred lines, at most ``max_lines``; the last one ends in an ellipsis if cut."""
+    fm = painter.fontMetrics()
+    layout = QTextLayout(text, painter.font())
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WordWrap)
+    layout.setTextOption(option)
+    layout.beginLayout()
+    lines = []
+    while len(lines) < max_lines:
+        line = layout.createLine()
+        if not line.isValid():
+            break
+        line.setLineWidth(rect.width())
+        lines.append(line)
+    layout.endLayout()
+    y = rect.top()
+    for i, line in enumerate(lines):
+        chunk = text[line.textStart():line.textStart() + line.textLength()].strip()
+        if i == len(lines) - 1 and line.textStart() + line.textLength() < len(text):
+            chunk = fm.elidedText(text[line.textStart():].strip(), Qt.TextElideMode.ElideRight, int(rect.width()))
+        painter.drawText(QRectF(rect.left(), y, rect.width(), fm.height()), Qt.AlignmentFlag.AlignHCenter, chunk)
+        y += fm.height()
 
 
 def _examples() -> list:
@@ -80,13 +142,14 @@ class StartPage(QWidget):
         left.addStretch(0)  # takes the space while the recent list is hidden
         left_box = QWidget()
         left_box.setLayout(left)
-        left_box.setFixedWidth(290)
+        left_box.setFixedWidth(260)
 
         self.gallery = QListWidget()
         self.gallery.setObjectName("exampleGallery")
         self.gallery.setViewMode(QListView.ViewMode.IconMode)
         self.gallery.setIconSize(THUMB)
-        self.gallery.setGridSize(QSize(THUMB.width() + 36, THUMB.height() + 92))
+        self.gallery.setGridSize(QSize(THUMB.width() + 2 * _CARD_INSET + 8, THUMB.height() + 112))
+        self.gallery.setItemDelegate(_CardDelegate(self.gallery))
         self.gallery.setResizeMode(QListView.ResizeMode.Adjust)
         self.gallery.setMovement(QListView.Movement.Static)
         self.gallery.setWordWrap(True)
@@ -129,6 +192,8 @@ class StartPage(QWidget):
             pm = thumbnail_for_file(str(ex.path), THUMB, ratio)
             first_sentence = ex.description.split(". ")[0].rstrip(".")
             item = QListWidgetItem(f"{ex.title}\n{first_sentence}" if first_sentence else ex.title)
+            item.setData(_TITLE_ROLE, ex.title)
+            item.setData(_BLURB_ROLE, first_sentence)
             if pm is not None:
                 item.setIcon(pm)
             item.setToolTip(f"<b>{ex.title}</b><p>{ex.description}</p><p style='color:gray'>{ex.path.name}</p>")

@@ -108,8 +108,12 @@ def _wire(a: QRectF, b: QRectF) -> QPainterPath:
     """A smooth wire from a's bottom/right to b's top/left, whichever way the layout flows."""
     horizontal = abs(b.center().x() - a.center().x()) > abs(b.center().y() - a.center().y())
     if horizontal:
-        start, end = QPointF(a.right(), a.center().y()), QPointF(b.left(), b.center().y())
-        dx = max(10.0, abs(end.x() - start.x()) / 2)
+        # A folded row runs right to left: leave by the left edge then, or the wire
+        # would cross both boxes.
+        sign = 1.0 if b.center().x() >= a.center().x() else -1.0
+        start = QPointF(a.right() if sign > 0 else a.left(), a.center().y())
+        end = QPointF(b.left() if sign > 0 else b.right(), b.center().y())
+        dx = sign * max(10.0, abs(end.x() - start.x()) / 2)
         c1, c2 = QPointF(start.x() + dx, start.y()), QPointF(end.x() - dx, end.y())
     else:
         start, end = QPointF(a.center().x(), a.bottom()), QPointF(b.center().x(), b.top())
@@ -133,7 +137,7 @@ def thumbnail_for_file(path: str, size: QSize, ratio: float = 1.0) -> QPixmap | 
     except OSError:
         return None
     key_text = f"{os.path.abspath(path)}|{st.st_mtime_ns}|{st.st_size}|{size.width()}x{size.height()}" \
-               f"@{ratio}|{theme.current_name()}|v2"
+               f"@{ratio}|{theme.current_name()}|v3"
     key = hashlib.sha1(key_text.encode("utf-8")).hexdigest()
     if key in _memory:
         return _memory[key]

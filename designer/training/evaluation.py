@@ -1,0 +1,167 @@
+"""Classification results after each epoch: the confusion matrix and a few predictions.
+
+The matrix is an ImageItem coloured by row-normalised rate (so rare classes are as
+readable as common ones) with the raw counts written in each cell when there are few
+enough classes to read them. Predictions show the validation sample itself (an image
+for digits) under "pred / true" in green or red.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QTransform
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsSimpleTextItem,
+    QLabel,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from designer.training.imaging import ImagePane, as_images, tile
+
+MAX_CELL_TEXT = 15  # classes; beyond this the numbers would overlap
+
+
+class ConfusionView(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.widget = pg.PlotWidget()
+        self.plot = self.widget.getPlotItem()
+        self.plot.setLabel("left", "true class")
+        self.plot.setLabel("bottom", "predicted class")
+        self.plot.invertY(True)
+        self.plot.setAspectLocked(True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(pg.colormap.get("viridis"))
+        self.plot.addItem(self.image)
+        self.caption = QLabel("The confusion matrix appears after the first epoch of a classification run.")
+        self.caption.setWordWrap(True)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.widget, 1)
+        lay.addWidget(self.caption)
+        self._texts: list[_CellText] = []  # pooled: reused every epoch
+        self.matrix: np.ndarray | None = None
+        self._classes: list[str] = []
+
+    def set_matrix(self, matrix: Sequence[Sequence[int]] | np.ndarray, classes: Sequence[str] | None = None,
+                   epoch: int | None = None) -> None:
+        m = np.asarray(matrix, dtype=np.float64)
+        if m.ndim != 2 or m.shape[0] != m.shape[1] or m.size == 0:
+            return
+        n = m.shape[0]
+        self.matrix = m
+        names = [str(c) for c in (classes or range(n))][:n]
+        rates = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+        self.image.setImage(rates, levels=(0.0, 1.0))
+        if names != self._classes:
+            self._classes = names
+            ticks = [list(enumerate(names))]
+            self.plot.getAxis("bottom").setTicks([[(i + 0.5, s) for i, s in ticks[0]]])
+            self.plot.getAxis("left").setTicks([[(i + 0.5, s) for i, s in ticks[0]]])
+            self.plot.setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
+        self._write_counts(m, rates)
+        acc = np.trace(m) / max(m.sum(), 1)
+        where = f"epoch {epoch}: " if epoch is not None else ""
+        self.caption.setText(f"{where}accuracy {acc * 100:.1f}% on {int(m.sum())} validation samples "
+                             "(colour: share of each true class)")
+
+    def _write_counts(self, m: np.ndarray, rates: np.ndarray) -> None:
+        n = m.shape[0]
+        cells = n * n if n <= MAX_CELL_TEXT else 0
+        while len(self._texts) < cells:
+            t = _CellText()
+            self.plot.addItem(t)
+            self._texts.append(t)
+        for i, t in enumerate(self._texts):
+            if i >= cells:
+                t.setVisible(False)
+                continue
+            r, c = divmod(i, n)
+            t.show_count(int(m[r, c]), dark=rates[r, c] > 0.6)
+            t.setPos(c + 0.5, r + 0.5)
+            t.setVisible(True)
+
+
+class _CellText(QGraphicsSimpleTextItem):
+    """A count centred in a matrix cell, at a fixed pixel size whatever the zoom.
+
+    A plain QGraphicsSimpleTextItem: pyqtgraph's TextItem re-lays out HTML and tracks the
+    view transform, which made a 10 x 10 matrix cost ~70 ms per epoch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.setZValue(10)
+        self._state: tuple[int, bool] | None = None
+
+    def show_count(self, count: int, dark: bool) -> None:
+        if self._state == (count, dark):
+            return
+        self._state = (count, dark)
+        self.setText(str(count))
+        self.setBrush(QColor("black" if dark else "white"))
+        br = self.boundingRect()
+        self.setTransform(QTransform.fromTranslate(-br.width() / 2, -br.height() / 2))
+
+
+class PredictionsView(QWidget):
+    """A few validation samples with predicted and true class."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.images = ImagePane("", colormap="CET-L1")
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.images, 1)
+        lay.addWidget(self.text)
+        self.images.setVisible(False)
+        self.count = 0
+
+    def set_predictions(self, preds: Sequence[dict[str, Any]], classes: Sequence[str] | None = None,
+                        images: np.ndarray | None = None) -> None:
+        self.count = len(preds)
+        names = list(classes or [])
+
+        def name(v: Any) -> str:
+            return names[v] if isinstance(v, int) and 0 <= v < len(names) else str(v)
+
+        cells = []
+        for p in preds:
+            ok = p.get("pred") == p.get("true")
+            color = "#3bb273" if ok else "#e15759"
+            conf = p.get("confidence")
+            conf_txt = f" ({conf * 100:.0f}%)" if isinstance(conf, (int, float)) else ""
+            cells.append(f"<span style='color:{color}'>#{p.get('index', '?')}: "
+                         f"{name(p.get('pred'))}{conf_txt} / {name(p.get('true'))}</span>")
+        self.text.setText("pred (confidence) / true: " + " &nbsp; ".join(cells))
+        if images is not None and len(images):
+            imgs = as_images(images)
+            self.images.set_title("validation samples, in the order listed below")
+            self.images.set_image(tile(imgs, cols=min(len(imgs), 8), normalize="global"))
+            self.images.setVisible(True)
+        else:
+            self.images.setVisible(False)
+
+
+class EvaluationView(QSplitter):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Vertical, parent)
+        self.confusion = ConfusionView()
+        self.predictions = PredictionsView()
+        self.addWidget(self.confusion)
+        self.addWidget(self.predictions)
+        self.setStretchFactor(0, 3)
+        self.setStretchFactor(1, 1)
+
+
+__all__ = ["ConfusionView", "EvaluationView", "PredictionsView"]

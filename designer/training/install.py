@@ -1,0 +1,146 @@
+"""One call wires training into the main window.
+
+    from designer.training.install import install_training_dock
+    self.training = install_training_dock(self, self.model)   # end of MainWindow.__init__
+
+It adds a "Training" dock (tabbed with Diagnostics), a Train menu and a toolbar with
+Run / Pause / Resume / Stop / Save Weights, sends each canvas's single-node selection to
+``show_activations``, and stops a live run (through the engine's stop flag) when the
+application quits.
+
+Start-up cost is a few QActions: the dashboard itself (pyqtgraph, ~1 s to import on a
+2-core machine; torch only when a run starts) is built the first time the dock is shown
+or an action is used, so the window still paints first.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
+
+from designer.training.actions import TrainingActions
+
+if TYPE_CHECKING:
+    from designer.training.dashboard import TrainingDashboard
+    from designer.training.run_history import RunHistory
+
+_HOOK = "netwrightTrainingHook"  # dynamic property marking canvases already connected
+
+
+class TrainingDock(QDockWidget):
+    """The dock holding the dashboard, built on first use."""
+
+    def __init__(self, window: QMainWindow, model: Any, history: RunHistory | None = None) -> None:
+        super().__init__("Training", window)
+        self.setObjectName("dock_training")  # saveState / restoreState need a name
+        self.model = model
+        self._history = history
+        self.actions = TrainingActions(self)
+        self._dashboard: TrainingDashboard | None = None
+        placeholder = QLabel("Press Run (F5) to train the graph and watch it learn.")
+        placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setWidget(placeholder)
+        self.visibilityChanged.connect(lambda visible: visible and self.dashboard)
+        a = self.actions
+        a.run.triggered.connect(lambda _c=False: self._run())
+        a.pause.triggered.connect(lambda _c=False: self.dashboard.pause())
+        a.resume.triggered.connect(lambda _c=False: self.dashboard.resume())
+        a.stop.triggered.connect(lambda _c=False: self.dashboard.stop())
+        a.save.triggered.connect(lambda _c=False: self.dashboard.save_weights_dialog())
+
+    @property
+    def dashboard(self) -> TrainingDashboard:
+        if self._dashboard is None:
+            from designer.training.dashboard import TrainingDashboard
+            from designer.training.run_history import RunHistory, default_dir
+
+            history = self._history or RunHistory(default_dir())
+            self._dashboard = TrainingDashboard(self.model, history, actions=self.actions)
+            self.setWidget(self._dashboard)
+        return self._dashboard
+
+    def is_built(self) -> bool:
+        return self._dashboard is not None
+
+    def _run(self) -> None:
+        self.show()
+        self.raise_()
+        self.dashboard.start_run()
+
+    def show_activations(self, node_id: str | None, network: str | None = None) -> None:
+        # Before the first run there is nothing to show: do not build the dashboard for it.
+        if self._dashboard is not None:
+            self._dashboard.show_activations(node_id, network)
+
+    def shutdown(self) -> None:
+        if self._dashboard is not None:
+            self._dashboard.shutdown()
+
+
+def install_training_dock(window: QMainWindow, model: Any, history: RunHistory | None = None) -> TrainingDock:
+    """Add the training dock, menu and toolbar to ``window``; returns the dock (its
+    ``dashboard`` property builds the dashboard on first use)."""
+    dock = TrainingDock(window, model, history)
+    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+    docks = getattr(window, "docks", None)
+    if isinstance(docks, dict):
+        if "diagnostics" in docks:
+            window.tabifyDockWidget(docks["diagnostics"], dock)
+            docks["diagnostics"].raise_()
+        docks["training"] = dock  # the window shows / hides its docks with the start page
+    panels_menu = getattr(window, "panels_menu", None)
+    if panels_menu is not None:
+        panels_menu.addAction(dock.toggleViewAction())
+
+    menu_bar = window.menuBar()
+    menu = menu_bar.addMenu("&Train")
+    help_action = next((a for a in menu_bar.actions() if a.text().replace("&", "") == "Help"), None)
+    if help_action is not None:  # keep Help last, where people look for it
+        menu_bar.removeAction(menu.menuAction())
+        menu_bar.insertMenu(help_action, menu)
+    for action in dock.actions.controls():
+        menu.addAction(action)
+    menu.addSeparator()
+    menu.addAction(dock.actions.save)
+    menu.addSeparator()
+    show = menu.addAction("Training Dashboard")
+    show.triggered.connect(lambda: (dock.show(), dock.raise_()))
+
+    toolbar = window.addToolBar("Training")
+    toolbar.setObjectName("toolbar_training")
+    for action in dock.actions.controls():
+        toolbar.addAction(action)
+
+    _hook_canvases(window, dock)
+    for signal in ("documentReset", "networksChanged"):
+        sig = getattr(model, signal, None)
+        if sig is not None:  # connected after the window's own slots, so new tabs exist by now
+            sig.connect(lambda *_a: _hook_canvases(window, dock))
+    app = QCoreApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(dock.shutdown)
+    return dock
+
+
+def _hook_canvases(window: Any, dock: TrainingDock) -> None:
+    """Connect every canvas's selection to the activation view, once per canvas."""
+    views = getattr(window, "views", None)
+    if not isinstance(views, dict):
+        return
+    for view in views.values():
+        sig = getattr(view, "selectionChangedIds", None)
+        if sig is None or view.property(_HOOK):
+            continue
+        view.setProperty(_HOOK, True)
+
+        def on_selection(ids: list, view: Any = view) -> None:
+            if len(ids) != 1:
+                return
+            network = next((n for n, v in window.views.items() if v is view), None)
+            dock.show_activations(ids[0], network)
+
+        sig.connect(on_selection)
+
+
+__all__ = ["TrainingDock", "install_training_dock"]

@@ -1,0 +1,282 @@
+"""Loss and metric curves: train / val, per step and per epoch, plus earlier runs.
+
+One long-lived PlotDataItem per series, fed with ``setData`` from the dashboard timer
+(never from the worker). Each item uses peak downsampling and clip-to-view with float64 x,
+and pen width 1: the settings that keep a million points smooth in pyqtgraph. Items are
+created once per series name and reused for later runs (PySide6 leaks plot items).
+
+x is the global training step for every series, so epoch means sit under the step curve
+they summarise and runs of different lengths line up.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
+
+from designer.training.buffers import History
+from designer.training.pacing import Pacer, TimedGraphicsLayout
+
+# Colour per metric family; the split is told by style (faint step line, solid epoch
+# line, dashed validation line), so train and val of one metric share a colour.
+PALETTE = ["#4c8bf5", "#f28b30", "#3bb273", "#e15759", "#9c6ade", "#17becf", "#bcbd22", "#8c564b"]
+OVERLAY_COLOR = (150, 150, 150)
+AXIS_WIDTH = 56  # px: room for "1e-05" and a label
+# Step / epoch keys that are bookkeeping, not curves.
+NOT_CURVES = frozenset({
+    "epoch", "epochs", "step", "epoch_step", "steps_per_epoch", "progress", "lr",
+    "samples_per_s", "elapsed_s", "epoch_time_s", "best", "monitor",
+})
+
+
+@dataclass(frozen=True)
+class SeriesKey:
+    metric: str  # "loss", "accuracy", "loss_d", ...
+    split: str  # "train" or "val"
+    per: str  # "step" or "epoch"
+
+    @property
+    def name(self) -> str:
+        """Stable text id, also used in run-history files."""
+        return f"{self.split}/{self.metric}/{self.per}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.split} {self.metric}" + (" (step)" if self.per == "step" else "")
+
+    @classmethod
+    def parse(cls, name: str) -> SeriesKey:
+        split, metric, per = name.split("/")
+        return cls(metric, split, per)
+
+
+def is_loss(metric: str) -> bool:
+    return "loss" in metric or metric in ("kl", "recon", "nll", "perplexity")
+
+
+def step_series(values: dict[str, Any]) -> dict[str, float]:
+    """Numeric curve values of a step event, keyed by series name."""
+    return {SeriesKey(k, "train", "step").name: float(v) for k, v in values.items()
+            if k not in NOT_CURVES and _is_number(v)}
+
+
+def epoch_series(values: dict[str, Any]) -> dict[str, float]:
+    """Numeric curve values of an epoch event (train_X / val_X), keyed by series name."""
+    out: dict[str, float] = {}
+    for k, v in values.items():
+        if k in NOT_CURVES or not _is_number(v):
+            continue
+        for split in ("train", "val"):
+            if k.startswith(split + "_"):
+                out[SeriesKey(k[len(split) + 1:], split, "epoch").name] = float(v)
+    return out
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool)
+
+
+def configure_plot(plot: pg.PlotItem) -> pg.PlotItem:
+    """Peak downsampling and clip-to-view for every curve of ``plot``. Set on the
+    PlotItem, not only on the curves: PlotItem.addItem overwrites a curve's own settings
+    with the plot's (whose default is no downsampling)."""
+    plot.setDownsampling(auto=True, mode="peak")
+    plot.setClipToView(True)
+    return plot
+
+
+def configure_curve(item: pg.PlotDataItem) -> pg.PlotDataItem:
+    """The settings every long curve needs to stay fast (see GUIDE §2, pyqtgraph); call
+    after adding it to a plot made by ``configure_plot`` (or to a bare ViewBox)."""
+    item.setDownsampling(auto=True, method="peak")
+    item.setClipToView(True)
+    return item
+
+
+class CurveBoard(QWidget):
+    """Two stacked plots: losses (log-scale toggle) and other metrics (hidden until one
+    arrives). Feed with ``add_points`` / ``add_epoch``; draw with ``refresh``."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view = TimedGraphicsLayout()
+        self.pacer = Pacer(max_hz=6.0, duty=0.05)
+        self.legend = QLabel()
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.legend)
+        lay.addWidget(self.view, 1)
+        self.loss_plot = self._make_plot(0, "loss")
+        self.metric_plot = self._make_plot(1, "metric")
+        self.metric_plot.setXLink(self.loss_plot)
+        self.metric_plot.setVisible(False)
+        self.history: dict[str, History] = {}
+        self.items: dict[str, pg.PlotDataItem] = {}
+        self._dirty: set[str] = set()
+        self._colors: dict[str, str] = {}
+        self._overlay_items: list[pg.PlotDataItem] = []
+        self._overlay_plot: dict[int, pg.PlotItem] = {}  # overlay item index -> plot holding it
+        self.log_y = False
+
+    def _make_plot(self, row: int, label: str) -> pg.PlotItem:
+        # Every Python-drawn item in the scene costs a GIL hand-over per repaint (~5 ms each
+        # while training holds the GIL), so the plots stay bare: no grid (alpha-blended
+        # lines over the whole plot were ~3/4 of a repaint), no in-scene legend (a QLabel
+        # above instead), no markers, and axes cached as pixmaps between range changes.
+        plot = configure_plot(self.view.addPlot(row=row, col=0))
+        plot.setLabel("left", label)
+        plot.setLabel("bottom", "step")
+        for name in ("left", "bottom"):
+            plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # A fixed width: otherwise every new tick label width re-lays out the whole scene.
+        plot.getAxis("left").setWidth(AXIS_WIDTH)
+        return plot
+
+    # ---- data in
+    def add_points(self, name: str, xs: np.ndarray, ys: np.ndarray) -> None:
+        hist = self.history.get(name)
+        if hist is None:
+            hist = self.history[name] = History()
+            self._ensure_item(name)
+        hist.extend(xs, ys)
+        self._dirty.add(name)
+
+    def add_epoch(self, step: float, values: dict[str, float]) -> None:
+        for name, v in values.items():
+            self.add_points(name, np.array([step], dtype=np.float64), np.array([v]))
+
+    def clear(self) -> None:
+        """Forget the current run's points; items stay (empty) for the next run."""
+        for name, hist in self.history.items():
+            hist.clear()
+            self.items[name].setData([], [])
+        self._dirty.clear()
+        self.pacer.reset()
+        for plot in (self.loss_plot, self.metric_plot):
+            plot.enableAutoRange(x=True)
+
+    # ---- drawing
+    def refresh(self, force: bool = False) -> int:
+        """setData on every curve that changed since the last redraw, when the pacer
+        allows (always with ``force``); returns how many curves were updated."""
+        if not self._dirty or not (force or self.pacer.ready()):
+            return 0
+        t = time.perf_counter()
+        for name in self._dirty:
+            hist = self.history[name]
+            self.items[name].setData(hist.x, hist.y)
+        n = len(self._dirty)
+        self._dirty.clear()
+        self.pacer.record(time.perf_counter() - t + self.view.paint_s)
+        return n
+
+    def set_x_extent(self, total_steps: int) -> None:
+        """Fix the step axis to the planned run: while the curves grow, the axis (whose
+        relabelling is the costliest part of a repaint) then stays still. The plot's
+        auto-range button restores automatic ranging."""
+        if total_steps > 0:
+            for plot in (self.loss_plot, self.metric_plot):
+                plot.enableAutoRange(x=False)
+                plot.setXRange(0, total_steps, padding=0.01)
+
+    def set_log(self, on: bool) -> None:
+        self.log_y = on
+        self.loss_plot.setLogMode(x=False, y=on)
+
+    def curve_names(self) -> list[str]:
+        return [n for n, h in self.history.items() if len(h)]
+
+    def data_length(self, name: str) -> int:
+        """Points the plot item holds (tests check that curves really receive data)."""
+        item = self.items.get(name)
+        if item is None or item.xData is None:
+            return 0
+        return len(item.xData)
+
+    def _ensure_item(self, name: str) -> pg.PlotDataItem:
+        item = self.items.get(name)
+        if item is not None:
+            return item
+        key = SeriesKey.parse(name)
+        color = self._color(key.metric)
+        qcolor = pg.mkColor(color)
+        if key.per == "step":
+            qcolor.setAlpha(110)
+            pen = pg.mkPen(qcolor, width=1)
+        elif key.split == "val":
+            pen = pg.mkPen(qcolor, width=1, style=Qt.PenStyle.DashLine)
+        else:
+            pen = pg.mkPen(qcolor, width=1)
+        plot = self.loss_plot if is_loss(key.metric) else self.metric_plot
+        if plot is self.metric_plot:
+            plot.setVisible(True)
+        item = pg.PlotDataItem(pen=pen)
+        plot.addItem(item)
+        configure_curve(item)
+        self.items[name] = item
+        self._update_legend()
+        return item
+
+    def _update_legend(self) -> None:
+        parts = []
+        for name in self.items:
+            key = SeriesKey.parse(name)
+            mark = {"step": "┄", "epoch": "━"}[key.per] if key.split == "train" else "╍"
+            parts.append(f"<span style='color:{self._color(key.metric)}'>{mark}</span> {key.label}")
+        self.legend.setText(" &nbsp; ".join(parts))
+
+    def _color(self, metric: str) -> str:
+        if metric not in self._colors:
+            self._colors[metric] = PALETTE[len(self._colors) % len(PALETTE)]
+        return self._colors[metric]
+
+    # ---- earlier runs
+    def set_overlays(self, runs: Iterable[tuple[str, dict[str, tuple[list[float], list[float]]]]]) -> None:
+        """Draw earlier runs' curves in grey behind the current run: an iterable of
+        (run label, {series name: (x, y)}). Step series are left out: their epoch means
+        say the same with far less clutter."""
+        wanted: list[tuple[str, str, tuple[list[float], list[float]]]] = []
+        for label, curves in runs:
+            for name, xy in curves.items():
+                if name.endswith("/epoch"):
+                    wanted.append((label, name, xy))
+        while len(self._overlay_items) < len(wanted):
+            item = pg.PlotDataItem()
+            item.setZValue(-10)
+            self._overlay_items.append(item)
+        for i, item in enumerate(self._overlay_items):
+            if i >= len(wanted):
+                item.setData([], [])
+                item.setVisible(False)
+                continue
+            label, name, (x, y) = wanted[i]
+            key = SeriesKey.parse(name)
+            plot = self.loss_plot if is_loss(key.metric) else self.metric_plot
+            old = self._overlay_plot.get(i)
+            if old is not plot:
+                if old is not None:
+                    old.removeItem(item)
+                plot.addItem(item)
+                self._overlay_plot[i] = plot
+                configure_curve(item)
+                if plot is self.metric_plot:
+                    plot.setVisible(True)
+            style = Qt.PenStyle.DashLine if key.split == "val" else Qt.PenStyle.SolidLine
+            item.setPen(pg.mkPen(OVERLAY_COLOR, width=1, style=style))
+            item.setData(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+            item.setToolTip(f"{label}: {key.label}")
+            item.setVisible(True)
+
+    def overlay_count(self) -> int:
+        return sum(1 for item in self._overlay_items if item.isVisible())
+
+
+__all__ = ["CurveBoard", "SeriesKey", "configure_curve", "configure_plot", "epoch_series", "is_loss", "step_series"]

@@ -1,0 +1,296 @@
+"""The training worker: runs the engine's event generator on a QThread.
+
+Rules it keeps (GUIDE §1 and §4):
+- It never touches a widget and emits no signal per step. Events go into
+  ``TrainingBuffers``; the dashboard's timer drains them. The only signal is ``finished``.
+- Everything that goes wrong in the thread is caught and posted as an error message, so
+  the app stays alive.
+- Stop goes through the engine's stop flag, never ``QThread.terminate()``.
+- Pause is taken at an event boundary (at most ~50 ms of steps later, the engine's
+  event interval): the worker parks there, still in charge of the modules, so it can
+  answer activation requests while paused. The engine's generator is suspended inside a
+  ``yield`` then, so no step runs and its samples/s ignore the pause.
+- The modules belong to this thread while the run lasts; activations and per-layer norms
+  are computed here, between events, and posted to the buffers.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+from designer.training.buffers import TrainingBuffers
+from designer.training.plots import epoch_series, step_series
+from graph_compiler.training.events import Event
+from graph_compiler.training.probe import ModelProbe, ProbeError
+
+HEALTH_INTERVAL_S = 0.25  # per-layer norms at most 4x a second
+ACTIVATION_INTERVAL_S = 1.0  # refresh of the watched node's activations while training
+PARK_POLL_S = 0.05
+
+_threads_configured = False
+
+
+def configure_torch_threads(reserve_for_ui: int = 1) -> None:
+    """Set torch's thread counts once, at start-up, in the main thread (GUIDE §4).
+
+    Intra-op threads leave ``reserve_for_ui`` cores to the GUI thread so drawing never
+    waits for a core; inter-op is 1 (the engine runs one op stream). Calling again is a
+    no-op: torch refuses to change inter-op threads after any parallel work started.
+    """
+    global _threads_configured
+    if _threads_configured:
+        return
+    import torch
+
+    _threads_configured = True
+    cores = os.cpu_count() or 1
+    torch.set_num_threads(max(1, cores - reserve_for_ui))
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass  # parallel work already ran (e.g. in tests): the default stays
+
+
+def make_probe(trainer: Any) -> ModelProbe | None:
+    """A ModelProbe over a prepared trainer's modules, or None before set-up finished."""
+    ctx = getattr(trainer, "ctx", None)
+    recipe = getattr(trainer, "recipe", None)
+    if ctx is None or recipe is None or not getattr(recipe, "modules", None):
+        return None
+    data = ctx.val if ctx.val is not None else ctx.train
+    compiled = ctx.compiled
+    return ModelProbe(recipe.modules, compiled.generated, ctx.document, ctx.analysis,
+                      data.x if data is not None else None, compiled.namespace)
+
+
+class TrainingWorker(QObject):
+    """Drives one ``Trainer.run()`` on a QThread. Control methods are thread-safe."""
+
+    finished = Signal(str)  # the done reason ("completed", "stopped", "error", ...)
+
+    def __init__(self, trainer: Any, buffers: TrainingBuffers,
+                 on_event: Callable[[Event], None] | None = None) -> None:
+        super().__init__()
+        self.trainer = trainer
+        self.buffers = buffers
+        self.on_event = on_event  # test hook, called in the worker thread
+        self.reason = "error"
+        self.probe: ModelProbe | None = None
+        self.started = time.time()
+        self.paused_s = 0.0
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._paused = False
+        self._stop = False
+        self._watch: tuple[str, str | None] | None = None  # (node id, network)
+        self._watch_new = False
+        self._last_health = 0.0
+        self._last_activation = 0.0
+        self._health_step = 0
+        self._t0 = time.perf_counter()
+        self._step = 0
+        self._epochs = 0
+        self._steps_per_epoch = 1
+        self._progress = 0.0
+        self._progress0 = 0.0
+
+    # ------------------------------------------------------------ control (any thread)
+    def pause(self) -> None:
+        with self._lock:
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._lock:
+            self._paused = False
+            self._wake.notify_all()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop = True
+            self._paused = False
+            self._wake.notify_all()
+        self.trainer.stop()  # thread-safe in the engine; ends the run after the current step
+
+    @property
+    def paused(self) -> bool:
+        with self._lock:
+            return self._paused
+
+    def watch(self, node_id: str | None, network: str | None = None) -> None:
+        """Capture this node's activations now (at the next event) and then every second."""
+        with self._lock:
+            self._watch = (node_id, network) if node_id else None
+            self._watch_new = node_id is not None
+            self._wake.notify_all()
+
+    # ------------------------------------------------------------ the thread
+    @Slot()
+    def run(self) -> None:
+        self._t0 = time.perf_counter()
+        try:
+            gen = self.trainer.run()
+            for event in gen:
+                self._handle(event)
+                if self.on_event is not None:
+                    self.on_event(event)
+                self._between_events()
+        except BaseException as exc:  # noqa: BLE001 - nothing may escape the thread
+            first = (str(exc).strip().splitlines() or [""])[0]
+            self.buffers.message("error", f"training crashed: {type(exc).__name__}: {first}")
+            self.buffers.put("traceback", traceback.format_exc())
+            self.reason = "error"
+        finally:
+            self.finished.emit(self.reason)
+
+    def _between_events(self) -> None:
+        self._service()
+        while True:
+            with self._lock:
+                if not self._paused or self._stop:
+                    return
+                t = time.perf_counter()
+                self._wake.wait(PARK_POLL_S)
+                self.paused_s += time.perf_counter() - t
+            self._service()  # answer activation requests while parked
+
+    def _service(self) -> None:
+        now = time.perf_counter()
+        with self._lock:
+            watch, fresh = self._watch, self._watch_new
+            self._watch_new = False
+        if watch and (fresh or now - self._last_activation >= ACTIVATION_INTERVAL_S):
+            self._last_activation = now
+            self._capture(*watch)
+        if (now - self._last_health >= HEALTH_INTERVAL_S and self.probe is not None
+                and self._step != self._health_step):  # nothing new while paused
+            self._last_health = now
+            self._health_step = self._step
+            try:
+                names, w, g = self.probe.norms()
+                self.buffers.add_health(float(self._step), names, w, g)
+            except Exception as exc:  # noqa: BLE001 - diagnostics must never stop training
+                self.buffers.message("warning", f"per-layer norms unavailable: {exc}")
+                self.probe = None
+
+    def _capture(self, node_id: str, network: str | None) -> None:
+        if self.probe is None:
+            return
+        try:
+            act = self.probe.activation(node_id, network)
+            self.buffers.put("activation", {"activation": act, "step": self._step, "network": network})
+        except ProbeError as exc:
+            self.buffers.put("activation", {"error": str(exc), "node": node_id})
+        except Exception as exc:  # noqa: BLE001
+            self.buffers.put("activation", {"error": f"could not capture {node_id!r}: {exc}", "node": node_id})
+
+    # ------------------------------------------------------------ events -> buffers
+    def _handle(self, ev: Event) -> None:
+        d = ev.data
+        kind = ev.kind
+        if kind == "step":
+            self._step = int(d.get("step", self._step))
+            self._progress = float(d.get("progress", self._progress))
+            self.buffers.add_step(float(self._step), step_series(d))
+            self._post_progress(d)
+        elif kind == "epoch":
+            self._step = int(d.get("step", self._step))
+            self.buffers.add_epoch({"step": float(self._step), "epoch": d.get("epoch"),
+                                    "values": epoch_series(d)})
+            if "confusion_matrix" in d:
+                self.buffers.put("confusion", {"matrix": d["confusion_matrix"], "classes": d.get("classes"),
+                                               "epoch": d.get("epoch")})
+            if d.get("predictions"):
+                self.buffers.put("predictions", {"items": d["predictions"], "classes": d.get("classes"),
+                                                 "images": self._prediction_images(d["predictions"])})
+            self._post_progress(d)
+        elif kind == "sample":
+            self.buffers.put("sample", dict(d))
+        elif kind == "start":
+            # Elapsed / ETA count from here: set-up (first-run imports, data) is not training.
+            self._t0 = time.perf_counter()
+            self.paused_s = 0.0
+            self._epochs = int(d.get("epochs", 0))
+            self._progress = self._progress0 = int(d.get("start_epoch", 0)) / max(1, self._epochs)
+            self._steps_per_epoch = int(d.get("steps_per_epoch", 1))
+            self.probe = make_probe(self.trainer)
+            self.buffers.put("start", dict(d))
+            self._post_progress({"epoch": d.get("start_epoch", 0), "step": 0})
+        elif kind == "error":
+            msg = str(d.get("message", "training failed"))
+            hint = d.get("hint")
+            self.buffers.message("error", msg + (f"\nHint: {hint}" if hint else ""))
+            if d.get("traceback"):
+                self.buffers.put("traceback", d["traceback"])
+        elif kind == "done":
+            self.reason = str(d.get("reason", "completed"))
+            if self.reason == "completed":
+                self._progress = 1.0
+            self._post_progress(d)
+            self.buffers.put("done", dict(d))
+
+    def _post_progress(self, d: dict[str, Any]) -> None:
+        elapsed = time.perf_counter() - self._t0 - self.paused_s
+        progress = self._progress
+        done = progress - self._progress0  # a resumed run starts part-way
+        eta = elapsed * (1 - progress) / done if done > 1e-6 else None
+        self.buffers.put("progress", {
+            "epoch": d.get("epoch"), "epochs": self._epochs, "step": self._step,
+            "epoch_step": d.get("epoch_step"), "steps_per_epoch": self._steps_per_epoch,
+            "progress": progress, "elapsed_s": elapsed, "eta_s": eta,
+            "samples_per_s": d.get("samples_per_s"),
+        })
+
+    def _prediction_images(self, preds: list[dict[str, Any]]) -> np.ndarray | None:
+        """The validation samples the predictions refer to, as [n, C, H, W] images in data
+        space, when the data are images (digits); None otherwise."""
+        try:
+            from graph_compiler.training.recipes.generative_base import image_shape
+
+            ctx = self.trainer.ctx
+            if ctx.val is None:
+                return None
+            shape = image_shape(ctx.val, tuple(ctx.val.x.shape[1:]))
+            if shape is None:
+                return None
+            idx = [int(p["index"]) for p in preds if 0 <= int(p.get("index", -1)) < len(ctx.val.x)]
+            x = ctx.denormalize(ctx.val.x[idx].float())
+            return x.reshape(len(idx), *shape).detach().cpu().numpy()
+        except Exception:  # noqa: BLE001 - pictures are a nicety; the text still shows
+            return None
+
+
+class TrainingThread:
+    """Owns a QThread + TrainingWorker pair and their orderly shutdown."""
+
+    def __init__(self, worker: TrainingWorker) -> None:
+        self.worker = worker
+        self.thread = QThread()
+        self.thread.setObjectName("netwright-training")
+        worker.moveToThread(self.thread)
+        self.thread.started.connect(worker.run)
+        # Direct: QThread.quit is thread-safe, and a queued call would wait for the GUI
+        # thread, which may itself be waiting for this thread to end.
+        worker.finished.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def is_running(self) -> bool:
+        return self.thread.isRunning()
+
+    def stop_and_wait(self, timeout_ms: int = 10_000) -> bool:
+        """Ask the run to stop (the engine's flag) and wait for the thread to end."""
+        if self.thread.isRunning():
+            self.worker.stop()
+            return self.thread.wait(timeout_ms)
+        return True
+
+
+__all__ = ["TrainingThread", "TrainingWorker", "configure_torch_threads", "make_probe"]
