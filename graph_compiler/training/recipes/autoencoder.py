@@ -21,7 +21,7 @@ from torch.nn import functional as F
 
 from graph_compiler.training.recipes.base import Recipe, batch_shape, register
 from graph_compiler.training.recipes.generative_base import (
-    GenerativeMixin, image_shape, images_payload, scatter_payload,
+    GenerativeMixin, image_shape, images_payload, latent_payload, scatter_payload,
 )
 
 N_SHOW = 16  # reconstructions shown
@@ -105,8 +105,11 @@ class Autoencoder(ReconstructionMixin, Recipe):
     generative = False
     monitor = "val_loss"
 
+    OPTIONS = ("network", "latent")
+
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
+        ctx.check_options(self.OPTIONS)
         self.net = self.pick_network("network", (), 0, "autoencoder")
         self.recon_kind = self.pick_loss("mse")
         self.latent_option = ctx.option("latent", None, str)
@@ -188,7 +191,7 @@ class Autoencoder(ReconstructionMixin, Recipe):
         z = self.latent_codes(x)
         if z is not None:
             labels = y if y is not None and y.ndim == 1 and not torch.is_floating_point(y) else None
-            payload["panels"] = [{**scatter_payload(z, labels=labels), "title": f"latent ({self._latent_node})"}]
+            payload["panels"] = [latent_payload(z, labels, f"latent ({self._latent_node})")]
         return payload
 
 

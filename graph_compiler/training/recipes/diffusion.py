@@ -19,9 +19,7 @@ import torch
 from torch.nn import functional as F
 
 from graph_compiler.training.recipes.base import Recipe, batch_shape, register
-from graph_compiler.training.recipes.generative_base import (
-    MAX_POINTS, GenerativeMixin, image_shape, images_payload, scatter_payload, to_numpy,
-)
+from graph_compiler.training.recipes.generative_base import MAX_POINTS, GenerativeMixin, chain_payload, image_shape
 from graph_compiler.training.sampling import SCHEDULES, NoiseSchedule, diffusion_sample
 
 _TIME_IDS = ("t", "time", "timestep", "timesteps")
@@ -34,8 +32,12 @@ class Diffusion(GenerativeMixin, Recipe):
     generative = True
     monitor = "val_loss"
 
+    OPTIONS = ("network", "timesteps", "noise_schedule", "sample_steps", "eta", "clip", "snapshots",
+               "eval_samples", "preview_every", "time_input")
+
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
+        ctx.check_options(self.OPTIONS)
         self.net = self.pick_network("network", (), 0, "denoiser")
         self.timesteps = ctx.option("timesteps", 1000, int, min=2, max=100_000)
         self.schedule_kind = ctx.option("noise_schedule", "linear", str, choices=SCHEDULES)
@@ -167,23 +169,13 @@ class Diffusion(GenerativeMixin, Recipe):
     def live_samples(self) -> dict[str, Any] | None:
         if not self.preview_due():
             return None
-        n = MAX_POINTS // 4
         shape = image_shape(self.ctx.train, self.ctx.train.x.shape[1:])
-        if shape is not None:
-            n = 16
+        n = 16 if shape is not None else MAX_POINTS // 4
         x, chain = self._sample(n, generator=self.generator(7), snapshots=self.snapshots)
-        x = self.ctx.denormalize(x)
         real, _ = self.real_data(n)
-        steps = [{"t": int(t), "points": to_numpy(self.ctx.denormalize(xt)[: (8 if shape else n)])}
-                 for t, xt in chain]
-        if shape is not None:
-            payload = images_payload(x, shape, real)
-            payload["chain"] = [{"t": s["t"], "images": images_payload(torch.from_numpy(s["points"]), shape)["images"]}
-                                for s in steps]
-            return payload
-        payload = scatter_payload(x, real)
-        if x.reshape(n, -1).shape[1] == 2:
-            payload["chain"] = steps
+        chain = [(t, self.ctx.denormalize(xt)) for t, xt in chain]
+        payload = self.display(self.ctx.denormalize(x), real)
+        payload["panels"] = [chain_payload(chain, shape)]
         return payload
 
     def sample(self, n: int) -> dict[str, Any]:

@@ -42,8 +42,12 @@ class Gan(GenerativeMixin, Recipe):
     generative = True
     monitor = "val_mmd"
 
+    OPTIONS = ("generator", "discriminator", "latent_dim", "d_steps", "label_smoothing", "r1_gamma", "g_lr",
+               "d_lr", "betas", "collapse_coverage", "hint_patience", "eval_samples")
+
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
+        ctx.check_options(self.OPTIONS)
         self.g_name = self.pick_network("generator", ("Generator",), 0, "generator")
         self.d_name = self.pick_network("discriminator", ("Discriminator",), 1, "discriminator")
         if self.g_name == self.d_name:

@@ -10,10 +10,12 @@ adds what several recipes need and the base interface does not carry:
 - seeded generators so live previews use the same noise every epoch (a moving picture
   of one set of samples, not flicker).
 
-Payload keys beyond events.py's kinds: every ``sample(n)`` payload has ``"samples"``, the
-full ndarray in data space that ``netwright sample`` writes; a payload may carry
-``"panels"``, a list of further payloads to show beside it (e.g. a VAE's latent scatter
-beside its reconstructions).
+Payloads follow events.py and the dashboard (designer/training/samples_view.py): "scatter",
+"images", "text", "latent" (codes coloured by class), "chain" (denoising snapshots). Every
+``sample(n)`` payload also has ``"samples"``, the full ndarray in data space that
+``netwright sample`` writes; a payload may carry ``"panels"``, a list of further payloads
+shown beside it (a VAE's latent plot beside its reconstructions, a diffusion chain beside
+its samples).
 """
 from __future__ import annotations
 
@@ -100,6 +102,30 @@ def scatter_payload(points: torch.Tensor, real: torch.Tensor | None = None,
     if labels is not None:
         out["labels"] = to_numpy(labels[:limit].reshape(-1)).astype(np.int64)
     return out
+
+
+def latent_payload(z: torch.Tensor, labels: torch.Tensor | None = None, title: str = "latent",
+                   limit: int = MAX_POINTS) -> dict[str, Any]:
+    """{"kind": "latent"}: codes [N, D] on their first two principal axes (as they are when
+    D = 2), coloured by ``labels`` when given."""
+    z = z[:limit].detach().float().reshape(min(len(z), limit), -1)
+    out: dict[str, Any] = {"kind": "latent", "points": to_numpy(pca_2d(z)), "title": title}
+    if labels is not None:
+        out["labels"] = to_numpy(labels[:limit].reshape(-1)).astype(np.int64)
+    return out
+
+
+def chain_payload(chain: Sequence[tuple[int, torch.Tensor]], image: tuple[int, int, int] | None = None,
+                  limit: int = MAX_POINTS) -> dict[str, Any]:
+    """{"kind": "chain"}: snapshots (timestep, x_t) of a denoising run, noise first."""
+    steps = []
+    for _, x in chain:
+        if image is not None:
+            steps.append(images_payload(x[:8], image)["images"])
+        else:
+            x = x[:limit].detach().float().reshape(min(len(x), limit), -1)
+            steps.append(to_numpy(x if x.shape[1] == 2 else pca_2d(x)))
+    return {"kind": "chain", "steps": steps, "t": [int(t) for t, _ in chain], "title": "denoising chain"}
 
 
 class GenerativeMixin:
@@ -213,6 +239,6 @@ class GenerativeMixin:
 
 
 __all__ = [
-    "GenerativeMixin", "MAX_IMAGES", "MAX_POINTS", "image_shape", "images_payload", "pca_2d",
-    "scatter_payload", "to_numpy",
+    "GenerativeMixin", "MAX_IMAGES", "MAX_POINTS", "chain_payload", "image_shape", "images_payload",
+    "latent_payload", "pca_2d", "scatter_payload", "to_numpy",
 ]

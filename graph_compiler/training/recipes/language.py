@@ -41,6 +41,8 @@ class LanguageModel(PerPositionRecipe):
     task_word = "a language model"
     generative = True
     monitor = "val_loss"
+    OPTIONS = ("network", "temperature", "top_k", "sample_length", "prompt", "allow_non_causal",
+               "attention_layer", "attention_head")
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
@@ -49,6 +51,8 @@ class LanguageModel(PerPositionRecipe):
         self.sample_length = ctx.option("sample_length", 200, int, min=1, max=100_000)
         self.prompt = ctx.option("prompt", None, str)
         self.allow_non_causal = ctx.option("allow_non_causal", False, bool)
+        self.attention_node = ctx.option("attention_layer", None, str)
+        self.attention_head = ctx.option("attention_head", 0, int, min=0)
 
     # -- checks
     def non_causal_nodes(self) -> list[str]:
@@ -78,6 +82,7 @@ class LanguageModel(PerPositionRecipe):
     # -- training
     def evaluate(self, val: Any) -> dict[str, Any]:
         out = self._evaluate(val)
+        out.pop("val_sequence_accuracy", None)  # a whole window right: not a language-model measure
         out["val_perplexity"] = math.exp(min(out["val_loss"], 50.0))
         return out
 
@@ -116,7 +121,57 @@ class LanguageModel(PerPositionRecipe):
 
     def live_samples(self) -> dict[str, Any] | None:
         prompt, text = self.generate(min(LIVE_LENGTH, self.sample_length), generator=torch.Generator().manual_seed(self.ctx.epoch))
-        return {"kind": "text", "text": [prompt + text], "prompt": prompt}
+        payload: dict[str, Any] = {"kind": "text", "text": [prompt + text], "prompt": prompt}
+        attention = self.attention_payload()
+        if attention is not None:
+            payload["panels"] = [attention]
+        return payload
+
+    # -- attention weights (for the dashboard)
+    def _attention_nodes(self) -> list[str]:
+        info = self.ctx.analysis.networks[self.net]
+        return [nid for nid in info.order if info.nodes[nid].type in _ATTENTION[:2]]
+
+    def attention_payload(self, n_tokens: int = 48) -> dict[str, Any] | None:
+        """{"kind": "attention"}: head ``attention_head`` of ``attention_layer`` (default the
+        first attention node) on the start of a validation window, [T, T]."""
+        nodes = self._attention_nodes()
+        nid = self.attention_node if self.attention_node in nodes else (nodes[0] if nodes else None)
+        mod = self.node_module(nid) if nid else None
+        if mod is None:
+            return None
+        captured: list[tuple[torch.Tensor, ...]] = []
+        handle = mod.register_forward_pre_hook(lambda m, args: captured.append(tuple(args)))
+        ds = self.ctx.val if self.ctx.val is not None else self.ctx.train
+        ids = ds.x[:1, :n_tokens].to(self.ctx.device)
+        try:
+            self._forward(ids)
+        finally:
+            handle.remove()
+        if not captured:
+            return None
+        info = self.ctx.analysis.networks[self.net].nodes[nid]
+        causal = bool(info.params.get("causal", False))
+        T = ids.shape[1]
+        mask = torch.triu(torch.full((T, T), float("-inf"), device=ids.device), diagonal=1) if causal else None
+        if isinstance(mod, torch.nn.TransformerEncoderLayer):
+            h = captured[0][0]
+            h = mod.norm1(h) if mod.norm_first else h
+            attn, q, k, v = mod.self_attn, h, h, h
+        else:
+            args = captured[0]
+            attn, q = mod, args[0]
+            k = args[1] if len(args) > 1 and args[1] is not None else q
+            v = args[2] if len(args) > 2 and args[2] is not None else k
+        _, w = attn(q, k, v, attn_mask=mask, need_weights=True, average_attn_weights=False)
+        head = min(self.attention_head, w.shape[1] - 1)
+        return {"kind": "attention", "weights": w[0, head].float().cpu().numpy(),
+                "tokens": list(self.decode(ids[0].tolist())) if self.vocab else [str(i) for i in ids[0].tolist()],
+                "title": f"attention of {nid}, head {head}"}
+
+    def node_module(self, node_id: str) -> torch.nn.Module | None:
+        attr = self.ctx.compiled.generated.attrs.get(self.net, {}).get(node_id)
+        return getattr(self.model, attr, None) if attr else None
 
     def sample(self, n: int) -> dict[str, Any]:
         """n tokens of text continuing the prompt."""

@@ -36,9 +36,11 @@ class PerPositionRecipe(Recipe):
     """Cross-entropy at every position of logits [B, T, C] against y [B, T]."""
 
     task_word = "sequence-to-sequence"
+    OPTIONS: tuple[str, ...] = ("network",)
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
+        ctx.check_options(self.OPTIONS)
         self.net = ctx.option("network", ctx.main, str)
         if self.net not in ctx.analysis.networks:
             from graph_compiler.training.config import TrainingConfigError

@@ -22,7 +22,7 @@ import torch
 
 from graph_compiler.training.recipes.autoencoder import N_LATENT, N_SHOW, ReconstructionMixin, reconstruction_loss
 from graph_compiler.training.recipes.base import Recipe, register
-from graph_compiler.training.recipes.generative_base import MAX_IMAGES, scatter_payload
+from graph_compiler.training.recipes.generative_base import MAX_IMAGES, latent_payload
 from graph_compiler.training.sampling import latent_sample
 
 
@@ -39,8 +39,11 @@ class Vae(ReconstructionMixin, Recipe):
     generative = True
     monitor = "val_loss"
 
+    OPTIONS = ("network", "decoder", "kl_weight", "warmup_epochs")
+
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
+        ctx.check_options(self.OPTIONS)
         self.net = self.pick_network("network", (), 0, "VAE")
         self.decoder_name = ctx.option("decoder", "Decoder", str)
         self.beta = ctx.option("kl_weight", 1.0, float, min=0.0)
@@ -128,7 +131,7 @@ class Vae(ReconstructionMixin, Recipe):
         payload = self.reconstruction_payload(self.ctx.denormalize(x[:N_SHOW]), self.ctx.denormalize(recon))
         mu = self.model(x)[1]
         labels = y if y is not None and y.ndim == 1 and not torch.is_floating_point(y) else None
-        panels = [{**scatter_payload(mu, labels=labels), "title": "latent mu"}]
+        panels = [latent_payload(mu, labels, "latent mu")]
         dec = self.decoder()
         if dec is not None:
             gen = latent_sample(dec, MAX_IMAGES // 2, self.latent_shape(), generator=self.generator(4),
