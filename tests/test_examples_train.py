@@ -54,12 +54,14 @@ def eval_mode(trainer: Trainer) -> None:
 @pytest.mark.parametrize("name", ["mobilenet_digits", "resnet_small"])
 def test_digit_cnns_reach_97_percent(name):
     _, events, _, _ = train(name)
+    print(f"{name}: val_accuracy {epochs(events)[-1]['val_accuracy']:.4f}")
     assert epochs(events)[-1]["val_accuracy"] >= 0.97
 
 
 @pytest.mark.slow
 def test_lstm_learns_parity():
     _, events, _, _ = train("lstm_sequence")
+    print(f"lstm_sequence: val_accuracy {epochs(events)[-1]['val_accuracy']:.4f}")
     assert epochs(events)[-1]["val_accuracy"] >= 0.95
 
 
@@ -76,6 +78,8 @@ def test_transformer_loss_falls_and_text_looks_like_the_corpus():
     words = re.findall(r"[A-Za-z]{2,}", text)
     vocabulary = set(re.findall(r"[A-Za-z]{2,}", corpus_text()))
     known = sum(w in vocabulary for w in words) / max(1, len(words))
+    print(f"transformer_chars: val_loss {e[0]['val_loss']:.3f} -> {e[-1]['val_loss']:.3f}, "
+          f"perplexity {e[-1]['val_perplexity']:.2f}, corpus words {known:.2f}\n{text[:300]}")
     assert len(words) >= 30 and known >= 0.4, (known, text)  # ~0.5 after 6 epochs
 
 
@@ -94,6 +98,8 @@ def test_autoencoder_reconstructions_are_recognisable():
     with torch.no_grad():
         recon = recipe.to_data(recipe._forward(val.x))
     clf = _digit_classifier(trainer)
+    print(f"autoencoder_digits: val_mse {epochs(events)[-1]['val_mse']:.4f}, reconstructions classified "
+          f"{clf.score(recon.numpy(), val.y.numpy()):.3f} (originals {clf.score(val.x.numpy(), val.y.numpy()):.3f})")
     assert clf.score(recon.numpy(), val.y.numpy()) >= 0.85  # ~0.93; originals ~0.97
     assert epochs(events)[-1]["val_mse"] < 0.02
 
@@ -113,6 +119,8 @@ def test_vae_reconstructs_and_its_latent_space_clusters_by_class():
     clf = _digit_classifier(trainer)
     assert clf.score(recon.numpy(), val.y.numpy()) >= 0.6  # a 2-D bottleneck: ~0.7
     knn = KNeighborsClassifier(10).fit(z_train.numpy(), train_ds.y.numpy())
+    print(f"vae_digits: val_recon {last['val_recon']:.2f}, val_kl {last['val_kl']:.2f}, reconstructions classified "
+          f"{clf.score(recon.numpy(), val.y.numpy()):.3f}, latent 10-NN accuracy {knn.score(z_val.numpy(), val.y.numpy()):.3f}")
     assert knn.score(z_val.numpy(), val.y.numpy()) >= 0.6  # ~0.73 with 10 classes in 2-D
     samples = trainer.sample(64)["samples"]
     assert samples.shape == (64, 64) and 0 <= samples.min() and samples.max() <= 1
@@ -142,6 +150,8 @@ def test_gan_covers_the_eight_modes_and_beats_a_gaussian():
     dist = np.linalg.norm(fake[:, None] - centres[None], axis=2)
     near = dist.min(1) < 0.3
     share = np.bincount(dist.argmin(1)[near], minlength=8) / len(fake)
+    print(f"gan_2d: multi-scale MMD2 {q['model']:.4f} (Gaussian {q['gaussian']:.4f}), coverage {q['coverage']:.3f}, "
+          f"within 0.3 of a mode {near.mean():.2f}, per-mode shares {np.round(share, 3).tolist()}")
     assert near.mean() > 0.6 and share.min() > 0.04, share
 
 
@@ -151,4 +161,5 @@ def test_diffusion_covers_the_moons_and_beats_a_gaussian():
     spec = load_example("diffusion_2d").training["dataset"]
     name = spec if isinstance(spec, str) else spec["name"]
     _, _, q = _quality(trainer, name)
+    print(f"diffusion_2d: multi-scale MMD2 {q['model']:.4f} (Gaussian {q['gaussian']:.4f}), coverage {q['coverage']:.3f}")
     assert q["model"] < 0.2 * q["gaussian"] and q["coverage"] > 0.9, q

@@ -178,7 +178,8 @@ class PayloadView(QWidget):
             return None
         self.stack.setCurrentWidget(self.pages[kind])
         self.kind = kind
-        self.caption.setText(f"{text}{when}")
+        title = payload.get("title")
+        self.caption.setText(f"{title}: {text}{when}" if isinstance(title, str) and title else f"{text}{when}")
         return kind
 
     # ---- kinds

@@ -94,6 +94,8 @@ class TrainingWorker(QObject):
         self._last_health = 0.0
         self._last_activation = 0.0
         self._health_step = 0
+        self._pred_index: tuple[int, ...] = ()
+        self._pred_images: np.ndarray | None = None
         self._t0 = time.perf_counter()
         self._step = 0
         self._epochs = 0
@@ -259,9 +261,12 @@ class TrainingWorker(QObject):
             shape = image_shape(ctx.val, tuple(ctx.val.x.shape[1:]))
             if shape is None:
                 return None
-            idx = [int(p["index"]) for p in preds if 0 <= int(p.get("index", -1)) < len(ctx.val.x)]
-            x = ctx.denormalize(ctx.val.x[idx].float())
-            return x.reshape(len(idx), *shape).detach().cpu().numpy()
+            idx = tuple(int(p["index"]) for p in preds if 0 <= int(p.get("index", -1)) < len(ctx.val.x))
+            if idx != self._pred_index:  # the same validation samples every epoch: convert once
+                x = ctx.denormalize(ctx.val.x[list(idx)].float())
+                self._pred_images = x.reshape(len(idx), *shape).detach().cpu().numpy()
+                self._pred_index = idx
+            return self._pred_images
         except Exception:  # noqa: BLE001 - pictures are a nicety; the text still shows
             return None
 

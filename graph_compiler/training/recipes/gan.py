@@ -19,11 +19,10 @@ import math
 from typing import Any
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 from graph_compiler.training.recipes.base import Recipe, batch_shape, register
-from graph_compiler.training.recipes.generative_base import GenerativeMixin, MAX_POINTS, to_numpy
+from graph_compiler.training.recipes.generative_base import MAX_POINTS, GenerativeMixin
 from graph_compiler.training.sampling import latent_sample
 
 COLLAPSE_HINT = ("generator collapse: its samples cover only part of the data; try "
@@ -253,4 +252,4 @@ class Gan(GenerativeMixin, Recipe):
         self._last_g_loss = state.get("last_g_loss")
 
 
-__all__ = ["Gan", "COLLAPSE_HINT", "DIVERGE_HINT", "to_numpy"]
+__all__ = ["Gan", "COLLAPSE_HINT", "DIVERGE_HINT"]

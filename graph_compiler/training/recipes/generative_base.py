@@ -51,7 +51,7 @@ def pca_2d(x: torch.Tensor) -> torch.Tensor:
     proj = centred @ v[:, :2]
     # Fix the sign of each axis so the picture does not flip between epochs.
     peak = proj.abs().argmax(0)
-    signs = torch.sign(proj[peak, torch.arange(2)])
+    signs = torch.sign(proj[peak, torch.arange(2, device=proj.device)])
     signs[signs == 0] = 1
     return proj * signs
 
