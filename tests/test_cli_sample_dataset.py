@@ -107,7 +107,7 @@ def test_sample_gan_writes_an_array_in_data_units(gan_run, tmp_path: Path, capsy
     path, run_dir = gan_run
     assert (run_dir / "weights.safetensors").is_file() and (run_dir / "Discriminator.safetensors").is_file()
     out = tmp_path / "fake.npy"
-    assert main(["sample", str(path), "--weights", str(run_dir), "-n", "40", "-o", str(out)]) == 0
+    assert main(["sample", str(path), "--weights", str(run_dir), "-n", "40", "--threads", "1", "-o", str(out)]) == 0
     arr = np.load(out)
     assert arr.shape == (40, 2) and arr.dtype == np.float32 and np.isfinite(arr).all()
     # Without FILE the run's own snapshot of the graph is used; the seed makes it repeatable.

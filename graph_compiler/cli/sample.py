@@ -32,6 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", metavar="OUT", help="OUT.npy for arrays, OUT.txt for text (text prints when omitted)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu", help="where to run (default cpu)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="CPU threads for torch (default: torch's choice; 1 is often fastest for small models)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe option, e.g. temperature=0.5, sample_steps=50, prompt=def (repeatable)")
     p.add_argument("--temperature", type=float, metavar="T", help="language models: sampling temperature")
@@ -104,6 +106,10 @@ def run(args: argparse.Namespace) -> int:
         raise NetwrightError(f"-n must be at least 1, got {args.n}")
     import torch
 
+    if args.threads is not None:
+        if args.threads < 1:
+            raise NetwrightError(f"--threads must be at least 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
     trainer = load_sampler(args.weights, args.file, _options(args), args.device)
     torch.manual_seed(args.seed)
     payload = trainer.sample(args.n)
