@@ -36,9 +36,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import numpy as np
-from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
-from PySide6.QtWidgets import QApplication
+import numpy as np  # noqa: E402 - after the QT_QPA_PLATFORM default above
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer  # noqa: E402 - after the QT_QPA_PLATFORM default above
+from PySide6.QtWidgets import QApplication  # noqa: E402 - after the QT_QPA_PLATFORM default above
 
 
 def rss_mib() -> float:

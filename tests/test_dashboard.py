@@ -7,6 +7,7 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 import itertools
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -151,9 +152,12 @@ def test_a_crashing_engine_or_bad_settings_are_messages(qtbot, dash):
             pass
 
     dash.trainer_factory = lambda doc, overrides: Crashing()
+    threads: list[bool] = []
+    dash.runFinished.connect(lambda _r: threads.append(threading.current_thread() is threading.main_thread()))
     with qtbot.waitSignal(dash.runFinished, timeout=5000):
         click(qtbot, dash, dash.run_button)
     assert "the engine fell over" in dash.error_label.text()
+    assert threads == [True]  # the run's end is handled in the GUI thread, not the worker's
 
     def refuse(doc, overrides):
         raise TrainingConfigError("training.lr must be > 0")

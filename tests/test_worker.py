@@ -155,21 +155,25 @@ def test_thread_pauses_and_stops_through_the_engine_flag(qtbot):
     buf = TrainingBuffers()
     worker = TrainingWorker(trainer, buf)
     thread = TrainingThread(worker)
-    with qtbot.waitSignal(worker.finished, timeout=10_000) as blocker:
-        thread.start()
-        qtbot.waitUntil(lambda: buf.sizes()["step_points"] > 5, timeout=5000)
-        worker.pause()
-        time.sleep(0.2)  # let the worker park at its next event
-        before = buf.sizes()["step_points"]
-        time.sleep(0.3)
-        assert buf.sizes()["step_points"] == before  # nothing runs while paused
-        worker.resume()
-        qtbot.waitUntil(lambda: buf.sizes()["step_points"] > before, timeout=5000)
-        t0 = time.perf_counter()
-        worker.stop()
+    # Not qtbot.waitSignal: it connects a plain callable, which PySide calls in the
+    # emitting (worker) thread, racing the blocker's own event loop. A list append is safe.
+    reasons: list[str] = []
+    worker.finished.connect(reasons.append)
+    thread.start()
+    qtbot.waitUntil(lambda: buf.sizes()["step_points"] > 5, timeout=5000)
+    worker.pause()
+    time.sleep(0.2)  # let the worker park at its next event
+    before = buf.sizes()["step_points"]
+    time.sleep(0.3)
+    assert buf.sizes()["step_points"] == before  # nothing runs while paused
+    worker.resume()
+    qtbot.waitUntil(lambda: buf.sizes()["step_points"] > before, timeout=5000)
+    t0 = time.perf_counter()
+    worker.stop()
+    qtbot.waitUntil(lambda: bool(reasons), timeout=5000)
     assert thread.thread.wait(5000)
     assert time.perf_counter() - t0 < 3
-    assert blocker.args == ["stopped"] and trainer.stopped_by_flag
+    assert reasons == ["stopped"] and trainer.stopped_by_flag
     assert worker.paused_s >= 0.3
 
 

@@ -16,6 +16,7 @@ downsampling) whenever it reaches its capacity.
 """
 from __future__ import annotations
 
+import math
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -68,6 +69,8 @@ class History:
         self._y = np.empty_like(self._x)
         self.n = 0
         self.halvings = 0
+        self.lo = self.hi = math.nan  # finite min / max of y so far (halving keeps both)
+        self.lo_pos = math.nan  # smallest positive y, for log scales
 
     @property
     def x(self) -> np.ndarray:
@@ -83,10 +86,12 @@ class History:
     def clear(self) -> None:
         self.n = 0
         self.halvings = 0
+        self.lo = self.hi = self.lo_pos = math.nan
 
     def extend(self, xs: np.ndarray, ys: np.ndarray) -> None:
         xs = np.asarray(xs, dtype=np.float64)
         ys = np.asarray(ys, dtype=np.float64)
+        self._track_range(ys)
         while len(xs):
             if self.n == self.capacity:
                 self._halve()
@@ -97,6 +102,18 @@ class History:
             self._y[self.n:self.n + take] = ys[:take]
             self.n += take
             xs, ys = xs[take:], ys[take:]
+
+    def _track_range(self, ys: np.ndarray) -> None:
+        finite = ys[np.isfinite(ys)]
+        if not len(finite):
+            return
+        lo, hi = float(finite.min()), float(finite.max())
+        self.lo = lo if math.isnan(self.lo) else min(self.lo, lo)
+        self.hi = hi if math.isnan(self.hi) else max(self.hi, hi)
+        pos = finite[finite > 0]
+        if len(pos):
+            p = float(pos.min())
+            self.lo_pos = p if math.isnan(self.lo_pos) else min(self.lo_pos, p)
 
     def _grow(self) -> None:
         size = min(self.capacity, len(self._x) * 2)

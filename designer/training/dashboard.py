@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -40,6 +40,7 @@ from designer.training.controls import RunControls, RunStatus
 from designer.training.evaluation import EvaluationView
 from designer.training.health import HealthView
 from designer.training.pacing import Pacer
+from designer.training.plot_theme import apply_plot_theme
 from designer.training.plots import CurveBoard
 from designer.training.results import TrainedResult, attach_result, trained_result
 from designer.training.run_history import RunHistory, RunRecord, make_label, thin
@@ -112,7 +113,10 @@ class TrainingDashboard(QWidget):
 
         self.actions = actions or TrainingActions(self)
         self._connect_actions(own=actions is None)
+        apply_plot_theme(self)  # before the plots exist: they take the theme's colours
         self._build_ui()
+        apply_plot_theme(self)
+        self._follow_theme()
         self._connect_model()
         self._update_controls()
         self._update_overlays()
@@ -189,6 +193,16 @@ class TrainingDashboard(QWidget):
         lay.addWidget(self.error_label)
         lay.addWidget(self.tabs, 1)
 
+    def _follow_theme(self) -> None:
+        try:
+            from designer import theme
+        except ImportError:
+            return
+        theme.manager().changed.connect(self._on_theme)  # held weakly by the manager
+
+    def _on_theme(self, _name: str) -> None:
+        apply_plot_theme(self)
+
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self.controls.mark_cuda_availability()
@@ -237,7 +251,7 @@ class TrainingDashboard(QWidget):
         self._reset_views()
         self.buffers = TrainingBuffers()
         self.worker = TrainingWorker(trainer, self.buffers)
-        self.worker.finished.connect(self._on_finished)
+        self.worker.finished.connect(self._on_finished)  # queued: see _on_finished
         self.thread = TrainingThread(self.worker)
         self.result = None
         self.stale = False
@@ -364,7 +378,10 @@ class TrainingDashboard(QWidget):
             self._show_activation_payload(value)
 
     # ------------------------------------------------------------ run end
+    @Slot(str)
     def _on_finished(self, reason: str) -> None:
+        # A declared slot of this QObject, so the worker's finished signal is queued into
+        # the GUI thread. (PySide calls a plain callable in the emitting thread.)
         thread, worker = self.thread, self.worker
         if thread is not None:
             thread.thread.wait(5000)
@@ -399,6 +416,7 @@ class TrainingDashboard(QWidget):
         self._update_controls()
         self._update_overlays()
         self.controls.mark_cuda_availability()
+        self._pending.pop("activation", None)  # superseded by the capture on the final weights
         if self.watched and self.result is not None:
             self.show_activations(*self.watched)
         self.runFinished.emit(reason)

@@ -143,25 +143,28 @@ class PredictionsView(QWidget):
             conf_txt = f" ({conf * 100:.0f}%)" if isinstance(conf, (int, float)) else ""
             cells.append(f"<span style='color:{color}'>#{p.get('index', '?')}: "
                          f"{name(p.get('pred'))}{conf_txt} / {name(p.get('true'))}</span>")
-        self.text.setText("pred (confidence) / true: " + " &nbsp; ".join(cells))
+        self.text.setText("<b>predicted (confidence) / true</b><br>" + "<br>".join(cells))
         if images is not None and len(images):
             imgs = as_images(images)
             self.images.set_title("validation samples, in the order listed below")
-            self.images.set_image(tile(imgs, cols=min(len(imgs), 8), normalize="global"))
+            self.images.set_image(tile(imgs, cols=min(len(imgs), 4), normalize="global"))
             self.images.setVisible(True)
         else:
             self.images.setVisible(False)
 
 
 class EvaluationView(QSplitter):
+    """The matrix (square) on the left, the sample predictions in the room beside it."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(Qt.Orientation.Vertical, parent)
+        super().__init__(Qt.Orientation.Horizontal, parent)
         self.confusion = ConfusionView()
         self.predictions = PredictionsView()
         self.addWidget(self.confusion)
         self.addWidget(self.predictions)
         self.setStretchFactor(0, 3)
-        self.setStretchFactor(1, 1)
+        self.setStretchFactor(1, 2)
+        self.setSizes([600, 400])  # proportions: the plots' size hints would squeeze the list
 
 
 __all__ = ["ConfusionView", "EvaluationView", "PredictionsView"]

@@ -65,6 +65,7 @@ class HealthView(QWidget):
         plot.setLabel("left", label)
         plot.setLabel("bottom", "step")
         plot.getAxis("left").setWidth(AXIS_WIDTH)
+        plot.getAxis("left").enableAutoSIPrefix(False)
         for name in ("left", "bottom"):
             plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         return plot  # legend: a QLabel outside the scene (see plots.CurveBoard._make_plot)

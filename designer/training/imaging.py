@@ -100,7 +100,7 @@ class ImagePane(QWidget):
         self.item.setImage(img, levels=levels, autoLevels=levels is None)
         if img.shape != self.shape:  # re-frame only when the layout changed, not every update
             self.shape = img.shape
-            self.box.autoRange(padding=0.02)
+            self.box.enableAutoRange()  # fits now and on every resize, until the user zooms
 
 
 __all__ = ["ImagePane", "as_images", "tile"]

@@ -114,6 +114,9 @@ class CurveBoard(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.legend)
         lay.addWidget(self.view, 1)
+        self._y_auto: dict[pg.PlotItem, bool] = {}  # False once the user zooms or pans
+        self._y_range: dict[pg.PlotItem, tuple[float, float]] = {}
+        self._overlay_range: dict[pg.PlotItem, tuple[float, float, float]] = {}  # lo, hi, lo_pos
         self.loss_plot = self._make_plot(0, "loss")
         self.metric_plot = self._make_plot(1, "metric")
         self.metric_plot.setXLink(self.loss_plot)
@@ -138,6 +141,11 @@ class CurveBoard(QWidget):
             plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         # A fixed width: otherwise every new tick label width re-lays out the whole scene.
         plot.getAxis("left").setWidth(AXIS_WIDTH)
+        plot.getAxis("left").enableAutoSIPrefix(False)  # accuracy 0.9, not "900 (x0.001)"
+        # The y range is set by _settle_y (with hysteresis) instead of pyqtgraph's
+        # autorange, which re-renders the axis on every update as the loss falls.
+        plot.enableAutoRange(y=False)
+        plot.getViewBox().sigRangeChangedManually.connect(lambda *_a, p=plot: self._y_auto.__setitem__(p, False))
         return plot
 
     # ---- data in
@@ -162,6 +170,8 @@ class CurveBoard(QWidget):
         self.pacer.reset()
         for plot in (self.loss_plot, self.metric_plot):
             plot.enableAutoRange(x=True)
+            self._y_auto[plot] = True
+        self._y_range.clear()
 
     # ---- drawing
     def refresh(self, force: bool = False) -> int:
@@ -175,8 +185,46 @@ class CurveBoard(QWidget):
             self.items[name].setData(hist.x, hist.y)
         n = len(self._dirty)
         self._dirty.clear()
+        for plot in (self.loss_plot, self.metric_plot):
+            self._settle_y(plot)
         self.pacer.record(time.perf_counter() - t + self.view.paint_s)
         return n
+
+    def _settle_y(self, plot: pg.PlotItem) -> None:
+        """Fit y to the data, but only move when the data leave the range or fill less
+        than half of it: the axis (the costliest thing to redraw) then changes a handful
+        of times per run instead of on every update."""
+        vb = plot.getViewBox()
+        if vb.state["autoRange"][1]:  # the user pressed the plot's "A" button: ours again
+            vb.enableAutoRange(y=False)
+            self._y_auto[plot] = True
+            self._y_range.pop(plot, None)
+        if not self._y_auto.get(plot, True):
+            return
+        log = plot is self.loss_plot and self.log_y
+        los, his = [], []
+        for name, hist in self.history.items():
+            if len(hist) and (plot is self.loss_plot) == is_loss(SeriesKey.parse(name).metric):
+                los.append(hist.lo_pos if log else hist.lo)
+                his.append(hist.hi)
+        if plot in self._overlay_range:  # earlier runs drawn behind count too
+            o_lo, o_hi, o_pos = self._overlay_range[plot]
+            los.append(o_pos if log else o_lo)
+            his.append(o_hi)
+        los, his = [v for v in los if np.isfinite(v)], [v for v in his if np.isfinite(v)]
+        if not los or not his:
+            return
+        lo, hi = min(los), max(his)
+        if log:
+            if lo <= 0 or hi <= 0:
+                return
+            lo, hi = float(np.log10(lo)), float(np.log10(hi))
+        cur = self._y_range.get(plot)
+        span = (hi - lo) or (abs(hi) or 1.0)
+        if cur is None or lo < cur[0] or hi > cur[1] or span < 0.5 * (cur[1] - cur[0]):
+            pad = 0.08 * span
+            self._y_range[plot] = (lo - pad, hi + pad)
+            plot.setYRange(lo - pad, hi + pad, padding=0)
 
     def set_x_extent(self, total_steps: int) -> None:
         """Fix the step axis to the planned run: while the curves grow, the axis (whose
@@ -190,6 +238,8 @@ class CurveBoard(QWidget):
     def set_log(self, on: bool) -> None:
         self.log_y = on
         self.loss_plot.setLogMode(x=False, y=on)
+        self._y_range.pop(self.loss_plot, None)
+        self._settle_y(self.loss_plot)
 
     def curve_names(self) -> list[str]:
         return [n for n, h in self.history.items() if len(h)]
@@ -244,6 +294,7 @@ class CurveBoard(QWidget):
         (run label, {series name: (x, y)}). Step series are left out: their epoch means
         say the same with far less clutter."""
         wanted: list[tuple[str, str, tuple[list[float], list[float]]]] = []
+        self._overlay_range.clear()
         for label, curves in runs:
             for name, xy in curves.items():
                 if name.endswith("/epoch"):
@@ -271,9 +322,23 @@ class CurveBoard(QWidget):
                     plot.setVisible(True)
             style = Qt.PenStyle.DashLine if key.split == "val" else Qt.PenStyle.SolidLine
             item.setPen(pg.mkPen(OVERLAY_COLOR, width=1, style=style))
-            item.setData(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+            ys = np.asarray(y, dtype=np.float64)
+            item.setData(np.asarray(x, dtype=np.float64), ys)
             item.setToolTip(f"{label}: {key.label}")
             item.setVisible(True)
+            self._note_overlay_range(plot, ys)
+        for plot in (self.loss_plot, self.metric_plot):
+            self._y_range.pop(plot, None)
+            self._settle_y(plot)
+
+    def _note_overlay_range(self, plot: pg.PlotItem, ys: np.ndarray) -> None:
+        finite = ys[np.isfinite(ys)]
+        if not len(finite):
+            return
+        pos = finite[finite > 0]
+        lo, hi, lo_pos = self._overlay_range.get(plot, (np.inf, -np.inf, np.inf))
+        self._overlay_range[plot] = (min(lo, float(finite.min())), max(hi, float(finite.max())),
+                                     min(lo_pos, float(pos.min())) if len(pos) else lo_pos)
 
     def overlay_count(self) -> int:
         return sum(1 for item in self._overlay_items if item.isVisible())

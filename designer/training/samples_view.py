@@ -64,11 +64,12 @@ def class_brushes(labels: np.ndarray) -> list[Any]:
 
 
 class _ScatterPage(pg.PlotWidget):
-    def __init__(self) -> None:
+    def __init__(self, legend: bool = True) -> None:
         super().__init__()
         self.real = pg.ScatterPlotItem(size=4, pen=None, brush=REAL_BRUSH, name="real data")
         self.fake = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(PALETTE[0]), name="generated")
-        self.getPlotItem().addLegend(offset=(-10, 10))
+        if legend:  # latent codes are coloured by class: "real / generated" would mislead
+            self.getPlotItem().addLegend(offset=(-10, 10))
         self.addItem(self.real)
         self.addItem(self.fake)
         self.getPlotItem().setAspectLocked(True)
@@ -155,7 +156,7 @@ class PayloadView(QWidget):
     def page(self, kind: str) -> QWidget:
         if kind not in self.pages:
             factory: dict[str, Callable[[], QWidget]] = {
-                "scatter": _ScatterPage, "latent": _ScatterPage, "chain": _ChainPage,
+                "scatter": _ScatterPage, "latent": lambda: _ScatterPage(legend=False), "chain": _ChainPage,
                 "images": lambda: ImagePane("", colormap="CET-L1"),
                 "attention": lambda: ImagePane("", colormap="viridis"),
                 "text": self._make_text, "curve": self._make_curve,
@@ -213,8 +214,12 @@ class PayloadView(QWidget):
         if real is not None and len(real):
             ref = as_images(real)
             k = min(len(gen), len(ref), 16)
-            mosaic = tile(np.concatenate([ref[:k], gen[:k]]), cols=k, normalize="global")
-            page.set_title("top: real / originals, bottom: model output")  # type: ignore[attr-defined]
+            cols = min(k, 8)
+            # Row pairs: originals, then the model's version of each right below it.
+            rows = [part for start in range(0, k, cols)
+                    for part in (ref[start:start + cols], gen[start:start + cols])]
+            mosaic = tile(np.concatenate(rows), cols=cols, normalize="global")
+            page.set_title("real (row), model (row below)")  # type: ignore[attr-defined]
         else:
             mosaic = tile(gen, normalize="global")
             page.set_title("")  # type: ignore[attr-defined]

@@ -94,6 +94,7 @@ class TrainingWorker(QObject):
         self._last_health = 0.0
         self._last_activation = 0.0
         self._health_step = 0
+        self._samples_per_s: float | None = None
         self._pred_index: tuple[int, ...] = ()
         self._pred_images: np.ndarray | None = None
         self._t0 = time.perf_counter()
@@ -238,6 +239,8 @@ class TrainingWorker(QObject):
             self.buffers.put("done", dict(d))
 
     def _post_progress(self, d: dict[str, Any]) -> None:
+        if d.get("samples_per_s"):
+            self._samples_per_s = d["samples_per_s"]  # done / start events carry none: keep the last
         elapsed = time.perf_counter() - self._t0 - self.paused_s
         progress = self._progress
         done = progress - self._progress0  # a resumed run starts part-way
@@ -246,7 +249,7 @@ class TrainingWorker(QObject):
             "epoch": d.get("epoch"), "epochs": self._epochs, "step": self._step,
             "epoch_step": d.get("epoch_step"), "steps_per_epoch": self._steps_per_epoch,
             "progress": progress, "elapsed_s": elapsed, "eta_s": eta,
-            "samples_per_s": d.get("samples_per_s"),
+            "samples_per_s": self._samples_per_s,
         })
 
     def _prediction_images(self, preds: list[dict[str, Any]]) -> np.ndarray | None:
