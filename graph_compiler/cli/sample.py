@@ -61,7 +61,7 @@ def load_sampler(weights: str | Path, file: str | Path | None = None, options: d
                  device: str = "cpu", require_generative: bool = True) -> Trainer:
     """A prepared Trainer for a saved run (``engine.load_trained``), refusing runs whose
     recipe does not generate samples unless ``require_generative`` is False."""
-    from graph_compiler.training.engine import load_trained
+    from graph_compiler.training.restore import load_trained
 
     trainer = load_trained(weights, file=file, options=options, device=device)
     if require_generative and not trainer.recipe.generative:

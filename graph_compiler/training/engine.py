@@ -33,12 +33,12 @@ from typing import Any
 
 import torch
 
-from graph_compiler.document import Document, from_dict, to_dict
+from graph_compiler.document import Document, to_dict
 from graph_compiler.errors import GraphError, NetwrightError
 from graph_compiler.training import batching, devices, restore
-from graph_compiler.training.checkpoints import CheckpointError, SavedRun, load_run, save_run, small_meta
+from graph_compiler.training.checkpoints import SavedRun, load_run, save_run, small_meta
 from graph_compiler.training.config import TrainingConfig, TrainingConfigError, parse_config
-from graph_compiler.training.datasets import Dataset, DatasetError, resolve_dataset
+from graph_compiler.training.datasets import Dataset, resolve_dataset
 from graph_compiler.training.events import Event, error_event
 from graph_compiler.training.failures import NonFinite, ShapeProblems, Stopped, Where, error_event_for
 from graph_compiler.training.optimizers import OptimizerSet, build_optimizer
@@ -219,7 +219,9 @@ class Trainer:
         (e.g. to sample from a saved run). Raises NetwrightError subclasses."""
         from graph_compiler.analysis import Analyzer
         from graph_compiler.compile import CompiledDocument
-        from graph_compiler.training.recipes.base import Amp, RecipeContext
+        from graph_compiler.training.recipes.amp import Amp
+        from graph_compiler.training.recipes.context import RecipeContext
+        from graph_compiler.training.recipes.registry import recipe_for
 
         cfg = self.config
         self._phase = "setup"
@@ -232,7 +234,8 @@ class Trainer:
 
         self._phase = "data"
         dataset = self._load_dataset()
-        recipe_cls = self._recipe_class(dataset)
+        recipe_cls = recipe_for(cfg.recipe, dataset.task, dataset.name)
+        cfg.recipe = recipe_cls.name
         train, val = self._splits(dataset, recipe_cls.normalize)
 
         self._phase = "graph"
@@ -287,27 +290,6 @@ class Trainer:
         base = Path(self.doc.source).parent if self.doc.source else None
         return resolve_dataset(spec, base_dir=base, seed=self.config.seed)
 
-    def _recipe_class(self, dataset: Dataset) -> Any:
-        """The recipe ``training.recipe`` names (else the dataset task's default), checked
-        against the dataset's task; sets ``config.recipe`` to its canonical name."""
-        from graph_compiler.training.recipes import available
-        from graph_compiler.training.recipes.base import default_recipe_for, get_recipe
-
-        name = self.config.recipe or default_recipe_for(dataset.task)
-        if name is None:
-            raise TrainingConfigError(
-                f"training.recipe is not set and no recipe trains {dataset.task!r} datasets by default; "
-                f"set it to one of: {', '.join(available())}")
-        recipe_cls = get_recipe(name)
-        self.config.recipe = recipe_cls.name
-        if recipe_cls.tasks and dataset.task not in recipe_cls.tasks:
-            better = default_recipe_for(dataset.task)
-            hint = f"; set training.recipe to {better!r}" if better else ""
-            raise DatasetError(
-                f"recipe {recipe_cls.name!r} trains {' / '.join(recipe_cls.tasks)} datasets, but dataset "
-                f"{dataset.name!r} is a {dataset.task} dataset{hint}")
-        return recipe_cls
-
     def _splits(self, dataset: Dataset, recipe_normalize: str) -> tuple[Dataset, Dataset | None]:
         """Train / validation splits, normalised, on the device when they fit there."""
         cfg, device = self.config, self.device
@@ -352,6 +334,7 @@ class Trainer:
 
     def _start_event(self) -> Event:
         cfg, recipe = self.config, self.recipe
+        assert self.device is not None
         train, val = self.ctx.train, self.ctx.val
         return Event("start", {
             "recipe": cfg.recipe, "networks": recipe.networks(), "main": self.main,
@@ -527,39 +510,4 @@ class Trainer:
             self._set_mode(True)
 
 
-def load_trained(run_dir: str | Path, *, file: str | Path | None = None, options: Mapping[str, Any] | None = None,
-                 device: str = "auto", dataset: Dataset | None = None) -> Trainer:
-    """A prepared Trainer holding a saved run's networks with their trained weights
-    (for ``netwright sample`` and the app): ``load_trained(d).sample(16)``.
-
-    The networks come from ``file`` when given (they must fit the saved weights), else
-    from the document snapshot in run.json. ``options`` override the recipe's options
-    (e.g. a sampling temperature). Raises NetwrightError subclasses."""
-    from graph_compiler import document
-
-    saved = load_run(run_dir, with_optimizer=False)
-    if file is not None:
-        doc = document.load(file)
-    else:
-        raw = saved.info.get("document")
-        if not isinstance(raw, dict):
-            raise CheckpointError(f"{run_dir}: run.json holds no document snapshot; name the graph file")
-        doc = from_dict(raw)
-    cfg = dict(saved.info.get("config") or {})
-    cfg["device"] = device
-    cfg["options"] = {**(cfg.get("options") or {}), **(options or {})}
-    doc.training = cfg
-    trainer = Trainer(doc, dataset=dataset)
-    trainer.prepare()
-    assert trainer.device is not None
-    restore.load_weights(trainer.recipe, saved, trainer.device)
-    trainer._epoch = saved.epoch
-    trainer.history = list(saved.info.get("history") or [])
-    # Samples are mapped back to data units with the statistics the run trained with.
-    normalizer = restore.saved_normalizer(saved)
-    if normalizer is not None:
-        trainer.normalizer = trainer.ctx.normalizer = normalizer
-    return trainer
-
-
-__all__ = ["RunResult", "Trainer", "load_trained", "seed_everything"]
+__all__ = ["RunResult", "Trainer"]

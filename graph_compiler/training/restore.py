@@ -1,18 +1,25 @@
 """Putting a saved run back: its weights into a recipe's networks, its optimizer state.
 
-``load_weights`` is the only way trained weights reach a network: the engine's resume,
-``load_trained`` (the app and ``netwright sample``) all call it. The tensors come from
+``load_weights`` is the only way trained weights reach a network: the engine's resume
+and ``load_trained`` (a ready Trainer for the app and ``netwright sample``) call it. The tensors come from
 safetensors files (``checkpoints.load_run``), never from pickle.
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from graph_compiler.training.checkpoints import CheckpointError, SavedRun
+from graph_compiler.document import from_dict
+from graph_compiler.training.checkpoints import CheckpointError, SavedRun, load_run
 from graph_compiler.training.optimizers import OptimizerSet
 from graph_compiler.training.preprocessing import Normalizer
+
+if TYPE_CHECKING:
+    from graph_compiler.training.datasets import Dataset
+    from graph_compiler.training.engine import Trainer
 
 
 def load_weights(recipe: Any, saved: SavedRun, device: torch.device) -> None:
@@ -55,4 +62,40 @@ def saved_normalizer(saved: SavedRun) -> Normalizer | None:
     return Normalizer.from_dict(raw) if raw else None
 
 
-__all__ = ["check_recipe", "load_optimizer_states", "load_weights", "saved_normalizer"]
+def load_trained(run_dir: str | Path, *, file: str | Path | None = None, options: Mapping[str, Any] | None = None,
+                 device: str = "auto", dataset: Dataset | None = None) -> Trainer:
+    """A prepared Trainer holding a saved run's networks with their trained weights
+    (for ``netwright sample`` and the app): ``load_trained(d).sample(16)``.
+
+    The networks come from ``file`` when given (they must fit the saved weights), else
+    from the document snapshot in run.json. ``options`` override the recipe's options
+    (e.g. a sampling temperature). Raises NetwrightError subclasses."""
+    from graph_compiler import document
+    from graph_compiler.training.engine import Trainer  # the engine imports this module
+
+    saved = load_run(run_dir, with_optimizer=False)
+    if file is not None:
+        doc = document.load(file)
+    else:
+        raw = saved.info.get("document")
+        if not isinstance(raw, dict):
+            raise CheckpointError(f"{run_dir}: run.json holds no document snapshot; name the graph file")
+        doc = from_dict(raw)
+    cfg = dict(saved.info.get("config") or {})
+    cfg["device"] = device
+    cfg["options"] = {**(cfg.get("options") or {}), **(options or {})}
+    doc.training = cfg
+    trainer = Trainer(doc, dataset=dataset)
+    trainer.prepare()
+    assert trainer.device is not None
+    load_weights(trainer.recipe, saved, trainer.device)
+    trainer._epoch = saved.epoch
+    trainer.history = list(saved.info.get("history") or [])
+    # Samples are mapped back to data units with the statistics the run trained with.
+    normalizer = saved_normalizer(saved)
+    if normalizer is not None:
+        trainer.normalizer = trainer.ctx.normalizer = normalizer
+    return trainer
+
+
+__all__ = ["check_recipe", "load_optimizer_states", "load_trained", "load_weights", "saved_normalizer"]

@@ -22,7 +22,7 @@ def seed_everything(seed: int) -> None:
 def capture_rng(device: torch.device | None) -> dict[str, Any]:
     """Every generator's state, as tensors and JSON-able values (see checkpoints.save_run)."""
     py = random.getstate()
-    np_state = np.random.get_state()
+    np_state: Any = np.random.get_state()  # legacy form: ("MT19937", keys, pos, ...)
     rng: dict[str, Any] = {
         "torch": torch.get_rng_state(),
         "python": [py[0], list(py[1]), py[2]],
