@@ -40,9 +40,20 @@ from graph_compiler.training.checkpoints import SavedRun, load_run, save_run, sm
 from graph_compiler.training.config import TrainingConfig, TrainingConfigError, parse_config
 from graph_compiler.training.datasets import Dataset, resolve_dataset
 from graph_compiler.training.events import Event, error_event
-from graph_compiler.training.failures import NonFinite, ShapeProblems, Stopped, Where, error_event_for
+from graph_compiler.training.failures import (
+    NonFinite,
+    ShapeProblems,
+    Stopped,
+    Where,
+    error_event_for,
+)
 from graph_compiler.training.optimizers import OptimizerSet, build_optimizer
-from graph_compiler.training.preprocessing import Normalizer, fit_normalizer, normalize_splits, split
+from graph_compiler.training.preprocessing import (
+    Normalizer,
+    fit_normalizer,
+    normalize_splits,
+    split,
+)
 from graph_compiler.training.progress import EpochTotals, Monitor, as_number, step_means
 from graph_compiler.training.rng import capture_rng, restore_rng, seed_everything
 from graph_compiler.training.schedules import per_step
