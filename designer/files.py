@@ -19,7 +19,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal
 
-from graph_compiler.document import Document, atomic_write, from_dict, to_dict
+from graph_compiler.atomic import atomic_write
+from graph_compiler.document import Document, from_dict, to_dict
 from graph_compiler.errors import DocumentError
 
 RECOVERY_ENV = "NETWRIGHT_RECOVERY_DIR"

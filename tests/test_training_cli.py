@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-from test_training_helpers import mlp_doc
+from training_docs import mlp_doc
 
 from graph_compiler import document
 from graph_compiler.cli import main

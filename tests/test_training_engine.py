@@ -7,7 +7,7 @@ import time
 
 import pytest
 import torch
-from test_training_helpers import mlp_doc, token_doc
+from training_docs import mlp_doc, token_doc
 
 from graph_compiler import document
 from graph_compiler.compile import CompiledDocument
