@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QStackedWidget,
     QTabWidget,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from designer.panels.inspector import InspectorPanel
     from designer.panels.palette import PalettePanel
     from designer.panels.summary import SummaryPanel
+    from designer.training.install import TrainingDock
 
 
 # Docks that open when their feature is used, not with the editor (Run shows Training).
@@ -74,7 +76,7 @@ class MainWindow(QMainWindow):
         self.autosaver: Autosaver = None  # type: ignore[assignment]
         self.views: dict[str, CanvasView] = {}
         self.docks: dict[str, QDockWidget] = {}
-        self.training: Any = None  # the training dock, when designer.training is there
+        self.training: TrainingDock | None = None  # the training dock, once finish_setup ran
         self.recent = RecentFiles(self)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -87,7 +89,7 @@ class MainWindow(QMainWindow):
         self.prompts = self.file_actions.prompts
         self.edit = EditCommands(self)
         self.recent_menu: Any = None
-        self.panels_menu: Any = None
+        self.panels_menu: QMenu = None  # type: ignore[assignment]  # set by build_menus below
         self.acts = build_menus(self)
         self.status_counts = QLabel()
         self.status_counts.setObjectName("muted")
@@ -171,7 +173,7 @@ class MainWindow(QMainWindow):
         from designer import window_training
 
         self.training_wiring = window_training.install(self, m)
-        self.training = self.training_wiring.dock if self.training_wiring is not None else None
+        self.training = self.training_wiring.dock
 
     # ------------------------------------------------------------ layout
 

@@ -8,18 +8,21 @@ Training Dashboard shows it, and that opens tall enough for its curves the first
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSize, Qt
-from PySide6.QtWidgets import QMainWindow, QToolBar, QToolButton, QWidget
+from PySide6.QtWidgets import QToolBar, QToolButton, QWidget
 
 from designer import theme
+from designer.training.install import TrainingDock, install_training_dock
 
-_ICONS = (("run", "run"), ("resume", "run"), ("pause", "pause"), ("stop", "stop"), ("save", "save"))
+if TYPE_CHECKING:
+    from designer.main_window import MainWindow
+    from designer.model import DocumentModel
 
 
 class TrainingWiring(QObject):
-    def __init__(self, window: QMainWindow, dock: Any) -> None:
+    def __init__(self, window: MainWindow, dock: TrainingDock) -> None:
         super().__init__(window)
         self.window, self.dock = window, dock
         self._sized = False
@@ -37,10 +40,10 @@ class TrainingWiring(QObject):
         theme.manager().changed.connect(self._on_theme)  # bound: dropped with this object
 
     def tint(self) -> None:
-        for attr, icon in _ICONS:
-            action = getattr(self.dock.actions, attr, None)
-            if action is not None:
-                action.setIcon(theme.icon(icon))
+        a = self.dock.actions
+        for action, icon in ((a.run, "run"), (a.resume, "run"), (a.pause, "pause"), (a.stop, "stop"),
+                             (a.save, "save")):
+            action.setIcon(theme.icon(icon))
 
     def _on_theme(self, _name: str) -> None:
         self.tint()
@@ -53,10 +56,6 @@ class TrainingWiring(QObject):
             self.window.resizeDocks([self.dock], [height], Qt.Orientation.Vertical)
 
 
-def install(window: QMainWindow, model: Any) -> TrainingWiring | None:
-    """The training dock, wired in (``.dock``); None when this build has no training package."""
-    try:
-        from designer.training.install import install_training_dock
-    except ImportError:
-        return None
+def install(window: MainWindow, model: DocumentModel) -> TrainingWiring:
+    """The training dock, wired in (``.dock``)."""
     return TrainingWiring(window, install_training_dock(window, model))

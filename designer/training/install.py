@@ -14,7 +14,7 @@ or an action is used, so the window still paints first.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
@@ -22,6 +22,9 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
 from designer.training.actions import TrainingActions
 
 if TYPE_CHECKING:
+    from designer.canvas.view import CanvasView
+    from designer.main_window import MainWindow
+    from designer.model import DocumentModel
     from designer.training.dashboard import TrainingDashboard
     from designer.training.run_history import RunHistory
 
@@ -31,7 +34,7 @@ _HOOK = "netwrightTrainingHook"  # dynamic property marking canvases already con
 class TrainingDock(QDockWidget):
     """The dock holding the dashboard, built on first use."""
 
-    def __init__(self, window: QMainWindow, model: Any, history: RunHistory | None = None) -> None:
+    def __init__(self, window: QMainWindow, model: DocumentModel, history: RunHistory | None = None) -> None:
         super().__init__("Training", window)
         self.setObjectName("dock_training")  # saveState / restoreState need a name
         self.model = model
@@ -78,20 +81,15 @@ class TrainingDock(QDockWidget):
             self._dashboard.shutdown()
 
 
-def install_training_dock(window: QMainWindow, model: Any, history: RunHistory | None = None) -> TrainingDock:
+def install_training_dock(window: MainWindow, model: DocumentModel, history: RunHistory | None = None) -> TrainingDock:
     """Add the training dock, menu and toolbar to ``window``; returns the dock (its
     ``dashboard`` property builds the dashboard on first use)."""
     dock = TrainingDock(window, model, history)
     window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-    docks = getattr(window, "docks", None)
-    if isinstance(docks, dict):
-        if "diagnostics" in docks:
-            window.tabifyDockWidget(docks["diagnostics"], dock)
-            docks["diagnostics"].raise_()
-        docks["training"] = dock  # the window shows / hides its docks with the start page
-    panels_menu = getattr(window, "panels_menu", None)
-    if panels_menu is not None:
-        panels_menu.addAction(dock.toggleViewAction())
+    window.tabifyDockWidget(window.docks["diagnostics"], dock)
+    window.docks["diagnostics"].raise_()
+    window.docks["training"] = dock  # the window shows / hides its docks with the start page
+    window.panels_menu.addAction(dock.toggleViewAction())
 
     menu_bar = window.menuBar()
     menu = menu_bar.addMenu("&Train")
@@ -113,34 +111,29 @@ def install_training_dock(window: QMainWindow, model: Any, history: RunHistory |
         toolbar.addAction(action)
 
     _hook_canvases(window, dock)
-    for signal in ("documentReset", "networksChanged"):
-        sig = getattr(model, signal, None)
-        if sig is not None:  # connected after the window's own slots, so new tabs exist by now
-            sig.connect(lambda *_a: _hook_canvases(window, dock))
+    # Connected after the window's own slots, so new tabs exist by the time these run.
+    model.documentReset.connect(lambda: _hook_canvases(window, dock))
+    model.networksChanged.connect(lambda: _hook_canvases(window, dock))
     app = QCoreApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(dock.shutdown)
     return dock
 
 
-def _hook_canvases(window: Any, dock: TrainingDock) -> None:
+def _hook_canvases(window: MainWindow, dock: TrainingDock) -> None:
     """Connect every canvas's selection to the activation view, once per canvas."""
-    views = getattr(window, "views", None)
-    if not isinstance(views, dict):
-        return
-    for view in views.values():
-        sig = getattr(view, "selectionChangedIds", None)
-        if sig is None or view.property(_HOOK):
+    for view in window.views.values():
+        if view.property(_HOOK):
             continue
         view.setProperty(_HOOK, True)
 
-        def on_selection(ids: list, view: Any = view) -> None:
+        def on_selection(ids: list[str], view: CanvasView = view) -> None:
             if len(ids) != 1:
                 return
             network = next((n for n, v in window.views.items() if v is view), None)
             dock.show_activations(ids[0], network)
 
-        sig.connect(on_selection)
+        view.selectionChangedIds.connect(on_selection)
 
 
 __all__ = ["TrainingDock", "install_training_dock"]
