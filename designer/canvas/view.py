@@ -24,7 +24,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsView, QLineEdit, QMenu, QWidget
 
-from designer import qtfix
 from designer.canvas import edit_actions as act
 from designer.canvas import lod as LOD
 from designer.canvas import overlays
@@ -34,8 +33,6 @@ from designer.canvas.quick_add import QuickAdd, catalog_entries
 from designer.canvas.scene import CanvasScene
 from designer.layout import NODE_W
 from designer.model import DocumentModel
-
-qtfix.install()
 
 MIME = "application/x-netwright-node"
 MIN_SCALE, MAX_SCALE = 0.02, 4.0
