@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 import json
 import os
 
@@ -18,11 +19,13 @@ from PySide6.QtGui import (
     QPainter,
 )
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QGraphicsScene
+from PySide6.QtWidgets import QApplication, QGraphicsScene, QVBoxLayout, QWidget
 
+from designer.actions import Actions, create_actions
 from designer.canvas import MIME, CanvasView
 from designer.canvas.node_item import NodeItem
 from designer.layout import NODE_W
+from designer.menus import CONTEXT_MENU, canvas_handlers
 from designer.model import DocumentModel
 from graph_compiler.document import Document, Edge, Network, Node
 
@@ -49,15 +52,28 @@ def model(qtbot) -> DocumentModel:
 
 
 @pytest.fixture
-def view(qtbot, model: DocumentModel) -> CanvasView:
-    v = CanvasView(model, NET)
-    qtbot.addWidget(v)
-    v.resize(1400, 700)
-    v.show()
+def view(qtbot, model: DocumentModel) -> Iterator[CanvasView]:
+    # The command keys are the registry's canvas-scoped actions, as in the window.
+    host = QWidget()
+    qtbot.addWidget(host)
+    v = CanvasView(model, NET, host)
+    handlers = canvas_handlers(lambda: v)
+    acts = create_actions(host, handlers, canvas_scope=host, names=handlers)
+    host.addActions([a for a in acts.all.values() if a.shortcutContext() == Qt.ShortcutContext.WindowShortcut])
+    v.set_context_actions(context_actions_for(acts))
+    QVBoxLayout(host).addWidget(v)
+    host.layout().setContentsMargins(0, 0, 0, 0)
+    host.resize(1400, 700)
+    host.show()
     qtbot.waitExposed(v)
     v.fit_all()
     v.setFocus()
-    return v
+    yield v  # the host (and its actions) live until the test ends
+    host.close()
+
+
+def context_actions_for(acts: Actions) -> list:
+    return [acts.all[n] if n else None for n in CONTEXT_MENU if n is None or n in acts.all]
 
 
 def messages(model: DocumentModel) -> list[str]:
