@@ -93,6 +93,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("zoom_out", "Zoom &Out", "View", (Key.ZoomOut,), "zoom-out", tip="Zoom out"),
     # No icon: in a menu an icon takes the place of the check mark that shows the state.
     Command("snap", "&Snap to Grid", "View", (), tip="Snap moved nodes to the grid", checkable=True),
+    Command("minimap", "&Minimap", "View", ("Ctrl+M",), tip="Show the overview in the canvas's corner",
+            checkable=True),
     Command("auto_layout", "&Auto-layout", "View", ("Ctrl+L",), "layout", tip="Lay the network out again"),
     Command("theme_light", "Light Theme", "View", (), tip="Light colours", checkable=True),
     Command("theme_dark", "Dark Theme", "View", (), tip="Dark colours", checkable=True),

@@ -18,6 +18,7 @@ class EditCommands:
     def __init__(self, window: MainWindow) -> None:
         self.w = window
         self.snap_to_grid = bool(QSettings().value("canvas/snap", True, type=bool))
+        self.minimap = bool(QSettings().value("canvas/minimap", True, type=bool))
 
     @property
     def model(self) -> DocumentModel:
@@ -55,10 +56,17 @@ class EditCommands:
         self.snap_to_grid = on
         QSettings().setValue("canvas/snap", on)
         for view in self.w.views.values():
-            self.apply_snap(view)
+            self.apply_view_settings(view)
 
-    def apply_snap(self, view: CanvasView) -> None:
+    def set_minimap(self, on: bool) -> None:
+        self.minimap = on
+        QSettings().setValue("canvas/minimap", on)
+        for view in self.w.views.values():
+            self.apply_view_settings(view)
+
+    def apply_view_settings(self, view: CanvasView) -> None:
         view.set_snap(self.snap_to_grid)
+        view.set_minimap_visible(self.minimap)
 
     # ------------------------------------------------------------ networks
 

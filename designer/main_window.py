@@ -282,7 +282,7 @@ class MainWindow(QMainWindow):
             if view is None:
                 view = CanvasView(self.model, name)
                 view.setFrameShape(view.Shape.NoFrame)
-                self.edit.apply_snap(view)
+                self.edit.apply_view_settings(view)
                 view.set_context_actions(context_actions(self.acts))
                 view.selectionChangedIds.connect(lambda ids, v=view: self._on_selection(v, ids))
                 view.nodeActivated.connect(self._show_inspector)

@@ -23,7 +23,7 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
                "export_python", None, "start_page", None, "quit")),
     ("&Edit", ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete", None,
                "select_all", "rename", "quick_add")),
-    ("&View", ("fit", "zoom_in", "zoom_out", "snap", "auto_layout", None, "theme_light",
+    ("&View", ("fit", "zoom_in", "zoom_out", "minimap", "snap", "auto_layout", None, "theme_light",
                "theme_dark", None, "@panels")),
     ("&Network", ("add_network", "rename_network", "remove_network", None, "group", "ungroup")),
     ("&Train", ("run", "pause", "resume", "stop", None, "save_weights", None, "training_dashboard")),
@@ -68,6 +68,7 @@ def handlers(w: MainWindow) -> dict[str, Callable[[], object]]:
         # undo / redo are tied to the model's stack by connect_undo_stack()
         "rename": ed.rename_selected,  # with no node selected, renames the network
         "snap": lambda: ed.set_snap(w.acts.snap.isChecked()),
+        "minimap": lambda: ed.set_minimap(w.acts.minimap.isChecked()),
         "theme_light": lambda: w.set_theme("light"), "theme_dark": lambda: w.set_theme("dark"),
         "add_network": ed.add_network, "rename_network": ed.rename_network,
         "remove_network": ed.remove_network, "shortcuts": w.show_shortcuts, "about": w.about,
@@ -79,6 +80,7 @@ def build_menus(w: MainWindow) -> Actions:
     acts = create_actions(w, handlers(w), canvas_scope=w.tabs)
     w.acts = acts
     acts.snap.setChecked(w.edit.snap_to_grid)
+    acts.minimap.setChecked(w.edit.minimap)
     themes = QActionGroup(w)
     for name in ("light", "dark"):
         a = acts.all[f"theme_{name}"]

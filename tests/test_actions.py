@@ -173,3 +173,14 @@ def test_shortcuts_dialog_lists_the_registry(window: MainWindow, qtbot) -> None:
     assert {"Delete", "Group into Block", "Run", "Fit to Window", "Keyboard Shortcuts"} <= listed
     fit = next(r for r in range(table.rowCount()) if table.item(r, 1).text() == "Fit to Window")
     assert "F" in table.item(fit, 2).text().split(", ")
+
+
+def test_minimap_toggle_hides_every_canvas_minimap_and_is_remembered(window: MainWindow) -> None:
+    view = window.current_view()
+    assert view is not None and view.minimap.isVisible()
+    window.acts.minimap.trigger()
+    assert not window.acts.minimap.isChecked()
+    assert all(not v.minimap.isVisible() for v in window.views.values())
+    assert QSettings().value("canvas/minimap", type=bool) is False
+    window.acts.minimap.trigger()
+    assert view.minimap.isVisible()

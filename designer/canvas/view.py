@@ -29,6 +29,7 @@ from designer.canvas import edit_actions as act
 from designer.canvas import lod as LOD
 from designer.canvas import overlays
 from designer.canvas.interactions import MoveTracker, WireDrag, node_at, port_at
+from designer.canvas.minimap import Minimap
 from designer.canvas.node_item import NodeItem
 from designer.canvas.quick_add import QuickAdd, catalog_entries
 from designer.canvas.scene import CanvasScene
@@ -82,6 +83,7 @@ class CanvasView(QGraphicsView):
         self._editor: QLineEdit | None = None
         self._hint = overlays.Hint(self.viewport())
         self._context_actions: list[QAction | None] = []
+        self.minimap = Minimap(self)
         self._quick_at_menu: QPointF | None = None  # where a context menu was opened
         # Until the user zooms, pans or clicks, the view keeps the whole graph fitted while
         # the window and its docks settle into their sizes.
@@ -154,6 +156,16 @@ class CanvasView(QGraphicsView):
         super().resizeEvent(event)
         if self._auto_fit:
             self.fit_all()
+
+    def look_at(self, scene_pos: QPointF) -> None:
+        """Centre the view on a scene point (the minimap's click)."""
+        self._auto_fit = False
+        self.centerOn(scene_pos)
+
+    def set_minimap_visible(self, on: bool) -> None:
+        self.minimap.setVisible(on)
+        if on:
+            self.minimap.place()
 
     def zoom_by(self, factor: float) -> None:
         self._auto_fit = False
