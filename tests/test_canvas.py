@@ -458,3 +458,47 @@ def test_palette_colours_light_and_dark() -> None:
     assert light.isValid() and dark.isValid() and light != dark
     assert dark.lightness() > light.lightness()
     assert style.category_color("no such category").isValid()
+
+
+# ---------------------------------------------------------------- picking wires up again
+
+
+def test_redrag_wire_end_to_another_input_is_one_undo_step(view: CanvasView, model: DocumentModel) -> None:
+    model.disconnect(NET, [("relu1", 0, "linear2", 0)])
+    count = model.undo_stack.count()
+    drag(view, port(view, "relu1", False), port(view, "linear2", False))
+    edges = edge_keys(model)
+    assert ("linear1", 0, "linear2", 0) in edges and ("linear1", 0, "relu1", 0) not in edges
+    assert ("linear1", 0, "linear2", 0) in view.scene().edges
+    assert view.scene().edges[("linear1", 0, "linear2", 0)].isVisible()
+    assert model.undo_stack.count() == count + 1
+    model.undo_stack.undo()
+    assert ("linear1", 0, "relu1", 0) in edge_keys(model)
+    assert ("linear1", 0, "linear2", 0) not in edge_keys(model)
+
+
+def test_redrag_wire_end_onto_empty_canvas_deletes_it(view: CanvasView, model: DocumentModel) -> None:
+    empty = port(view, "relu1", False) + QPointF(0, 400)
+    assert view.scene().items(empty) == []
+    drag(view, port(view, "relu1", False), empty)
+    assert ("linear1", 0, "relu1", 0) not in edge_keys(model)
+    assert ("linear1", 0, "relu1", 0) not in view.scene().edges
+    model.undo_stack.undo()
+    assert ("linear1", 0, "relu1", 0) in edge_keys(model)
+
+
+def test_redrag_wire_back_to_its_port_or_a_refusing_one_changes_nothing(view: CanvasView,
+                                                                      model: DocumentModel) -> None:
+    count, before = model.undo_stack.count(), edge_keys(model)
+    drag(view, port(view, "relu1", False), port(view, "relu1", False) + QPointF(3, 2))
+    assert edge_keys(model) == before and model.undo_stack.count() == count
+    msgs = messages(model)
+    drag(view, port(view, "relu1", False), port(view, "linear2", False))  # linear2 is fed already
+    assert edge_keys(model) == before and model.undo_stack.count() == count
+    assert msgs and "already fed" in msgs[-1]
+    assert view.scene().edges[("linear1", 0, "relu1", 0)].isVisible()
+
+
+def test_wire_tooltip_names_shape_and_dtype(view: CanvasView) -> None:
+    tip = view.scene().edges[("input1", 0, "linear1", 0)].toolTip()
+    assert "[B, 8]" in tip and "float32" in tip and "input1" in tip and "linear1" in tip

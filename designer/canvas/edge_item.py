@@ -10,8 +10,10 @@ from designer.canvas import lod as LOD
 from designer.canvas import style
 from designer.canvas.node_item import PORT_R, NodeItem, font
 from designer.layout import NODE_W
+from graph_compiler.analysis import TensorType
 
 EdgeKey = tuple[str, int, str, int]
+DTYPE_NAMES = {"float": "float32", "long": "int64"}  # the analysis's dtypes, as torch names them
 _LABEL_PAD = 10.0  # label box width beyond its text
 _metrics: list[QFontMetricsF] = []
 
@@ -42,6 +44,7 @@ class EdgeItem(QGraphicsPathItem):
         self.src = src
         self.dst = dst
         self.label = ""
+        self._type: TensorType | None = None
         self.valid = True  # False when a port it names no longer exists
         self._path = QPainterPath()
         self._label_rect = QRectF()
@@ -56,6 +59,20 @@ class EdgeItem(QGraphicsPathItem):
         for node in (self.src, self.dst):
             if self in node.edges:
                 node.edges.remove(self)
+
+    def set_type(self, t: TensorType | None) -> None:
+        """The tensor the wire carries: its label, and a tooltip with shape and dtype."""
+        if t == self._type and self.toolTip():
+            return
+        self._type = t
+        src, _sp, dst, dp = self.key
+        where = f"{src} → {dst}" + (f" (input {dp})" if dp else "")
+        if t is None:
+            self.setToolTip(f"{where}\nshape not known yet")
+            self.set_label("")
+        else:
+            self.setToolTip(f"{where}\n{t}  ·  {DTYPE_NAMES.get(t.dtype, t.dtype)}")
+            self.set_label(str(t))
 
     def set_label(self, text: str) -> None:
         if text != self.label:

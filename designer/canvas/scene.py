@@ -61,6 +61,13 @@ class CanvasScene(QGraphicsScene):
             return "Blocks", f"Block: the network {type_name!r} used as one layer"
         return "", f"unknown node type {type_name!r}"
 
+    def edge_into(self, node: str, port: int) -> EdgeKey | None:
+        """The wire that feeds an input port, if any."""
+        item = self.nodes.get(node)
+        if item is None:
+            return None
+        return next((e.key for e in item.edges if e.key[2] == node and e.key[3] == port), None)
+
     # ------------------------------------------------------------ building
 
     def rebuild(self) -> None:
@@ -232,10 +239,12 @@ class CanvasScene(QGraphicsScene):
         infos = info.nodes if info is not None else {}
         for nid, item in self.nodes.items():
             item.set_analysis(infos.get(nid), errors.get(nid, []))
-        for (src, sp, _dst, _dp), edge in self.edges.items():
+        for (src, sp, dst, dp), edge in self.edges.items():
             si = infos.get(src)
             outs = si.outputs if si is not None else None
-            edge.set_label(str(outs[sp]) if outs and sp < len(outs) else "")
+            t = outs[sp] if outs and sp < len(outs) else None
+            edge.set_label(str(t) if t is not None else "")
+            edge.set_type(t)
 
     # ------------------------------------------------------------ background
 

@@ -30,7 +30,7 @@ from designer.canvas import lod as LOD
 from designer.canvas import overlays
 from designer.canvas.interactions import MoveTracker, WireDrag, node_at, port_at
 from designer.canvas.minimap import Minimap
-from designer.canvas.node_item import NodeItem
+from designer.canvas.node_item import NodeItem, PortRef
 from designer.canvas.quick_add import QuickAdd, catalog_entries
 from designer.canvas.scene import CanvasScene
 from designer.layout import NODE_W
@@ -267,7 +267,12 @@ class CanvasView(QGraphicsView):
             ref = port_at(self.scene(), pos)
             if ref is not None:
                 visible = self.mapToScene(self.viewport().rect()).boundingRect()
-                self._wire = WireDrag(self.scene(), ref, visible)
+                fed = None if ref.output else self.scene().edge_into(ref.node, ref.index)
+                if fed is not None:  # pick the wire up by its end, to move or drop it
+                    src = PortRef(fed[0], True, fed[1])
+                    self._wire = WireDrag(self.scene(), src, visible, moving=fed)
+                else:
+                    self._wire = WireDrag(self.scene(), ref, visible)
                 return
         super().mousePressEvent(event)
         if event.button() == Qt.MouseButton.LeftButton and node_at(self.scene(), pos) is not None:
@@ -301,6 +306,9 @@ class CanvasView(QGraphicsView):
 
     def _finish_wire(self, wire: WireDrag, pos: QPointF, at: QPoint) -> None:
         target = wire.finish(pos)
+        if wire.moving is not None:
+            self._finish_moved_wire(wire, target, pos, at)
+            return
         start = wire.start
         if target is None:
             if node_at(self.scene(), pos) is None and start.output:
@@ -317,6 +325,29 @@ class CanvasView(QGraphicsView):
             return
         src, dst = (start, target) if start.output else (target, start)
         self.model.connect(self.network, src.node, src.index, dst.node, dst.index)
+
+    def _finish_moved_wire(self, wire: WireDrag, target: PortRef | None, pos: QPointF, at: QPoint) -> None:
+        """A wire picked up by its input end: dropped on empty canvas it is deleted, on
+        another input it is reconnected there (one undo step), elsewhere it stays."""
+        key = wire.moving
+        assert key is not None
+        if target is None:
+            if node_at(self.scene(), pos) is None:
+                self.model.disconnect(self.network, [key])
+            return
+        if target == wire.origin():
+            return
+        why = wire.check(target)
+        if why is not None:
+            self.model.message.emit(f"cannot connect: {why.message}")
+            self.show_hint(f"cannot connect: {why.message}", at)
+            return
+        self.model.undo_stack.beginMacro("Reconnect")
+        try:
+            self.model.disconnect(self.network, [key])
+            self.model.connect(self.network, key[0], key[1], target.node, target.index)
+        finally:
+            self.model.undo_stack.endMacro()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         pos = self.mapToScene(event.position().toPoint())
