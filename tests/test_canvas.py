@@ -17,6 +17,7 @@ from PySide6.QtGui import (
     QImage,
     QMouseEvent,
     QPainter,
+    QPainterPathStroker,
 )
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QGraphicsScene, QVBoxLayout, QWidget
@@ -502,3 +503,20 @@ def test_redrag_wire_back_to_its_port_or_a_refusing_one_changes_nothing(view: Ca
 def test_wire_tooltip_names_shape_and_dtype(view: CanvasView) -> None:
     tip = view.scene().edges[("input1", 0, "linear1", 0)].toolTip()
     assert "[B, 8]" in tip and "float32" in tip and "input1" in tip and "linear1" in tip
+
+
+def test_wires_route_around_nodes_in_their_way(view: CanvasView, model: DocumentModel) -> None:
+    skip = model.add_node(NET, "ReLU", (1500, 0), connect_from=("input1", 0))
+    assert skip is not None
+    edge = view.scene().edges[("input1", 0, skip, 0)]
+    band = QPainterPathStroker()
+    band.setWidth(2.0)
+    stroke = band.createStroke(edge._path)
+    for nid in ("linear1", "relu1", "linear2", "output1"):  # all on the wire's straight line
+        assert not stroke.intersects(view.scene().nodes[nid].sceneBoundingRect()), nid
+    # a node put where the detour runs makes the wire take a new route
+    mid = edge._path.pointAtPercent(0.5)
+    model.add_node(NET, "Tanh", (mid.x() - 90, mid.y() - 20))
+    tanh = next(it for it in view.scene().nodes.values() if it.type_name == "Tanh")
+    assert tanh.sceneBoundingRect().contains(mid)
+    assert not band.createStroke(edge._path).intersects(tanh.sceneBoundingRect())

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QGraphicsScene
 from designer.canvas import lod as LOD
 from designer.canvas import style
 from designer.canvas.edge_item import EdgeItem, EdgeKey
-from designer.canvas.node_item import NodeItem
+from designer.canvas.node_item import PORT_R, NodeItem
+from designer.canvas.routing import ROUTE_LIMIT
 from designer.layout import NODE_W
 from designer.model import DocumentModel
 from graph_compiler.analysis import ERROR
@@ -60,6 +61,30 @@ class CanvasScene(QGraphicsScene):
         if self.model.doc.network(type_name) is not None:
             return "Blocks", f"Block: the network {type_name!r} used as one layer"
         return "", f"unknown node type {type_name!r}"
+
+    def route_obstacles(self, area: QRectF, ends: tuple[NodeItem, NodeItem]) -> list[QRectF]:
+        """Rects of the nodes in ``area`` other than a wire's own ends (wires route around
+        them), for graphs small enough to route."""
+        if len(self.nodes) > ROUTE_LIMIT:
+            return []
+        out = []
+        for item in self.nodes.values():
+            if item in ends:
+                continue
+            r = QRectF(item.pos().x() - PORT_R, item.pos().y(), NODE_W + 2 * PORT_R, item.height)
+            if r.intersects(area):
+                out.append(r)
+        return out
+
+    def _reroute_near(self, items: list[NodeItem]) -> None:
+        """Wires that pass where moved or new nodes now are take a new route."""
+        if not items or len(self.nodes) > ROUTE_LIMIT:
+            return
+        rects = [it.sceneBoundingRect() for it in items]
+        for edge in self.edges.values():
+            box = edge.sceneBoundingRect()
+            if any(box.intersects(r) for r in rects):
+                edge.adjust()
 
     def edge_into(self, node: str, port: int) -> EdgeKey | None:
         """The wire that feeds an input port, if any."""
@@ -144,7 +169,7 @@ class CanvasScene(QGraphicsScene):
         src, dst = self.nodes.get(key[0]), self.nodes.get(key[2])
         if src is None or dst is None or key in self.edges:
             return
-        item = EdgeItem(key, src, dst)
+        item = EdgeItem(key, src, dst, self.route_obstacles)
         if self.overview:
             item.setCacheMode(EdgeItem.CacheMode.DeviceCoordinateCache)
         self.edges[key] = item
@@ -194,6 +219,7 @@ class CanvasScene(QGraphicsScene):
         finally:
             self._syncing -= 1
         self._grow(touched)
+        self._reroute_near(touched)
 
     def _on_edges(self, network: str) -> None:
         if network != self.network:
