@@ -520,3 +520,21 @@ def test_wires_route_around_nodes_in_their_way(view: CanvasView, model: Document
     tanh = next(it for it in view.scene().nodes.values() if it.type_name == "Tanh")
     assert tanh.sceneBoundingRect().contains(mid)
     assert not band.createStroke(edge._path).intersects(tanh.sceneBoundingRect())
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": 1}', "[1, 2, 3]", '"just a string"', "null", "",
+    '{"format": "netwright-graph", "version": 1, "networks": []}',
+    '{"format": "netwright-clipboard", "version": 1, "nodes": [{"id": "x", "type": "NoSuchLayer"}]}',
+    '{"format": "netwright-clipboard", "version": 1, "nodes": [{"id": "x"}], "edges": [{"src": "x"}]}',
+    '{"nodes": [' + "[" * 500 + "]" * 500 + "]}",
+])
+def test_foreign_clipboard_shows_a_message_and_changes_nothing(view: CanvasView, model: DocumentModel,
+                                                               text: str) -> None:
+    QGuiApplication.clipboard().setText(text)
+    msgs = messages(model)
+    before = json.dumps([(n.id, n.type, n.pos) for n in model.doc.network(NET).nodes])
+    key(view, Qt.Key.Key_V, CTRL)
+    assert json.dumps([(n.id, n.type, n.pos) for n in model.doc.network(NET).nodes]) == before
+    assert model.undo_stack.count() == 0
+    assert msgs and msgs[-1]
