@@ -105,10 +105,8 @@ class FileActions:
         """An example shipped with Netwright: saving goes to Save As, never over it."""
         if not path:
             return False
-        try:
-            from graph_compiler.examples import examples_dir
-        except ImportError:
-            return False
+        from graph_compiler.examples import examples_dir
+
         try:
             return Path(path).resolve().parent == examples_dir().resolve()
         except OSError:

@@ -24,6 +24,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsView, QLineEdit, QMenu, QWidget
 
+from designer import theme
 from designer.canvas import edit_actions as act
 from designer.canvas import lod as LOD
 from designer.canvas import overlays
@@ -89,12 +90,7 @@ class CanvasView(QGraphicsView):
             bar.actionTriggered.connect(self._user_moved)
         self.scene().selectionChanged.connect(self._on_selection)
         model.message.connect(self._on_message)
-        try:  # follow the app's light / dark theme when it is there
-            from designer import theme
-        except ImportError:
-            theme = None  # type: ignore[assignment]
-        if theme is not None and hasattr(theme, "manager"):
-            theme.manager().changed.connect(self._on_theme)  # bound: dropped with the view
+        theme.manager().changed.connect(self._on_theme)  # bound: dropped with the view
 
     # ------------------------------------------------------------ contract
 

@@ -6,7 +6,7 @@ the panel redraws from the model's signals, never from what it just typed.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -20,9 +20,13 @@ from PySide6.QtWidgets import (
 )
 
 from designer import theme
+from designer.canvas.style import category_color
 from designer.panels.param_editors import MISSING, ParamEditor
 from designer.panels.summary import human
 from graph_compiler.catalog import REGISTRY, fmt_shape
+
+if TYPE_CHECKING:
+    from designer.model import DocumentModel
 
 
 def _section(text: str) -> QLabel:
@@ -34,7 +38,7 @@ def _section(text: str) -> QLabel:
 class InspectorPanel(QWidget):
     openNetwork = Signal(str)  # a block node's network, to open in its tab
 
-    def __init__(self, model: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, model: DocumentModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
         self.network: str | None = None
@@ -119,7 +123,7 @@ class InspectorPanel(QWidget):
         self.type_label = QLabel()
         self.type_label.setTextFormat(Qt.TextFormat.RichText)
         category = spec.category if spec else ("Blocks" if self.model.doc.network(node.type) else "")
-        color = theme.category_color(category).name()
+        color = category_color(category).name()
         self.type_label.setText(f"<span style='color:{color}'>■</span> <b>{node.type}</b> "
                                 f"<span style='color:gray'>{category}</span>")
         form.addRow("Type", self.type_label)
@@ -184,9 +188,9 @@ class InspectorPanel(QWidget):
             return
         if self.label_edit.text() != node.label and not self.label_edit.hasFocus():
             self.label_edit.setText(node.label)
-        analysis = getattr(self.model, "analysis", None)
-        info = analysis.node(self.network, node.id) if analysis is not None else None
-        diags = analysis.for_node(self.network, node.id) if analysis is not None else []
+        analysis = self.model.analysis
+        info = analysis.node(self.network, node.id)
+        diags = analysis.for_node(self.network, node.id)
         diags = sorted(diags, key=lambda d: d.severity != "error")  # errors first, like Diagnostics
         by_param: dict[str, str] = {}
         for d in diags:

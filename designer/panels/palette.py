@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from designer import theme
+from designer.canvas.style import category_color
 from graph_compiler.catalog import CATEGORY_ORDER, REGISTRY, NodeSpec
 
 MIME_TYPE = "application/x-netwright-node"
@@ -131,7 +132,7 @@ class PalettePanel(QWidget):
         order += sorted(c for c in by_cat if c not in order)
         for cat in order:
             top = QTreeWidgetItem(self.tree, [cat])
-            top.setIcon(0, _dot_icon(theme.category_color(cat)))
+            top.setIcon(0, _dot_icon(category_color(cat)))
             top.setFlags(Qt.ItemFlag.ItemIsEnabled)  # a heading: not draggable, not selectable
             font = top.font(0)
             font.setBold(True)

@@ -10,6 +10,7 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QTextLayout, QTextOption
@@ -27,6 +28,9 @@ from PySide6.QtWidgets import (
 )
 
 from designer import theme
+
+if TYPE_CHECKING:
+    from graph_compiler.examples import ExampleInfo
 
 THUMB = QSize(224, 116)
 _PATH_ROLE = Qt.ItemDataRole.UserRole
@@ -91,12 +95,10 @@ def _draw_wrapped(painter: QPainter, rect: QRectF, text: str, max_lines: int) ->
         y += fm.height()
 
 
-def _examples() -> list:
-    """[ExampleInfo] from graph_compiler.examples (empty if that module is unavailable)."""
-    try:
-        from graph_compiler.examples import list_examples
-    except ImportError:
-        return []
+def _examples() -> list[ExampleInfo]:
+    """The bundled examples (imported here, not at the top: the window paints first)."""
+    from graph_compiler.examples import list_examples
+
     return list_examples()
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from designer import theme
 from designer.training.actions import TrainingActions
 from designer.training.activations import ActivationView
 from designer.training.buffers import Drained, TrainingBuffers
@@ -48,6 +49,7 @@ from designer.training.samples_view import SamplesView
 from graph_compiler.errors import NetwrightError
 
 if TYPE_CHECKING:
+    from designer.model import DocumentModel
     from designer.training.worker import TrainingThread, TrainingWorker
 
 # torch is imported only when a run starts (worker, probe, engine): the window paints first.
@@ -80,7 +82,7 @@ class TrainingDashboard(QWidget):
     runStarted = Signal()
     runFinished = Signal(str)  # done reason
 
-    def __init__(self, model: QObject, history: RunHistory | None = None,
+    def __init__(self, model: DocumentModel, history: RunHistory | None = None,
                  trainer_factory: Callable[[Any, dict[str, Any]], Any] | None = None,
                  actions: TrainingActions | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -194,10 +196,6 @@ class TrainingDashboard(QWidget):
         lay.addWidget(self.tabs, 1)
 
     def _follow_theme(self) -> None:
-        try:
-            from designer import theme
-        except ImportError:
-            return
         theme.manager().changed.connect(self._on_theme)  # held weakly by the manager
 
     def _on_theme(self, _name: str) -> None:
@@ -209,16 +207,10 @@ class TrainingDashboard(QWidget):
 
     def _connect_model(self) -> None:
         m = self.model
-        for name in ("nodesChanged", "edgesChanged", "networksChanged"):
-            sig = getattr(m, name, None)
-            if sig is not None:
-                sig.connect(self._on_document_edited)
-        reset = getattr(m, "documentReset", None)
-        if reset is not None:
-            reset.connect(self._on_document_reset)
-        path_changed = getattr(m, "pathChanged", None)
-        if path_changed is not None:
-            path_changed.connect(lambda _p: self._update_overlays())
+        for signal in (m.nodesChanged, m.edgesChanged, m.networksChanged):
+            signal.connect(self._on_document_edited)
+        m.documentReset.connect(self._on_document_reset)
+        m.pathChanged.connect(lambda _p: self._update_overlays())
 
     # ------------------------------------------------------------ run control
     def overrides(self) -> dict[str, Any]:
@@ -395,7 +387,7 @@ class TrainingDashboard(QWidget):
         self.worker = None
         trainer = worker.trainer if worker is not None else None
         # A failed run's weights are unusable (NaN, half-built); a stopped run's are fine.
-        if trainer is not None and reason != "error" and getattr(trainer, "recipe", None) is not None:
+        if trainer is not None and reason != "error" and trainer.recipe is not None:
             from designer.training.worker import make_probe
 
             probe = worker.probe if worker is not None and worker.probe is not None else make_probe(trainer)
@@ -438,7 +430,7 @@ class TrainingDashboard(QWidget):
 
     # ------------------------------------------------------------ earlier runs
     def _history_key(self) -> str:
-        path = getattr(self.model, "path", None)
+        path = self.model.path
         return os.path.abspath(path) if path else f"unsaved:{id(self.model.doc)}"
 
     def _update_overlays(self) -> None:
@@ -523,7 +515,7 @@ class TrainingDashboard(QWidget):
     def save_weights_dialog(self) -> None:
         if self.result is None:
             return
-        path = getattr(self.model, "path", None)
+        path = self.model.path
         base = Path(path).with_suffix("") if path else Path.home() / "untitled"
         number = max(1, self.history.next_number(self._history_key()) - 1)
         suggestion = f"{base}-run{number}"
