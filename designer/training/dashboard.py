@@ -1,6 +1,6 @@
 """The training dashboard: controls, progress, and the live views of a run.
 
-Flow (GUIDE §1): Run snapshots the document (``Trainer`` copies it), a TrainingWorker
+Flow: Run snapshots the document (``Trainer`` copies it), a TrainingWorker
 runs the engine on a QThread and writes into TrainingBuffers, and this widget's timer
 (30 Hz, only while a run is live) drains them and feeds long-lived plot items. Views on
 hidden tabs are fed but not redrawn until they are shown.

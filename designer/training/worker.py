@@ -1,6 +1,6 @@
 """The training worker: runs the engine's event generator on a QThread.
 
-Rules it keeps (GUIDE §1 and §4):
+Rules it keeps:
 - It never touches a widget and emits no signal per step. Events go into
   ``TrainingBuffers``; the dashboard's timer drains them. The only signal is ``finished``.
 - Everything that goes wrong in the thread is caught and posted as an error message, so
@@ -41,7 +41,7 @@ _threads_configured = False
 
 
 def configure_torch_threads(reserve_for_ui: int = 1) -> None:
-    """Set torch's thread counts once, at start-up, in the main thread (GUIDE §4).
+    """Set torch's thread counts once, at start-up, in the main thread.
 
     Intra-op threads leave ``reserve_for_ui`` cores to the GUI thread so drawing never
     waits for a core; inter-op is 1 (the engine runs one op stream). Calling again is a
