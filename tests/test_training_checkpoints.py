@@ -22,12 +22,7 @@ from graph_compiler.training.engine import Trainer
 from graph_compiler.training.restore import load_trained
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # Dropout makes the RNG part of the state: resume must restore it to match exactly.
