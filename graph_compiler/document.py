@@ -182,7 +182,7 @@ def _name(value: Any, where: str, what: str) -> str:
         raise _fail(where, f"{what} must not be empty")
     if len(text) > MAX_NAME:
         raise _fail(where, f"{what} is {len(text)} characters long; at most {MAX_NAME} are allowed")
-    return text
+    return str(text)
 
 
 def _check_value(value: Any, where: str, depth: int = 0) -> None:

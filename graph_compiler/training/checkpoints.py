@@ -54,7 +54,7 @@ class SavedRun:
 
     @property
     def main(self) -> str:
-        return self.info["main"]
+        return str(self.info["main"])
 
     @property
     def epoch(self) -> int:
