@@ -45,7 +45,8 @@ class RecentFiles(QObject):
         raw = QSettings().value(self.KEY, [])
         if isinstance(raw, str):  # QSettings returns a bare string for a 1-item list
             raw = [raw]
-        return [str(p) for p in (raw or []) if p][:MAX_RECENT]
+        items = raw if isinstance(raw, list) else []
+        return [str(p) for p in items if p][:MAX_RECENT]
 
     def add(self, path: str) -> None:
         path = os.path.abspath(path)

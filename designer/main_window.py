@@ -74,8 +74,9 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self.ready = False
         self._model_arg, self._recovery_dir = model, recovery_dir
-        self.model: DocumentModel = None  # type: ignore[assignment] - set by finish_setup
-        self.autosaver: Autosaver = None  # type: ignore[assignment]
+        # Set by finish_setup, which everything that needs them runs first.
+        self.model: DocumentModel = None  # type: ignore[assignment]  # see above
+        self.autosaver: Autosaver = None  # type: ignore[assignment]  # see above
         self.views: dict[str, CanvasView] = {}
         self.docks: dict[str, QDockWidget] = {}
         self.training: TrainingDock | None = None  # the training dock, once finish_setup ran
@@ -274,9 +275,9 @@ class MainWindow(QMainWindow):
 
         names = self.model.doc.network_names()
         for name in [n for n in self.views if n not in names]:
-            view = self.views.pop(name)
-            self.tabs.removeTab(self.tabs.indexOf(view))
-            view.deleteLater()
+            gone = self.views.pop(name)
+            self.tabs.removeTab(self.tabs.indexOf(gone))
+            gone.deleteLater()
         current = self.current_network()
         for i, name in enumerate(names):
             view = self.views.get(name)

@@ -86,7 +86,10 @@ class _Listeners:
         if inspect.ismethod(fn):
             self._items.append(weakref.WeakMethod(fn))
         else:
-            self._items.append(lambda fn=fn: fn)
+            def strong(fn: Callable[[str], object] = fn) -> Callable[[str], object]:
+                return fn
+
+            self._items.append(strong)
 
     def disconnect(self, fn: Callable[[str], object]) -> None:
         self._items = [ref for ref in self._items if ref() != fn]

@@ -44,7 +44,7 @@ def font(kind: str) -> QFont:
 class PortRef(NamedTuple):
     node: str
     output: bool
-    index: int
+    port: int
 
 
 class BadgeItem(QGraphicsItem):
@@ -195,8 +195,8 @@ class NodeItem(QGraphicsRectItem):
 
     def port_tooltip(self, ref: PortRef) -> str:
         names, shapes = (self.out_names, self.out_shapes) if ref.output else (self.in_names, self.in_shapes)
-        name = names[ref.index] if ref.index < len(names) else str(ref.index)
-        shape = shapes[ref.index] if ref.index < len(shapes) else "not known yet"
+        name = names[ref.port] if ref.port < len(names) else str(ref.port)
+        shape = shapes[ref.port] if ref.port < len(shapes) else "not known yet"
         return f"{'output' if ref.output else 'input'} '{name}': {shape}"
 
     def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:

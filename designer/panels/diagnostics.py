@@ -94,6 +94,7 @@ class DiagnosticsPanel(QWidget):
         out = []
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
+            assert item is not None  # i < topLevelItemCount()
             out.append((str(item.data(0, _NET_ROLE)), str(item.data(0, _NODE_ROLE)), item.text(2)))
         return out
 

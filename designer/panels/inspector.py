@@ -27,6 +27,7 @@ from graph_compiler.catalog import REGISTRY, fmt_shape
 
 if TYPE_CHECKING:
     from designer.model import DocumentModel
+    from graph_compiler.document import Node
 
 
 def _section(text: str) -> QLabel:
@@ -46,9 +47,9 @@ class InspectorPanel(QWidget):
         self.editors: dict[str, ParamEditor] = {}
         self._built_for: tuple[str, str, str] | None = None  # (network, id, type)
 
-        self.scroll = QScrollArea(self)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area = QScrollArea(self)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
         self.placeholder = QLabel("Select a node to see and edit its parameters.", self)
         self.placeholder.setObjectName("muted")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -56,8 +57,8 @@ class InspectorPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.placeholder)
-        layout.addWidget(self.scroll)
-        self.scroll.hide()
+        layout.addWidget(self.scroll_area)
+        self.scroll_area.hide()
         self.body: QWidget | None = None
         self.id_edit = QLineEdit()
         self.label_edit = QLineEdit()
@@ -80,7 +81,7 @@ class InspectorPanel(QWidget):
         if node is None:
             self.network = self.node_id = None
             self._built_for = None
-            self.scroll.hide()
+            self.scroll_area.hide()
             self.placeholder.setText(f"{selected} nodes selected: select one to edit it." if selected > 1
                                      else "Select a node to see and edit its parameters.")
             self.placeholder.show()
@@ -90,10 +91,10 @@ class InspectorPanel(QWidget):
             self._build(node)
             self._built_for = key
         self.placeholder.hide()
-        self.scroll.show()
+        self.scroll_area.show()
         self.refresh_values()
 
-    def _node(self) -> Any:
+    def _node(self) -> Node | None:
         if self.network is None or self.node_id is None:
             return None
         net = self.model.doc.network(self.network)
@@ -174,8 +175,8 @@ class InspectorPanel(QWidget):
         self.problems.setWordWrap(True)
         self.problems.setTextFormat(Qt.TextFormat.RichText)
         form.addRow(self.problems)
-        old = self.scroll.takeWidget()
-        self.scroll.setWidget(body)
+        old = self.scroll_area.takeWidget()
+        self.scroll_area.setWidget(body)
         if old is not None:
             old.deleteLater()
         self.body = body
@@ -189,6 +190,7 @@ class InspectorPanel(QWidget):
         if self.label_edit.text() != node.label and not self.label_edit.hasFocus():
             self.label_edit.setText(node.label)
         analysis = self.model.analysis
+        assert self.network is not None  # _node() found the node in it
         info = analysis.node(self.network, node.id)
         diags = analysis.for_node(self.network, node.id)
         diags = sorted(diags, key=lambda d: d.severity != "error")  # errors first, like Diagnostics
@@ -226,7 +228,7 @@ class InspectorPanel(QWidget):
         if node is None:
             return
         text = self.label_edit.text().strip()
-        if text != node.label:
+        if text != node.label and self.network is not None:
             self.model.set_label(self.network, node.id, text)
 
 

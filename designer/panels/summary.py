@@ -81,7 +81,7 @@ class SummaryPanel(QWidget):
         doc = self.model.doc
         # Keep the user's collapsed networks collapsed across rebuilds; new ones open.
         tops = [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
-        collapsed = {t.data(0, _NET_ROLE) for t in tops if not t.isExpanded()}
+        collapsed = {t.data(0, _NET_ROLE) for t in tops if t is not None and not t.isExpanded()}
         self.tree.clear()
         bold = QFont(self.font())
         bold.setBold(True)

@@ -91,7 +91,7 @@ class TrainingDashboard(QWidget):
         self.trainer_factory = trainer_factory or default_trainer_factory
         self.buffers: TrainingBuffers | None = None
         self.worker: TrainingWorker | None = None
-        self.thread: TrainingThread | None = None
+        self.run_thread: TrainingThread | None = None
         self.result: TrainedResult | None = None
         self.state = "idle"  # idle | running | paused | stopping | finished | error
         self.stale = False
@@ -113,7 +113,7 @@ class TrainingDashboard(QWidget):
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self.tick)
 
-        self.actions = actions or TrainingActions.standalone(self)
+        self.training_actions = actions or TrainingActions.standalone(self)
         self._connect_actions(own=actions is None)
         apply_plot_theme(self)  # before the plots exist: they take the theme's colours
         self._build_ui()
@@ -125,7 +125,7 @@ class TrainingDashboard(QWidget):
 
     # ------------------------------------------------------------ UI
     def _connect_actions(self, own: bool) -> None:
-        a = self.actions
+        a = self.training_actions
         self.run_action, self.pause_action, self.resume_action = a.run, a.pause, a.resume
         self.stop_action, self.save_action = a.stop, a.save
         if own:  # actions made by install.py are routed there (they exist before we do)
@@ -136,7 +136,7 @@ class TrainingDashboard(QWidget):
             a.save.triggered.connect(lambda _c=False: self.save_weights_dialog())
 
     def _build_ui(self) -> None:
-        self.controls = RunControls(self.actions)
+        self.controls = RunControls(self.training_actions)
         self.status = RunStatus()
         # Short names for what callers and tests use most.
         c, st = self.controls, self.status
@@ -218,12 +218,12 @@ class TrainingDashboard(QWidget):
         return self.controls.overrides()
 
     def is_running(self) -> bool:
-        return self.thread is not None and self.thread.is_running()
+        return self.run_thread is not None and self.run_thread.is_running()
 
     def start_run(self) -> bool:
         """Snapshot the document and start training it; False (with a message) if it
         cannot start."""
-        if self.thread is not None:
+        if self.run_thread is not None:
             return False
         from designer.training.worker import TrainingThread, TrainingWorker, configure_torch_threads
 
@@ -244,7 +244,7 @@ class TrainingDashboard(QWidget):
         self.buffers = TrainingBuffers()
         self.worker = TrainingWorker(trainer, self.buffers)
         self.worker.finished.connect(self._on_finished)  # queued: see _on_finished
-        self.thread = TrainingThread(self.worker)
+        self.run_thread = TrainingThread(self.worker)
         self.result = None
         self.stale = False
         self.stale_badge.setVisible(False)
@@ -257,7 +257,7 @@ class TrainingDashboard(QWidget):
             self.worker.watch(*self.watched)
         self.state = "running"
         self.state_label.setText("Starting…")
-        self.thread.start()
+        self.run_thread.start()
         self.timer.start()
         self._update_controls()
         self.runStarted.emit()
@@ -288,9 +288,9 @@ class TrainingDashboard(QWidget):
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Stop a live run and wait for its thread (main window close)."""
         self.timer.stop()
-        if self.thread is None:
+        if self.run_thread is None:
             return True
-        ok = self.thread.stop_and_wait(timeout_ms)
+        ok = self.run_thread.stop_and_wait(timeout_ms)
         if ok:
             QApplication.processEvents()  # deliver the worker's finished signal
         return ok
@@ -374,7 +374,7 @@ class TrainingDashboard(QWidget):
     def _on_finished(self, reason: str) -> None:
         # A declared slot of this QObject, so the worker's finished signal is queued into
         # the GUI thread. (PySide calls a plain callable in the emitting thread.)
-        thread, worker = self.thread, self.worker
+        thread, worker = self.run_thread, self.worker
         if thread is not None:
             thread.thread.wait(5000)
         self.tick()  # whatever the worker wrote last
@@ -383,7 +383,7 @@ class TrainingDashboard(QWidget):
         self._refresh_visible(force=True)
         self.curves.refresh(force=True)
         self.health.refresh(force=True)
-        self.thread = None
+        self.run_thread = None
         self.worker = None
         trainer = worker.trainer if worker is not None else None
         # A failed run's weights are unusable (NaN, half-built); a stopped run's are fine.
@@ -478,7 +478,7 @@ class TrainingDashboard(QWidget):
 
     # ------------------------------------------------------------ document changes
     def _on_document_edited(self, *_args: Any) -> None:
-        if self.thread is None and self.result is None:
+        if self.run_thread is None and self.result is None:
             return
         try:
             stale = semantic_key(self.model.doc) != self._snapshot_key
@@ -491,7 +491,7 @@ class TrainingDashboard(QWidget):
 
     def _on_document_reset(self) -> None:
         self._on_document_edited()
-        if self.thread is None:
+        if self.run_thread is None:
             self.result = None  # the weights stay attached to the old document only
             self._update_controls()
         self._update_overlays()

@@ -41,13 +41,13 @@ class TrainingDock(QDockWidget):
         self.setObjectName("dock_training")  # saveState / restoreState need a name
         self.model = model
         self._history = history
-        self.actions = actions or TrainingActions.standalone(self)
+        self.training_actions = actions or TrainingActions.standalone(self)
         self._dashboard: TrainingDashboard | None = None
         placeholder = QLabel("Press Run (F5) to train the graph and watch it learn.")
         placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setWidget(placeholder)
         self.visibilityChanged.connect(lambda visible: visible and self.dashboard)
-        a = self.actions
+        a = self.training_actions
         a.run.triggered.connect(lambda _c=False: self._run())
         a.pause.triggered.connect(lambda _c=False: self.dashboard.pause())
         a.resume.triggered.connect(lambda _c=False: self.dashboard.resume())
@@ -61,7 +61,7 @@ class TrainingDock(QDockWidget):
             from designer.training.run_history import RunHistory, default_dir
 
             history = self._history or RunHistory(default_dir())
-            self._dashboard = TrainingDashboard(self.model, history, actions=self.actions)
+            self._dashboard = TrainingDashboard(self.model, history, actions=self.training_actions)
             self.setWidget(self._dashboard)
         return self._dashboard
 
@@ -96,7 +96,7 @@ def install_training_dock(window: MainWindow, model: DocumentModel, history: Run
     window.docks["diagnostics"].raise_()
     window.docks["training"] = dock  # the window shows / hides its docks with the start page
     window.panels_menu.addAction(dock.toggleViewAction())
-    dock.actions.dashboard.triggered.connect(lambda _c=False: (dock.show(), dock.raise_()))
+    dock.training_actions.dashboard.triggered.connect(lambda _c=False: _show(dock))
 
     _hook_canvases(window, dock)
     # Connected after the window's own slots, so new tabs exist by now.
@@ -106,6 +106,11 @@ def install_training_dock(window: MainWindow, model: DocumentModel, history: Run
     if app is not None:
         app.aboutToQuit.connect(dock.shutdown)
     return dock
+
+
+def _show(dock: TrainingDock) -> None:
+    dock.show()
+    dock.raise_()
 
 
 def _hook_canvases(window: MainWindow, dock: TrainingDock) -> None:

@@ -322,9 +322,9 @@ class Converter:
             if len(args) > 1 or kwargs:
                 raise Unsupported("an initial hidden state (Netwright's recurrent layers start from zeros)")
             x = _port(args[0])
-            ports = self.add(node, kind, params, [x], outputs=2, qual=qual)
-            assert isinstance(ports, tuple)  # two outputs: the sequence and the final state
-            seq = Port(ports[0].node, 0, self.shapes_of(node)[0], rnn=ports[0].node)
+            rnn_ports = self.add(node, kind, params, [x], outputs=2, qual=qual)
+            assert isinstance(rnn_ports, tuple)  # two outputs: the sequence and the final state
+            seq = Port(rnn_ports[0].node, 0, self.shapes_of(node)[0], rnn=rnn_ports[0].node)
             state = RnnState(seq.node, seq.shape, isinstance(mod, nn.LSTM), mod.bidirectional,
                              "state" if isinstance(mod, nn.LSTM) else "h")
             return (seq, state)
