@@ -250,7 +250,7 @@ class MainWindow(QMainWindow):
 
     def current_view(self) -> CanvasView | None:
         w = self.tabs.currentWidget()
-        return w if w is not None and w in self.views.values() else None  # type: ignore[return-value]
+        return next((v for v in self.views.values() if v is w), None)
 
     def current_network(self) -> str | None:
         view = self.current_view()

@@ -66,7 +66,7 @@ def _reshape_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     return [(shape[0], *target)]
 
 
-def _reshape_fwd(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _reshape_fwd(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     dims = "".join(f", {d}" for d in p["shape"])
     return [f"{outs[0] or '_'} = {ins[0]}.reshape({ins[0]}.shape[0]{dims})"]
 
@@ -85,7 +85,7 @@ def _permute_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     return [tuple(shape[d] for d in dims)]
 
 
-def _permute_fwd(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _permute_fwd(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     dims = p["dims"]
     dims = [dims] if isinstance(dims, int) else list(dims)
     return [f"{outs[0] or '_'} = {ins[0]}.permute({', '.join(map(str, dims))})"]
@@ -99,7 +99,7 @@ def _mean_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     return [(*shape[:dim], *shape[dim + 1:])]
 
 
-def _mean_fwd(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _mean_fwd(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     keep = ", keepdim=True" if p["keepdim"] else ""
     return [f"{outs[0] or '_'} = {ins[0]}.mean(dim={p['dim']}{keep})"]
 
