@@ -211,7 +211,7 @@ class _NetworkEmitter:
             call = f"self.{attr}({', '.join(v or 'None' for v in ins)})"
             lines = [f"{_unpack(outs)} = {call}"]
         else:
-            self.support.update(spec.support)
+            self.support.update(spec.support_for(info.params))
             ctor = spec.constructor(info.params)
             mod = None
             if ctor is not None:
