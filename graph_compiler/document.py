@@ -282,12 +282,11 @@ def _parse_network(raw: Any, where: str) -> Network:
 
 def _parse_tie(raw: Any, where: str) -> Tie:
     _expect(raw, dict, where, "a tie object {node, param, to_node, to_param}")
-    values = []
     for key in _TIE_KEYS:
         if key not in raw:
             raise _fail(where, f"tie has no '{key}'")
-        values.append(_name(raw[key], f"{where}.{key}", key))
-    return Tie(*values, extra=_extras(raw, _TIE_KEYS))
+    node, param, to_node, to_param = (_name(raw[k], f"{where}.{k}", k) for k in _TIE_KEYS)
+    return Tie(node, param, to_node, to_param, _extras(raw, _TIE_KEYS))
 
 
 # ---------------------------------------------------------------- migrations
