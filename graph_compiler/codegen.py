@@ -30,6 +30,7 @@ from graph_compiler.naming import (
     string,
 )
 from graph_compiler.pyfmt import def_lines, layout, with_comment
+from graph_compiler.ties import tie_lines
 
 _BODY = 8  # indentation of statements in a method
 _PRAGMA_WORDS = ("noqa", "fmt", "yapf", "ruff", "isort", "type", "pyright", "pylint", "mypy",
@@ -146,6 +147,8 @@ class _NetworkEmitter:
                 returns[nid] = ins[0] or "None"
                 continue
             self._emit_node(nid, node.type, node.label, ins)
+        for line in tie_lines(self.net, self.attrs):  # shared weights: after both layers exist
+            self._init += layout(line, _BODY)
         return self._class_source(args, [returns[o] for o in self.info.outputs], source)
 
     # ------------------------------------------------------------ pieces
@@ -211,7 +214,7 @@ class _NetworkEmitter:
             call = f"self.{attr}({', '.join(v or 'None' for v in ins)})"
             lines = [f"{_unpack(outs)} = {call}"]
         else:
-            self.support.update(spec.support)
+            self.support.update(spec.support_for(info.params))
             ctor = spec.constructor(info.params)
             mod = None
             if ctor is not None:
