@@ -208,7 +208,7 @@ class MainWindow(QMainWindow):
         self._update_title()
         view = self.current_view()
         if view is not None:
-            call_soon(view, view.fit_all)
+            call_soon(view, view.fit_readable)
 
     def _enable_canvas_actions(self, on: bool) -> None:
         for name in CANVAS_ACTIONS:
