@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-HEADLESS_COMMANDS = frozenset({"validate", "summary", "export", "train", "sample", "dataset", "import"})
+HEADLESS_COMMANDS = frozenset({"validate", "summary", "export", "train", "sample", "dataset", "import", "diff"})
 _CLI_FLAGS = frozenset({"-h", "--help", "--version"})
 
 
