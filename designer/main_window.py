@@ -36,6 +36,7 @@ from designer.panels.start_page import StartPage
 
 if TYPE_CHECKING:
     from designer.canvas import CanvasView
+    from designer.compare import Comparison
     from designer.files import Autosaver
     from designer.model import DocumentModel
     from designer.panels.code_view import CodePanel
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
 # Docks that open when their feature is used, not with the editor (Run shows Training).
 ON_DEMAND_DOCKS = frozenset({"training"})
 # Toolbar actions that act on an open canvas: greyed out on the start page.
-CANVAS_ACTIONS = ("save", "fit", "zoom_in", "zoom_out", "auto_layout", "export_python")
+CANVAS_ACTIONS = ("save", "fit", "zoom_in", "zoom_out", "auto_layout", "export_python", "compare")
 
 
 def call_soon(owner: QObject, fn: Callable[[], object]) -> None:
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         self.file_actions = FileActions(self)
         self.prompts = self.file_actions.prompts
         self.edit = EditCommands(self)
+        self.compare: Comparison = None  # type: ignore[assignment] - set by finish_setup
         self.recent_menu: Any = None
         self.panels_menu: Any = None
         self.acts = build_menus(self)
@@ -110,6 +112,7 @@ class MainWindow(QMainWindow):
         if self.ready:
             return
         self.ready = True
+        from designer.compare import Comparison
         from designer.files import Autosaver
         from designer.model import DocumentModel
         from designer.panels.code_view import CodePanel
@@ -121,6 +124,7 @@ class MainWindow(QMainWindow):
         # Owned by the window unless handed in, so it goes when the window goes.
         self.model = m = self._model_arg or DocumentModel(parent=self)
         self.autosaver = Autosaver(m, self, directory=self._recovery_dir)
+        self.compare = Comparison(self)
         self.palette_panel: PalettePanel = PalettePanel()
         self.inspector: InspectorPanel = InspectorPanel(m)
         self.diagnostics: DiagnosticsPanel = DiagnosticsPanel(m)
@@ -235,6 +239,11 @@ class MainWindow(QMainWindow):
             return
         self.setWindowTitle(f"Netwright — {self.document_name()}[*]")
         self.setWindowModified(self.model.is_dirty())
+
+    def compare_with(self, path: str | None = None) -> bool:
+        """File > Compare with…: overlay the diff from another design file."""
+        self.finish_setup()
+        return self.compare.compare_with(path)
 
     def set_theme(self, name: str) -> None:
         app = QApplication.instance()

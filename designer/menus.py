@@ -72,6 +72,12 @@ def build_menus(w: MainWindow) -> Actions:
     m.addAction(act("import_pytorch", "&Import from PyTorch…", fa.import_pytorch, None, "import"))
     m.addAction(act("export_python", "&Export Python…", fa.export_python, QKeySequence("Ctrl+E"), "export"))
     m.addSeparator()
+    m.addAction(act("compare", "Compare &with…", w.compare_with,
+                    tip="Overlay the differences from another design file on the canvas"))
+    clear = act("clear_comparison", "C&lear Comparison", lambda: w.compare.clear())
+    clear.setEnabled(False)
+    m.addAction(clear)
+    m.addSeparator()
     m.addAction(act("start_page", "Start &Page", w.show_start_page, None, "home"))
     m.addSeparator()
     quit_action = act("quit", "&Quit", w.close, Key.Quit)
