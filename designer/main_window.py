@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QObject, QSettings, Qt, QTimer
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -143,8 +143,10 @@ class MainWindow(QMainWindow):
         # bottom panels sit under the canvas only, like an IDE's.
         self.setCorner(Qt.Corner.BottomLeftCorner, area.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, area.RightDockWidgetArea)
-        self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [210, 360], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["diagnostics"]], [170], Qt.Orientation.Vertical)
+        # The palette never gets narrower than its category names ("Activation" and not
+        # "Activat…"), whatever a dock beside it asks for.
+        self.docks["palette"].setMinimumWidth(self.palette_min_width())
+        self._default_dock_sizes()
         for dock in self.docks.values():
             self.panels_menu.addAction(dock.toggleViewAction())
             if self.on_start_page():
@@ -176,6 +178,8 @@ class MainWindow(QMainWindow):
 
         self.training_wiring = window_training.install(self, m)
         self.training = self.training_wiring.dock if self.training_wiring is not None else None
+        # What View > Reset Layout goes back to (taken before any saved layout is restored).
+        self._default_state = self.saveState()
 
     # ------------------------------------------------------------ layout
 
@@ -188,6 +192,39 @@ class MainWindow(QMainWindow):
         dock.setTitleBarWidget(QWidget(dock))
         self.addDockWidget(area, dock)
         self.docks[key] = dock
+
+    def palette_min_width(self) -> int:
+        """The palette dock's width at which every category name shows in full: the
+        branch arrow, swatch, bold name, scroll bar and margins."""
+        tree = self.palette_panel.tree
+        bold = QFont(tree.font())
+        bold.setBold(True)
+        fm = QFontMetrics(bold)
+        widest = max((fm.horizontalAdvance(tree.topLevelItem(i).text(0))
+                      for i in range(tree.topLevelItemCount())), default=80)
+        chrome = (tree.indentation() + tree.iconSize().width() + 10  # arrow, swatch, gap
+                  + tree.verticalScrollBar().sizeHint().width() + 2 * tree.frameWidth()
+                  + 12 + 8)  # the panel's margins, and some air after the name
+        return widest + chrome
+
+    def _default_dock_sizes(self) -> None:
+        self.resizeDocks([self.docks["palette"], self.docks["inspector"]],
+                         [max(210, self.palette_min_width()), 360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["diagnostics"]], [170], Qt.Orientation.Vertical)
+
+    def reset_layout(self) -> None:
+        """View > Reset Layout: the docks where a fresh install puts them, and the saved
+        layout forgotten."""
+        self.finish_setup()
+        self.restoreState(self._default_state)
+        self._dock_state = None
+        QSettings().remove("window/state")
+        if not self.on_start_page():
+            for key, dock in self.docks.items():
+                dock.setVisible(key not in ON_DEMAND_DOCKS)
+            self.docks["inspector"].raise_()
+            self.docks["diagnostics"].raise_()
+        self._default_dock_sizes()
 
     def show_start_page(self) -> None:
         if self.stack.currentWidget() is self.tabs:

@@ -129,6 +129,8 @@ def build_menus(w: MainWindow) -> Actions:
         m.addAction(t)
     m.addSeparator()
     w.panels_menu = m.addMenu("&Panels")
+    m.addAction(act("reset_layout", "&Reset Layout", w.reset_layout,
+                    tip="Put the panels back where they were at first start"))
 
     # ---- Network
     m = mb.addMenu("&Network")
