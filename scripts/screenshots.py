@@ -38,6 +38,9 @@ def render(example: str, theme_name: str, out: Path, select: str | None, network
     if not window.file_actions.open(str(example_path(example))):
         raise SystemExit(f"could not open example {example!r}")
     model = window.model
+    # The whole network is in view, so the overview in the corner would only cover part
+    # of it (the picture's settings are throw-away: nothing is remembered).
+    window.edit.set_minimap(False)
     if network and network in window.views:
         window.tabs.setCurrentWidget(window.views[network])
     view = window.current_view()
