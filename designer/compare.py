@@ -213,12 +213,12 @@ class Comparison(QObject):
             states[r.dst] = "changed" if states.get(r.dst) != "added" else "added"
             tips.setdefault(r.dst, []).append(
                 f"input {r.dst_port} now from {r.src[0]} (was {r.old_src[0]})")
-        for nid, (a, b) in nd.shapes.items():
+        for nid, (old_shape, new_shape) in nd.shapes.items():
             states.setdefault(nid, "affected")
-            tips.setdefault(nid, []).append(f"output {a or '?'} → {b or '?'}")
-        for nid, (a, b) in nd.counts.items():
+            tips.setdefault(nid, []).append(f"output {old_shape or '?'} → {new_shape or '?'}")
+        for nid, (old_count, new_count) in nd.counts.items():
             states.setdefault(nid, "affected")
-            tips.setdefault(nid, []).append(f"params {a:,} → {b:,}")
+            tips.setdefault(nid, []).append(f"params {old_count:,} → {new_count:,}")
         for nid, state in states.items():
             node = items.get(nid)
             if node is not None:
