@@ -227,3 +227,26 @@ def test_the_documented_example_is_what_the_command_prints(tmp_path: Path, monke
     assert data["totals"] == documented["totals"] and data["training"] == documented["training"]
     assert data["networks"][0]["edges"] == documented["networks"][0]["edges"]
     assert data["networks"][0]["nodes"] == documented["networks"][0]["nodes"]
+
+
+def test_any_two_designs_diff_without_error_and_symmetrically() -> None:
+    """Every pair of bundled examples, their main networks compared under one name: the
+    diff never fails, a design is identical to itself, and A->B mirrors B->A."""
+    docs = {n: load(example_path(n)) for n in example_names()}
+    for d in docs.values():
+        d.networks = d.networks[:1]
+        d.networks[0].name = "Main"
+        d.training = None
+    analyses = {n: Analyzer().analyze(d) for n, d in docs.items()}
+    for a in docs:
+        assert diff_documents(docs[a], docs[a], analyses[a], analyses[a]).identical
+        for b in docs:
+            if a >= b:
+                continue
+            ab = diff_documents(docs[a], docs[b], analyses[a], analyses[b]).network("Main")
+            ba = diff_documents(docs[b], docs[a], analyses[b], analyses[a]).network("Main")
+            assert set(ab.added) == set(ba.removed) and set(ab.removed) == set(ba.added)
+            assert {c.id for c in ab.changed} == {c.old_id for c in ba.changed}
+            assert ab.status == ba.status == "changed"
+            assert ab.params.delta == -ba.params.delta
+            format_text(diff_documents(docs[a], docs[b], analyses[a], analyses[b]))
