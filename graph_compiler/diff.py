@@ -373,22 +373,28 @@ def _value(v: Any) -> str:
     return "(unset)" if v is None else (str(v) if not isinstance(v, str) else repr(v))
 
 
+def _show(text: str) -> str:
+    """A name as printed: control characters (a newline, a terminal escape) escaped, so a
+    hostile id cannot forge lines of the report or drive the terminal."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
 def format_text(d: DocumentDiff) -> str:
     """The human-readable report `netwright diff` prints."""
     lines = [f"--- {d.a}", f"+++ {d.b}"]
     if d.identical:
         lines.append("No differences (layout aside).")
-        return "\n".join(lines)
+        return "\n".join(_show(line) for line in lines)
     for n in d.networks:
         if n.status == "unchanged":
-            lines.append(f"\nNetwork {n.name}: unchanged")
+            lines += ["", f"Network {n.name}: unchanged"]
             continue
         if n.status in ("added", "removed"):
             where = "only in " + (d.b if n.status == "added" else d.a)
             count = len(n.added) + len(n.removed)
-            lines.append(f"\nNetwork {n.name}: {n.status} ({where}, {count} nodes)")
+            lines += ["", f"Network {n.name}: {n.status} ({where}, {count} nodes)"]
         else:
-            lines.append(f"\nNetwork {n.name}")
+            lines += ["", f"Network {n.name}"]
             for nid, s in n.removed.items():
                 lines.append(f"  - {nid} ({n.types.get(nid, '')})  {s.shape or '?'}  {s.params:,} params")
             for nid, s in n.added.items():
@@ -424,8 +430,8 @@ def format_text(d: DocumentDiff) -> str:
         lines.append(f"  params {n.params.a:,} -> {n.params.b:,} ({_signed(n.params.delta)}), "
                      f"FLOPs {_human(n.flops.a)} -> {_human(n.flops.b)} ({_signed(n.flops.delta, True)})")
     if d.training:
-        lines.append("\nTraining")
+        lines += ["", "Training"]
         for key, (a, b) in d.training.items():
             lines.append(f"  ~ {key}: {_value(a)} -> {_value(b)}")
-    lines.append(f"\nMain network: params {_signed(d.params.delta)}, FLOPs {_signed(d.flops.delta, True)}")
-    return "\n".join(lines)
+    lines += ["", f"Main network: params {_signed(d.params.delta)}, FLOPs {_signed(d.flops.delta, True)}"]
+    return "\n".join(_show(line) for line in lines)

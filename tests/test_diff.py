@@ -250,3 +250,24 @@ def test_any_two_designs_diff_without_error_and_symmetrically() -> None:
             assert ab.status == ba.status == "changed"
             assert ab.params.delta == -ba.params.delta
             format_text(diff_documents(docs[a], docs[b], analyses[a], analyses[b]))
+
+
+def test_hostile_names_cannot_forge_report_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a, b = mlp(), mlp()
+    evil = "x\n+ forged (Linear)\x1b[2J"
+    net = b.network("Net")
+    net.nodes.insert(2, Node(evil, "Dropout", {"p": 0.1}))
+    net.edges = [e for e in net.edges if e.src != "fc1"] + [Edge("fc1", evil), Edge(evil, "act")]
+    assert main(["diff", str(write(tmp_path, "a.json", a)), str(write(tmp_path, "b.json", b))]) == 1
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\n+ forged" not in out
+    assert "+ x\\n+ forged (Linear)\\x1b[2J (Dropout)" in out
+
+
+def test_a_fifo_is_refused_not_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    assert main(["diff", str(write(tmp_path, "a.json", mlp())), str(fifo)]) == 2
+    assert f"{fifo}: not a regular file" in capsys.readouterr().err

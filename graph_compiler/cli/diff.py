@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from graph_compiler import document
@@ -23,6 +24,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     docs = []
     for path in (args.old, args.new):
+        if os.path.exists(path) and not os.path.isdir(path) and not os.path.isfile(path):
+            # A FIFO or a device would block the read or never end.
+            print(f"netwright diff: {path}: not a regular file", file=sys.stderr)
+            return 2
         try:
             docs.append(document.load(path))
         except DocumentError as exc:  # the message starts with the file's path
