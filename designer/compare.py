@@ -10,6 +10,7 @@ Clear Comparison; it never changes the document.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -132,6 +133,9 @@ class Comparison(QObject):
                                                   "Netwright graphs (*.json);;All files (*)")
             if not path:
                 return False
+        if os.path.exists(path) and not os.path.isfile(path):  # a FIFO would never end
+            self.w.prompts.error("Cannot compare", f"{path}: not a regular file")
+            return False
         try:
             old = load(path)
         except NetwrightError as exc:  # names the file

@@ -114,6 +114,8 @@ def test_compare_added_nodes_are_green_and_bad_files_are_refused(window: MainWin
     assert not window.compare_with(str(junk))
     assert window.errors and str(junk) in window.errors[-1][1]
     assert window.compare.active  # the earlier comparison stays
+    assert not window.compare_with(str(tmp_path))  # a folder
+    assert str(tmp_path) in window.errors[-1][1]
     # Opening another file drops the overlay.
     assert window.file_actions.open(str(example_path("cnn_digits")))
     assert not window.compare.active and overlay_items(window) == {}
