@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from designer.panels.inspector import InspectorPanel
     from designer.panels.palette import PalettePanel
     from designer.panels.summary import SummaryPanel
+    from designer.training.install import TrainingDock
 
 
 # Docks that open when their feature is used, not with the editor (Run shows Training).
@@ -74,11 +75,12 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self.ready = False
         self._model_arg, self._recovery_dir = model, recovery_dir
-        self.model: DocumentModel = None  # type: ignore[assignment] - set by finish_setup
-        self.autosaver: Autosaver = None  # type: ignore[assignment]
+        # Set by finish_setup, which everything that needs them runs first.
+        self.model: DocumentModel = None  # type: ignore[assignment]  # see above
+        self.autosaver: Autosaver = None  # type: ignore[assignment]  # see above
         self.views: dict[str, CanvasView] = {}
         self.docks: dict[str, QDockWidget] = {}
-        self.training: Any = None  # the training dock, when designer.training is there
+        self.training: TrainingDock | None = None  # the training dock, once finish_setup ran
         self.recent = RecentFiles(self)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -323,9 +325,9 @@ class MainWindow(QMainWindow):
 
         names = self.model.doc.network_names()
         for name in [n for n in self.views if n not in names]:
-            view = self.views.pop(name)
-            self.tabs.removeTab(self.tabs.indexOf(view))
-            view.deleteLater()
+            gone = self.views.pop(name)
+            self.tabs.removeTab(self.tabs.indexOf(gone))
+            gone.deleteLater()
         current = self.current_network()
         for i, name in enumerate(names):
             view = self.views.get(name)

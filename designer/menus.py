@@ -121,7 +121,9 @@ def build_menus(w: MainWindow) -> Actions:
                 tb.addSeparator()
             else:
                 tb.addAction(acts.all[entry])
-    run_button = w.findChild(QToolBar, "toolbar_training").widgetForAction(acts.run)
+    training_bar = w.findChild(QToolBar, "toolbar_training")
+    assert training_bar is not None  # made above from TOOLBARS
+    run_button = training_bar.widgetForAction(acts.run)
     if isinstance(run_button, QToolButton):  # "Run" spelled out: the one button to find
         run_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     return acts

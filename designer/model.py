@@ -277,7 +277,8 @@ class DocumentModel(FileOps, QObject):
         why = self.check_connection(network, src, src_port, dst, dst_port)
         return None if why is None else why.message
 
-    def connect(self, network: str, src: str, src_port: int, dst: str, dst_port: int) -> bool:
+    def connect(  # type: ignore[override]  # the model's wiring API; QObject.connect is never used on it
+            self, network: str, src: str, src_port: int, dst: str, dst_port: int) -> bool:
         why = self.check_connection(network, src, src_port, dst, dst_port)
         if why is not None:
             self._refuse(f"cannot connect: {why.message}")
@@ -286,7 +287,8 @@ class DocumentModel(FileOps, QObject):
         self.undo_stack.push(AddItemsCommand(self, network, [], [edge], f"Connect {src} -> {dst}"))
         return True
 
-    def disconnect(self, network: str, edges: list[EdgeKey]) -> None:
+    def disconnect(  # type: ignore[override]  # the model's wiring API, like connect
+            self, network: str, edges: list[EdgeKey]) -> None:
         net = self._net(network)
         if net is None:
             return

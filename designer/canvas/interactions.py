@@ -45,7 +45,7 @@ class WireDrag:
         if moving is not None:
             scene.edges[moving].hide()
         item = scene.nodes[start.node]
-        self.wire = WireItem(item.scene_port_pos(start.output, start.index), start.output)
+        self.wire = WireItem(item.scene_port_pos(start.output, start.port), start.output)
         scene.addItem(self.wire)
         self.lit: list[NodeItem] = []
         self._light(visible)
@@ -61,7 +61,7 @@ class WireDrag:
             side = "output" if target.output else "input"
             return Refusal("same_direction", f"both ends are {side}s; wire an output to an input")
         src, dst = (self.start, target) if self.start.output else (target, self.start)
-        return self.scene.model.check_connection(self.scene.network, src.node, src.index, dst.node, dst.index)
+        return self.scene.model.check_connection(self.scene.network, src.node, src.port, dst.node, dst.port)
 
     def _light(self, visible: QRectF) -> None:
         # Only nodes in view: checking every port of a 10,000-node graph per drag is waste.
@@ -82,7 +82,7 @@ class WireDrag:
             self.wire.set_end(pos)
             return None
         why = self.check(target)
-        end = self.scene.nodes[target.node].scene_port_pos(target.output, target.index)
+        end = self.scene.nodes[target.node].scene_port_pos(target.output, target.port)
         self.wire.set_end(end, refused=why is not None)
         return why
 

@@ -4,7 +4,7 @@ not 40,000. The item only displays; it never changes the document (the scene and
 turn gestures into model calls)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
@@ -23,6 +23,7 @@ from designer.layout import HEADER_H, NODE_W, PORT_STEP, PORT_Y0, node_height, p
 
 if TYPE_CHECKING:
     from designer.canvas.edge_item import EdgeItem
+    from designer.canvas.scene import CanvasScene
 
 PORT_R = 5.0
 HIT_R = 9.0
@@ -43,7 +44,7 @@ def font(kind: str) -> QFont:
 class PortRef(NamedTuple):
     node: str
     output: bool
-    index: int
+    port: int
 
 
 class BadgeItem(QGraphicsItem):
@@ -187,10 +188,9 @@ class NodeItem(QGraphicsRectItem):
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
         G = QGraphicsItem.GraphicsItemChange
         if change == G.ItemPositionChange:
-            scene = self.scene()
-            snap = getattr(scene, "snap_point", None)
-            if snap is not None:
-                return snap(value)
+            scene = cast("CanvasScene | None", self.scene())  # nodes live only in a CanvasScene
+            if scene is not None:
+                return scene.snap_point(value)
         elif change == G.ItemPositionHasChanged:
             for e in self.edges:
                 e.adjust()
@@ -200,8 +200,8 @@ class NodeItem(QGraphicsRectItem):
 
     def port_tooltip(self, ref: PortRef) -> str:
         names, shapes = (self.out_names, self.out_shapes) if ref.output else (self.in_names, self.in_shapes)
-        name = names[ref.index] if ref.index < len(names) else str(ref.index)
-        shape = shapes[ref.index] if ref.index < len(shapes) else "not known yet"
+        name = names[ref.port] if ref.port < len(names) else str(ref.port)
+        shape = shapes[ref.port] if ref.port < len(shapes) else "not known yet"
         return f"{'output' if ref.output else 'input'} '{name}': {shape}"
 
     def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:

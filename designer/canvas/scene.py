@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QLineF, QPointF, QRectF
+from PySide6.QtCore import QLineF, QPointF, QRect, QRectF
 from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QGraphicsScene
 
@@ -110,8 +110,8 @@ class CanvasScene(QGraphicsScene):
             for node in net.nodes:
                 if node.id not in self.nodes:
                     self._create(node)
-            for e in net.edges:
-                self._add_edge(e.key)
+            for edge in net.edges:
+                self._add_edge(edge.key)
         finally:
             self._syncing -= 1
         self.setSceneRect(self._nodes_rect().adjusted(-MARGIN, -MARGIN, MARGIN, MARGIN))
@@ -274,7 +274,7 @@ class CanvasScene(QGraphicsScene):
 
     # ------------------------------------------------------------ background
 
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+    def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
         c = style.colors()
         painter.fillRect(rect, style.qcolor(c.background))
         scale = painter.worldTransform().m11()

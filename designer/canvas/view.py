@@ -8,6 +8,8 @@ command keys (Tab, Delete, Ctrl+C...) are the window's actions (designer/actions
 """
 from __future__ import annotations
 
+from typing import cast
+
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QContextMenuEvent,
@@ -19,11 +21,14 @@ from PySide6.QtGui import (
     QKeyEvent,
     QMouseEvent,
     QPainter,
+    QPaintEvent,
     QPixmapCache,
+    QResizeEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QGraphicsView, QLineEdit, QMenu, QWidget
 
+from designer import theme
 from designer.canvas import edit_actions as act
 from designer.canvas import lod as LOD
 from designer.canvas import overlays
@@ -90,17 +95,12 @@ class CanvasView(QGraphicsView):
             bar.actionTriggered.connect(self._user_moved)
         self.scene().selectionChanged.connect(self._on_selection)
         model.message.connect(self._on_message)
-        try:  # follow the app's light / dark theme when it is there
-            from designer import theme
-        except ImportError:
-            theme = None  # type: ignore[assignment]
-        if theme is not None and hasattr(theme, "manager"):
-            theme.manager().changed.connect(self._on_theme)  # bound: dropped with the view
+        theme.manager().changed.connect(self._on_theme)  # bound: dropped with the view
 
     # ------------------------------------------------------------ contract
 
-    def scene(self) -> CanvasScene:  # type: ignore[override]
-        return super().scene()  # type: ignore[return-value]
+    def scene(self) -> CanvasScene:  # a view always shows its CanvasScene
+        return cast(CanvasScene, super().scene())
 
     @property
     def network(self) -> str:
@@ -177,7 +177,7 @@ class CanvasView(QGraphicsView):
     def _user_moved(self, *_args: object) -> None:
         self._auto_fit = None
 
-    def resizeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if self._auto_fit == "all":
             self.fit_all()
@@ -200,7 +200,7 @@ class CanvasView(QGraphicsView):
         factor = max(MIN_SCALE / s, min(MAX_SCALE / s, factor))
         self.scale(factor, factor)
 
-    def paintEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def paintEvent(self, event: QPaintEvent) -> None:
         self.scene().set_overview(self.transform().m11() < LOD.EDGE_CURVES)
         super().paintEvent(event)
 
@@ -296,7 +296,7 @@ class CanvasView(QGraphicsView):
             ref = port_at(self.scene(), pos)
             if ref is not None:
                 visible = self.mapToScene(self.viewport().rect()).boundingRect()
-                fed = None if ref.output else self.scene().edge_into(ref.node, ref.index)
+                fed = None if ref.output else self.scene().edge_into(ref.node, ref.port)
                 if fed is not None:  # pick the wire up by its end, to move or drop it
                     src = PortRef(fed[0], True, fed[1])
                     self._wire = WireDrag(self.scene(), src, visible, moving=fed)
@@ -341,7 +341,7 @@ class CanvasView(QGraphicsView):
         start = wire.start
         if target is None:
             if node_at(self.scene(), pos) is None and start.output:
-                self.open_quick_add(pos, (start.node, start.index))
+                self.open_quick_add(pos, (start.node, start.port))
             return
         if target == start:
             return
@@ -353,7 +353,7 @@ class CanvasView(QGraphicsView):
             self.show_hint(f"cannot connect: {why.message}", at)
             return
         src, dst = (start, target) if start.output else (target, start)
-        self.model.connect(self.network, src.node, src.index, dst.node, dst.index)
+        self.model.connect(self.network, src.node, src.port, dst.node, dst.port)
 
     def _finish_moved_wire(self, wire: WireDrag, target: PortRef | None, pos: QPointF, at: QPoint) -> None:
         """A wire picked up by its input end: dropped on empty canvas it is deleted, on
@@ -374,7 +374,7 @@ class CanvasView(QGraphicsView):
         self.model.undo_stack.beginMacro("Reconnect")
         try:
             self.model.disconnect(self.network, [key])
-            self.model.connect(self.network, key[0], key[1], target.node, target.index)
+            self.model.connect(self.network, key[0], key[1], target.node, target.port)
         finally:
             self.model.undo_stack.endMacro()
 
@@ -469,8 +469,8 @@ class CanvasView(QGraphicsView):
             else:
                 self.scene().clearSelection()
         elif key in (_K.Key_Left, _K.Key_Right, _K.Key_Up, _K.Key_Down) and mods == _M.NoModifier:
-            dx = {_K.Key_Left: -g, _K.Key_Right: g}.get(key, 0.0)
-            dy = {_K.Key_Up: -g, _K.Key_Down: g}.get(key, 0.0)
+            dx = {_K.Key_Left: -g, _K.Key_Right: g}.get(_K(key), 0.0)
+            dy = {_K.Key_Up: -g, _K.Key_Down: g}.get(_K(key), 0.0)
             act.nudge(self, dx, dy)
         else:
             super().keyPressEvent(event)

@@ -111,8 +111,8 @@ def _plan(net: Network, nodes: dict[str, Node], blocks: dict[str, BlockSpec], ba
     order = topological_order([i for i in ids if i not in in_cycle], wiring.succ)
     sources: dict[str, list[tuple[str, int] | None]] = {}
     for nid in order:
-        fed = wiring.ports.get(nid)
-        sources[nid] = [wiring.feeds.get((nid, p)) for p in range(max(fed) + 1)] if fed else []
+        fed_ports = wiring.ports.get(nid)
+        sources[nid] = [wiring.feeds.get((nid, p)) for p in range(max(fed_ports) + 1)] if fed_ports else []
         inputs_ok.setdefault(nid, False)
     untyped = {nid for nid in nodes if nid not in specs}
     return _Plan(signature, diags, order, sources, inputs_ok, untyped, input_ids, output_ids)

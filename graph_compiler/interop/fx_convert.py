@@ -13,8 +13,9 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import torch
 from torch import fx, nn
@@ -189,8 +190,19 @@ class Converter:
             return [tuple(m.shape) for m in meta if hasattr(m, "shape")]
         return [self.shape_of(node)]
 
+    @overload
     def add(self, node: fx.Node, kind: str, params: dict[str, Any], inputs: Sequence[Port | None],
-            suffix: str = "", outputs: int = 1, base: str | None = None, qual: str | None = None) -> Any:
+            suffix: str = "", outputs: Literal[1] = 1, base: str | None = None,
+            qual: str | None = None) -> Port: ...
+
+    @overload
+    def add(self, node: fx.Node, kind: str, params: dict[str, Any], inputs: Sequence[Port | None],
+            suffix: str = "", *, outputs: int, base: str | None = None,
+            qual: str | None = None) -> Port | tuple[Port, ...]: ...
+
+    def add(self, node: fx.Node, kind: str, params: dict[str, Any], inputs: Sequence[Port | None],
+            suffix: str = "", outputs: int = 1, base: str | None = None,
+            qual: str | None = None) -> Port | tuple[Port, ...]:
         """Add a node fed by ``inputs`` (in port order; None leaves a port empty); returns
         its output Port, or a tuple of Ports when it has several outputs."""
         nid = self._unique(base or self._base_id(node) + (f"_{suffix}" if suffix else ""))
@@ -208,7 +220,7 @@ class Converter:
         if node.op == "call_module":
             base = str(node.target).replace(".", "_")
             if base[:1].isdigit():  # children of a top-level nn.Sequential: "0" -> "linear_0"
-                base = f"{type(self.gm.get_submodule(node.target)).__name__.lower()}_{base}"
+                base = f"{type(self.gm.get_submodule(str(node.target))).__name__.lower()}_{base}"
             return base
         return node.name
 
@@ -261,7 +273,7 @@ class Converter:
 
     def _problem(self, node: fx.Node, reason: str) -> str:
         if node.op == "call_module":
-            mod = self.gm.get_submodule(node.target)
+            mod = self.gm.get_submodule(str(node.target))
             what = f"{_module_name(mod)} ({node.target})"
         elif node.op == "get_attr":
             what = f"the parameter or buffer self.{node.target} used directly in forward"
@@ -270,7 +282,7 @@ class Converter:
         where = _location(node)
         return f"{what}: {reason}" + (f" [{where}]" if where else "")
 
-    def _translate(self, node: fx.Node, args: tuple, kwargs: dict) -> Any:
+    def _translate(self, node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if node.op == "call_module":
             return self._module(node, args, kwargs)
         if node.op == "call_function" and node.target in FUNCTIONS:
@@ -281,7 +293,7 @@ class Converter:
             raise Unsupported("Netwright nodes own their weights; wrap it in a module (e.g. nn.Linear)")
         raise Unsupported("no catalog node does this")
 
-    def _module(self, node: fx.Node, args: tuple, kwargs: dict) -> Any:
+    def _module(self, node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         qual = str(node.target)
         mod = self.gm.get_submodule(qual)
         if any(True for _ in mod.parameters()) or any(True for _ in mod.buffers()):
@@ -310,8 +322,9 @@ class Converter:
             if len(args) > 1 or kwargs:
                 raise Unsupported("an initial hidden state (Netwright's recurrent layers start from zeros)")
             x = _port(args[0])
-            seq = self.add(node, kind, params, [x], outputs=2, qual=qual)[0]
-            seq = Port(seq.node, 0, self.shapes_of(node)[0], rnn=seq.node)
+            rnn_ports = self.add(node, kind, params, [x], outputs=2, qual=qual)
+            assert isinstance(rnn_ports, tuple)  # two outputs: the sequence and the final state
+            seq = Port(rnn_ports[0].node, 0, self.shapes_of(node)[0], rnn=rnn_ports[0].node)
             state = RnnState(seq.node, seq.shape, isinstance(mod, nn.LSTM), mod.bidirectional,
                              "state" if isinstance(mod, nn.LSTM) else "h")
             return (seq, state)
@@ -319,7 +332,7 @@ class Converter:
             raise Unsupported("extra arguments in the call")
         return self.add(node, kind, params, [_port(args[0])], qual=qual)
 
-    def _attention(self, node: fx.Node, kind: str, params: dict[str, Any], args: tuple, kwargs: dict,
+    def _attention(self, node: fx.Node, kind: str, params: dict[str, Any], args: tuple[Any, ...], kwargs: dict[str, Any],
                    qual: str) -> tuple[Any, ...]:
         # forward(query, key, value, key_padding_mask, need_weights, attn_mask, average_attn_weights,
         # is_causal): masks have no catalog equivalent (a causal mask is the node's causal option).
@@ -331,7 +344,7 @@ class Converter:
         out = self.add(node, kind, params, inputs, qual=qual)
         return (Port(out.node, 0, self.shapes_of(node)[0]), _Opaque("uses the attention weights"))
 
-    def _encoder_stack(self, node: fx.Node, mod: nn.TransformerEncoder, args: tuple, kwargs: dict,
+    def _encoder_stack(self, node: fx.Node, mod: nn.TransformerEncoder, args: tuple[Any, ...], kwargs: dict[str, Any],
                        qual: str) -> Port:
         """nn.TransformerEncoder = its layers one after another (plus its final norm)."""
         _no_masks(kwargs, args[1:])
@@ -409,7 +422,7 @@ def _port(value: Any) -> Port:
     return value
 
 
-def _no_masks(kwargs: dict, extra_args: Iterable[Any]) -> None:
+def _no_masks(kwargs: dict[str, Any], extra_args: Iterable[Any]) -> None:
     if any(v is not None and v is not False for v in [*kwargs.values(), *extra_args]):
         raise Unsupported("masks or is_causal passed in the call (set the catalog's causal option instead)")
 
