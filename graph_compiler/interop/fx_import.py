@@ -32,16 +32,9 @@ from torch import nn
 
 from graph_compiler.catalog import REGISTRY
 from graph_compiler.document import Document, Network, network_to_dict
-from graph_compiler.interop.fx_convert import (
-    BlockCall,
-    Converted,
-    Converter,
-    ModelImportError,
-    UnsupportedModelError,
-    example_inputs,
-    trace,
-)
+from graph_compiler.interop.fx_convert import BlockCall, Converted, Converter, UnsupportedModelError
 from graph_compiler.interop.fx_ops import MODULES
+from graph_compiler.interop.fx_trace import ModelImportError, example_inputs, trace
 
 _X_STEP, _Y_STEP = 220.0, 110.0
 
@@ -212,7 +205,8 @@ def _import(model: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.
         _layout(net)
     meta = {"import": {"input_shape": [list(s) for s in shapes],
                        "dtype": ["int64" if d == torch.int64 else "float32" for d in dtypes],
-                       "blocks": sorted(n for c, n in names.items() if n in results)}}
+                       "blocks": sorted(n for c, n in names.items() if n in results),
+                       "notes": sorted({note for r in results.values() for note in r.notes})}}
     return Document(networks, meta={"title": name, **meta}), results
 
 
@@ -245,9 +239,11 @@ def _convert(module: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torc
     """One module as one network; its own class is traced through, other block classes
     become block nodes."""
     own = type(module)
-    gm = trace(module, shapes, dtypes, leaves - {own}, net_name)
+    gm, notes = trace(module, shapes, dtypes, leaves - {own}, net_name)
     conv = Converter(gm, net_name, {c: n for c, n in names.items() if c is not own})
-    return conv.run(shapes, dtypes), conv.problems
+    result = conv.run(shapes, dtypes)
+    result.notes = notes
+    return result, conv.problems
 
 
 def _signature(call: BlockCall, leaves: set[type], names: dict[type, str]) -> str:

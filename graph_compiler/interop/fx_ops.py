@@ -496,3 +496,14 @@ def describe(node: Any) -> str:
 
 __all__ = ["FUNCTIONS", "METHODS", "MODULES", "Port", "RnnState", "Shape", "Unsupported", "arg",
            "compact", "describe"]
+
+
+def special_module(m: nn.Module) -> Callable[[Any], tuple[str, dict[str, Any]]] | None:
+    """Layers from libraries Netwright does not depend on, known by class name and
+    attributes (torchvision's StochasticDepth, timm's DropPath)."""
+    name = type(m).__name__
+    if name == "StochasticDepth" and hasattr(m, "p") and hasattr(m, "mode"):
+        return lambda mod: ("StochasticDepth", {"p": float(mod.p), "mode": str(mod.mode)})
+    if name == "DropPath" and hasattr(m, "drop_prob"):
+        return lambda mod: ("StochasticDepth", {"p": float(mod.drop_prob), "mode": "row"})
+    return None
