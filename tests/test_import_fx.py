@@ -317,7 +317,7 @@ def test_cli_import_writes_a_document_and_weights(tmp_path: Path, monkeypatch: p
     assert "--input-shape" in capsys.readouterr().err
 
 
-def test_instances_that_differ_are_flattened_instead_of_shared() -> None:
+def test_instances_that_differ_get_one_block_network_each_kind() -> None:
     class Stage(nn.Module):
         def __init__(self, cin: int, cout: int) -> None:
             super().__init__()
@@ -328,7 +328,8 @@ def test_instances_that_differ_are_flattened_instead_of_shared() -> None:
 
     model = nn.Sequential(Stage(4, 8), Stage(8, 8), Stage(8, 8))
     doc = import_model(model, (4,), blocks=True)
-    # Stage(4, 8) differs from the others, so the class is not one block network.
-    assert doc.network_names() == ["Sequential"]
-    assert "0.fc" in {n.id for n in doc.main.nodes}
+    # Stage(4, 8) differs from the two Stage(8, 8), which share one network.
+    assert doc.network_names() == ["Sequential", "Stage", "Stage2"]
+    assert [n.type for n in doc.main.nodes] == ["Input", "Stage", "Stage2", "Stage2", "Output"]
+    assert doc.meta["import"]["blocks"] == ["Stage", "Stage2"]
     CompiledDocument(doc).build().load_state_dict(model.state_dict(), strict=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,7 +61,6 @@ class BlockCall:
 class Converted:
     network: Network
     origins: dict[str, str] = field(default_factory=dict)  # node id -> module path
-    calls: list[BlockCall] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what tracing specialised or dropped
 
 
@@ -71,9 +70,12 @@ class Converted:
 class Converter:
     """One traced module -> one Netwright network (nodes, wires, ids, problems)."""
 
-    def __init__(self, gm: fx.GraphModule, name: str, block_names: dict[type, str]) -> None:
+    def __init__(self, gm: fx.GraphModule, name: str, block_classes: set[type],
+                 block_name: Callable[[BlockCall], str]) -> None:
         self.gm = gm
-        self.block_names = block_names
+        self.block_classes = block_classes
+        self.block_name = block_name  # converts one block instance, names its network
+        self._block_nets: set[str] = set()
         self.result = Converted(Network(name))
         self.problems: list[str] = []
         self._taken: set[str] = set()
@@ -94,6 +96,8 @@ class Converter:
             suffix: str = "", outputs: int = 1, base: str | None = None, qual: str | None = None) -> Any:
         """Add a node fed by ``inputs`` (in port order; None leaves a port empty); returns
         its output Port, or a tuple of Ports when it has several outputs."""
+        if kind not in REGISTRY and kind not in self._block_nets:
+            raise Unsupported(f"no catalog node for this yet ({kind})")
         nid = self._unique(base or self._base_id(node) + (f"_{suffix}" if suffix else ""))
         self.result.network.nodes.append(Node(nid, kind, _clean(kind, params)))
         for port, src in enumerate(inputs):
@@ -193,12 +197,15 @@ class Converter:
             if owner is not node:
                 raise Unsupported("the same module is called twice, sharing its weights; each Netwright "
                                   "node owns its own weights")
-        if type(mod) in self.block_names:
+        if type(mod) in self.block_classes:
             ports = [_port(a) for a in args]
-            self.result.calls.append(BlockCall(type(mod), mod, qual, [p.shape[1:] for p in ports],
-                                                [_dtype(self.gm, node, i) for i in range(len(ports))]))
+            if kwargs:
+                raise Unsupported("keyword arguments to a block")
+            net = self.block_name(BlockCall(type(mod), mod, qual, [p.shape[1:] for p in ports],
+                                            [_dtype(self.gm, node, i) for i in range(len(ports))]))
+            self._block_nets.add(net)
             n_out = len(self.shapes_of(node))
-            return self.add(node, self.block_names[type(mod)], {}, ports, outputs=n_out, qual=qual)
+            return self.add(node, net, {}, ports, outputs=n_out, qual=qual)
         if isinstance(mod, nn.TransformerEncoder):
             return self._encoder_stack(node, mod, args, kwargs, qual)
         translate = MODULES.get(type(mod)) or special_module(mod)
@@ -259,8 +266,11 @@ class Converter:
                 for i, v in enumerate(value):
                     walk(v, f"{key}{i}")
             elif isinstance(value, dict):
-                for k, v in value.items():
-                    walk(v, re.sub(r"\W", "_", str(k)))
+                self.problems.append(
+                    f"the model returns a dict (keys {', '.join(map(str, value))}); a network returns a tensor "
+                    "or a tuple of tensors, so import a wrapper whose forward returns them as a tuple")
+            elif value is None:  # forward(idx, targets=None) -> (logits, loss=None)
+                self.result.notes.append(f"left out output {key}, which is None for these inputs")
             else:
                 flat.append((key, value))
 

@@ -23,7 +23,7 @@ import importlib.util
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from torch import nn
 from graph_compiler.catalog import REGISTRY
 from graph_compiler.document import Document, Network, network_to_dict
 from graph_compiler.interop.fx_convert import BlockCall, Converted, Converter, UnsupportedModelError
-from graph_compiler.interop.fx_ops import MODULES
+from graph_compiler.interop.fx_ops import MODULES, special_module
 from graph_compiler.interop.fx_trace import ModelImportError, example_inputs, trace
 
 _X_STEP, _Y_STEP = 220.0, 110.0
@@ -176,82 +176,62 @@ def _network_name(label: str) -> str:
 
 def _import(model: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype], name: str,
             blocks: bool) -> tuple[Document, dict[str, Converted]]:
+    """The main network, plus with ``blocks`` one block network per distinct instance of
+    each sub-module class used at least twice (instances that convert to the same nodes,
+    params and input shapes share one network)."""
     leaves = _block_candidates(model) if blocks else set()
-    while True:
-        names = _block_names(leaves, name)
-        results: dict[str, Converted] = {}
-        problems: list[str] = []
-        mismatched: set[type] = set()
-        queue = [(name, model, shapes, dtypes)]
-        seen: dict[type, str] = {}
-        while queue:
-            net_name, module, in_shapes, in_dtypes = queue.pop(0)
-            result, found = _convert(module, in_shapes, in_dtypes, leaves, names, net_name)
-            problems += found
+    results: dict[str, Converted] = {}
+    by_signature: dict[str, str] = {}
+    problems: list[str] = []
+
+    def block_name(call: BlockCall) -> str:
+        result, found = _convert(call.module, call.shapes, call.dtypes, leaves - {call.cls}, block_name,
+                                 _network_name(call.cls.__name__))
+        problems.extend(f"{call.qual}: {p}" for p in found)
+        signature = repr((call.shapes, [str(d) for d in call.dtypes], network_to_dict(result.network)))
+        if signature not in by_signature:
+            base = _network_name(call.cls.__name__)
+            net_name, i = base, 2
+            while net_name in results or net_name == name:
+                net_name, i = f"{base}{i}", i + 1
+            result.network.name = net_name
             results[net_name] = result
-            for call in result.calls:
-                if call.cls not in seen:
-                    seen[call.cls] = _signature(call, leaves, names)
-                    queue.append((names[call.cls], call.module, call.shapes, call.dtypes))
-                elif _signature(call, leaves, names) != seen[call.cls]:
-                    mismatched.add(call.cls)  # instances differ: trace this class through instead
-        if problems:
-            raise UnsupportedModelError(name, problems)
-        if not mismatched:
-            break
-        leaves -= mismatched
-    networks = [results[name].network, *(r.network for n, r in results.items() if n != name)]
+            by_signature[signature] = net_name
+        return by_signature[signature]
+
+    main, found = _convert(model, shapes, dtypes, leaves, block_name, name)
+    if problems or found:
+        raise UnsupportedModelError(name, found + problems)
+    results = {name: main, **results}
+    networks = [r.network for r in results.values()]
     for net in networks:
         _layout(net)
     meta = {"import": {"input_shape": [list(s) for s in shapes],
                        "dtype": ["int64" if d == torch.int64 else "float32" for d in dtypes],
-                       "blocks": sorted(n for c, n in names.items() if n in results),
+                       "blocks": [n for n in results if n != name],
                        "notes": sorted({note for r in results.values() for note in r.notes})}}
     return Document(networks, meta={"title": name, **meta}), results
 
 
 def _block_candidates(model: nn.Module) -> set[type]:
-    """Custom module classes used at least twice: each becomes a block network."""
+    """Custom module classes used at least twice: each becomes block networks."""
     counts: dict[type, int] = {}
     for sub in model.modules():
         cls = type(sub)
-        if sub is model or cls.__module__.startswith("torch.") or cls in MODULES:
+        if sub is model or cls.__module__.startswith("torch.") or cls in MODULES or special_module(sub):
             continue
         counts[cls] = counts.get(cls, 0) + 1
     return {cls for cls, n in counts.items() if n >= 2}
 
 
-def _block_names(leaves: set[type], main: str) -> dict[type, str]:
-    names: dict[type, str] = {}
-    taken = {main}
-    for cls in sorted(leaves, key=lambda c: c.__name__):
-        base = _network_name(cls.__name__)
-        name, i = base, 2
-        while name in taken:
-            name, i = f"{base}{i}", i + 1
-        taken.add(name)
-        names[cls] = name
-    return names
-
-
 def _convert(module: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype], leaves: set[type],
-             names: dict[type, str], net_name: str) -> tuple[Converted, list[str]]:
-    """One module as one network; its own class is traced through, other block classes
-    become block nodes."""
-    own = type(module)
-    gm, notes = trace(module, shapes, dtypes, leaves - {own}, net_name)
-    conv = Converter(gm, net_name, {c: n for c, n in names.items() if c is not own})
+             block_name: Callable[[BlockCall], str], net_name: str) -> tuple[Converted, list[str]]:
+    """One module as one network; classes in ``leaves`` become block nodes."""
+    gm, notes = trace(module, shapes, dtypes, leaves, net_name)
+    conv = Converter(gm, net_name, leaves, block_name)
     result = conv.run(shapes, dtypes)
-    result.notes = notes
+    result.notes = notes + result.notes
     return result, conv.problems
-
-
-def _signature(call: BlockCall, leaves: set[type], names: dict[type, str]) -> str:
-    """What one block instance converts to (node types, params, wires) and its inputs:
-    instances of a class share one block network only if these are equal."""
-    result, problems = _convert(call.module, call.shapes, call.dtypes, leaves, names, names[call.cls])
-    net = network_to_dict(result.network)
-    return repr((call.shapes, [str(d) for d in call.dtypes], net, problems))
 
 
 def _layout(net: Network) -> None:

@@ -292,6 +292,8 @@ def _no_op(what: str) -> Callable[..., Any]:
 
 def _cat(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Port:
     inputs = [tensor(t) for t in args[0]]
+    if len(inputs) == 1:  # torch.cat([x]) is x (DenseNet's first layer of each block)
+        return inputs[0]
     dim = no_batch(arg(args, kwargs, 1, "dim", 0), len(inputs[0].shape), "concatenation")
     return conv.add(node, "Concat", {"dim": dim}, inputs)
 
