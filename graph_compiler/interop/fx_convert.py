@@ -20,6 +20,7 @@ from graph_compiler.catalog import REGISTRY
 from graph_compiler.document import Edge, Network, Node
 from graph_compiler.interop.fx_ops import (
     FUNCTIONS,
+    KNOWN_FUNCTIONS,
     METHODS,
     MODULES,
     Port,
@@ -183,6 +184,9 @@ class Converter:
             return self._module(node, args, kwargs)
         if node.op == "call_function" and node.target in FUNCTIONS:
             return FUNCTIONS[node.target](self, node, args, kwargs)
+        known = KNOWN_FUNCTIONS.get(getattr(node.target, "__name__", ""))
+        if node.op == "call_function" and known is not None:
+            return known(self, node, args, kwargs)
         if node.op == "call_method" and node.target in METHODS:
             return METHODS[node.target](self, node, args, kwargs)
         if node.op == "get_attr":

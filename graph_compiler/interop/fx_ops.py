@@ -447,7 +447,7 @@ def _shape(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Shape:
 
 
 def _getattr(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Any:
-    if args[1] in ("shape", "ndim"):
+    if args[1] in ("shape", "ndim", "device", "dtype"):
         return Shape()
     raise Unsupported(f"reads the tensor attribute .{args[1]}")
 
@@ -482,6 +482,16 @@ METHODS: dict[str, Callable[..., Any]] = {
 }
 
 
+def _tanh_gelu(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Port:
+    return conv.add(node, "GELU", {"approximate": "tanh"}, [tensor(args[0])])
+
+
+# Functions model code defines itself, known by name (the import checks the outputs).
+KNOWN_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "new_gelu": _tanh_gelu, "gelu_new": _tanh_gelu, "gelu_tanh": _tanh_gelu,
+}
+
+
 def describe(node: Any) -> str:
     """How a person would name what an fx node calls: F.gelu, torch.sort, Tensor.abs()..."""
     if node.op == "call_method":
@@ -496,7 +506,7 @@ def describe(node: Any) -> str:
     return f"{module}.{name}"
 
 
-__all__ = ["FUNCTIONS", "METHODS", "MODULES", "Port", "RnnState", "Shape", "Unsupported", "arg",
+__all__ = ["FUNCTIONS", "KNOWN_FUNCTIONS", "METHODS", "MODULES", "Port", "RnnState", "Shape", "Unsupported", "arg",
            "compact", "describe"]
 
 

@@ -10,6 +10,7 @@ fx adds for arguments left at their defaults are dropped, with a note for the fo
 from __future__ import annotations
 
 import inspect
+import operator
 import os
 import re
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from graph_compiler.interop import InteropError
-from graph_compiler.interop.fx_ops import MODULES, special_module
+from graph_compiler.interop.fx_ops import KNOWN_FUNCTIONS, MODULES, special_module
 
 TRACE_BATCH = 3  # odd, so a reshape that folds the batch into another dim shows up
 _TORCH_DIR = os.path.dirname(torch.__file__)
@@ -44,12 +45,14 @@ class _Tracer(fx.Tracer):
     """Catalog modules and block classes stay whole; everything else is traced through.
     Conditions on sizes are evaluated on the example inputs."""
 
-    def __init__(self, leaves: set[type], example: list[torch.Tensor]) -> None:
-        super().__init__()
+    def __init__(self, leaves: set[type], example: list[torch.Tensor], wrap: tuple[Any, ...] = ()) -> None:
+        super().__init__(autowrap_functions=wrap)
         self.leaves = leaves
         self.example = example
         self.record_stack_traces = True
         self.notes: list[str] = []
+        self._env: dict[fx.Node, Any] = {}
+        self._sizes: set[fx.Node] = set()  # x.size() / x.shape nodes
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
         if type(m) in MODULES or type(m) in self.leaves or special_module(m) is not None:
@@ -57,6 +60,39 @@ class _Tracer(fx.Tracer):
         if isinstance(m, (nn.Sequential, nn.ModuleList, nn.ModuleDict)):
             return False
         return m.__module__.startswith("torch.nn")  # other torch layers: reported as unsupported
+
+    def create_proxy(self, kind: str, target: Any, args: Any, kwargs: Any, *rest: Any, **kw: Any) -> Any:
+        """Sizes other than the batch come back as plain ints (the graph is specialised on
+        the given input shape); the batch size stays symbolic, so view(B, ...) and
+        expand(B, ...) keep following the batch."""
+        proxy = super().create_proxy(kind, target, args, kwargs, *rest, **kw)
+        node = proxy.node
+        if kind == "call_method" and target == "size":
+            if len(args) > 1 or "dim" in kwargs:
+                dim = args[1] if len(args) > 1 else kwargs["dim"]
+                return self._size_item(node, args[0].node, dim) if isinstance(dim, int) else proxy
+            self._sizes.add(node)
+        elif kind == "call_function" and target is getattr and args[1] == "shape":
+            self._sizes.add(node)
+        elif kind == "call_function" and target is operator.getitem and isinstance(args[0], fx.Proxy) \
+                and args[0].node in self._sizes and isinstance(args[1], int):
+            return self._size_item(node, args[0].node.args[0], args[1])
+        elif kind == "call_method" and target in ("dim", "ndimension"):
+            self._note(node)
+            return self._value(args[0].node).dim()
+        return proxy
+
+    def _size_item(self, node: fx.Node, tensor: Any, dim: int) -> Any:
+        value = self._value(tensor)
+        if dim % value.dim() == 0:
+            return fx.Proxy(node, self)
+        self._note(node)
+        return int(value.shape[dim])
+
+    def _note(self, node: fx.Node) -> None:
+        where = location(node)
+        self.notes.append("specialised on the input shape (sizes read as constants)"
+                          + (f" at {where}" if where else ""))
 
     def to_bool(self, obj: fx.Proxy) -> bool:
         node = obj.node
@@ -67,25 +103,47 @@ class _Tracer(fx.Tracer):
                 + (f" at {where}" if where else "")
                 + "; a graph cannot branch on data, so rewrite it with tensor operations such as "
                 "torch.where, or import a model without this branch")
-        value = bool(self._evaluate(node))
+        value = bool(self._value(node))
         where = location(node)
         self.notes.append(f"specialised on the input shape: a size condition is {value}"
                           + (f" at {where}" if where else ""))
         return value
 
-    def _evaluate(self, node: fx.Node) -> Any:
-        """The value of ``node`` on the example inputs: run the graph traced so far."""
-        graph = fx.Graph()
-        env: dict[fx.Node, fx.Node] = {}
-        for n in self.graph.nodes:
-            env[n] = graph.node_copy(n, lambda a: env[a])
-            if n is node:
-                break
-        graph.output(env[node])
-        gm = fx.GraphModule(self.root, graph)
-        n_inputs = sum(1 for n in graph.nodes if n.op == "placeholder")
-        with torch.no_grad():
-            return gm(*self.example[:n_inputs])
+    def _value(self, node: fx.Node) -> Any:
+        """The value of ``node`` on the example inputs, running the graph traced so far
+        (each node once: values are kept for later questions)."""
+        # fx patches nn.Module.__call__ while tracing; run the real modules without it
+        # (the context manager fx itself uses for the same purpose).
+        from torch.fx._symbolic_trace import _maybe_revert_all_patches
+
+        if node in self._env:
+            return self._env[node]
+        with torch.no_grad(), _maybe_revert_all_patches():
+            for n in self.graph.nodes:
+                if n not in self._env:
+                    self._env[n] = self._run(n)
+                if n is node:
+                    break
+        return self._env[node]
+
+    def _run(self, n: fx.Node) -> Any:
+        args = fx.node.map_arg(n.args, lambda a: self._env[a])
+        kwargs = fx.node.map_arg(n.kwargs, lambda a: self._env[a])
+        if n.op == "placeholder":
+            index = sum(1 for m in self._env if m.op == "placeholder")
+            return self.example[index] if index < len(self.example) else (n.args[0] if n.args else None)
+        if n.op == "get_attr":
+            value: Any = self.root
+            for part in str(n.target).split("."):
+                value = getattr(value, part)
+            return value
+        if n.op == "call_module":
+            return self.root.get_submodule(str(n.target))(*args, **kwargs)
+        if n.op == "call_function":
+            return n.target(*args, **kwargs)  # type: ignore[operator]
+        if n.op == "call_method":
+            return getattr(args[0], str(n.target))(*args[1:], **kwargs)
+        return None
 
 
 def _shape_only(node: fx.Node) -> bool:
@@ -116,7 +174,7 @@ def trace(module: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.d
     """The traced module (with shapes propagated) and notes on what was specialised."""
     example = example_inputs(module, shapes, dtypes, TRACE_BATCH)
     _check_runs(module, example, shapes, label)
-    tracer = _Tracer(leaves, example)
+    tracer = _Tracer(leaves, example, _known_functions(module))
     try:
         graph = tracer.trace(module, concrete_args=_defaults_beyond(module, len(shapes), label))
     except DataDependentError as exc:
@@ -133,6 +191,22 @@ def trace(module: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.d
     with torch.no_grad():
         ShapeProp(gm).propagate(*example)
     return gm, notes
+
+
+def _known_functions(module: nn.Module) -> tuple[Any, ...]:
+    """Helper functions the model's code defines under a well-known name (nanoGPT's
+    new_gelu): recorded as one call, mapped to its catalog node, and checked by the
+    output comparison like everything else."""
+    import sys
+
+    found: dict[int, Any] = {}
+    for sub in module.modules():
+        namespace = vars(sys.modules.get(type(sub).__module__, object()))
+        for name in KNOWN_FUNCTIONS:
+            fn = namespace.get(name)
+            if inspect.isfunction(fn):
+                found[id(fn)] = fn
+    return tuple(found.values())
 
 
 def _check_runs(module: nn.Module, example: list[torch.Tensor], shapes: list[tuple[int, ...]], label: str) -> None:
