@@ -173,13 +173,14 @@ def trace(module: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.d
           leaves: set[type], label: str) -> tuple[fx.GraphModule, list[str]]:
     """The traced module (with shapes propagated) and notes on what was specialised."""
     example = example_inputs(module, shapes, dtypes, TRACE_BATCH)
-    _check_runs(module, example, shapes, label)
+    _check_arity(module, shapes, label)
     tracer = _Tracer(leaves, example, _known_functions(module))
     try:
-        graph = tracer.trace(module, concrete_args=_defaults_beyond(module, len(shapes), label))
+        graph = tracer.trace(module, concrete_args=_defaults_beyond(module, len(shapes)))
     except DataDependentError as exc:
         raise DataDependentError(f"cannot import {label}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - fx raises many types for untraceable code
+        _check_runs(module, example, shapes, label)  # a wrong input shape explains it best
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelImportError(
             f"cannot trace {label} with torch.fx{traceback_location(exc)}: {type(exc).__name__}: {first}"
@@ -188,8 +189,12 @@ def trace(module: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.d
     gm = fx.GraphModule(tracer.root, graph)
     gm.graph.eliminate_dead_code()
     gm.recompile()
-    with torch.no_grad():
-        ShapeProp(gm).propagate(*example)
+    try:
+        with torch.no_grad():
+            ShapeProp(gm).propagate(*example)
+    except Exception:  # noqa: BLE001 - the user's layers raise whatever they raise
+        _check_runs(module, example, shapes, label)
+        raise
     return gm, notes
 
 
@@ -209,13 +214,17 @@ def _known_functions(module: nn.Module) -> tuple[Any, ...]:
     return tuple(found.values())
 
 
-def _check_runs(module: nn.Module, example: list[torch.Tensor], shapes: list[tuple[int, ...]], label: str) -> None:
-    """A clear message for a wrong --input-shape, before fx's."""
+def _check_arity(module: nn.Module, shapes: list[tuple[int, ...]], label: str) -> None:
     n_required = _required_inputs(module)
     if not n_required <= len(shapes) <= n_required + _optional_inputs(module):
         names = ", ".join(_forward_params(module)[:max(n_required, 1)])
         raise ModelImportError(f"{label}.forward takes {n_required} input(s) ({names}) but {len(shapes)} "
                                "input shape(s) were given")
+
+
+def _check_runs(module: nn.Module, example: list[torch.Tensor], shapes: list[tuple[int, ...]], label: str) -> None:
+    """When tracing fails: a clear message if the model does not even run on inputs of
+    the given shape (a wrong --input-shape), rather than fx's."""
     with torch.no_grad():
         try:
             module(*example)
@@ -240,7 +249,7 @@ def _optional_inputs(module: nn.Module) -> int:
     return len(_forward_params(module)) - _required_inputs(module)
 
 
-def _defaults_beyond(module: nn.Module, n_inputs: int, label: str) -> dict[str, Any] | None:
+def _defaults_beyond(module: nn.Module, n_inputs: int) -> dict[str, Any] | None:
     """forward(idx, targets=None): arguments after the given inputs keep their defaults
     and are left out of the graph."""
     params = list(inspect.signature(module.forward).parameters.values())[n_inputs:]
@@ -277,8 +286,16 @@ def example_inputs(module: nn.Module, shapes: Sequence[tuple[int, ...]], dtypes:
     """A random batch for the model's inputs (token ids within its smallest vocabulary)."""
     g = torch.Generator().manual_seed(seed)
     vocab = min((m.num_embeddings for m in module.modules() if isinstance(m, nn.Embedding)), default=2)
-    return [torch.randint(0, vocab, (batch, *s), generator=g) if d == torch.int64
-            else torch.randn(batch, *s, generator=g) for s, d in zip(shapes, dtypes)]
+    inputs = [torch.randint(0, vocab, (batch, *s), generator=g) if d == torch.int64
+              else torch.randn(batch, *s, generator=g) for s, d in zip(shapes, dtypes)]
+    if on_meta(module):  # a model too big to materialise: structure only
+        inputs = [t.to("meta") for t in inputs]
+    return inputs
+
+
+def on_meta(module: nn.Module) -> bool:
+    """Whether the model was built on the meta device (shapes without values)."""
+    return any(t.is_meta for t in module.parameters()) or any(t.is_meta for t in module.buffers())
 
 
 def traceback_location(exc: BaseException) -> str:
@@ -304,5 +321,5 @@ def location(node: fx.Node) -> str:
     return f"{Path(file).name}:{line}: {code.strip()}"
 
 
-__all__ = ["TRACE_BATCH", "DataDependentError", "ModelImportError", "example_inputs", "location", "trace",
+__all__ = ["TRACE_BATCH", "DataDependentError", "ModelImportError", "example_inputs", "location", "on_meta", "trace",
            "traceback_location"]
