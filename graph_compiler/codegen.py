@@ -215,7 +215,7 @@ class _NetworkEmitter:
             call = f"{mod}({', '.join(v or 'None' for v in ins)})"
             lines = [f"{_unpack(outs)} = {call}"]
         else:
-            self.support.update(spec.support)
+            self.support.update(spec.support_for(info.params))
             lines = spec.forward_lines(mod, ins, outs, info.params)  # type: ignore[arg-type]
         shapes = ", ".join(fmt_shape(t.shape) for t in (info.outputs or []))
         note = _note(nid, label, shapes)

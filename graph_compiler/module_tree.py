@@ -26,7 +26,7 @@ class _Entry:
         """Children 0..n-1, all modules: an nn.ModuleList."""
         keys = list(self.children)
         return bool(keys) and keys == [str(i) for i in range(len(keys))] and not any(
-            c.ctor is not None and c.ctor.startswith("nn.Parameter(") for c in self.children.values())
+            c.ctor is not None and c.ctor.startswith(("nn.Parameter(", "nn.Buffer(")) for c in self.children.values())
 
 
 class ModuleTree:

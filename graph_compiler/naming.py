@@ -10,6 +10,7 @@ import builtins
 import keyword
 import re
 
+from graph_compiler.catalog.support import SUPPORT
 from graph_compiler.pyfmt import str_literal
 
 # Long enough to stay readable, short enough that every generated statement can be laid
@@ -23,9 +24,9 @@ MODULE_ATTRS = frozenset(["T_destination", "add_module", "apply", "bfloat16", "b
 # ruff's E741/E742 reject these as variable and class names (easily misread as 1 and 0).
 AMBIGUOUS = frozenset({"l", "O", "I"})
 BUILTINS = frozenset(dir(builtins))
-GLOBALS = frozenset({"torch", "nn", "self", "build_model", "NETWORKS", "model", "outputs",
-                     "causal_mask", "PositionalEncoding", "Reparameterize",
-                     "TimestepEmbedding"}) | AMBIGUOUS
+# Support definitions (catalog/support.py) are module-level names of the generated file too.
+GLOBALS = frozenset({"torch", "nn", "self", "build_model", "NETWORKS", "model", "outputs"}) | frozenset(
+    SUPPORT) | AMBIGUOUS
 
 
 def identifier(text: str, fallback: str = "node") -> str:
