@@ -18,11 +18,22 @@ from torch import fx, nn
 
 from graph_compiler.catalog import REGISTRY
 from graph_compiler.document import Edge, Network, Node
+from graph_compiler.interop.fx_model_ops import (
+    ALL_FUNCTIONS as FUNCTIONS,
+)
+from graph_compiler.interop.fx_model_ops import (
+    ALL_METHODS as METHODS,
+)
+from graph_compiler.interop.fx_model_ops import (
+    ALL_MODULES as MODULES,
+)
+from graph_compiler.interop.fx_model_ops import (
+    READS_REFS,
+    ParamRef,
+    parameter_params,
+)
 from graph_compiler.interop.fx_ops import (
-    FUNCTIONS,
     KNOWN_FUNCTIONS,
-    METHODS,
-    MODULES,
     Port,
     RnnState,
     Unsupported,
@@ -81,6 +92,8 @@ class Converter:
         self.problems: list[str] = []
         self._taken: set[str] = set()
         self._owners: dict[str, fx.Node] = {}  # module path -> the call that owns its weights
+        self._params: dict[str, Port] = {}  # tensor path -> its Parameter node
+        self._inputs: list[Port] = []
 
     # -- helpers for fx_ops
     def shape_of(self, node: fx.Node) -> tuple[int, ...]:
@@ -137,6 +150,7 @@ class Converter:
             params = {"shape": list(shape)} | ({"dtype": "int64"} if dtype == torch.int64 else {})
             self.result.network.nodes.append(Node(nid, "Input", params))
             values[node] = Port(nid, 0, (TRACE_BATCH, *shape))
+            self._inputs.append(values[node])
         for node in self.gm.graph.nodes:
             if node.op == "placeholder":
                 continue
@@ -149,6 +163,8 @@ class Converter:
                 values[node] = _Failed()
                 continue
             try:
+                if node.op in ("call_function", "call_method", "call_module") and node.target not in READS_REFS:
+                    args, kwargs = self._materialise(node, args, kwargs)
                 values[node] = self._translate(node, args, kwargs)
             except Unsupported as exc:
                 # Taking apart a stand-in's result (sort(x).values) only echoes its problem.
@@ -157,6 +173,33 @@ class Converter:
                     self.problems.append(self._problem(node, str(exc)))
                 values[node] = self._stand_in(node)
         return self.result
+
+    def input_ports(self) -> list[Port]:
+        return list(self._inputs)
+
+    def _param_ref(self, qual: str) -> ParamRef:
+        owner, _, name = qual.rpartition(".")
+        module = self.gm.get_submodule(owner) if owner else self.gm
+        value = getattr(module, name)
+        if not isinstance(value, torch.Tensor) or qual.startswith("_tensor_constant"):
+            raise Unsupported("a constant tensor made in forward (torch.tensor, torch.ones, ...); "
+                              "register it as a buffer or parameter instead")
+        buffer = not isinstance(value, nn.Parameter)
+        return ParamRef(qual, value, buffer, persistent=name not in module._non_persistent_buffers_set)
+
+    def parameter(self, node: fx.Node, ref: ParamRef) -> Port:
+        """The Parameter node for a model's own tensor (one per tensor, however often used)."""
+        if ref.qual not in self._params:
+            params = parameter_params(ref)
+            shape = tuple(params["shape"]) if params["batch_dim"] else (1, *params["shape"])
+            port = self.add(node, "Parameter", params, [], base=ref.qual, qual=ref.qual)
+            self._params[ref.qual] = Port(port.node, 0, shape)
+        return self._params[ref.qual]
+
+    def _materialise(self, node: fx.Node, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        def swap(v: Any) -> Any:
+            return self.parameter(node, v) if isinstance(v, ParamRef) else v
+        return fx.node.map_aggregate(args, swap), fx.node.map_aggregate(kwargs, swap)  # type: ignore[return-value]
 
     def _stand_in(self, node: fx.Node) -> Any:
         """After a problem, a stand-in of the traced shape lets the nodes downstream be
@@ -190,7 +233,7 @@ class Converter:
         if node.op == "call_method" and node.target in METHODS:
             return METHODS[node.target](self, node, args, kwargs)
         if node.op == "get_attr":
-            raise Unsupported("Netwright nodes own their weights; wrap it in a module (e.g. nn.Linear)")
+            return self._param_ref(str(node.target))
         raise Unsupported("no catalog node does this")
 
     def _module(self, node: fx.Node, args: tuple, kwargs: dict) -> Any:

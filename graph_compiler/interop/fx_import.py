@@ -33,7 +33,8 @@ from torch import nn
 from graph_compiler.catalog import REGISTRY
 from graph_compiler.document import Document, Network, network_to_dict
 from graph_compiler.interop.fx_convert import BlockCall, Converted, Converter, UnsupportedModelError
-from graph_compiler.interop.fx_ops import MODULES, special_module
+from graph_compiler.interop.fx_model_ops import ALL_MODULES as MODULES
+from graph_compiler.interop.fx_ops import special_module
 from graph_compiler.interop.fx_trace import ModelImportError, example_inputs, on_meta, trace
 
 _X_STEP, _Y_STEP = 220.0, 110.0
@@ -279,10 +280,14 @@ def _attach_key_map(doc: Document, results: dict[str, Converted], model: nn.Modu
 
     visit(doc.main.name, "", "")
     for name, module in model.named_modules():
-        owns = any(True for _ in module.parameters(recurse=False)) or any(True for _ in module.buffers(recurse=False))
-        parts = name.split(".")
-        if owns and name and not any(".".join(parts[:i]) in used for i in range(1, len(parts) + 1)):
-            mapping[name] = None
+        own = [n for n, _ in module.named_parameters(recurse=False)] + [n for n, _ in module.named_buffers(recurse=False)]
+        parts = name.split(".") if name else []
+        if any(".".join(parts[:i]) in used for i in range(1, len(parts) + 1)):
+            continue  # the module is a node (or inside one): all its tensors are there
+        for tensor in own:
+            key = f"{name}.{tensor}" if name else tensor
+            if key not in used:  # a tensor forward never reads
+                mapping[key] = None
     doc.meta["import"]["key_map"] = mapping
 
 

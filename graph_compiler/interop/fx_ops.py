@@ -47,9 +47,14 @@ class RnnState:
     part: str = "h"  # "state" (an LSTM's (h, c) pair), "h" or "c"
 
 
+@dataclass(frozen=True)
 class Shape:
     """A size read off a tensor (x.size(0), x.shape): only meaningful to view/reshape,
-    whose target the converter reads from the traced output shape instead."""
+    whose target the converter reads from the traced output shape instead. ``of`` and
+    ``dim`` say where it was read, when known (the batch of x for expand(B, ...))."""
+
+    of: Port | None = None
+    dim: int | None = None
 
 
 # ---------------------------------------------------------------- small helpers
@@ -413,7 +418,7 @@ def _interpolate(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Port:
 def _getitem(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Any:
     value, index = args[0], args[1]
     if isinstance(value, Shape):
-        return Shape()
+        return Shape(value.of, index) if isinstance(index, int) else Shape()
     if isinstance(value, tuple):
         return value[index]
     if isinstance(value, RnnState):
@@ -443,12 +448,14 @@ def _passthrough(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Any:
 
 
 def _shape(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Shape:
-    return Shape()
+    of = args[0] if isinstance(args[0], Port) else None
+    dim = arg(args, kwargs, 1, "dim")
+    return Shape(of, dim if isinstance(dim, int) else None)
 
 
 def _getattr(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Any:
     if args[1] in ("shape", "ndim", "device", "dtype"):
-        return Shape()
+        return Shape(args[0] if isinstance(args[0], Port) and args[1] == "shape" else None)
     raise Unsupported(f"reads the tensor attribute .{args[1]}")
 
 
@@ -518,4 +525,8 @@ def special_module(m: nn.Module) -> Callable[[Any], tuple[str, dict[str, Any]]] 
         return lambda mod: ("StochasticDepth", {"p": float(mod.p), "mode": str(mod.mode)})
     if name == "DropPath" and hasattr(m, "drop_prob"):
         return lambda mod: ("StochasticDepth", {"p": float(mod.drop_prob), "mode": "row"})
+    if name == "LayerNorm2d" and isinstance(m, nn.LayerNorm) and len(m.normalized_shape) == 1:
+        # torchvision's ConvNeXt: nn.LayerNorm over the channels of [B, C, H, W]
+        return lambda mod: ("LayerNorm2d", {"num_channels": mod.normalized_shape[0], "eps": mod.eps,
+                                            "elementwise_affine": mod.elementwise_affine})
     return None

@@ -22,7 +22,8 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from graph_compiler.interop import InteropError
-from graph_compiler.interop.fx_ops import KNOWN_FUNCTIONS, MODULES, special_module
+from graph_compiler.interop.fx_model_ops import ALL_MODULES as MODULES
+from graph_compiler.interop.fx_ops import KNOWN_FUNCTIONS, special_module
 
 TRACE_BATCH = 3  # odd, so a reshape that folds the batch into another dim shows up
 _TORCH_DIR = os.path.dirname(torch.__file__)
@@ -50,6 +51,7 @@ class _Tracer(fx.Tracer):
         self.leaves = leaves
         self.example = example
         self.record_stack_traces = True
+        self.proxy_buffer_attributes = True  # self.bias[:, :, :T, :T] stays in the graph
         self.notes: list[str] = []
         self._env: dict[fx.Node, Any] = {}
         self._sizes: set[fx.Node] = set()  # x.size() / x.shape nodes
