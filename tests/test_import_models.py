@@ -14,7 +14,20 @@ from pathlib import Path
 
 import pytest
 import torch
-from models import gpt, resnet, zoo
+from models import (
+    convnext,
+    densenet,
+    efficientnet,
+    gpt,
+    mobilenetv2,
+    mobilenetv3,
+    resnet,
+    shufflenetv2,
+    squeezenet,
+    vgg,
+    vision_transformer,
+    zoo,
+)
 from torch import nn
 
 from graph_compiler import document
@@ -27,14 +40,25 @@ from graph_compiler.training.engine import Trainer
 
 TESTS = Path(__file__).parent
 
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # Small models import fastest (and least noisily on shared CI machines) on one thread.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 # name -> (factory, input shape without the batch, dtype)
 IMAGE = (3, 32, 32)
+SMALL = (3, 16, 16)
 MODELS = {
-    "resnet18": (zoo.resnet18, IMAGE, "float32"),
-    "squeezenet1_1": (zoo.squeezenet1_1, (3, 64, 64), "float32"),
-    "mobilenet_v2": (zoo.mobilenet_v2, IMAGE, "float32"),
-    "mobilenet_v3_small": (zoo.mobilenet_v3_small, IMAGE, "float32"),
-    "efficientnet_b0": (zoo.efficientnet_b0, IMAGE, "float32"),
+    "resnet18": (zoo.resnet18, SMALL, "float32"),
+    "squeezenet1_1": (zoo.squeezenet1_1, IMAGE, "float32"),
+    "mobilenet_v2": (zoo.mobilenet_v2, SMALL, "float32"),
+    "mobilenet_v3_small": (zoo.mobilenet_v3_small, SMALL, "float32"),
+    "efficientnet": (zoo.efficientnet_small, IMAGE, "float32"),
     "densenet": (zoo.densenet_small, IMAGE, "float32"),
     "shufflenet_v2": (zoo.shufflenet_v2, IMAGE, "float32"),
     "vit": (zoo.vit_small, IMAGE, "float32"),
@@ -103,11 +127,23 @@ FULL_SIZE = {
     "resnet50": (lambda: resnet.resnet50(), IMAGE, "float32", 25_557_032),
     "gpt2 small": (lambda: gpt.gpt2_small(), (16,), "int64", 124_439_808),
 }
+SLOW_FULL_SIZE = {
+    "resnet18": (lambda: resnet.resnet18(), IMAGE, "float32", 11_689_512),
+    "vgg11_bn": (lambda: vgg.vgg11_bn(), IMAGE, "float32", 132_868_840),
+    "squeezenet1_1": (lambda: squeezenet.squeezenet1_1(), (3, 64, 64), "float32", 1_235_496),
+    "mobilenet_v2": (lambda: mobilenetv2.mobilenet_v2(), IMAGE, "float32", 3_504_872),
+    "mobilenet_v3_small": (lambda: mobilenetv3.mobilenet_v3_small(), IMAGE, "float32", 2_542_856),
+    "efficientnet_b0": (lambda: efficientnet.efficientnet_b0(), IMAGE, "float32", 5_288_548),
+    "densenet121": (lambda: densenet.densenet121(), IMAGE, "float32", 7_978_856),
+    "shufflenet_v2_x1_0": (lambda: shufflenetv2.shufflenet_v2_x1_0(), IMAGE, "float32", 2_278_604),
+    "vit_b_16": (lambda: vision_transformer.vit_b_16(), (3, 224, 224), "float32", 86_567_656),
+    "convnext_tiny": (lambda: convnext.convnext_tiny(), IMAGE, "float32", 28_589_128),
+}
 
 
-@pytest.mark.parametrize("name", list(FULL_SIZE))
+@pytest.mark.parametrize("name", [*FULL_SIZE, *(pytest.param(n, marks=pytest.mark.slow) for n in SLOW_FULL_SIZE)])
 def test_full_size_parameter_counts_on_the_meta_device(name: str) -> None:
-    builder, shape, dtype, count = FULL_SIZE[name]
+    builder, shape, dtype, count = {**FULL_SIZE, **SLOW_FULL_SIZE}[name]
     with torch.device("meta"):
         model = builder()
     assert _params(model) == count
@@ -129,7 +165,7 @@ def test_cli_import_export_and_the_original_checkpoint(tmp_path: Path, monkeypat
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(TESTS)
     out = tmp_path / "resnet18.json"
-    assert cli_main(["import", "models.zoo:resnet18", "--input-shape", "3,32,32", "-o", str(out)]) == 0
+    assert cli_main(["import", "models.zoo:resnet18", "--input-shape", "3,16,16", "-o", str(out)]) == 0
     capsys.readouterr()
     assert cli_main(["export", str(out), "-o", str(tmp_path / "resnet18.py")]) == 0
     namespace = exec_source((tmp_path / "resnet18.py").read_text())
@@ -138,7 +174,7 @@ def test_cli_import_export_and_the_original_checkpoint(tmp_path: Path, monkeypat
     _randomise(original, seed=3)
     exported.load_state_dict(original.state_dict(), strict=True)
     assert "layer1.0.conv1.weight" in exported.state_dict()
-    x = torch.randn(2, *IMAGE)
+    x = torch.randn(2, *SMALL)
     with torch.no_grad():
         assert (exported(x) - original.eval()(x)).abs().max().item() <= 1e-4
 
@@ -146,12 +182,24 @@ def test_cli_import_export_and_the_original_checkpoint(tmp_path: Path, monkeypat
 def test_resnet18_blocks_are_basic_block_networks() -> None:
     original = zoo.resnet18()
     _randomise(original)
-    doc = import_model(original, IMAGE, blocks=True)
+    doc = import_model(original, SMALL, blocks=True)
     blocks = doc.meta["import"]["blocks"]
     assert blocks and all(b.startswith("BasicBlock") for b in blocks)
     assert [n.type for n in doc.main.nodes].count("BasicBlock") == 2  # layer1's twins share one network
     assert sum(n.type in blocks for n in doc.main.nodes) == 8  # every BasicBlock is a block node
     assert len(doc.main.nodes) < 20  # the main graph reads as stem, 8 blocks, head
+    rebuilt = CompiledDocument(doc).build().eval()
+    rebuilt.load_state_dict(original.state_dict(), strict=True)
+    x = torch.randn(2, *SMALL)
+    with torch.no_grad():
+        assert (rebuilt(x) - original.eval()(x)).abs().max().item() <= 1e-4
+
+
+@pytest.mark.slow
+def test_vgg11_bn_reproduces_the_model() -> None:
+    original = zoo.vgg_small()  # VGG's classifier alone is 119M parameters
+    _randomise(original)
+    doc = import_model(original, IMAGE)
     rebuilt = CompiledDocument(doc).build().eval()
     rebuilt.load_state_dict(original.state_dict(), strict=True)
     x = torch.randn(2, *IMAGE)

@@ -10,9 +10,11 @@ fx adds for arguments left at their defaults are dropped, with a note for the fo
 from __future__ import annotations
 
 import inspect
+import linecache
 import operator
 import os
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -50,7 +52,9 @@ class _Tracer(fx.Tracer):
         super().__init__(autowrap_functions=wrap)
         self.leaves = leaves
         self.example = example
-        self.record_stack_traces = True
+        # fx's own stack recording symbolises whole tracebacks (seconds of imports on first
+        # use); the innermost user frame is all the messages need (see _user_frame).
+        self.record_stack_traces = False
         self.proxy_buffer_attributes = True  # self.bias[:, :, :T, :T] stays in the graph
         self.notes: list[str] = []
         self._env: dict[fx.Node, Any] = {}
@@ -69,6 +73,7 @@ class _Tracer(fx.Tracer):
         expand(B, ...) keep following the batch."""
         proxy = super().create_proxy(kind, target, args, kwargs, *rest, **kw)
         node = proxy.node
+        node.stack_trace = _user_frame()
         if kind == "call_method" and target == "size":
             if len(args) > 1 or "dim" in kwargs:
                 dim = args[1] if len(args) > 1 else kwargs["dim"]
@@ -148,6 +153,18 @@ class _Tracer(fx.Tracer):
         return None
 
 
+def _user_frame() -> str:
+    """The innermost frame of the model's own code, as fx formats stack traces."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        file = frame.f_code.co_filename
+        if not file.startswith(_TORCH_DIR) and "graph_compiler" not in file and not file.startswith("<"):
+            code = linecache.getline(file, frame.f_lineno).strip()
+            return f'File "{file}", line {frame.f_lineno}, in {frame.f_code.co_name}\n    {code}\n'
+        frame = frame.f_back  # type: ignore[assignment]
+    return ""
+
+
 def _shape_only(node: fx.Node) -> bool:
     """Whether a value is computed from sizes and constants only, never tensor data."""
     seen: dict[fx.Node, bool] = {}
@@ -204,8 +221,6 @@ def _known_functions(module: nn.Module) -> tuple[Any, ...]:
     """Helper functions the model's code defines under a well-known name (nanoGPT's
     new_gelu): recorded as one call, mapped to its catalog node, and checked by the
     output comparison like everything else."""
-    import sys
-
     found: dict[int, Any] = {}
     for sub in module.modules():
         namespace = vars(sys.modules.get(type(sub).__module__, object()))

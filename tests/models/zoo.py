@@ -53,6 +53,12 @@ def efficientnet_b0() -> nn.Module:
     return efficientnet.efficientnet_b0(num_classes=10)
 
 
+def efficientnet_small() -> nn.Module:
+    """EfficientNet-B0's layer table scaled down with torchvision's own width and depth knobs."""
+    setting, last_channel = efficientnet._efficientnet_conf("efficientnet_b0", width_mult=0.25, depth_mult=0.34)
+    return efficientnet.EfficientNet(setting, 0.2, last_channel=last_channel, num_classes=10)
+
+
 def densenet_small() -> nn.Module:
     return densenet.DenseNet(growth_rate=8, block_config=(2, 2), num_init_features=16, num_classes=10)
 
