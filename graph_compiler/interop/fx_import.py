@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import inspect
 import os
 import re
 import sys
@@ -35,7 +36,7 @@ from graph_compiler.document import Document, Network, network_to_dict
 from graph_compiler.interop.fx_convert import BlockCall, Converted, Converter, UnsupportedModelError
 from graph_compiler.interop.fx_model_ops import ALL_MODULES as MODULES
 from graph_compiler.interop.fx_ops import special_module
-from graph_compiler.interop.fx_trace import ModelImportError, example_inputs, on_meta, trace
+from graph_compiler.interop.fx_trace import ModelImportError, example_inputs, on_meta, trace, traceback_location
 
 _X_STEP, _Y_STEP = 220.0, 110.0
 
@@ -63,13 +64,10 @@ def load_model(spec: str) -> tuple[nn.Module, str]:
     if isinstance(obj, nn.Module):
         return obj, type(obj).__name__
     if isinstance(obj, type) and issubclass(obj, nn.Module):
-        try:
-            return obj(), obj.__name__
-        except TypeError as exc:
-            raise ModelImportError(f"{spec}: class {obj.__name__} needs constructor arguments ({exc}); "
-                                   "point at an instance or a zero-argument factory instead") from None
+        model = _call_user(obj, spec, f"class {obj.__name__}")
+        return model, obj.__name__
     if callable(obj):
-        model = obj()
+        model = _call_user(obj, spec, f"the factory {attr}")
         if not isinstance(model, nn.Module):
             raise ModelImportError(f"{spec}: the factory returned {type(model).__name__}, not an nn.Module")
         return model, type(model).__name__
@@ -99,6 +97,29 @@ def import_model(model: nn.Module, input_shape: Sequence[int] | Sequence[Sequenc
 
 
 # ---------------------------------------------------------------- loading user code
+
+
+def _required_params(fn: Any) -> list[str]:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            and p.name != "self"]
+
+
+def _call_user(fn: Any, spec: str, what: str) -> Any:
+    """Build the model with no arguments; whatever the user's code raises becomes one message."""
+    needed = _required_params(fn)
+    if needed:
+        raise ModelImportError(f"{spec}: {what} needs arguments ({', '.join(needed)}); point at an "
+                               "instance or a zero-argument factory instead")
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - the user's constructor may raise anything
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ModelImportError(f"{spec}: {what} raised {type(exc).__name__}{traceback_location(exc)}"
+                               + (f": {text}" if text else "")) from None
 
 
 def _load(module_name: str) -> Any:

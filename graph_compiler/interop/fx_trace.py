@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 from torch import fx, nn
-from torch.fx.passes.shape_prop import ShapeProp
+from torch.fx.passes.shape_prop import _extract_tensor_metadata
 
 from graph_compiler.interop import InteropError
 from graph_compiler.interop.fx_model_ops import ALL_MODULES as MODULES
@@ -153,6 +153,27 @@ class _Tracer(fx.Tracer):
         return None
 
 
+class _ShapeProp(fx.Interpreter):
+    """torch.fx's ShapeProp (tensor_meta on every node), without the traceback it prints
+    when a layer fails: the caller turns that failure into one message."""
+
+    def run_node(self, n: fx.Node) -> Any:
+        result = super().run_node(n)
+        found = False
+
+        def meta(value: Any) -> Any:
+            nonlocal found
+            if isinstance(value, torch.Tensor):
+                found = True
+                return _extract_tensor_metadata(value)
+            return value
+
+        described = fx.node.map_aggregate(result, meta)
+        if found:
+            n.meta["tensor_meta"] = described
+        return result
+
+
 def _user_frame() -> str:
     """The innermost frame of the model's own code, as fx formats stack traces."""
     frame = sys._getframe(2)
@@ -210,7 +231,7 @@ def trace(module: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.d
     gm.recompile()
     try:
         with torch.no_grad():
-            ShapeProp(gm).propagate(*example)
+            _ShapeProp(gm).run(*example)
     except Exception:  # noqa: BLE001 - the user's layers raise whatever they raise
         _check_runs(module, example, shapes, label)
         raise
