@@ -19,6 +19,7 @@ from graph_compiler.catalog import REGISTRY, NodeSpec, Shape, ShapeError, fmt_sh
 from graph_compiler.catalog.spec import REQUIRED, short_repr
 from graph_compiler.document import Document, Network, Node
 from graph_compiler.graphs import ancestors_of, cycles, topological_order
+from graph_compiler.ties import apply_ties
 
 ERROR = "error"
 WARNING = "warning"
@@ -70,6 +71,7 @@ class NodeInfo:
     outputs: list[TensorType] | None  # None when the node could not be inferred
     n_params: int = 0
     flops: int = 0
+    notes: list[str] = field(default_factory=list)  # facts worth showing, e.g. a tied weight
 
     @property
     def output_shapes(self) -> list[Shape] | None:
@@ -255,6 +257,9 @@ class Analyzer:
             info.n_params, info.flops = result.n_params, result.flops
             for msg, param in result.problems:
                 diags.append(Diagnostic(ERROR, name, nid, msg, param))
+        if net.ties:
+            for nid, msg in apply_ties(net, infos):
+                diags.append(Diagnostic(ERROR, name, nid, msg))
         ok = not any(d.severity == ERROR for d in diags[start:])
         return NetworkInfo(name, list(plan.order), infos, list(plan.input_ids), list(plan.output_ids), ok)
 

@@ -32,6 +32,7 @@ from graph_compiler.naming import (
 )
 from graph_compiler.module_tree import ModuleTree
 from graph_compiler.pyfmt import def_lines, layout, with_comment
+from graph_compiler.ties import tie_lines
 
 _BODY = 8  # indentation of statements in a method
 _PRAGMA_WORDS = ("noqa", "fmt", "yapf", "ruff", "isort", "type", "pyright", "pylint", "mypy",
@@ -151,6 +152,8 @@ class _NetworkEmitter:
                 returns[nid] = ins[0] or "None"
                 continue
             self._emit_node(nid, node.type, node.label, ins)
+        for line in tie_lines(self.net, self.attrs):  # shared weights: after both layers exist
+            self._init += layout(line, _BODY)
         return self._class_source(args, [returns[o] for o in self.info.outputs], source)
 
     # ------------------------------------------------------------ pieces

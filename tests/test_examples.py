@@ -12,7 +12,7 @@ import torch
 
 from graph_compiler.analysis import Analyzer
 from graph_compiler.compile import CompiledDocument, exec_source
-from graph_compiler.document import dumps, loads, to_dict
+from graph_compiler.document import VERSION, dumps, loads, to_dict
 from graph_compiler.errors import DocumentError
 from graph_compiler.examples import (
     GALLERY_ORDER,
@@ -102,7 +102,7 @@ def test_example_validates_without_errors_or_warnings(name: str, compiled: dict)
     doc, analysis, _ = _get(compiled, name)
     assert [d.format(name) for d in analysis.diagnostics] == []
     raw = _raw(name)
-    assert raw["format"] == "netwright-graph" and raw["version"] == 1
+    assert raw["format"] == "netwright-graph" and raw["version"] == VERSION
     assert [n.name for n in doc.networks] == [n["name"] for n in raw["networks"]]
     for net, raw_net in zip(doc.networks, raw["networks"]):
         assert len(net.nodes) == len(raw_net["nodes"])

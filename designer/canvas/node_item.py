@@ -90,6 +90,7 @@ class NodeItem(QGraphicsRectItem):
         self.shape_text = ""
         self.count_text = ""
         self.errors: list[str] = []
+        self.notes: list[str] = []
         self.doc = ""
         self._params: dict[str, Any] = {}
         self.height = node_height(1, 1)
@@ -128,7 +129,8 @@ class NodeItem(QGraphicsRectItem):
         ins = [str(t) if t is not None else "?" for t in info.inputs] if info is not None else []
         outs = [str(t) for t in info.outputs] if info is not None and info.outputs else []
         n_params = info.n_params if info is not None else 0
-        sig = (key_params(self.type_name, params), tuple(ins), tuple(outs), n_params, tuple(errors))
+        notes = tuple(info.notes) if info is not None else ()
+        sig = (key_params(self.type_name, params), tuple(ins), tuple(outs), n_params, tuple(errors), notes)
         if sig == self._sig:
             return False
         self._sig = sig
@@ -136,6 +138,9 @@ class NodeItem(QGraphicsRectItem):
         shown = outs if outs or self.out_names else ins  # an Output node shows what it returns
         self.shape_text = "  ".join(shown) if shown else ("?" if errors else "")
         self.count_text = f"{fmt_count(n_params)} params" if n_params else ""
+        self.notes = list(notes)  # e.g. a tied weight: shown after the count, listed in the tooltip
+        if any("tied to" in n for n in notes):
+            self.count_text = " · ".join(x for x in (self.count_text, "tied") if x)
         self.errors = list(errors)
         self._sync_badge()
         self.update()
@@ -209,6 +214,7 @@ class NodeItem(QGraphicsRectItem):
         else:
             lines = [f"{self.title} ({self.type_name})", self.doc]
             lines += [f"• {m}" for m in self.errors]
+            lines += [f"◦ {m}" for m in self.notes]
             self.setToolTip("\n".join(x for x in lines if x))
         super().hoverMoveEvent(event)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from graph_compiler.document import Document, atomic_write
 from graph_compiler.interop import InteropError
+from graph_compiler.shared_tensors import join_shared, split_shared, tied_metadata
 
 if TYPE_CHECKING:
     import torch
@@ -60,9 +61,11 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
             if not isinstance(state, dict):
                 raise WeightsError(f"{p}: expected a state dict, found {type(state).__name__}")
             return {str(k): v for k, v in state.items() if isinstance(v, torch.Tensor)}
-        from safetensors.torch import load_file
+        from safetensors import safe_open
 
-        return load_file(str(p), device="cpu")
+        with safe_open(str(p), framework="pt", device="cpu") as f:
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
+            return join_shared(tensors, f.metadata(), str(p))
     except WeightsError:
         raise
     except Exception as exc:  # noqa: BLE001 - safetensors / torch raise many types for damaged files
@@ -96,12 +99,12 @@ def load_weights(module: nn.Module, path: str | os.PathLike[str], doc: Document,
 
 
 def save_state_dict(state: Mapping[str, torch.Tensor], path: str | os.PathLike[str]) -> None:
-    """Write tensors as safetensors, atomically. Clones first: safetensors refuses tensors
-    that share storage (tied weights) or are not contiguous."""
+    """Write tensors as safetensors, atomically; a tied weight (one tensor under several
+    names) is stored once, its other names recorded in the metadata (shared_tensors.py)."""
     from safetensors.torch import save
 
-    tensors = {k: v.detach().cpu().clone().contiguous() for k, v in state.items()}
-    atomic_write(path, save(tensors))
+    tensors, aliases = split_shared(state)
+    atomic_write(path, save(tensors, metadata=tied_metadata(aliases) or None))
 
 
 # ---------------------------------------------------------------- imported models

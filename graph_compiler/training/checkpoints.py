@@ -29,6 +29,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from graph_compiler.errors import NetwrightError
+from graph_compiler.shared_tensors import join_shared, split_shared, tied_metadata
 
 RUN_FORMAT = "netwright-run"
 RUN_VERSION = 1
@@ -104,16 +105,12 @@ def _atomic(path: Path, write: Any) -> None:
         raise
 
 
-def _tensors_only(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    # clone: tied weights share storage, which safetensors refuses to write twice.
-    return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in state.items()}
-
-
 def save_weights(path: str | os.PathLike[str], state: Mapping[str, torch.Tensor],
                  metadata: Mapping[str, str] | None = None) -> None:
     p = Path(path)
-    tensors = _tensors_only(state)
-    meta = {"format": "pt", **(metadata or {})}
+    # A tied weight is stored once; its other names go in the metadata.
+    tensors, aliases = split_shared(state)
+    meta = {"format": "pt", **(metadata or {}), **tied_metadata(aliases)}
     _atomic(p, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
@@ -124,7 +121,9 @@ def load_weights(path: str | os.PathLike[str], device: str | torch.device = "cpu
     if not p.is_file():
         raise CheckpointError(f"{p}: no such weights file")
     try:
-        return load_file(str(p), device=str(device))
+        with safe_open(str(p), framework="pt", device=str(device)) as f:
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
+            return join_shared(tensors, f.metadata(), str(p))
     except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types
         raise CheckpointError(f"{p}: not a readable safetensors file ({exc})") from None
 
