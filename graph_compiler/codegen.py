@@ -152,7 +152,7 @@ class _NetworkEmitter:
                 returns[nid] = ins[0] or "None"
                 continue
             self._emit_node(nid, node.type, node.label, ins)
-        for line in tie_lines(self.net, self.attrs):  # shared weights: after both layers exist
+        for line in tie_lines(self.net, self._mods):  # shared weights: after both layers exist
             self._init += layout(line, _BODY)
         return self._class_source(args, [returns[o] for o in self.info.outputs], source)
 
