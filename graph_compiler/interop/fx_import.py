@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from graph_compiler.catalog import REGISTRY
-from graph_compiler.document import Document, Network, network_to_dict
+from graph_compiler.document import Document, Network, Tie, network_to_dict
 from graph_compiler.interop.fx_convert import BlockCall, Converted, Converter, UnsupportedModelError
 from graph_compiler.interop.fx_model_ops import ALL_MODULES as MODULES
 from graph_compiler.interop.fx_ops import special_module
@@ -88,6 +88,7 @@ def import_model(model: nn.Module, input_shape: Sequence[int] | Sequence[Sequenc
     model.eval()
     try:
         doc, results = _import(model, shapes, dtypes, _network_name(label), blocks)
+        _tie_shared_weights(doc, results, model)
         _attach_key_map(doc, results, model)
         if verify and not on_meta(model):
             _verify(model, doc, shapes, dtypes, label)
@@ -274,6 +275,29 @@ def _layout(net: Network) -> None:
         top = -(len(ids) - 1) * _Y_STEP / 2
         for i, nid in enumerate(ids):
             nodes[nid].pos = (d * _X_STEP, top + i * _Y_STEP)
+
+
+def _tie_shared_weights(doc: Document, results: dict[str, Converted], model: nn.Module) -> None:
+    """One tensor under several names (GPT-2's ``lm_head.weight`` is ``transformer.wte.weight``)
+    becomes a tie: counted once, shared in the generated code, both keys in its state dict."""
+    names: dict[int, list[str]] = {}
+    for name, tensor in model.named_parameters(remove_duplicate=False):
+        names.setdefault(id(tensor), []).append(name)
+    main = doc.main
+    node_of = {qual: nid for nid, qual in results[main.name].origins.items()}
+    problems = []
+    for shared in names.values():
+        first, *others = shared
+        owner, _, param = first.rpartition(".")
+        for other in others:
+            module, _, other_param = other.rpartition(".")
+            if owner not in node_of or module not in node_of:
+                problems.append(f"{other} is the same tensor as {first}, and Netwright ties weights only between "
+                                "layers of one network (import without --blocks, or untie them)")
+                continue
+            main.ties.append(Tie(node_of[module], other_param, node_of[owner], param))
+    if problems:
+        raise UnsupportedModelError(main.name, problems)
 
 
 def _attach_key_map(doc: Document, results: dict[str, Converted], model: nn.Module) -> None:
