@@ -77,11 +77,21 @@ def load_model(spec: str) -> tuple[nn.Module, str]:
 def import_model(model: nn.Module, input_shape: Sequence[int] | Sequence[Sequence[int]], name: str | None = None,
                  dtype: str | Sequence[str] = "float32", blocks: bool = False, verify: bool = True) -> Document:
     """Trace ``model`` (one Input per forward argument; ``input_shape`` excludes the batch,
-    a list of shapes for several inputs) into a Document. The import is checked: the
+    a list of shapes for several inputs) into a Document. ``dtype`` is float32 or int64
+    (token ids), one per input, or "auto": int64 when the model has an nn.Embedding and
+    float inputs do not run. The import is checked: the
     model's weights load into the graph's module and give the same outputs; a model
     built on the meta device (too big to materialise) is imported from its structure
     alone, unchecked."""
     shapes = _shape_list(input_shape)
+    if dtype == "auto":  # the app's import: token ids when float inputs do not run
+        try:
+            return import_model(model, shapes, name, "float32", blocks, verify)
+        except ModelImportError as exc:
+            if "does not run on inputs" not in str(exc) or \
+                    not any(isinstance(m, nn.Embedding) for m in model.modules()):
+                raise
+        return import_model(model, shapes, name, "int64", blocks, verify)
     dtypes = _dtype_list(dtype, len(shapes))
     label = name or type(model).__name__
     was_training = model.training
