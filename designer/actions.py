@@ -70,6 +70,8 @@ COMMANDS: tuple[Command, ...] = (
             tip="Turn a PyTorch nn.Module into a graph (torch.fx)"),
     Command("export_python", "&Export Python…", "File", ("Ctrl+E",), "export",
             tip="Write the standalone PyTorch module"),
+    Command("compare", "Compare &with…", "File", (), tip="Overlay the differences from another design file"),
+    Command("clear_comparison", "C&lear Comparison", "File", (), tip="Remove the comparison overlay"),
     Command("start_page", "Start &Page", "File", (), "home", tip="Back to the examples and recent files"),
     Command("quit", "&Quit", "File", (Key.Quit,), tip="Quit Netwright"),
     # ---- Edit
@@ -98,6 +100,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("auto_layout", "&Auto-layout", "View", ("Ctrl+L",), "layout", tip="Lay the network out again"),
     Command("theme_light", "Light Theme", "View", (), tip="Light colours", checkable=True),
     Command("theme_dark", "Dark Theme", "View", (), tip="Dark colours", checkable=True),
+    Command("reset_layout", "&Reset Layout", "View", (), tip="Put the panels back where they were at first start"),
     # ---- Network
     Command("add_network", "&Add Network…", "Network", ("Ctrl+Shift+N",), "network",
             tip="Add a network (usable as a block)"),

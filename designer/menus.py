@@ -20,11 +20,11 @@ if TYPE_CHECKING:
 # Menu layout by command name; None is a separator.
 MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
     ("&File", ("new", "open", "@recent", None, "save", "save_as", None, "import_pytorch",
-               "export_python", None, "start_page", None, "quit")),
+               "export_python", None, "compare", "clear_comparison", None, "start_page", None, "quit")),
     ("&Edit", ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete", None,
                "select_all", "rename", "quick_add")),
     ("&View", ("fit", "zoom_in", "zoom_out", "minimap", "snap", "auto_layout", None, "theme_light",
-               "theme_dark", None, "@panels")),
+               "theme_dark", None, "@panels", "reset_layout")),
     ("&Network", ("add_network", "rename_network", "remove_network", None, "group", "ungroup")),
     ("&Train", ("run", "pause", "resume", "stop", None, "save_weights", None, "training_dashboard")),
     ("&Help", ("shortcuts", "about")),
@@ -72,6 +72,8 @@ def handlers(w: MainWindow) -> dict[str, Callable[[], object]]:
         "theme_light": lambda: w.set_theme("light"), "theme_dark": lambda: w.set_theme("dark"),
         "add_network": ed.add_network, "rename_network": ed.rename_network,
         "remove_network": ed.remove_network, "shortcuts": w.show_shortcuts, "about": w.about,
+        "compare": w.compare_with, "clear_comparison": w.clear_comparison,
+        "reset_layout": w.reset_layout,
     })
     return out
 
@@ -91,6 +93,7 @@ def build_menus(w: MainWindow) -> Actions:
         acts.all[name].setEnabled(False)
     acts.undo.setEnabled(False)
     acts.redo.setEnabled(False)
+    acts.clear_comparison.setEnabled(False)  # until File > Compare with… has compared
 
     mb = w.menuBar()
     for title, entries in MENUS:

@@ -362,8 +362,10 @@ class DocumentModel(FileOps, QObject):
         self.undo_stack.push(SwapNetworksCommand(self, nets, f"Ungroup {node_id}"))
         return True
 
-    def auto_layout(self, network: str, sizes: dict[str, layout.Size] | None = None) -> None:
-        """``sizes`` (addition) lets the canvas pass its real node sizes."""
+    def auto_layout(self, network: str, sizes: dict[str, layout.Size] | None = None,
+                    view: tuple[float, float] | None = layout.DEFAULT_VIEW) -> None:
+        """``sizes`` (addition) lets the canvas pass its real node sizes; ``view`` the size
+        of the canvas it will be read in (a long chain wraps into bands that fit it)."""
         net = self._net(network)
         if net is None or not net.nodes:
             return
@@ -373,7 +375,8 @@ class DocumentModel(FileOps, QObject):
                 p = self.ports(network, n.id)
                 sizes[n.id] = (layout.NODE_W, layout.node_height(len(p.inputs), len(p.outputs)))
         pos = layout.layered_layout([n.id for n in net.nodes],
-                                   [(e.src, e.dst, e.src_port, e.dst_port) for e in net.edges], sizes)
+                                   [(e.src, e.dst, e.src_port, e.dst_port) for e in net.edges], sizes,
+                                   view=view)
         self.move_nodes(network, pos, text="Auto layout")
 
     # ------------------------------------------------------------ networks

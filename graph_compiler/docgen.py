@@ -92,6 +92,8 @@ def _bounds(p: Param) -> str:
             parts.append(text)
     if p.kind == "shape" and p.allow_minus_one:
         parts.append("one entry may be -1")
+    if p.kind == "shape" and p.allow_zero:
+        parts.append("0 keeps the input's size")
     if p.nullable and p.default is not None:
         parts.append("or `null`")
     return ", ".join(parts)

@@ -37,13 +37,13 @@ from designer.canvas.minimap import Minimap
 from designer.canvas.node_item import NodeItem, PortRef
 from designer.canvas.quick_add import QuickAdd, catalog_entries
 from designer.canvas.scene import CanvasScene
-from designer.layout import NODE_W
+from designer.layout import MIN_READABLE_SCALE, NODE_W, VIEW_MARGIN
 from designer.model import DocumentModel
 
 MIME = "application/x-netwright-node"
 MIN_SCALE, MAX_SCALE = 0.02, 4.0
 FIT_MAX_SCALE = 1.0  # fitting a small graph never blows it up past its real size
-FIT_MARGIN = 40.0
+FIT_MARGIN = VIEW_MARGIN
 _K = Qt.Key
 _M = Qt.KeyboardModifier
 # Keys the canvas handles itself while it has focus. Every command key (Delete, Ctrl+C,
@@ -87,9 +87,10 @@ class CanvasView(QGraphicsView):
         self._context_actions: list[QAction | None] = []
         self.minimap = Minimap(self)
         self._quick_at_menu: QPointF | None = None  # where a context menu was opened
-        # Until the user zooms, pans or clicks, the view keeps the whole graph fitted while
-        # the window and its docks settle into their sizes.
-        self._auto_fit = True
+        # Until the user zooms, pans or clicks, the view keeps the graph fitted ("readable":
+        # as opening a file shows it; "all": as Fit shows it) while the window and its docks
+        # settle into their sizes; None once the user has moved.
+        self._auto_fit: str | None = "readable"
         for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):
             bar.actionTriggered.connect(self._user_moved)
         self.scene().selectionChanged.connect(self._on_selection)
@@ -124,39 +125,68 @@ class CanvasView(QGraphicsView):
     def center_on(self, node_id: str) -> None:
         item = self.scene().nodes.get(node_id)
         if item is not None:
-            self._auto_fit = False
+            self._auto_fit = None
             self.centerOn(item.sceneBoundingRect().center())
+
+    def _graph_rect(self) -> QRectF:
+        rect = QRectF()
+        for it in self.scene().nodes.values():
+            rect = rect.united(it.sceneBoundingRect())
+        return rect.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
 
     def fit_all(self) -> None:
         """The whole graph in view, centred, at most at its real size (scale 1.0)."""
-        items = self.scene().nodes.values()
-        if not items:
-            return
-        rect = QRectF()
-        for it in items:
-            rect = rect.united(it.sceneBoundingRect())
-        rect.adjust(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
         vp = self.viewport().rect()
-        if vp.width() < 2 or vp.height() < 2:
+        if not self.scene().nodes or vp.width() < 2 or vp.height() < 2:
             return
+        rect = self._graph_rect()
         s = min(vp.width() / rect.width(), vp.height() / rect.height(), FIT_MAX_SCALE)
         s = max(MIN_SCALE, s)
         self.resetTransform()
         self.scale(s, s)
         self.centerOn(rect.center())
-        self._auto_fit = True
+        self._auto_fit = "all"
+
+    def fit_readable(self) -> None:
+        """As a file opens: the whole graph if it can be read that way, else as much as
+        the view holds at the smallest readable scale, starting where the graph starts
+        (its left edge, and its first node, the input, at mid-height), to be scrolled."""
+        vp = self.viewport().rect()
+        if not self.scene().nodes or vp.width() < 2 or vp.height() < 2:
+            return
+        rect = self._graph_rect()
+        s = min(vp.width() / rect.width(), vp.height() / rect.height(), FIT_MAX_SCALE)
+        s = max(MIN_READABLE_SCALE, s)
+        self.resetTransform()
+        self.scale(s, s)
+        w, h = vp.width() / s, vp.height() / s
+        first = self._first_node().sceneBoundingRect().center()
+        x = rect.center().x() if rect.width() <= w else rect.left() + w / 2
+        y = rect.center().y() if rect.height() <= h else min(max(first.y(), rect.top() + h / 2),
+                                                            rect.bottom() - h / 2)
+        self.centerOn(QPointF(x, y))
+        self._auto_fit = "readable"
+
+    def _first_node(self) -> NodeItem:
+        """The document's first node (usually the input), not the first item made."""
+        nodes = self.scene().nodes
+        net = self.model.doc.network(self.network)
+        first = next((n.id for n in net.nodes if n.id in nodes), None) if net is not None else None
+        return nodes[first] if first is not None else next(iter(nodes.values()))
 
     def _user_moved(self, *_args: object) -> None:
-        self._auto_fit = False
+        self._auto_fit = None
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        if self._auto_fit:
+        if self._auto_fit == "all":
             self.fit_all()
+        elif self._auto_fit == "readable":
+            self.fit_readable()
 
     def look_at(self, scene_pos: QPointF) -> None:
         """Centre the view on a scene point (the minimap's click)."""
-        self._auto_fit = False
+        self._auto_fit = None
         self.centerOn(scene_pos)
 
     def set_minimap_visible(self, on: bool) -> None:
@@ -165,7 +195,7 @@ class CanvasView(QGraphicsView):
             self.minimap.place()
 
     def zoom_by(self, factor: float) -> None:
-        self._auto_fit = False
+        self._auto_fit = None
         s = self.transform().m11()
         factor = max(MIN_SCALE / s, min(MAX_SCALE / s, factor))
         self.scale(factor, factor)
@@ -184,9 +214,11 @@ class CanvasView(QGraphicsView):
         self.scene().update()
 
     def auto_layout(self) -> None:
+        """Laid out for this view's size (long chains wrap into bands), then shown readably."""
         sizes = {nid: (NODE_W, it.height) for nid, it in self.scene().nodes.items()}
-        self.model.auto_layout(self.network, sizes)
-        self.fit_all()
+        vp = self.viewport().rect()
+        self.model.auto_layout(self.network, sizes, view=(float(vp.width()), float(vp.height())))
+        self.fit_readable()
 
     def _on_theme(self, _name: str) -> None:
         self.refresh_theme()
@@ -254,7 +286,7 @@ class CanvasView(QGraphicsView):
         return b == Qt.MouseButton.MiddleButton or (b == Qt.MouseButton.LeftButton and self._space)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        self._auto_fit = False
+        self._auto_fit = None
         if self._pan_start(event):
             self._pan_from = event.position().toPoint()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)

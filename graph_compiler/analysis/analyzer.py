@@ -15,6 +15,7 @@ from graph_compiler.analysis.results import (
 from graph_compiler.analysis.structure import _Plan, _plan, _signature, network_order
 from graph_compiler.catalog import REGISTRY, NodeSpec
 from graph_compiler.document import Document, Network, Node
+from graph_compiler.ties import apply_ties
 
 
 class Analyzer:
@@ -105,6 +106,9 @@ class Analyzer:
             info.n_params, info.flops = result.n_params, result.flops
             for msg, param in result.problems:
                 diags.append(Diagnostic(ERROR, name, nid, msg, param))
+        if net.ties:
+            for tied_id, msg in apply_ties(net, infos):
+                diags.append(Diagnostic(ERROR, name, tied_id, msg))
         ok = not any(d.severity == ERROR for d in diags[start:])
         return NetworkInfo(name, list(plan.order), infos, list(plan.input_ids), list(plan.output_ids), ok)
 

@@ -1,7 +1,7 @@
 """What analysis reports: diagnostics, tensor types, per-node and per-network results."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graph_compiler.catalog import Shape, fmt_shape
@@ -56,6 +56,7 @@ class NodeInfo:
     outputs: list[TensorType] | None  # None when the node could not be inferred
     n_params: int = 0
     flops: int = 0
+    notes: list[str] = field(default_factory=list)  # facts worth showing, e.g. a tied weight
 
     @property
     def output_shapes(self) -> list[Shape] | None:

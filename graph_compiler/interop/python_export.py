@@ -2,7 +2,8 @@
 
 With weights, the exporter checks them against the network, writes them next to the
 script as ``OUT.safetensors``, and adds a ``load_weights(path)`` helper to the script,
-which reads them with ``safetensors.torch.load_file`` (tensors only, no pickle).
+which reads them with ``safetensors.torch.load_model`` (tensors only, no pickle; it
+restores tied weights, which the file stores once).
 """
 from __future__ import annotations
 
@@ -24,10 +25,10 @@ def load_weights(path: str | Path = WEIGHTS_FILE, model: nn.Module | None = None
 
     safetensors holds tensors only, so loading it runs no code (unlike pickle).
     """
-    from safetensors.torch import load_file
+    from safetensors.torch import load_model
 
     model = build_model() if model is None else model
-    model.load_state_dict(load_file(str(path)))
+    load_model(model, str(path))  # strict; restores tied weights stored once
     return model
 '''
 

@@ -93,10 +93,10 @@ def key_map(doc: Document) -> dict[str, str | None]:
 
 
 def rename_key(key: str, mapping: Mapping[str, str | None]) -> str | None:
-    """Replace the longest mapped module-path prefix of a state-dict key (None: a module
-    the imported graph does not use, whose keys are dropped)."""
+    """Replace the longest mapped module-path prefix of a state-dict key, or the key
+    itself (None: a module or tensor the imported graph does not use, dropped)."""
     parts = key.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
+    for cut in range(len(parts), 0, -1):
         prefix = ".".join(parts[:cut])
         if prefix in mapping:
             target = mapping[prefix]

@@ -29,6 +29,7 @@ from safetensors.torch import load_file, save_file
 
 from graph_compiler.atomic import atomic_write, atomic_write_with
 from graph_compiler.errors import NetwrightError
+from graph_compiler.shared_tensors import join_shared, split_shared, tied_metadata
 
 RUN_FORMAT = "netwright-run"
 RUN_VERSION = 1
@@ -80,17 +81,14 @@ def network_filename(network: str, main: str) -> str:
     return f"{stem}.safetensors"
 
 
-def _tensors_only(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    # clone: tied weights share storage, which safetensors refuses to write twice.
-    return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in state.items()}
-
-
 def save_weights(path: str | os.PathLike[str], state: Mapping[str, torch.Tensor],
                  metadata: Mapping[str, str] | None = None) -> None:
-    """Write a state dict as safetensors, atomically: the one writer of weight files."""
+    """Write a state dict as safetensors, atomically: the one writer of weight files.
+    A tied weight (one tensor under several names) is stored once; its other names go
+    in the metadata (shared_tensors.py) and come back on loading."""
     p = Path(path)
-    tensors = _tensors_only(state)
-    meta = {"format": "pt", **(metadata or {})}
+    tensors, aliases = split_shared(state)
+    meta = {"format": "pt", **(metadata or {}), **tied_metadata(aliases)}
     atomic_write_with(p, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
@@ -109,7 +107,9 @@ def load_weights(path: str | os.PathLike[str], device: str | torch.device = "cpu
         if p.suffix.lower() in (".pt", ".pth", ".bin"):
             state = torch.load(p, map_location=device, weights_only=True)
         else:
-            state = load_file(str(p), device=str(device))
+            with safe_open(str(p), framework="pt", device=str(device)) as f:
+                stored = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
+                state = join_shared(stored, f.metadata(), str(p))
     except Exception as exc:  # noqa: BLE001 - safetensors / torch raise many types for damaged files
         raise CheckpointError(f"{p}: cannot read weights ({type(exc).__name__}: {exc})") from None
     if not isinstance(state, dict):
