@@ -473,7 +473,7 @@ class Trainer:
         """Continue ``saved``: its weights, optimizer state, progress and RNG state."""
         assert self.device is not None
         restore.check_recipe(saved, self.config.recipe)
-        restore.load_weights(self.recipe, saved, self.device)
+        restore.load_run_weights(self.recipe, saved, self.device)
         restore.load_optimizer_states(self.optimizers, saved)
         self._start_epoch = self._epoch = saved.epoch
         self._step = int(saved.info.get("step", 0))
