@@ -47,6 +47,8 @@ class FileOps:
         self.doc = doc
         self._indexes.clear()
         self._analysis = analysis
+        self._pending = None if analysis is None else {}
+        self._unannounced = None
         self._unsaved_load = path is None if dirty is None else dirty
         self._set_path(path)
         self.documentReset.emit()

@@ -14,6 +14,8 @@ from designer.layout import NODE_W
 EdgeKey = tuple[str, int, str, int]
 _LABEL_PAD = 10.0  # label box width beyond its text
 _metrics: list[QFontMetricsF] = []
+_HIT_PEN = QPen(Qt.GlobalColor.transparent, 10)
+_FLAGS = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
 
 
 def label_width(text: str) -> float:
@@ -35,18 +37,18 @@ class EdgeItem(QGraphicsPathItem):
     Its path is the curve plus the label's box; the wide pen is never drawn, it only
     makes the hit shape a 10 px band around the wire."""
 
-    def __init__(self, key: EdgeKey, src: NodeItem, dst: NodeItem) -> None:
+    def __init__(self, key: EdgeKey, src: NodeItem, dst: NodeItem, label: str = "") -> None:
         super().__init__()
-        self.setPen(QPen(Qt.GlobalColor.transparent, 10))
+        self.setPen(_HIT_PEN)
         self.key = key
         self.src = src
         self.dst = dst
-        self.label = ""
+        self.label = label
         self.valid = True  # False when a port it names no longer exists
         self._path = QPainterPath()
         self._label_rect = QRectF()
         self._shape: QPainterPath | None = None
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setFlags(_FLAGS)
         self.setZValue(0)
         src.edges.append(self)
         dst.edges.append(self)
@@ -76,7 +78,8 @@ class EdgeItem(QGraphicsPathItem):
         bounds = QPainterPath(self._path)
         self._label_rect = QRectF()
         if self.label:
-            mid = self._path.pointAtPercent(0.5)
+            # The curve's control points mirror each other, so its middle is the chord's.
+            mid = (self._p1 + self._p2) / 2
             w = label_width(self.label)
             rect = QRectF(mid.x() - w / 2, mid.y() - 9, w, 18)
             # Only where it fits between the two nodes: a label over a node's ports or

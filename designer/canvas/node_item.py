@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsRectItem,
     QGraphicsSceneHoverEvent,
+    QGraphicsSceneMouseEvent,
     QStyleOptionGraphicsItem,
     QWidget,
 )
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
 
 PORT_R = 5.0
 HIT_R = 9.0
+# PySide's enums are Python objects: combining them per item cost more than the item.
+_FLAGS = (QGraphicsItem.GraphicsItemFlag.ItemIsMovable | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
+_NO_PEN = QPen(Qt.PenStyle.NoPen)
 BADGE_R = 8.0
 _fonts: dict[str, QFont] = {}
 
@@ -76,7 +81,7 @@ class NodeItem(QGraphicsRectItem):
 
     def __init__(self, node_id: str) -> None:
         super().__init__()
-        self.setPen(QPen(Qt.PenStyle.NoPen))  # bounds = rect exactly; we paint ourselves
+        self.setPen(_NO_PEN)  # bounds = rect exactly; we paint ourselves
         self.node_id = node_id
         self.edges: list[EdgeItem] = []
         self.type_name = ""
@@ -98,12 +103,14 @@ class NodeItem(QGraphicsRectItem):
         self.hover_port: PortRef | None = None
         self._sig: Any = None
         self.badge: BadgeItem | None = None
-        F = QGraphicsItem.GraphicsItemFlag
-        self.setFlags(F.ItemIsMovable | F.ItemIsSelectable | F.ItemSendsGeometryChanges)
+        # No ItemSendsGeometryChanges and no itemChange override: Qt would call into
+        # Python about ten times per item while building the scene. Drags snap and drag
+        # their wires in mouseMoveEvent; model-driven moves go through the scene.
+        self.setFlags(_FLAGS)
         self.setAcceptHoverEvents(True)
         self.setZValue(1)
         # Panning then blits a pixmap instead of laying out text for every frame.
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setCacheMode(_CACHE)
 
     # ------------------------------------------------------------ content
 
@@ -179,17 +186,11 @@ class NodeItem(QGraphicsRectItem):
     def in_title(self, pos: QPointF) -> bool:
         return 0 <= pos.y() <= HEADER_H and 0 <= pos.x() <= NODE_W
 
-    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
-        G = QGraphicsItem.GraphicsItemChange
-        if change == G.ItemPositionChange:
-            scene = self.scene()
-            snap = getattr(scene, "snap_point", None)
-            if snap is not None:
-                return snap(value)
-        elif change == G.ItemPositionHasChanged:
-            for e in self.edges:
-                e.adjust()
-        return super().itemChange(change, value)
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        super().mouseMoveEvent(event)  # Qt moves every selected item by the mouse's delta
+        scene = self.scene()
+        if scene is not None:
+            scene.dragged()  # type: ignore[attr-defined] - always a CanvasScene
 
     # ------------------------------------------------------------ hover
 

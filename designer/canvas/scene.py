@@ -36,6 +36,7 @@ class CanvasScene(QGraphicsScene):
         self._syncing = 0
         self._item_sig: dict[str, Any] = {}
         self.overview = False
+        self.refreshed = 0  # items the last analysis refresh touched
         model.documentReset.connect(self.rebuild)
         model.nodesChanged.connect(self._on_nodes)
         model.edgesChanged.connect(self._on_edges)
@@ -47,11 +48,21 @@ class CanvasScene(QGraphicsScene):
     # ------------------------------------------------------------ helpers for items
 
     def snap_point(self, value: QPointF) -> QPointF:
-        """Called by NodeItem.itemChange: snap user drags, never model-driven moves."""
+        """Snap a point the user placed (drags, drops); model-driven moves never snap."""
         if self._syncing or not self.snap_enabled:
             return value
         g = self.grid
         return QPointF(round(value.x() / g) * g, round(value.y() / g) * g)
+
+    def dragged(self) -> None:
+        """After Qt moved the selected nodes for a mouse drag: snap them, drag their wires."""
+        for item in self.selectedItems():
+            if isinstance(item, NodeItem):
+                pos = self.snap_point(item.pos())
+                if pos != item.pos():
+                    item.setPos(pos)
+                for e in item.edges:
+                    e.adjust()
 
     def _meta(self, type_name: str) -> tuple[str, str]:
         spec = REGISTRY.get(type_name)
@@ -78,13 +89,19 @@ class CanvasScene(QGraphicsScene):
             for node in net.nodes:
                 if node.id not in self.nodes:
                     self._create(node)
+            # Wires get their shape labels now, not in a second pass over every curve.
+            ready = self.model.analysis_if_ready()
+            info = ready.networks.get(self.network) if ready is not None else None
+            infos = info.nodes if info is not None else {}
             for e in net.edges:
-                self._add_edge(e.key)
+                src = infos.get(e.src)
+                outs = src.outputs if src is not None else None
+                self._add_edge(e.key, str(outs[e.src_port]) if outs and e.src_port < len(outs) else "")
         finally:
             self._syncing -= 1
         self.setSceneRect(self._nodes_rect().adjusted(-MARGIN, -MARGIN, MARGIN, MARGIN))
         if self.model.analysis_if_ready() is not None:
-            self.refresh_analysis()
+            self.apply_analysis(None)
 
     def _nodes_rect(self) -> QRectF:
         if not self.nodes:
@@ -133,11 +150,11 @@ class CanvasScene(QGraphicsScene):
             self._remove_edge(e.key)
         self.removeItem(item)
 
-    def _add_edge(self, key: EdgeKey) -> None:
+    def _add_edge(self, key: EdgeKey, label: str = "") -> None:
         src, dst = self.nodes.get(key[0]), self.nodes.get(key[2])
         if src is None or dst is None or key in self.edges:
             return
-        item = EdgeItem(key, src, dst)
+        item = EdgeItem(key, src, dst, label)
         if self.overview:
             item.setCacheMode(EdgeItem.CacheMode.DeviceCoordinateCache)
         self.edges[key] = item
@@ -183,6 +200,8 @@ class CanvasScene(QGraphicsScene):
                     self._sync(item, node)
                     if (item.pos().x(), item.pos().y()) != node.pos:
                         item.setPos(node.pos[0], node.pos[1])
+                        for e in item.edges:
+                            e.adjust()
                 touched.append(item)
         finally:
             self._syncing -= 1
@@ -223,19 +242,33 @@ class CanvasScene(QGraphicsScene):
         self._resync(lambda it: it.type_name not in REGISTRY)
 
     def refresh_analysis(self) -> None:
+        """analysisUpdated: refresh the items whose results may have changed."""
+        self.apply_analysis(self.model.changed_nodes(self.network))
+
+    def apply_analysis(self, ids: set[str] | None = None) -> int:
+        """Shapes, counts and errors onto the items named (all when None); returns how many
+        items were refreshed (tests count them: an edit must not touch the whole graph)."""
         analysis = self.model.analysis
         info = analysis.networks.get(self.network)
         errors: dict[str, list[str]] = {}
         for d in analysis.diagnostics:
-            if d.network == self.network and d.node and d.severity == ERROR:
+            if d.network == self.network and d.node and d.severity == ERROR and (ids is None or d.node in ids):
                 errors.setdefault(d.node, []).append(d.message)
         infos = info.nodes if info is not None else {}
-        for nid, item in self.nodes.items():
-            item.set_analysis(infos.get(nid), errors.get(nid, []))
-        for (src, sp, _dst, _dp), edge in self.edges.items():
-            si = infos.get(src)
-            outs = si.outputs if si is not None else None
-            edge.set_label(str(outs[sp]) if outs and sp < len(outs) else "")
+        if ids is None:
+            items = list(self.nodes.items())
+        else:
+            items = [(nid, self.nodes[nid]) for nid in ids if nid in self.nodes]
+        for nid, item in items:
+            node_info = infos.get(nid)
+            item.set_analysis(node_info, errors.get(nid, []))
+            outs = node_info.outputs if node_info is not None else None
+            for edge in item.edges:
+                if edge.src is item:
+                    sp = edge.key[1]
+                    edge.set_label(str(outs[sp]) if outs and sp < len(outs) else "")
+        self.refreshed = len(items)
+        return len(items)
 
     # ------------------------------------------------------------ background
 

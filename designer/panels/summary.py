@@ -95,7 +95,8 @@ class SummaryPanel(QWidget):
             self.tree.addTopLevelItem(top)
             if info is None:
                 continue
-            order = info.order + [n for n in info.nodes if n not in info.order]
+            in_order = set(info.order)
+            order = info.order + [n for n in info.nodes if n not in in_order]
             for node_id in order:
                 node = info.nodes[node_id]
                 shapes = node.output_shapes
