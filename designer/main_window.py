@@ -258,6 +258,7 @@ class MainWindow(QMainWindow):
 
     def _rebuild_tabs(self) -> None:
         for view in self.views.values():
+            view.scene().detach()
             view.deleteLater()
         self.views.clear()
         self.tabs.clear()
@@ -272,6 +273,7 @@ class MainWindow(QMainWindow):
         for name in [n for n in self.views if n not in names]:
             view = self.views.pop(name)
             self.tabs.removeTab(self.tabs.indexOf(view))
+            view.scene().detach()
             view.deleteLater()
         current = self.current_network()
         for i, name in enumerate(names):

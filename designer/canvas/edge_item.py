@@ -18,10 +18,18 @@ _HIT_PEN = QPen(Qt.GlobalColor.transparent, 10)
 _FLAGS = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
 
 
+_widths: dict[str, float] = {}
+
+
 def label_width(text: str) -> float:
-    if not _metrics:
-        _metrics.append(QFontMetricsF(font("small")))
-    return _metrics[0].horizontalAdvance(text) + _LABEL_PAD
+    w = _widths.get(text)
+    if w is None:  # a graph repeats a few shapes thousands of times
+        if not _metrics:
+            _metrics.append(QFontMetricsF(font("small")))
+        if len(_widths) > 10_000:
+            _widths.clear()
+        w = _widths[text] = _metrics[0].horizontalAdvance(text) + _LABEL_PAD
+    return w
 
 
 def curve(p1: QPointF, p2: QPointF) -> QPainterPath:
@@ -30,6 +38,13 @@ def curve(p1: QPointF, p2: QPointF) -> QPainterPath:
     path = QPainterPath(p1)
     path.cubicTo(QPointF(p1.x() + dx, p1.y()), QPointF(p2.x() - dx, p2.y()), p2)
     return path
+
+
+def _overlaps(left: float, top: float, w: float, node: NodeItem) -> bool:
+    """Whether a label box (18 px high) overlaps a node's body, ports included."""
+    pos = node.pos()
+    nx, ny = pos.x() - PORT_R - 2, pos.y()
+    return left < nx + NODE_W + 2 * PORT_R + 4 and nx < left + w and top < ny + node.height and ny < top + 18
 
 
 class EdgeItem(QGraphicsPathItem):
@@ -79,20 +94,17 @@ class EdgeItem(QGraphicsPathItem):
         self._label_rect = QRectF()
         if self.label:
             # The curve's control points mirror each other, so its middle is the chord's.
-            mid = (self._p1 + self._p2) / 2
+            mx = (self._p1.x() + self._p2.x()) / 2
+            my = (self._p1.y() + self._p2.y()) / 2
             w = label_width(self.label)
-            rect = QRectF(mid.x() - w / 2, mid.y() - 9, w, 18)
+            left, top = mx - w / 2, my - 9
             # Only where it fits between the two nodes: a label over a node's ports or
             # text hides both (the node shows its output shape anyway).
-            if not any(rect.intersects(self._body(n)) for n in (self.src, self.dst)):
-                self._label_rect = rect
-                bounds.addRect(rect)
+            if not (_overlaps(left, top, w, self.src) or _overlaps(left, top, w, self.dst)):
+                self._label_rect = QRectF(left, top, w, 18)
+                bounds.addRect(self._label_rect)
         self._shape = None
         self.setPath(bounds)
-
-    @staticmethod
-    def _body(node: NodeItem) -> QRectF:
-        return QRectF(node.pos().x() - PORT_R - 2, node.pos().y(), NODE_W + 2 * PORT_R + 4, node.height)
 
     def label_shown(self) -> bool:
         """Whether the shape label has room to be drawn (at a readable zoom)."""

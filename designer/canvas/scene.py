@@ -45,6 +45,15 @@ class CanvasScene(QGraphicsScene):
         model.networksChanged.connect(self._on_networks)
         self.rebuild()
 
+    def detach(self) -> None:
+        """Stop following the model: a scene about to be deleted (its tab closed, or the
+        document replaced) must not rebuild itself for the new document first."""
+        m = self.model
+        for signal, slot in ((m.documentReset, self.rebuild), (m.nodesChanged, self._on_nodes),
+                             (m.edgesChanged, self._on_edges), (m.analysisUpdated, self.refresh_analysis),
+                             (m.networkRenamed, self._on_renamed), (m.networksChanged, self._on_networks)):
+            signal.disconnect(slot)
+
     # ------------------------------------------------------------ helpers for items
 
     def snap_point(self, value: QPointF) -> QPointF:

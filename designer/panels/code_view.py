@@ -49,7 +49,7 @@ class CodePanel(QWidget):
         self.stale = False
         self.pending = True
         self.timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
-        self.timer.timeout.connect(self.refresh)
+        self.timer.timeout.connect(self._refresh_if_visible)
         model.analysisUpdated.connect(self.schedule)
         model.documentReset.connect(self._on_reset)
         theme.manager().changed.connect(self._on_theme)
@@ -70,6 +70,10 @@ class CodePanel(QWidget):
         super().showEvent(event)
         if self.pending:
             self.timer.start(0)
+
+    def _refresh_if_visible(self) -> None:
+        if self.isVisible():  # a tab shown for a moment while docks settle: not yet
+            self.refresh()
 
     def refresh(self) -> None:
         """Regenerate now (the timer calls this; tests may call it directly)."""

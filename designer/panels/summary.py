@@ -70,7 +70,9 @@ class SummaryPanel(QWidget):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self._stale:
-            self.refresh()
+            # Through the timer: docks show every tab for a moment while they settle, and a
+            # 10,000-row table must not be built for a tab nobody ends up seeing.
+            self.timer.start(0)
 
     def refresh(self) -> None:
         self._stale = False
