@@ -114,6 +114,11 @@ def build_menus(w: MainWindow) -> Actions:
     m.addAction(snap)
     m.addAction(act("auto_layout", "&Auto-layout", ed.auto_layout, QKeySequence("Ctrl+L"), "layout"))
     m.addSeparator()
+    # Folding is view state: it changes what the canvas shows, never the document.
+    m.addAction(act("expand", "&Expand Block", lambda: w.with_view(lambda v: v.expand_selected())))
+    m.addAction(act("fold", "F&old Block / Repeats", lambda: w.with_view(lambda v: v.fold_selected())))
+    m.addAction(act("fold_repeats", "Fold All &Repeated Blocks", lambda: w.with_view(lambda v: v.fold_repeats())))
+    m.addSeparator()
     group = QActionGroup(w)
     for name in ("light", "dark"):
         t = act(f"theme_{name}", f"{name.title()} Theme", lambda n=name: w.set_theme(n))

@@ -9,7 +9,6 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGrap
 from designer.canvas import lod as LOD
 from designer.canvas import style
 from designer.canvas.node_item import PORT_R, NodeItem, font
-from designer.layout import NODE_W
 
 EdgeKey = tuple[str, int, str, int]
 _LABEL_PAD = 10.0  # label box width beyond its text
@@ -44,7 +43,7 @@ def _overlaps(left: float, top: float, w: float, node: NodeItem) -> bool:
     """Whether a label box (18 px high) overlaps a node's body, ports included."""
     pos = node.pos()
     nx, ny = pos.x() - PORT_R - 2, pos.y()
-    return left < nx + NODE_W + 2 * PORT_R + 4 and nx < left + w and top < ny + node.height and ny < top + 18
+    return left < nx + node.width + 2 * PORT_R + 4 and nx < left + w and top < ny + node.height and ny < top + 18
 
 
 class EdgeItem(QGraphicsPathItem):

@@ -28,7 +28,7 @@ from designer import qtfix
 from designer.canvas import edit_actions as act
 from designer.canvas import lod as LOD
 from designer.canvas import overlays
-from designer.canvas.interactions import MoveTracker, WireDrag, node_at, port_at
+from designer.canvas.interactions import MoveTracker, WireDrag, inner_node_at, item_path, node_at, port_at
 from designer.canvas.node_item import NodeItem
 from designer.canvas.quick_add import QuickAdd, catalog_entries
 from designer.canvas.scene import CanvasScene
@@ -176,6 +176,22 @@ class CanvasView(QGraphicsView):
             self.scene().grid = float(grid)
         self.scene().update()
 
+    # ------------------------------------------------------------ folding (view state)
+
+    def expand_selected(self) -> list[str]:
+        """Expand the selected block nodes in place (a folded ×N run: back into N nodes).
+        The document does not change; see designer/canvas/folding.py."""
+        return self.scene().expand(self.selected_ids())
+
+    def fold_selected(self) -> list[str]:
+        """Fold the selected expanded blocks; a selected node of a run of repeated blocks
+        folds the run into one "×N" node."""
+        return self.scene().fold(self.selected_ids())
+
+    def fold_repeats(self) -> list[str]:
+        """Fold every run of repeated blocks in this network."""
+        return self.scene().folding.fold_runs()
+
     def auto_layout(self) -> None:
         sizes = {nid: (NODE_W, it.height) for nid, it in self.scene().nodes.items()}
         self.model.auto_layout(self.network, sizes)
@@ -313,7 +329,18 @@ class CanvasView(QGraphicsView):
             if event.button() == Qt.MouseButton.LeftButton:
                 self.open_quick_add(pos)
             return
-        if item.in_title(item.mapFromScene(pos)):
+        inner = inner_node_at(self.scene(), pos)
+        if inner is not None and inner is not item:
+            # Inside an expanded block: a block expands or folds, any other node is
+            # edited in the block's own tab.
+            target = inner if inner.frame is not None or self.scene().folding.is_block(inner.type_name) \
+                else inner.parentItem()
+            if isinstance(target, NodeItem) and target is not item:
+                self.scene().toggle_path(item_path(target))
+            return
+        if item.frame is not None and item.in_title(item.mapFromScene(pos)):
+            self.scene().fold([item.node_id])
+        elif item.in_title(item.mapFromScene(pos)):
             self.rename(item.node_id)
         else:
             self.nodeActivated.emit(item.node_id)
@@ -332,6 +359,8 @@ class CanvasView(QGraphicsView):
             ("Duplicate  Ctrl+D", lambda: act.duplicate_selection(self), has),
             ("Group into block  Ctrl+G", lambda: act.group_selection(self), has),
             ("Ungroup  Ctrl+Shift+G", lambda: act.ungroup_selection(self), has),
+            ("Expand block", self.expand_selected, has),
+            ("Fold block / repeats", self.fold_selected, has),
             ("Delete  Del", lambda: act.delete_selection(self), has),
             ("Auto layout  Ctrl+L", self.auto_layout, True),
             ("Fit to view  F", self.fit_all, True),
