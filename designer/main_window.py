@@ -279,7 +279,7 @@ class MainWindow(QMainWindow):
         for i, name in enumerate(names):
             view = self.views.get(name)
             if view is None:
-                view = CanvasView(self.model, name)
+                view = CanvasView(self.model, name, lazy=True)  # items built when first shown
                 view.setFrameShape(view.Shape.NoFrame)
                 self.edit.apply_snap(view)
                 view.selectionChangedIds.connect(lambda ids, v=view: self._on_selection(v, ids))

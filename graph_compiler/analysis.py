@@ -288,7 +288,7 @@ class Analyzer:
                          or plan.inputs_ok[nid] != old_plan.inputs_ok.get(nid))
             # Structural diagnostics (unwired ports, unused nodes) come and go with wiring.
             if touched is not None:
-                touched.update(d.node for d in (*old_plan.diagnostics, *plan.diagnostics) if d.node)
+                touched.update(d.node for d in set(old_plan.diagnostics) ^ set(plan.diagnostics) if d.node)
         if prev is None or dirty is None:
             infos: dict[str, NodeInfo] = {}
             node_diags: dict[str, list[Diagnostic]] = {}

@@ -24,7 +24,10 @@ MARGIN = 1500.0  # free space around the graph, so there is room to add nodes
 
 
 class CanvasScene(QGraphicsScene):
-    def __init__(self, model: DocumentModel, network: str, parent: Any = None) -> None:
+    """``build=False`` leaves the scene empty until ``ensure_built`` (the view calls it when
+    first shown): a model with a hundred block tabs opens at the cost of the tab in view."""
+
+    def __init__(self, model: DocumentModel, network: str, parent: Any = None, build: bool = True) -> None:
         super().__init__(parent)
         # Nodes move a lot and the BSP index rebuilds on every move; a linear scan of the
         # items is cheaper for a node editor (measured in bench/bench_canvas.py).
@@ -46,7 +49,13 @@ class CanvasScene(QGraphicsScene):
         model.analysisUpdated.connect(self.refresh_analysis)
         model.networkRenamed.connect(self._on_renamed)
         model.networksChanged.connect(self._on_networks)
-        self.rebuild()
+        self.built = False
+        if build:
+            self.rebuild()
+
+    def ensure_built(self) -> None:
+        if not self.built:
+            self.rebuild()
 
     def detach(self) -> None:
         """Stop following the model: a scene about to be deleted (its tab closed, or the
@@ -87,6 +96,7 @@ class CanvasScene(QGraphicsScene):
     # ------------------------------------------------------------ building
 
     def rebuild(self) -> None:
+        self.built = True
         self._syncing += 1
         try:
             for e in self.edges.values():
@@ -253,6 +263,8 @@ class CanvasScene(QGraphicsScene):
     # ------------------------------------------------------------ model signals
 
     def _on_nodes(self, network: str, ids: list) -> None:
+        if not self.built:
+            return  # built from the document when first shown
         if network != self.network:
             # A block's Inputs / Outputs are the ports of the nodes that use it.
             self._resync(lambda it: it.type_name == network)
@@ -290,7 +302,7 @@ class CanvasScene(QGraphicsScene):
         self._grow(touched)
 
     def _on_edges(self, network: str) -> None:
-        if network != self.network:
+        if network != self.network or not self.built:
             return
         self.folding.unfold_all_runs()  # rewired: a folded run may no longer be one
         net = self.model.doc.network(network)
@@ -319,6 +331,8 @@ class CanvasScene(QGraphicsScene):
             self.network = new
 
     def _on_networks(self) -> None:
+        if not self.built:
+            return
         if self.model.doc.network(self.network) is None:
             self.rebuild()  # the network is gone: show nothing (its tab will close)
             return
@@ -326,6 +340,8 @@ class CanvasScene(QGraphicsScene):
 
     def refresh_analysis(self) -> None:
         """analysisUpdated: refresh the items whose results may have changed."""
+        if not self.built:
+            return
         self.apply_analysis(self.model.changed_nodes(self.network))
 
     def apply_analysis(self, ids: set[str] | None = None) -> int:

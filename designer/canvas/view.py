@@ -60,14 +60,17 @@ class CanvasView(QGraphicsView):
     selectionChangedIds = Signal(list)
     nodeActivated = Signal(str)
 
-    def __init__(self, model: DocumentModel, network: str, parent: QWidget | None = None) -> None:
+    def __init__(self, model: DocumentModel, network: str, parent: QWidget | None = None,
+                 lazy: bool = False) -> None:
+        """``lazy``: build the scene's items when the view is first shown (a window with a
+        tab per block network pays only for the tabs the user opens)."""
         super().__init__(parent)
         # Item caches (DeviceCoordinateCache) live in QPixmapCache; Qt's 10 MB default
         # thrashes once a big graph is zoomed out and every item has a small pixmap.
         if QPixmapCache.cacheLimit() < 128 * 1024:
             QPixmapCache.setCacheLimit(128 * 1024)
         self.model = model
-        self.setScene(CanvasScene(model, network, self))
+        self.setScene(CanvasScene(model, network, self, build=not lazy))
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
@@ -113,6 +116,7 @@ class CanvasView(QGraphicsView):
 
     def select_ids(self, ids: list[str]) -> None:
         scene = self.scene()
+        scene.ensure_built()
         scene.blockSignals(True)  # one selectionChangedIds, not one per item
         try:
             scene.clearSelection()
@@ -125,6 +129,7 @@ class CanvasView(QGraphicsView):
         self._on_selection()
 
     def center_on(self, node_id: str) -> None:
+        self.scene().ensure_built()
         item = self.scene().nodes.get(node_id)
         if item is not None:
             self._auto_fit = False
@@ -132,6 +137,7 @@ class CanvasView(QGraphicsView):
 
     def fit_all(self) -> None:
         """The whole graph in view, centred, at most at its real size (scale 1.0)."""
+        self.scene().ensure_built()
         items = self.scene().nodes.values()
         if not items:
             return
@@ -151,6 +157,13 @@ class CanvasView(QGraphicsView):
 
     def _user_moved(self, *_args: object) -> None:
         self._auto_fit = False
+
+    def showEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        if not self.scene().built:
+            self.scene().ensure_built()
+            if self._auto_fit:
+                self.fit_all()
+        super().showEvent(event)
 
     def resizeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
         super().resizeEvent(event)
