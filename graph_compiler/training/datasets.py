@@ -1,8 +1,9 @@
 """Built-in datasets, the `Dataset` container, and `resolve_dataset` for document specs.
 
-Every built-in dataset is generated or ships with a dependency (scikit-learn, the
-standard library), so training never downloads anything, and each is deterministic
-given its `seed`. User files are read by `graph_compiler.training.loaders`.
+The small built-in datasets are generated or ship with a dependency (scikit-learn, the
+standard library) and are deterministic given their `seed`; the standard ones (mnist,
+cifar10, ...) are registered by `graph_compiler.data.standard` and downloaded once,
+verified by sha256. User files are read by `graph_compiler.training.loaders`.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ class DatasetInfo:
     task: str
     description: str
     input_shape: tuple[int, ...]
+    downloads: bool = False  # fetched on first use (graph_compiler.data.standard)
 
 
 _Builder = Callable[..., Dataset]
@@ -104,10 +106,10 @@ _REGISTRY: dict[str, tuple[DatasetInfo, _Builder]] = {}
 
 
 def _register(
-    name: str, task: str, description: str, input_shape: tuple[int, ...]
+    name: str, task: str, description: str, input_shape: tuple[int, ...], downloads: bool = False
 ) -> Callable[[_Builder], _Builder]:
     def decorate(builder: _Builder) -> _Builder:
-        _REGISTRY[name] = (DatasetInfo(name, task, description, input_shape), builder)
+        _REGISTRY[name] = (DatasetInfo(name, task, description, input_shape, downloads), builder)
         return builder
 
     return decorate
@@ -570,7 +572,8 @@ def resolve_dataset(
     """Build a dataset from a document's spec.
 
     A string names a built-in dataset. A dict has exactly one source key: "name"
-    (built-in; other keys are its options, e.g. "n", "noise"), "csv", "npz",
+    (built-in; other keys are its options, e.g. "n", "noise"), "url" (with "sha256";
+    see graph_compiler.data.remote), "csv", "npz",
     "image_folder" or "idx_images" (with optional "idx_labels"); the other keys are the
     loader's options. A "seed" key overrides `seed`. Relative paths resolve against
     `base_dir` (normally the document's folder).
@@ -579,6 +582,10 @@ def resolve_dataset(
         return load_dataset(spec, seed=seed)
     if not isinstance(spec, dict):
         raise DatasetError(f"dataset spec must be a name or an object, got {type(spec).__name__}")
+    if "url" in spec and not any(key in spec for key in ("name", *_FILE_SOURCES)):
+        from graph_compiler.data.remote import load_url
+
+        return load_url(spec)
     sources = [key for key in ("name", *_FILE_SOURCES) if key in spec]
     if len(sources) != 1:
         found = (
@@ -587,7 +594,7 @@ def resolve_dataset(
             else f"got keys {sorted(map(str, spec))}"
         )
         raise DatasetError(
-            f"dataset spec needs exactly one of 'name', {', '.join(map(repr, _FILE_SOURCES))}; {found}"
+            f"dataset spec needs exactly one of 'name', 'url', {', '.join(map(repr, _FILE_SOURCES))}; {found}"
         )
     source = sources[0]
     options = {key: value for key, value in spec.items() if key != source}
@@ -608,3 +615,8 @@ def resolve_dataset(
             )
         kwargs[allowed[key]] = _spec_path(key, value, base_dir) if key in _PATH_OPTIONS else value
     return getattr(loaders, loader_name)(_spec_path(source, spec[source], base_dir), **kwargs)
+
+
+# The standard datasets register themselves with `_register`; imported last because
+# they build on the helpers above.
+from graph_compiler.data import standard as _standard  # noqa: E402,F401
