@@ -25,8 +25,13 @@ import torch
 
 from graph_compiler.data import fetch
 from graph_compiler.data.fetch import RemoteFile
-from graph_compiler.training import datasets as _ds
-from graph_compiler.training.datasets import Dataset, DatasetError
+from graph_compiler.training.datasets import (
+    Dataset,
+    DatasetError,
+    int_option,
+    register_builtin,
+    subsample,
+)
 
 SPLITS = ("train", "test")
 
@@ -74,7 +79,7 @@ def _idx_files(
 
 def _add(info: StandardSet, builder: Callable[..., Dataset]) -> None:
     STANDARD[info.name] = info
-    _ds._register(info.name, info.task, info.description, info.input_shape, downloads=True)(builder)
+    register_builtin(info.name, info.task, info.description, info.input_shape, downloads=True)(builder)
 
 
 def _split_option(name: str, split: object) -> str:
@@ -103,7 +108,7 @@ def _idx_builder(name: str, classes: tuple[str, ...]) -> Callable[..., Dataset]:
                 f"dataset {name!r}: {images_path} and {labels_path} do not hold matching "
                 f"images [N, H, W] and labels [N] (got {images.shape} and {labels.shape})"
             )
-        images, labels = _ds._subsample(name, images, labels, n, seed)
+        images, labels = subsample(name, images, labels, n, seed)
         return Dataset(
             name=name,
             x=torch.from_numpy(np.ascontiguousarray(images)).unsqueeze(1).float().div_(255.0),
@@ -298,7 +303,7 @@ def _cifar_builder(name: str) -> Callable[..., Dataset]:
     def build(n: int | None, seed: int, split: str = "train") -> Dataset:
         split = _split_option(name, split)
         images, labels, classes = _cifar_arrays(name, split)
-        images, labels = _ds._subsample(name, images, labels, n, seed)
+        images, labels = subsample(name, images, labels, n, seed)
         return Dataset(
             name=name,
             # A copy: the cached arrays are read-only memory maps.
@@ -364,7 +369,7 @@ def _shakespeare(
 ) -> Dataset:
     name = "tiny_shakespeare"
     split = _split_option(name, split)
-    block_size = _ds._int_option(name, "block_size", block_size, minimum=1, maximum=65536)
+    block_size = int_option(name, "block_size", block_size, minimum=1, maximum=65536)
     path = fetch.fetch(name, STANDARD[name].files["text"])
     try:
         text = path.read_text(encoding="utf-8")
