@@ -81,6 +81,7 @@ class TrainingConfig:
     device: str = "auto"
     amp: str = "auto"
     in_memory: bool | str = "auto"
+    augment: list[dict[str, Any]] = field(default_factory=list)  # see training/augment.py
     options: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -174,6 +175,10 @@ def parse_config(raw: Mapping[str, Any] | None, overrides: Mapping[str, Any] | N
         if not (isinstance(v, bool) or v == "auto"):
             raise TrainingConfigError(f"training.in_memory must be true, false or \"auto\", got {v!r}")
         cfg.in_memory = v
+    if g("augment") is not None:
+        from graph_compiler.training.augment import parse_augment
+
+        cfg.augment = [a.to_dict() for a in parse_augment(g("augment"))]
     if g("options") is not None:
         opts = g("options")
         if not isinstance(opts, dict):

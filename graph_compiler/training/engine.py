@@ -36,6 +36,7 @@ import torch
 from graph_compiler.document import Document, to_dict
 from graph_compiler.errors import GraphError, NetwrightError
 from graph_compiler.training import batching, devices, restore
+from graph_compiler.training.augment import Augmenter, parse_augment
 from graph_compiler.training.checkpoints import SavedRun, load_run, save_run, small_meta
 from graph_compiler.training.config import TrainingConfig, TrainingConfigError, parse_config
 from graph_compiler.training.datasets import Dataset, resolve_dataset
@@ -113,6 +114,7 @@ class Trainer:
         self.normalizer: Normalizer | None = None
         self.optimizers = OptimizerSet()
         self.tensors: dict[str, torch.Tensor] = {}
+        self.augmenter: Augmenter | None = None
         self.batch_size = self.config.batch_size
         self.steps_per_epoch = 1
         self.in_memory = False
@@ -281,6 +283,7 @@ class Trainer:
         if not self.optimizers:
             raise TrainingConfigError(f"recipe {recipe_cls.name!r} made no optimizer (ctx.make_optimizer)")
         self.tensors = recipe.batch_tensors(train)
+        self.augmenter = self._augmenter(train)
         n = batching.rows(self.tensors)
         self.batch_size = max(1, min(cfg.batch_size, n))
         self.steps_per_epoch = ctx.steps_per_epoch = batching.steps_per_epoch(n, self.batch_size)
@@ -289,6 +292,14 @@ class Trainer:
         self._set_lr(self._step)
         self._prepared = True
         return recipe
+
+    def _augmenter(self, train: Dataset) -> Augmenter | None:
+        augmentations = parse_augment(self.config.augment)
+        if not augmentations:
+            return None
+        return Augmenter(augmentations, sample_shape=tuple(train.x.shape[1:]), x_dtype=train.x.dtype,
+                         task=train.task, num_classes=train.num_classes, loss=self.config.loss,
+                         seed=self.config.seed, normalizer=self.normalizer, dataset=train.name)
 
     def _load_dataset(self) -> Dataset:
         if self._dataset_override is not None:
@@ -410,6 +421,9 @@ class Trainer:
         bs, n_rows = self.batch_size, batching.rows(self.tensors)
         batches = batching.epoch_batches(self.tensors, seed=cfg.seed, epoch=epoch, batch_size=bs,
                                          steps=self.steps_per_epoch, in_memory=self.in_memory, device=self.device)
+        augment = self.augmenter
+        if augment is not None:
+            augment.start_epoch(epoch)
         # The hot loop: locals only, one attribute read for pause / stop, no per-step sync.
         train_step, perf_counter, interval = recipe.train_step, time.perf_counter, self.event_interval
         i = 0
@@ -418,6 +432,8 @@ class Trainer:
                 self._check_stop()
             if schedule_per_step:
                 self._set_lr(self._step)
+            if augment is not None:
+                batch = augment(batch)
             pending.append(train_step(batch))
             self._step += 1
             ctx.global_step = self._step
