@@ -186,3 +186,43 @@ def test_training_reports_a_misfit_before_it_starts() -> None:
     events = list(Trainer(_cnn_doc([{"type": "random_crop", "size": [30, 30]}])).run())
     error = next(e.data for e in events if e.kind == "error")
     assert "random_crop" in error["message"] and "[30, 30]" in error["message"]
+
+
+def test_exported_script_augments_exactly_like_the_engine(tmp_path, monkeypatch, capsys) -> None:
+    """The script carries the same operations: same batches, same draws, same numbers."""
+    import re
+    import runpy
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from graph_compiler.interop.script_export import generate_script
+
+    torch.set_num_threads(1)
+    augment = [{"type": "random_crop", "padding": 1}, {"type": "hflip"}, {"type": "affine"},
+               {"type": "color_jitter"}, {"type": "random_erasing"}, {"type": "mixup"}, {"type": "cutmix"}]
+    doc = _cnn_doc(augment)
+    engine = [e.data for e in Trainer(doc).run() if e.kind == "epoch"]
+    script = tmp_path / "train.py"
+    script.write_text(generate_script(doc))
+    ruff = Path(sys.executable).parent / "ruff"
+    check = subprocess.run([str(ruff), "check", "--isolated", str(script)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
+    fmt = subprocess.run([str(ruff), "format", "--isolated", "--check", "--diff", str(script)],
+                         capture_output=True, text=True)
+    assert fmt.returncode == 0, fmt.stdout
+    assert "import graph_compiler" not in script.read_text() and "def aug_cutmix(" in script.read_text()
+    monkeypatch.setattr(sys, "argv", [str(script), "--out", str(tmp_path / "out")])
+    runpy.run_path(str(script), run_name="__main__")
+    rows = [dict(zip(m.group(1).split()[::2], map(float, m.group(1).split()[1::2])))
+            for m in re.finditer(r"^epoch \d+ (.*)$", capsys.readouterr().out, re.M)]
+    assert len(rows) == len(engine) == 2
+    for ours, theirs in zip(rows, engine):
+        assert ours["val_loss"] == pytest.approx(theirs["val_loss"], abs=2e-4)
+
+
+def test_scripts_without_augmentation_carry_none_of_it() -> None:
+    from graph_compiler.interop.script_export import generate_script
+
+    text = generate_script(_cnn_doc([]))
+    assert "augment_batch" not in text and "for batch in batches:" in text

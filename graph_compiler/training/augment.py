@@ -32,14 +32,14 @@ Parameters (defaults in brackets):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
+from graph_compiler.interop.script_templates import augment as ops
 from graph_compiler.training.config import TrainingConfigError
 
 _PARAMS: dict[str, dict[str, Any]] = {
@@ -144,141 +144,10 @@ def _check(where: str, key: str, v: object) -> Any:
     return _number(where, key, v, -1e6, 1e6)  # value
 
 
-# ---------------------------------------------------------------- the batched operations
-
-
-@dataclass
-class _Draw:
-    """Random numbers for one batch: torch on the batch's device, numpy for the scalar
-    Beta draws of mixup / cutmix (torch's Beta takes no generator)."""
-
-    gen: torch.Generator
-    rng: np.random.Generator
-
-    def uniform(self, n: int, lo: float, hi: float, device: torch.device) -> torch.Tensor:
-        return torch.rand(n, generator=self.gen, device=device) * (hi - lo) + lo
-
-
-def _chosen(draw: _Draw, n: int, p: float, device: torch.device) -> torch.Tensor:
-    return torch.rand(n, generator=draw.gen, device=device) < p
-
-
-def _random_crop(x: torch.Tensor, a: dict[str, Any], draw: _Draw) -> torch.Tensor:
-    b, _, h, w = x.shape
-    th, tw = a["size"] or (h, w)
-    pad = a["padding"]
-    if pad:
-        x = F.pad(x, (pad, pad, pad, pad), mode="constant" if a["padding_mode"] == "zeros" else "reflect")
-    ph, pw = x.shape[-2:]
-    oy = (torch.rand(b, generator=draw.gen, device=x.device) * (ph - th + 1)).long()
-    ox = (torch.rand(b, generator=draw.gen, device=x.device) * (pw - tw + 1)).long()
-    rows = (oy[:, None] + torch.arange(th, device=x.device))[:, :, None]  # [B, th, 1]
-    cols = (ox[:, None] + torch.arange(tw, device=x.device))[:, None, :]  # [B, 1, tw]
-    index = torch.arange(b, device=x.device)[:, None, None]
-    return x.permute(0, 2, 3, 1)[index, rows, cols].permute(0, 3, 1, 2).contiguous()
-
-
-def _hflip(x: torch.Tensor, a: dict[str, Any], draw: _Draw) -> torch.Tensor:
-    flip = _chosen(draw, len(x), a["p"], x.device)[:, None, None, None]
-    return torch.where(flip, x.flip(-1), x)
-
-
-def _affine(x: torch.Tensor, a: dict[str, Any], draw: _Draw) -> torch.Tensor:
-    b, dev = len(x), x.device
-    angle = draw.uniform(b, -a["degrees"], a["degrees"], dev) * (math.pi / 180)
-    scale = draw.uniform(b, a["scale"][0], a["scale"][1], dev)
-    tx = draw.uniform(b, -a["translate"], a["translate"], dev) * 2  # grid units span 2
-    ty = draw.uniform(b, -a["translate"], a["translate"], dev) * 2
-    keep = ~_chosen(draw, b, a["p"], dev)
-    angle, tx, ty = (torch.where(keep, torch.zeros_like(v), v) for v in (angle, tx, ty))
-    scale = torch.where(keep, torch.ones_like(scale), scale)
-    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
-    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-
-
-def _grey(x: torch.Tensor) -> torch.Tensor:
-    if x.shape[1] == 3:
-        weights = torch.tensor([0.299, 0.587, 0.114], device=x.device, dtype=x.dtype)
-        return (x * weights[None, :, None, None]).sum(1, keepdim=True)
-    return x.mean(1, keepdim=True)
-
-
-def _color_jitter(x: torch.Tensor, a: dict[str, Any], draw: _Draw) -> torch.Tensor:
-    b, dev = len(x), x.device
-    on = _chosen(draw, b, a["p"], dev)
-
-    def factor(amount: float) -> torch.Tensor:
-        f = draw.uniform(b, 1 - amount, 1 + amount, dev)
-        return torch.where(on, f, torch.ones_like(f)).to(x.dtype)[:, None, None, None]
-
-    x = (x * factor(a["brightness"])).clamp(0, 1)
-    mean = _grey(x).mean(dim=(1, 2, 3), keepdim=True)
-    x = (mean + (x - mean) * factor(a["contrast"])).clamp(0, 1)
-    if x.shape[1] == 3:
-        grey = _grey(x)
-        x = (grey + (x - grey) * factor(a["saturation"])).clamp(0, 1)
-    return x
-
-
-def _boxes(draw: _Draw, b: int, h: int, w: int, area: torch.Tensor, ratio: torch.Tensor,
-           device: torch.device) -> torch.Tensor:
-    """A [B, H, W] mask of one random box per sample with the given area fraction and
-    aspect ratio (clipped to the image)."""
-    bh = (torch.sqrt(area * h * w * ratio)).clamp(1, h)
-    bw = (torch.sqrt(area * h * w / ratio)).clamp(1, w)
-    cy = torch.rand(b, generator=draw.gen, device=device) * h
-    cx = torch.rand(b, generator=draw.gen, device=device) * w
-    ys = torch.arange(h, device=device)[None, :, None]
-    xs = torch.arange(w, device=device)[None, None, :]
-    inside_y = (ys >= (cy - bh / 2)[:, None, None]) & (ys < (cy + bh / 2)[:, None, None])
-    inside_x = (xs >= (cx - bw / 2)[:, None, None]) & (xs < (cx + bw / 2)[:, None, None])
-    return inside_y & inside_x
-
-
-def _random_erasing(x: torch.Tensor, a: dict[str, Any], draw: _Draw) -> torch.Tensor:
-    b, _, h, w = x.shape
-    dev = x.device
-    area = draw.uniform(b, a["scale"][0], a["scale"][1], dev)
-    log_ratio = draw.uniform(b, math.log(a["ratio"][0]), math.log(a["ratio"][1]), dev)
-    mask = _boxes(draw, b, h, w, area, torch.exp(log_ratio), dev)
-    mask &= _chosen(draw, b, a["p"], dev)[:, None, None]
-    return torch.where(mask[:, None], torch.full_like(x, a["value"]), x)
-
-
-def _mix_targets(y: torch.Tensor, perm: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
-    return lam[:, None] * y + (1 - lam[:, None]) * y[perm]
-
-
-def _mixup(x: torch.Tensor, y: torch.Tensor, a: dict[str, Any], draw: _Draw) -> tuple[torch.Tensor, torch.Tensor]:
-    b, dev = len(x), x.device
-    perm = torch.randperm(b, generator=draw.gen, device=dev)
-    lam = torch.full((b,), float(draw.rng.beta(a["alpha"], a["alpha"])), device=dev, dtype=x.dtype)
-    lam = torch.where(_chosen(draw, b, a["p"], dev), lam, torch.ones_like(lam))
-    shape = (b,) + (1,) * (x.ndim - 1)
-    return lam.view(shape) * x + (1 - lam.view(shape)) * x[perm], _mix_targets(y, perm, lam.to(y.dtype))
-
-
-def _cutmix(x: torch.Tensor, y: torch.Tensor, a: dict[str, Any], draw: _Draw) -> tuple[torch.Tensor, torch.Tensor]:
-    b, _, h, w = x.shape
-    dev = x.device
-    perm = torch.randperm(b, generator=draw.gen, device=dev)
-    area = torch.full((b,), 1 - float(draw.rng.beta(a["alpha"], a["alpha"])), device=dev)
-    mask = _boxes(draw, b, h, w, area, torch.ones(b, device=dev), dev)
-    mask &= _chosen(draw, b, a["p"], dev)[:, None, None]
-    lam = 1 - mask.flatten(1).float().mean(1)  # the share of the sample's own pixels
-    return torch.where(mask[:, None], x[perm], x), _mix_targets(y, perm, lam.to(y.dtype))
-
-
-_IMAGE_OPS: dict[str, Callable[[torch.Tensor, dict[str, Any], _Draw], torch.Tensor]] = {
-    "random_crop": _random_crop,
-    "hflip": _hflip,
-    "affine": _affine,
-    "color_jitter": _color_jitter,
-    "random_erasing": _random_erasing,
-}
-_MIX_OPS = {"mixup": _mixup, "cutmix": _cutmix}
+# The operations themselves live in the script template, so that exported training
+# scripts run the very same code.
+_IMAGE_OPS = ops.AUGMENT_OPS
+_MIX_OPS = ops.MIX_OPS
 
 
 class Augmenter:
@@ -330,16 +199,11 @@ class Augmenter:
     def start_epoch(self, epoch: int) -> None:
         self.epoch, self.batch = epoch, 0
 
-    def _draw(self, device: torch.device) -> _Draw:
-        # One stream per (seed, epoch, batch): the same whether or not the run was resumed.
-        key = (self.seed * 1_000_003 + self.epoch) * 1_000_033 + self.batch
-        gen = torch.Generator(device=device).manual_seed(key % (2**63 - 1))
-        return _Draw(gen, np.random.default_rng(key))
-
     def __call__(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         out = dict(batch)
         x = out["x"]
-        draw = self._draw(x.device)
+        # One stream per (seed, epoch, batch): the same whether or not the run was resumed.
+        draw = ops.AugmentDraw(self.seed, self.epoch, self.batch, x.device)
         self.batch += 1
         if self.normalizer is not None:
             view = self.normalizer.view_shape
