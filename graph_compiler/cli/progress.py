@@ -51,10 +51,13 @@ class Progress:
         params = sum(d.get("params", {}).values())
         resumed = f", resuming after epoch {d['start_epoch']}" if d.get("resumed") else ""
         amp = f", {d['amp']}" if d.get("amp") else ""
+        why = f" ({d['device_reason']})" if d.get("device_reason", "asked for") != "asked for" else ""
         self.stream.write(
             f"training {', '.join(d['networks'])} ({params:,} parameters) with recipe {d['recipe']} on "
             f"{d['dataset']} ({d['n_train']:,} train / {d['n_val']:,} validation) on "
-            f"{d['device']}{amp}{resumed}\n")
+            f"{d['device']}{why}{amp}{resumed}\n")
+        for note in d.get("notes", ()):
+            self.stream.write(f"  {note}\n")
         self.stream.flush()
 
     def step(self, d: dict[str, Any]) -> None:

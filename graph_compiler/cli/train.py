@@ -28,7 +28,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, metavar="N", help="number of epochs (overrides training.epochs)")
     p.add_argument("--batch-size", type=int, metavar="B", help="batch size (overrides training.batch_size)")
     p.add_argument("--lr", type=float, metavar="X", help="learning rate (overrides training.lr)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where to train (default: training.device or auto)")
+    p.add_argument("--device", metavar="DEVICE",
+                   help="auto, cpu, cuda, cuda:N or mps (default: training.device, else auto: CUDA, then MPS, "
+                        "then CPU)")
+    p.add_argument("--precision", choices=("auto", "32", "bf16", "16"),
+                   help="float32, bf16 or fp16 mixed precision (default: training.precision, else auto: "
+                        "mixed on a GPU)")
+    p.add_argument("--compile", action="store_true", default=None,
+                   help="torch.compile the networks (falls back with a message where it cannot run)")
     p.add_argument("--seed", type=int, metavar="S", help="random seed (overrides training.seed)")
     p.add_argument("--threads", type=int, metavar="N",
                    help="CPU threads for torch (default: torch's choice; 1 is often fastest for small models)")
@@ -62,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     from graph_compiler.training.engine import Trainer
 
     overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-                 "device": args.device, "seed": args.seed}
+                 "device": args.device, "seed": args.seed, "precision": args.precision,
+                 "compile": args.compile}
     writer = _tensorboard_writer(args.tensorboard) if args.tensorboard else None
     trainer = Trainer(doc, overrides=overrides, resume=args.resume, save=args.save)
 

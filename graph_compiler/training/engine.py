@@ -111,6 +111,8 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self.result: RunResult | None = None
         self.device: torch.device | None = None
+        self.device_reason = ""
+        self.notes: list[str] = []  # what prepare() did to speed things up, for the start event
         self.normalizer: Normalizer | None = None
         self.optimizers = OptimizerSet()
         self.tensors: dict[str, torch.Tensor] = {}
@@ -238,7 +240,8 @@ class Trainer:
 
         cfg = self.config
         self._phase = "setup"
-        self.device = device = devices.resolve_device(cfg.device)
+        device, self.device_reason = devices.select_device(cfg.device)
+        self.device = device
         if device.type == "cuda":
             torch.cuda.set_device(device)  # in the thread that runs the generator
         seed_everything(cfg.seed)
@@ -284,6 +287,7 @@ class Trainer:
             raise TrainingConfigError(f"recipe {recipe_cls.name!r} made no optimizer (ctx.make_optimizer)")
         self.tensors = recipe.batch_tensors(train)
         self.augmenter = self._augmenter(train)
+        self._accelerate(device)
         n = batching.rows(self.tensors)
         self.batch_size = max(1, min(cfg.batch_size, n))
         self.steps_per_epoch = ctx.steps_per_epoch = batching.steps_per_epoch(n, self.batch_size)
@@ -292,6 +296,19 @@ class Trainer:
         self._set_lr(self._step)
         self._prepared = True
         return recipe
+
+    def _accelerate(self, device: torch.device) -> None:
+        """channels_last for conv nets on a GPU (weights and the image batches), and
+        torch.compile when training.compile asks for it."""
+        modules = list(self.recipe.modules.values())
+        if devices.use_channels_last(device, modules):
+            for module in modules:
+                module.to(memory_format=torch.channels_last)
+            self.tensors = {k: t.contiguous(memory_format=torch.channels_last) if t.ndim == 4 else t
+                            for k, t in self.tensors.items()}
+            self.notes.append("channels_last memory format for the conv layers")
+        if self.config.compile:
+            self.notes.append(devices.compile_modules(modules, device))
 
     def _augmenter(self, train: Dataset) -> Augmenter | None:
         augmentations = parse_augment(self.config.augment)
@@ -360,7 +377,8 @@ class Trainer:
         train, val = self.ctx.train, self.ctx.val
         return Event("start", {
             "recipe": cfg.recipe, "networks": recipe.networks(), "main": self.main,
-            "device": devices.describe(self.device), "amp": self.ctx.amp.name, "seed": cfg.seed,
+            "device": devices.describe(self.device), "device_reason": self.device_reason,
+            "notes": list(self.notes), "amp": self.ctx.amp.name, "seed": cfg.seed,
             "epochs": cfg.epochs, "start_epoch": self._start_epoch, "steps_per_epoch": self.steps_per_epoch,
             "batch_size": self.batch_size, "n_train": len(train), "n_val": len(val) if val is not None else 0,
             "dataset": train.name, "task": train.task,
