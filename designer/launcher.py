@@ -10,7 +10,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-HEADLESS_COMMANDS = frozenset({"validate", "summary", "export", "train", "sample", "dataset", "import"})
+from graph_compiler.cli import COMMANDS
+
+HEADLESS_COMMANDS = frozenset(COMMANDS)
 _CLI_FLAGS = frozenset({"-h", "--help", "--version"})
 
 
