@@ -62,7 +62,7 @@ def reliability_figure(cal: dict[str, Any]) -> Any:
         mids = [(b["lower"] + b["upper"]) / 2 for b in bins]
         width = bins[0]["upper"] - bins[0]["lower"]
         acc = [b["accuracy"] or 0.0 for b in bins]
-        conf = [b["confidence"] if b["count"] else m for b, m in zip(bins, mids)]
+        conf = [b["confidence"] if b["count"] else 0.0 for b in bins]  # empty bins draw nothing
         ax.bar(mids, acc, width=width, color="#4c78a8", edgecolor="white", label="accuracy")
         ax.bar(mids, np.array(conf) - np.array(acc), bottom=acc, width=width, color="#e45756", alpha=0.35,
                label="gap to confidence")

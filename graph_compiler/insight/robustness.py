@@ -80,8 +80,6 @@ def robustness(target: EvalTarget, eps: Sequence[float] = DEFAULT_EPS, steps: in
     lo, hi = target.bounds
     fgsm = FGSM(target.forward, loss_func=_loss(target), lower_bound=lo, upper_bound=hi)
     pgd = PGD(target.forward, loss_func=_loss(target), lower_bound=lo, upper_bound=hi)
-    # PGD hands captum's FGSM detached points; its "did not require gradients" warning is noise.
-    warnings.filterwarnings("ignore", message="Input Tensor 0 did not already require gradients", module="captum")
     clean_ok = torch.cat([_predict(target, x[i:i + BATCH]) for i in range(0, n, BATCH)]) == y
     rows = []
     example_x: dict[str, torch.Tensor] = {}
@@ -89,11 +87,8 @@ def robustness(target: EvalTarget, eps: Sequence[float] = DEFAULT_EPS, steps: in
         f_ok, p_ok = [], []
         advs: list[torch.Tensor] = []
         for i in range(0, n, BATCH):
-            xb, yb = x[i:i + BATCH].detach().requires_grad_(True), y[i:i + BATCH]
-            xf = fgsm.perturb(xb, epsilon=e, target=yb)
-            # With radius 0 every PGD step is projected back onto x: one step shows it.
-            xp = pgd.perturb(xb, radius=e, step_size=STEP_SIZE_FACTOR * e / steps, step_num=steps if e > 0 else 1,
-                             target=yb)
+            xb, yb = x[i:i + BATCH], y[i:i + BATCH]
+            xf, xp = _attack(fgsm, pgd, xb, yb, e, steps)
             fo = _predict(target, xf) == yb
             po = _predict(target, xp) == yb
             f_ok.append(fo)
@@ -115,6 +110,20 @@ def robustness(target: EvalTarget, eps: Sequence[float] = DEFAULT_EPS, steps: in
     }
     out["examples"] = _examples(target, x, y, clean_ok, example_x, n_examples) if example_x else []
     return out
+
+
+def _attack(fgsm: FGSM, pgd: PGD, x: torch.Tensor, y: torch.Tensor, eps: float,
+            steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(FGSM adversarial, PGD adversarial) of one batch."""
+    x = x.detach().requires_grad_(True)
+    with warnings.catch_warnings():
+        # PGD hands captum's FGSM detached points; its "did not require gradients" warning is noise.
+        warnings.filterwarnings("ignore", message="Input Tensor 0 did not already require gradients")
+        xf = fgsm.perturb(x, epsilon=eps, target=y)
+        # With radius 0 every PGD step is projected back onto x: one step shows it.
+        xp = pgd.perturb(x, radius=eps, step_size=STEP_SIZE_FACTOR * eps / steps, step_num=steps if eps > 0 else 1,
+                         target=y)
+    return xf.detach(), xp.detach()
 
 
 def _closest(grid: Sequence[float], e: float) -> float:
