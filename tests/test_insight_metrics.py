@@ -179,7 +179,7 @@ def test_integrated_gradients_completeness_within_one_percent(blobs):
 def test_token_inputs_are_attributed_at_the_embedding():
     target = _target(token_doc({"dataset": {"name": "parity", "n": 200}, "epochs": 2, "seed": 0}), epochs=2)
     att = attribution.attributions(target, samples=list(range(16)))
-    assert att["attributed_at"] == "embedding output"
+    assert att["attributed_at"] == "embedding output" and att["completeness_ok"]
     for row in att["samples"]:
         assert len(row["integrated_gradients"]) == 8 and len(row["tokens"]) == 8
     # A relative gap means something where the class score moves: there it is within 1%.
