@@ -125,7 +125,8 @@ def test_move_nodes_one_step(model: DocumentModel) -> None:
 
 
 def test_connection_checks_give_typed_reasons(model: DocumentModel) -> None:
-    kinds = lambda *a: model.check_connection(NET, *a).kind
+    def kinds(*a: object) -> str:
+        return model.check_connection(NET, *a).kind
     assert kinds("relu1", 0, "linear1", 0) == PORT_FED
     assert kinds("linear1", 0, "linear1", 0) == SAME_NODE
     assert kinds("linear1", 3, "relu1", 0) == NO_SUCH_PORT

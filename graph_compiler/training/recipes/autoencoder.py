@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from graph_compiler.training.recipes.base import Recipe, batch_shape, register
+from graph_compiler.training.recipes.base import Recipe, batch_shape
+from graph_compiler.training.recipes.registry import register
 from graph_compiler.training.recipes.generative_base import (
     GenerativeMixin, image_shape, images_payload, latent_payload, scatter_payload,
 )
