@@ -52,9 +52,9 @@ def parse_what(text: str | Sequence[str] | None) -> list[str]:
 def load_for_evaluation(weights: str | Path, file: str | Path | None = None, device: str = "cpu") -> Any:
     """A prepared Trainer holding a saved run's trained networks (the run's data, split and
     normalisation included). ``file``: the graph to use instead of the run's snapshot."""
-    from graph_compiler.cli.sample import load_sampler
+    from graph_compiler.training.restore import load_trained
 
-    return load_sampler(weights, file, device=device, require_generative=False)
+    return load_trained(weights, file=file, device=device)
 
 
 def predictions(target: EvalTarget, temperature: float = 1.0) -> dict[str, np.ndarray]:

@@ -2,7 +2,7 @@
 read its output.
 
 ``EvalTarget.from_trainer`` takes a prepared Trainer holding trained weights (see
-``graph_compiler.training.engine.load_trained``) and a split: ``"val"`` (the validation
+``graph_compiler.training.restore.load_trained``) and a split: ``"val"`` (the validation
 split training used: same seed, same fraction, same normalisation), ``"train"``, or any
 dataset spec (a built-in name, a JSON object, or a .csv / .npz file / image folder),
 which is normalised with the run's own statistics.
