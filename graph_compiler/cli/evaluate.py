@@ -97,12 +97,9 @@ def run(args: argparse.Namespace) -> int:
     unfamiliar = None
     if args.unfamiliar:
         try:
-            extra = load_dataset_spec(parse_dataset_spec(args.unfamiliar), trainer.normalizer, base)
+            extra = load_dataset_spec(parse_dataset_spec(args.unfamiliar), trainer.normalizer, target.x, base)
         except NetwrightError as exc:
             raise InsightError(f"--unfamiliar {args.unfamiliar!r}: {exc}") from None
-        if tuple(extra.x.shape[1:]) != tuple(target.x.shape[1:]):
-            raise InsightError(f"--unfamiliar {args.unfamiliar!r} has samples {list(extra.x.shape[1:])}, the network "
-                               f"takes {list(target.x.shape[1:])}")
         unfamiliar = {extra.name: extra.x.to(target.device)}
     result = ev.evaluate(target, what, strict=args.what is not None, eps=eps, pgd_steps=args.pgd_steps,
                          samples=samples, cls=args.cls, unfamiliar=unfamiliar)

@@ -158,12 +158,18 @@ def parse_dataset_spec(text: str) -> str | dict[str, Any]:
     return stripped
 
 
-def load_dataset_spec(spec: str | dict[str, Any], normalizer: Any, base_dir: Path | None = None,
+def load_dataset_spec(spec: str | dict[str, Any], normalizer: Any, like: torch.Tensor, base_dir: Path | None = None,
                       seed: int = 0) -> Any:
-    """A dataset named by ``spec``, normalised as the run normalised its training data."""
+    """A dataset named by ``spec``, checked against samples ``like`` the network was
+    trained on and normalised as the run normalised its training data."""
     from graph_compiler.training.datasets import resolve_dataset
 
     ds = resolve_dataset(spec, base_dir=base_dir, seed=seed)
+    want = tuple(like.shape[1:])
+    if tuple(ds.x.shape[1:]) != want or torch.is_floating_point(ds.x) != torch.is_floating_point(like):
+        raise InsightError(
+            f"dataset {ds.name!r} has samples {list(ds.x.shape[1:])} ({str(ds.x.dtype).replace('torch.', '')}), but "
+            f"the network was trained on {list(want)} ({str(like.dtype).replace('torch.', '')})")
     if normalizer is not None and torch.is_floating_point(ds.x):
         ds = dataclasses.replace(ds, x=normalizer.apply(ds.x.float()))
     return ds
@@ -181,14 +187,11 @@ def _pick_split(trainer: Any, split: str, base_dir: Path | None) -> tuple[Any, s
         return ctx.train, "train"
     spec = parse_dataset_spec(split)
     try:
-        ds = load_dataset_spec(spec, trainer.normalizer, base_dir, seed=trainer.config.seed)
+        ds = load_dataset_spec(spec, trainer.normalizer, ctx.train.x, base_dir, seed=trainer.config.seed)
+    except InsightError as exc:
+        raise InsightError(f"--split {split!r}: {exc}") from None
     except NetwrightError as exc:
         raise InsightError(f"--split {split!r} is neither val, train nor a dataset this run can read: {exc}") from None
-    want = tuple(ctx.train.x.shape[1:])
-    if tuple(ds.x.shape[1:]) != want or torch.is_floating_point(ds.x) != torch.is_floating_point(ctx.train.x):
-        raise InsightError(
-            f"dataset {ds.name!r} has samples {list(ds.x.shape[1:])} ({ds.x.dtype}), but the network was trained "
-            f"on {list(want)} ({ctx.train.x.dtype})")
     return ds, ds.name
 
 
