@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         import numpy as np
 
         buf = io.BytesIO()
-        np.savez(buf, **result.predictions)
+        np.savez(buf, **result.predictions)  # type: ignore[arg-type]
         _write(outputs["--predictions"], buf.getvalue(), args.quiet)
     if outputs["--report"] is not None:
         from graph_compiler.insight.report import render_html

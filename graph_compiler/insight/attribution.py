@@ -87,12 +87,12 @@ def _per_feature(target: EvalTarget, a: torch.Tensor, saliency: bool) -> list[An
     """One sample's attribution reduced to what is drawn (see the module doc)."""
     if target.input_kind == IMAGE:
         m = a.abs().amax(dim=0) if saliency else a.sum(dim=0)
-        return m.tolist()  # type: ignore[no-any-return]
+        return m.tolist()
     if target.input_kind == SEQUENCE:
-        return a.sum(dim=-1).tolist()  # type: ignore[no-any-return]
+        return a.sum(dim=-1).tolist()
     if target.input_kind == TABULAR:
-        return a.reshape(-1).tolist()  # type: ignore[no-any-return]
-    return a.sum(dim=-1).tolist()  # type: ignore[no-any-return]  # tokens: [T, E] -> [T]
+        return a.reshape(-1).tolist()
+    return a.sum(dim=-1).tolist()  # tokens: [T, E] -> [T]
 
 
 def attributions(target: EvalTarget, samples: Sequence[int] | None = None, cls: int | None = None,

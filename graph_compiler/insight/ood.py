@@ -55,9 +55,8 @@ def _invert(target: EvalTarget, x: torch.Tensor) -> torch.Tensor:
         return lo + hi - x
     raw = target.image_for_display(x)
     dims = [d for d in range(raw.ndim) if d != 1]
-    lo = raw.amin(dim=dims, keepdim=True)
-    hi = raw.amax(dim=dims, keepdim=True)
-    return target.normalizer.apply(lo + hi - raw).to(x.device)  # type: ignore[no-any-return]
+    low, high = raw.amin(dim=dims, keepdim=True), raw.amax(dim=dims, keepdim=True)
+    return target.normalizer.apply(low + high - raw).to(x.device)
 
 
 def shifted(target: EvalTarget, x: torch.Tensor, seed: int = 0) -> dict[str, torch.Tensor]:

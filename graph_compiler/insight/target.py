@@ -24,6 +24,7 @@ from torch import nn
 
 from graph_compiler.document import Network
 from graph_compiler.errors import NetwrightError
+from graph_compiler.training.preprocessing import Normalizer
 
 # Input kinds decide how attributions are drawn and how data is shifted for OOD tests.
 IMAGE, TABULAR, SEQUENCE, TOKENS = "image", "tabular", "sequence", "tokens"
@@ -47,7 +48,7 @@ class EvalTarget:
     split: str  # "validation", "train" or the dataset's name
     dataset: str
     input_kind: str  # image | tabular | sequence | tokens
-    normalizer: Any = None  # graph_compiler.training.preprocessing.Normalizer | None
+    normalizer: Normalizer | None = None
     probe_inputs: list[torch.Tensor] | None = None  # one tensor per Input node (units probe)
 
     @property
@@ -72,10 +73,11 @@ class EvalTarget:
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The first output of the network as float (logits for a classifier)."""
-        out = self.model(x)
+        out: Any = self.model(x)
         if isinstance(out, (tuple, list)):
             out = out[0]
-        return out.float()
+        result: torch.Tensor = out.float()
+        return result
 
     @torch.no_grad()
     def logits(self, x: torch.Tensor | None = None, batch_size: int = 1024) -> torch.Tensor:
@@ -89,10 +91,11 @@ class EvalTarget:
 
     def image_for_display(self, x: torch.Tensor) -> torch.Tensor:
         """Samples [N, C, H, W] back in the data's own units (normalisation undone)."""
+        data = x.detach().cpu().float()
         if self.normalizer is None:
-            return x.detach().cpu().float()
-        mean, std = self.normalizer._tensors(x.detach().cpu().float())
-        return x.detach().cpu().float() * std + mean
+            return data
+        shape = self.normalizer.view_shape
+        return data * torch.tensor(self.normalizer.std).view(shape) + torch.tensor(self.normalizer.mean).view(shape)
 
     @classmethod
     def from_trainer(cls, trainer: Any, split: str = "val", base_dir: Path | None = None) -> EvalTarget:
@@ -158,7 +161,7 @@ def parse_dataset_spec(text: str) -> str | dict[str, Any]:
     return stripped
 
 
-def load_dataset_spec(spec: str | dict[str, Any], normalizer: Any, like: torch.Tensor, base_dir: Path | None = None,
+def load_dataset_spec(spec: str | dict[str, Any], normalizer: Normalizer | None, like: torch.Tensor, base_dir: Path | None = None,
                       seed: int = 0) -> Any:
     """A dataset named by ``spec``, checked against samples ``like`` the network was
     trained on and normalised as the run normalised its training data."""

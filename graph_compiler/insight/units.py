@@ -92,7 +92,7 @@ def _grad_norms(target: EvalTarget, x: torch.Tensor) -> dict[str, float]:
                 loss = torch.nn.functional.mse_loss(out, y.float().reshape(out.shape))
             if not loss.requires_grad:
                 return {}
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
     finally:
         for h in handles:
             h.remove()
@@ -109,7 +109,7 @@ def units(target: EvalTarget, probe_size: int = PROBE_SIZE) -> dict[str, Any]:
     nodes = [nd.id for nd in net.nodes if nd.type not in ("Input", "Output")]
     found = capture_activations(target.model, net, target.attrs, nodes, inputs)
     grads = _grad_norms(target, inputs[0].to(target.device)) if len(inputs) == 1 else {}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for nid in nodes:
         act = found.get(nid)
         if act is None:
