@@ -31,7 +31,8 @@ from designer import theme
 from designer.edit_commands import EditCommands
 from designer.file_actions import FileActions
 from designer.files import RecentFiles
-from designer.menus import build_menus, connect_undo_stack, retint
+from designer.actions import Actions, retint
+from designer.menus import build_menus, connect_undo_stack, context_actions
 from designer.panels.start_page import StartPage
 
 if TYPE_CHECKING:
@@ -47,8 +48,10 @@ if TYPE_CHECKING:
 
 # Docks that open when their feature is used, not with the editor (Run shows Training).
 ON_DEMAND_DOCKS = frozenset({"training"})
-# Toolbar actions that act on an open canvas: greyed out on the start page.
-CANVAS_ACTIONS = ("save", "fit", "zoom_in", "zoom_out", "auto_layout", "export_python")
+# Actions that act on an open design: greyed out on the start page.
+CANVAS_ACTIONS = ("save", "save_as", "fit", "zoom_in", "zoom_out", "auto_layout", "export_python",
+                  "cut", "copy", "paste", "duplicate", "delete", "select_all", "rename", "quick_add",
+                  "add_network", "rename_network", "remove_network", "group", "ungroup")
 
 
 def call_soon(owner: QObject, fn: Callable[[], object]) -> None:
@@ -88,7 +91,7 @@ class MainWindow(QMainWindow):
         self.edit = EditCommands(self)
         self.recent_menu: Any = None
         self.panels_menu: Any = None
-        self.acts = build_menus(self)
+        self.acts: Actions = build_menus(self)
         self.status_counts = QLabel()
         self.status_counts.setObjectName("muted")
         self.statusBar().addPermanentWidget(self.status_counts)
@@ -171,7 +174,7 @@ class MainWindow(QMainWindow):
         from designer import window_training
 
         self.training_wiring = window_training.install(self, m)
-        self.training = self.training_wiring.dock if self.training_wiring is not None else None
+        self.training = self.training_wiring.dock
 
     # ------------------------------------------------------------ layout
 
@@ -279,7 +282,8 @@ class MainWindow(QMainWindow):
             if view is None:
                 view = CanvasView(self.model, name)
                 view.setFrameShape(view.Shape.NoFrame)
-                self.edit.apply_snap(view)
+                self.edit.apply_view_settings(view)
+                view.set_context_actions(context_actions(self.acts))
                 view.selectionChangedIds.connect(lambda ids, v=view: self._on_selection(v, ids))
                 view.nodeActivated.connect(self._show_inspector)
                 self.views[name] = view
@@ -369,6 +373,11 @@ class MainWindow(QMainWindow):
             menu.addAction("Clear Recent", self.recent.clear)
         else:
             menu.addAction("(none)").setEnabled(False)
+
+    def show_shortcuts(self) -> None:
+        from designer.shortcuts_dialog import ShortcutsDialog
+
+        ShortcutsDialog(self).exec()
 
     def about(self) -> None:
         from graph_compiler import __version__

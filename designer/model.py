@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QUndoStack
 
-from designer import blocks, clipboard, layout, qtfix
+from designer import blocks, clipboard, layout
 from designer.commands import (
     AddItemsCommand,
     EdgeKey,
@@ -40,8 +40,6 @@ from graph_compiler.analysis import ERROR, Analysis, Analyzer, Diagnostic
 from graph_compiler.catalog import REGISTRY
 from graph_compiler.document import Document, Edge, Network, Node
 from graph_compiler.errors import DocumentError
-
-qtfix.install()  # before any emit: see designer/qtfix.py
 
 Pos = tuple[float, float]
 

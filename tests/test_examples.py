@@ -1,4 +1,4 @@
-"""The example graphs in resources/examples: they load, validate clean, compile, run, and
+"""The example graphs in graph_compiler/examples: they load, validate clean, compile, run, and
 round-trip; and the examples module finds them by name."""
 from __future__ import annotations
 

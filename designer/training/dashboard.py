@@ -111,7 +111,7 @@ class TrainingDashboard(QWidget):
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self.tick)
 
-        self.actions = actions or TrainingActions(self)
+        self.actions = actions or TrainingActions.standalone(self)
         self._connect_actions(own=actions is None)
         apply_plot_theme(self)  # before the plots exist: they take the theme's colours
         self._build_ui()

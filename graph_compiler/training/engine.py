@@ -40,10 +40,21 @@ from graph_compiler.training.checkpoints import SavedRun, load_run, save_run, sm
 from graph_compiler.training.config import TrainingConfig, TrainingConfigError, parse_config
 from graph_compiler.training.datasets import Dataset, resolve_dataset
 from graph_compiler.training.events import Event, error_event
-from graph_compiler.training.failures import NonFinite, ShapeProblems, Stopped, Where, error_event_for
+from graph_compiler.training.failures import (
+    NonFinite,
+    ShapeProblems,
+    Stopped,
+    Where,
+    error_event_for,
+)
 from graph_compiler.training.optimizers import OptimizerSet, build_optimizer
-from graph_compiler.training.preprocessing import Normalizer, fit_normalizer, normalize_splits, split
-from graph_compiler.training.progress import EpochTotals, Monitor, as_number, step_means
+from graph_compiler.training.preprocessing import (
+    Normalizer,
+    fit_normalizer,
+    normalize_splits,
+    split,
+)
+from graph_compiler.training.progress import EpochTotals, Monitor, as_number, means_of, step_values
 from graph_compiler.training.rng import capture_rng, restore_rng, seed_everything
 from graph_compiler.training.schedules import per_step
 
@@ -412,8 +423,9 @@ class Trainer:
             ctx.global_step = self._step
             now = perf_counter()
             if now - last_flush >= interval:
-                means = step_means(pending, epoch=epoch, last_step=self._step)
-                totals.add(means, len(pending))
+                values = step_values(pending, epoch=epoch, last_step=self._step)
+                totals.add(values)
+                means = means_of(values)
                 pending = []
                 flushed = min(i * bs, n_rows) - min(last_flush_step * bs, n_rows)
                 yield Event("step", {
@@ -426,7 +438,7 @@ class Trainer:
                 })
                 last_flush = perf_counter()
                 last_flush_step = i
-        totals.add(step_means(pending, epoch=epoch, last_step=self._step), len(pending))
+        totals.add(step_values(pending, epoch=epoch, last_step=self._step))
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         train_time = max(1e-9, time.perf_counter() - epoch_t0 - (self._paused_s - paused_at_start))
