@@ -19,11 +19,13 @@ on the same batch.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
+from graph_compiler.document import Network
 from graph_compiler.insight.target import EvalTarget
 from graph_compiler.training.probe import capture_activations
 
@@ -101,14 +103,22 @@ def _grad_norms(target: EvalTarget, x: torch.Tensor) -> dict[str, float]:
     return norms
 
 
-def units(target: EvalTarget, probe_size: int = PROBE_SIZE) -> dict[str, Any]:
+def units(target: EvalTarget) -> dict[str, Any]:
     """The dead / saturated units section of a report."""
-    net = target.network
-    inputs = target.probe_inputs or [target.x[:probe_size]]
+    inputs = target.probe_inputs or [target.x[:PROBE_SIZE]]
+    grads = _grad_norms(target, inputs[0].to(target.device)) if len(inputs) == 1 else {}
+    return measure(target.model, target.network, target.attrs, inputs, grads)
+
+
+def measure(model: torch.nn.Module, net: Network, attrs: Mapping[str, str], inputs: Sequence[torch.Tensor],
+            grads: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """Dead / saturated fractions of every capturable node of ``net`` (the graph of
+    ``model``) on ``inputs`` (one tensor per Input). The model's train / eval mode is left
+    as it was, so the training worker can call this between steps."""
+    grads = grads or {}
     n = len(inputs[0])
     nodes = [nd.id for nd in net.nodes if nd.type not in ("Input", "Output")]
-    found = capture_activations(target.model, net, target.attrs, nodes, inputs)
-    grads = _grad_norms(target, inputs[0].to(target.device)) if len(inputs) == 1 else {}
+    found = capture_activations(model, net, attrs, nodes, inputs)
     rows: list[dict[str, Any]] = []
     for nid in nodes:
         act = found.get(nid)
@@ -136,7 +146,7 @@ def units(target: EvalTarget, probe_size: int = PROBE_SIZE) -> dict[str, Any]:
     return {"applies": True, "probe_samples": n, "nodes": rows,
             "worst": worst[0]["node"] if worst else None,
             "worst_dead": max((r for r in rows if r["dead_fraction"] is not None),
-                              key=lambda r: r["dead_fraction"], default=None),
+                              key=lambda r: float(r["dead_fraction"]), default=None),
             "findings": findings or ["No layer has many dead or saturated units."]}
 
 
@@ -151,4 +161,4 @@ def _advice(r: dict[str, Any]) -> str:
             "Try BatchNorm before it, a lower learning rate, smaller initial weights (Xavier/Glorot), or ReLU/GELU.")
 
 
-__all__ = ["PROBE_SIZE", "RELU_FAMILY", "SQUASHING", "dead_fraction", "level", "saturated_fraction", "units"]
+__all__ = ["PROBE_SIZE", "RELU_FAMILY", "SQUASHING", "dead_fraction", "level", "measure", "saturated_fraction", "units"]
