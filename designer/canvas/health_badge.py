@@ -60,13 +60,15 @@ class HealthBadge(QGraphicsItem):
         self.text = ""
         self.color = COLORS["green"]
         self.setAcceptHoverEvents(True)
+        # Same size on screen at every zoom: readable on a fitted graph, small when close.
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setZValue(5)
         self.place()
 
     def place(self) -> None:
         rect = self.parentItem().boundingRect()
-        self.setPos(rect.right() - WIDTH - 4, rect.top() - HEIGHT - 2)
+        self.setPos(rect.right(), rect.top())  # the pill hangs left and up from this corner
 
     def set_row(self, row: Mapping[str, Any]) -> None:
         self.row = dict(row)
@@ -76,7 +78,7 @@ class HealthBadge(QGraphicsItem):
         self.update()
 
     def boundingRect(self) -> QRectF:
-        return QRectF(0, 0, WIDTH, HEIGHT)
+        return QRectF(-WIDTH, -HEIGHT - 2, WIDTH, HEIGHT)
 
     def paint(self, painter: QPainter, _option: QStyleOptionGraphicsItem, _widget: QWidget | None = None) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)

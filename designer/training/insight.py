@@ -152,13 +152,18 @@ class AttributionView(QWidget):
             bar.addWidget(w)
         bar.addStretch(1)
         self.view = pg.GraphicsLayoutWidget()
+        # Left the sample itself; right the heat map laid over a faint copy of it.
         self.box = self.view.addViewBox(row=0, col=0, lockAspect=True, invertY=True)
+        self.box_heat = self.view.addViewBox(row=0, col=1, lockAspect=True, invertY=True)
         self.image = pg.ImageItem(axisOrder="row-major")
+        self.under = pg.ImageItem(axisOrder="row-major")
+        self.under.setOpacity(0.35)
         self.heat = pg.ImageItem(axisOrder="row-major")
-        self.heat.setOpacity(0.6)
+        self.heat.setOpacity(0.75)
         self.box.addItem(self.image)
-        self.box.addItem(self.heat)
-        self.bar_plot = self.view.addPlot(row=1, col=0)
+        self.box_heat.addItem(self.under)
+        self.box_heat.addItem(self.heat)
+        self.bar_plot = self.view.addPlot(row=1, col=0, colspan=2)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=BLUE)
         self.bar_plot.addItem(self.bars)
         self.caption = _caption()
@@ -193,6 +198,7 @@ class AttributionView(QWidget):
             self.row = None
             self.caption.setText(why or "No samples.")
             self.image.clear()
+            self.under.clear()
             self.heat.clear()
             self.bars.setOpts(x=[], height=[])
             return
@@ -208,10 +214,13 @@ class AttributionView(QWidget):
         values = np.asarray(r[key], dtype=np.float64)
         image = self.kind == "image"
         self.box.setVisible(image)
+        self.box_heat.setVisible(image)
         self.bar_plot.setVisible(not image)
         if image:
-            self.image.setImage(np.asarray(r["image"], dtype=np.float64))
-            self.image.setColorMap(pg.colormap.get("CET-L1"))
+            picture = np.asarray(r["image"], dtype=np.float64)
+            for item in (self.image, self.under):
+                item.setImage(picture)
+                item.setColorMap(pg.colormap.get("CET-L1"))
             m = float(np.abs(values).max()) or 1.0
             self.heat.setImage(values, levels=(-m, m) if key == "integrated_gradients" else (0, m))
             self.heat.setColorMap(pg.colormap.get("CET-D1" if key == "integrated_gradients" else "CET-L3"))
@@ -320,6 +329,30 @@ class OodView(QWidget):
             "by this score: 0.5 is chance, 1.0 a perfect separation.")
 
 
+def short_summary(report: dict[str, Any]) -> str:
+    """One line for the tab's status: the headline numbers of each section."""
+    parts = [f"{report['n']} {report['split']} samples"]
+    if "accuracy" in report:
+        parts.append(f"accuracy {report['accuracy'] * 100:.1f}%")
+    cal = report.get("calibration") or {}
+    if cal.get("applies"):
+        parts.append(f"ECE {cal['before']['ece'] * 100:.1f}% → {cal['after']['ece'] * 100:.1f}% (T = "
+                     f"{cal['temperature']:.2f})")
+    rob = report.get("robustness") or {}
+    if rob.get("applies"):
+        at = rob["at_default"]
+        parts.append(f"PGD at eps {at['eps']:g}: {at['pgd_accuracy'] * 100:.1f}%")
+    un = report.get("units") or {}
+    if un.get("worst_dead"):
+        w = un["worst_dead"]
+        parts.append(f"most dead: {w['node']} {w['dead_fraction'] * 100:.0f}%")
+    od = report.get("ood") or {}
+    if od.get("applies") and od["shifts"]:
+        best = max(od["shifts"], key=lambda r: r["auroc"]["msp"])
+        parts.append(f"OOD AUROC {best['auroc']['msp']:.2f} ({best['shift']})")
+    return " · ".join(parts)
+
+
 class InsightView(QWidget):
     """The Insight tab (see the module doc)."""
 
@@ -418,8 +451,6 @@ class InsightView(QWidget):
         self.set_report(evaluation.report)
 
     def set_report(self, report: dict[str, Any]) -> None:
-        from graph_compiler.insight.evaluate import summary
-
         self.report = report
         self.calibration.set_section(report.get("calibration"))
         self.robustness.set_section(report.get("robustness"))
@@ -428,7 +459,7 @@ class InsightView(QWidget):
         self.attribution.set_section(att)
         self.units.set_section(report.get("units"))
         self.ood.set_section(report.get("ood"))
-        self.status.setText(summary(report).replace("\n", " · "))
+        self.status.setText(short_summary(report))
         self._update_buttons()
         self.evaluated.emit(report)
         un = report.get("units")
