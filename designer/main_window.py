@@ -53,7 +53,8 @@ ON_DEMAND_DOCKS = frozenset({"training"})
 # Actions that act on an open design: greyed out on the start page.
 CANVAS_ACTIONS = ("save", "save_as", "fit", "zoom_in", "zoom_out", "auto_layout", "export_python",
                   "cut", "copy", "paste", "duplicate", "delete", "select_all", "rename", "quick_add",
-                  "add_network", "rename_network", "remove_network", "group", "ungroup", "compare")
+                  "add_network", "rename_network", "remove_network", "group", "ungroup", "compare",
+                  "expand", "fold", "fold_repeats")
 
 
 def call_soon(owner: QObject, fn: Callable[[], object]) -> None:
@@ -313,6 +314,7 @@ class MainWindow(QMainWindow):
 
     def _rebuild_tabs(self) -> None:
         for view in self.views.values():
+            view.scene().detach()
             view.deleteLater()
         self.views.clear()
         self.tabs.clear()
@@ -327,12 +329,13 @@ class MainWindow(QMainWindow):
         for name in [n for n in self.views if n not in names]:
             gone = self.views.pop(name)
             self.tabs.removeTab(self.tabs.indexOf(gone))
+            gone.scene().detach()
             gone.deleteLater()
         current = self.current_network()
         for i, name in enumerate(names):
             view = self.views.get(name)
             if view is None:
-                view = CanvasView(self.model, name)
+                view = CanvasView(self.model, name, lazy=True)  # items built when first shown
                 view.setFrameShape(view.Shape.NoFrame)
                 self.edit.apply_view_settings(view)
                 view.set_context_actions(context_actions(self.acts))

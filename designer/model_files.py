@@ -51,6 +51,8 @@ class FileOps:
         self._m.doc = doc
         self._m._indexes.clear()
         self._m._analysis = analysis
+        self._m._pending = None if analysis is None else {}
+        self._m._unannounced = None
         self._m._unsaved_load = path is None if dirty is None else dirty
         self._m._set_path(path)
         self._m.documentReset.emit()

@@ -132,6 +132,8 @@ def test_open_each_example(window, example):
     for i, net in enumerate(raw["networks"]):
         assert window.tabs.tabText(i) == net["name"]
         scene = window.views[net["name"]].scene()
+        assert scene.built == (i == window.tabs.currentIndex())  # other tabs: built when shown
+        scene.ensure_built()
         assert len(scene.nodes) == len(net["nodes"])
         assert len(scene.edges) == len(net["edges"])
     assert window.diagnostics.count() == 0, window.diagnostics.entries()

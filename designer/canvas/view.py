@@ -12,18 +12,19 @@ from typing import cast
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
+    QAction,
     QContextMenuEvent,
     QCursor,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
-    QAction,
     QKeyEvent,
     QMouseEvent,
     QPainter,
     QPaintEvent,
     QPixmapCache,
     QResizeEvent,
+    QShowEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QGraphicsView, QLineEdit, QMenu, QWidget
@@ -32,7 +33,7 @@ from designer import theme
 from designer.canvas import edit_actions as act
 from designer.canvas import lod as LOD
 from designer.canvas import overlays
-from designer.canvas.interactions import MoveTracker, WireDrag, node_at, port_at
+from designer.canvas.interactions import MoveTracker, WireDrag, inner_node_at, item_path, node_at, port_at
 from designer.canvas.minimap import Minimap
 from designer.canvas.node_item import NodeItem, PortRef
 from designer.canvas.quick_add import QuickAdd, catalog_entries
@@ -59,14 +60,17 @@ class CanvasView(QGraphicsView):
     selectionChangedIds = Signal(list)
     nodeActivated = Signal(str)
 
-    def __init__(self, model: DocumentModel, network: str, parent: QWidget | None = None) -> None:
+    def __init__(self, model: DocumentModel, network: str, parent: QWidget | None = None,
+                 lazy: bool = False) -> None:
+        """``lazy``: build the scene's items when the view is first shown (a window with a
+        tab per block network pays only for the tabs the user opens)."""
         super().__init__(parent)
         # Item caches (DeviceCoordinateCache) live in QPixmapCache; Qt's 10 MB default
         # thrashes once a big graph is zoomed out and every item has a small pixmap.
         if QPixmapCache.cacheLimit() < 128 * 1024:
             QPixmapCache.setCacheLimit(128 * 1024)
         self.model = model
-        self.setScene(CanvasScene(model, network, self))
+        self.setScene(CanvasScene(model, network, self, build=not lazy))
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
@@ -111,6 +115,7 @@ class CanvasView(QGraphicsView):
 
     def select_ids(self, ids: list[str]) -> None:
         scene = self.scene()
+        scene.ensure_built()
         scene.blockSignals(True)  # one selectionChangedIds, not one per item
         try:
             scene.clearSelection()
@@ -123,6 +128,7 @@ class CanvasView(QGraphicsView):
         self._on_selection()
 
     def center_on(self, node_id: str) -> None:
+        self.scene().ensure_built()
         item = self.scene().nodes.get(node_id)
         if item is not None:
             self._auto_fit = None
@@ -136,6 +142,7 @@ class CanvasView(QGraphicsView):
 
     def fit_all(self) -> None:
         """The whole graph in view, centred, at most at its real size (scale 1.0)."""
+        self.scene().ensure_built()
         vp = self.viewport().rect()
         if not self.scene().nodes or vp.width() < 2 or vp.height() < 2:
             return
@@ -177,6 +184,15 @@ class CanvasView(QGraphicsView):
     def _user_moved(self, *_args: object) -> None:
         self._auto_fit = None
 
+    def showEvent(self, event: QShowEvent) -> None:
+        if not self.scene().built:
+            self.scene().ensure_built()
+            if self._auto_fit == "all":
+                self.fit_all()
+            elif self._auto_fit == "readable":
+                self.fit_readable()
+        super().showEvent(event)
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if self._auto_fit == "all":
@@ -212,6 +228,22 @@ class CanvasView(QGraphicsView):
         if grid:
             self.scene().grid = float(grid)
         self.scene().update()
+
+    # ------------------------------------------------------------ folding (view state)
+
+    def expand_selected(self) -> list[str]:
+        """Expand the selected block nodes in place (a folded ×N run: back into N nodes).
+        The document does not change; see designer/canvas/folding.py."""
+        return self.scene().expand(self.selected_ids())
+
+    def fold_selected(self) -> list[str]:
+        """Fold the selected expanded blocks; a selected node of a run of repeated blocks
+        folds the run into one "×N" node."""
+        return self.scene().fold(self.selected_ids())
+
+    def fold_repeats(self) -> list[str]:
+        """Fold every run of repeated blocks in this network."""
+        return self.scene().folding.fold_runs()
 
     def auto_layout(self) -> None:
         """Laid out for this view's size (long chains wrap into bands), then shown readably."""
@@ -385,7 +417,18 @@ class CanvasView(QGraphicsView):
             if event.button() == Qt.MouseButton.LeftButton:
                 self.open_quick_add(pos)
             return
-        if item.in_title(item.mapFromScene(pos)):
+        inner = inner_node_at(self.scene(), pos)
+        if inner is not None and inner is not item:
+            # Inside an expanded block: a block expands or folds, any other node is
+            # edited in the block's own tab.
+            target = inner if inner.frame is not None or self.scene().folding.is_block(inner.type_name) \
+                else inner.parentItem()
+            if isinstance(target, NodeItem) and target is not item:
+                self.scene().toggle_path(item_path(target))
+            return
+        if item.frame is not None and item.in_title(item.mapFromScene(pos)):
+            self.scene().fold([item.node_id])
+        elif item.in_title(item.mapFromScene(pos)):
             self.rename(item.node_id)
         else:
             self.nodeActivated.emit(item.node_id)

@@ -73,7 +73,9 @@ class SummaryPanel(QWidget):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self._stale:
-            self.refresh()
+            # Through the timer: docks show every tab for a moment while they settle, and a
+            # 10,000-row table must not be built for a tab nobody ends up seeing.
+            self.timer.start(0)
 
     def refresh(self) -> None:
         self._stale = False
@@ -96,7 +98,8 @@ class SummaryPanel(QWidget):
             self.tree.addTopLevelItem(top)
             if info is None:
                 continue
-            order = info.order + [n for n in info.nodes if n not in info.order]
+            in_order = set(info.order)
+            order = info.order + [n for n in info.nodes if n not in in_order]
             for node_id in order:
                 node = info.nodes[node_id]
                 shapes = node.output_shapes

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from designer.training.actions import TrainingActions
 
-DEVICES = ("auto", "cpu", "cuda")
+DEVICES = ("auto", "cpu", "cuda", "mps")
 PROGRESS_STEPS = 200
 STATUS_INTERVAL_S = 0.25
 

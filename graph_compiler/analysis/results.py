@@ -100,6 +100,9 @@ class Analysis:
     diagnostics: list[Diagnostic]
     networks: dict[str, NetworkInfo]
     main: str | None
+    # Per network, the nodes whose results or diagnostics may differ from the previous
+    # analysis by the same Analyzer (networks not listed are unchanged); None: anything may.
+    changed: dict[str, set[str]] | None = None
 
     @property
     def errors(self) -> list[Diagnostic]:
