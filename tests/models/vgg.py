@@ -4,7 +4,7 @@
 # The model classes below are verbatim; only the pretrained-weights plumbing
 # (WeightsEnum classes, @register_model builders) is left out, and the builders at the
 # end of the file construct the same architectures without it.
-from typing import Any, cast, Union
+from typing import Any, cast, Optional, Union
 
 import torch
 import torch.nn as nn
