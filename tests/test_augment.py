@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from test_training_helpers import chain
+from training_docs import chain
 
 from graph_compiler.document import from_dict
 from graph_compiler.training.augment import AUGMENTATIONS, Augmenter, parse_augment

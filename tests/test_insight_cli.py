@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from test_training_helpers import chain
+from training_docs import chain
 
 from graph_compiler import document
 from graph_compiler.cli import main
@@ -21,12 +20,7 @@ MLP = REPO / "resources" / "examples" / "mlp_digits.json"
 SECTIONS = ("summary", "calibration", "robustness", "attribution", "units", "ood")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

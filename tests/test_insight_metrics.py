@@ -9,7 +9,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_training_helpers import chain, mlp_doc, token_doc
+from training_docs import chain, mlp_doc, token_doc
 
 from graph_compiler.document import from_dict
 from graph_compiler.insight import attribution, calibration, ood, robustness, units
@@ -18,12 +18,7 @@ from graph_compiler.insight.target import EvalTarget, InsightError
 from graph_compiler.training.engine import Trainer
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _target(doc, epochs: int = 0, split: str = "val") -> EvalTarget:
