@@ -37,6 +37,14 @@ class FileOps:
         doc = document.load(path)
         analysis = self._run_analysis(doc)  # before the swap: a crash here leaves us untouched
         self.load_document(doc, str(path), analysis=analysis)
+        # `pos` is optional and defaults to [0, 0]: a hand-written file without it would open as
+        # one heap of nodes. Lay such a network out as Auto-layout would; part of opening, not an edit.
+        heaped = [n.name for n in doc.networks if len(n.nodes) > 1 and len({node.pos for node in n.nodes}) == 1]
+        for name in heaped:
+            self.auto_layout(name)
+        if heaped:
+            self.undo_stack.clear()
+            self._check_dirty()
 
     def load_document(self: DocumentModel, doc: Document, path: str | None = None, dirty: bool | None = None,
                       analysis: Analysis | None = None) -> None:
