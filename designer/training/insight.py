@@ -382,9 +382,11 @@ class InsightView(QWidget):
         self.units = UnitsView()
         self.ood = OodView()
         self.tabs = QTabWidget()
-        for w, name in ((self.calibration, "Calibration"), (self.robustness, "Robustness"),
-                        (self.attribution, "Attributions"), (self.units, "Units"), (self.ood, "Unfamiliar")):
-            self.tabs.addTab(w, name)
+        views: tuple[tuple[QWidget, str], ...] = (
+            (self.calibration, "Calibration"), (self.robustness, "Robustness"),
+            (self.attribution, "Attributions"), (self.units, "Units"), (self.ood, "Unfamiliar"))
+        for view, name in views:
+            self.tabs.addTab(view, name)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
@@ -516,7 +518,7 @@ class InsightView(QWidget):
 
     def export_report(self, path: str) -> str:
         """Write the shown report as the same HTML page `netwright evaluate --report` writes."""
-        from graph_compiler.document import atomic_write
+        from graph_compiler.atomic import atomic_write
         from graph_compiler.insight.evaluate import summary
         from graph_compiler.insight.report import render_html
 

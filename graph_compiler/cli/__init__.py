@@ -10,7 +10,8 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
+from types import ModuleType
 
 from graph_compiler import __version__
 from graph_compiler.errors import NetwrightError
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(name: str):  # type: ignore[no-untyped-def]
+def _load(name: str) -> ModuleType | None:
     try:
         return importlib.import_module(f"graph_compiler.cli.{_MODULES.get(name, name)}")
     except ModuleNotFoundError as exc:

@@ -67,12 +67,12 @@ def _list(as_json: bool) -> int:
         return 0
     rows = []
     for i in infos:
-        std = STANDARD.get(i.name)
-        size = _megabytes(std.size) if std else "built in"
-        cached = ("yes" if std.cached() else "no") if std else "-"
-        licence = std.licence if std else "-"
+        entry = STANDARD.get(i.name)
+        size = _megabytes(entry.size) if entry else "built in"
+        cached = ("yes" if entry.cached() else "no") if entry else "-"
+        licence = entry.licence if entry else "-"
         rows.append((i.name, i.task, "[N, " + ", ".join(map(str, i.input_shape)) + "]", size, cached,
-                     i.description + (f" | licence: {licence}" if std else "")))
+                     i.description + (f" | licence: {licence}" if entry else "")))
     head = ("name", "task", "shape", "download", "cached", "description")
     widths = [max(len(r[c]) for r in [head, *rows]) for c in range(5)]
     for r in [head, *rows]:

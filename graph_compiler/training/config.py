@@ -174,9 +174,10 @@ def parse_config(raw: Mapping[str, Any] | None, overrides: Mapping[str, Any] | N
         v = "off" if v is False else "auto" if v is True else v
         cfg.amp = _choice("amp", _lower(v), AMP)
     if "compile" in merged:
-        if not isinstance(g("compile"), bool):
-            raise TrainingConfigError(f"training.compile must be true or false, got {g('compile')!r}")
-        cfg.compile = g("compile")
+        compile_ = g("compile")
+        if not isinstance(compile_, bool):
+            raise TrainingConfigError(f"training.compile must be true or false, got {compile_!r}")
+        cfg.compile = compile_
     if "in_memory" in merged:
         v = g("in_memory")
         if not (isinstance(v, bool) or v == "auto"):
