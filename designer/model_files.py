@@ -45,6 +45,7 @@ class FileOps:
             raise DocumentError("the document has no networks")
         self.undo_stack.clear()
         self.doc = doc
+        self.trained = None  # trained weights belong to the document they were trained on
         self._indexes.clear()
         self._analysis = analysis
         self._unsaved_load = path is None if dirty is None else dirty
