@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Sequence
 
@@ -36,7 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+        # SUPPRESS: unless given after the command, the subparser leaves args.debug alone,
+        # so `netwright --debug export ...` keeps the value the main parser set.
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks for errors")
         module = _load(name)
         if module is not None:
             module.add_arguments(p)
@@ -71,6 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("netwright: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`netwright summary f.json | head`): not an error to report.
+        # stdout points at devnull so the interpreter's final flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except NetwrightError as exc:
         if args.debug:
             raise
