@@ -249,3 +249,23 @@ def test_fuzzed_documents_never_crash_validate_summary_or_export(tmp_path_factor
         text = err.getvalue() + out.getvalue()
         assert code in (0, 1, 2), (args, text)
         assert "Traceback" not in text and "internal error" not in text, (args, text)
+
+
+# ---------------------------------------------------------------- autosave: a crash costs at most 30 s
+
+
+def test_autosave_runs_every_30_seconds_even_while_edits_keep_coming(qtbot: Any, tmp_path: Path) -> None:
+    from designer.files import Autosaver
+
+    model = DocumentModel()
+    model.load(str(example_path("cnn_digits")))
+    default = Autosaver(model, directory=tmp_path / "default")
+    assert default.periodic.interval() == 30_000 and default.periodic.isActive()  # README: "every 30 seconds"
+    default.close_session()
+    # The periodic write is the safety net: it fires although the debounce never gets to.
+    saver = Autosaver(model, directory=tmp_path / "rec", interval_ms=50, debounce_ms=3_600_000)
+    model.set_param("DigitsCNN", "conv1", "out_channels", 12)
+    qtbot.waitUntil(saver.file.exists, timeout=10_000)
+    saved = json.loads(saver.file.read_text(encoding="utf-8"))["document"]
+    assert saved["networks"][0]["nodes"][1]["params"]["out_channels"] == 12
+    saver.close_session()
