@@ -45,7 +45,7 @@ from designer.training.insight import InsightView
 from designer.training.pacing import Pacer
 from designer.training.plot_theme import apply_plot_theme
 from designer.training.plots import CurveBoard
-from designer.training.results import TrainedResult, attach_result, trained_result
+from designer.training.results import TrainedResult
 from designer.training.run_history import RunHistory, RunRecord, make_label, thin
 from designer.training.samples_view import SamplesView
 from graph_compiler.errors import NetwrightError
@@ -113,7 +113,6 @@ class TrainingDashboard(QWidget):
         self.buffers: TrainingBuffers | None = None
         self.worker: TrainingWorker | None = None
         self.run_thread: TrainingThread | None = None
-        self.result: TrainedResult | None = None
         self.state = "idle"  # idle | running | paused | stopping | finished | error
         self.stale = False
         self.last_error: str | None = None
@@ -235,6 +234,18 @@ class TrainingDashboard(QWidget):
             signal.connect(self._on_document_edited)
         m.documentReset.connect(self._on_document_reset)
         m.pathChanged.connect(lambda _p: self._update_overlays())
+
+    # ------------------------------------------------------------ the trained result
+    @property
+    def result(self) -> TrainedResult | None:
+        """The last run of the open document: owned by the document model, so it goes
+        when another document is loaded or the model is gone."""
+        trained = self.model.trained
+        return trained if isinstance(trained, TrainedResult) else None
+
+    @result.setter
+    def result(self, value: TrainedResult | None) -> None:
+        self.model.trained = value
 
     # ------------------------------------------------------------ run control
     def overrides(self) -> dict[str, Any]:
@@ -418,13 +429,11 @@ class TrainingDashboard(QWidget):
             from designer.training.worker import make_probe
 
             probe = worker.probe if worker is not None and worker.probe is not None else make_probe(trainer)
-            self.result = TrainedResult(trainer, reason, probe, self._run_started, stale=self.stale,
-                                        info=dict(self._run_info))
+            result = TrainedResult(trainer, reason, probe, self._run_started, stale=self.stale,
+                                   info=dict(self._run_info))
             run_doc = self._run_doc() if self._run_doc is not None else None
-            if run_doc is not None:
-                attach_result(run_doc, self.result)
-            if run_doc is not self.model.doc:  # another file was opened meanwhile
-                self.result = None
+            # Another file opened meanwhile: its model must not get these weights.
+            self.result = result if run_doc is self.model.doc else None
         self._record_history(reason)
         self.state = "error" if reason == "error" else "finished"
         words = {"completed": "Finished", "stopped": "Stopped", "early_stopping": "Stopped early (no improvement)",
@@ -482,7 +491,7 @@ class TrainingDashboard(QWidget):
             self.worker.watch(node_id, network)
             self.activations.show_message(f"Capturing {node_id}…")
             return
-        result = self.result or trained_result(self.model.doc)
+        result = self.result
         if result is None or result.probe is None:
             self.activations.show_message(f"Train the network to see what {node_id} outputs.")
             return

@@ -57,7 +57,8 @@ WIDTH = 88  # ruff format's default line length: the script passes `ruff format 
 # Imports a script may need: (bound name, statement), in isort order.
 _STDLIB = [("argparse", "import argparse"), ("json", "import json"), ("math", "import math"),
            ("os", "import os"), ("platform", "import platform"), ("random", "import random"),
-           ("Path", "from pathlib import Path")]
+           ("sys", "import sys"), ("traceback", "import traceback"),
+           ("timedelta", "from datetime import timedelta"), ("Path", "from pathlib import Path")]
 _THIRD_PARTY = [("np", "import numpy as np"), ("torch", "import torch"),
                 ("dist", "import torch.distributed as dist"),
                 ("save_file", "from safetensors.torch import save_file"),
