@@ -129,8 +129,7 @@ def test_emitted_lines_read_like_hand_written_torch() -> None:
     assert line("Reshape", {"shape": [0, 2, 3]}, [(4, 6)]) == "out = x.reshape(x.shape[0], x.shape[1], 2, 3)"
     assert line("Transpose", {"dim0": 1, "dim1": 2}, [(4, 6)]) == "out = x.transpose(1, 2)"
     assert line("ScalarOp", {"op": "div", "value": 8}, [(4,)]) == "out = x / 8.0"
-    assert line("Positions", {}, [(7,)], dtypes=["int64"]) == \
-        "out = torch.arange(x.shape[1], device=x.device).unsqueeze(0)"
+    assert line("Positions", {}, [(7,)], dtypes=["int64"]) == "out = torch.arange(x.shape[1], device=x.device)"
     assert line("ScaledDotProductAttention", {"is_causal": True}, [(2, 5, 4)] * 3) == \
         "out = nn.functional.scaled_dot_product_attention(in0, in1, in2, is_causal=True)"
     source = generate(from_dict(graph("ScaledDotProductAttention", {}, [(2, 5, 4)] * 3))).source

@@ -214,8 +214,9 @@ def _positions_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape
 
 
 def _positions_fwd(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
-    x = ins[0]
-    return [f"{outs[0] or '_'} = torch.arange({x}.shape[{p['dim']}], device={x}.device).unsqueeze(0)"]
+    x, out = ins[0], outs[0] or "_"
+    # Two statements: a call chained on a call does not lay out like ruff when names are long.
+    return [f"{out} = torch.arange({x}.shape[{p['dim']}], device={x}.device)", f"{out} = {out}.unsqueeze(0)"]
 
 
 SPECS = [
