@@ -108,6 +108,11 @@ def _real_code_cases() -> list[Case]:
     c += _grid("Subtract", [(1, 3, 4), (1, 2, 4)])  # refused by both
     c += _grid("Divide", [(1, 3, 4, 5), (1, 3, 1, 1)])
     c += _grid("ScalarOp", [(1, 3, 4)], op=["add", "sub", "mul", "div", "rsub", "rdiv", "pow"], value=[0.5, -2.0])
+    c += _grid("UnaryOp", [(1, 3, 4)], op=["neg", "abs", "exp", "log", "sqrt", "rsqrt", "square", "reciprocal",
+                                            "sin", "cos", "tanh", "erf"])
+    c += _grid("Clamp", [(1, 3, 4)], min=[None, -1.0], max=[None, 2.0])
+    c += _grid("LayerNorm", [(1, 3, 5)], bias=[False])
+    c += _grid("BatchNorm2d", [(1, 3, 4, 5)], momentum=[None], track_running_stats=[True, False])
     c += _grid("Matmul", [(1, 2, 5, 7), (1, 2, 7, 3)])
     c += _grid("Matmul", [(1, 5, 7), (1, 7, 4)])
     c += _grid("Matmul", [(1, 4, 5, 7), (1, 1, 7, 3)])

@@ -69,6 +69,14 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[int, ...]], Ref]] = [
     ("ScalarOp", {"op": "rdiv", "value": -2.0}, [(3, 4)], lambda x: -2.0 / x),
     ("ScalarOp", {"op": "sub", "value": -3.0}, [(3, 4)], lambda x: x + 3.0),
     ("ScalarOp", {"op": "pow", "value": 2.0}, [(3, 4)], lambda x: x**2),
+    ("UnaryOp", {"op": "neg"}, [(3, 4)], torch.neg),
+    ("UnaryOp", {"op": "rsqrt"}, [(3, 4)], torch.rsqrt),
+    ("UnaryOp", {"op": "erf"}, [(3, 4)], torch.erf),
+    ("Clamp", {"min": -0.5}, [(3, 4)], lambda x: x.clamp(min=-0.5)),
+    ("Clamp", {"min": -0.5, "max": 0.25}, [(3, 4)], lambda x: x.clamp(-0.5, 0.25)),
+    ("LayerNorm", {"bias": False}, [(3, 4)], lambda x: F.layer_norm(x, (4,))),
+    ("BatchNorm1d", {"track_running_stats": False, "affine": False}, [(4,)], lambda x: F.batch_norm(
+        x, None, None, training=True)),
     ("Matmul", {}, [(2, 5, 7), (2, 7, 3)], torch.matmul),
     ("Matmul", {}, [(4, 5, 7), (1, 4, 7, 3)], None),  # rank differs: refused (see below)
     ("ChannelShuffle", {"groups": 3}, [(6, 4, 4)],
@@ -102,7 +110,7 @@ def test_generated_code_equals_the_torch_expression(type_name: str, params: dict
                                                     shapes: list[tuple[int, ...]], ref: Ref) -> None:
     torch.manual_seed(0)
     inputs = [torch.randn(2, *s) for s in shapes]
-    if type_name == "ScalarOp" and params["op"] in ("rdiv", "pow"):
+    if (type_name, params.get("op")) in (("ScalarOp", "rdiv"), ("ScalarOp", "pow"), ("UnaryOp", "rsqrt")):
         inputs = [x.abs() + 0.5 for x in inputs]
     _, out, source = run(graph(type_name, params, shapes), inputs)
     torch.testing.assert_close(out, ref(*inputs), rtol=1e-5, atol=1e-5)
