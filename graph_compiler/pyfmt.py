@@ -141,8 +141,8 @@ def convert(node: ast.AST) -> Expr:
     if isinstance(node, ast.Subscript):
         index = node.slice
         parts = index.elts if isinstance(index, ast.Tuple) else [index]
-        items = tuple(Atom(_slice_text(p) if isinstance(p, ast.Slice) else ast.unparse(p)) for p in parts)
-        return Group(flat(convert(node.value)), "[", items, "]")
+        subs = tuple(Atom(_slice_text(p) if isinstance(p, ast.Slice) else ast.unparse(p)) for p in parts)
+        return Group(flat(convert(node.value)), "[", subs, "]")
     return Atom(ast.unparse(node))
 
 
