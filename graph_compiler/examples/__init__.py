@@ -1,6 +1,7 @@
-"""The example graphs shipped in resources/examples/: listing and loading by name.
+"""The example graphs shipped inside this package (graph_compiler/examples/*.json): listing
+and loading by name.
 
-The start page's gallery and `netwright validate --example NAME` read them through here,
+The start page's gallery and the tests read them through here,
 so the app never needs to know where the files live.
 """
 from __future__ import annotations
@@ -12,7 +13,8 @@ from pathlib import Path
 from graph_compiler.document import Document, load
 from graph_compiler.errors import DocumentError
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+# The JSON files are package data next to this module, so a wheel install finds them too.
+_HERE = Path(__file__).resolve().parent
 
 # Gallery order, simplest first; examples not listed here follow, sorted by name.
 GALLERY_ORDER = (
@@ -30,8 +32,8 @@ class ExampleInfo:
 
 
 def examples_dir() -> Path:
-    """resources/examples at the repository root (found from this file's location)."""
-    return _REPO_ROOT / "resources" / "examples"
+    """The folder that holds the bundled example files (this package's own folder)."""
+    return _HERE
 
 
 def _paths() -> list[Path]:
