@@ -103,6 +103,29 @@ def test_weight_files_store_a_tied_tensor_once(tmp_path: Path) -> None:
     assert len(state) == 4 and state["lm_head.weight"] is not state["wte.weight"]
 
 
+def test_weights_saved_by_other_tools_without_the_tied_name_load(tmp_path: Path) -> None:
+    """safetensors.torch.save_model keeps one name of a shared tensor and no metadata;
+    Hugging Face's GPT-2 checkpoints leave out lm_head.weight. Both load strictly."""
+    from safetensors.torch import save_model
+
+    from graph_compiler.interop.weights import load_weights as load_into
+
+    doc = from_dict(lm([TIE]))
+    trained = CompiledDocument(doc).build()
+    path = tmp_path / "w.safetensors"
+    save_model(trained, str(path))
+    fresh = CompiledDocument(doc).build()
+    state = load_into(fresh, path, doc)
+    assert fresh.lm_head.weight is fresh.wte.weight
+    torch.testing.assert_close(fresh.lm_head.weight, trained.wte.weight)
+    assert {"lm_head.weight", "wte.weight"} <= set(state)
+    untied = from_dict(lm())  # without the tie, a missing head is still an error
+    from graph_compiler.interop.weights import WeightsError
+
+    with pytest.raises(WeightsError, match="missing: lm_head.weight|missing: wte.weight"):
+        load_into(CompiledDocument(untied).build(), path, untied)
+
+
 def test_exported_script_loads_weights_stored_once(tmp_path: Path) -> None:
     doc = from_dict(lm([TIE]))
     model = CompiledDocument(doc).build()
