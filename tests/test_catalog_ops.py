@@ -241,3 +241,63 @@ def test_causal_mask_buffer_and_masked_fill_reproduce_mingpt_attention() -> None
     mask["params"]["persistent"] = False
     model, _, _ = run(graph("MaskedFill", {}, [(2, 5, 5)], extra=[mask]), [x])
     assert list(model.state_dict()) == []
+
+
+# ---------------------------------------------------------------- Index: property tests
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from graph_compiler.catalog.shape_ops import index_text, parse_index  # noqa: E402
+from graph_compiler.catalog.spec import ShapeError  # noqa: E402
+
+_ITEM = st.one_of(
+    st.integers(-7, 7).map(str),
+    st.tuples(st.one_of(st.none(), st.integers(-7, 7)), st.one_of(st.none(), st.integers(-7, 7)),
+              st.one_of(st.none(), st.integers(1, 3))).map(
+        lambda t: f"{'' if t[0] is None else t[0]}:{'' if t[1] is None else t[1]}"
+                  + ("" if t[2] is None else f":{t[2]}")),
+    st.lists(st.integers(-5, 5), min_size=1, max_size=3).map(lambda v: "[" + ", ".join(map(str, v)) + "]"),
+    st.just("..."), st.just("None"),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=st.lists(_ITEM, max_size=4), dims=st.lists(st.integers(1, 6), min_size=1, max_size=3))
+def test_index_shape_rule_agrees_with_torch_or_both_refuse(items: list[str], dims: list[int]) -> None:
+    """Random numpy-style indexes on random shapes: the rule gives torch's shape, or a
+    message; torch never accepts what the rule refuses (the batch dim aside)."""
+    from graph_compiler.catalog import REGISTRY
+
+    text = ":, " + ", ".join(items) if items else ":"
+    shape = (2, *dims)
+    spec = REGISTRY.get("Index")
+    assert spec is not None and spec.shape is not None
+    try:
+        out = spec.shape({"index": text}, [shape])[0]
+    except ShapeError as exc:
+        assert exc.param == "index" and len(str(exc)) < 300
+        torch_ok = True
+        try:
+            y = eval(f"x[{index_text(parse_index(text))}]", {"x": torch.zeros(shape)})  # noqa: S307 - our parse
+        except (IndexError, ShapeError, ValueError, TypeError):
+            torch_ok = False
+        if torch_ok:  # refused on purpose: an empty slice, or more than one list
+            assert y.numel() == 0 or "one [list]" in str(exc) or "at most one ..." in str(exc), (text, exc)
+        return
+    x = torch.zeros(shape)
+    y = eval(f"x[{index_text(parse_index(text))}]", {"x": x})  # noqa: S307 - rebuilt from the parse
+    assert tuple(y.shape) == out, text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40))
+def test_index_text_of_any_kind_gives_a_message_never_an_exception(text: str) -> None:
+    doc = from_dict(graph("Index", {"index": text}, [(5, 6)]))
+    analysis = Analyzer().analyze(doc)
+    for d in analysis.errors:
+        assert "internal error" not in d.message
+    if analysis.ok:  # whatever parsed is rebuilt as plain Python: integers, slices, lists
+        source = generate(doc, analysis).source
+        line = next(s for s in source.splitlines() if "# op:" in s or s.strip().startswith("out = x["))
+        assert "__" not in line and "import" not in line
