@@ -168,12 +168,13 @@ SPECS = [
         aliases=("root mean square", "rms"),
     ),
     NodeSpec(
-        "LayerNorm2d", CAT, "LayerNorm over the channels of a [B, C, H, W] image, per pixel (ConvNeXt).",
+        "LayerNorm2d", CAT, "LayerNorm over the channels of a [B, C, H, W] image, per pixel.",
         params=_LN2D_PARAMS, module="LayerNorm2d", support=("LayerNorm2d",),
         resolve=_layernorm2d_resolve, shape=_same,
         count=lambda p, i, o: (2 * p["num_channels"] if p["elementwise_affine"] else 0, 0),
-        aliases=("layer normalization", "channels last", "convnext"),
-        extra_docs=("Same parameters and state-dict keys (`weight`, `bias`) as nn.LayerNorm(C) "
-                    "applied to the image permuted to channels-last."),
+        aliases=("layer normalization", "channels last"),
+        extra_docs=("torchvision's ConvNeXt uses it between stages and in its head. Same parameters and "
+                    "state-dict keys (`weight`, `bias`) as nn.LayerNorm(C) applied to the image permuted to "
+                    "channels-last."),
     ),
 ]

@@ -221,7 +221,7 @@ def _positions_fwd(mod: str | None, ins: Sequence[str], outs: Sequence[str | Non
 
 SPECS = [
     NodeSpec(
-        "Transpose", CAT, "Swaps two dims (not the batch), e.g. [B, T, H, D] -> [B, H, T, D] for attention heads.",
+        "Transpose", CAT, "Swaps two dims (not the batch), e.g. [B, T, heads, D] -> [B, heads, T, D].",
         params=(Param("dim0", "int", 1, "first dim", min=-8, max=8, always=True),
                 Param("dim1", "int", 2, "second dim", min=-8, max=8, always=True)),
         forward=_transpose_fwd, shape=_transpose_shape, count=_zero, input_dtype="any", output_dtype="same",
