@@ -206,3 +206,28 @@ def test_summary_counts_gpt2_small_once(tmp_path: Path, capsys: pytest.CaptureFi
     assert cli(["summary", str(path), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["total_params"] == 50257 * 768 + 2 * 768
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_IDS = st.sampled_from(["idx", "wte", "ln_f", "lm_head", "logits", "nope", "wte.weight", ""])
+_PARAMS = st.sampled_from(["weight", "bias", "", "weight.T", "__class__", "weight; import os", "0", "in_proj_weight"])
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(_IDS, _PARAMS, _IDS, _PARAMS), max_size=3))
+def test_random_ties_give_typed_errors_or_working_code(ties: list[tuple[str, str, str, str]]) -> None:
+    raw = lm([{"node": a, "param": b, "to_node": c, "to_param": d} for a, b, c, d in ties])
+    try:
+        doc = from_dict(raw)
+    except DocumentError as exc:
+        assert "must not be empty" in str(exc)
+        return
+    analysis = Analyzer().analyze(doc)
+    assert all("internal error" not in d.message for d in analysis.diagnostics)
+    if not analysis.ok:
+        assert all(d.message.startswith("tie ") for d in analysis.errors), analysis.errors
+        return
+    model = CompiledDocument(doc, analysis).build()
+    assert sum(p.numel() for p in model.parameters()) == analysis.networks["TinyLM"].total_params
