@@ -135,6 +135,8 @@ def _real_code_cases() -> list[Case]:
     c += _grid("Expand", [(1, 2, 8)], size=[[5, -1]])  # only size-1 dims expand
     c += _grid("Index", [(1, 5, 6)], index=[":, 0", ":, -1", "..., :4", ":, [-1], :", ":, 1:4:2, None",
                                             ":, [0, 2]", "x[:, -1]", ":, ::2", ":,:-1,"])
+    c += _grid("Reduce", [(1, 3, 4)], op=["sum", "amax", "amin", "prod", "std", "var", "logsumexp"], dim=[1, -1],
+               keepdim=[False, True])
     c += _grid("Positions", [(1, 7)], dim=[1, -1])
     c += _grid("Positions", [(1, 7, 3)], dim=[1, 2])
     c += _grid("Reshape", [(1, 6, 8)], shape=[[0, 2, 4], [0, -1], [0, 4, 0]])

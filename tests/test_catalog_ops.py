@@ -77,6 +77,9 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[int, ...]], Ref]] = [
     ("LayerNorm", {"bias": False}, [(3, 4)], lambda x: F.layer_norm(x, (4,))),
     ("BatchNorm1d", {"track_running_stats": False, "affine": False}, [(4,)], lambda x: F.batch_norm(
         x, None, None, training=True)),
+    ("Reduce", {"op": "amax", "dim": -1, "keepdim": True}, [(3, 4)], lambda x: x.amax(-1, keepdim=True)),
+    ("Reduce", {"op": "logsumexp"}, [(3, 4)], lambda x: torch.logsumexp(x, 1)),
+    ("Reduce", {"op": "std", "dim": 2}, [(3, 4)], lambda x: x.std(2)),
     ("Matmul", {}, [(2, 5, 7), (2, 7, 3)], torch.matmul),
     ("Matmul", {}, [(4, 5, 7), (1, 4, 7, 3)], None),  # rank differs: refused (see below)
     ("ChannelShuffle", {"groups": 3}, [(6, 4, 4)],
