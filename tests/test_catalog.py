@@ -146,6 +146,12 @@ def _real_code_cases() -> list[Case]:
     c += _grid("ScaledDotProductAttention", [(1, 2, 5, 4), (1, 2, 6, 4), (1, 2, 6, 3)],
                is_causal=[False, True], dropout_p=[0.0, 0.1], scale=[None, 0.5])
     c += _grid("ScaledDotProductAttention", [(1, 5, 4), (1, 5, 4), (1, 5, 4)], is_causal=[True])
+    c += _grid("ScaledDotProductAttention", [(1, 2, 5, 4), (1, 2, 6, 4), (1, 2, 6, 3), (1, 1, 5, 6)],
+               dropout_p=[0.0, 0.1])
+    c += _grid("ScaledDotProductAttention", [(1, 2, 5, 4), (1, 2, 6, 4), (1, 2, 6, 3), (1, 1, 1, 6)])
+    c += _grid("ScaledDotProductAttention", [(1, 2, 5, 4), (1, 2, 6, 4), (1, 2, 6, 3), (1, 1, 5, 5)])  # refused
+    c += _grid("ScaledDotProductAttention", [(1, 2, 5, 4), (1, 2, 6, 4), (1, 2, 6, 3), (1, 1, 5, 6)],
+               is_causal=[True])  # a mask and is_causal: refused by both
     c += _grid("MaskedFill", [(1, 2, 5, 5), (1, 1, 8, 8)], crop=[True], fill_where=["zero", "nonzero"],
                value=[None, -1e4])
     c += _grid("MaskedFill", [(1, 2, 5, 5), (1, 1, 5, 5)], crop=[False])

@@ -102,6 +102,10 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[int, ...]], Ref]] = [
     ("Dropout2d", {"p": 0.3}, [(3, 4, 4)], lambda x: x),
     ("ScaledDotProductAttention", {"is_causal": True}, [(2, 5, 4), (2, 5, 4), (2, 5, 4)],
      lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True)),
+    ("ScaledDotProductAttention", {}, [(2, 5, 4), (2, 6, 4), (2, 6, 3), (1, 5, 6)],
+     lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m)),
+    ("ScaledDotProductAttention", {"dropout_p": 0.5}, [(2, 5, 4), (2, 6, 4), (2, 6, 3), (1, 1, 6)],
+     lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m)),
     ("ScaledDotProductAttention", {"dropout_p": 0.5, "scale": 0.3}, [(2, 5, 4), (2, 6, 4), (2, 6, 3)],
      lambda q, k, v: F.scaled_dot_product_attention(q, k, v, scale=0.3)),
 ]
