@@ -117,3 +117,26 @@ def doc_text(text: str) -> str:
 def string(text: str) -> str:
     """A Python string literal of any text (escaped, ASCII-only, double-quoted)."""
     return str_literal(str(text))
+
+
+def module_path(node_id: str) -> list[str] | None:
+    """The nested attribute path a node id names, or None for a plain id.
+
+    Imported nodes keep the owning model's module paths as their ids (``layer1.0.conv1``,
+    ``features.3``), so that the generated module rebuilds the same hierarchy and the
+    original state-dict keys load unchanged. An id is a path when it has a dot or is a
+    bare number (a child of a top-level nn.Sequential); every part must be a name
+    nn.Module.add_module accepts that shadows none of nn.Module's own attributes.
+    """
+    text = str(node_id)
+    if "." not in text and not (text.isdigit() and text.isascii()):
+        return None
+    parts = text.split(".")
+    if any(not p or p in MODULE_ATTRS or len(p) > MAX_IDENTIFIER * 4 for p in parts):
+        return None
+    return parts
+
+
+def attribute_name(part: str) -> bool:
+    """Whether ``part`` can be written as ``obj.part`` in generated code."""
+    return part.isascii() and part.isidentifier() and not keyword.iskeyword(part)

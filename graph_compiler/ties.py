@@ -116,13 +116,15 @@ def _check(tie: Tie, infos: dict[str, NodeInfo]) -> tuple[str | None, str] | Non
     return None
 
 
-def tie_lines(net: Network, attrs: dict[str, str]) -> list[str]:
-    """``self.lm_head.weight = self.wte.weight`` for each tie, in file order. Called for
-    networks that analysed without errors, so every name is a checked parameter path."""
+def tie_lines(net: Network, modules: dict[str, str]) -> list[str]:
+    """``self.lm_head.weight = self.wte.weight`` for each tie, in file order; ``modules``
+    gives each node's module expression (``self.transformer.h[0].attn`` when nested).
+    Called for networks that analysed without errors, so every name is a checked
+    parameter path."""
     lines = []
     for tie in net.ties:
-        if tie.node in attrs and tie.to_node in attrs:
-            lines.append(f"self.{attrs[tie.node]}.{tie.param} = self.{attrs[tie.to_node]}.{tie.to_param}")
+        if tie.node in modules and tie.to_node in modules:
+            lines.append(f"{modules[tie.node]}.{tie.param} = {modules[tie.to_node]}.{tie.to_param}")
     return lines
 
 
