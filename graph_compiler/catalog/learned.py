@@ -90,7 +90,7 @@ SPECS = [
                   min=0.0, max=1e3),
             Param("persistent", "bool", True, "a buffer is saved in the state dict"),
         ),
-        inputs=(), init=_init, forward=_forward,
+        inputs=(), module="nn.Parameter", init=_init, forward=_forward,
         resolve=_resolve, shape=_shape, count=_count,
         aliases=("weight", "learned tensor", "class token", "cls token", "position embedding", "layer scale",
                  "buffer", "nn.Parameter", "constant tensor"),
