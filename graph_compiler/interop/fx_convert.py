@@ -74,6 +74,8 @@ class Converted:
     network: Network
     origins: dict[str, str] = field(default_factory=dict)  # node id -> module path
     notes: list[str] = field(default_factory=list)  # what tracing specialised or dropped
+    example: list[torch.Tensor] = field(default_factory=list)  # the batch it was traced on
+    expected: Any = None  # the model's output on that batch
 
 
 # ---------------------------------------------------------------- conversion
