@@ -22,7 +22,6 @@ from typing import Any
 
 import torch
 from torch import fx, nn
-from torch.fx.passes.shape_prop import _extract_tensor_metadata
 
 from graph_compiler.interop import InteropError
 from graph_compiler.interop.fx_model_ops import ALL_MODULES as MODULES
@@ -161,6 +160,15 @@ def _attr(root: nn.Module, path: str) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class TensorMeta:
+    """What the converter reads of a traced value (fx's own TensorMetadata imports its
+    symbolic-shapes machinery, seconds on first use)."""
+
+    shape: tuple[int, ...]
+    dtype: torch.dtype
+
+
 class _ShapeProp(fx.Interpreter):
     """torch.fx's ShapeProp (tensor_meta on every node), without the traceback it prints
     when a layer fails: the caller turns that failure into one message."""
@@ -173,7 +181,7 @@ class _ShapeProp(fx.Interpreter):
             nonlocal found
             if isinstance(value, torch.Tensor):
                 found = True
-                return _extract_tensor_metadata(value)
+                return TensorMeta(tuple(value.shape), value.dtype)
             return value
 
         described = fx.node.map_aggregate(result, meta)
