@@ -341,7 +341,7 @@ def _drop_guards(graph: fx.Graph, n_inputs: int) -> list[str]:
             graph.erase_node(node)
     for extra in placeholders[n_inputs:]:
         if extra.users:  # a default value the graph still reads: fx passes it as the constant
-            extra.replace_all_uses_with(extra.args[0] if extra.args else None)  # type: ignore[arg-type]
+            extra.replace_all_uses_with(extra.args[0] if extra.args else None)
         graph.erase_node(extra)
     return notes
 
