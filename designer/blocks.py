@@ -40,7 +40,9 @@ def group(doc: Document, net: Network, ids: list[str], name: str,
     if problem:
         raise BlockError(problem)
     index = NetIndex.build(net)
-    chosen = [nid for nid in dict.fromkeys(ids) if nid in index.nodes]
+    # In document order, not selection order: the same nodes always make the same block.
+    wanted = set(ids)
+    chosen = [n.id for n in net.nodes if n.id in wanted]
     if not chosen:
         raise BlockError("select the nodes to group first")
     sel = set(chosen)

@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QUndoStack
 
-from designer import blocks, clipboard, layout, qtfix
+from designer import blocks, clipboard, layout
 from designer.commands import (
     AddItemsCommand,
     EdgeKey,
@@ -40,8 +40,6 @@ from graph_compiler.analysis import ERROR, Analysis, Analyzer, Diagnostic
 from graph_compiler.catalog import REGISTRY
 from graph_compiler.document import Document, Edge, Network, Node
 from graph_compiler.errors import DocumentError
-
-qtfix.install()  # before any emit: see designer/qtfix.py
 
 Pos = tuple[float, float]
 
@@ -362,8 +360,10 @@ class DocumentModel(FileOps, QObject):
         self.undo_stack.push(SwapNetworksCommand(self, nets, f"Ungroup {node_id}"))
         return True
 
-    def auto_layout(self, network: str, sizes: dict[str, layout.Size] | None = None) -> None:
-        """``sizes`` (addition) lets the canvas pass its real node sizes."""
+    def auto_layout(self, network: str, sizes: dict[str, layout.Size] | None = None,
+                    view: tuple[float, float] | None = layout.DEFAULT_VIEW) -> None:
+        """``sizes`` (addition) lets the canvas pass its real node sizes; ``view`` the size
+        of the canvas it will be read in (a long chain wraps into bands that fit it)."""
         net = self._net(network)
         if net is None or not net.nodes:
             return
@@ -373,7 +373,8 @@ class DocumentModel(FileOps, QObject):
                 p = self.ports(network, n.id)
                 sizes[n.id] = (layout.NODE_W, layout.node_height(len(p.inputs), len(p.outputs)))
         pos = layout.layered_layout([n.id for n in net.nodes],
-                                   [(e.src, e.dst, e.src_port, e.dst_port) for e in net.edges], sizes)
+                                   [(e.src, e.dst, e.src_port, e.dst_port) for e in net.edges], sizes,
+                                   view=view)
         self.move_nodes(network, pos, text="Auto layout")
 
     # ------------------------------------------------------------ networks

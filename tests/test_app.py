@@ -74,7 +74,7 @@ def test_launcher_validate_does_not_import_qt():
     assert "QT_LOADED False" in out.stdout
 
 
-def test_launcher_routing(monkeypatch):
+def test_launcher_routing(monkeypatch, tmp_path):
     assert launcher.is_headless(["validate", "f.json"])
     assert launcher.is_headless(["--debug", "summary", "f.json"])
     assert launcher.is_headless(["--version"]) and launcher.is_headless(["-h"])
@@ -83,8 +83,10 @@ def test_launcher_routing(monkeypatch):
     import designer.app
 
     monkeypatch.setattr(designer.app, "main", lambda argv: calls.append(argv) or 0)
-    assert launcher.main(["netwright", "model.json"]) == 0
-    assert calls == [["netwright", "model.json"]]
+    model = tmp_path / "model.json"
+    model.write_text("{}")
+    assert launcher.main(["netwright", str(model)]) == 0
+    assert calls == [["netwright", str(model)]]
 
 
 def test_launcher_version(capsys):

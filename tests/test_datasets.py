@@ -14,12 +14,11 @@ from graph_compiler.training.datasets import (
     TASKS,
     Dataset,
     DatasetError,
-    decode,
-    encode,
     list_datasets,
     load_dataset,
     resolve_dataset,
 )
+from graph_compiler.training.text_datasets import decode, encode
 from graph_compiler.training.preprocessing import Normalizer, split
 
 REQUIRED = {

@@ -11,7 +11,8 @@ from test_training_helpers import chain, mlp_doc
 from graph_compiler.codegen import generate_code
 from graph_compiler.document import from_dict
 from graph_compiler.training.checkpoints import CheckpointError, load_run, network_filename
-from graph_compiler.training.engine import Trainer, load_trained
+from graph_compiler.training.engine import Trainer
+from graph_compiler.training.restore import load_trained
 
 
 @pytest.fixture(autouse=True, scope="module")

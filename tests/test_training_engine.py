@@ -81,6 +81,16 @@ def test_seed_makes_runs_identical_and_different_seeds_differ():
     assert losses(3) != losses(4)
 
 
+def test_epoch_means_do_not_depend_on_when_step_events_are_sent():
+    # The live "step" events group steps by wall-clock time; the epoch's numbers must not.
+    doc = mlp_doc({**BLOBS, "epochs": 2, "seed": 5})
+    every_step = run(doc, event_interval=0.0)
+    never = run(doc, event_interval=1e9)
+    assert len(of(every_step, "step")) > len(of(never, "step")) == 0
+    pick = [(e["train_loss"], e["val_loss"]) for e in of(every_step, "epoch")]
+    assert pick == [(e["train_loss"], e["val_loss"]) for e in of(never, "epoch")]
+
+
 def test_document_is_never_modified():
     doc = mlp_doc({**BLOBS, "epochs": 2})
     before = document.dumps(doc)

@@ -2,6 +2,8 @@
 shape it carries; a straight line when zoomed out. WireItem: the rubber wire of a drag."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QFontMetricsF, QPainter, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
@@ -9,9 +11,13 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGrap
 from designer.canvas import lod as LOD
 from designer.canvas import style
 from designer.canvas.node_item import PORT_R, NodeItem, font
+from designer.canvas.routing import LEAD, curve, route
 from designer.layout import NODE_W
+from graph_compiler.analysis import TensorType
 
 EdgeKey = tuple[str, int, str, int]
+Obstacles = Callable[[QRectF, tuple[NodeItem, NodeItem]], list[QRectF]]
+DTYPE_NAMES = {"float": "float32", "long": "int64"}  # the analysis's dtypes, as torch names them
 _LABEL_PAD = 10.0  # label box width beyond its text
 _metrics: list[QFontMetricsF] = []
 
@@ -22,26 +28,21 @@ def label_width(text: str) -> float:
     return _metrics[0].horizontalAdvance(text) + _LABEL_PAD
 
 
-def curve(p1: QPointF, p2: QPointF) -> QPainterPath:
-    """Leaves the output to the right and enters the input from the left, even backwards."""
-    dx = max(40.0, abs(p2.x() - p1.x()) * 0.5)
-    path = QPainterPath(p1)
-    path.cubicTo(QPointF(p1.x() + dx, p1.y()), QPointF(p2.x() - dx, p2.y()), p2)
-    return path
-
-
 class EdgeItem(QGraphicsPathItem):
     """A QGraphicsPathItem so bounds and hit shape are computed in C++ (see NodeItem).
     Its path is the curve plus the label's box; the wide pen is never drawn, it only
     makes the hit shape a 10 px band around the wire."""
 
-    def __init__(self, key: EdgeKey, src: NodeItem, dst: NodeItem) -> None:
+    def __init__(self, key: EdgeKey, src: NodeItem, dst: NodeItem,
+                 obstacles: Obstacles | None = None) -> None:
         super().__init__()
+        self._obstacles = obstacles  # the scene's: rects of other nodes in an area
         self.setPen(QPen(Qt.GlobalColor.transparent, 10))
         self.key = key
         self.src = src
         self.dst = dst
         self.label = ""
+        self._type: TensorType | None = None
         self.valid = True  # False when a port it names no longer exists
         self._path = QPainterPath()
         self._label_rect = QRectF()
@@ -57,6 +58,20 @@ class EdgeItem(QGraphicsPathItem):
             if self in node.edges:
                 node.edges.remove(self)
 
+    def set_type(self, t: TensorType | None) -> None:
+        """The tensor the wire carries: its label, and a tooltip with shape and dtype."""
+        if t == self._type and self.toolTip():
+            return
+        self._type = t
+        src, _sp, dst, dp = self.key
+        where = f"{src} → {dst}" + (f" (input {dp})" if dp else "")
+        if t is None:
+            self.setToolTip(f"{where}\nshape not known yet")
+            self.set_label("")
+        else:
+            self.setToolTip(f"{where}\n{t}  ·  {DTYPE_NAMES.get(t.dtype, t.dtype)}")
+            self.set_label(str(t))
+
     def set_label(self, text: str) -> None:
         if text != self.label:
             self.label = text
@@ -69,7 +84,9 @@ class EdgeItem(QGraphicsPathItem):
         p1 = self.src.scene_port_pos(True, sp)
         p2 = self.dst.scene_port_pos(False, dp)
         self._p1, self._p2 = p1, p2
-        self._path = curve(p1, p2)
+        area = QRectF(p1, p2).normalized().adjusted(-LEAD, -LEAD, LEAD, LEAD)
+        others = self._obstacles(area, (self.src, self.dst)) if self._obstacles is not None else []
+        self._path = route(p1, p2, others)
         self._apply_bounds()
 
     def _apply_bounds(self) -> None:

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QGraphicsScene
 from designer.canvas import lod as LOD
 from designer.canvas import style
 from designer.canvas.edge_item import EdgeItem, EdgeKey
-from designer.canvas.node_item import NodeItem
+from designer.canvas.node_item import PORT_R, NodeItem
+from designer.canvas.routing import ROUTE_LIMIT
 from designer.layout import NODE_W
 from designer.model import DocumentModel
 from graph_compiler.analysis import ERROR
@@ -60,6 +61,37 @@ class CanvasScene(QGraphicsScene):
         if self.model.doc.network(type_name) is not None:
             return "Blocks", f"Block: the network {type_name!r} used as one layer"
         return "", f"unknown node type {type_name!r}"
+
+    def route_obstacles(self, area: QRectF, ends: tuple[NodeItem, NodeItem]) -> list[QRectF]:
+        """Rects of the nodes in ``area`` other than a wire's own ends (wires route around
+        them), for graphs small enough to route."""
+        if len(self.nodes) > ROUTE_LIMIT:
+            return []
+        out = []
+        for item in self.nodes.values():
+            if item in ends:
+                continue
+            r = QRectF(item.pos().x() - PORT_R, item.pos().y(), NODE_W + 2 * PORT_R, item.height)
+            if r.intersects(area):
+                out.append(r)
+        return out
+
+    def _reroute_near(self, items: list[NodeItem]) -> None:
+        """Wires that pass where moved or new nodes now are take a new route."""
+        if not items or len(self.nodes) > ROUTE_LIMIT:
+            return
+        rects = [it.sceneBoundingRect() for it in items]
+        for edge in self.edges.values():
+            box = edge.sceneBoundingRect()
+            if any(box.intersects(r) for r in rects):
+                edge.adjust()
+
+    def edge_into(self, node: str, port: int) -> EdgeKey | None:
+        """The wire that feeds an input port, if any."""
+        item = self.nodes.get(node)
+        if item is None:
+            return None
+        return next((e.key for e in item.edges if e.key[2] == node and e.key[3] == port), None)
 
     # ------------------------------------------------------------ building
 
@@ -137,7 +169,7 @@ class CanvasScene(QGraphicsScene):
         src, dst = self.nodes.get(key[0]), self.nodes.get(key[2])
         if src is None or dst is None or key in self.edges:
             return
-        item = EdgeItem(key, src, dst)
+        item = EdgeItem(key, src, dst, self.route_obstacles)
         if self.overview:
             item.setCacheMode(EdgeItem.CacheMode.DeviceCoordinateCache)
         self.edges[key] = item
@@ -187,6 +219,7 @@ class CanvasScene(QGraphicsScene):
         finally:
             self._syncing -= 1
         self._grow(touched)
+        self._reroute_near(touched)
 
     def _on_edges(self, network: str) -> None:
         if network != self.network:
@@ -232,10 +265,12 @@ class CanvasScene(QGraphicsScene):
         infos = info.nodes if info is not None else {}
         for nid, item in self.nodes.items():
             item.set_analysis(infos.get(nid), errors.get(nid, []))
-        for (src, sp, _dst, _dp), edge in self.edges.items():
+        for (src, sp, dst, dp), edge in self.edges.items():
             si = infos.get(src)
             outs = si.outputs if si is not None else None
-            edge.set_label(str(outs[sp]) if outs and sp < len(outs) else "")
+            t = outs[sp] if outs and sp < len(outs) else None
+            edge.set_label(str(t) if t is not None else "")
+            edge.set_type(t)
 
     # ------------------------------------------------------------ background
 

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -49,6 +50,20 @@ from graph_compiler.errors import NetwrightError
 
 if TYPE_CHECKING:
     from designer.training.worker import TrainingThread, TrainingWorker
+
+def _scrolling_row(row: QWidget) -> QScrollArea:
+    """A one-row bar that scrolls sideways when the dock is narrower than all its controls,
+    instead of forcing its width on the window (which squeezed the palette to 90 px)."""
+    area = QScrollArea()
+    area.setWidget(row)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+    area.setFixedHeight(row.sizeHint().height() + area.horizontalScrollBar().sizeHint().height())
+    area.setMinimumWidth(200)
+    return area
+
 
 # torch is imported only when a run starts (worker, probe, engine): the window paints first.
 
@@ -111,7 +126,7 @@ class TrainingDashboard(QWidget):
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self.tick)
 
-        self.actions = actions or TrainingActions(self)
+        self.actions = actions or TrainingActions.standalone(self)
         self._connect_actions(own=actions is None)
         apply_plot_theme(self)  # before the plots exist: they take the theme's colours
         self._build_ui()
@@ -188,7 +203,7 @@ class TrainingDashboard(QWidget):
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
-        lay.addWidget(self.controls)
+        lay.addWidget(_scrolling_row(self.controls))
         lay.addWidget(self.status)
         lay.addWidget(self.error_label)
         lay.addWidget(self.tabs, 1)

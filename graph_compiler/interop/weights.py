@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from graph_compiler.document import Document, atomic_write
 from graph_compiler.interop import InteropError
-from graph_compiler.shared_tensors import join_shared, split_shared, tied_metadata
+from graph_compiler.shared_tensors import fill_shared, join_shared, split_shared, tied_metadata
 
 if TYPE_CHECKING:
     import torch
@@ -92,7 +92,7 @@ def load_weights(module: nn.Module, path: str | os.PathLike[str], doc: Document,
                  network: str | None = None) -> dict[str, torch.Tensor]:
     """Load ``network``'s weights (a run dir or a file) into ``module``, strictly; returns them."""
     file = weights_file(path, doc, network)
-    state = read_state_dict(file)
+    state = fill_shared(module.state_dict(), read_state_dict(file))
     check_state_dict(module, state, f"weights {file}")
     module.load_state_dict(state, strict=True)
     return state

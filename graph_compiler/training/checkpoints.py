@@ -128,6 +128,19 @@ def load_weights(path: str | os.PathLike[str], device: str | torch.device = "cpu
         raise CheckpointError(f"{p}: not a readable safetensors file ({exc})") from None
 
 
+def small_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """The parts of a dataset's ``meta`` worth keeping in run.json: scalars, short
+    strings and short lists (vocabularies, column names), never big arrays."""
+    out: dict[str, Any] = {}
+    for k, v in meta.items():
+        if isinstance(v, (str, int, float, bool)) or v is None:
+            if not isinstance(v, str) or len(v) <= 10_000:
+                out[k] = v
+        elif isinstance(v, (list, tuple)) and len(v) <= 256 and all(isinstance(x, (str, int, float)) for x in v):
+            out[k] = list(v)
+    return out
+
+
 # ---------------------------------------------------------------- optimizer state
 
 
@@ -281,5 +294,6 @@ __all__ = [
     "network_filename",
     "save_run",
     "save_weights",
+    "small_meta",
     "versions",
 ]

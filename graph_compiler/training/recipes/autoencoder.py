@@ -19,10 +19,15 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from graph_compiler.training.recipes.base import Recipe, batch_shape, register
+from graph_compiler.training.recipes.base import Recipe, batch_shape
 from graph_compiler.training.recipes.generative_base import (
-    GenerativeMixin, image_shape, images_payload, latent_payload, scatter_payload,
+    GenerativeMixin,
+    image_shape,
+    images_payload,
+    latent_payload,
+    scatter_payload,
 )
+from graph_compiler.training.recipes.registry import register
 
 N_SHOW = 16  # reconstructions shown
 N_LATENT = 1000  # latent points shown

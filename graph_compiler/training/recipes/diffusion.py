@@ -18,8 +18,14 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
-from graph_compiler.training.recipes.base import Recipe, batch_shape, register
-from graph_compiler.training.recipes.generative_base import MAX_POINTS, GenerativeMixin, chain_payload, image_shape
+from graph_compiler.training.recipes.base import Recipe, batch_shape
+from graph_compiler.training.recipes.generative_base import (
+    MAX_POINTS,
+    GenerativeMixin,
+    chain_payload,
+    image_shape,
+)
+from graph_compiler.training.recipes.registry import register
 from graph_compiler.training.sampling import SCHEDULES, NoiseSchedule, diffusion_sample
 
 _TIME_IDS = ("t", "time", "timestep", "timesteps")

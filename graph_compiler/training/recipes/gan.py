@@ -21,8 +21,9 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
-from graph_compiler.training.recipes.base import Recipe, batch_shape, register
+from graph_compiler.training.recipes.base import Recipe, batch_shape
 from graph_compiler.training.recipes.generative_base import MAX_POINTS, GenerativeMixin
+from graph_compiler.training.recipes.registry import register
 from graph_compiler.training.sampling import latent_sample
 
 COLLAPSE_HINT = ("generator collapse: its samples cover only part of the data; try "

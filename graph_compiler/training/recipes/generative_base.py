@@ -29,7 +29,7 @@ from graph_compiler.catalog import fmt_shape
 
 if TYPE_CHECKING:
     from graph_compiler.training.datasets import Dataset
-    from graph_compiler.training.recipes.base import RecipeContext
+    from graph_compiler.training.recipes.context import RecipeContext
 
 MAX_POINTS = 2048  # scatter points per series in a live payload
 MAX_IMAGES = 32  # images per grid in a live payload

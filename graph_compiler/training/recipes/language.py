@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from graph_compiler.training.recipes.base import register
+from graph_compiler.training.recipes.registry import register
 from graph_compiler.training.recipes.sequence import PerPositionRecipe
 from graph_compiler.training.sampling import generate_tokens
 

@@ -18,7 +18,9 @@ from typing import Any
 import torch
 
 from graph_compiler.catalog import fmt_shape
-from graph_compiler.training.recipes.base import Recipe, batch_shape, register, sequence_cross_entropy
+from graph_compiler.training.recipes.base import Recipe, batch_shape
+from graph_compiler.training.recipes.losses import sequence_cross_entropy
+from graph_compiler.training.recipes.registry import register
 from graph_compiler.training.recipes.supervised import Regression
 
 N_SHOWN = 6

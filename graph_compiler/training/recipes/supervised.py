@@ -18,7 +18,9 @@ from torch import nn
 
 from graph_compiler.catalog import fmt_shape
 from graph_compiler.training import metrics
-from graph_compiler.training.recipes.base import Recipe, RecipeContext, batch_shape, register
+from graph_compiler.training.recipes.base import Recipe, batch_shape
+from graph_compiler.training.recipes.context import RecipeContext
+from graph_compiler.training.recipes.registry import register
 
 
 def _first(out: Any) -> torch.Tensor:

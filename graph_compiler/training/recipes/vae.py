@@ -20,9 +20,15 @@ from typing import Any
 
 import torch
 
-from graph_compiler.training.recipes.autoencoder import N_LATENT, N_SHOW, ReconstructionMixin, reconstruction_loss
-from graph_compiler.training.recipes.base import Recipe, register
+from graph_compiler.training.recipes.autoencoder import (
+    N_LATENT,
+    N_SHOW,
+    ReconstructionMixin,
+    reconstruction_loss,
+)
+from graph_compiler.training.recipes.base import Recipe
 from graph_compiler.training.recipes.generative_base import MAX_IMAGES, latent_payload
+from graph_compiler.training.recipes.registry import register
 from graph_compiler.training.sampling import latent_sample
 
 
