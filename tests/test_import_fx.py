@@ -373,7 +373,7 @@ def test_instances_that_differ_get_one_block_network_each_kind() -> None:
     model = nn.Sequential(Stage(4, 8), Stage(8, 8), Stage(8, 8))
     doc = import_model(model, (4,), blocks=True)
     # Stage(4, 8) differs from the two Stage(8, 8), which share one network.
-    assert doc.network_names() == ["Sequential", "Stage", "Stage2"]
-    assert [n.type for n in doc.main.nodes] == ["Input", "Stage", "Stage2", "Stage2", "Output"]
-    assert doc.meta["import"]["blocks"] == ["Stage", "Stage2"]
+    assert doc.network_names() == ["Sequential", "Stage", "Stage_1"]  # named after its first use
+    assert [n.type for n in doc.main.nodes] == ["Input", "Stage", "Stage_1", "Stage_1", "Output"]
+    assert doc.meta["import"]["blocks"] == ["Stage", "Stage_1"]
     CompiledDocument(doc).build().load_state_dict(model.state_dict(), strict=True)

@@ -226,7 +226,11 @@ def _import(model: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.
         problems.extend(f"{call.qual}: {p}" for p in found)
         signature = repr((call.shapes, [str(d) for d in call.dtypes], network_to_dict(result.network)))
         if signature not in by_signature:
+            # The first kind takes the class name; others are named after their first use
+            # (BasicBlock_layer2_0: the one with a downsample branch).
             base = _network_name(call.cls.__name__)
+            if base in results or base == name:
+                base = base + "_" + re.sub(r"\W", "_", call.qual)
             net_name, i = base, 2
             while net_name in results or net_name == name:
                 net_name, i = f"{base}{i}", i + 1
