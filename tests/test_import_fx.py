@@ -165,6 +165,18 @@ class ModernLayers(nn.Module):
         return self.act3(1 - h[..., :4] ** 2)
 
 
+class Pooling(nn.Module):
+    """Reductions over a dim: sum, max, log-sum-exp."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Linear(6, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.proj(x)  # [B, T, 4]
+        return h.sum(dim=1) + torch.amax(h, dim=1) - torch.logsumexp(h, dim=1)
+
+
 CASES = {
     "sequential": (sequential, (1, 8, 8), "float32"),
     "functional": (LeNet, (1, 12, 12), "float32"),
@@ -175,6 +187,7 @@ CASES = {
     "transformer": (TinyTransformer, (6,), "int64"),
     "chunk and reshape": (Gated, (6,), "float32"),
     "modern layers": (ModernLayers, (3, 6, 6), "float32"),
+    "reductions": (Pooling, (5, 6), "float32"),
 }
 
 

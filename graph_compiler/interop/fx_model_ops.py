@@ -259,6 +259,24 @@ def _masked_fill(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict
     return conv.add(node, "MaskedFill", params, [x, port])
 
 
+def _reduce(op: str) -> Callable[..., Any]:
+    """x.sum(dim) / torch.amax(x, dim) ...: one Reduce node per dim (highest first)."""
+    def translate(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        x = tensor(args[0])
+        dim, keep = arg(args, kwargs, 1, "dim"), bool(arg(args, kwargs, 2, "keepdim", False))
+        if dim is None or op in ("std", "var") and kwargs.get("correction", 1) != 1:
+            raise Unsupported(f"{op} over every dimension (including the batch), or with a correction")
+        dims = sorted({dim_index(d, len(x.shape)) for d in ([dim] if isinstance(dim, int) else dim)}, reverse=True)
+        if 0 in dims:
+            raise Unsupported(f"{op} over the batch dimension (dim 0)")
+        out: Port = x
+        for i, d in enumerate(dims):
+            out = conv.add(node, "Reduce", {"op": op, "dim": d, "keepdim": keep}, [out],
+                           suffix=str(i) if len(dims) > 1 else "")
+        return out
+    return translate
+
+
 def _identity(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return tensor(args[0])
 
@@ -302,6 +320,9 @@ MORE_FUNCTIONS: dict[Any, Callable[..., Any]] = {
     torch.arange: _arange, F.scaled_dot_product_attention: _sdpa,
     operator.eq: _compare("zero"), operator.ne: _compare("nonzero"),
     torch.masked_fill: _masked_fill,
+    torch.sum: _reduce("sum"), torch.amax: _reduce("amax"), torch.amin: _reduce("amin"),
+    torch.prod: _reduce("prod"), torch.std: _reduce("std"), torch.var: _reduce("var"),
+    torch.logsumexp: _reduce("logsumexp"),
     F.relu6: lambda conv, node, args, kwargs: conv.add(node, "ReLU6", {}, [tensor(args[0])]),
     F.hardswish: lambda conv, node, args, kwargs: conv.add(node, "Hardswish", {}, [tensor(args[0])]),
     F.hardsigmoid: lambda conv, node, args, kwargs: conv.add(node, "Hardsigmoid", {}, [tensor(args[0])]),
@@ -313,6 +334,7 @@ MORE_METHODS: dict[str, Callable[..., Any]] = {
     "pow": _pow, "neg": _neg, "matmul": _matmul, "transpose": _transpose, "expand": _expand,
     "masked_fill": _masked_fill, "eq": _compare("zero"), "ne": _compare("nonzero"),
     "contiguous": _identity,
+    **{op: _reduce(op) for op in ("sum", "amax", "amin", "prod", "std", "var", "logsumexp")},
 }
 
 ALL_MODULES = {**MODULES, **MORE_MODULES}
