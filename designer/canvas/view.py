@@ -137,7 +137,8 @@ class CanvasView(QGraphicsView):
 
     def fit_all(self) -> None:
         """The whole graph in view, centred, at most at its real size (scale 1.0)."""
-        self.scene().ensure_built()
+        if not self.scene().built:
+            return  # fitted when first shown
         items = self.scene().nodes.values()
         if not items:
             return
