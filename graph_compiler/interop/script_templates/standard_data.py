@@ -7,6 +7,7 @@ NETWRIGHT_DATA_MIRROR) and same decoding as Netwright, with the standard library
 numpy only. CIFAR comes from its binary distribution; nothing is unpickled.
 Lines stay within 88 columns: the copied text must pass ``ruff format --check``.
 """
+# ruff: noqa: F821 - DATA_FILES comes from the generated script.
 
 import gzip
 import hashlib
