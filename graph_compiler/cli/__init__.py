@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "sample": "draw samples from a trained generative model",
     "dataset": "write samples of a built-in dataset",
     "import": "turn a PyTorch nn.Module into a Netwright graph",
+    "diff": "compare two designs: nodes, wires, parameters, shapes",
 }
 _MODULES = {"import": "import_cmd"}
 

@@ -55,7 +55,7 @@ from graph_compiler.training.preprocessing import (
     normalize_splits,
     split,
 )
-from graph_compiler.training.progress import EpochTotals, Monitor, as_number, step_means
+from graph_compiler.training.progress import EpochTotals, Monitor, as_number, means_of, step_values
 from graph_compiler.training.rng import capture_rng, restore_rng, seed_everything
 from graph_compiler.training.schedules import per_step
 
@@ -472,8 +472,9 @@ class Trainer:
             ctx.global_step = self._step
             now = perf_counter()
             if now - last_flush >= interval:
-                means = step_means(pending, epoch=epoch, last_step=self._step)
-                totals.add(means, len(pending))
+                values = step_values(pending, epoch=epoch, last_step=self._step)
+                totals.add(values)
+                means = means_of(values)
                 pending = []
                 flushed = min(i * bs, n_rows) - min(last_flush_step * bs, n_rows)
                 yield Event("step", {
@@ -486,7 +487,7 @@ class Trainer:
                 })
                 last_flush = perf_counter()
                 last_flush_step = i
-        totals.add(step_means(pending, epoch=epoch, last_step=self._step), len(pending))
+        totals.add(step_values(pending, epoch=epoch, last_step=self._step))
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         train_time = max(1e-9, time.perf_counter() - epoch_t0 - (self._paused_s - paused_at_start))

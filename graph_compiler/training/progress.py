@@ -1,7 +1,7 @@
 """Turning a recipe's per-step values into the numbers a run reports.
 
-``step_means`` averages the values collected since the last report with one device
-sync, and names the first step whose value was NaN or infinite. ``Monitor`` follows the
+``step_values`` reads the values collected since the last report with one device sync,
+and names the first step whose value was NaN or infinite. ``Monitor`` follows the
 metric that decides the best epoch and early stopping.
 """
 from __future__ import annotations
@@ -16,13 +16,11 @@ from graph_compiler.training.config import EarlyStopping, TrainingConfigError, m
 from graph_compiler.training.failures import NonFinite
 
 
-def step_means(pending: list[dict[str, Any]], *, epoch: int, last_step: int) -> dict[str, float]:
-    """The mean of each key over ``pending`` (the values of the steps up to global step
-    ``last_step``); NonFinite names the first bad step."""
-    if not pending:
-        return {}
-    means: dict[str, float] = {}
-    for key in pending[0]:
+def step_values(pending: list[dict[str, Any]], *, epoch: int, last_step: int) -> dict[str, list[float]]:
+    """Each key's values over ``pending`` (the steps up to global step ``last_step``) as
+    floats, with one device sync; NonFinite names the first bad step."""
+    out: dict[str, list[float]] = {}
+    for key in pending[0] if pending else ():
         values = [d[key] for d in pending if key in d]
         if isinstance(values[0], torch.Tensor):
             try:
@@ -31,12 +29,17 @@ def step_means(pending: list[dict[str, Any]], *, epoch: int, last_step: int) -> 
                 stacked = torch.stack([v.detach().float().reshape(()) for v in values]).cpu()
         else:
             stacked = torch.tensor([float(v) for v in values], dtype=torch.float64)
-        total = float(stacked.sum())
-        if not math.isfinite(total):
-            bad = int((~torch.isfinite(stacked)).nonzero()[0])
+        finite = torch.isfinite(stacked)
+        if not bool(finite.all()):
+            bad = int((~finite).nonzero()[0])
             raise NonFinite(key, float(stacked[bad]), epoch, last_step - len(pending) + bad + 1)
-        means[key] = total / len(values)
-    return means
+        out[key] = stacked.double().tolist()
+    return out
+
+
+def means_of(values: dict[str, list[float]]) -> dict[str, float]:
+    # fsum: exactly rounded, so the mean does not depend on how the steps were grouped
+    return {k: math.fsum(v) / len(v) for k, v in values.items() if v}
 
 
 def as_number(v: Any) -> float | None:
@@ -90,19 +93,19 @@ class Monitor:
 
 
 class EpochTotals:
-    """Step means of one epoch, weighted by the number of steps each covers."""
+    """Every step value of one epoch. The epoch's means are exact sums over all steps, so
+    they do not depend on when the live step events happened to be sent (a time-based
+    grouping would make two runs with the same seed differ in the last digits)."""
 
     def __init__(self) -> None:
-        self.sums: dict[str, float] = {}
-        self.steps = 0
+        self.values: dict[str, list[float]] = {}
 
-    def add(self, means: dict[str, float], steps: int) -> None:
-        for k, v in means.items():
-            self.sums[k] = self.sums.get(k, 0.0) + v * steps
-        self.steps += steps
+    def add(self, values: dict[str, list[float]]) -> None:
+        for k, v in values.items():
+            self.values.setdefault(k, []).extend(v)
 
     def means(self, prefix: str = "") -> dict[str, float]:
-        return {f"{prefix}{k}": v / max(1, self.steps) for k, v in self.sums.items()}
+        return {f"{prefix}{k}": v for k, v in means_of(self.values).items()}
 
 
-__all__ = ["EpochTotals", "Monitor", "as_number", "step_means"]
+__all__ = ["EpochTotals", "Monitor", "as_number", "means_of", "step_values"]
