@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from test_training_helpers import chain
+from training_docs import chain
 
 from graph_compiler.document import from_dict
 from graph_compiler.training.augment import AUGMENTATIONS, Augmenter, parse_augment
@@ -229,7 +229,7 @@ def test_scripts_without_augmentation_carry_none_of_it() -> None:
 
 
 def test_documented_misfit_message_for_tabular_data() -> None:
-    from test_training_helpers import mlp_doc
+    from training_docs import mlp_doc
 
     doc = mlp_doc({"dataset": "iris", "epochs": 1, "augment": ["hflip"]}, inputs=4)
     message = next(e.data["message"] for e in Trainer(doc).run() if e.kind == "error")

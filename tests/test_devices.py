@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_training_helpers import chain, mlp_doc
+from training_docs import chain, mlp_doc
 
 from graph_compiler.cli import main
 from graph_compiler.document import from_dict

@@ -67,12 +67,12 @@ def _list(as_json: bool) -> int:
         return 0
     rows = []
     for i in infos:
-        std = STANDARD.get(i.name)
-        size = _megabytes(std.size) if std else "built in"
-        cached = ("yes" if std.cached() else "no") if std else "-"
-        licence = std.licence if std else "-"
+        listed = STANDARD.get(i.name)
+        size = _megabytes(listed.size) if listed else "built in"
+        cached = ("yes" if listed.cached() else "no") if listed else "-"
+        licence = listed.licence if listed else "-"
         rows.append((i.name, i.task, "[N, " + ", ".join(map(str, i.input_shape)) + "]", size, cached,
-                     i.description + (f" | licence: {licence}" if std else "")))
+                     i.description + (f" | licence: {licence}" if listed else "")))
     head = ("name", "task", "shape", "download", "cached", "description")
     widths = [max(len(r[c]) for r in [head, *rows]) for c in range(5)]
     for r in [head, *rows]:

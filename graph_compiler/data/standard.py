@@ -270,7 +270,7 @@ def _member_bytes(archive: tarfile.TarFile, member: str, where: str) -> bytes:
 
 def _cifar_arrays(name: str, split: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Decoded arrays, cached as .npy beside the archive (written atomically)."""
-    from graph_compiler.document import atomic_write
+    from graph_compiler.atomic import atomic_write
 
     archive = fetch.fetch(name, STANDARD[name].files["archive"])
     stem = archive.parent / f"{split}-{STANDARD[name].files['archive'].sha256[:12]}"

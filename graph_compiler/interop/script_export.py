@@ -58,7 +58,8 @@ WIDTH = 88  # ruff format's default line length: the script passes `ruff format 
 _STDLIB = [("argparse", "import argparse"), ("gzip", "import gzip"), ("hashlib", "import hashlib"),
            ("json", "import json"), ("math", "import math"), ("os", "import os"),
            ("platform", "import platform"), ("random", "import random"), ("tarfile", "import tarfile"),
-           ("urllib", "import urllib.request"), ("Path", "from pathlib import Path")]
+           ("urllib", "import urllib.request"), ("Path", "from pathlib import Path"),
+           ("Any", "from typing import Any")]
 _THIRD_PARTY = [("np", "import numpy as np"), ("torch", "import torch"),
                 ("dist", "import torch.distributed as dist"),
                 ("save_file", "from safetensors.torch import save_file"),
@@ -341,7 +342,7 @@ def _template_params(module: str, function: str) -> list[str] | None:
 def _assemble(plan: _Plan, config: Any, doc: Document, generated: Generated, out_dir: str,
               script: str) -> str:
     schedule = config.schedule.type
-    augment = ["augment"] if config.augment else []
+    augment = ["augment", "augment_ops"] if config.augment else []
     templates = Templates([*RECIPE_TEMPLATES[plan.recipe], "recipe_common", "training", "optimizers",
                            "schedules", plan.data_module, *augment])
     templates.require("main", "train_step", "eval_step", "build_networks", "make_optimizers",
@@ -368,7 +369,7 @@ def _assemble(plan: _Plan, config: Any, doc: Document, generated: Generated, out
     recipe = "\n\n\n".join(filter(None, [templates.text("recipe_common"),
                                          *(templates.text(m) for m in RECIPE_TEMPLATES[plan.recipe])]))
     if augment:
-        training_parts.insert(0, templates.text("augment"))
+        training_parts[:0] = [templates.text("augment_ops"), templates.text("augment")]
     sections = [
         ("model: the network classes, as `netwright export` writes them", _model_code(generated)),
         ("settings", settings),

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from graph_compiler.interop.script_templates import augment as ops
+from graph_compiler.training import augment_ops as ops
 from graph_compiler.training.config import TrainingConfigError
 
 _PARAMS: dict[str, dict[str, Any]] = {
@@ -145,8 +145,7 @@ def _check(where: str, key: str, v: object) -> Any:
     return _number(where, key, v, -1e6, 1e6)  # value
 
 
-# The operations themselves live in the script template, so that exported training
-# scripts run the very same code.
+# The operations live in augment_ops, whose source exported training scripts carry.
 _IMAGE_OPS = ops.AUGMENT_OPS
 _MIX_OPS = ops.MIX_OPS
 

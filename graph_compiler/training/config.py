@@ -186,7 +186,7 @@ def parse_config(raw: Mapping[str, Any] | None, overrides: Mapping[str, Any] | N
     if "compile" in merged:
         if not isinstance(g("compile"), bool):
             raise TrainingConfigError(f"training.compile must be true or false, got {g('compile')!r}")
-        cfg.compile = g("compile")
+        cfg.compile = bool(g("compile"))
     if "in_memory" in merged:
         v = g("in_memory")
         if not (isinstance(v, bool) or v == "auto"):

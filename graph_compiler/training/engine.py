@@ -345,8 +345,10 @@ class Trainer:
         """Train / validation splits, normalised, on the device when they fit there."""
         cfg, device = self.config, self.device
         assert device is not None
+        train: Dataset = dataset
+        val: Dataset | None
         if cfg.validation is not None:
-            train, val = dataset, self._validation_set(dataset)
+            val = self._validation_set(dataset)
         else:
             train, val = (dataset, None) if cfg.val_split <= 0 else split(dataset, cfg.val_split, cfg.seed)
         if self._saved_run is not None:  # a resumed run keeps the statistics it trained with
