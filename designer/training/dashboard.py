@@ -42,6 +42,7 @@ from designer.training.buffers import Drained, TrainingBuffers
 from designer.training.controls import RunControls, RunStatus
 from designer.training.evaluation import EvaluationView
 from designer.training.health import HealthView
+from designer.training.insight import InsightView
 from designer.training.pacing import Pacer
 from designer.training.plot_theme import apply_plot_theme
 from designer.training.plots import CurveBoard
@@ -52,6 +53,8 @@ from graph_compiler.errors import NetwrightError
 
 if TYPE_CHECKING:
     from designer.model import DocumentModel
+    from graph_compiler.document import Document
+    from graph_compiler.training.engine import Trainer
     from designer.training.worker import TrainingThread, TrainingWorker
 
 def _scrolling_row(row: QWidget) -> QScrollArea:
@@ -71,7 +74,7 @@ def _scrolling_row(row: QWidget) -> QScrollArea:
 # torch is imported only when a run starts (worker, probe, engine): the window paints first.
 
 TICK_MS = 33  # drain at <= 30 Hz; each view redraws as its Pacer allows (<= 10 Hz)
-PAGE_CURVES, PAGE_ACTIVATIONS, PAGE_HEALTH, PAGE_EVALUATION, PAGE_SAMPLES = range(5)
+PAGE_CURVES, PAGE_ACTIVATIONS, PAGE_HEALTH, PAGE_EVALUATION, PAGE_SAMPLES, PAGE_INSIGHT = range(6)
 PAYLOAD_PAGE = {"activation": PAGE_ACTIVATIONS, "confusion": PAGE_EVALUATION,
                 "predictions": PAGE_EVALUATION, "sample": PAGE_SAMPLES}
 OVERLAYS = (("No earlier runs", 0), ("Previous run", 1), ("Last 3 runs", 3), ("All kept runs", 99))
@@ -85,7 +88,7 @@ def semantic_key(doc: Any) -> str:
     return json.dumps([nets, doc.training], sort_keys=True, default=str)
 
 
-def default_trainer_factory(doc: Any, overrides: dict[str, Any]) -> Any:
+def default_trainer_factory(doc: Document, overrides: dict[str, Any]) -> Trainer:
     from graph_compiler.training.engine import Trainer
 
     return Trainer(doc, overrides)
@@ -95,11 +98,14 @@ class TrainingDashboard(QWidget):
     """One per main window. ``model`` is the DocumentModel (``doc``, ``path`` and its
     change signals); ``history`` keeps earlier runs for the overlays."""
 
+    # {node id: {"dead_fraction", "saturated_fraction", "grad_norm", "level", ...}} for the
+    # canvas badges: from the worker while training, from the Insight units after it.
+    nodeHealth = Signal(object)
     runStarted = Signal()
     runFinished = Signal(str)  # done reason
 
     def __init__(self, model: DocumentModel, history: RunHistory | None = None,
-                 trainer_factory: Callable[[Any, dict[str, Any]], Any] | None = None,
+                 trainer_factory: Callable[[Document, dict[str, Any]], Trainer] | None = None,
                  actions: TrainingActions | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
@@ -134,6 +140,7 @@ class TrainingDashboard(QWidget):
         self._connect_actions(own=actions is None)
         apply_plot_theme(self)  # before the plots exist: they take the theme's colours
         self._build_ui()
+        self.insight.unitsReady.connect(self.nodeHealth)
         apply_plot_theme(self)
         self._follow_theme()
         self._connect_model()
@@ -197,6 +204,7 @@ class TrainingDashboard(QWidget):
         self.health = HealthView()
         self.evaluation = EvaluationView()
         self.samples = SamplesView()
+        self.insight = InsightView()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(curves_page, "Curves")
@@ -204,6 +212,7 @@ class TrainingDashboard(QWidget):
         self.tabs.addTab(self.health, "Layer health")
         self.tabs.addTab(self.evaluation, "Evaluation")
         self.tabs.addTab(self.samples, "Samples")
+        self.tabs.addTab(self.insight, "Insight")
         self.tabs.currentChanged.connect(lambda _i: self._refresh_visible(force=True))
 
         lay = QVBoxLayout(self)
@@ -316,6 +325,7 @@ class TrainingDashboard(QWidget):
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Stop a live run and wait for its thread (main window close)."""
         self.timer.stop()
+        self.insight.shutdown()
         if self.run_thread is None:
             return True
         ok = self.run_thread.stop_and_wait(timeout_ms)
@@ -367,6 +377,8 @@ class TrainingDashboard(QWidget):
                 self._pending[key] = latest[key]
         if "traceback" in latest:
             self.last_traceback = latest["traceback"]
+        if "badges" in latest:  # cheap, and the canvas shows them whatever tab is open
+            self.nodeHealth.emit(latest["badges"])
         for level, text in d.messages:
             if level == "error":
                 self._show_error(text)
@@ -440,6 +452,8 @@ class TrainingDashboard(QWidget):
         if self.watched and self.result is not None:
             self.show_activations(*self.watched)
         self.runFinished.emit(reason)
+        if self.result is not None:
+            self.insight.set_trainer(self.result.trainer)
 
     def _record_history(self, reason: str) -> None:
         curves: dict[str, tuple[list[float], list[float]]] = {}

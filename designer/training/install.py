@@ -15,11 +15,12 @@ or an action is used, so the window still paints first.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
+from PySide6.QtWidgets import QDockWidget, QLabel
 
+from designer.canvas.health_badge import HealthBadges
 from designer.training.actions import TrainingActions
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ _HOOK = "netwrightTrainingHook"  # dynamic property marking canvases already con
 class TrainingDock(QDockWidget):
     """The dock holding the dashboard, built on first use."""
 
-    def __init__(self, window: QMainWindow, model: DocumentModel, history: RunHistory | None = None,
+    def __init__(self, window: MainWindow, model: DocumentModel, history: RunHistory | None = None,
                  actions: TrainingActions | None = None) -> None:
         super().__init__("Training", window)
         self.setObjectName("dock_training")  # saveState / restoreState need a name
@@ -43,6 +44,8 @@ class TrainingDock(QDockWidget):
         self._history = history
         self.training_actions = actions or TrainingActions.standalone(self)
         self._dashboard: TrainingDashboard | None = None
+        self.window_ = window
+        self.badges = HealthBadges(self.open_node)
         placeholder = QLabel("Press Run (F5) to train the graph and watch it learn.")
         placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setWidget(placeholder)
@@ -62,6 +65,7 @@ class TrainingDock(QDockWidget):
 
             history = self._history or RunHistory(default_dir())
             self._dashboard = TrainingDashboard(self.model, history, actions=self.training_actions)
+            self._dashboard.nodeHealth.connect(self.show_node_health)
             self.setWidget(self._dashboard)
         return self._dashboard
 
@@ -77,6 +81,28 @@ class TrainingDock(QDockWidget):
         # Before the first run there is nothing to show: do not build the dashboard for it.
         if self._dashboard is not None:
             self._dashboard.show_activations(node_id, network)
+
+    def _main_view(self) -> tuple[str, CanvasView] | None:
+        views = self.window_.views
+        name = self.model.doc.networks[0].name if self.model.doc.networks else None
+        return (name, views[name]) if name is not None and name in views else None
+
+    def show_node_health(self, rows: dict[str, Any]) -> None:
+        """Badges with each node's dead / saturated units and gradient norm on the main
+        network's canvas (during training from the worker, after it from Insight)."""
+        found = self._main_view()
+        if found is not None:
+            self.badges.update(found[1].scene(), rows)
+
+    def open_node(self, node_id: str) -> None:
+        """A badge was clicked: show that node's activations."""
+        from designer.training.dashboard import PAGE_ACTIVATIONS
+
+        self.show()
+        self.raise_()
+        self.dashboard.tabs.setCurrentIndex(PAGE_ACTIVATIONS)
+        found = self._main_view()
+        self.dashboard.show_activations(node_id, found[0] if found else None)
 
     def shutdown(self) -> None:
         if self._dashboard is not None:
@@ -101,6 +127,7 @@ def install_training_dock(window: MainWindow, model: DocumentModel, history: Run
     _hook_canvases(window, dock)
     # Connected after the window's own slots, so new tabs exist by now.
     model.documentReset.connect(lambda *_a: _hook_canvases(window, dock))
+    model.documentReset.connect(lambda *_a: dock.badges.clear())  # another file: not its numbers
     model.networksChanged.connect(lambda *_a: _hook_canvases(window, dock))
     app = QCoreApplication.instance()
     if app is not None:

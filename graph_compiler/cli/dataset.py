@@ -67,12 +67,12 @@ def _list(as_json: bool) -> int:
         return 0
     rows = []
     for i in infos:
-        listed = STANDARD.get(i.name)
-        size = _megabytes(listed.size) if listed else "built in"
-        cached = ("yes" if listed.cached() else "no") if listed else "-"
-        licence = listed.licence if listed else "-"
+        entry = STANDARD.get(i.name)
+        size = _megabytes(entry.size) if entry else "built in"
+        cached = ("yes" if entry.cached() else "no") if entry else "-"
+        licence = entry.licence if entry else "-"
         rows.append((i.name, i.task, "[N, " + ", ".join(map(str, i.input_shape)) + "]", size, cached,
-                     i.description + (f" | licence: {licence}" if listed else "")))
+                     i.description + (f" | licence: {licence}" if entry else "")))
     head = ("name", "task", "shape", "download", "cached", "description")
     widths = [max(len(r[c]) for r in [head, *rows]) for c in range(5)]
     for r in [head, *rows]:

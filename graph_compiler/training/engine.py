@@ -27,7 +27,6 @@ import threading
 import time
 import traceback
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,27 +56,8 @@ from graph_compiler.training.preprocessing import (
 )
 from graph_compiler.training.progress import EpochTotals, Monitor, as_number, means_of, step_values
 from graph_compiler.training.rng import capture_rng, restore_rng, seed_everything
+from graph_compiler.training.run_result import RunResult
 from graph_compiler.training.schedules import per_step
-
-
-@dataclass
-class RunResult:
-    """What a finished (or stopped) run leaves for the caller."""
-
-    reason: str  # completed | stopped | early_stopping | error
-    epoch: int
-    main: str | None
-    weights: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)  # CPU copies
-    history: list[dict[str, Any]] = field(default_factory=list)
-    normalizer: dict[str, Any] | None = None
-    config: dict[str, Any] = field(default_factory=dict)
-    recipe: str | None = None
-    saved: str | None = None
-    error: dict[str, Any] | None = None
-
-    @property
-    def main_weights(self) -> dict[str, torch.Tensor] | None:
-        return self.weights.get(self.main) if self.main else None
 
 
 class Trainer:
@@ -544,7 +524,7 @@ class Trainer:
         """Continue ``saved``: its weights, optimizer state, progress and RNG state."""
         assert self.device is not None
         restore.check_recipe(saved, self.config.recipe)
-        restore.load_weights(self.recipe, saved, self.device)
+        restore.load_run_weights(self.recipe, saved, self.device)
         restore.load_optimizer_states(self.optimizers, saved)
         self._start_epoch = self._epoch = saved.epoch
         self._step = int(saved.info.get("step", 0))
@@ -573,4 +553,4 @@ class Trainer:
             self._set_mode(True)
 
 
-__all__ = ["RunResult", "Trainer"]
+__all__ = ["Trainer"]

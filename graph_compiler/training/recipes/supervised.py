@@ -106,12 +106,12 @@ class Classification(_Supervised):
         return problems
 
     def _loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        loss: torch.Tensor
         if y.is_floating_point():  # class probabilities [B, k] from mixup / cutmix
             if y.shape[1] < logits.shape[1]:
                 y = nn.functional.pad(y, (0, logits.shape[1] - y.shape[1]))
-            loss = self.loss_module(logits, y.to(logits.dtype))
-            return loss
+            soft: torch.Tensor = self.loss_module(logits, y.to(logits.dtype))
+            return soft
+        loss: torch.Tensor
         if self.loss_name == "cross_entropy":
             loss = self.loss_module(logits, y)
         elif self.loss_name == "bce":
