@@ -6,7 +6,7 @@ import io
 
 import pytest
 import torch
-from test_training_helpers import mlp_doc
+from training_docs import mlp_doc
 
 from graph_compiler import document
 from graph_compiler.cli import main

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
+    QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -108,6 +109,7 @@ class TrainingDashboard(QWidget):
                  actions: TrainingActions | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
+        self._data_dialog: QDialog | None = None
         self.history = history or RunHistory(None)
         self.trainer_factory = trainer_factory or default_trainer_factory
         self.buffers: TrainingBuffers | None = None
@@ -158,6 +160,7 @@ class TrainingDashboard(QWidget):
 
     def _build_ui(self) -> None:
         self.controls = RunControls(self.training_actions)
+        self.controls.data_button.clicked.connect(lambda _c=False: self.data_dialog())
         self.status = RunStatus()
         # Short names for what callers and tests use most.
         c, st = self.controls, self.status
@@ -217,6 +220,16 @@ class TrainingDashboard(QWidget):
         lay.addWidget(self.status)
         lay.addWidget(self.error_label)
         lay.addWidget(self.tabs, 1)
+
+    def data_dialog(self) -> QDialog:
+        """Open (or raise) the dataset picker with its download and augmentation preview."""
+        from designer.training.data_dialog import DataDialog
+
+        if self._data_dialog is None:
+            self._data_dialog = DataDialog(self.model, self)
+        self._data_dialog.show()
+        self._data_dialog.raise_()
+        return self._data_dialog
 
     def _follow_theme(self) -> None:
         theme.manager().changed.connect(self._on_theme)  # held weakly by the manager

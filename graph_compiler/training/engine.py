@@ -330,11 +330,28 @@ class Trainer:
         base = Path(self.doc.source).parent if self.doc.source else None
         return resolve_dataset(spec, base_dir=base, seed=self.config.seed)
 
+    def _validation_set(self, train: Dataset) -> Dataset:
+        """training.validation, checked against the training data it stands beside."""
+        assert self.config.validation is not None
+        base = Path(self.doc.source).parent if self.doc.source else None
+        val = resolve_dataset(self.config.validation, base_dir=base, seed=self.config.seed)
+        if val.task != train.task or val.input_shape != train.input_shape or val.x.dtype != train.x.dtype:
+            raise TrainingConfigError(
+                f"training.validation: dataset {val.name!r} ({val.task}, samples {list(val.input_shape)}, "
+                f"{val.x.dtype}) does not match the training data {train.name!r} ({train.task}, samples "
+                f"{list(train.input_shape)}, {train.x.dtype})")
+        return val
+
     def _splits(self, dataset: Dataset, recipe_normalize: str) -> tuple[Dataset, Dataset | None]:
         """Train / validation splits, normalised, on the device when they fit there."""
         cfg, device = self.config, self.device
         assert device is not None
-        train, val = (dataset, None) if cfg.val_split <= 0 else split(dataset, cfg.val_split, cfg.seed)
+        train: Dataset = dataset
+        val: Dataset | None
+        if cfg.validation is not None:
+            val = self._validation_set(dataset)
+        else:
+            train, val = (dataset, None) if cfg.val_split <= 0 else split(dataset, cfg.val_split, cfg.seed)
         if self._saved_run is not None:  # a resumed run keeps the statistics it trained with
             self.normalizer = restore.saved_normalizer(self._saved_run)
         else:
