@@ -70,6 +70,8 @@ COMMANDS: tuple[Command, ...] = (
             tip="Turn a PyTorch nn.Module into a graph (torch.fx)"),
     Command("export_python", "&Export Python…", "File", ("Ctrl+E",), "export",
             tip="Write the standalone PyTorch module"),
+    Command("compare", "Compare &with…", "File", (), tip="Overlay the differences from another design file"),
+    Command("clear_comparison", "C&lear Comparison", "File", (), tip="Remove the comparison overlay"),
     Command("start_page", "Start &Page", "File", (), "home", tip="Back to the examples and recent files"),
     Command("quit", "&Quit", "File", (Key.Quit,), tip="Quit Netwright"),
     # ---- Edit
@@ -96,8 +98,16 @@ COMMANDS: tuple[Command, ...] = (
     Command("minimap", "&Minimap", "View", ("Ctrl+M",), tip="Show the overview in the canvas's corner",
             checkable=True),
     Command("auto_layout", "&Auto-layout", "View", ("Ctrl+L",), "layout", tip="Lay the network out again"),
+    # Folding is view state: it changes what the canvas shows, never the document.
+    Command("expand", "&Expand Block", "View", ("Ctrl+Right",), None, "canvas",
+            "Show the selected block nodes' inner networks in place (a folded run: its N nodes)"),
+    Command("fold", "F&old Block / Repeats", "View", ("Ctrl+Left",), None, "canvas",
+            "Fold the selected expanded blocks, or the run of repeated blocks they belong to"),
+    Command("fold_repeats", "Fold All &Repeated Blocks", "View", (), None, "canvas",
+            "Show every run of the same block used N times in a row as one \"×N\" node"),
     Command("theme_light", "Light Theme", "View", (), tip="Light colours", checkable=True),
     Command("theme_dark", "Dark Theme", "View", (), tip="Dark colours", checkable=True),
+    Command("reset_layout", "&Reset Layout", "View", (), tip="Put the panels back where they were at first start"),
     # ---- Network
     Command("add_network", "&Add Network…", "Network", ("Ctrl+Shift+N",), "network",
             tip="Add a network (usable as a block)"),

@@ -1,6 +1,6 @@
 """The training worker: runs the engine's event generator on a QThread.
 
-Rules it keeps (GUIDE §1 and §4):
+Rules it keeps:
 - It never touches a widget and emits no signal per step. Events go into
   ``TrainingBuffers``; the dashboard's timer drains them. The only signal is ``finished``.
 - Everything that goes wrong in the thread is caught and posted as an error message, so
@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
@@ -29,6 +29,9 @@ from designer.training.buffers import TrainingBuffers
 from designer.training.plots import epoch_series, step_series
 from graph_compiler.training.events import Event
 from graph_compiler.training.probe import ModelProbe, ProbeError
+
+if TYPE_CHECKING:
+    from graph_compiler.training.engine import Trainer
 
 HEALTH_INTERVAL_S = 0.25  # per-layer norms at most 4x a second
 BADGE_INTERVAL_S = 2.0  # dead / saturated units for the canvas badges (one probe forward pass)
@@ -39,7 +42,7 @@ _threads_configured = False
 
 
 def configure_torch_threads(reserve_for_ui: int = 1) -> None:
-    """Set torch's thread counts once, at start-up, in the main thread (GUIDE §4).
+    """Set torch's thread counts once, at start-up, in the main thread.
 
     Intra-op threads leave ``reserve_for_ui`` cores to the GUI thread so drawing never
     waits for a core; inter-op is 1 (the engine runs one op stream). Calling again is a
@@ -59,11 +62,10 @@ def configure_torch_threads(reserve_for_ui: int = 1) -> None:
         pass  # parallel work already ran (e.g. in tests): the default stays
 
 
-def make_probe(trainer: Any) -> ModelProbe | None:
+def make_probe(trainer: Trainer) -> ModelProbe | None:
     """A ModelProbe over a prepared trainer's modules, or None before set-up finished."""
-    ctx = getattr(trainer, "ctx", None)
-    recipe = getattr(trainer, "recipe", None)
-    if ctx is None or recipe is None or not getattr(recipe, "modules", None):
+    ctx, recipe = trainer.ctx, trainer.recipe
+    if ctx is None or recipe is None or not recipe.modules:
         return None
     data = ctx.val if ctx.val is not None else ctx.train
     compiled = ctx.compiled

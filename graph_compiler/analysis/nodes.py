@@ -227,15 +227,24 @@ def meta_run(spec: NodeSpec, params: dict[str, Any],
         out_names = [f"out{i}" for i in range(n_out)]
         lines = spec.forward_lines("m" if module is not None else None, in_names, out_names,  # type: ignore[arg-type]
                                    params)
-        if module is not None:
+        if isinstance(module, torch.nn.Module):
             module.eval()
         with FlopCounterMode(display=False) as counter:
             exec("\n".join(lines), ns, local)  # noqa: S102 - catalog text, not user text
         outs = [tuple(local[o].shape) for o in out_names]
-        n_params = sum(p.numel() for p in module.parameters()) if module is not None else 0
+        n_params = _meta_params(module)
         return outs, n_params, int(counter.get_total_flops())
     except ShapeError:
         raise
     except Exception as exc:  # noqa: BLE001 - torch's own complaint, made readable
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ShapeError(f"{spec.type}: {first}") from None
+
+
+def _meta_params(module: Any) -> int:
+    """Parameters of what a constructor built: a module, a bare nn.Parameter, or a buffer."""
+    import torch
+
+    if isinstance(module, torch.nn.Module):
+        return sum(p.numel() for p in module.parameters())
+    return module.numel() if isinstance(module, torch.nn.Parameter) else 0

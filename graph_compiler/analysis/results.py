@@ -1,7 +1,7 @@
 """What analysis reports: diagnostics, tensor types, per-node and per-network results."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graph_compiler.catalog import Shape, fmt_shape
@@ -56,6 +56,7 @@ class NodeInfo:
     outputs: list[TensorType] | None  # None when the node could not be inferred
     n_params: int = 0
     flops: int = 0
+    notes: list[str] = field(default_factory=list)  # facts worth showing, e.g. a tied weight
 
     @property
     def output_shapes(self) -> list[Shape] | None:
@@ -84,7 +85,7 @@ class NetworkInfo:
         return sum(n.flops for n in self.nodes.values())
 
     def input_types(self) -> list[TensorType | None]:
-        return [(self.nodes[i].outputs or [None])[0] for i in self.inputs if i in self.nodes]
+        return [outs[0] if outs else None for outs in (self.nodes[i].outputs for i in self.inputs if i in self.nodes)]
 
     def output_types(self) -> list[TensorType | None]:
         out: list[TensorType | None] = []
@@ -99,6 +100,9 @@ class Analysis:
     diagnostics: list[Diagnostic]
     networks: dict[str, NetworkInfo]
     main: str | None
+    # Per network, the nodes whose results or diagnostics may differ from the previous
+    # analysis by the same Analyzer (networks not listed are unchanged); None: anything may.
+    changed: dict[str, set[str]] | None = None
 
     @property
     def errors(self) -> list[Diagnostic]:

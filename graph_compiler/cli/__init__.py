@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "what a trained model gets wrong: calibration, attacks, attributions, dead units, OOD",
     "dataset": "write samples of a built-in dataset",
     "import": "turn a PyTorch nn.Module into a Netwright graph",
+    "diff": "compare two designs: nodes, wires, parameters, shapes",
 }
 _MODULES = {"import": "import_cmd"}
 

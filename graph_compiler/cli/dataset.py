@@ -97,7 +97,7 @@ def _save(path: Path, array: Any) -> Path:
 
     import numpy as np
 
-    from graph_compiler.document import atomic_write
+    from graph_compiler.atomic import atomic_write
 
     buf = io.BytesIO()
     np.save(buf, array, allow_pickle=False)

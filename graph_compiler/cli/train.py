@@ -196,7 +196,8 @@ def run(args: argparse.Namespace) -> int:
         metrics = done.get("metrics", {})
         shown = {k: v for k, v in metrics.items() if k.startswith(("train_loss", "val_"))}
         how = {"completed": "finished", "stopped": "stopped", "early_stopping": "stopped early (no improvement)"}
-        print(f"{how.get(done.get('reason'), done.get('reason'))} after {done.get('epoch')} epoch(s) "
+        reason = str(done.get("reason"))
+        print(f"{how.get(reason, reason)} after {done.get('epoch')} epoch(s) "
               f"in {done.get('elapsed_s', 0):.1f}s: " + ", ".join(f"{k} {_fmt(v)}" for k, v in shown.items()),
               file=out)
         if done.get("best"):

@@ -220,7 +220,7 @@ def _float(key: str, v: Any, lo: float | None = None, hi: float | None = None,
         raise TrainingConfigError(f"training.{key} must be a number{rng}, got {v:g}")
     if hi is not None and (v > hi or (hi_open and v == hi)):
         raise TrainingConfigError(f"training.{key} must be a number{rng}, got {v:g}")
-    return v
+    return float(v)
 
 
 def _range_text(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) -> str:
@@ -239,7 +239,7 @@ def _choice(key: str, v: Any, allowed: tuple[str, ...]) -> str:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise TrainingConfigError(
             f"training.{key}: {v!r} is not allowed{hint}; allowed values: {', '.join(allowed)}")
-    return v
+    return str(v)
 
 
 def _device(v: Any) -> str:

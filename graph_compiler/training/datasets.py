@@ -247,10 +247,11 @@ def resolve_dataset(
 
     from graph_compiler.training import loaders
 
-    load: Callable[..., Dataset] = {
+    loaders_by_source: dict[str, Callable[..., Dataset]] = {
         "csv": loaders.load_csv, "npz": loaders.load_npz,
         "image_folder": loaders.load_image_folder, "idx_images": loaders.load_idx,
-    }[source]
+    }
+    load = loaders_by_source[source]
     allowed = _FILE_SOURCES[source]
     kwargs: dict[str, Any] = {}
     for key, value in options.items():

@@ -53,8 +53,7 @@ def is_oom(exc: BaseException) -> bool:
     """True for CUDA / CPU out-of-memory errors (torch raises several types for them)."""
     if isinstance(exc, MemoryError):
         return True
-    oom = getattr(torch.cuda, "OutOfMemoryError", None)
-    if oom is not None and isinstance(exc, oom):
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
         return True
     text = str(exc).lower()
     return isinstance(exc, RuntimeError) and (
