@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from test_training_helpers import chain
+from training_docs import chain
 
 from graph_compiler import document
 from graph_compiler.cli import main

@@ -9,7 +9,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_training_helpers import chain, mlp_doc, token_doc
+from training_docs import chain, mlp_doc, token_doc
 
 from graph_compiler.document import from_dict
 from graph_compiler.insight import attribution, calibration, ood, robustness, units

@@ -516,7 +516,7 @@ class InsightView(QWidget):
 
     def export_report(self, path: str) -> str:
         """Write the shown report as the same HTML page `netwright evaluate --report` writes."""
-        from graph_compiler.document import atomic_write
+        from graph_compiler.atomic import atomic_write
         from graph_compiler.insight.evaluate import summary
         from graph_compiler.insight.report import render_html
 

@@ -180,7 +180,7 @@ def _json_default(v: Any) -> Any:
 def save_temperature(run_dir: str | Path, temperature: float, report: dict[str, Any] | None = None) -> Path:
     """Record the fitted temperature in the run's run.json ("calibration" key), so code
     that loads the run can divide the logits by it."""
-    from graph_compiler.document import atomic_write
+    from graph_compiler.atomic import atomic_write
     from graph_compiler.training.checkpoints import RUN_JSON, load_run
 
     if not temperature > 0:
