@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -121,6 +123,19 @@ def test_save_temperature_goes_into_run_json(cnn_run, tmp_path):
     assert info["calibration"]["ece_after"] <= info["calibration"]["ece_before"] + 1e-9
     assert info["format"] == "netwright-run" and "document" in info  # the rest is kept
     assert main(["evaluate", "--weights", str(run), "--what", "units", "--quiet"]) == 0  # still loads
+    # exported inference code applies it
+    assert main(["export", str(CNN), "-o", str(tmp_path / "cnn.py"), "--weights", str(run)]) == 0
+    code = (tmp_path / "cnn.py").read_text()
+    assert f"TEMPERATURE = {float(t)!r}" in code
+    ns: dict = {"__name__": "cnn", "__file__": str(tmp_path / "cnn.py")}
+    exec(compile(code, str(tmp_path / "cnn.py"), "exec"), ns)
+    model = ns["load_weights"]().eval()
+    with torch.no_grad():
+        logits = model(torch.randn(3, 1, 8, 8))
+        assert torch.allclose(ns["calibrated_probabilities"](logits), torch.softmax(logits / t, dim=-1))
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--quiet", str(tmp_path / "cnn.py")],
+                          capture_output=True, text=True, check=False)
+    assert lint.returncode == 0, lint.stdout
 
 
 def _fails(capsys, argv: list[str], *needles: str) -> str:
