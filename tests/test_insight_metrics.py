@@ -333,3 +333,16 @@ def test_parse_what():
     assert parse_what(None) == ["calibration", "robustness", "attribution", "units", "ood"]
     with pytest.raises(InsightError, match="unknown section 'calibraton'"):
         parse_what("calibraton")
+
+
+def test_generative_models_get_units_and_reasons():
+    from graph_compiler.examples import load_example
+
+    doc = load_example("gan_2d")
+    doc.training = {**doc.training, "dataset": {"name": "eight_gaussians", "n": 200}}
+    target = _target(doc)
+    ev = evaluate(target)
+    for section in ("calibration", "robustness", "attribution", "ood"):
+        assert ev.report[section]["applies"] is False and "gan" in ev.report[section]["reason"]
+    assert ev.report["units"]["applies"] and ev.report["units"]["nodes"]
+    assert "logits" not in ev.predictions
