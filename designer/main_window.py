@@ -93,7 +93,7 @@ class MainWindow(QMainWindow):
         self.file_actions = FileActions(self)
         self.prompts = self.file_actions.prompts
         self.edit = EditCommands(self)
-        self.compare: Comparison = None  # type: ignore[assignment] - set by finish_setup
+        self.compare: Comparison = None  # type: ignore[assignment]  # set by finish_setup
         self.recent_menu: Any = None
         self.panels_menu: Any = None
         self.acts: Actions = build_menus(self)
@@ -206,8 +206,8 @@ class MainWindow(QMainWindow):
         bold = QFont(tree.font())
         bold.setBold(True)
         fm = QFontMetrics(bold)
-        widest = max((fm.horizontalAdvance(tree.topLevelItem(i).text(0))
-                      for i in range(tree.topLevelItemCount())), default=80)
+        tops = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
+        widest = max((fm.horizontalAdvance(t.text(0)) for t in tops if t is not None), default=80)
         chrome = (tree.indentation() + tree.iconSize().width() + 10  # arrow, swatch, gap
                   + tree.verticalScrollBar().sizeHint().width() + 2 * tree.frameWidth()
                   + 12 + 8)  # the panel's margins, and some air after the name
@@ -301,7 +301,7 @@ class MainWindow(QMainWindow):
 
     def current_view(self) -> CanvasView | None:
         w = self.tabs.currentWidget()
-        return w if w is not None and w in self.views.values() else None  # type: ignore[return-value]
+        return next((v for v in self.views.values() if v is w), None)
 
     def current_network(self) -> str | None:
         view = self.current_view()

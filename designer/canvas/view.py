@@ -259,6 +259,7 @@ class CanvasView(QGraphicsView):
         for item in self.scene().items():
             item.update()
         self.scene().update()
+        self.minimap.schedule()  # its picture is cached: draw it again in the new colours
 
     def show_hint(self, text: str, at: QPoint | None = None) -> None:
         """A short on-canvas note near the cursor (why a wire was refused, ...)."""

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QDoubleValidator
+from PySide6.QtGui import QAction, QDoubleValidator, QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from designer.training.actions import TrainingActions
 
-DEVICES = ("auto", "cpu", "cuda")
+DEVICES = ("auto", "cpu", "cuda", "mps")
 PROGRESS_STEPS = 200
 STATUS_INTERVAL_S = 0.25
 
@@ -115,7 +115,9 @@ class RunControls(QWidget):
             ok = bool(torch.cuda.is_available())
         except Exception:  # noqa: BLE001
             ok = False
-        item = self.device_combo.model().item(DEVICES.index("cuda"))  # type: ignore[attr-defined]
+        model = self.device_combo.model()
+        assert isinstance(model, QStandardItemModel)  # a QComboBox's own model
+        item = model.item(DEVICES.index("cuda"))
         item.setEnabled(ok)
         item.setToolTip("" if ok else "No CUDA GPU is available to this PyTorch")
 

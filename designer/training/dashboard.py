@@ -52,6 +52,8 @@ from graph_compiler.errors import NetwrightError
 
 if TYPE_CHECKING:
     from designer.model import DocumentModel
+    from graph_compiler.document import Document
+    from graph_compiler.training.engine import Trainer
     from designer.training.worker import TrainingThread, TrainingWorker
 
 def _scrolling_row(row: QWidget) -> QScrollArea:
@@ -85,7 +87,7 @@ def semantic_key(doc: Any) -> str:
     return json.dumps([nets, doc.training], sort_keys=True, default=str)
 
 
-def default_trainer_factory(doc: Any, overrides: dict[str, Any]) -> Any:
+def default_trainer_factory(doc: Document, overrides: dict[str, Any]) -> Trainer:
     from graph_compiler.training.engine import Trainer
 
     return Trainer(doc, overrides)
@@ -102,7 +104,7 @@ class TrainingDashboard(QWidget):
     runFinished = Signal(str)  # done reason
 
     def __init__(self, model: DocumentModel, history: RunHistory | None = None,
-                 trainer_factory: Callable[[Any, dict[str, Any]], Any] | None = None,
+                 trainer_factory: Callable[[Document, dict[str, Any]], Trainer] | None = None,
                  actions: TrainingActions | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model

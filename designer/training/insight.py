@@ -398,9 +398,11 @@ class InsightView(QWidget):
         self.units = UnitsView()
         self.ood = OodView()
         self.tabs = QTabWidget()
-        for w, name in ((self.calibration, "Calibration"), (self.robustness, "Robustness"),
-                        (self.attribution, "Attributions"), (self.units, "Units"), (self.ood, "Unfamiliar")):
-            self.tabs.addTab(w, name)
+        views: tuple[tuple[QWidget, str], ...] = (
+            (self.calibration, "Calibration"), (self.robustness, "Robustness"),
+            (self.attribution, "Attributions"), (self.units, "Units"), (self.ood, "Unfamiliar"))
+        for view, name in views:
+            self.tabs.addTab(view, name)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)

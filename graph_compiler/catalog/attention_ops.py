@@ -50,12 +50,13 @@ def _sdpa_init(p: dict[str, Any]) -> str | None:
     return call_expr("ScaledDotProductAttention", _SDPA_PARAMS, p)
 
 
-def _sdpa_fwd(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _sdpa_fwd(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     out = outs[0] or "_"
+    names = [v or "None" for v in ins]
     if mod is not None:
-        return [f"{out} = {mod}({', '.join(ins)})"]
+        return [f"{out} = {mod}({', '.join(names)})"]
     options = call_expr("f", _SDPA_PARAMS, p, skip=("dropout_p",))[2:-1]
-    args = ", ".join([*ins, options] if options else ins)
+    args = ", ".join([*names, options] if options else names)
     return [f"{out} = nn.functional.scaled_dot_product_attention({args})"]
 
 
@@ -77,7 +78,7 @@ def _masked_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     return [tuple(x)]
 
 
-def _masked_fwd(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _masked_fwd(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     x, mask = ins[0], ins[1]
     if p["crop"]:
         mask = f"{mask}[..., : {x}.size(-2), : {x}.size(-1)]"  # minGPT's bias[:, :, :T, :T]

@@ -8,10 +8,13 @@ from graph_compiler.catalog._helpers import inferred, match_inferred, prod, size
 from graph_compiler.catalog.spec import (
     MAX_SIZE,
     REQUIRED,
+    CountFn,
     NodeSpec,
     Param,
+    ResolveFn,
     Shape,
     ShapeError,
+    ShapeFn,
     fmt_shape,
     pair,
 )
@@ -46,7 +49,7 @@ def _conv_params(nd: int, transposed: bool = False) -> tuple[Param, ...]:
     return tuple(ps)
 
 
-def _conv_resolve(type_name: str, nd: int):  # type: ignore[no-untyped-def]
+def _conv_resolve(type_name: str, nd: int) -> ResolveFn:
     def resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str, Any]:
         shape = ins[0]
         if len(shape) != nd + 2:
@@ -89,14 +92,14 @@ def _check_padding_mode(type_name: str, nd: int, params: dict[str, Any], shape: 
                              f"size, gets padding {side} for {fmt_shape(shape)}", "padding")
 
 
-def _conv_shape(type_name: str, nd: int, transposed: bool = False):  # type: ignore[no-untyped-def]
+def _conv_shape(type_name: str, nd: int, transposed: bool = False) -> ShapeFn:
     def shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
         out = spatial(type_name, ins[0], nd, params, transposed)
         return [(ins[0][0], params["out_channels"], *out)]
     return shape
 
 
-def _conv_count(nd: int, transposed: bool = False):  # type: ignore[no-untyped-def]
+def _conv_count(nd: int, transposed: bool = False) -> CountFn:
     def count(p: dict[str, Any], ins: Sequence[Shape], outs: Sequence[Shape]) -> tuple[int, int]:
         k = prod(pair(p["kernel_size"], nd))
         cin, cout, g = p["in_channels"], p["out_channels"], p["groups"]

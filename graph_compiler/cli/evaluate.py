@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         import numpy as np
 
         buf = io.BytesIO()
-        np.savez(buf, **result.predictions)  # type: ignore[arg-type]
+        np.savez(buf, **result.predictions)  # type: ignore[arg-type]  # numpy types **kwds as allow_pickle
         _write(outputs["--predictions"], buf.getvalue(), args.quiet)
     if outputs["--report"] is not None:
         from graph_compiler.insight.report import render_html

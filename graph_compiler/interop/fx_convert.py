@@ -11,7 +11,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, overload
 
 import torch
 from torch import fx, nn
@@ -106,8 +106,19 @@ class Converter:
             return [tuple(m.shape) for m in meta if hasattr(m, "shape")]
         return [self.shape_of(node)]
 
+    @overload
     def add(self, node: fx.Node, kind: str, params: dict[str, Any], inputs: Sequence[Port | None],
-            suffix: str = "", outputs: int = 1, base: str | None = None, qual: str | None = None) -> Any:
+            suffix: str = "", outputs: Literal[1] = 1, base: str | None = None,
+            qual: str | None = None) -> Port: ...
+
+    @overload
+    def add(self, node: fx.Node, kind: str, params: dict[str, Any], inputs: Sequence[Port | None],
+            suffix: str = "", *, outputs: int, base: str | None = None,
+            qual: str | None = None) -> Port | tuple[Port, ...]: ...
+
+    def add(self, node: fx.Node, kind: str, params: dict[str, Any], inputs: Sequence[Port | None],
+            suffix: str = "", outputs: int = 1, base: str | None = None,
+            qual: str | None = None) -> Port | tuple[Port, ...]:
         """Add a node fed by ``inputs`` (in port order; None leaves a port empty); returns
         its output Port, or a tuple of Ports when it has several outputs."""
         if kind not in REGISTRY and kind not in self._block_nets:
@@ -196,10 +207,13 @@ class Converter:
             self._params[ref.qual] = Port(port.node, 0, shape)
         return self._params[ref.qual]
 
-    def _materialise(self, node: fx.Node, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    def _materialise(self, node: fx.Node, args: tuple[Any, ...],
+                     kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         def swap(v: Any) -> Any:
             return self.parameter(node, v) if isinstance(v, ParamRef) else v
-        return fx.node.map_aggregate(args, swap), fx.node.map_aggregate(kwargs, swap)  # type: ignore[return-value]
+        new_args, new_kwargs = fx.node.map_aggregate(args, swap), fx.node.map_aggregate(kwargs, swap)
+        assert isinstance(new_args, tuple) and isinstance(new_kwargs, dict)  # map_aggregate keeps the containers
+        return new_args, new_kwargs
 
     def _stand_in(self, node: fx.Node) -> Any:
         """After a problem, a stand-in of the traced shape lets the nodes downstream be
@@ -213,7 +227,7 @@ class Converter:
 
     def _problem(self, node: fx.Node, reason: str) -> str:
         if node.op == "call_module":
-            mod = self.gm.get_submodule(node.target)
+            mod = self.gm.get_submodule(str(node.target))
             what = f"{_module_name(mod)} ({node.target})"
         elif node.op == "get_attr":
             what = f"the parameter or buffer self.{node.target} used directly in forward"
@@ -222,7 +236,7 @@ class Converter:
         where = location(node)
         return f"{what}: {reason}" + (f" [{where}]" if where else "")
 
-    def _translate(self, node: fx.Node, args: tuple, kwargs: dict) -> Any:
+    def _translate(self, node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if node.op == "call_module":
             return self._module(node, args, kwargs)
         if node.op == "call_function" and node.target in FUNCTIONS:
@@ -236,7 +250,7 @@ class Converter:
             return self._param_ref(str(node.target))
         raise Unsupported("no catalog node does this")
 
-    def _module(self, node: fx.Node, args: tuple, kwargs: dict) -> Any:
+    def _module(self, node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         qual = str(node.target)
         mod = self.gm.get_submodule(qual)
         if any(True for _ in mod.parameters()) or any(True for _ in mod.buffers()):
@@ -269,8 +283,9 @@ class Converter:
             if len(args) > 1 or kwargs:
                 raise Unsupported("an initial hidden state (Netwright's recurrent layers start from zeros)")
             x = _port(args[0])
-            seq = self.add(node, kind, params, [x], outputs=2, qual=qual)[0]
-            seq = Port(seq.node, 0, self.shapes_of(node)[0], rnn=seq.node)
+            rnn_ports = self.add(node, kind, params, [x], outputs=2, qual=qual)
+            assert isinstance(rnn_ports, tuple)  # two outputs: the sequence and the final state
+            seq = Port(rnn_ports[0].node, 0, self.shapes_of(node)[0], rnn=rnn_ports[0].node)
             state = RnnState(seq.node, seq.shape, isinstance(mod, nn.LSTM), mod.bidirectional,
                              "state" if isinstance(mod, nn.LSTM) else "h")
             return (seq, state)
@@ -278,7 +293,7 @@ class Converter:
             raise Unsupported("extra arguments in the call")
         return self.add(node, kind, params, [_port(args[0])], qual=qual)
 
-    def _attention(self, node: fx.Node, kind: str, params: dict[str, Any], args: tuple, kwargs: dict,
+    def _attention(self, node: fx.Node, kind: str, params: dict[str, Any], args: tuple[Any, ...], kwargs: dict[str, Any],
                    qual: str) -> tuple[Any, ...]:
         # forward(query, key, value, key_padding_mask, need_weights, attn_mask, average_attn_weights,
         # is_causal): masks have no catalog equivalent (a causal mask is the node's causal option).
@@ -290,7 +305,7 @@ class Converter:
         out = self.add(node, kind, params, inputs, qual=qual)
         return (Port(out.node, 0, self.shapes_of(node)[0]), _Opaque("uses the attention weights"))
 
-    def _encoder_stack(self, node: fx.Node, mod: nn.TransformerEncoder, args: tuple, kwargs: dict,
+    def _encoder_stack(self, node: fx.Node, mod: nn.TransformerEncoder, args: tuple[Any, ...], kwargs: dict[str, Any],
                        qual: str) -> Port:
         """nn.TransformerEncoder = its layers one after another (plus its final norm)."""
         _no_masks(kwargs, args[1:])
@@ -370,7 +385,7 @@ def _port(value: Any) -> Port:
     return value
 
 
-def _no_masks(kwargs: dict, extra_args: Iterable[Any]) -> None:
+def _no_masks(kwargs: dict[str, Any], extra_args: Iterable[Any]) -> None:
     if any(v is not None and v is not False for v in [*kwargs.values(), *extra_args]):
         raise Unsupported("masks or is_causal passed in the call (set the catalog's causal option instead)")
 

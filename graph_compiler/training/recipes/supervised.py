@@ -106,6 +106,11 @@ class Classification(_Supervised):
         return problems
 
     def _loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if y.is_floating_point():  # class probabilities [B, k] from mixup / cutmix
+            if y.shape[1] < logits.shape[1]:
+                y = nn.functional.pad(y, (0, logits.shape[1] - y.shape[1]))
+            soft: torch.Tensor = self.loss_module(logits, y.to(logits.dtype))
+            return soft
         loss: torch.Tensor
         if self.loss_name == "cross_entropy":
             loss = self.loss_module(logits, y)
@@ -122,7 +127,8 @@ class Classification(_Supervised):
             loss = self._loss(logits, y)
         self.ctx.amp.step(loss, self.opt)
         if self.train_accuracy:
-            return {"loss": loss.detach(), "accuracy": metrics.accuracy(logits.detach(), y)}
+            labels = y.argmax(1) if y.is_floating_point() else y  # mixed targets: the larger share
+            return {"loss": loss.detach(), "accuracy": metrics.accuracy(logits.detach(), labels)}
         return {"loss": loss.detach()}
 
     def evaluate(self, val: Any) -> dict[str, Any]:
