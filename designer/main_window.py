@@ -142,6 +142,9 @@ class MainWindow(QMainWindow):
         self._add_dock("code", "Code", self.code, area.RightDockWidgetArea)
         self._add_dock("diagnostics", "Diagnostics", self.diagnostics, area.BottomDockWidgetArea)
         self._add_dock("summary", "Summary", self.summary, area.BottomDockWidgetArea)
+        # Code and Summary work only while in view; a tab brought forward catches up.
+        self.docks["code"].visibilityChanged.connect(self.code.on_visibility)
+        self.docks["summary"].visibilityChanged.connect(self.summary.on_visibility)
         self.tabifyDockWidget(self.docks["inspector"], self.docks["code"])
         self.tabifyDockWidget(self.docks["diagnostics"], self.docks["summary"])
         self.setTabPosition(area.AllDockWidgetAreas, QTabWidget.TabPosition.North)

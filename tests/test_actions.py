@@ -172,3 +172,11 @@ def test_minimap_toggle_hides_every_canvas_minimap_and_is_remembered(window: Mai
     assert QSettings().value("canvas/minimap", type=bool) is False
     window.acts.minimap.trigger()
     assert view.minimap.isVisible()
+
+
+def test_no_two_commands_share_a_key() -> None:
+    # QKeySequence.StandardKey.Delete also means Ctrl+D on X11 (not offscreen), which is Duplicate
+    # here: the shortcut became ambiguous and Ctrl+D did nothing. Delete names its keys literally.
+    assert all(isinstance(k, str) for k in BY_NAME["delete"].keys)
+    keys = [s.toString() for c in COMMANDS for s in c.sequences()]
+    assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
