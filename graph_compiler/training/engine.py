@@ -248,6 +248,11 @@ class Trainer:
         seed_everything(cfg.seed)
         if self.resume_dir is not None:
             self._saved_run = load_run(self.resume_dir)
+            # A run of another design would otherwise fail later on its data or normaliser.
+            foreign = sorted(set(self._saved_run.info.get("networks", {})) - set(self.doc.network_names()))
+            if foreign:
+                raise NetwrightError(f"{self.resume_dir}: that run trained {', '.join(foreign)}, which "
+                                     f"{self.doc.source or 'this design'} does not have; resume a run of this design")
 
         self._phase = "data"
         dataset = self._load_dataset()
