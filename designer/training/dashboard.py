@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -39,7 +38,7 @@ from designer import theme
 from designer.training.actions import TrainingActions
 from designer.training.activations import ActivationView
 from designer.training.buffers import Drained, TrainingBuffers
-from designer.training.controls import RunControls, RunStatus
+from designer.training.controls import RunControls, RunStatus, scrolling_row
 from designer.training.evaluation import EvaluationView
 from designer.training.health import HealthView
 from designer.training.insight import InsightView
@@ -56,19 +55,6 @@ if TYPE_CHECKING:
     from graph_compiler.document import Document
     from graph_compiler.training.engine import Trainer
     from designer.training.worker import TrainingThread, TrainingWorker
-
-def _scrolling_row(row: QWidget) -> QScrollArea:
-    """A one-row bar that scrolls sideways when the dock is narrower than all its controls,
-    instead of forcing its width on the window (which squeezed the palette to 90 px)."""
-    area = QScrollArea()
-    area.setWidget(row)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QScrollArea.Shape.NoFrame)
-    area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-    area.setFixedHeight(row.sizeHint().height() + area.horizontalScrollBar().sizeHint().height())
-    area.setMinimumWidth(200)
-    return area
 
 
 # torch is imported only when a run starts (worker, probe, engine): the window paints first.
@@ -216,7 +202,7 @@ class TrainingDashboard(QWidget):
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
-        lay.addWidget(_scrolling_row(self.controls))
+        lay.addWidget(scrolling_row(self.controls))
         lay.addWidget(self.status)
         lay.addWidget(self.error_label)
         lay.addWidget(self.tabs, 1)
