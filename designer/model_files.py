@@ -57,6 +57,7 @@ class FileOps:
             raise DocumentError("the document has no networks")
         self._m.undo_stack.clear()
         self._m.doc = doc
+        self._m.trained = None  # trained weights belong to the document they were trained on
         self._m._indexes.clear()
         self._m._analysis = analysis
         self._m._pending = None if analysis is None else {}

@@ -142,7 +142,8 @@ class CanvasView(QGraphicsView):
 
     def fit_all(self) -> None:
         """The whole graph in view, centred, at most at its real size (scale 1.0)."""
-        self.scene().ensure_built()
+        if not self.scene().built:
+            return  # fitted when first shown
         vp = self.viewport().rect()
         if not self.scene().nodes or vp.width() < 2 or vp.height() < 2:
             return

@@ -63,6 +63,9 @@ class RunControls(QWidget):
         self.resume_button = _tool(actions.resume)
         self.stop_button = _tool(actions.stop)
         self.save_button = _tool(actions.save)
+        self.data_button = QToolButton()
+        self.data_button.setText("Data…")
+        self.data_button.setToolTip("Choose or download the dataset, and preview the augmentation")
         self.device_combo = QComboBox()
         self.device_combo.addItems(DEVICES)
         self.device_combo.setToolTip("Where to train: auto picks a CUDA GPU when there is one")
@@ -83,6 +86,8 @@ class RunControls(QWidget):
         for label, field in fields:
             row.addWidget(QLabel(label))
             row.addWidget(field)
+        row.addSpacing(12)
+        row.addWidget(self.data_button)
         row.addStretch(1)
         row.addWidget(self.save_button)
         self.mark_cuda_availability()

@@ -126,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
     x = ds.x.numpy()
     x = x if x.dtype.kind in "iu" else x.astype(np.float32)
     out = Path(args.output)
+    if out.is_dir():  # not DIR.npy beside it, which the suffix rule below would write
+        raise NetwrightError(f"{out}: is a directory; give an output file such as {out / (args.name + '.npy')}")
     if out.suffix != ".npy":
         out = out.with_name(out.name + ".npy")  # what np.save would do silently; say it below
     written = [_save(out, x)]

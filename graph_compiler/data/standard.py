@@ -191,7 +191,7 @@ _add(
                 "edd7a857845ad6bb1d0ba43fe7e794d164fe2dce499a1694695a792adfac43c5",
                 "20bb9a0ef54c7db3efc55a92eef5582c109615df22683c380526788f98e42a1c",
             ),
-            (18_165_135, 29_497, None, None),
+            (18_165_135, 29_497, 3_041_136, 5_120),
         ),
     ),
     _idx_builder("kmnist", ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")),
