@@ -199,6 +199,7 @@ def test_code_dock_behind_another_tab_waits_until_brought_forward(qtbot) -> None
 
     model = DocumentModel(chain(6))
     win = MainWindow(model)
+    win.prompts.unsaved = lambda _name: "discard"  # closing at teardown must not ask
     qtbot.addWidget(win)
     win.show()
     win.show_editor()
