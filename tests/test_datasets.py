@@ -330,6 +330,11 @@ def test_a_mistyped_dataset_name_gets_the_close_match_everywhere(tmp_path, capsy
             resolve()
         assert str(info.value) == ("unknown dataset 'eight_gausians'; did you mean 'eight_gaussians'? "
                                    "(all: netwright dataset --list)")
+    # `netwright evaluate --split NAME` / `--unfamiliar NAME`.
+    from graph_compiler.insight.target import load_dataset_spec
+
+    with pytest.raises(DatasetError, match="did you mean 'eight_gaussians'"):
+        load_dataset_spec("eight_gausians", None, torch.zeros(1, 2))
     # `netwright dataset NAME` and `--fetch NAME`: one line, the suggestion, not the whole list.
     assert main(["dataset", "eight_gausians", "-o", str(tmp_path / "x.npy")]) == 1
     err = capsys.readouterr().err
