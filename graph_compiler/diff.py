@@ -89,7 +89,8 @@ class Delta:
     b: int | None
     errors_a: int = 0  # errors in the network on that side (why its total is unknown)
     errors_b: int = 0
-    network: str = ""
+    network: str = ""  # B's network (A's when only A has it)
+    network_a: str = ""  # A's, where the main networks are named differently
 
     @property
     def delta(self) -> int | None:
@@ -103,10 +104,11 @@ class Delta:
     def reason(self, a_name: str, b_name: str) -> str | None:
         """Why the delta is unknown, naming the invalid side(s); None when it is known."""
         parts = []
-        for side, name, n in (("a", a_name, self.errors_a), ("b", b_name, self.errors_b)):
+        for side, name, n, net in (("a", a_name, self.errors_a, self.network_a or self.network),
+                                   ("b", b_name, self.errors_b, self.network)):
             if side in self.invalid:
                 errs = f"{n} error{'s' * (n != 1)}" if n else "errors"
-                parts.append(f"{name} is invalid ({errs} in network {self.network})")
+                parts.append(f"{name} is invalid ({errs} in network {net})")
         return "; ".join(parts) or None
 
     def to_dict(self, a_name: str = "A", b_name: str = "B") -> dict[str, Any]:
@@ -294,7 +296,8 @@ def _totals(an_a: Analysis | None, an_b: Analysis | None, a_name: str | None,
     """Params and FLOPs deltas of a network; a side without it (None) counts 0."""
     pa, fa, ea = _network_totals(an_a, a_name) if an_a is not None and a_name is not None else (0, 0, 0)
     pb, fb, eb = _network_totals(an_b, b_name) if an_b is not None and b_name is not None else (0, 0, 0)
-    return Delta(pa, pb, ea, eb, network), Delta(fa, fb, ea, eb, network)
+    return (Delta(pa, pb, ea, eb, network, a_name or network),
+            Delta(fa, fb, ea, eb, network, a_name or network))
 
 
 def diff_networks(a: Network, b: Network, an_a: Analysis, an_b: Analysis) -> NetworkDiff:

@@ -305,3 +305,7 @@ def test_an_invalid_side_has_unknown_totals_not_a_made_up_delta(
     both = diff_documents(invalid_mlp(), invalid_mlp())
     assert both.params.invalid == ["a", "b"]
     assert both.params.reason("x.json", "y.json").count("is invalid") == 2
+    renamed = invalid_mlp()
+    renamed.networks[0].name = "Old"  # the main networks differ in name: each side names its own
+    assert diff_documents(renamed, mlp()).params.reason("x.json", "y.json") == \
+        "x.json is invalid (1 error in network Old)"
