@@ -39,7 +39,7 @@ def _scalar_forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[s
 _UNARY = ("neg", "abs", "exp", "log", "sqrt", "rsqrt", "square", "reciprocal", "sin", "cos", "tanh", "erf")
 
 
-def _unary_forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _unary_forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     value = f"-{ins[0]}" if p["op"] == "neg" else f"torch.{p['op']}({ins[0]})"
     return [f"{outs[0] or '_'} = {value}"]
 
@@ -53,7 +53,7 @@ def _clamp_resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str, An
     return params
 
 
-def _clamp_forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _clamp_forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     bounds = ", ".join(f"{k}={py(p[k])}" for k in ("min", "max") if p[k] is not None)
     return [f"{outs[0] or '_'} = {ins[0]}.clamp({bounds})"]
 
