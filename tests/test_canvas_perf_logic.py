@@ -212,3 +212,4 @@ def test_code_dock_behind_another_tab_waits_until_brought_forward(qtbot) -> None
     win.docks["code"].raise_()
     qtbot.waitUntil(lambda: "nn.Linear(8, 5)" in win.code.text())
     assert not win.code.pending
+    model.undo_stack.setClean()  # closing must not ask to save
