@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
-from PySide6.QtGui import QPainter, QPen
+from PySide6.QtGui import QPainter, QPen, QPicture
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsScene
 
 from designer.canvas import lod as LOD
@@ -50,6 +50,7 @@ class CanvasScene(QGraphicsScene):
         self.overview = False
         self.refreshed = 0  # items the last analysis refresh touched
         self._tiles: dict[tuple[int, int], QGraphicsRectItem] = {}
+        self._map: QPicture | None = None  # the zoomed-out drawing, see draw_map
         self.folding = Folding(self)
         model.documentReset.connect(self.rebuild)
         model.nodesChanged.connect(self._on_nodes)
@@ -85,6 +86,7 @@ class CanvasScene(QGraphicsScene):
 
     def dragged(self) -> None:
         """After Qt moved the selected nodes for a mouse drag: snap them, drag their wires."""
+        self._map = None
         for item in self.selectedItems():
             if isinstance(item, NodeItem):
                 pos = self.snap_point(item.pos())
@@ -105,6 +107,7 @@ class CanvasScene(QGraphicsScene):
 
     def rebuild(self) -> None:
         self.built = True
+        self._map = None
         self._syncing += 1
         try:
             for e in self.edges.values():
@@ -228,6 +231,7 @@ class CanvasScene(QGraphicsScene):
 
     def place_all(self) -> None:
         """Put every top-level item where its node is, plus the room made for frames."""
+        self._map = None
         net = self.model.doc.network(self.network)
         if net is None:
             return
@@ -319,6 +323,7 @@ class CanvasScene(QGraphicsScene):
     def _on_nodes(self, network: str, ids: list) -> None:
         if not self.built:
             return  # built from the document when first shown
+        self._map = None
         if network != self.network:
             # A block's Inputs / Outputs are the ports of the nodes that use it.
             self._resync(lambda it: it.type_name == network)
@@ -360,6 +365,7 @@ class CanvasScene(QGraphicsScene):
         if network != self.network or not self.built:
             return
         self.folding.unfold_all_runs()  # rewired: a folded run may no longer be one
+        self._map = None
         net = self.model.doc.network(network)
         keys = {e.key for e in net.edges} if net is not None else set()
         changed: set[str] = set()
@@ -402,6 +408,7 @@ class CanvasScene(QGraphicsScene):
     def apply_analysis(self, ids: set[str] | None = None) -> int:
         """Shapes, counts and errors onto the items named (all when None); returns how many
         items were refreshed (tests count them: an edit must not touch the whole graph)."""
+        self._map = None
         analysis = self.model.analysis
         info = analysis.networks.get(self.network)
         errors: dict[str, list[str]] = {}
@@ -430,6 +437,7 @@ class CanvasScene(QGraphicsScene):
 
     def runs_changed(self, firsts: list[str]) -> None:
         """After folding or unfolding runs: counts for the folded, own counts for the rest."""
+        self._map = None
         ready = self.model.analysis_if_ready()
         if ready is None:
             return
@@ -460,6 +468,70 @@ class CanvasScene(QGraphicsScene):
                 if edge.src is item and edge.key[0] == nid:
                     sp = edge.key[1]
                     edge.set_label(str(outs[sp]) if outs and sp < len(outs) else "")
+
+    # ------------------------------------------------------------ map (zoomed far out)
+
+    def draw_map(self, painter: QPainter) -> None:
+        """The whole graph as a map: coloured boxes and straight wires, recorded once as a
+        QPicture and replayed per frame. Far out, nodes show no text anyway, and asking
+        10,000 items to paint themselves cost ten times a frame's budget."""
+        if self._map is None:
+            self._map = self._record_map()
+        painter.drawPicture(0, 0, self._map)
+        c = style.colors()
+        selected = [it.mapRectToScene(QRectF(0, 0, it.width, it.height))
+                    for it in self.selectedItems() if isinstance(it, NodeItem)]
+        if selected:
+            pen = QPen(style.qcolor(c.selection), 2.5)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRects(selected)
+
+    def map_changed(self) -> None:
+        self._map = None
+
+    def _record_map(self) -> QPicture:
+        c = style.colors()
+        picture = QPicture()
+        p = QPainter(picture)
+        lines: list[QLineF] = []
+        boxes: dict[str, list[QRectF]] = {}
+        frames: list[tuple[str, QRectF]] = []
+        broken: list[QRectF] = []
+        for it in self.items():
+            if not it.isVisible():
+                continue
+            if isinstance(it, EdgeItem):
+                lines.append(QLineF(it.mapToScene(it.p1), it.mapToScene(it.p2)))
+            elif isinstance(it, NodeItem):
+                rect = it.mapRectToScene(QRectF(0, 0, it.width, it.height))
+                hexc = style.category_hex(it.category)
+                (frames.append((hexc, rect)) if it.frame is not None else boxes.setdefault(hexc, []).append(rect))
+                if it.errors:
+                    broken.append(rect)
+        p.setPen(Qt.PenStyle.NoPen)
+        for hexc, rect in frames:  # frames first: their inner nodes go on top
+            fill = style.qcolor(hexc)
+            fill.setAlpha(40)
+            p.setBrush(fill)
+            p.drawRect(rect)
+        pen = QPen(style.qcolor(c.wire), 1.0)
+        pen.setCosmetic(True)
+        p.setPen(pen)
+        p.drawLines(lines)
+        p.setPen(Qt.PenStyle.NoPen)
+        for hexc, rects in boxes.items():
+            p.setBrush(style.qcolor(hexc))
+            p.drawRects(rects)
+        if broken:
+            pen = QPen(style.qcolor(c.error), 2.5)
+            pen.setCosmetic(True)
+            p.setPen(pen)
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRects(broken)
+        p.end()
+        return picture
 
     # ------------------------------------------------------------ background
 
