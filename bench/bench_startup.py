@@ -6,7 +6,7 @@ pinned to 2 CPU cores like CI, offscreen. The child builds the window exactly as
 clock; the parent subtracts the moment it spawned the child. Budget: 1.5 s.
 
     python bench/bench_startup.py            # 5 runs, start page
-    python bench/bench_startup.py --runs 3 --file resources/examples/cnn_digits.json
+    python bench/bench_startup.py --runs 3 --file graph_compiler/examples/cnn_digits.json
 
 With --file it also reports when that file is open and analysed (after the first paint;
 a file whose layers need torch's meta device pays for importing torch there).

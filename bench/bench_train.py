@@ -102,7 +102,7 @@ def prepare(example: str, workdir: Path, epochs: int | None, device: str) -> dic
     from graph_compiler import document
     from graph_compiler.codegen import generate_code
 
-    doc = document.load(REPO / "resources" / "examples" / f"{example}.json")
+    doc = document.load(REPO / "graph_compiler" / "examples" / f"{example}.json")
     training = dict(doc.training or {})
     training["schedule"] = "none"
     if epochs:

@@ -10,19 +10,38 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
+import PySide6
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
 
-from designer import refguard, theme
+if TYPE_CHECKING:
+    from designer.main_window import MainWindow
+
+from designer import theme
 
 APP_NAME = "Netwright"
+
+# PySide6 releases the designer cannot run on (pyproject excludes them; an environment that
+# ignored the pin gets a clear refusal instead of a crash). 6.12.0 returns None and True
+# from Qt calls and emits without a reference, so CPython < 3.12 aborts within seconds
+# ("Fatal Python error: none_dealloc").
+BROKEN_PYSIDE = frozenset({"6.12.0"})
+
+
+def unsupported_pyside(version: str) -> str | None:
+    """The message refusing to start on a broken PySide6, or None for a good one."""
+    if version not in BROKEN_PYSIDE:
+        return None
+    return (f"netwright: PySide6 {version} is not supported: it loses a reference to None on "
+            "every Qt call and crashes the designer. Install another version, e.g. "
+            "pip install 'PySide6-Essentials!=6.12.0'")
 
 
 def create_app(argv: Sequence[str] | None = None) -> QApplication:
     """The QApplication (created once; reused if it exists, as under pytest-qt)."""
-    refguard.pin_singletons()  # PySide6 6.12 steals references to None: see refguard.py
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         app = existing
@@ -73,7 +92,7 @@ def after_first_paint(widget: QWidget, callback: Callable[[], None]) -> None:
     _FirstPaint(widget, callback)
 
 
-def build(argv: Sequence[str] | None = None):  # type: ignore[no-untyped-def]
+def build(argv: Sequence[str] | None = None) -> tuple[QApplication, MainWindow]:
     """Create the application and the main window (shown), without entering the event loop.
     Returns (app, window). bench/bench_startup.py times exactly this."""
     argv = list(sys.argv if argv is None else argv)
@@ -100,6 +119,10 @@ def build(argv: Sequence[str] | None = None):  # type: ignore[no-untyped-def]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    refusal = unsupported_pyside(PySide6.__version__)
+    if refusal is not None:
+        print(refusal, file=sys.stderr)
+        return 2
     app, _window = build(argv)
     return int(app.exec())
 

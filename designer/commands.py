@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QUndoCommand
 
-from graph_compiler.document import Edge, Network, Node
+from graph_compiler.document import Edge, Network, Node, Tie
 
 if TYPE_CHECKING:
     from designer.model import DocumentModel
@@ -65,6 +65,7 @@ class RemoveItemsCommand(ModelCommand):
         self.edge_keys = set(edge_keys)
         self._nodes: list[tuple[int, Node]] = []
         self._edges: list[tuple[int, Edge]] = []
+        self._ties: list[tuple[int, Tie]] = []
 
     def redo(self) -> None:
         net = self.net()
@@ -72,9 +73,13 @@ class RemoveItemsCommand(ModelCommand):
         self._nodes = [(i, n) for i, n in enumerate(net.nodes) if n.id in gone]
         self._edges = [(i, e) for i, e in enumerate(net.edges)
                        if e.src in gone or e.dst in gone or e.key in self.edge_keys]
+        # A tie naming a deleted node would be an error the user has no way to edit away.
+        self._ties = [(i, t) for i, t in enumerate(net.ties) if t.node in gone or t.to_node in gone]
         drop_e = {id(e) for _, e in self._edges}
+        drop_t = {id(t) for _, t in self._ties}
         net.nodes[:] = [n for n in net.nodes if n.id not in gone]
         net.edges[:] = [e for e in net.edges if id(e) not in drop_e]
+        net.ties[:] = [t for t in net.ties if id(t) not in drop_t]
         self.model.notify_changed(self.network, self.node_ids, bool(self._edges), structure=True)
 
     def undo(self) -> None:
@@ -83,6 +88,8 @@ class RemoveItemsCommand(ModelCommand):
             net.nodes.insert(i, n)
         for i, e in self._edges:
             net.edges.insert(i, e)
+        for i, t in self._ties:
+            net.ties.insert(i, t)
         self.model.notify_changed(self.network, self.node_ids, bool(self._edges), structure=True)
 
     @property

@@ -17,7 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QUndoStack
 
-from designer import blocks, clipboard, layout, qtfix
+from designer import blocks, clipboard, layout
 from designer.commands import (
     AddItemsCommand,
     EdgeKey,
@@ -44,8 +44,6 @@ from graph_compiler.catalog import REGISTRY
 from graph_compiler.document import Document, Edge, Network, Node
 from graph_compiler.errors import DocumentError
 
-qtfix.install()  # before any emit: see designer/qtfix.py
-
 Pos = tuple[float, float]
 
 
@@ -71,6 +69,10 @@ class DocumentModel(FileOps, QObject):
         super().__init__(parent)
         self.doc: Document = doc or default_document()
         self.path: str | None = path
+        # The last training run of this document (designer.training.results.TrainedResult,
+        # kept as a plain object: the document layer does not import the training layer).
+        # It lives as long as this model holds this document: loading another drops it.
+        self.trained: object | None = None
         self.undo_stack = QUndoStack(self)
         self._analyzer = Analyzer()
         self._analysis: Analysis | None = None
@@ -310,7 +312,8 @@ class DocumentModel(FileOps, QObject):
         why = self.check_connection(network, src, src_port, dst, dst_port)
         return None if why is None else why.message
 
-    def connect(self, network: str, src: str, src_port: int, dst: str, dst_port: int) -> bool:
+    def connect(  # type: ignore[override]  # the model's wiring API; QObject.connect is never used on it
+            self, network: str, src: str, src_port: int, dst: str, dst_port: int) -> bool:
         why = self.check_connection(network, src, src_port, dst, dst_port)
         if why is not None:
             self._refuse(f"cannot connect: {why.message}")
@@ -319,7 +322,8 @@ class DocumentModel(FileOps, QObject):
         self.undo_stack.push(AddItemsCommand(self, network, [], [edge], f"Connect {src} -> {dst}"))
         return True
 
-    def disconnect(self, network: str, edges: list[EdgeKey]) -> None:
+    def disconnect(  # type: ignore[override]  # the model's wiring API, like connect
+            self, network: str, edges: list[EdgeKey]) -> None:
         net = self._net(network)
         if net is None:
             return
@@ -393,8 +397,10 @@ class DocumentModel(FileOps, QObject):
         self.undo_stack.push(SwapNetworksCommand(self, nets, f"Ungroup {node_id}"))
         return True
 
-    def auto_layout(self, network: str, sizes: dict[str, layout.Size] | None = None) -> None:
-        """``sizes`` (addition) lets the canvas pass its real node sizes."""
+    def auto_layout(self, network: str, sizes: dict[str, layout.Size] | None = None,
+                    view: tuple[float, float] | None = layout.DEFAULT_VIEW) -> None:
+        """``sizes`` (addition) lets the canvas pass its real node sizes; ``view`` the size
+        of the canvas it will be read in (a long chain wraps into bands that fit it)."""
         net = self._net(network)
         if net is None or not net.nodes:
             return
@@ -404,7 +410,8 @@ class DocumentModel(FileOps, QObject):
                 p = self.ports(network, n.id)
                 sizes[n.id] = (layout.NODE_W, layout.node_height(len(p.inputs), len(p.outputs)))
         pos = layout.layered_layout([n.id for n in net.nodes],
-                                   [(e.src, e.dst, e.src_port, e.dst_port) for e in net.edges], sizes)
+                                   [(e.src, e.dst, e.src_port, e.dst_port) for e in net.edges], sizes,
+                                   view=view)
         self.move_nodes(network, pos, text="Auto layout")
 
     # ------------------------------------------------------------ networks

@@ -1,6 +1,6 @@
 """Re-space the bundled examples with the canvas's own auto-layout (designer/layout.py).
 
-    python scripts/relayout_examples.py [NAME ...]    # default: every resources/examples/*.json
+    python scripts/relayout_examples.py [NAME ...]    # default: every graph_compiler/examples/*.json
 
 Only the ``"pos"`` of each node changes, and it is changed in the file's text, in place:
 everything else (params, the training section, the one-node-per-line formatting) stays
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "resources" / "examples"
+EXAMPLES = ROOT / "graph_compiler" / "examples"
 _NODE_LINE = re.compile(r'^(\s*\{"id": )("(?:[^"\\]|\\.)*")(.*"pos": )\[[^\]]*\](.*)$')
 _NET_NAME = re.compile(r'^\s*"name": ("(?:[^"\\]|\\.)*"),?\s*$')
 

@@ -10,46 +10,16 @@ import sys
 from pathlib import Path
 
 import pytest
-import shiboken6
-from PySide6.QtCore import QSettings
 from PySide6.QtGui import QKeySequence
 
 from designer import launcher, theme
+from conftest import dispose
+
 from designer.app import build, create_app
-from designer.main_window import MainWindow
 from graph_compiler.examples import example_path, list_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 CNN = str(example_path("cnn_digits"))
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch, qapp):
-    monkeypatch.setenv("NETWRIGHT_RECOVERY_DIR", str(tmp_path / "recovery"))
-    monkeypatch.setenv("NETWRIGHT_NO_THUMBNAIL_CACHE", "1")
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
-    create_app()
-    return tmp_path
-
-
-@pytest.fixture
-def window(env):
-    w = MainWindow()
-    w.prompts.unsaved = lambda _name: "discard"
-    w.prompts.error = lambda title, text: pytest.fail(f"unexpected error dialog: {title}: {text}")
-    w.show()
-    yield w
-    dispose(w)
-
-
-def dispose(w) -> None:
-    """Close and really delete a window: closed-but-alive windows from earlier tests would
-    make every later style-sheet change re-polish all of their widgets."""
-    if shiboken6.isValid(w):
-        w.prompts.unsaved = lambda _name: "discard"
-        w.close()
-        shiboken6.delete(w)
 
 
 def _child_env() -> dict:
@@ -74,7 +44,7 @@ def test_launcher_validate_does_not_import_qt():
     assert "QT_LOADED False" in out.stdout
 
 
-def test_launcher_routing(monkeypatch):
+def test_launcher_routing(monkeypatch, tmp_path):
     assert launcher.is_headless(["validate", "f.json"])
     assert launcher.is_headless(["--debug", "summary", "f.json"])
     assert launcher.is_headless(["--version"]) and launcher.is_headless(["-h"])
@@ -83,8 +53,10 @@ def test_launcher_routing(monkeypatch):
     import designer.app
 
     monkeypatch.setattr(designer.app, "main", lambda argv: calls.append(argv) or 0)
-    assert launcher.main(["netwright", "model.json"]) == 0
-    assert calls == [["netwright", "model.json"]]
+    model = tmp_path / "model.json"
+    model.write_text("{}")
+    assert launcher.main(["netwright", str(model)]) == 0
+    assert calls == [["netwright", str(model)]]
 
 
 def test_launcher_version(capsys):
@@ -300,3 +272,30 @@ def test_themes(window):
         assert "@" not in app.styleSheet()  # every token was replaced
         assert app.palette().window().color().name() == theme.THEMES[name].window
     assert not theme.icon("save").isNull()
+
+
+def test_minimap_follows_a_live_theme_switch(window, qtbot):
+    from designer.canvas import style
+
+    window.file_actions.open(CNN)
+    minimap = window.current_view().minimap
+    for name in ("dark", "light"):
+        window.acts.all[f"theme_{name}"].trigger()
+        want = style.qcolor(style.colors().node)
+
+        def redrawn() -> bool:  # the frame's fill, just inside its rounded border (drawn at alpha 230)
+            pix = minimap._pixmap
+            if pix is None:
+                return False
+            got = pix.toImage().pixelColor(int(3 * pix.devicePixelRatio()), int(30 * pix.devicePixelRatio()))
+            return max(abs(got.red() - want.red()), abs(got.green() - want.green()),
+                       abs(got.blue() - want.blue())) <= 3
+
+        qtbot.waitUntil(redrawn)
+
+
+def test_first_window_fits_the_screen(window):
+    from PySide6.QtGui import QGuiApplication
+
+    room = QGuiApplication.primaryScreen().availableGeometry()  # 800x800 offscreen: smaller than 1400x900
+    assert window.width() <= room.width() and window.height() <= room.height()

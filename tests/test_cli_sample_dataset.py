@@ -7,18 +7,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
 from graph_compiler.cli import main
 from graph_compiler.document import dumps, from_dict
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ---------------------------------------------------------------- dataset
@@ -151,3 +145,11 @@ def test_sample_language_model_prints_or_writes_text(tmp_path: Path, capsys):
     assert main(["sample", str(path), "--weights", str(tmp_path / "run"), "-n", "10",
                  "-o", str(tmp_path / "t.npy")]) == 1
     assert "use an output ending in .txt" in capsys.readouterr().err
+
+
+def test_dataset_into_a_directory_is_refused_not_written_beside_it(tmp_path: Path, capsys):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    assert main(["dataset", "moons", "-n", "10", "-o", str(folder)]) == 1
+    assert f"{folder}: is a directory" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [folder] and not any(folder.iterdir())

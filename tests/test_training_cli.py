@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 from safetensors.torch import load_file
-from test_training_helpers import mlp_doc
+from training_docs import mlp_doc
 
 from graph_compiler import document
 from graph_compiler.cli import main
@@ -18,12 +17,7 @@ from graph_compiler.codegen import generate_code
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture
@@ -124,3 +118,28 @@ def test_train_as_a_subprocess_prints_progress_and_metrics(graph, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "epoch 2/2" in proc.stderr
     assert "finished after 2 epoch(s)" in proc.stdout and "val_accuracy" in proc.stdout
+
+
+def test_log_json_inside_a_save_folder_that_does_not_exist_yet(graph, tmp_path):
+    # The README's example: `--save runs/cnn --log-json runs/cnn/log.jsonl` on a fresh checkout.
+    save = tmp_path / "runs" / "cnn"
+    log = save / "log.jsonl"
+    assert main(["train", str(graph), "--epochs", "1", "--save", str(save), "--log-json", str(log), "--quiet"]) == 0
+    kinds = [json.loads(line)["event"] for line in log.read_text().splitlines()]
+    assert kinds[0] == "start" and kinds[-1] == "done"
+    assert (save / "weights.safetensors").is_file()
+
+
+def test_resuming_a_run_of_another_design_names_the_mismatch(graph, tmp_path, capsys):
+    save = tmp_path / "run"
+    assert main(["train", str(graph), "--epochs", "1", "--save", str(save), "--quiet"]) == 0
+    saved_as = document.load(graph).networks[0].name
+    other = document.load(graph)
+    other.networks[0].name = "Other"
+    path = tmp_path / "other.json"
+    document.save(other, path)
+    capsys.readouterr()
+    assert main(["train", str(path), "--epochs", "2", "--resume", str(save), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert f"{save}: that run trained {saved_as}, which {path} does not have" in err
+    assert "Traceback" not in err

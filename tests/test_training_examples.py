@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 import torch
 
 from graph_compiler import document
+from graph_compiler.examples import examples_dir
 from graph_compiler.training.engine import Trainer
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
+EXAMPLES = examples_dir()
 
 
 @pytest.mark.slow

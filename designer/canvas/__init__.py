@@ -2,10 +2,6 @@
 network of the DocumentModel. See docs/designer-api.md for the contract."""
 from __future__ import annotations
 
-from designer import qtfix
-
-qtfix.install()
-
 from designer.canvas.scene import CanvasScene
 from designer.canvas.view import MIME, CanvasView
 

@@ -2,6 +2,8 @@
 shape it carries; a straight line when zoomed out. WireItem: the rubber wire of a drag."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QFontMetricsF, QPainter, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
@@ -9,8 +11,12 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGrap
 from designer.canvas import lod as LOD
 from designer.canvas import style
 from designer.canvas.node_item import PORT_R, NodeItem, font
+from designer.canvas.routing import LEAD, curve, route
+from graph_compiler.analysis import TensorType
 
 EdgeKey = tuple[str, int, str, int]
+Obstacles = Callable[[QRectF, tuple[NodeItem, NodeItem]], list[QRectF]]
+DTYPE_NAMES = {"float": "float32", "long": "int64"}  # the analysis's dtypes, as torch names them
 _LABEL_PAD = 10.0  # label box width beyond its text
 _metrics: list[QFontMetricsF] = []
 _HIT_PEN = QPen(Qt.GlobalColor.transparent, 10)
@@ -31,14 +37,6 @@ def label_width(text: str) -> float:
     return w
 
 
-def curve(p1: QPointF, p2: QPointF) -> QPainterPath:
-    """Leaves the output to the right and enters the input from the left, even backwards."""
-    dx = max(40.0, abs(p2.x() - p1.x()) * 0.5)
-    path = QPainterPath(p1)
-    path.cubicTo(QPointF(p1.x() + dx, p1.y()), QPointF(p2.x() - dx, p2.y()), p2)
-    return path
-
-
 def _overlaps(left: float, top: float, w: float, node: NodeItem) -> bool:
     """Whether a label box (18 px high) overlaps a node's body, ports included."""
     pos = node.pos()
@@ -51,8 +49,12 @@ class EdgeItem(QGraphicsPathItem):
     Its path is the curve plus the label's box; the wide pen is never drawn, it only
     makes the hit shape a 10 px band around the wire."""
 
-    def __init__(self, key: EdgeKey, src: NodeItem, dst: NodeItem, label: str = "") -> None:
+    def __init__(self, key: EdgeKey, src: NodeItem, dst: NodeItem, label: str = "",
+                 obstacles: Obstacles | None = None) -> None:
         super().__init__()
+        self._obstacles = obstacles  # the scene's: rects of other nodes in an area
+        self._type: TensorType | None = None
+        self._routed = False  # a detour around nodes, not the plain curve
         self.setPen(_HIT_PEN)
         self.key = key
         self.src = src
@@ -73,6 +75,20 @@ class EdgeItem(QGraphicsPathItem):
             if self in node.edges:
                 node.edges.remove(self)
 
+    def set_type(self, t: TensorType | None) -> None:
+        """The tensor the wire carries: its label, and a tooltip with shape and dtype."""
+        if t == self._type and self.toolTip():
+            return
+        self._type = t
+        src, _sp, dst, dp = self.key
+        where = f"{src} → {dst}" + (f" (input {dp})" if dp else "")
+        if t is None:
+            self.setToolTip(f"{where}\nshape not known yet")
+            self.set_label("")
+        else:
+            self.setToolTip(f"{where}\n{t}  ·  {DTYPE_NAMES.get(t.dtype, t.dtype)}")
+            self.set_label(str(t))
+
     def set_label(self, text: str) -> None:
         if text != self.label:
             self.label = text
@@ -85,16 +101,24 @@ class EdgeItem(QGraphicsPathItem):
         p1 = self.src.scene_port_pos(True, sp)
         p2 = self.dst.scene_port_pos(False, dp)
         self._p1, self._p2 = p1, p2
-        self._path = curve(p1, p2)
+        others: list[QRectF] = []
+        if self._obstacles is not None:
+            others = self._obstacles(QRectF(p1, p2).normalized().adjusted(-LEAD, -LEAD, LEAD, LEAD),
+                                     (self.src, self.dst))
+        self._path = route(p1, p2, others) if others else curve(p1, p2)
+        self._routed = bool(others) and self._path.elementCount() != 4
         self._apply_bounds()
 
     def _apply_bounds(self) -> None:
         bounds = QPainterPath(self._path)
         self._label_rect = QRectF()
         if self.label:
-            # The curve's control points mirror each other, so its middle is the chord's.
-            mx = (self._p1.x() + self._p2.x()) / 2
-            my = (self._p1.y() + self._p2.y()) / 2
+            if self._routed:
+                mid = self._path.pointAtPercent(0.5)
+                mx, my = mid.x(), mid.y()
+            else:  # the curve's control points mirror each other: its middle is the chord's
+                mx = (self._p1.x() + self._p2.x()) / 2
+                my = (self._p1.y() + self._p2.y()) / 2
             w = label_width(self.label)
             left, top = mx - w / 2, my - 9
             # Only where it fits between the two nodes: a label over a node's ports or

@@ -35,6 +35,10 @@ def delete_selection(view: CanvasView) -> None:
         model.undo_stack.endMacro()
 
 
+def select_all(view: CanvasView) -> None:
+    view.select_ids(list(view.scene().nodes))
+
+
 def copy_selection(view: CanvasView) -> str:
     ids = view.selected_ids()
     if not ids:

@@ -4,7 +4,7 @@ not 40,000. The item only displays; it never changes the document (the scene and
 turn gestures into model calls)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
@@ -25,6 +25,7 @@ from designer.layout import HEADER_H, NODE_W, PORT_STEP, PORT_Y0, node_height, p
 if TYPE_CHECKING:
     from designer.canvas.edge_item import EdgeItem
     from designer.canvas.folding import Frame
+    from designer.canvas.scene import CanvasScene
 
 PORT_R = 5.0
 HIT_R = 9.0
@@ -49,7 +50,7 @@ def font(kind: str) -> QFont:
 class PortRef(NamedTuple):
     node: str
     output: bool
-    index: int
+    port: int
 
 
 class BadgeItem(QGraphicsItem):
@@ -96,6 +97,7 @@ class NodeItem(QGraphicsRectItem):
         self.shape_text = ""
         self.count_text = ""
         self.errors: list[str] = []
+        self.notes: list[str] = []
         self.doc = ""
         self._params: dict[str, Any] = {}
         self.height = node_height(1, 1)
@@ -145,7 +147,8 @@ class NodeItem(QGraphicsRectItem):
         ins = [str(t) if t is not None else "?" for t in info.inputs] if info is not None else []
         outs = [str(t) for t in info.outputs] if info is not None and info.outputs else []
         n_params = info.n_params if info is not None else 0
-        sig = (key_params(self.type_name, params), tuple(ins), tuple(outs), n_params, tuple(errors))
+        notes = tuple(info.notes) if info is not None else ()
+        sig = (key_params(self.type_name, params), tuple(ins), tuple(outs), n_params, tuple(errors), notes)
         if sig == self._sig:
             return False
         self._sig = sig
@@ -153,6 +156,9 @@ class NodeItem(QGraphicsRectItem):
         shown = outs if outs or self.out_names else ins  # an Output node shows what it returns
         self.shape_text = "  ".join(shown) if shown else ("?" if errors else "")
         self.count_text = f"{fmt_count(n_params)} params" if n_params else ""
+        self.notes = list(notes)  # e.g. a tied weight: shown after the count, listed in the tooltip
+        if any("tied to" in n for n in notes):
+            self.count_text = " · ".join(x for x in (self.count_text, "tied") if x)
         self.errors = list(errors)
         self._sync_badge()
         self.update()
@@ -211,16 +217,16 @@ class NodeItem(QGraphicsRectItem):
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         super().mouseMoveEvent(event)  # Qt moves every selected item by the mouse's delta
-        scene = self.scene()
+        scene = cast("CanvasScene | None", self.scene())  # nodes live only in a CanvasScene
         if scene is not None:
-            scene.dragged()  # type: ignore[attr-defined] - always a CanvasScene
+            scene.dragged()
 
     # ------------------------------------------------------------ hover
 
     def port_tooltip(self, ref: PortRef) -> str:
         names, shapes = (self.out_names, self.out_shapes) if ref.output else (self.in_names, self.in_shapes)
-        name = names[ref.index] if ref.index < len(names) else str(ref.index)
-        shape = shapes[ref.index] if ref.index < len(shapes) else "not known yet"
+        name = names[ref.port] if ref.port < len(names) else str(ref.port)
+        shape = shapes[ref.port] if ref.port < len(shapes) else "not known yet"
         return f"{'output' if ref.output else 'input'} '{name}': {shape}"
 
     def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
@@ -233,6 +239,7 @@ class NodeItem(QGraphicsRectItem):
         else:
             lines = [f"{self.title} ({self.type_name})", self.doc]
             lines += [f"• {m}" for m in self.errors]
+            lines += [f"◦ {m}" for m in self.notes]
             self.setToolTip("\n".join(x for x in lines if x))
         super().hoverMoveEvent(event)
 
@@ -269,7 +276,19 @@ class NodeItem(QGraphicsRectItem):
         painter.restore()
 
         painter.setPen(style.qcolor(style.text_on(style.category_hex(self.category))))
-        painter.setFont(font("small"))
+        title, title_w, type_text, type_w = self._header_texts()
+        if type_text:
+            painter.setFont(font("small"))
+            painter.drawText(QRectF(NODE_W - 8 - type_w, 0, type_w, HEADER_H),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, type_text)
+        painter.setFont(font("title"))
+        painter.drawText(QRectF(8, 0, title_w, HEADER_H), Qt.AlignmentFlag.AlignVCenter, title)
+
+        self._paint_body(painter, c)
+        self._paint_ports(painter, c)
+
+    def _header_texts(self) -> tuple[str, float, str, float]:
+        """(title as drawn, its width, type name as drawn or '', its width)."""
         fm_small = QFontMetricsF(font("small"))
         fm_title = QFontMetricsF(font("title"))
         title = self.display_title()
@@ -281,16 +300,47 @@ class NodeItem(QGraphicsRectItem):
         # ("TransformerEncoderLayer") gets the rest of the header, not a fixed 45%.
         title_w = min(title_nat, max(avail - type_nat, avail * 0.55)) if show_type else avail
         type_w = avail - title_w
-        if show_type:
-            painter.drawText(QRectF(NODE_W - 8 - type_w, 0, type_w, HEADER_H),
-                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                             fm_small.elidedText(self.type_name, Qt.TextElideMode.ElideRight, type_w))
-        painter.setFont(font("title"))
-        painter.drawText(QRectF(8, 0, title_w, HEADER_H), Qt.AlignmentFlag.AlignVCenter,
-                         fm_title.elidedText(title, Qt.TextElideMode.ElideRight, title_w))
+        type_text = fm_small.elidedText(self.type_name, Qt.TextElideMode.ElideRight, type_w) if show_type else ""
+        return fm_title.elidedText(title, Qt.TextElideMode.ElideRight, title_w), title_w, type_text, type_w
 
-        self._paint_body(painter, c)
-        self._paint_ports(painter, c)
+    def _body_texts(self) -> tuple[float, float, str, str]:
+        """(left, width, key params as drawn, 'shape   count' as drawn) of the body text."""
+        multi = len(self.in_names) > 1 or len(self.out_names) > 1
+        fms = QFontMetricsF(font("small"))
+        max_label = NODE_W * 0.3
+
+        def side(names: tuple[str, ...]) -> float:
+            """Room a side's port names take (8 px from the edge, 6 px before the text)."""
+            if not multi or not names:
+                return 10.0
+            return 14.0 + min(max_label, max(fms.horizontalAdvance(n) for n in names))
+
+        left, right = side(self.in_names), side(self.out_names)
+        text_w = NODE_W - left - right
+        # Several outputs: their shapes are on the wires and the port tooltips; the body
+        # has room for the count only.
+        shape = self.shape_text if len(self.out_names) <= 1 or self.shape_text == "?" else ""
+        bottom = "   ".join(x for x in (shape, self.count_text) if x)
+        key = QFontMetricsF(font("body")).elidedText(self.key_text, Qt.TextElideMode.ElideRight, text_w)
+        return left, text_w, key, fms.elidedText(bottom, Qt.TextElideMode.ElideMiddle, text_w)
+
+    def drawn_texts(self, level: float) -> dict[str, str]:
+        """What paint() draws at level of detail ``level`` (the view's scale): 'title',
+        'type', 'params', 'body' ('' where nothing is drawn). Readability tests check these."""
+        if level < LOD.NODE_TITLES:
+            return {"title": "", "type": "", "params": "", "body": ""}
+        if level < LOD.NODE_DETAIL:
+            return {"title": self._overview_title(level)[1], "type": "", "params": "", "body": ""}
+        title, _, type_text, _ = self._header_texts()
+        _, _, key, bottom = self._body_texts()
+        return {"title": title, "type": type_text, "params": key, "body": bottom}
+
+    def _overview_title(self, level: float) -> tuple[QFont, str]:
+        """Zoomed out, the title in a font of a constant size on screen, cut to the box."""
+        f = QFont(font("body"))
+        f.setPixelSize(max(1, round(10.0 / level)))
+        return f, QFontMetricsF(f).elidedText(self.display_title(), Qt.TextElideMode.ElideRight,
+                                              self.width - 4.0 / level)
 
     def _paint_overview(self, painter: QPainter, c: style.CanvasColors, cat: Any, level: float) -> None:
         """Zoomed out: a coloured box, and its title while a few letters still fit, in a
@@ -312,13 +362,10 @@ class NodeItem(QGraphicsRectItem):
         painter.drawRoundedRect(rect, r, r)
         if level < LOD.NODE_TITLES:
             return
-        f = QFont(font("body"))
-        f.setPixelSize(max(1, round(10.0 / level)))
+        f, text = self._overview_title(level)
         painter.setFont(f)
         painter.setPen(style.qcolor(style.text_on(style.category_hex(self.category))))
-        box = rect.adjusted(2.0 / level, 0, -2.0 / level, 0)
-        text = QFontMetricsF(f).elidedText(self.display_title(), Qt.TextElideMode.ElideRight, box.width())
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        painter.drawText(rect.adjusted(2.0 / level, 0, -2.0 / level, 0), Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_frame(self, painter: QPainter, c: style.CanvasColors, cat: Any, level: float) -> None:
         """An expanded block: a header with its name, a tinted body behind its inner
@@ -356,34 +403,19 @@ class NodeItem(QGraphicsRectItem):
         multi = len(self.in_names) > 1 or len(self.out_names) > 1
         fms = QFontMetricsF(font("small"))
         max_label = NODE_W * 0.3
-
-        def side(names: tuple[str, ...]) -> float:
-            """Room a side's port names take (8 px from the edge, 6 px before the text)."""
-            if not multi or not names:
-                return 10.0
-            return 14.0 + min(max_label, max(fms.horizontalAdvance(n) for n in names))
-
-        left, right = side(self.in_names), side(self.out_names)
-        text_w = NODE_W - left - right
+        left, text_w, key, bottom = self._body_texts()
         painter.setFont(font("body"))
-        fm = QFontMetricsF(font("body"))
         painter.setPen(style.qcolor(c.text))
-        # Several outputs: their shapes are on the wires and the port tooltips; the body
-        # has room for the count only.
-        shape = self.shape_text if len(self.out_names) <= 1 or self.shape_text == "?" else ""
-        bottom = "   ".join(x for x in (shape, self.count_text) if x)
-        lines = int(bool(self.key_text)) + int(bool(bottom))
+        lines = int(bool(key)) + int(bool(bottom))
         # The text block sits in the middle of the body, not stuck under the header.
         y = HEADER_H + max(4.0, (self.height - HEADER_H - 16.0 * lines) / 2)
-        if self.key_text:
-            painter.drawText(QRectF(left, y, text_w, 16), Qt.AlignmentFlag.AlignHCenter,
-                             fm.elidedText(self.key_text, Qt.TextElideMode.ElideRight, text_w))
+        if key:
+            painter.drawText(QRectF(left, y, text_w, 16), Qt.AlignmentFlag.AlignHCenter, key)
             y += 16
         painter.setPen(style.qcolor(c.error if self.shape_text == "?" else c.muted))
         if bottom:
             painter.setFont(font("small"))
-            painter.drawText(QRectF(left, y, text_w, 16), Qt.AlignmentFlag.AlignHCenter,
-                             fms.elidedText(bottom, Qt.TextElideMode.ElideMiddle, text_w))
+            painter.drawText(QRectF(left, y, text_w, 16), Qt.AlignmentFlag.AlignHCenter, bottom)
         if multi:
             painter.setFont(font("small"))
             painter.setPen(style.qcolor(c.muted))

@@ -2,9 +2,20 @@
 line over every node type (name, aliases, category, docs) and the file's blocks."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QKeyEvent, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
@@ -30,7 +41,7 @@ class Entry:
     doc: str = ""
 
 
-def catalog_entries(blocks: list[str] = ()) -> list[Entry]:  # type: ignore[assignment]
+def catalog_entries(blocks: Sequence[str] = ()) -> list[Entry]:
     order = {c: i for i, c in enumerate(CATEGORY_ORDER)}
     out = [Entry(s.type, s.category, s.aliases, s.doc) for s in REGISTRY]
     out.sort(key=lambda e: order.get(e.category, len(order)))
@@ -79,7 +90,8 @@ class _EntryDelegate(QStyledItemDelegate):
     """The type name in the normal text colour after a category swatch, and the category
     muted at the right: coloured names were hard to read (amber on white)."""
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
         super().paint(painter, option, index)
         category = str(index.data(_CATEGORY_ROLE) or "")
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
@@ -90,7 +102,7 @@ class _EntryDelegate(QStyledItemDelegate):
         painter.drawText(r.adjusted(0, 0, -8, 0), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, category)
         painter.restore()
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         size = super().sizeHint(option, index)
         return QSize(size.width(), max(size.height(), 22))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QPainter, QPen, QPicture
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsScene
 
@@ -14,7 +14,8 @@ from designer.canvas import style
 from designer.canvas.text import fmt_count
 from designer.canvas.edge_item import EdgeItem, EdgeKey
 from designer.canvas.folding import Folding, Frame, Path
-from designer.canvas.node_item import NodeItem
+from designer.canvas.node_item import PORT_R, NodeItem
+from designer.canvas.routing import ROUTE_LIMIT
 from designer.layout import NODE_W
 from designer.model import DocumentModel
 from graph_compiler.analysis import ERROR
@@ -103,6 +104,37 @@ class CanvasScene(QGraphicsScene):
             return "Blocks", f"Block: the network {type_name!r} used as one layer"
         return "", f"unknown node type {type_name!r}"
 
+    def route_obstacles(self, area: QRectF, ends: tuple[NodeItem, NodeItem]) -> list[QRectF]:
+        """Rects of the nodes in ``area`` other than a wire's own ends (wires route around
+        them), for graphs small enough to route."""
+        if len(self.nodes) > ROUTE_LIMIT:
+            return []
+        out = []
+        for item in self.nodes.values():
+            if item in ends:
+                continue
+            r = QRectF(item.pos().x() - PORT_R, item.pos().y(), item.width + 2 * PORT_R, item.height)
+            if r.intersects(area):
+                out.append(r)
+        return out
+
+    def _reroute_near(self, items: list[NodeItem]) -> None:
+        """Wires that pass where moved or new nodes now are take a new route."""
+        if not items or len(self.nodes) > ROUTE_LIMIT:
+            return
+        rects = [it.sceneBoundingRect() for it in items]
+        for edge in self.edges.values():
+            box = edge.sceneBoundingRect()
+            if any(box.intersects(r) for r in rects):
+                edge.adjust()
+
+    def edge_into(self, node: str, port: int) -> EdgeKey | None:
+        """The wire that feeds an input port, if any."""
+        item = self.nodes.get(node)
+        if item is None:
+            return None
+        return next((e.key for e in item.edges if e.key[2] == node and e.key[3] == port), None)
+
     # ------------------------------------------------------------ building
 
     def rebuild(self) -> None:
@@ -128,10 +160,13 @@ class CanvasScene(QGraphicsScene):
             ready = self.model.analysis_if_ready()
             info = ready.networks.get(self.network) if ready is not None else None
             infos = info.nodes if info is not None else {}
-            for e in net.edges:
-                src = infos.get(e.src)
+            for edge in net.edges:
+                src = infos.get(edge.src)
                 outs = src.outputs if src is not None else None
-                self._add_edge(e.key, str(outs[e.src_port]) if outs and e.src_port < len(outs) else "")
+                t = outs[edge.src_port] if outs and edge.src_port < len(outs) else None
+                self._add_edge(edge.key, str(t) if t is not None else "")
+                if t is not None and edge.key in self.edges:
+                    self.edges[edge.key].set_type(t)  # the tooltip; the label is already right
         finally:
             self._syncing -= 1
         self.setSceneRect(self._nodes_rect().adjusted(-MARGIN, -MARGIN, MARGIN, MARGIN))
@@ -179,7 +214,7 @@ class CanvasScene(QGraphicsScene):
             tile = QGraphicsRectItem(key[0] * TILE - TILE_PAD, key[1] * TILE - TILE_PAD,
                                      TILE + 2 * TILE_PAD, TILE + 2 * TILE_PAD)
             tile.setPen(Qt.PenStyle.NoPen)
-            tile.setFlag(_CLIPS)
+            tile.setFlags(_CLIPS | QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)  # not hit by items()
             tile.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
             tile.setZValue(0)
             self.addItem(tile)
@@ -295,7 +330,7 @@ class CanvasScene(QGraphicsScene):
         src, dst = self.nodes.get(key[0]), self.nodes.get(key[2])
         if src is None or dst is None or key in self.edges:
             return
-        item = EdgeItem(key, src, dst, label)
+        item = EdgeItem(key, src, dst, label, self.route_obstacles)
         if self.overview:
             item.setCacheMode(EdgeItem.CacheMode.DeviceCoordinateCache)
         self.edges[key] = item
@@ -327,7 +362,7 @@ class CanvasScene(QGraphicsScene):
         if network != self.network:
             # A block's Inputs / Outputs are the ports of the nodes that use it.
             self._resync(lambda it: it.type_name == network)
-            if any(item.frame.network == network for _p, item in self.folding.frames()):  # type: ignore[union-attr]
+            if any(item.frame is not None and item.frame.network == network for _p, item in self.folding.frames()):
                 self.folding.forget_layouts(network)
                 self.folding.refresh()  # an expanded block changed inside
             return
@@ -360,6 +395,7 @@ class CanvasScene(QGraphicsScene):
                 or any((nid,) in self.folding.expanded for nid in ids if nid not in self.nodes):
             self.folding.refresh()  # a frame moved or went: make room again
         self._grow(touched)
+        self._reroute_near(touched)
 
     def _on_edges(self, network: str) -> None:
         if network != self.network or not self.built:
@@ -467,7 +503,7 @@ class CanvasScene(QGraphicsScene):
             for edge in item.edges:
                 if edge.src is item and edge.key[0] == nid:
                     sp = edge.key[1]
-                    edge.set_label(str(outs[sp]) if outs and sp < len(outs) else "")
+                    edge.set_type(outs[sp] if outs and sp < len(outs) else None)
 
     # ------------------------------------------------------------ map (zoomed far out)
 
@@ -535,7 +571,7 @@ class CanvasScene(QGraphicsScene):
 
     # ------------------------------------------------------------ background
 
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+    def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
         c = style.colors()
         painter.fillRect(rect, style.qcolor(c.background))
         scale = painter.worldTransform().m11()

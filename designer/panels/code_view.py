@@ -9,7 +9,7 @@ keeps a reference while fixing things instead of staring at an empty pane.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QFontDatabase, QShowEvent, QTextCursor, QTextOption
@@ -18,12 +18,15 @@ from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 from designer import theme
 from designer.panels.highlighter import PythonHighlighter
 
+if TYPE_CHECKING:
+    from designer.model import DocumentModel
+
 DEBOUNCE_MS = 200
 _MAX_BANNER_LINES = 6
 
 
 class CodePanel(QWidget):
-    def __init__(self, model: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, model: DocumentModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
         self.banner = QLabel(self)
@@ -103,7 +106,7 @@ class CodePanel(QWidget):
         self._apply_stale_look()
 
     def _banner_text(self, error: str | None) -> str:
-        errors = [d.format() for d in getattr(self.model.analysis, "errors", [])]
+        errors = [d.format() for d in self.model.analysis.errors]
         if not errors and error:
             errors = [line.strip() for line in error.splitlines() if line.strip()]
         shown = errors[:_MAX_BANNER_LINES]

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QDoubleValidator
+from PySide6.QtGui import QAction, QDoubleValidator, QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from designer.training.actions import TrainingActions
 
-DEVICES = ("auto", "cpu", "cuda")
+DEVICES = ("auto", "cpu", "cuda", "mps")
 PROGRESS_STEPS = 200
 STATUS_INTERVAL_S = 0.25
 
@@ -63,6 +63,9 @@ class RunControls(QWidget):
         self.resume_button = _tool(actions.resume)
         self.stop_button = _tool(actions.stop)
         self.save_button = _tool(actions.save)
+        self.data_button = QToolButton()
+        self.data_button.setText("Data…")
+        self.data_button.setToolTip("Choose or download the dataset, and preview the augmentation")
         self.device_combo = QComboBox()
         self.device_combo.addItems(DEVICES)
         self.device_combo.setToolTip("Where to train: auto picks a CUDA GPU when there is one")
@@ -78,10 +81,13 @@ class RunControls(QWidget):
         for w in (self.run_button, self.pause_button, self.resume_button, self.stop_button):
             row.addWidget(w)
         row.addSpacing(12)
-        for label, w in (("Device", self.device_combo), ("Epochs", self.epochs_spin),
-                         ("Batch", self.batch_spin), ("LR", self.lr_edit)):
+        fields: tuple[tuple[str, QWidget], ...] = (("Device", self.device_combo), ("Epochs", self.epochs_spin),
+                                                   ("Batch", self.batch_spin), ("LR", self.lr_edit))
+        for label, field in fields:
             row.addWidget(QLabel(label))
-            row.addWidget(w)
+            row.addWidget(field)
+        row.addSpacing(12)
+        row.addWidget(self.data_button)
         row.addStretch(1)
         row.addWidget(self.save_button)
         self.mark_cuda_availability()
@@ -114,7 +120,9 @@ class RunControls(QWidget):
             ok = bool(torch.cuda.is_available())
         except Exception:  # noqa: BLE001
             ok = False
-        item = self.device_combo.model().item(DEVICES.index("cuda"))  # type: ignore[attr-defined]
+        model = self.device_combo.model()
+        assert isinstance(model, QStandardItemModel)  # a QComboBox's own model
+        item = model.item(DEVICES.index("cuda"))
         item.setEnabled(ok)
         item.setToolTip("" if ok else "No CUDA GPU is available to this PyTorch")
 

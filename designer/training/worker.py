@@ -1,15 +1,15 @@
 """The training worker: runs the engine's event generator on a QThread.
 
-Rules it keeps (GUIDE §1 and §4):
+Rules it keeps:
 - It never touches a widget and emits no signal per step. Events go into
   ``TrainingBuffers``; the dashboard's timer drains them. The only signal is ``finished``.
 - Everything that goes wrong in the thread is caught and posted as an error message, so
   the app stays alive.
 - Stop goes through the engine's stop flag, never ``QThread.terminate()``.
-- Pause is taken at an event boundary (at most ~50 ms of steps later, the engine's
-  event interval): the worker parks there, still in charge of the modules, so it can
-  answer activation requests while paused. The engine's generator is suspended inside a
-  ``yield`` then, so no step runs and its samples/s ignore the pause.
+- Pause is the engine's own (``Trainer.pause``): the run waits before its next step
+  and calls back into this worker (``Trainer.while_paused``) in this thread, so it can
+  still answer activation requests while paused. The engine's clock leaves the paused
+  time out, and elapsed time and ETA are read from it.
 - The modules belong to this thread while the run lasts; activations and per-layer norms
   are computed here, between events, and posted to the buffers.
 """
@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
@@ -30,15 +30,18 @@ from designer.training.plots import epoch_series, step_series
 from graph_compiler.training.events import Event
 from graph_compiler.training.probe import ModelProbe, ProbeError
 
+if TYPE_CHECKING:
+    from graph_compiler.training.engine import Trainer
+
 HEALTH_INTERVAL_S = 0.25  # per-layer norms at most 4x a second
+BADGE_INTERVAL_S = 2.0  # dead / saturated units for the canvas badges (one probe forward pass)
 ACTIVATION_INTERVAL_S = 1.0  # refresh of the watched node's activations while training
-PARK_POLL_S = 0.05
 
 _threads_configured = False
 
 
 def configure_torch_threads(reserve_for_ui: int = 1) -> None:
-    """Set torch's thread counts once, at start-up, in the main thread (GUIDE §4).
+    """Set torch's thread counts once, at start-up, in the main thread.
 
     Intra-op threads leave ``reserve_for_ui`` cores to the GUI thread so drawing never
     waits for a core; inter-op is 1 (the engine runs one op stream). Calling again is a
@@ -58,11 +61,10 @@ def configure_torch_threads(reserve_for_ui: int = 1) -> None:
         pass  # parallel work already ran (e.g. in tests): the default stays
 
 
-def make_probe(trainer: Any) -> ModelProbe | None:
+def make_probe(trainer: Trainer) -> ModelProbe | None:
     """A ModelProbe over a prepared trainer's modules, or None before set-up finished."""
-    ctx = getattr(trainer, "ctx", None)
-    recipe = getattr(trainer, "recipe", None)
-    if ctx is None or recipe is None or not getattr(recipe, "modules", None):
+    ctx, recipe = trainer.ctx, trainer.recipe
+    if ctx is None or recipe is None or not recipe.modules:
         return None
     data = ctx.val if ctx.val is not None else ctx.train
     compiled = ctx.compiled
@@ -75,29 +77,30 @@ class TrainingWorker(QObject):
 
     finished = Signal(str)  # the done reason ("completed", "stopped", "error", ...)
 
-    def __init__(self, trainer: Any, buffers: TrainingBuffers,
+    def __init__(self, trainer: Trainer, buffers: TrainingBuffers,
                  on_event: Callable[[Event], None] | None = None) -> None:
         super().__init__()
         self.trainer = trainer
+        trainer.while_paused = self._service  # called in this thread while the run waits
         self.buffers = buffers
         self.on_event = on_event  # test hook, called in the worker thread
         self.reason = "error"
         self.probe: ModelProbe | None = None
         self.started = time.time()
-        self.paused_s = 0.0
         self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
-        self._paused = False
-        self._stop = False
         self._watch: tuple[str, str | None] | None = None  # (node id, network)
         self._watch_new = False
         self._last_health = 0.0
+        self._last_badges = 0.0
+        self._badge_step = -1
+        self._grad_norms: dict[str, float] = {}
+        self._badge_inputs: list[Any] | None = None
         self._last_activation = 0.0
         self._health_step = 0
         self._samples_per_s: float | None = None
         self._pred_index: tuple[int, ...] = ()
         self._pred_images: np.ndarray | None = None
-        self._t0 = time.perf_counter()
+        self._elapsed0 = 0.0  # the engine's clock at "start": set-up is not training time
         self._step = 0
         self._epochs = 0
         self._steps_per_epoch = 1
@@ -106,44 +109,34 @@ class TrainingWorker(QObject):
 
     # ------------------------------------------------------------ control (any thread)
     def pause(self) -> None:
-        with self._lock:
-            self._paused = True
+        self.trainer.pause()  # the run waits before its next step
 
     def resume(self) -> None:
-        with self._lock:
-            self._paused = False
-            self._wake.notify_all()
+        self.trainer.resume()
 
     def stop(self) -> None:
-        with self._lock:
-            self._stop = True
-            self._paused = False
-            self._wake.notify_all()
-        self.trainer.stop()  # thread-safe in the engine; ends the run after the current step
+        self.trainer.stop()  # ends the run after the current step, paused or not
 
     @property
     def paused(self) -> bool:
-        with self._lock:
-            return self._paused
+        return bool(self.trainer.paused)
 
     def watch(self, node_id: str | None, network: str | None = None) -> None:
         """Capture this node's activations now (at the next event) and then every second."""
         with self._lock:
             self._watch = (node_id, network) if node_id else None
             self._watch_new = node_id is not None
-            self._wake.notify_all()
 
     # ------------------------------------------------------------ the thread
     @Slot()
     def run(self) -> None:
-        self._t0 = time.perf_counter()
         try:
             gen = self.trainer.run()
             for event in gen:
                 self._handle(event)
                 if self.on_event is not None:
                     self.on_event(event)
-                self._between_events()
+                self._service()
         except BaseException as exc:  # noqa: BLE001 - nothing may escape the thread
             first = (str(exc).strip().splitlines() or [""])[0]
             self.buffers.message("error", f"training crashed: {type(exc).__name__}: {first}")
@@ -152,18 +145,8 @@ class TrainingWorker(QObject):
         finally:
             self.finished.emit(self.reason)
 
-    def _between_events(self) -> None:
-        self._service()
-        while True:
-            with self._lock:
-                if not self._paused or self._stop:
-                    return
-                t = time.perf_counter()
-                self._wake.wait(PARK_POLL_S)
-                self.paused_s += time.perf_counter() - t
-            self._service()  # answer activation requests while parked
-
     def _service(self) -> None:
+        """Activations of the watched node and per-layer norms, when due (worker thread)."""
         now = time.perf_counter()
         with self._lock:
             watch, fresh = self._watch, self._watch_new
@@ -178,9 +161,36 @@ class TrainingWorker(QObject):
             try:
                 names, w, g = self.probe.norms()
                 self.buffers.add_health(float(self._step), names, w, g)
+                self._grad_norms = {n: float(v) for n, v in zip(names, g) if np.isfinite(v)}
             except Exception as exc:  # noqa: BLE001 - diagnostics must never stop training
                 self.buffers.message("warning", f"per-layer norms unavailable: {exc}")
                 self.probe = None
+
+        if (now - self._last_badges >= BADGE_INTERVAL_S and self.probe is not None
+                and self._step != self._badge_step):
+            self._last_badges = now
+            self._badge_step = self._step
+            self._post_badges()
+
+    def _post_badges(self) -> None:
+        """Dead / saturated units of the main network on the probe batch, with the last
+        step's parameter gradient norms, for the canvas badges."""
+        from graph_compiler.insight.units import PROBE_SIZE, measure
+        from graph_compiler.training.probe import probe_inputs
+
+        probe = self.probe
+        assert probe is not None
+        try:
+            name = next(iter(probe.modules))
+            if self._badge_inputs is None:  # the same samples every time, so the numbers compare
+                self._badge_inputs = probe_inputs(probe.analysis.networks[name], probe.data_x, n=PROBE_SIZE)
+            section = measure(probe.modules[name], probe.doc.network(name), probe.generated.attrs.get(name, {}),
+                              self._badge_inputs, self._grad_norms)
+        except Exception as exc:  # noqa: BLE001 - badges are a diagnostic; training goes on
+            self.buffers.message("warning", f"unit health unavailable: {exc}")
+            return
+        rows = {r["node"]: {**r, "grad_label": "parameter gradient norm (last step)"} for r in section["nodes"]}
+        self.buffers.put("badges", rows)
 
     def _capture(self, node_id: str, network: str | None) -> None:
         if self.probe is None:
@@ -217,8 +227,7 @@ class TrainingWorker(QObject):
             self.buffers.put("sample", dict(d))
         elif kind == "start":
             # Elapsed / ETA count from here: set-up (first-run imports, data) is not training.
-            self._t0 = time.perf_counter()
-            self.paused_s = 0.0
+            self._elapsed0 = float(self.trainer.elapsed_s)
             self._epochs = int(d.get("epochs", 0))
             self._progress = self._progress0 = int(d.get("start_epoch", 0)) / max(1, self._epochs)
             self._steps_per_epoch = int(d.get("steps_per_epoch", 1))
@@ -241,7 +250,7 @@ class TrainingWorker(QObject):
     def _post_progress(self, d: dict[str, Any]) -> None:
         if d.get("samples_per_s"):
             self._samples_per_s = d["samples_per_s"]  # done / start events carry none: keep the last
-        elapsed = time.perf_counter() - self._t0 - self.paused_s
+        elapsed = float(self.trainer.elapsed_s) - self._elapsed0
         progress = self._progress
         done = progress - self._progress0  # a resumed run starts part-way
         eta = elapsed * (1 - progress) / done if done > 1e-6 else None

@@ -7,38 +7,45 @@ from typing import Any
 from graph_compiler.catalog._helpers import non_batch_dim
 from graph_compiler.catalog.spec import (
     REQUIRED,
+    ForwardFn,
     NodeSpec,
     Param,
     Port,
     Shape,
     ShapeError,
+    ShapeFn,
     fmt_shape,
 )
 
 CAT = "Merge & split"
 
 
-def _broadcast(type_name: str, verb: str):  # type: ignore[no-untyped-def]
+def broadcast_shape(type_name: str, verb: str, ins: Sequence[Shape]) -> Shape:
+    """The broadcast of equal-rank shapes, or a ShapeError naming the dim that differs."""
+    # Equal ranks only: with batch 1 during analysis, [B, 4] + [B, 3, 4] would
+    # broadcast fine here and fail (or mix samples) with a real batch.
+    if len({len(s) for s in ins}) > 1:
+        raise ShapeError(f"{type_name}: inputs have different ranks: " + ", ".join(fmt_shape(s) for s in ins))
+    rank = max(len(s) for s in ins)
+    out: list[int] = []
+    for i in range(1, rank + 1):
+        sizes = {s[-i] for s in ins if len(s) >= i} - {1}
+        if len(sizes) > 1:
+            shapes = " and ".join(fmt_shape(s) for s in ins)
+            raise ShapeError(f"{type_name}: cannot {verb} {shapes} (sizes differ in dim {rank - i})")
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(reversed(out))
+
+
+def _broadcast(type_name: str, verb: str) -> ShapeFn:
     def shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
-        # Equal ranks only: with batch 1 during analysis, [B, 4] + [B, 3, 4] would
-        # broadcast fine here and fail (or mix samples) with a real batch.
-        if len({len(s) for s in ins}) > 1:
-            raise ShapeError(f"{type_name}: inputs have different ranks: " + ", ".join(fmt_shape(s) for s in ins))
-        rank = max(len(s) for s in ins)
-        out: list[int] = []
-        for i in range(1, rank + 1):
-            sizes = {s[-i] for s in ins if len(s) >= i} - {1}
-            if len(sizes) > 1:
-                shapes = " and ".join(fmt_shape(s) for s in ins)
-                raise ShapeError(f"{type_name}: cannot {verb} {shapes} (sizes differ in dim {rank - i})")
-            out.append(sizes.pop() if sizes else 1)
-        return [tuple(reversed(out))]
+        return [broadcast_shape(type_name, verb, ins)]
     return shape
 
 
-def _op_forward(op: str):  # type: ignore[no-untyped-def]
-    def forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
-        return [f"{outs[0] or '_'} = {f' {op} '.join(ins)}"]
+def _op_forward(op: str) -> ForwardFn:
+    def forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+        return [f"{outs[0] or '_'} = {f' {op} '.join(v or 'None' for v in ins)}"]
     return forward
 
 
@@ -56,8 +63,8 @@ def _concat_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     return [(*ins[0][:dim], total, *ins[0][dim + 1:])]
 
 
-def _concat_forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
-    return [f"{outs[0] or '_'} = torch.cat([{', '.join(ins)}], dim={p['dim']})"]
+def _concat_forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+    return [f"{outs[0] or '_'} = torch.cat([{', '.join(v or 'None' for v in ins)}], dim={p['dim']})"]
 
 
 def _chunk_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
@@ -85,11 +92,11 @@ def _unpack(outs: Sequence[str | None]) -> str:
     return ", ".join(o or "_" for o in outs)
 
 
-def _chunk_forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _chunk_forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     return [f"{_unpack(outs)} = torch.chunk({ins[0]}, {p['chunks']}, dim={p['dim']})"]
 
 
-def _split_forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _split_forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     sizes = ", ".join(str(s) for s in p["split_sizes"])
     return [f"{_unpack(outs)} = torch.split({ins[0]}, [{sizes}], dim={p['dim']})"]
 

@@ -6,7 +6,7 @@ code generation, the designer's palette and inspector, and docs/nodes.md all rea
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +52,7 @@ class Param:
     positional: bool = False  # emitted positionally in the constructor
     length: int | None = None  # tuple length for ints
     allow_minus_one: bool = False  # shape: one -1 allowed (Reshape)
+    allow_zero: bool = False  # shape: 0 = keep the input's size at this position (Reshape)
     nullable: bool = False  # None is a legal value
     always: bool = False  # emitted even when equal to the default (torch's default differs)
 
@@ -179,10 +180,11 @@ def _check_shape(p: Param, v: Any) -> tuple[Any, str | None]:
         return None, f"{p.name} has {len(v)} dimensions; at most 8 are supported"
     minus = sum(1 for x in v if x == -1)
     for x in v:
-        if x == -1 and p.allow_minus_one and minus == 1:
+        if (x == -1 and p.allow_minus_one and minus == 1) or (x == 0 and p.allow_zero):
             continue
         if x < 1 or x > MAX_SIZE:
             extra = " (one entry may be -1)" if p.allow_minus_one else ""
+            extra += " (0 keeps the input's size)" if p.allow_zero else ""
             return None, f"{p.name} has size {x}; sizes must be 1..{MAX_SIZE}{extra}"
     return tuple(v), None
 
@@ -208,7 +210,7 @@ class Port:
 
 # forward(mod, inputs, outputs, params) -> statements. ``outputs[i]`` is None when
 # nothing reads output port i, so specs can skip work nobody uses.
-ForwardFn = Callable[[str | None, Sequence[str], Sequence[str | None], dict[str, Any]], list[str]]
+ForwardFn = Callable[[str | None, Sequence[str | None], Sequence[str | None], dict[str, Any]], list[str]]
 ShapeFn = Callable[[dict[str, Any], Sequence[Shape]], list[Shape]]
 CountFn = Callable[[dict[str, Any], Sequence[Shape], Sequence[Shape]], tuple[int, int]]
 ResolveFn = Callable[[dict[str, Any], Sequence[Shape]], dict[str, Any]]
@@ -230,6 +232,8 @@ class NodeSpec:
     shape: ShapeFn | None = None  # closed-form output shapes; None -> run on meta
     count: CountFn | None = None  # closed-form (params, flops); None -> run on meta
     support: tuple[str, ...] = ()  # helper definitions the generated file must contain
+    # Which of ``support`` a node with these params uses, when that depends on them.
+    support_used: Callable[[dict[str, Any]], tuple[str, ...]] | None = None
     input_dtype: str = "float"  # "float", "long" or "any"
     output_dtype: str = "float"  # "float", "same" (as input 0) or "param:<name>"
     num_outputs: Callable[[dict[str, Any]], int] | None = None
@@ -263,6 +267,10 @@ class NodeSpec:
             return self.inputs[index].name
         return f"{self.inputs[-1].name.rstrip('0123456789')}{index}"
 
+    def support_for(self, params: dict[str, Any]) -> tuple[str, ...]:
+        """The support definitions the generated file needs for a node with these params."""
+        return self.support if self.support_used is None else self.support_used(params)
+
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params if p.default is not REQUIRED}
 
@@ -275,11 +283,11 @@ class NodeSpec:
         return call_expr(self.module, self.params, params)
 
     def forward_lines(
-        self, mod: str | None, ins: Sequence[str], outs: Sequence[str | None], params: dict[str, Any]
+        self, mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], params: dict[str, Any]
     ) -> list[str]:
         if self.forward is not None:
             return self.forward(mod, ins, outs, params)
-        return [f"{outs[0] or '_'} = {mod}({', '.join(ins)})"]
+        return [f"{outs[0] or '_'} = {mod}({', '.join(v or 'None' for v in ins)})"]
 
 
 def py(value: Any) -> str:
@@ -348,7 +356,7 @@ class Registry:
     def __contains__(self, type_name: object) -> bool:
         return type_name in self.specs
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[NodeSpec]:
         return iter(self.specs.values())
 
     def categories(self) -> dict[str, list[NodeSpec]]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from graph_compiler import document
 from graph_compiler.analysis import Analysis, Analyzer
+from graph_compiler.analysis.results import one_line
 from graph_compiler.catalog import fmt_shape
 
 
@@ -15,7 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def summary_dict(analysis: Analysis) -> dict[str, object]:
+def summary_dict(analysis: Analysis) -> dict[str, Any]:
     main = analysis.networks[analysis.main] if analysis.main in analysis.networks else None
     networks = []
     for name, info in analysis.networks.items():
@@ -56,12 +58,13 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
         return 0 if analysis.ok else 1
-    for net in data["networks"]:  # type: ignore[union-attr]
-        rows = [(n["id"], n["type"], str(n["output_shape"] or "?"), f"{n['params']:,}", _human(n["flops"]))
+    for net in data["networks"]:
+        rows = [(one_line(n["id"]), one_line(n["type"]), str(n["output_shape"] or "?"), f"{n['params']:,}",
+                 _human(n["flops"]))
                 for n in net["nodes"]]
         head = ("node", "type", "output shape", "params", "FLOPs")
         widths = [max(len(r[i]) for r in [head, *rows]) for i in range(5)]
-        print(f"Network {net['name']}")
+        print(f"Network {one_line(net['name'])}")
         line = "  ".join(h.ljust(w) if i < 3 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths)))
         print(line)
         print("-" * len(line))
