@@ -249,3 +249,24 @@ def test_far_out_the_canvas_draws_one_map_picture(qtbot, monkeypatch) -> None:
     view.zoom_by(20.0)  # close enough for text: items paint themselves again
     view.viewport().grab()
     assert painted
+
+
+def test_the_map_is_recorded_again_only_when_it_would_look_different(qtbot) -> None:
+    model, view = make_view(qtbot, chain(40))
+    view.show()
+    qtbot.waitExposed(view)
+    view.resetTransform()
+    view.zoom_by(0.05)
+    view.viewport().grab()
+    scene = view.scene()
+    recorded = scene._map
+    assert recorded is not None
+    model.set_param("Model", "linear5", "out_features", 9)  # shapes change, the map does not
+    model.analyze_now()
+    assert scene._map is recorded
+    model.set_param("Model", "linear5", "out_features", -9)  # broken: outlined in red
+    model.analyze_now()
+    assert scene._map is None
+    view.viewport().grab()
+    model.move_nodes("Model", {"relu6": (0.0, 900.0)})
+    assert scene._map is None

@@ -358,7 +358,6 @@ class CanvasScene(QGraphicsScene):
     def _on_nodes(self, network: str, ids: list) -> None:
         if not self.built:
             return  # built from the document when first shown
-        self._map = None
         if network != self.network:
             # A block's Inputs / Outputs are the ports of the nodes that use it.
             self._resync(lambda it: it.type_name == network)
@@ -377,10 +376,14 @@ class CanvasScene(QGraphicsScene):
                 if node is None:
                     if item is not None:
                         self._remove_node(nid)
+                        self._map = None
                     continue
                 if item is None:
                     item = self._create(node)
+                    self._map = None
                 else:
+                    if item.type_name != node.type:
+                        self._map = None  # another colour on the map
                     self._sync(item, node)
                     x, y = self.folding.place(nid, node.pos)
                     if (item.pos().x(), item.pos().y()) != (x, y) or item.parentItem() is None:
@@ -388,6 +391,7 @@ class CanvasScene(QGraphicsScene):
                         for e in item.edges:
                             e.adjust()
                         self.rehome([item])
+                        self._map = None
                 touched.append(item)
         finally:
             self._syncing -= 1
@@ -444,7 +448,6 @@ class CanvasScene(QGraphicsScene):
     def apply_analysis(self, ids: set[str] | None = None) -> int:
         """Shapes, counts and errors onto the items named (all when None); returns how many
         items were refreshed (tests count them: an edit must not touch the whole graph)."""
-        self._map = None
         analysis = self.model.analysis
         info = analysis.networks.get(self.network)
         errors: dict[str, list[str]] = {}
@@ -456,7 +459,8 @@ class CanvasScene(QGraphicsScene):
             items = list(self.nodes.items())
         else:
             items = [(nid, self.nodes[nid]) for nid in ids if nid in self.nodes]
-        self._apply(items, infos, errors)
+        if self._apply(items, infos, errors):
+            self._map = None  # the map outlines broken nodes
         self._count_runs(infos)
         for _path, item in self.folding.frames():
             assert item.frame is not None
@@ -492,18 +496,24 @@ class CanvasScene(QGraphicsScene):
             if d.network == frame.network and d.node and d.severity == ERROR and (ids is None or d.node in ids):
                 errors.setdefault(d.node, []).append(d.message)
         items = frame.nodes.items() if ids is None else [(n, frame.nodes[n]) for n in ids if n in frame.nodes]
-        self._apply(list(items), infos, errors)
+        if self._apply(list(items), infos, errors):
+            self._map = None
 
     @staticmethod
-    def _apply(items: list[tuple[str, NodeItem]], infos: dict[str, Any], errors: dict[str, list[str]]) -> None:
+    def _apply(items: list[tuple[str, NodeItem]], infos: dict[str, Any], errors: dict[str, list[str]]) -> bool:
+        """Returns whether any item became broken or whole."""
+        flipped = False
         for nid, item in items:
             node_info = infos.get(nid)
+            was_broken = bool(item.errors)
             item.set_analysis(node_info, errors.get(nid, []))
+            flipped = flipped or was_broken != bool(item.errors)
             outs = node_info.outputs if node_info is not None else None
             for edge in item.edges:
                 if edge.src is item and edge.key[0] == nid:
                     sp = edge.key[1]
                     edge.set_type(outs[sp] if outs and sp < len(outs) else None)
+        return flipped
 
     # ------------------------------------------------------------ map (zoomed far out)
 
