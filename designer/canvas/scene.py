@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Qt
-from PySide6.QtGui import QPainter, QPen, QPicture
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsScene
+from PySide6.QtCore import QLineF, QPointF, QRect, QRectF
+from PySide6.QtGui import QPainter, QPen
+from PySide6.QtWidgets import QGraphicsScene
 
 from designer.canvas import lod as LOD
 from designer.canvas import style
@@ -16,22 +16,16 @@ from designer.canvas.edge_item import EdgeItem, EdgeKey
 from designer.canvas.folding import Folding, Frame, Path
 from designer.canvas.node_item import PORT_R, NodeItem
 from designer.canvas.routing import ROUTE_LIMIT
+from designer.canvas.tiles import TiledScene
 from designer.layout import NODE_W
 from designer.model import DocumentModel
 from graph_compiler.analysis import ERROR
 from graph_compiler.catalog import REGISTRY
 
 MARGIN = 1500.0  # free space around the graph, so there is room to add nodes
-# Items live in square tiles that clip to their bounds: painting then skips a whole tile
-# outside the view instead of testing each of its items (with 20,000 items, that test
-# alone cost 20 ms a frame). A tile's bounds reach TILE_PAD beyond its square, so an
-# item is homed by its top-left corner and still fits; bigger items stay top-level.
-TILE = 2000.0
-TILE_PAD = 800.0
-_CLIPS = QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape
 
 
-class CanvasScene(QGraphicsScene):
+class CanvasScene(TiledScene):
     """``build=False`` leaves the scene empty until ``ensure_built`` (the view calls it when
     first shown): a model with a hundred block tabs opens at the cost of the tab in view."""
 
@@ -50,8 +44,6 @@ class CanvasScene(QGraphicsScene):
         self._item_sig: dict[str, Any] = {}
         self.overview = False
         self.refreshed = 0  # items the last analysis refresh touched
-        self._tiles: dict[tuple[int, int], QGraphicsRectItem] = {}
-        self._map: QPicture | None = None  # the zoomed-out drawing, see draw_map
         self.folding = Folding(self)
         model.documentReset.connect(self.rebuild)
         model.nodesChanged.connect(self._on_nodes)
@@ -204,50 +196,6 @@ class CanvasScene(QGraphicsScene):
         item.setPos(x, y)
         self.home(item)
         return item
-
-    # ------------------------------------------------------------ tiles
-
-    def _tile(self, x: float, y: float) -> QGraphicsRectItem:
-        key = (int(x // TILE), int(y // TILE))
-        tile = self._tiles.get(key)
-        if tile is None:
-            tile = QGraphicsRectItem(key[0] * TILE - TILE_PAD, key[1] * TILE - TILE_PAD,
-                                     TILE + 2 * TILE_PAD, TILE + 2 * TILE_PAD)
-            tile.setPen(Qt.PenStyle.NoPen)
-            tile.setFlags(_CLIPS | QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)  # not hit by items()
-            tile.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-            tile.setZValue(0)
-            self.addItem(tile)
-            self._tiles[key] = tile
-        return tile
-
-    def home(self, item: QGraphicsItem) -> None:
-        """Put a top-level node or wire into the tile that holds it (tiles sit at 0, 0,
-        so its coordinates do not change), or at the top level when none does."""
-        rect = item.mapRectToScene(item.boundingRect())
-        tile: QGraphicsItem | None = self._tile(rect.left(), rect.top())
-        if tile is not None and not tile.rect().contains(rect):  # type: ignore[attr-defined]
-            tile = None
-        if item.scene() is None:
-            if tile is None:
-                self.addItem(item)
-            else:
-                item.setParentItem(tile)
-        elif item.parentItem() is not tile:
-            item.setParentItem(tile)
-
-    def lift(self, items: list[NodeItem]) -> None:
-        """Out of their tiles while dragged (a tile would clip them at its edge)."""
-        for it in items:
-            it.setParentItem(None)
-            for e in it.edges:
-                e.setParentItem(None)
-
-    def rehome(self, items: list[NodeItem]) -> None:
-        for it in items:
-            self.home(it)
-            for e in it.edges:
-                self.home(e)
 
     def make_item(self, network: str, node: Any) -> NodeItem:
         """An item for a node of another network (the inside of an expanded block)."""
@@ -514,70 +462,6 @@ class CanvasScene(QGraphicsScene):
                     sp = edge.key[1]
                     edge.set_type(outs[sp] if outs and sp < len(outs) else None)
         return flipped
-
-    # ------------------------------------------------------------ map (zoomed far out)
-
-    def draw_map(self, painter: QPainter) -> None:
-        """The whole graph as a map: coloured boxes and straight wires, recorded once as a
-        QPicture and replayed per frame. Far out, nodes show no text anyway, and asking
-        10,000 items to paint themselves cost ten times a frame's budget."""
-        if self._map is None:
-            self._map = self._record_map()
-        painter.drawPicture(0, 0, self._map)
-        c = style.colors()
-        selected = [it.mapRectToScene(QRectF(0, 0, it.width, it.height))
-                    for it in self.selectedItems() if isinstance(it, NodeItem)]
-        if selected:
-            pen = QPen(style.qcolor(c.selection), 2.5)
-            pen.setCosmetic(True)
-            painter.setPen(pen)
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRects(selected)
-
-    def map_changed(self) -> None:
-        self._map = None
-
-    def _record_map(self) -> QPicture:
-        c = style.colors()
-        picture = QPicture()
-        p = QPainter(picture)
-        lines: list[QLineF] = []
-        boxes: dict[str, list[QRectF]] = {}
-        frames: list[tuple[str, QRectF]] = []
-        broken: list[QRectF] = []
-        for it in self.items():
-            if not it.isVisible():
-                continue
-            if isinstance(it, EdgeItem):
-                lines.append(QLineF(it.mapToScene(it.p1), it.mapToScene(it.p2)))
-            elif isinstance(it, NodeItem):
-                rect = it.mapRectToScene(QRectF(0, 0, it.width, it.height))
-                hexc = style.category_hex(it.category)
-                (frames.append((hexc, rect)) if it.frame is not None else boxes.setdefault(hexc, []).append(rect))
-                if it.errors:
-                    broken.append(rect)
-        p.setPen(Qt.PenStyle.NoPen)
-        for hexc, rect in frames:  # frames first: their inner nodes go on top
-            fill = style.qcolor(hexc)
-            fill.setAlpha(40)
-            p.setBrush(fill)
-            p.drawRect(rect)
-        pen = QPen(style.qcolor(c.wire), 1.0)
-        pen.setCosmetic(True)
-        p.setPen(pen)
-        p.drawLines(lines)
-        p.setPen(Qt.PenStyle.NoPen)
-        for hexc, rects in boxes.items():
-            p.setBrush(style.qcolor(hexc))
-            p.drawRects(rects)
-        if broken:
-            pen = QPen(style.qcolor(c.error), 2.5)
-            pen.setCosmetic(True)
-            p.setPen(pen)
-            p.setBrush(Qt.BrushStyle.NoBrush)
-            p.drawRects(broken)
-        p.end()
-        return picture
 
     # ------------------------------------------------------------ background
 
