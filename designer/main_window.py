@@ -406,7 +406,12 @@ class MainWindow(QMainWindow):
         a = self.model.analysis
         errors, warnings = len(a.errors), len(a.warnings)
         main = a.networks.get(a.main) if a.main else None
-        size = f"{main.total_params:,} params · {human(main.flops)} FLOPs" if main else ""
+        if main is None:
+            size = ""
+        elif not main.ok:  # counting only what could be inferred would understate it
+            size = "params unknown (the main network has errors)"
+        else:
+            size = f"{main.total_params:,} params · {human(main.flops)} FLOPs"
         state = "valid" if not errors else f"{errors} error{'s' * (errors != 1)}"
         if warnings:
             state += f", {warnings} warning{'s' * (warnings != 1)}"

@@ -71,6 +71,26 @@ def test_summary_table_and_json_agree_with_the_analysis(capsys: pytest.CaptureFi
     assert {"type", "output_shape", "params", "flops"} <= set(nodes[0])
 
 
+def test_summary_of_an_invalid_file_reports_unknown_totals_not_zero(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = _bad_doc(tmp_path / "bad.json")
+    assert cli_main(["summary", str(bad)]) == 1
+    out = capsys.readouterr()
+    assert "Total: 0 parameters" not in out.out
+    assert f"Total: unknown: network Net is invalid (1 error); see `netwright validate {bad}`" in out.out
+    assert f"{bad}:Net/fc: " in out.err  # the error itself
+    assert cli_main(["summary", str(bad), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["total_params"] is None and data["trainable_params"] is None and data["flops"] is None
+    assert data["unknown_reason"] == "network Net is invalid (1 error)" and data["valid"] is False
+    net = data["networks"][0]
+    assert net["params"] is None and net["unknown_reason"] == data["unknown_reason"]
+    fc = next(n for n in net["nodes"] if n["id"] == "fc")
+    assert fc["params"] is None and fc["output_shape"] is None
+    good = json.loads((cli_main(["summary", str(example_path("cnn_digits")), "--json"]), capsys.readouterr().out)[1])
+    assert good["unknown_reason"] is None and good["networks"][0]["unknown_reason"] is None
+
+
 @pytest.mark.parametrize("where", ["before", "after"])
 def test_errors_are_one_line_and_debug_shows_the_traceback(tmp_path: Path, where: str) -> None:
     garbage = tmp_path / "garbage.json"

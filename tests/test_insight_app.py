@@ -145,3 +145,21 @@ def _view(scene, qtbot):
     qtbot.waitExposed(v)
     v.centerOn(scene.nodes["act"])
     return v
+
+
+def test_the_dock_puts_badges_on_the_main_canvas_and_a_click_opens_activations(qtbot, cnn_window):
+    from designer.training.dashboard import PAGE_ACTIVATIONS
+
+    w = cnn_window
+    dock = w.training
+    rows = {"relu1": {"node": "relu1", "type": "ReLU", "dead_fraction": 0.6, "saturated_fraction": None,
+                      "grad_norm": None, "level": "red"}}
+    dock.show_node_health(rows)
+    scene = w.views["DigitsCNN"].scene()
+    badge = dock.badges.badges["relu1"]
+    assert badge.parentItem() is scene.nodes["relu1"] and badge.text == "dead 60%"
+    dock.open_node("relu1")
+    assert dock.isVisible() and dock.dashboard.tabs.currentIndex() == PAGE_ACTIVATIONS
+    assert "relu1" in dock.dashboard.activations.info.text()  # nothing trained yet: it says so
+    w.model.documentReset.emit()  # another file: the badges go
+    assert not dock.badges.badges

@@ -265,6 +265,23 @@ def test_summary_totals(cnn_window):
     assert cnn_window.summary.totals()[NET][0] == info.total_params == sum(n.n_params for n in info.nodes.values())
 
 
+def test_an_invalid_network_has_unknown_totals_in_the_summary_and_status_bar(cnn_window):
+    cnn_window.model.set_param(NET, "classifier", "in_features", 99)
+    cnn_window.model.analyze_now()
+    cnn_window.summary.refresh()
+    top = cnn_window.summary.tree.topLevelItem(0)
+    assert (top.text(3), top.text(4)) == ("?", "?") and "has errors" in top.toolTip(3)
+    assert cnn_window.summary.totals()[NET] == (None, None)
+    rows = {top.child(i).text(0): top.child(i) for i in range(top.childCount())}
+    assert rows["classifier"].text(3) == "?" and rows["conv1"].text(3) != "?"  # conv1 was inferred
+    status = cnn_window.status_counts.text()
+    assert status.startswith("1 error") and "params unknown" in status
+    cnn_window.model.undo_stack.undo()
+    cnn_window.model.analyze_now()
+    info = cnn_window.model.analysis.networks[NET]
+    assert f"{info.total_params:,} params" in cnn_window.status_counts.text()
+
+
 def test_highlighter_formats_keywords(env, qtbot):
     from PySide6.QtWidgets import QPlainTextEdit
 

@@ -85,6 +85,11 @@ def test_bad_values_are_clear_errors_without_traceback(graph, tmp_path, capsys):
     assert main(["train", str(bad), "--quiet"]) == 1
     err = capsys.readouterr().err
     assert "unknown dataset 'no_such_dataset'" in err and "Traceback" not in err
+    doc.training["dataset"] = {"name": "digts"}  # a typo: the close match, not the whole list
+    document.save(doc, bad)
+    assert main(["train", str(bad), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "unknown dataset 'digts'; did you mean 'digits'?" in err and "moons" not in err
 
     assert main(["train", str(tmp_path / "missing.json")]) == 1
     assert "no such file" in capsys.readouterr().err

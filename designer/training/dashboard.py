@@ -84,9 +84,7 @@ class TrainingDashboard(QWidget):
     """One per main window. ``model`` is the DocumentModel (``doc``, ``path`` and its
     change signals); ``history`` keeps earlier runs for the overlays."""
 
-    # {node id: {"dead_fraction", "saturated_fraction", "grad_norm", "level", ...}} for the
-    # canvas badges: from the worker while training, from the Insight units after it.
-    nodeHealth = Signal(object)
+    nodeHealth = Signal(object)  # {node: units row} for canvas badges: worker, then Insight
     runStarted = Signal()
     runFinished = Signal(str)  # done reason
 

@@ -88,11 +88,13 @@ def _megabytes(size: int) -> str:
 
 def _fetch(names: list[str], quiet: bool = False) -> int:
     from graph_compiler.data.standard import STANDARD
+    from graph_compiler.training.datasets import DatasetError, check_dataset_name
 
     for name in names:
-        if name not in STANDARD:
-            raise NetwrightError(f"--fetch {name!r}: not a downloadable dataset; "
-                                 f"choose from {', '.join(sorted(STANDARD))}")
+        try:
+            check_dataset_name(name, downloadable=True)
+        except DatasetError as exc:
+            raise NetwrightError(f"--fetch: {exc}") from None
     for name in names:
         std = STANDARD[name]
         was_cached = std.cached()
