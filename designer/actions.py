@@ -98,6 +98,13 @@ COMMANDS: tuple[Command, ...] = (
     Command("minimap", "&Minimap", "View", ("Ctrl+M",), tip="Show the overview in the canvas's corner",
             checkable=True),
     Command("auto_layout", "&Auto-layout", "View", ("Ctrl+L",), "layout", tip="Lay the network out again"),
+    # Folding is view state: it changes what the canvas shows, never the document.
+    Command("expand", "&Expand Block", "View", ("Ctrl+Right",), None, "canvas",
+            "Show the selected block nodes' inner networks in place (a folded run: its N nodes)"),
+    Command("fold", "F&old Block / Repeats", "View", ("Ctrl+Left",), None, "canvas",
+            "Fold the selected expanded blocks, or the run of repeated blocks they belong to"),
+    Command("fold_repeats", "Fold All &Repeated Blocks", "View", (), None, "canvas",
+            "Show every run of the same block used N times in a row as one \"×N\" node"),
     Command("theme_light", "Light Theme", "View", (), tip="Light colours", checkable=True),
     Command("theme_dark", "Dark Theme", "View", (), tip="Dark colours", checkable=True),
     Command("reset_layout", "&Reset Layout", "View", (), tip="Put the panels back where they were at first start"),

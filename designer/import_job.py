@@ -96,7 +96,7 @@ class ImportRunner(QObject):
 
     def _finish(self) -> tuple[Callable[[Any], None] | None, Callable[[str], None] | None]:
         done, error = self._done, self._error
-        self._signals = self._done = self._error = None  # type: ignore[assignment]
+        self._signals = self._done = self._error = None
         self.label.hide()
         self.bar.hide()
         QGuiApplication.restoreOverrideCursor()

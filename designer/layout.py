@@ -74,7 +74,7 @@ def layered_layout(
     links: list[tuple[str, str, int, int]] = []
     for e in edges:
         a, b = e[0], e[1]
-        sp, dp = (int(e[2]), int(e[3])) if len(e) == 4 else (0, 0)  # type: ignore[misc]
+        sp, dp = (int(e[2]), int(e[3])) if len(e) == 4 else (0, 0)
         if a in order_of and b in order_of and a != b:
             succ[a].append(b)
             pred[b].append(a)

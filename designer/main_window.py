@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from designer.panels.inspector import InspectorPanel
     from designer.panels.palette import PalettePanel
     from designer.panels.summary import SummaryPanel
+    from designer.training.install import TrainingDock
 
 
 # Docks that open when their feature is used, not with the editor (Run shows Training).
@@ -52,7 +53,8 @@ ON_DEMAND_DOCKS = frozenset({"training"})
 # Actions that act on an open design: greyed out on the start page.
 CANVAS_ACTIONS = ("save", "save_as", "fit", "zoom_in", "zoom_out", "auto_layout", "export_python",
                   "cut", "copy", "paste", "duplicate", "delete", "select_all", "rename", "quick_add",
-                  "add_network", "rename_network", "remove_network", "group", "ungroup", "compare")
+                  "add_network", "rename_network", "remove_network", "group", "ungroup", "compare",
+                  "expand", "fold", "fold_repeats")
 
 
 def call_soon(owner: QObject, fn: Callable[[], object]) -> None:
@@ -74,11 +76,12 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self.ready = False
         self._model_arg, self._recovery_dir = model, recovery_dir
-        self.model: DocumentModel = None  # type: ignore[assignment] - set by finish_setup
-        self.autosaver: Autosaver = None  # type: ignore[assignment]
+        # Set by finish_setup, which everything that needs them runs first.
+        self.model: DocumentModel = None  # type: ignore[assignment]  # see above
+        self.autosaver: Autosaver = None  # type: ignore[assignment]  # see above
         self.views: dict[str, CanvasView] = {}
         self.docks: dict[str, QDockWidget] = {}
-        self.training: Any = None  # the training dock, when designer.training is there
+        self.training: TrainingDock | None = None  # the training dock, once finish_setup ran
         self.recent = RecentFiles(self)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -311,6 +314,7 @@ class MainWindow(QMainWindow):
 
     def _rebuild_tabs(self) -> None:
         for view in self.views.values():
+            view.scene().detach()
             view.deleteLater()
         self.views.clear()
         self.tabs.clear()
@@ -323,14 +327,15 @@ class MainWindow(QMainWindow):
 
         names = self.model.doc.network_names()
         for name in [n for n in self.views if n not in names]:
-            view = self.views.pop(name)
-            self.tabs.removeTab(self.tabs.indexOf(view))
-            view.deleteLater()
+            gone = self.views.pop(name)
+            self.tabs.removeTab(self.tabs.indexOf(gone))
+            gone.scene().detach()
+            gone.deleteLater()
         current = self.current_network()
         for i, name in enumerate(names):
             view = self.views.get(name)
             if view is None:
-                view = CanvasView(self.model, name)
+                view = CanvasView(self.model, name, lazy=True)  # items built when first shown
                 view.setFrameShape(view.Shape.NoFrame)
                 self.edit.apply_view_settings(view)
                 view.set_context_actions(context_actions(self.acts))

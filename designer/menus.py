@@ -23,7 +23,8 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
                "export_python", None, "compare", "clear_comparison", None, "start_page", None, "quit")),
     ("&Edit", ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete", None,
                "select_all", "rename", "quick_add")),
-    ("&View", ("fit", "zoom_in", "zoom_out", "minimap", "snap", "auto_layout", None, "theme_light",
+    ("&View", ("fit", "zoom_in", "zoom_out", "minimap", "snap", "auto_layout", None, "expand", "fold",
+               "fold_repeats", None, "theme_light",
                "theme_dark", None, "@panels", "reset_layout")),
     ("&Network", ("add_network", "rename_network", "remove_network", None, "group", "ungroup")),
     ("&Train", ("run", "pause", "resume", "stop", None, "save_weights", None, "training_dashboard")),
@@ -34,7 +35,7 @@ TOOLBAR = ("new", "open", "save", None, "undo", "redo", None, "fit", "zoom_in", 
 TRAINING_TOOLBAR = ("run", "pause", "resume", "stop")
 # The canvas's right-click menu: the same actions as the menus.
 CONTEXT_MENU = ("quick_add", None, "cut", "copy", "paste", "duplicate", "delete", None, "group",
-                "ungroup", None, "auto_layout", "fit")
+                "ungroup", "expand", "fold", None, "auto_layout", "fit")
 
 
 def canvas_handlers(current: Callable[[], CanvasView | None]) -> dict[str, Callable[[], object]]:
@@ -55,6 +56,8 @@ def canvas_handlers(current: Callable[[], CanvasView | None]) -> dict[str, Calla
         "fit": on_view(lambda v: v.fit_all()), "zoom_in": on_view(lambda v: v.zoom_by(1.25)),
         "zoom_out": on_view(lambda v: v.zoom_by(0.8)), "auto_layout": on_view(lambda v: v.auto_layout()),
         "group": on_view(canvas_edit.group_selection), "ungroup": on_view(canvas_edit.ungroup_selection),
+        "expand": on_view(lambda v: v.expand_selected()), "fold": on_view(lambda v: v.fold_selected()),
+        "fold_repeats": on_view(lambda v: v.fold_repeats()),
     }
 
 
@@ -121,7 +124,9 @@ def build_menus(w: MainWindow) -> Actions:
                 tb.addSeparator()
             else:
                 tb.addAction(acts.all[entry])
-    run_button = w.findChild(QToolBar, "toolbar_training").widgetForAction(acts.run)
+    training_bar = w.findChild(QToolBar, "toolbar_training")
+    assert training_bar is not None  # made above from TOOLBARS
+    run_button = training_bar.widgetForAction(acts.run)
     if isinstance(run_button, QToolButton):  # "Run" spelled out: the one button to find
         run_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     return acts

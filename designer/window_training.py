@@ -7,17 +7,20 @@ Training Dashboard shows it, and that opens tall enough for its curves the first
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QMainWindow, QWidget
 
+from designer.training.install import TrainingDock, install_training_dock
+
 if TYPE_CHECKING:
     from designer.main_window import MainWindow
+    from designer.model import DocumentModel
 
 
 class TrainingWiring(QObject):
-    def __init__(self, window: QMainWindow, dock: Any) -> None:
+    def __init__(self, window: QMainWindow, dock: TrainingDock) -> None:
         super().__init__(window)
         self.window, self.dock = window, dock
         self._sized = False
@@ -33,8 +36,6 @@ class TrainingWiring(QObject):
             self.window.resizeDocks([self.dock], [height], Qt.Orientation.Vertical)
 
 
-def install(window: MainWindow, model: Any) -> TrainingWiring:
+def install(window: MainWindow, model: DocumentModel) -> TrainingWiring:
     """The training dock, wired in (``.dock``)."""
-    from designer.training.install import install_training_dock
-
     return TrainingWiring(window, install_training_dock(window, model))

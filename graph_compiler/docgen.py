@@ -251,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if old == text:
         print(f"{args.output} is already up to date")
         return 0
-    from graph_compiler.document import atomic_write
+    from graph_compiler.atomic import atomic_write
 
     atomic_write(args.output, text.encode("utf-8"))
     print(f"wrote {args.output}")

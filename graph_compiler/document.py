@@ -11,12 +11,12 @@ import copy
 import json
 import math
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from graph_compiler.atomic import atomic_write
 from graph_compiler.errors import DocumentError
 
 if TYPE_CHECKING:
@@ -199,7 +199,7 @@ def _name(value: Any, where: str, what: str) -> str:
         raise _fail(where, f"{what} must not be empty")
     if len(text) > MAX_NAME:
         raise _fail(where, f"{what} is {len(text)} characters long; at most {MAX_NAME} are allowed")
-    return text
+    return str(text)
 
 
 def _check_value(value: Any, where: str, depth: int = 0) -> None:
@@ -507,36 +507,6 @@ def dumps(doc: Document) -> str:
         return json.dumps(to_dict(doc), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     except (TypeError, ValueError) as exc:
         raise DocumentError(f"cannot save: the document holds a value JSON cannot store ({exc})") from None
-
-
-def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write via a temp file in the same folder and os.replace, so a crash mid-write
-    leaves either the old file or the new one, never a truncated mix."""
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _target_mode(p))
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _target_mode(p: Path) -> int:
-    # mkstemp creates 0600 files; keep the old file's mode, or what the umask allows.
-    try:
-        return p.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 def save(doc: Document, path: str | os.PathLike[str]) -> None:

@@ -61,7 +61,7 @@ def test_every_command_is_one_action_in_a_menu(window: MainWindow) -> None:
         same = [a for a in window.findChildren(QAction) if a.objectName() == f"action_{name}"]
         assert same == [action]
     toolbar_run = [a for a in window.findChildren(QAction) if a.objectName() == "action_run"]
-    assert toolbar_run == [window.training.actions.run]  # the dock drives the registry's Run
+    assert toolbar_run == [window.training.training_actions.run]  # the dock drives the registry's Run
     keys = {cmd.name: [s.toString() for s in cmd.sequences()] for cmd in COMMANDS}
     seen: dict[str, str] = {}
     for name, seqs in keys.items():

@@ -143,6 +143,7 @@ def _real_code_cases() -> list[Case]:
     c += _grid("Parameter", [], shape=[[1, 1, 8], [1, 5, 8]], init=["zeros", "normal", "trunc_normal"])
     c += _grid("Parameter", [], shape=[[8, 1, 1]], batch_dim=[False], init=["constant", "ones", "uniform"])
     c += _grid("Parameter", [], shape=[[1, 1, 6, 6]], kind=["buffer"], init=["tril"], persistent=[True, False])
+    c += _grid("Parameter", [], shape=[[1, 4, 6]], requires_grad=[False])
     c += _grid("ScaledDotProductAttention", [(1, 2, 5, 4), (1, 2, 6, 4), (1, 2, 6, 3)],
                is_causal=[False, True], dropout_p=[0.0, 0.1], scale=[None, 0.5])
     c += _grid("ScaledDotProductAttention", [(1, 5, 4), (1, 5, 4), (1, 5, 4)], is_causal=[True])

@@ -227,6 +227,10 @@ def test_parameter_nodes_class_token_position_table_and_layer_scale() -> None:
     std = {"id": "pos", "type": "Parameter", "params": {"shape": [1, 200, 64], "init": "trunc_normal", "std": 0.5}}
     model, _, source = run(graph("Add", {}, [(200, 64)], extra=[std]), [torch.zeros(2, 200, 64)])
     assert "nn.init.trunc_normal_(torch.empty(1, 200, 64), std=0.5)" in source
+    frozen = {"id": "pos", "type": "Parameter", "params": {"shape": [1, 200, 64], "requires_grad": False}}
+    frozen_model, _, frozen_source = run(graph("Add", {}, [(200, 64)], extra=[frozen]), [torch.zeros(2, 200, 64)])
+    assert "self.pos = nn.Parameter(torch.zeros(1, 200, 64), requires_grad=False)" in frozen_source
+    assert not frozen_model.pos.requires_grad and list(frozen_model.state_dict()) == ["pos"]
     assert math.isclose(float(model.pos.detach().std()), 0.5, rel_tol=0.1)
     assert float(model.pos.detach().abs().max()) <= 2.0
 

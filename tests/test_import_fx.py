@@ -21,7 +21,8 @@ from graph_compiler.interop.fx_import import (
     import_model,
     import_module,
 )
-from graph_compiler.interop.weights import convert_state_dict, read_state_dict
+from graph_compiler.interop.weights import convert_state_dict
+from graph_compiler.training.checkpoints import load_weights
 
 # ---------------------------------------------------------------- tutorial-style models
 
@@ -369,7 +370,7 @@ def test_cli_import_writes_a_document_and_weights(tmp_path: Path, monkeypatch: p
     doc = document.load(tmp_path / "net.json")
     assert Analyzer().analyze(doc).ok and doc.meta["import"]["source"] == "zoo_models.py:Net"
     model = CompiledDocument(doc).build()
-    model.load_state_dict(read_state_dict(tmp_path / "run" / "weights.safetensors"), strict=True)
+    model.load_state_dict(load_weights(tmp_path / "run" / "weights.safetensors"), strict=True)
     assert cli_main(["import", "zoo_models.py:Net", "--input-shape", "1,8,eight", "-o", "bad.json"]) == 1
     assert "--input-shape" in capsys.readouterr().err
 

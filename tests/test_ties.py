@@ -18,7 +18,6 @@ from graph_compiler.compile import CompiledDocument
 from graph_compiler.document import VERSION, Tie, dumps, from_dict, loads
 from graph_compiler.errors import DocumentError
 from graph_compiler.interop.python_export import export_python
-from graph_compiler.interop.weights import read_state_dict, save_state_dict
 from graph_compiler.schema_check import schema_errors
 from graph_compiler.training.checkpoints import load_weights, save_weights
 
@@ -82,24 +81,21 @@ def test_generated_code_shares_the_tensor_and_loads_the_original_state_dict() ->
 def test_weight_files_store_a_tied_tensor_once(tmp_path: Path) -> None:
     doc = from_dict(lm([TIE]))
     model = CompiledDocument(doc).build()
-    checkpoint_save = lambda state, path: save_weights(path, state)  # noqa: E731
-    for save, read, name in ((save_state_dict, read_state_dict, "a.safetensors"),
-                             (checkpoint_save, load_weights, "b.safetensors")):
-        path = tmp_path / name
-        save(model.state_dict(), path)
-        from safetensors import safe_open
+    path = tmp_path / "a.safetensors"
+    save_weights(path, model.state_dict())
+    from safetensors import safe_open
 
-        with safe_open(str(path), framework="pt") as f:
-            assert sorted(f.keys()) == ["ln_f.bias", "ln_f.weight", "wte.weight"]
-        state = read(path)
-        assert state["lm_head.weight"] is state["wte.weight"]
-        fresh = CompiledDocument(doc).build()
-        fresh.load_state_dict(state, strict=True)
-        assert fresh.lm_head.weight is fresh.wte.weight
-        torch.testing.assert_close(fresh.wte.weight, model.wte.weight)
+    with safe_open(str(path), framework="pt") as f:
+        assert sorted(f.keys()) == ["ln_f.bias", "ln_f.weight", "wte.weight"]
+    state = load_weights(path)
+    assert state["lm_head.weight"] is state["wte.weight"]
+    fresh = CompiledDocument(doc).build()
+    fresh.load_state_dict(state, strict=True)
+    assert fresh.lm_head.weight is fresh.wte.weight
+    torch.testing.assert_close(fresh.wte.weight, model.wte.weight)
     untied = tmp_path / "c.safetensors"
-    save_state_dict(CompiledDocument(from_dict(lm())).build().state_dict(), untied)
-    state = read_state_dict(untied)
+    save_weights(untied, CompiledDocument(from_dict(lm())).build().state_dict())
+    state = load_weights(untied)
     assert len(state) == 4 and state["lm_head.weight"] is not state["wte.weight"]
 
 
@@ -130,7 +126,7 @@ def test_exported_script_loads_weights_stored_once(tmp_path: Path) -> None:
     doc = from_dict(lm([TIE]))
     model = CompiledDocument(doc).build()
     weights = tmp_path / "w.safetensors"
-    save_state_dict(model.state_dict(), weights)
+    save_weights(weights, model.state_dict())
     out, weights_out = export_python(doc, tmp_path / "model.py", weights)
     namespace: dict[str, Any] = {"__name__": "exported", "__file__": str(out)}
     exec(compile(out.read_text(), str(out), "exec"), namespace)  # noqa: S102 - our own export

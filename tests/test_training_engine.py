@@ -7,7 +7,7 @@ import time
 
 import pytest
 import torch
-from test_training_helpers import mlp_doc, token_doc
+from training_docs import mlp_doc, token_doc
 
 from graph_compiler import document
 from graph_compiler.compile import CompiledDocument
@@ -16,13 +16,7 @@ from graph_compiler.training.engine import Trainer
 from graph_compiler.training.events import Event
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny models train fastest (and least noisily on shared CI machines) on one thread.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 BLOBS = {"dataset": {"name": "blobs", "n": 300}, "epochs": 5, "lr": 0.01, "batch_size": 32}

@@ -8,26 +8,32 @@ command keys (Tab, Delete, Ctrl+C...) are the window's actions (designer/actions
 """
 from __future__ import annotations
 
+from typing import cast
+
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
+    QAction,
     QContextMenuEvent,
     QCursor,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
-    QAction,
     QKeyEvent,
     QMouseEvent,
     QPainter,
+    QPaintEvent,
     QPixmapCache,
+    QResizeEvent,
+    QShowEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QGraphicsView, QLineEdit, QMenu, QWidget
 
+from designer import theme
 from designer.canvas import edit_actions as act
 from designer.canvas import lod as LOD
 from designer.canvas import overlays
-from designer.canvas.interactions import MoveTracker, WireDrag, node_at, port_at
+from designer.canvas.interactions import MoveTracker, WireDrag, inner_node_at, item_path, node_at, port_at
 from designer.canvas.minimap import Minimap
 from designer.canvas.node_item import NodeItem, PortRef
 from designer.canvas.quick_add import QuickAdd, catalog_entries
@@ -54,14 +60,17 @@ class CanvasView(QGraphicsView):
     selectionChangedIds = Signal(list)
     nodeActivated = Signal(str)
 
-    def __init__(self, model: DocumentModel, network: str, parent: QWidget | None = None) -> None:
+    def __init__(self, model: DocumentModel, network: str, parent: QWidget | None = None,
+                 lazy: bool = False) -> None:
+        """``lazy``: build the scene's items when the view is first shown (a window with a
+        tab per block network pays only for the tabs the user opens)."""
         super().__init__(parent)
         # Item caches (DeviceCoordinateCache) live in QPixmapCache; Qt's 10 MB default
         # thrashes once a big graph is zoomed out and every item has a small pixmap.
         if QPixmapCache.cacheLimit() < 128 * 1024:
             QPixmapCache.setCacheLimit(128 * 1024)
         self.model = model
-        self.setScene(CanvasScene(model, network, self))
+        self.setScene(CanvasScene(model, network, self, build=not lazy))
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
@@ -90,17 +99,12 @@ class CanvasView(QGraphicsView):
             bar.actionTriggered.connect(self._user_moved)
         self.scene().selectionChanged.connect(self._on_selection)
         model.message.connect(self._on_message)
-        try:  # follow the app's light / dark theme when it is there
-            from designer import theme
-        except ImportError:
-            theme = None  # type: ignore[assignment]
-        if theme is not None and hasattr(theme, "manager"):
-            theme.manager().changed.connect(self._on_theme)  # bound: dropped with the view
+        theme.manager().changed.connect(self._on_theme)  # bound: dropped with the view
 
     # ------------------------------------------------------------ contract
 
-    def scene(self) -> CanvasScene:  # type: ignore[override]
-        return super().scene()  # type: ignore[return-value]
+    def scene(self) -> CanvasScene:  # a view always shows its CanvasScene
+        return cast(CanvasScene, super().scene())
 
     @property
     def network(self) -> str:
@@ -111,6 +115,7 @@ class CanvasView(QGraphicsView):
 
     def select_ids(self, ids: list[str]) -> None:
         scene = self.scene()
+        scene.ensure_built()
         scene.blockSignals(True)  # one selectionChangedIds, not one per item
         try:
             scene.clearSelection()
@@ -123,6 +128,7 @@ class CanvasView(QGraphicsView):
         self._on_selection()
 
     def center_on(self, node_id: str) -> None:
+        self.scene().ensure_built()
         item = self.scene().nodes.get(node_id)
         if item is not None:
             self._auto_fit = None
@@ -136,6 +142,7 @@ class CanvasView(QGraphicsView):
 
     def fit_all(self) -> None:
         """The whole graph in view, centred, at most at its real size (scale 1.0)."""
+        self.scene().ensure_built()
         vp = self.viewport().rect()
         if not self.scene().nodes or vp.width() < 2 or vp.height() < 2:
             return
@@ -177,7 +184,16 @@ class CanvasView(QGraphicsView):
     def _user_moved(self, *_args: object) -> None:
         self._auto_fit = None
 
-    def resizeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def showEvent(self, event: QShowEvent) -> None:
+        if not self.scene().built:
+            self.scene().ensure_built()
+            if self._auto_fit == "all":
+                self.fit_all()
+            elif self._auto_fit == "readable":
+                self.fit_readable()
+        super().showEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if self._auto_fit == "all":
             self.fit_all()
@@ -200,7 +216,7 @@ class CanvasView(QGraphicsView):
         factor = max(MIN_SCALE / s, min(MAX_SCALE / s, factor))
         self.scale(factor, factor)
 
-    def paintEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def paintEvent(self, event: QPaintEvent) -> None:
         self.scene().set_overview(self.transform().m11() < LOD.EDGE_CURVES)
         super().paintEvent(event)
 
@@ -212,6 +228,22 @@ class CanvasView(QGraphicsView):
         if grid:
             self.scene().grid = float(grid)
         self.scene().update()
+
+    # ------------------------------------------------------------ folding (view state)
+
+    def expand_selected(self) -> list[str]:
+        """Expand the selected block nodes in place (a folded ×N run: back into N nodes).
+        The document does not change; see designer/canvas/folding.py."""
+        return self.scene().expand(self.selected_ids())
+
+    def fold_selected(self) -> list[str]:
+        """Fold the selected expanded blocks; a selected node of a run of repeated blocks
+        folds the run into one "×N" node."""
+        return self.scene().fold(self.selected_ids())
+
+    def fold_repeats(self) -> list[str]:
+        """Fold every run of repeated blocks in this network."""
+        return self.scene().folding.fold_runs()
 
     def auto_layout(self) -> None:
         """Laid out for this view's size (long chains wrap into bands), then shown readably."""
@@ -296,7 +328,7 @@ class CanvasView(QGraphicsView):
             ref = port_at(self.scene(), pos)
             if ref is not None:
                 visible = self.mapToScene(self.viewport().rect()).boundingRect()
-                fed = None if ref.output else self.scene().edge_into(ref.node, ref.index)
+                fed = None if ref.output else self.scene().edge_into(ref.node, ref.port)
                 if fed is not None:  # pick the wire up by its end, to move or drop it
                     src = PortRef(fed[0], True, fed[1])
                     self._wire = WireDrag(self.scene(), src, visible, moving=fed)
@@ -341,7 +373,7 @@ class CanvasView(QGraphicsView):
         start = wire.start
         if target is None:
             if node_at(self.scene(), pos) is None and start.output:
-                self.open_quick_add(pos, (start.node, start.index))
+                self.open_quick_add(pos, (start.node, start.port))
             return
         if target == start:
             return
@@ -353,7 +385,7 @@ class CanvasView(QGraphicsView):
             self.show_hint(f"cannot connect: {why.message}", at)
             return
         src, dst = (start, target) if start.output else (target, start)
-        self.model.connect(self.network, src.node, src.index, dst.node, dst.index)
+        self.model.connect(self.network, src.node, src.port, dst.node, dst.port)
 
     def _finish_moved_wire(self, wire: WireDrag, target: PortRef | None, pos: QPointF, at: QPoint) -> None:
         """A wire picked up by its input end: dropped on empty canvas it is deleted, on
@@ -374,7 +406,7 @@ class CanvasView(QGraphicsView):
         self.model.undo_stack.beginMacro("Reconnect")
         try:
             self.model.disconnect(self.network, [key])
-            self.model.connect(self.network, key[0], key[1], target.node, target.index)
+            self.model.connect(self.network, key[0], key[1], target.node, target.port)
         finally:
             self.model.undo_stack.endMacro()
 
@@ -385,7 +417,18 @@ class CanvasView(QGraphicsView):
             if event.button() == Qt.MouseButton.LeftButton:
                 self.open_quick_add(pos)
             return
-        if item.in_title(item.mapFromScene(pos)):
+        inner = inner_node_at(self.scene(), pos)
+        if inner is not None and inner is not item:
+            # Inside an expanded block: a block expands or folds, any other node is
+            # edited in the block's own tab.
+            target = inner if inner.frame is not None or self.scene().folding.is_block(inner.type_name) \
+                else inner.parentItem()
+            if isinstance(target, NodeItem) and target is not item:
+                self.scene().toggle_path(item_path(target))
+            return
+        if item.frame is not None and item.in_title(item.mapFromScene(pos)):
+            self.scene().fold([item.node_id])
+        elif item.in_title(item.mapFromScene(pos)):
             self.rename(item.node_id)
         else:
             self.nodeActivated.emit(item.node_id)
@@ -469,8 +512,8 @@ class CanvasView(QGraphicsView):
             else:
                 self.scene().clearSelection()
         elif key in (_K.Key_Left, _K.Key_Right, _K.Key_Up, _K.Key_Down) and mods == _M.NoModifier:
-            dx = {_K.Key_Left: -g, _K.Key_Right: g}.get(key, 0.0)
-            dy = {_K.Key_Up: -g, _K.Key_Down: g}.get(key, 0.0)
+            dx = {_K.Key_Left: -g, _K.Key_Right: g}.get(_K(key), 0.0)
+            dy = {_K.Key_Up: -g, _K.Key_Down: g}.get(_K(key), 0.0)
             act.nudge(self, dx, dy)
         else:
             super().keyPressEvent(event)

@@ -85,7 +85,7 @@ class NetworkInfo:
         return sum(n.flops for n in self.nodes.values())
 
     def input_types(self) -> list[TensorType | None]:
-        return [(self.nodes[i].outputs or [None])[0] for i in self.inputs if i in self.nodes]
+        return [outs[0] if outs else None for outs in (self.nodes[i].outputs for i in self.inputs if i in self.nodes)]
 
     def output_types(self) -> list[TensorType | None]:
         out: list[TensorType | None] = []
@@ -100,6 +100,9 @@ class Analysis:
     diagnostics: list[Diagnostic]
     networks: dict[str, NetworkInfo]
     main: str | None
+    # Per network, the nodes whose results or diagnostics may differ from the previous
+    # analysis by the same Analyzer (networks not listed are unchanged); None: anything may.
+    changed: dict[str, set[str]] | None = None
 
     @property
     def errors(self) -> list[Diagnostic]:

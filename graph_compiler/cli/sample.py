@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write(path: Path, data: bytes) -> None:
-    from graph_compiler.document import atomic_write
+    from graph_compiler.atomic import atomic_write
 
     try:
         atomic_write(path, data)

@@ -12,7 +12,8 @@ import os
 from pathlib import Path
 
 from graph_compiler.codegen import generate
-from graph_compiler.document import Document, atomic_write
+from graph_compiler.atomic import atomic_write
+from graph_compiler.document import Document
 from graph_compiler.interop import InteropError
 
 _LOADER = '''
@@ -55,12 +56,13 @@ def export_python(doc: Document, out: str | os.PathLike[str],
     written: list[Path] = []
     if weights is not None:
         from graph_compiler.compile import exec_source
-        from graph_compiler.interop.weights import load_weights, save_state_dict
+        from graph_compiler.interop.weights import load_weights
+        from graph_compiler.training.checkpoints import save_weights
 
         model = exec_source(source)["NETWORKS"][doc.main.name]()
         state = load_weights(model, weights, doc)
         weights_out = out.with_suffix(".safetensors")
-        save_state_dict(state, weights_out)
+        save_weights(weights_out, state)
         written.append(weights_out)
         source = add_weight_loader(source, weights_out.name, generated.class_names[doc.main.name])
     atomic_write(out, source.encode("utf-8"))

@@ -1,10 +1,11 @@
 """The `Dataset` container, the registry of built-in datasets, and `resolve_dataset`
 for document specs.
 
-Every built-in dataset is generated or ships with a dependency (scikit-learn, the
-standard library), so training never downloads anything, and each is deterministic
-given its `seed`. They live in `sklearn_datasets`, `synthetic_datasets` and
-`text_datasets`, registered with `register_builtin`; user files are read by
+Every built-in dataset is deterministic given its `seed`. The small ones are generated
+or ship with a dependency (scikit-learn, the standard library); they live in
+`sklearn_datasets`, `synthetic_datasets` and `text_datasets`. The standard ones (mnist,
+cifar10, ...) live in `graph_compiler.data.standard` and are downloaded once, verified
+by sha256. All register with `register_builtin`; user files are read by
 `graph_compiler.training.loaders`.
 """
 
@@ -99,6 +100,7 @@ class DatasetInfo:
     task: str
     description: str
     input_shape: tuple[int, ...]
+    downloads: bool = False  # fetched on first use (graph_compiler.data.standard)
 
 
 _Builder = Callable[..., Dataset]
@@ -106,10 +108,10 @@ _REGISTRY: dict[str, tuple[DatasetInfo, _Builder]] = {}
 
 
 def register_builtin(
-    name: str, task: str, description: str, input_shape: tuple[int, ...]
+    name: str, task: str, description: str, input_shape: tuple[int, ...], downloads: bool = False
 ) -> Callable[[_Builder], _Builder]:
     def decorate(builder: _Builder) -> _Builder:
-        _REGISTRY[name] = (DatasetInfo(name, task, description, input_shape), builder)
+        _REGISTRY[name] = (DatasetInfo(name, task, description, input_shape, downloads), builder)
         return builder
 
     return decorate
@@ -120,7 +122,8 @@ def _load_builtins() -> None:
     # the top, keeps `import datasets` cheap and free of import cycles.
     import graph_compiler.training.sklearn_datasets
     import graph_compiler.training.synthetic_datasets
-    import graph_compiler.training.text_datasets  # noqa: F401
+    import graph_compiler.training.text_datasets
+    import graph_compiler.data.standard  # noqa: F401 - downloaded on first use, listed last
 
 
 def list_datasets() -> list[DatasetInfo]:
@@ -219,7 +222,8 @@ def resolve_dataset(
     """Build a dataset from a document's spec.
 
     A string names a built-in dataset. A dict has exactly one source key: "name"
-    (built-in; other keys are its options, e.g. "n", "noise"), "csv", "npz",
+    (built-in; other keys are its options, e.g. "n", "noise"), "url" (with "sha256";
+    see graph_compiler.data.remote), "csv", "npz",
     "image_folder" or "idx_images" (with optional "idx_labels"); the other keys are the
     loader's options. A "seed" key overrides `seed`. Relative paths resolve against
     `base_dir` (normally the document's folder).
@@ -228,6 +232,10 @@ def resolve_dataset(
         return load_dataset(spec, seed=seed)
     if not isinstance(spec, dict):
         raise DatasetError(f"dataset spec must be a name or an object, got {type(spec).__name__}")
+    if "url" in spec and not any(key in spec for key in ("name", *_FILE_SOURCES)):
+        from graph_compiler.data.remote import load_url
+
+        return load_url(spec)
     sources = [key for key in ("name", *_FILE_SOURCES) if key in spec]
     if len(sources) != 1:
         found = (
@@ -236,7 +244,7 @@ def resolve_dataset(
             else f"got keys {sorted(map(str, spec))}"
         )
         raise DatasetError(
-            f"dataset spec needs exactly one of 'name', {', '.join(map(repr, _FILE_SOURCES))}; {found}"
+            f"dataset spec needs exactly one of 'name', 'url', {', '.join(map(repr, _FILE_SOURCES))}; {found}"
         )
     source = sources[0]
     options = {key: value for key, value in spec.items() if key != source}
@@ -247,10 +255,11 @@ def resolve_dataset(
 
     from graph_compiler.training import loaders
 
-    load: Callable[..., Dataset] = {
+    loaders_by_source: dict[str, Callable[..., Dataset]] = {
         "csv": loaders.load_csv, "npz": loaders.load_npz,
         "image_folder": loaders.load_image_folder, "idx_images": loaders.load_idx,
-    }[source]
+    }
+    load = loaders_by_source[source]
     allowed = _FILE_SOURCES[source]
     kwargs: dict[str, Any] = {}
     for key, value in options.items():

@@ -36,6 +36,7 @@ import torch
 from graph_compiler.document import Document, to_dict
 from graph_compiler.errors import GraphError, NetwrightError
 from graph_compiler.training import batching, devices, restore
+from graph_compiler.training.augment import Augmenter, parse_augment
 from graph_compiler.training.checkpoints import SavedRun, load_run, save_run, small_meta
 from graph_compiler.training.config import TrainingConfig, TrainingConfigError, parse_config
 from graph_compiler.training.datasets import Dataset, resolve_dataset
@@ -110,9 +111,12 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self.result: RunResult | None = None
         self.device: torch.device | None = None
+        self.device_reason = ""
+        self.notes: list[str] = []  # what prepare() did to speed things up, for the start event
         self.normalizer: Normalizer | None = None
         self.optimizers = OptimizerSet()
         self.tensors: dict[str, torch.Tensor] = {}
+        self.augmenter: Augmenter | None = None
         self.batch_size = self.config.batch_size
         self.steps_per_epoch = 1
         self.in_memory = False
@@ -236,7 +240,8 @@ class Trainer:
 
         cfg = self.config
         self._phase = "setup"
-        self.device = device = devices.resolve_device(cfg.device)
+        device, self.device_reason = devices.select_device(cfg.device)
+        self.device = device
         if device.type == "cuda":
             torch.cuda.set_device(device)  # in the thread that runs the generator
         seed_everything(cfg.seed)
@@ -281,6 +286,8 @@ class Trainer:
         if not self.optimizers:
             raise TrainingConfigError(f"recipe {recipe_cls.name!r} made no optimizer (ctx.make_optimizer)")
         self.tensors = recipe.batch_tensors(train)
+        self.augmenter = self._augmenter(train)
+        self._accelerate(device)
         n = batching.rows(self.tensors)
         self.batch_size = max(1, min(cfg.batch_size, n))
         self.steps_per_epoch = ctx.steps_per_epoch = batching.steps_per_epoch(n, self.batch_size)
@@ -289,6 +296,27 @@ class Trainer:
         self._set_lr(self._step)
         self._prepared = True
         return recipe
+
+    def _accelerate(self, device: torch.device) -> None:
+        """channels_last for conv nets on a GPU (weights and the image batches), and
+        torch.compile when training.compile asks for it."""
+        modules = list(self.recipe.modules.values())
+        if devices.use_channels_last(device, modules):
+            for module in modules:
+                module.to(memory_format=torch.channels_last)
+            self.tensors = {k: t.contiguous(memory_format=torch.channels_last) if t.ndim == 4 else t
+                            for k, t in self.tensors.items()}
+            self.notes.append("channels_last memory format for the conv layers")
+        if self.config.compile:
+            self.notes.append(devices.compile_modules(modules, device))
+
+    def _augmenter(self, train: Dataset) -> Augmenter | None:
+        augmentations = parse_augment(self.config.augment)
+        if not augmentations:
+            return None
+        return Augmenter(augmentations, sample_shape=tuple(train.x.shape[1:]), x_dtype=train.x.dtype,
+                         task=train.task, num_classes=train.num_classes, loss=self.config.loss,
+                         seed=self.config.seed, normalizer=self.normalizer, dataset=train.name)
 
     def _load_dataset(self) -> Dataset:
         if self._dataset_override is not None:
@@ -349,7 +377,8 @@ class Trainer:
         train, val = self.ctx.train, self.ctx.val
         return Event("start", {
             "recipe": cfg.recipe, "networks": recipe.networks(), "main": self.main,
-            "device": devices.describe(self.device), "amp": self.ctx.amp.name, "seed": cfg.seed,
+            "device": devices.describe(self.device), "device_reason": self.device_reason,
+            "notes": list(self.notes), "amp": self.ctx.amp.name, "seed": cfg.seed,
             "epochs": cfg.epochs, "start_epoch": self._start_epoch, "steps_per_epoch": self.steps_per_epoch,
             "batch_size": self.batch_size, "n_train": len(train), "n_val": len(val) if val is not None else 0,
             "dataset": train.name, "task": train.task,
@@ -410,6 +439,9 @@ class Trainer:
         bs, n_rows = self.batch_size, batching.rows(self.tensors)
         batches = batching.epoch_batches(self.tensors, seed=cfg.seed, epoch=epoch, batch_size=bs,
                                          steps=self.steps_per_epoch, in_memory=self.in_memory, device=self.device)
+        augment = self.augmenter
+        if augment is not None:
+            augment.start_epoch(epoch)
         # The hot loop: locals only, one attribute read for pause / stop, no per-step sync.
         train_step, perf_counter, interval = recipe.train_step, time.perf_counter, self.event_interval
         i = 0
@@ -418,6 +450,8 @@ class Trainer:
                 self._check_stop()
             if schedule_per_step:
                 self._set_lr(self._step)
+            if augment is not None:
+                batch = augment(batch)
             pending.append(train_step(batch))
             self._step += 1
             ctx.global_step = self._step

@@ -63,10 +63,9 @@ def _chars(n: int | None, seed: int, block_size: int = 64, max_chars: int = 300_
             f"dataset 'chars': corpus has {len(text)} characters, too few for block_size {block_size}"
         )
     vocab = "".join(sorted(set(text)))
-    ids = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
     lookup = np.zeros(128, dtype=np.int64)
     lookup[[ord(c) for c in vocab]] = np.arange(len(vocab))
-    ids = lookup[ids]
+    ids = lookup[np.frombuffer(text.encode("ascii"), dtype=np.uint8)]
     starts = np.random.default_rng(seed).integers(0, len(ids) - block_size, size=n or 2000)
     window = starts[:, None] + np.arange(block_size)[None, :]
     return Dataset(

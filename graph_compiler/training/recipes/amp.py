@@ -51,12 +51,12 @@ class Amp:
         """zero_grad, backward, clip (``parameters`` default: the optimizer's), step."""
         optimizer.zero_grad(set_to_none=True)
         if self.dtype is not torch.float16 and not self.grad_clip:  # the common fast path
-            loss.backward(retain_graph=retain_graph)
+            torch.autograd.backward(loss, retain_graph=retain_graph)
             optimizer.step()
             return
         scaler = self._scaler(optimizer)
         if scaler is None:
-            loss.backward(retain_graph=retain_graph)
+            torch.autograd.backward(loss, retain_graph=retain_graph)
             if self.grad_clip:
                 nn.utils.clip_grad_norm_(_params(optimizer, parameters), self.grad_clip)
             optimizer.step()

@@ -211,7 +211,7 @@ class Recipe:
     def build(self, network: str) -> nn.Module:
         """A fresh module for ``network`` from the generated code, on the device,
         registered in ``self.modules`` (so modes, checkpoints and counts cover it)."""
-        module = self.ctx.compiled.build(network).to(self.ctx.device)
+        module: nn.Module = self.ctx.compiled.build(network).to(self.ctx.device)
         self.modules[network] = module
         return module
 
@@ -226,9 +226,9 @@ class Recipe:
         (shape without batch, or float vs int64 tokens); [] when it does."""
         ins = self.input_types(network)
         label = what or f"network {network!r}"
-        if port >= len(ins) or ins[port] is None:
+        want = ins[port] if port < len(ins) else None
+        if want is None:
             return [f"{label} has no Input {port}; it needs one taking the dataset's samples {batch_shape(dataset.x)}"]
-        want = ins[port]
         problems = []
         if tuple(want.shape[1:]) != tuple(dataset.x.shape[1:]):
             problems.append(
@@ -244,10 +244,17 @@ class Recipe:
         return problems
 
 
+def first_output(out: Any) -> torch.Tensor:
+    """A network's first output: networks with several Outputs return a tuple."""
+    first = out[0] if isinstance(out, (tuple, list)) else out
+    assert isinstance(first, torch.Tensor), f"a network returned {type(first).__name__}, not a tensor"
+    return first
+
+
 def batch_shape(t: torch.Tensor | Sequence[int]) -> str:
     """``[B, 1, 8, 8]`` for a tensor of shape (N, 1, 8, 8)."""
     shape = tuple(t.shape) if hasattr(t, "shape") else tuple(t)
     return fmt_shape((1, *shape[1:]))
 
 
-__all__ = ["Recipe", "batch_shape"]
+__all__ = ["Recipe", "batch_shape", "first_output"]

@@ -96,7 +96,7 @@ class Vae(ReconstructionMixin, Recipe):
         if self.warmup_epochs <= 0:
             return 1.0
         done = self.ctx.global_step / max(1, self.ctx.steps_per_epoch)
-        return min(1.0, done / self.warmup_epochs)
+        return min(1.0, done / float(self.warmup_epochs))
 
     def _terms(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         with self.ctx.amp.autocast():
