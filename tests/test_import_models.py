@@ -40,14 +40,7 @@ from graph_compiler.training.engine import Trainer
 
 TESTS = Path(__file__).parent
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Small models import fastest (and least noisily on shared CI machines) on one thread.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # small models import fastest on one thread
 
 
 # name -> (factory, input shape without the batch, dtype)
