@@ -213,8 +213,8 @@ def _item(e: Expr, indent: int, suffix: str, prefix: str = "") -> list[str]:
         return [" " * indent + text]
     if isinstance(e, Keyword):
         return _item(e.value, indent, suffix, prefix + e.name + "=")
-    if _splittable(e):
-        return _split(e, indent, prefix, suffix)  # type: ignore[arg-type]
+    if isinstance(e, Group) and e.items:
+        return _split(e, indent, prefix, suffix)
     if isinstance(e, Chain) and not prefix:
         return _chain(e, indent, suffix)
     return [" " * indent + text]

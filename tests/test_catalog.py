@@ -54,6 +54,10 @@ def _cases() -> list[Case]:
     c += _grid("AdaptiveAvgPool2d", [(1, 3, 9, 10)], output_size=[1, [3, 5], [12, 2]])
     c += _grid("Upsample", [(1, 2, 5, 7)], scale_factor=[0.5, 1.7, 2.0, 3.0], mode=["nearest", "bilinear", "bicubic"])
     c += _grid("Upsample", [(1, 2, 9)], scale_factor=[0.3, 2.5], mode=["nearest", "linear"])
+    c += _grid("Upsample", [(1, 2, 5, 7)], scale_factor=[None], size=[4, [9, 3]], mode=["nearest", "bilinear"])
+    c += _grid("Upsample", [(1, 2, 5, 7)], scale_factor=[None], size=[[9, 3]], mode=["bilinear", "bicubic"],
+               align_corners=[True, False])
+    c += _grid("Upsample", [(1, 2, 9)], scale_factor=[None], size=[12], mode=["linear"], align_corners=[True])
     c += _grid("BatchNorm1d", [(1, 4)], affine=[True, False])
     c += _grid("BatchNorm1d", [(1, 4, 6)], affine=[True])
     c += _grid("BatchNorm2d", [(1, 3, 4, 5)], affine=[True, False])

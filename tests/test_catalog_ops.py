@@ -80,6 +80,8 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[int, ...]], Ref]] = [
     ("Reduce", {"op": "amax", "dim": -1, "keepdim": True}, [(3, 4)], lambda x: x.amax(-1, keepdim=True)),
     ("Reduce", {"op": "logsumexp"}, [(3, 4)], lambda x: torch.logsumexp(x, 1)),
     ("Reduce", {"op": "std", "dim": 2}, [(3, 4)], lambda x: x.std(2)),
+    ("Upsample", {"scale_factor": None, "size": [9, 3], "mode": "bilinear", "align_corners": False}, [(3, 5, 7)],
+     lambda x: F.interpolate(x, size=(9, 3), mode="bilinear", align_corners=False)),
     ("Matmul", {}, [(2, 5, 7), (2, 7, 3)], torch.matmul),
     ("Matmul", {}, [(4, 5, 7), (1, 4, 7, 3)], None),  # rank differs: refused (see below)
     ("ChannelShuffle", {"groups": 3}, [(6, 4, 4)],

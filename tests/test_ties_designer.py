@@ -86,6 +86,8 @@ def test_canvas_summarises_the_imported_model_nodes() -> None:
     assert key_params("Parameter", {"shape": [1, 1, 16, 16], "kind": "buffer"}) == "[1, 1, 16, 16] buffer"
     assert key_params("ScaledDotProductAttention", {"is_causal": True}) == "causal"
     assert key_params("StochasticDepth", {"p": 0.2, "mode": "row"}) == "p=0.2, row"
+    assert key_params("Upsample", {"scale_factor": None, "size": [9, 3], "mode": "bilinear"}) == "→ 9x3 bilinear"
+    assert key_params("Upsample", {"scale_factor": 2.0}) == "×2.0 nearest"
     for spec in REGISTRY:  # defaults only, or nothing at all: never an exception
         assert isinstance(key_params(spec.type, spec.defaults()), str)
         assert isinstance(key_params(spec.type, {}), str)

@@ -92,6 +92,8 @@ _RULES.update({
     "ScaledDotProductAttention": lambda p: "causal" if p.get("is_causal") else "",
     "MaskedFill": lambda p: "mask == 0" if p.get("fill_where", "zero") == "zero" else "mask != 0",
     "Split": lambda p: ", ".join(map(str, p.get("split_sizes", []))) + f" on dim {p.get('dim', 1)}",
+    "Upsample": lambda p: (f"→ {_k(p['size'])}" if p.get("size") is not None
+                           else f"×{p.get('scale_factor', 2)}") + f" {p.get('mode', 'nearest')}",
 })
 
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
+    QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -45,13 +46,15 @@ from designer.training.insight import InsightView
 from designer.training.pacing import Pacer
 from designer.training.plot_theme import apply_plot_theme
 from designer.training.plots import CurveBoard
-from designer.training.results import TrainedResult, attach_result, trained_result
+from designer.training.results import TrainedResult
 from designer.training.run_history import RunHistory, RunRecord, make_label, thin
 from designer.training.samples_view import SamplesView
 from graph_compiler.errors import NetwrightError
 
 if TYPE_CHECKING:
     from designer.model import DocumentModel
+    from graph_compiler.document import Document
+    from graph_compiler.training.engine import Trainer
     from designer.training.worker import TrainingThread, TrainingWorker
 
 def _scrolling_row(row: QWidget) -> QScrollArea:
@@ -85,7 +88,7 @@ def semantic_key(doc: Any) -> str:
     return json.dumps([nets, doc.training], sort_keys=True, default=str)
 
 
-def default_trainer_factory(doc: Any, overrides: dict[str, Any]) -> Any:
+def default_trainer_factory(doc: Document, overrides: dict[str, Any]) -> Trainer:
     from graph_compiler.training.engine import Trainer
 
     return Trainer(doc, overrides)
@@ -102,16 +105,16 @@ class TrainingDashboard(QWidget):
     runFinished = Signal(str)  # done reason
 
     def __init__(self, model: DocumentModel, history: RunHistory | None = None,
-                 trainer_factory: Callable[[Any, dict[str, Any]], Any] | None = None,
+                 trainer_factory: Callable[[Document, dict[str, Any]], Trainer] | None = None,
                  actions: TrainingActions | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
+        self._data_dialog: QDialog | None = None
         self.history = history or RunHistory(None)
         self.trainer_factory = trainer_factory or default_trainer_factory
         self.buffers: TrainingBuffers | None = None
         self.worker: TrainingWorker | None = None
         self.run_thread: TrainingThread | None = None
-        self.result: TrainedResult | None = None
         self.state = "idle"  # idle | running | paused | stopping | finished | error
         self.stale = False
         self.last_error: str | None = None
@@ -157,6 +160,7 @@ class TrainingDashboard(QWidget):
 
     def _build_ui(self) -> None:
         self.controls = RunControls(self.training_actions)
+        self.controls.data_button.clicked.connect(lambda _c=False: self.data_dialog())
         self.status = RunStatus()
         # Short names for what callers and tests use most.
         c, st = self.controls, self.status
@@ -217,6 +221,16 @@ class TrainingDashboard(QWidget):
         lay.addWidget(self.error_label)
         lay.addWidget(self.tabs, 1)
 
+    def data_dialog(self) -> QDialog:
+        """Open (or raise) the dataset picker with its download and augmentation preview."""
+        from designer.training.data_dialog import DataDialog
+
+        if self._data_dialog is None:
+            self._data_dialog = DataDialog(self.model, self)
+        self._data_dialog.show()
+        self._data_dialog.raise_()
+        return self._data_dialog
+
     def _follow_theme(self) -> None:
         theme.manager().changed.connect(self._on_theme)  # held weakly by the manager
 
@@ -233,6 +247,18 @@ class TrainingDashboard(QWidget):
             signal.connect(self._on_document_edited)
         m.documentReset.connect(self._on_document_reset)
         m.pathChanged.connect(lambda _p: self._update_overlays())
+
+    # ------------------------------------------------------------ the trained result
+    @property
+    def result(self) -> TrainedResult | None:
+        """The last run of the open document: owned by the document model, so it goes
+        when another document is loaded or the model is gone."""
+        trained = self.model.trained
+        return trained if isinstance(trained, TrainedResult) else None
+
+    @result.setter
+    def result(self, value: TrainedResult | None) -> None:
+        self.model.trained = value
 
     # ------------------------------------------------------------ run control
     def overrides(self) -> dict[str, Any]:
@@ -416,13 +442,11 @@ class TrainingDashboard(QWidget):
             from designer.training.worker import make_probe
 
             probe = worker.probe if worker is not None and worker.probe is not None else make_probe(trainer)
-            self.result = TrainedResult(trainer, reason, probe, self._run_started, stale=self.stale,
-                                        info=dict(self._run_info))
+            result = TrainedResult(trainer, reason, probe, self._run_started, stale=self.stale,
+                                   info=dict(self._run_info))
             run_doc = self._run_doc() if self._run_doc is not None else None
-            if run_doc is not None:
-                attach_result(run_doc, self.result)
-            if run_doc is not self.model.doc:  # another file was opened meanwhile
-                self.result = None
+            # Another file opened meanwhile: its model must not get these weights.
+            self.result = result if run_doc is self.model.doc else None
         self._record_history(reason)
         self.state = "error" if reason == "error" else "finished"
         words = {"completed": "Finished", "stopped": "Stopped", "early_stopping": "Stopped early (no improvement)",
@@ -480,7 +504,7 @@ class TrainingDashboard(QWidget):
             self.worker.watch(node_id, network)
             self.activations.show_message(f"Capturing {node_id}…")
             return
-        result = self.result or trained_result(self.model.doc)
+        result = self.result
         if result is None or result.probe is None:
             self.activations.show_message(f"Train the network to see what {node_id} outputs.")
             return

@@ -7,14 +7,14 @@ from typing import Any
 from graph_compiler.catalog._helpers import no_cost, prod
 from graph_compiler.catalog._helpers import same_shape as _same
 from graph_compiler.catalog.merge import broadcast_shape
-from graph_compiler.catalog.spec import NodeSpec, Param, Port, Shape, ShapeError, fmt_shape, py
+from graph_compiler.catalog.spec import ForwardFn, NodeSpec, Param, Port, Shape, ShapeError, fmt_shape, py
 
 CAT = "Merge & split"  # with Add and Multiply
 _TWO = (Port("a"), Port("b"))
 
 
-def _binary(symbol: str):  # type: ignore[no-untyped-def]
-    def forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _binary(symbol: str) -> ForwardFn:
+    def forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
         return [f"{outs[0] or '_'} = {ins[0]} {symbol} {ins[1]}"]
     return forward
 
@@ -31,7 +31,7 @@ _SCALAR_OPS = {
 }
 
 
-def _scalar_forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _scalar_forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     value = py(p["value"])
     return [f"{outs[0] or '_'} = " + _SCALAR_OPS[p["op"]].format(x=ins[0], v=value)]
 

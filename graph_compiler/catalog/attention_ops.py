@@ -62,9 +62,9 @@ def _sdpa_init(p: dict[str, Any]) -> str | None:
     return call_expr("ScaledDotProductAttention", _SDPA_PARAMS, p)
 
 
-def _sdpa_fwd(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _sdpa_fwd(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     out = outs[0] or "_"
-    qkv = list(ins[:3])
+    qkv = [v or "None" for v in ins[:3]]
     mask = [f"attn_mask={ins[3]}"] if len(ins) > 3 and ins[3] else []
     if mod is not None:
         return [f"{out} = {mod}({', '.join(qkv + mask)})"]
@@ -91,7 +91,7 @@ def _masked_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     return [tuple(x)]
 
 
-def _masked_fwd(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _masked_fwd(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     x, mask = ins[0], ins[1]
     if p["crop"]:
         mask = f"{mask}[..., : {x}.size(-2), : {x}.size(-1)]"  # minGPT's bias[:, :, :T, :T]

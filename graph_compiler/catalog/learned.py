@@ -42,7 +42,7 @@ def _init(p: dict[str, Any]) -> str:
     return f"nn.Parameter({tensor})" if p["requires_grad"] else f"nn.Parameter({tensor}, requires_grad=False)"
 
 
-def _forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     # Without a batch slot, a leading 1 makes the value match its shape in the graph, so
     # nodes downstream (Index, Transpose) count dims the same way; broadcasting is unchanged.
     value = mod if p["batch_dim"] else f"{mod}.unsqueeze(0)"

@@ -136,11 +136,11 @@ def _index_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
             continue
         size = shape[dim]
         if item.kind == "int":
-            if not -size <= item.value[0] < size:  # type: ignore[operator]
+            if not -size <= item.value[0] < size:  # type: ignore[operator]  # an "int" item holds ints
                 raise ShapeError(f"Index: position {item.value[0]} is out of range for dim {dim} of "
                                  f"{fmt_shape(shape)} (size {size})", "index")
         elif item.kind == "list":
-            bad = [v for v in item.value if not -size <= v < size]  # type: ignore[operator]
+            bad = [v for v in item.value if not -size <= v < size]  # type: ignore[operator]  # a "list" item holds ints
             if bad:
                 raise ShapeError(f"Index: position {bad[0]} is out of range for dim {dim} of "
                                  f"{fmt_shape(shape)} (size {size})", "index")
@@ -159,7 +159,7 @@ def index_text(items: list[IndexItem]) -> str:
     return ", ".join(i.text() for i in items)
 
 
-def _index_forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _index_forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     return [f"{outs[0] or '_'} = {ins[0]}[{index_text(parse_index(p['index']))}]"]
 
 
@@ -174,7 +174,7 @@ def _transpose_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape
     return [tuple(shape)]
 
 
-def _transpose_fwd(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _transpose_fwd(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     return [f"{outs[0] or '_'} = {ins[0]}.transpose({p['dim0']}, {p['dim1']})"]
 
 
@@ -202,7 +202,7 @@ def _expand_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     return [tuple(out)]
 
 
-def _expand_fwd(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _expand_fwd(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     batch = ins[1] if len(ins) > 1 and ins[1] else ins[0]
     sizes = "".join(f", {s}" for s in _sizes(p))
     return [f"{outs[0] or '_'} = {ins[0]}.expand({batch}.shape[0]{sizes})"]
@@ -213,7 +213,7 @@ def _positions_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape
     return [(1, ins[0][d])]
 
 
-def _positions_fwd(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _positions_fwd(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     x, out = ins[0], outs[0] or "_"
     # Two statements: a call chained on a call does not lay out like ruff when names are long.
     return [f"{out} = torch.arange({x}.shape[{p['dim']}], device={x}.device)", f"{out} = {out}.unsqueeze(0)"]
@@ -230,7 +230,7 @@ def _reduce_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     return [(*shape[:d], *shape[d + 1:])]
 
 
-def _reduce_fwd(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _reduce_fwd(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     keep = ", keepdim=True" if p["keepdim"] else ""
     x, op = ins[0], p["op"]
     value = f"torch.logsumexp({x}, dim={p['dim']}{keep})" if op == "logsumexp" else f"{x}.{op}(dim={p['dim']}{keep})"

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
+from types import ModuleType
 
 from graph_compiler import __version__
 from graph_compiler.errors import NetwrightError
@@ -45,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(name: str):  # type: ignore[no-untyped-def]
+def _load(name: str) -> ModuleType | None:
     try:
         return importlib.import_module(f"graph_compiler.cli.{_MODULES.get(name, name)}")
     except ModuleNotFoundError as exc:
@@ -73,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("netwright: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `netwright diff a b --json | head`: the reader left, which is no error
+        # Point stdout at devnull so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell reports for a command ended by SIGPIPE
     except NetwrightError as exc:
         if args.debug:
             raise

@@ -147,7 +147,7 @@ class _Tracer(fx.Tracer):
         if n.op == "call_module":
             return self.root.get_submodule(str(n.target))(*args, **kwargs)
         if n.op == "call_function":
-            return n.target(*args, **kwargs)  # type: ignore[operator]
+            return n.target(*args, **kwargs)  # type: ignore[operator]  # call_function targets are callables
         if n.op == "call_method":
             return getattr(args[0], str(n.target))(*args[1:], **kwargs)
         return None
@@ -198,7 +198,7 @@ def _user_frame() -> str:
         if not file.startswith(_TORCH_DIR) and "graph_compiler" not in file and not file.startswith("<"):
             code = linecache.getline(file, frame.f_lineno).strip()
             return f'File "{file}", line {frame.f_lineno}, in {frame.f_code.co_name}\n    {code}\n'
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back  # type: ignore[assignment]  # None ends the loop
     return ""
 
 
