@@ -391,3 +391,49 @@ def test_instances_that_differ_get_one_block_network_each_kind() -> None:
     assert [n.type for n in doc.main.nodes] == ["Input", "Stage", "Stage_1", "Stage_1", "Output"]
     assert doc.meta["import"]["blocks"] == ["Stage", "Stage_1"]
     CompiledDocument(doc).build().load_state_dict(model.state_dict(), strict=True)
+
+
+class OddNames(nn.Module):
+    """Children no attribute can name: a dict key with a dash, numbers with gaps. (A child
+    named like a keyword, add_module("in", ...), breaks torch.fx's own code generation.)"""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleDict({"2": nn.Linear(4, 4), "my-layer": nn.Linear(4, 4), "7": nn.Tanh()})
+        self.stack = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.blocks["7"](self.blocks["my-layer"](self.blocks["2"](x)))
+        return self.stack(x)
+
+
+def test_odd_module_names_give_valid_ruff_clean_code_with_the_original_keys() -> None:
+    from test_codegen import assert_ruff_clean
+
+    model = OddNames()
+    doc = import_model(model, (4,))
+    compiled = CompiledDocument(doc)
+    assert_ruff_clean(compiled.source)
+    assert 'getattr(self.blocks, "my-layer")' in compiled.source and "self.stack[2]" in compiled.source
+    rebuilt = compiled.build().eval()
+    rebuilt.load_state_dict(model.state_dict(), strict=True)
+    x = torch.randn(3, 4)
+    with torch.no_grad():
+        assert torch.allclose(rebuilt(x), model.eval()(x), atol=1e-6)
+
+
+def test_hostile_dotted_ids_stay_escaped_and_valid() -> None:
+    from test_codegen import assert_ruff_clean
+
+    from graph_compiler.document import Document, Edge, Network, Node
+
+    ids = ['box."quote', "box.0", "seq.0", "seq.2", "a.forward", "lambda.1"]
+    nodes = [Node("x", "Input", {"shape": [4]})] + [Node(i, "Linear", {"out_features": 4}) for i in ids]
+    nodes.append(Node("out", "Output"))
+    chain = ["x", *ids, "out"]
+    net = Network("Hostile", nodes, [Edge(a, b) for a, b in zip(chain, chain[1:])])
+    compiled = CompiledDocument(Document([net]))
+    assert_ruff_clean(compiled.source)
+    keys = set(compiled.build().state_dict())
+    assert {'box."quote.weight', "box.0.weight", "seq.0.weight", "seq.2.weight", "lambda.1.weight"} <= keys
+    assert "a_forward.weight" in keys  # a part that would shadow nn.Module.forward: named the flat way

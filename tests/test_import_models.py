@@ -40,8 +40,7 @@ from graph_compiler.training.engine import Trainer
 
 TESTS = Path(__file__).parent
 
-
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = pytest.mark.usefixtures("one_thread")  # small models import fastest on one thread
 
 
 # name -> (factory, input shape without the batch, dtype)
