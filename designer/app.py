@@ -10,11 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import PySide6
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
+
+if TYPE_CHECKING:
+    from designer.main_window import MainWindow
 
 from designer import theme
 
@@ -88,7 +92,7 @@ def after_first_paint(widget: QWidget, callback: Callable[[], None]) -> None:
     _FirstPaint(widget, callback)
 
 
-def build(argv: Sequence[str] | None = None):  # type: ignore[no-untyped-def]
+def build(argv: Sequence[str] | None = None) -> tuple[QApplication, MainWindow]:
     """Create the application and the main window (shown), without entering the event loop.
     Returns (app, window). bench/bench_startup.py times exactly this."""
     argv = list(sys.argv if argv is None else argv)

@@ -12,7 +12,7 @@ import re
 from designer.ops import IdAllocator, NetIndex
 from graph_compiler.analysis import Analysis
 from graph_compiler.catalog import REGISTRY
-from graph_compiler.document import Document, Edge, Network, Node
+from graph_compiler.document import Document, Edge, Network, Node, Tie
 
 IO_TYPES = ("Input", "Output")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_ \-]{0,63}$")
@@ -40,7 +40,9 @@ def group(doc: Document, net: Network, ids: list[str], name: str,
     if problem:
         raise BlockError(problem)
     index = NetIndex.build(net)
-    chosen = [nid for nid in dict.fromkeys(ids) if nid in index.nodes]
+    # In document order, not selection order: the same nodes always make the same block.
+    wanted = set(ids)
+    chosen = [n.id for n in net.nodes if n.id in wanted]
     if not chosen:
         raise BlockError("select the nodes to group first")
     sel = set(chosen)
@@ -54,6 +56,11 @@ def group(doc: Document, net: Network, ids: list[str], name: str,
     if back:
         raise BlockError(f"cannot group: a path leaves the selection and comes back into "
                          f"{min(back)}, which would make a cycle; add the nodes on that path")
+
+    cut = [t for t in net.ties if (t.node in sel) != (t.to_node in sel)]
+    if cut:
+        raise BlockError(f"cannot group: {cut[0].node}.{cut[0].param} is tied to {cut[0].to_node}."
+                         f"{cut[0].to_param}; select both nodes or neither")
 
     nodes = [index.nodes[nid] for nid in chosen]
     xs, ys = [n.pos[0] for n in nodes], [n.pos[1] for n in nodes]
@@ -88,7 +95,8 @@ def group(doc: Document, net: Network, ids: list[str], name: str,
             oid = alloc.new("Output")
             inner.append(Node(oid, "Output", {}, (max(xs) + 260.0, min(ys) + 130.0 * k)))
             inner_edges.append(Edge(e.src, oid, e.src_port, 0))
-    block = Network(name, inner, inner_edges)
+    block = Network(name, inner, inner_edges,
+                    ties=[copy.deepcopy(t) for t in net.ties if t.node in sel])
 
     host_alloc = IdAllocator(n.id for n in net.nodes if n.id not in sel)
     bid = host_alloc.new(name)
@@ -97,7 +105,7 @@ def group(doc: Document, net: Network, ids: list[str], name: str,
     host_edges = [e for e in net.edges if e.src not in sel and e.dst not in sel]
     host_edges += [Edge(e.src, bid, e.src_port, in_ports[(e.src, e.src_port)]) for e in incoming]
     host_edges += [Edge(bid, e.dst, out_ports[(e.src, e.src_port)], e.dst_port) for e in outgoing]
-    host = Network(net.name, host_nodes, host_edges, net.extra)
+    host = Network(net.name, host_nodes, host_edges, net.extra, [t for t in net.ties if t.node not in sel])
     nets = [host if n is net else n for n in doc.networks]
     nets.append(block)
     return nets, bid
@@ -154,8 +162,11 @@ def ungroup(doc: Document, net: Network, node_id: str) -> tuple[list[Network], l
             if s is not None:
                 new_edges.append(Edge(s[0], e.dst, s[1], e.dst_port))
 
+    new_ties = [Tie(rename[t.node], t.param, rename[t.to_node], t.to_param, dict(t.extra))
+                for t in block.ties if t.node in rename and t.to_node in rename]
     host = Network(net.name, [n for n in net.nodes if n.id != node_id] + new_nodes,
-                   [e for e in net.edges if node_id not in (e.src, e.dst)] + new_edges, net.extra)
+                   [e for e in net.edges if node_id not in (e.src, e.dst)] + new_edges, net.extra,
+                   [*net.ties, *new_ties])
     still_used = any(n.type == block.name for other in doc.networks if other is not net
                      for n in other.nodes) or any(n.type == block.name for n in host.nodes)
     nets = [host if n is net else n for n in doc.networks

@@ -3,11 +3,13 @@ the model's ``notify_*`` methods; views update from the signals that follow. Com
 networks up by name and nodes by id at run time, and never touch a graphics item."""
 from __future__ import annotations
 
+import json
+import time
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QUndoCommand
 
-from graph_compiler.document import Edge, Network, Node
+from graph_compiler.document import Edge, Network, Node, Tie
 
 if TYPE_CHECKING:
     from designer.model import DocumentModel
@@ -41,7 +43,7 @@ class AddItemsCommand(ModelCommand):
         net = self.net()
         net.nodes.extend(self.nodes)
         net.edges.extend(self.edges)
-        self.model.notify_changed(self.network, [n.id for n in self.nodes], bool(self.edges))
+        self.model.notify_changed(self.network, [n.id for n in self.nodes], bool(self.edges), structure=True)
 
     def undo(self) -> None:
         net = self.net()
@@ -49,7 +51,7 @@ class AddItemsCommand(ModelCommand):
         drop_e = {id(e) for e in self.edges}
         net.nodes[:] = [n for n in net.nodes if id(n) not in drop_n]
         net.edges[:] = [e for e in net.edges if id(e) not in drop_e]
-        self.model.notify_changed(self.network, [n.id for n in self.nodes], bool(self.edges))
+        self.model.notify_changed(self.network, [n.id for n in self.nodes], bool(self.edges), structure=True)
 
 
 class RemoveItemsCommand(ModelCommand):
@@ -63,6 +65,7 @@ class RemoveItemsCommand(ModelCommand):
         self.edge_keys = set(edge_keys)
         self._nodes: list[tuple[int, Node]] = []
         self._edges: list[tuple[int, Edge]] = []
+        self._ties: list[tuple[int, Tie]] = []
 
     def redo(self) -> None:
         net = self.net()
@@ -70,10 +73,14 @@ class RemoveItemsCommand(ModelCommand):
         self._nodes = [(i, n) for i, n in enumerate(net.nodes) if n.id in gone]
         self._edges = [(i, e) for i, e in enumerate(net.edges)
                        if e.src in gone or e.dst in gone or e.key in self.edge_keys]
+        # A tie naming a deleted node would be an error the user has no way to edit away.
+        self._ties = [(i, t) for i, t in enumerate(net.ties) if t.node in gone or t.to_node in gone]
         drop_e = {id(e) for _, e in self._edges}
+        drop_t = {id(t) for _, t in self._ties}
         net.nodes[:] = [n for n in net.nodes if n.id not in gone]
         net.edges[:] = [e for e in net.edges if id(e) not in drop_e]
-        self.model.notify_changed(self.network, self.node_ids, bool(self._edges))
+        net.ties[:] = [t for t in net.ties if id(t) not in drop_t]
+        self.model.notify_changed(self.network, self.node_ids, bool(self._edges), structure=True)
 
     def undo(self) -> None:
         net = self.net()
@@ -81,7 +88,9 @@ class RemoveItemsCommand(ModelCommand):
             net.nodes.insert(i, n)
         for i, e in self._edges:
             net.edges.insert(i, e)
-        self.model.notify_changed(self.network, self.node_ids, bool(self._edges))
+        for i, t in self._ties:
+            net.ties.insert(i, t)
+        self.model.notify_changed(self.network, self.node_ids, bool(self._edges), structure=True)
 
     @property
     def removed_edge_count(self) -> int:
@@ -113,6 +122,14 @@ class MoveNodesCommand(ModelCommand):
 
 
 class SetParamCommand(ModelCommand):
+    """Sets (or, with None, removes) one param. Numeric steps of the same param of the
+    same node within MERGE_WINDOW_S of each other merge into one undo step, so a spin box
+    held down or scrolled is undone at once; stepping back to the start leaves no step.
+    Other values (text, lists, choices) stay one step per edit."""
+
+    MERGE_ID = 0x5E7  # QUndoStack only tries to merge commands with the same id
+    MERGE_WINDOW_S = 2.0
+
     def __init__(self, model: DocumentModel, network: str, node_id: str, name: str, value: Any) -> None:
         super().__init__(model, network, f"Set {node_id}.{name}")
         self.node_id = node_id
@@ -120,23 +137,51 @@ class SetParamCommand(ModelCommand):
         self.value = value
         node = self.net().node(node_id)
         self.old = node.params.get(name, _MISSING) if node else _MISSING
+        self.last_at = time.monotonic()
 
     def _set(self, value: Any) -> None:
         node = self.net().node(self.node_id)
         if node is None:
             return
+        before = self.model.ports(self.network, self.node_id)
         if value is _MISSING or value is None:
             node.params.pop(self.name, None)
         else:
             node.params[self.name] = value
-        # A param can change a node's port count (Chunk.chunks), so edges may redraw too.
-        self.model.notify_changed(self.network, [self.node_id], True)
+        # A param can change a node's port count (Chunk.chunks); only then do wires redraw
+        # and the network's structure get re-checked.
+        ports_changed = self.model.ports(self.network, self.node_id) != before
+        self.model.notify_changed(self.network, [self.node_id], ports_changed)
 
     def redo(self) -> None:
         self._set(self.value)
 
     def undo(self) -> None:
         self._set(self.old)
+
+    def id(self) -> int:
+        return self.MERGE_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, SetParamCommand) or (other.network, other.node_id, other.name) != (
+                self.network, self.node_id, self.name):
+            return False
+        if other.last_at - self.last_at > self.MERGE_WINDOW_S or not (_number(self.value) and _number(other.value)):
+            return False
+        self.value = other.value
+        self.last_at = other.last_at
+        self.setObsolete(_same(self.value, self.old))
+        return True
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _same(value: Any, old: Any) -> bool:
+    if old is _MISSING:
+        return value is None or value is _MISSING
+    return value is not None and value is not _MISSING and json.dumps(value) == json.dumps(old)
 
 
 class SetLabelCommand(ModelCommand):

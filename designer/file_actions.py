@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from designer.files import RecoveryRecord, find_recoverable, load_recovery
 from designer.import_job import FX_IMPORT, ImportRunner
-from graph_compiler.document import atomic_write
+from graph_compiler.atomic import atomic_write
 from graph_compiler.errors import NetwrightError
 
 if TYPE_CHECKING:
@@ -105,10 +105,8 @@ class FileActions:
         """An example shipped with Netwright: saving goes to Save As, never over it."""
         if not path:
             return False
-        try:
-            from graph_compiler.examples import examples_dir
-        except ImportError:
-            return False
+        from graph_compiler.examples import examples_dir
+
         try:
             return Path(path).resolve().parent == examples_dir().resolve()
         except OSError:

@@ -15,12 +15,16 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal
 
-from graph_compiler.document import Document, atomic_write, from_dict, to_dict
+from graph_compiler.atomic import atomic_write
+from graph_compiler.document import Document, from_dict, to_dict
 from graph_compiler.errors import DocumentError
+
+if TYPE_CHECKING:
+    from designer.model import DocumentModel
 
 RECOVERY_ENV = "NETWRIGHT_RECOVERY_DIR"
 SUFFIX = ".nwrecovery.json"
@@ -41,7 +45,8 @@ class RecentFiles(QObject):
         raw = QSettings().value(self.KEY, [])
         if isinstance(raw, str):  # QSettings returns a bare string for a 1-item list
             raw = [raw]
-        return [str(p) for p in (raw or []) if p][:MAX_RECENT]
+        items = raw if isinstance(raw, list) else []
+        return [str(p) for p in items if p][:MAX_RECENT]
 
     def add(self, path: str) -> None:
         path = os.path.abspath(path)
@@ -139,7 +144,7 @@ class Autosaver(QObject):
 
     written = Signal(str)
 
-    def __init__(self, model: Any, parent: QObject | None = None, directory: Path | None = None,
+    def __init__(self, model: DocumentModel, parent: QObject | None = None, directory: Path | None = None,
                  interval_ms: int = 30_000, debounce_ms: int = 2_000) -> None:
         super().__init__(parent)
         self.model = model
@@ -157,8 +162,8 @@ class Autosaver(QObject):
         self.periodic = QTimer(self, interval=interval_ms)
         self.periodic.timeout.connect(self._periodic)
         self.periodic.start()
-        for name in ("documentReset", "networksChanged", "nodesChanged", "edgesChanged"):
-            getattr(model, name).connect(self.schedule)
+        for signal in (model.documentReset, model.networksChanged, model.nodesChanged, model.edgesChanged):
+            signal.connect(self.schedule)
         model.dirtyChanged.connect(self._on_dirty)
 
     def schedule(self, *_args: Any) -> None:

@@ -35,9 +35,11 @@ def describe(exc: BaseException) -> str:
 
 
 def run_import(spec: str, shape: Shape) -> Any:
-    """What the worker runs (tests may call it directly)."""
+    """What the worker runs (tests may call it directly). The app opens imports with their
+    structure: each repeated sub-module class becomes block networks (like --blocks), and
+    inputs are token ids when the model embeds them (float ones do not run)."""
     module = importlib.import_module(FX_IMPORT)
-    return module.import_module(spec, shape)
+    return module.import_module(spec, shape, dtype="auto", blocks=True)
 
 
 class ImportRunner(QObject):
@@ -94,7 +96,7 @@ class ImportRunner(QObject):
 
     def _finish(self) -> tuple[Callable[[Any], None] | None, Callable[[str], None] | None]:
         done, error = self._done, self._error
-        self._signals = self._done = self._error = None  # type: ignore[assignment]
+        self._signals = self._done = self._error = None
         self.label.hide()
         self.bar.hide()
         QGuiApplication.restoreOverrideCursor()

@@ -62,7 +62,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if error is not None:
         print(error, file=sys.stderr)
         return 2
-    # Only now pay for Qt.
+    # Only now pay for Qt, once it is known that it can open a window (a missing xcb
+    # library would make it abort the process with a cryptic message).
+    from designer.xcb_check import check_display_libraries
+
+    if not check_display_libraries():
+        return 2
     from designer.app import main as app_main
 
     return app_main(argv)

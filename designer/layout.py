@@ -11,14 +11,21 @@
    leave (a skip connection is drawn as one curve, so a straight lane is what keeps it off
    the nodes it jumps over); then each node as near as it can get to lining its input
    port up with the port that feeds it, without overlapping what is already placed.
+5. Given the size of the view it will be seen in, a layout much wider than that view is
+   wrapped into bands, read like lines of text: the columns are cut where the fewest
+   wires cross (in a chain, one), and the bands stack top to bottom. The number of bands
+   is the one that lets the view show the whole graph at the largest scale; when no
+   number shows it readably (at MIN_READABLE_SCALE), bands are as wide as the view is at
+   that scale, so the reader scrolls down only, as through a page.
 
 Node geometry lives here too (pure numbers, no Qt), so the canvas draws nodes the size that
 the layout planned for.
 """
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 NODE_W = 180.0
 HEADER_H = 26.0
@@ -27,6 +34,15 @@ PORT_Y0 = HEADER_H + 14.0  # y of a node's first port, from its top
 BODY_H = 46.0  # key params + shape / count lines
 GRID = 20.0
 DUMMY_H = 24.0  # the lane a long edge passes through
+BAND_GAP = 56.0  # between wrapped bands: room for the wire that runs back to the left
+# The smallest scale at which node titles, shapes and counts can be read; the canvas opens
+# a file at this scale or larger (designer/canvas/view.py) and wraps a layout for it.
+MIN_READABLE_SCALE = 0.8
+COMFORT_SCALE = 0.9  # above this, a larger scale is not worth another band
+VIEW_MARGIN = 40.0  # scene px the canvas leaves around a fitted graph
+# The canvas of the default window on a 1366x768 laptop screen: what a shipped example is
+# laid out for, and what auto-layout assumes when it is not told the real view size.
+DEFAULT_VIEW: tuple[float, float] = (780.0, 470.0)
 
 Size = tuple[float, float]
 EdgeSpec = tuple[str, str] | tuple[str, str, int, int]  # (src, dst[, src_port, dst_port])
@@ -45,9 +61,12 @@ def port_y(index: int) -> float:
 def layered_layout(
     nodes: Sequence[str], edges: Iterable[EdgeSpec], sizes: dict[str, Size] | None = None,
     x_gap: float = 100.0, y_gap: float = 40.0, sweeps: int = 4,
+    view: tuple[float, float] | None = None,
 ) -> dict[str, tuple[float, float]]:
     """Top-left positions for every node; nodes never overlap. ``x_gap`` leaves room
-    between columns for a wire's shape label ("[B, 128, 16, 16]") clear of both ports."""
+    between columns for a wire's shape label ("[B, 128, 16, 16]") clear of both ports.
+    ``view``: the (width, height) in pixels of the view the graph will be seen in; a
+    layout too wide for it is wrapped into bands (step 5 above). None: one band."""
     sizes = sizes or {}
     order_of = {n: i for i, n in enumerate(nodes)}
     succ: dict[str, list[str]] = defaultdict(list)
@@ -55,7 +74,7 @@ def layered_layout(
     links: list[tuple[str, str, int, int]] = []
     for e in edges:
         a, b = e[0], e[1]
-        sp, dp = (int(e[2]), int(e[3])) if len(e) == 4 else (0, 0)  # type: ignore[misc]
+        sp, dp = (int(e[2]), int(e[3])) if len(e) == 4 else (0, 0)
         if a in order_of and b in order_of and a != b:
             succ[a].append(b)
             pred[b].append(a)
@@ -121,6 +140,7 @@ def layered_layout(
 
     out: dict[str, tuple[float, float]] = {}
     floating: set[object] = set()  # sources placed before anything said where they belong
+    columns: list[tuple[int, float, float]] = []  # (layer, x, width) of layers with nodes
     x = 0.0
     for li in range(n_layers):
         row = layers[li]
@@ -142,7 +162,9 @@ def layered_layout(
             if isinstance(v, str):
                 out[v] = (x, t)
         if real:  # a layer of lanes only takes no width
-            x += max(sizes.get(v, (NODE_W, 0.0))[0] for v in real) + x_gap
+            width = max(sizes.get(v, (NODE_W, 0.0))[0] for v in real)
+            columns.append((li, x, width))
+            x += width + x_gap
 
     # Sources move level with the port they feed (the lane they start, if any), where
     # their neighbours in the layer leave room.
@@ -162,7 +184,96 @@ def layered_layout(
             top[v] = t
             if isinstance(v, str):
                 out[v] = (out[v][0], t)
+    if view is not None and len(columns) > 1:
+        fwd = [(layer[a], layer[b]) for a, b, _, _ in links if rank[a] < rank[b]]
+        out = _wrap(out, layer, columns, fwd, lambda n: height(n), view)
     return out
+
+
+Band = list[int]  # indices into the column list
+
+
+def _wrap(out: dict[str, tuple[float, float]], layer: dict[str, int],
+          columns: list[tuple[int, float, float]], fwd: list[tuple[int, int]],
+          height: Callable[[str], float], view: tuple[float, float]) -> dict[str, tuple[float, float]]:
+    """``out`` re-flowed into bands that suit a ``view``-sized window (step 5)."""
+    vw, vh = view[0] - 2 * VIEW_MARGIN, view[1] - 2 * VIEW_MARGIN
+    if vw <= 0 or vh <= 0:
+        return out
+    by_layer: dict[int, list[str]] = defaultdict(list)
+    for n, li in layer.items():
+        by_layer[li].append(n)
+
+    # crossing[c]: wires that a cut before column c would send from one band to the next.
+    starts = [0] * (columns[-1][0] + 2)
+    for a, b in fwd:
+        starts[a + 1] += 1
+        starts[b + 1] -= 1
+    running, open_at = 0, []
+    for v in starts:
+        running += v
+        open_at.append(running)
+    crossing = [open_at[li] for li, _, _ in columns]
+
+    def cuts_for(limit: float) -> list[int]:
+        """Columns packed into bands at most ``limit`` wide, as words into lines; a band
+        ends early (by up to 40% of its columns) where fewer wires would cross."""
+        cuts: list[int] = []
+        start = 0
+        while True:
+            x0 = columns[start][1]
+            end = start + 1  # the band is columns[start:end]
+            while end < len(columns) and columns[end][1] + columns[end][2] - x0 <= limit:
+                end += 1
+            if end >= len(columns):
+                return cuts
+            m = end - start
+            lo = start + max(1, math.ceil(0.6 * m))
+            end = min(range(lo, end + 1), key=lambda c: (crossing[c], -c))
+            cuts.append(end)
+            start = end
+
+    def flow(cuts: list[int]) -> tuple[dict[str, tuple[float, float]], float, float]:
+        bounds = [0, *cuts, len(columns)]
+        placed: dict[str, tuple[float, float]] = {}
+        width, floor = 0.0, 0.0
+        for j in range(len(bounds) - 1):
+            cols = columns[bounds[j]:bounds[j + 1]]
+            x0 = cols[0][1]
+            width = max(width, cols[-1][1] + cols[-1][2] - x0)
+            members = [n for li, _, _ in cols for n in by_layer[li] if n in out]
+            top = min(out[n][1] for n in members)
+            bottom = max(out[n][1] + height(n) for n in members)
+            dy = (floor + (BAND_GAP if j else 0.0)) - top
+            for n in members:
+                placed[n] = (out[n][0] - x0, out[n][1] + dy)
+            floor = bottom + dy
+        return placed, width, floor
+
+    # Band widths to try: every whole number of columns up to twice what the view shows
+    # readably, and one band (a 10k-node chain tries a handful, not thousands).
+    total = columns[-1][1] + columns[-1][2]
+    limits = sorted({x + w for _, x, w in columns if x + w <= 2 * vw / MIN_READABLE_SCALE} | {total},
+                    reverse=True)
+    options = []
+    for limit in limits:
+        cuts = cuts_for(limit)
+        placed, w, h = flow(cuts)
+        options.append((len(cuts) + 1, placed, w, min(vw / w, vh / h, 1.0)))
+    best = options[0]
+    for opt in options[1:]:  # another band must buy a clearly larger scale
+        if min(opt[3], COMFORT_SCALE) > min(best[3], COMFORT_SCALE) * 1.03:
+            best = opt
+    if best[3] < MIN_READABLE_SCALE:
+        # Not readable whole: bands as wide as the view at a readable scale, scrolled down.
+        fitting = [o for o in options if o[2] * MIN_READABLE_SCALE <= vw]
+        best = fitting[0] if fitting else options[-1]
+    if best[0] == 1:
+        return out
+    # Keep the first node where it was, as a person would start a graph.
+    first = next(iter(out))
+    dx, dy = out[first][0] - best[1][first][0], out[first][1] - best[1][first][1]
+    return {n: (p[0] + dx, p[1] + dy) for n, p in best[1].items()}
 
 
 def _mean(values: list[float]) -> float | None:

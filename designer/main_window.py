@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QObject, QSettings, Qt, QTimer
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -31,11 +31,13 @@ from designer import theme
 from designer.edit_commands import EditCommands
 from designer.file_actions import FileActions
 from designer.files import RecentFiles
-from designer.menus import build_menus, connect_undo_stack, retint
+from designer.actions import Actions, retint
+from designer.menus import build_menus, connect_undo_stack, context_actions
 from designer.panels.start_page import StartPage
 
 if TYPE_CHECKING:
     from designer.canvas import CanvasView
+    from designer.compare import Comparison
     from designer.files import Autosaver
     from designer.model import DocumentModel
     from designer.panels.code_view import CodePanel
@@ -43,12 +45,16 @@ if TYPE_CHECKING:
     from designer.panels.inspector import InspectorPanel
     from designer.panels.palette import PalettePanel
     from designer.panels.summary import SummaryPanel
+    from designer.training.install import TrainingDock
 
 
 # Docks that open when their feature is used, not with the editor (Run shows Training).
 ON_DEMAND_DOCKS = frozenset({"training"})
-# Toolbar actions that act on an open canvas: greyed out on the start page.
-CANVAS_ACTIONS = ("save", "fit", "zoom_in", "zoom_out", "auto_layout", "export_python")
+# Actions that act on an open design: greyed out on the start page.
+CANVAS_ACTIONS = ("save", "save_as", "fit", "zoom_in", "zoom_out", "auto_layout", "export_python",
+                  "cut", "copy", "paste", "duplicate", "delete", "select_all", "rename", "quick_add",
+                  "add_network", "rename_network", "remove_network", "group", "ungroup", "compare",
+                  "expand", "fold", "fold_repeats")
 
 
 def call_soon(owner: QObject, fn: Callable[[], object]) -> None:
@@ -70,11 +76,12 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self.ready = False
         self._model_arg, self._recovery_dir = model, recovery_dir
-        self.model: DocumentModel = None  # type: ignore[assignment] - set by finish_setup
-        self.autosaver: Autosaver = None  # type: ignore[assignment]
+        # Set by finish_setup, which everything that needs them runs first.
+        self.model: DocumentModel = None  # type: ignore[assignment]  # see above
+        self.autosaver: Autosaver = None  # type: ignore[assignment]  # see above
         self.views: dict[str, CanvasView] = {}
         self.docks: dict[str, QDockWidget] = {}
-        self.training: Any = None  # the training dock, when designer.training is there
+        self.training: TrainingDock | None = None  # the training dock, once finish_setup ran
         self.recent = RecentFiles(self)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -86,9 +93,10 @@ class MainWindow(QMainWindow):
         self.file_actions = FileActions(self)
         self.prompts = self.file_actions.prompts
         self.edit = EditCommands(self)
+        self.compare: Comparison = None  # type: ignore[assignment] - set by finish_setup
         self.recent_menu: Any = None
         self.panels_menu: Any = None
-        self.acts = build_menus(self)
+        self.acts: Actions = build_menus(self)
         self.status_counts = QLabel()
         self.status_counts.setObjectName("muted")
         self.statusBar().addPermanentWidget(self.status_counts)
@@ -110,6 +118,7 @@ class MainWindow(QMainWindow):
         if self.ready:
             return
         self.ready = True
+        from designer.compare import Comparison
         from designer.files import Autosaver
         from designer.model import DocumentModel
         from designer.panels.code_view import CodePanel
@@ -121,6 +130,7 @@ class MainWindow(QMainWindow):
         # Owned by the window unless handed in, so it goes when the window goes.
         self.model = m = self._model_arg or DocumentModel(parent=self)
         self.autosaver = Autosaver(m, self, directory=self._recovery_dir)
+        self.compare = Comparison(self)
         self.palette_panel: PalettePanel = PalettePanel()
         self.inspector: InspectorPanel = InspectorPanel(m)
         self.diagnostics: DiagnosticsPanel = DiagnosticsPanel(m)
@@ -139,8 +149,10 @@ class MainWindow(QMainWindow):
         # bottom panels sit under the canvas only, like an IDE's.
         self.setCorner(Qt.Corner.BottomLeftCorner, area.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, area.RightDockWidgetArea)
-        self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [210, 360], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["diagnostics"]], [170], Qt.Orientation.Vertical)
+        # The palette never gets narrower than its category names ("Activation" and not
+        # "Activat…"), whatever a dock beside it asks for.
+        self.docks["palette"].setMinimumWidth(self.palette_min_width())
+        self._default_dock_sizes()
         for dock in self.docks.values():
             self.panels_menu.addAction(dock.toggleViewAction())
             if self.on_start_page():
@@ -171,7 +183,9 @@ class MainWindow(QMainWindow):
         from designer import window_training
 
         self.training_wiring = window_training.install(self, m)
-        self.training = self.training_wiring.dock if self.training_wiring is not None else None
+        self.training = self.training_wiring.dock
+        # What View > Reset Layout goes back to (taken before any saved layout is restored).
+        self._default_state = self.saveState()
 
     # ------------------------------------------------------------ layout
 
@@ -184,6 +198,39 @@ class MainWindow(QMainWindow):
         dock.setTitleBarWidget(QWidget(dock))
         self.addDockWidget(area, dock)
         self.docks[key] = dock
+
+    def palette_min_width(self) -> int:
+        """The palette dock's width at which every category name shows in full: the
+        branch arrow, swatch, bold name, scroll bar and margins."""
+        tree = self.palette_panel.tree
+        bold = QFont(tree.font())
+        bold.setBold(True)
+        fm = QFontMetrics(bold)
+        widest = max((fm.horizontalAdvance(tree.topLevelItem(i).text(0))
+                      for i in range(tree.topLevelItemCount())), default=80)
+        chrome = (tree.indentation() + tree.iconSize().width() + 10  # arrow, swatch, gap
+                  + tree.verticalScrollBar().sizeHint().width() + 2 * tree.frameWidth()
+                  + 12 + 8)  # the panel's margins, and some air after the name
+        return widest + chrome
+
+    def _default_dock_sizes(self) -> None:
+        self.resizeDocks([self.docks["palette"], self.docks["inspector"]],
+                         [max(210, self.palette_min_width()), 360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["diagnostics"]], [170], Qt.Orientation.Vertical)
+
+    def reset_layout(self) -> None:
+        """View > Reset Layout: the docks where a fresh install puts them, and the saved
+        layout forgotten."""
+        self.finish_setup()
+        self.restoreState(self._default_state)
+        self._dock_state = None
+        QSettings().remove("window/state")
+        if not self.on_start_page():
+            for key, dock in self.docks.items():
+                dock.setVisible(key not in ON_DEMAND_DOCKS)
+            self.docks["inspector"].raise_()
+            self.docks["diagnostics"].raise_()
+        self._default_dock_sizes()
 
     def show_start_page(self) -> None:
         if self.stack.currentWidget() is self.tabs:
@@ -208,7 +255,7 @@ class MainWindow(QMainWindow):
         self._update_title()
         view = self.current_view()
         if view is not None:
-            call_soon(view, view.fit_all)
+            call_soon(view, view.fit_readable)
 
     def _enable_canvas_actions(self, on: bool) -> None:
         for name in CANVAS_ACTIONS:
@@ -236,6 +283,15 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Netwright — {self.document_name()}[*]")
         self.setWindowModified(self.model.is_dirty())
 
+    def compare_with(self, path: str | None = None) -> bool:
+        """File > Compare with…: overlay the diff from another design file."""
+        self.finish_setup()
+        return self.compare.compare_with(path)
+
+    def clear_comparison(self) -> None:
+        """File > Clear Comparison (enabled only while a comparison is shown)."""
+        self.compare.clear()
+
     def set_theme(self, name: str) -> None:
         app = QApplication.instance()
         if isinstance(app, QApplication):
@@ -258,6 +314,7 @@ class MainWindow(QMainWindow):
 
     def _rebuild_tabs(self) -> None:
         for view in self.views.values():
+            view.scene().detach()
             view.deleteLater()
         self.views.clear()
         self.tabs.clear()
@@ -270,16 +327,18 @@ class MainWindow(QMainWindow):
 
         names = self.model.doc.network_names()
         for name in [n for n in self.views if n not in names]:
-            view = self.views.pop(name)
-            self.tabs.removeTab(self.tabs.indexOf(view))
-            view.deleteLater()
+            gone = self.views.pop(name)
+            self.tabs.removeTab(self.tabs.indexOf(gone))
+            gone.scene().detach()
+            gone.deleteLater()
         current = self.current_network()
         for i, name in enumerate(names):
             view = self.views.get(name)
             if view is None:
-                view = CanvasView(self.model, name)
+                view = CanvasView(self.model, name, lazy=True)  # items built when first shown
                 view.setFrameShape(view.Shape.NoFrame)
-                self.edit.apply_snap(view)
+                self.edit.apply_view_settings(view)
+                view.set_context_actions(context_actions(self.acts))
                 view.selectionChangedIds.connect(lambda ids, v=view: self._on_selection(v, ids))
                 view.nodeActivated.connect(self._show_inspector)
                 self.views[name] = view
@@ -369,6 +428,11 @@ class MainWindow(QMainWindow):
             menu.addAction("Clear Recent", self.recent.clear)
         else:
             menu.addAction("(none)").setEnabled(False)
+
+    def show_shortcuts(self) -> None:
+        from designer.shortcuts_dialog import ShortcutsDialog
+
+        ShortcutsDialog(self).exec()
 
     def about(self) -> None:
         from graph_compiler import __version__

@@ -1,154 +1,140 @@
-"""Menus, actions and their standard shortcuts for the main window.
-
-Edit actions that act on the canvas (copy, paste, delete, select all...) are scoped to the
-canvas tabs (WidgetWithChildrenShortcut): Delete or Ctrl+A typed in the inspector or the
-palette's search box must edit that text, not the graph.
-"""
+"""The main window's menus and toolbar, laid out from the command registry
+(designer/actions.py): every entry here is the one QAction of its command."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSize, Qt
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
+from PySide6.QtGui import QAction, QActionGroup, QUndoStack
+from PySide6.QtWidgets import QToolBar, QToolButton
 
 from designer import theme
+from designer.actions import TRAINING, Actions, create_actions
+from designer.canvas import edit_actions as canvas_edit
 
 if TYPE_CHECKING:
+    from designer.canvas.view import CanvasView
     from designer.main_window import MainWindow
 
-Key = QKeySequence.StandardKey
+# Menu layout by command name; None is a separator.
+MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
+    ("&File", ("new", "open", "@recent", None, "save", "save_as", None, "import_pytorch",
+               "export_python", None, "compare", "clear_comparison", None, "start_page", None, "quit")),
+    ("&Edit", ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete", None,
+               "select_all", "rename", "quick_add")),
+    ("&View", ("fit", "zoom_in", "zoom_out", "minimap", "snap", "auto_layout", None, "expand", "fold",
+               "fold_repeats", None, "theme_light",
+               "theme_dark", None, "@panels", "reset_layout")),
+    ("&Network", ("add_network", "rename_network", "remove_network", None, "group", "ungroup")),
+    ("&Train", ("run", "pause", "resume", "stop", None, "save_weights", None, "training_dashboard")),
+    ("&Help", ("shortcuts", "about")),
+)
+TOOLBAR = ("new", "open", "save", None, "undo", "redo", None, "fit", "zoom_in", "zoom_out",
+           "auto_layout", None, "export_python")
+TRAINING_TOOLBAR = ("run", "pause", "resume", "stop")
+# The canvas's right-click menu: the same actions as the menus.
+CONTEXT_MENU = ("quick_add", None, "cut", "copy", "paste", "duplicate", "delete", None, "group",
+                "ungroup", "expand", "fold", None, "auto_layout", "fit")
 
 
-class Actions:
-    """A plain holder: ``actions.save``, ``actions.undo``... (tests trigger them by name)."""
+def canvas_handlers(current: Callable[[], CanvasView | None]) -> dict[str, Callable[[], object]]:
+    """What each command does to the canvas that ``current`` returns (none: nothing)."""
 
-    def __init__(self) -> None:
-        self.all: dict[str, QAction] = {}
+    def on_view(fn: Callable[[CanvasView], object]) -> Callable[[], object]:
+        def run() -> None:
+            view = current()
+            if view is not None:
+                fn(view)
+        return run
 
-    def __getattr__(self, name: str) -> QAction:
-        try:
-            return self.__dict__["all"][name]
-        except KeyError:
-            raise AttributeError(name) from None
+    return {
+        "cut": on_view(canvas_edit.cut_selection), "copy": on_view(canvas_edit.copy_selection),
+        "paste": on_view(canvas_edit.paste), "duplicate": on_view(canvas_edit.duplicate_selection),
+        "delete": on_view(canvas_edit.delete_selection), "select_all": on_view(canvas_edit.select_all),
+        "rename": on_view(lambda v: v.rename()), "quick_add": on_view(lambda v: v.open_quick_add()),
+        "fit": on_view(lambda v: v.fit_all()), "zoom_in": on_view(lambda v: v.zoom_by(1.25)),
+        "zoom_out": on_view(lambda v: v.zoom_by(0.8)), "auto_layout": on_view(lambda v: v.auto_layout()),
+        "group": on_view(canvas_edit.group_selection), "ungroup": on_view(canvas_edit.ungroup_selection),
+        "expand": on_view(lambda v: v.expand_selected()), "fold": on_view(lambda v: v.fold_selected()),
+        "fold_repeats": on_view(lambda v: v.fold_repeats()),
+    }
+
+
+def handlers(w: MainWindow) -> dict[str, Callable[[], object]]:
+    fa, ed = w.file_actions, w.edit
+    out = canvas_handlers(lambda: None if w.on_start_page() else w.current_view())
+    out.update({
+        "new": fa.new, "open": fa.open, "save": fa.save, "save_as": fa.save_as,
+        "import_pytorch": fa.import_pytorch, "export_python": fa.export_python,
+        "start_page": w.show_start_page, "quit": w.close,
+        # undo / redo are tied to the model's stack by connect_undo_stack()
+        "rename": ed.rename_selected,  # with no node selected, renames the network
+        "snap": lambda: ed.set_snap(w.acts.snap.isChecked()),
+        "minimap": lambda: ed.set_minimap(w.acts.minimap.isChecked()),
+        "theme_light": lambda: w.set_theme("light"), "theme_dark": lambda: w.set_theme("dark"),
+        "add_network": ed.add_network, "rename_network": ed.rename_network,
+        "remove_network": ed.remove_network, "shortcuts": w.show_shortcuts, "about": w.about,
+        "compare": w.compare_with, "clear_comparison": w.clear_comparison,
+        "reset_layout": w.reset_layout,
+    })
+    return out
 
 
 def build_menus(w: MainWindow) -> Actions:
-    acts = Actions()
-    fa, ed = w.file_actions, w.edit
-    canvas_scope = w.tabs  # shortcuts of canvas-editing actions live here
-
-    def act(name: str, text: str, slot: Callable[[], object], shortcut: object = None,
-            icon: str | None = None, scoped: bool = False, tip: str = "") -> QAction:
-        a = QAction(text, w)
-        if icon:
-            a.setIcon(theme.icon(icon))
-            a.setProperty("themeIcon", icon)  # re-tinted when the theme changes
-        if shortcut is not None:
-            if isinstance(shortcut, list):
-                a.setShortcuts(shortcut)
-            else:
-                a.setShortcut(shortcut if isinstance(shortcut, QKeySequence) else QKeySequence(shortcut))
-        if tip:
-            a.setStatusTip(tip)
-        a.triggered.connect(lambda _checked=False: slot())
-        if scoped:
-            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            canvas_scope.addAction(a)
-        acts.all[name] = a
-        return a
+    acts = create_actions(w, handlers(w), canvas_scope=w.tabs)
+    w.acts = acts
+    acts.snap.setChecked(w.edit.snap_to_grid)
+    acts.minimap.setChecked(w.edit.minimap)
+    themes = QActionGroup(w)
+    for name in ("light", "dark"):
+        a = acts.all[f"theme_{name}"]
+        a.setChecked(theme.current_name() == name)
+        themes.addAction(a)
+    acts.quit.setMenuRole(QAction.MenuRole.QuitRole)
+    for name in TRAINING:  # connected by the training dock once it is installed
+        acts.all[name].setEnabled(False)
+    acts.undo.setEnabled(False)
+    acts.redo.setEnabled(False)
+    acts.clear_comparison.setEnabled(False)  # until File > Compare with… has compared
 
     mb = w.menuBar()
-    # ---- File
-    m = mb.addMenu("&File")
-    m.addAction(act("new", "&New", fa.new, Key.New, "new"))
-    m.addAction(act("open", "&Open…", fa.open, Key.Open, "open"))
-    w.recent_menu = m.addMenu("Open &Recent")
-    w.recent_menu.aboutToShow.connect(w.fill_recent_menu)
-    m.addSeparator()
-    m.addAction(act("save", "&Save", fa.save, Key.Save, "save"))
-    m.addAction(act("save_as", "Save &As…", fa.save_as, QKeySequence("Ctrl+Shift+S")))
-    m.addSeparator()
-    m.addAction(act("import_pytorch", "&Import from PyTorch…", fa.import_pytorch, None, "import"))
-    m.addAction(act("export_python", "&Export Python…", fa.export_python, QKeySequence("Ctrl+E"), "export"))
-    m.addSeparator()
-    m.addAction(act("start_page", "Start &Page", w.show_start_page, None, "home"))
-    m.addSeparator()
-    quit_action = act("quit", "&Quit", w.close, Key.Quit)
-    quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-    m.addAction(quit_action)
+    for title, entries in MENUS:
+        m = mb.addMenu(title)
+        m.setObjectName(f"menu_{title.strip('&').lower()}")
+        for entry in entries:
+            if entry is None:
+                m.addSeparator()
+            elif entry == "@recent":
+                w.recent_menu = m.addMenu("Open &Recent")
+                w.recent_menu.aboutToShow.connect(w.fill_recent_menu)
+            elif entry == "@panels":
+                w.panels_menu = m.addMenu("&Panels")
+            else:
+                m.addAction(acts.all[entry])
 
-    # ---- Edit
-    m = mb.addMenu("&Edit")
-    # Plain actions, tied to the model's undo stack by connect_undo_stack() once the model
-    # exists: the menus are built before the first paint, the model after it.
-    undo = act("undo", "&Undo", lambda: None, Key.Undo, "undo")
-    redo = act("redo", "&Redo", lambda: None, [QKeySequence(Key.Redo), QKeySequence("Ctrl+Y")], "redo")
-    undo.setEnabled(False)
-    redo.setEnabled(False)
-    m.addAction(undo)
-    m.addAction(redo)
-    m.addSeparator()
-    m.addAction(act("cut", "Cu&t", ed.cut, Key.Cut, "cut", scoped=True))
-    m.addAction(act("copy", "&Copy", ed.copy, Key.Copy, "copy", scoped=True))
-    m.addAction(act("paste", "&Paste", ed.paste, Key.Paste, "paste", scoped=True))
-    m.addAction(act("duplicate", "D&uplicate", ed.duplicate, QKeySequence("Ctrl+D"), scoped=True))
-    m.addAction(act("delete", "&Delete", ed.delete_selected,
-                    [QKeySequence(Key.Delete), QKeySequence("Backspace")], "delete", scoped=True))
-    m.addSeparator()
-    m.addAction(act("select_all", "Select &All", ed.select_all, Key.SelectAll, scoped=True))
-    m.addAction(act("rename", "Re&name…", ed.rename_selected, QKeySequence("F2"), scoped=True))
-
-    # ---- View
-    m = mb.addMenu("&View")
-    m.addAction(act("fit", "&Fit to Window", lambda: w.with_view(lambda v: v.fit_all()),
-                    QKeySequence("Ctrl+0"), "fit"))
-    m.addAction(act("zoom_in", "Zoom &In", lambda: w.with_view(lambda v: v.zoom_by(1.25)),
-                    [QKeySequence(Key.ZoomIn), QKeySequence("Ctrl+=")], "zoom-in"))
-    m.addAction(act("zoom_out", "Zoom &Out", lambda: w.with_view(lambda v: v.zoom_by(0.8)),
-                    Key.ZoomOut, "zoom-out"))
-    # No icon: in a menu an icon takes the place of the check mark that shows the state.
-    snap = act("snap", "&Snap to Grid", lambda: ed.set_snap(acts.snap.isChecked()))
-    snap.setCheckable(True)
-    snap.setChecked(ed.snap_to_grid)
-    m.addAction(snap)
-    m.addAction(act("auto_layout", "&Auto-layout", ed.auto_layout, QKeySequence("Ctrl+L"), "layout"))
-    m.addSeparator()
-    group = QActionGroup(w)
-    for name in ("light", "dark"):
-        t = act(f"theme_{name}", f"{name.title()} Theme", lambda n=name: w.set_theme(n))
-        t.setCheckable(True)
-        t.setChecked(theme.current_name() == name)
-        group.addAction(t)
-        m.addAction(t)
-    m.addSeparator()
-    w.panels_menu = m.addMenu("&Panels")
-
-    # ---- Network
-    m = mb.addMenu("&Network")
-    m.addAction(act("add_network", "&Add Network…", ed.add_network, QKeySequence("Ctrl+Shift+N"), "network"))
-    m.addAction(act("rename_network", "&Rename Network…", ed.rename_network))
-    m.addAction(act("remove_network", "Re&move Network", ed.remove_network))
-    m.addSeparator()
-    m.addAction(act("group", "&Group into Block", ed.group_selected, QKeySequence("Ctrl+G"), "block"))
-    m.addAction(act("ungroup", "&Ungroup", ed.ungroup_selected, QKeySequence("Ctrl+Shift+G")))
-
-    # ---- Help
-    m = mb.addMenu("&Help")
-    m.addAction(act("about", "&About Netwright", w.about))
-
-    # ---- Toolbar: the everyday actions, icons only.
-    tb = w.addToolBar("Main")
-    tb.setObjectName("mainToolbar")
-    tb.setMovable(False)
-    tb.setIconSize(QSize(20, 20))
-    for name in ("new", "open", "save", None, "undo", "redo", None, "fit", "zoom_in", "zoom_out",
-                 "auto_layout", None, "export_python"):
-        if name is None:
-            tb.addSeparator()
-        else:
-            tb.addAction(acts.all[name])
+    for name, title, entries in (("mainToolbar", "Main", TOOLBAR),
+                                 ("toolbar_training", "Training", TRAINING_TOOLBAR)):
+        tb = w.addToolBar(title)
+        tb.setObjectName(name)
+        tb.setMovable(False)
+        tb.setIconSize(QSize(20, 20))
+        for entry in entries:
+            if entry is None:
+                tb.addSeparator()
+            else:
+                tb.addAction(acts.all[entry])
+    training_bar = w.findChild(QToolBar, "toolbar_training")
+    assert training_bar is not None  # made above from TOOLBARS
+    run_button = training_bar.widgetForAction(acts.run)
+    if isinstance(run_button, QToolButton):  # "Run" spelled out: the one button to find
+        run_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     return acts
+
+
+def context_actions(acts: Actions) -> list[QAction | None]:
+    """The canvas's right-click menu, as actions (None: a separator)."""
+    return [acts.all[n] if n else None for n in CONTEXT_MENU]
 
 
 def connect_undo_stack(acts: Actions, stack: QUndoStack) -> None:
@@ -174,11 +160,3 @@ class _Label(QObject):
 
     def set(self, text: str) -> None:
         self.action.setText(f"{self.verb} {text}".rstrip())
-
-
-def retint(acts: Actions) -> None:
-    """Re-tint the action icons for the current theme (the window calls this)."""
-    for a in acts.all.values():
-        name = a.property("themeIcon")
-        if name:
-            a.setIcon(theme.icon(str(name)))

@@ -2,9 +2,12 @@
 
 Edit methods check first and refuse user mistakes with a ``message`` (never an exception),
 then push exactly one QUndoCommand. Commands change the Document and call ``notify_*``
-here; views and panels update from the signals. Analysis is incremental (one Analyzer
-keeps its per-node cache) and lazy: an edit marks it stale, reading ``analysis`` brings it
-up to date, and a zero-delay timer emits ``analysisUpdated`` once per burst of edits.
+here; views and panels update from the signals. Analysis is lazy and runs outside the
+commands: an edit only records which nodes it touched and marks the analysis stale;
+reading ``analysis`` brings it up to date, walking only the touched nodes and what their
+new results reach, and a zero-delay timer emits ``analysisUpdated`` once per burst of
+edits. While that signal is delivered, ``changed_nodes(network)`` says which nodes' results
+may differ, so views refresh only those.
 """
 from __future__ import annotations
 
@@ -73,6 +76,11 @@ class DocumentModel(FileOps, QObject):
         self.undo_stack = QUndoStack(self)
         self._analyzer = Analyzer()
         self._analysis: Analysis | None = None
+        # Edited since the last analysis: {network: node ids}; None after edits that
+        # replace networks wholesale (then everything is re-checked).
+        self._pending: dict[str, set[str]] | None = None
+        # What the analyses since the last analysisUpdated changed (None: anything).
+        self._unannounced: dict[str, set[str]] | None = None
         self._indexes: dict[str, NetIndex] = {}
         self._unsaved_load = False
         self._was_dirty = False
@@ -89,8 +97,22 @@ class DocumentModel(FileOps, QObject):
     @property
     def analysis(self) -> Analysis:
         if self._analysis is None:
-            self._analysis = self._run_analysis(self.doc)
+            self._analysis = self._run_analysis(self.doc, self._pending)
+            self._pending = {}
+            changed = self._analysis.changed
+            if changed is None or self._unannounced is None:
+                self._unannounced = None
+            else:
+                for net, ids in changed.items():
+                    self._unannounced.setdefault(net, set()).update(ids)
         return self._analysis
+
+    def changed_nodes(self, network: str) -> set[str] | None:
+        """While ``analysisUpdated`` is delivered: the nodes of ``network`` whose shapes,
+        counts or diagnostics may have changed since the previous emission (None: any)."""
+        if self._unannounced is None:
+            return None
+        return self._unannounced.get(network, set())
 
     def analysis_if_ready(self) -> Analysis | None:
         """The analysis if it is up to date, without computing it (addition)."""
@@ -101,11 +123,12 @@ class DocumentModel(FileOps, QObject):
         self._emit_timer.stop()
         result = self.analysis
         self.analysisUpdated.emit()
+        self._unannounced = {}
         return result
 
-    def _run_analysis(self, doc: Document) -> Analysis:
+    def _run_analysis(self, doc: Document, changes: dict[str, set[str]] | None = None) -> Analysis:
         try:
-            return self._analyzer.analyze(doc)
+            return self._analyzer.analyze(doc, changes)
         except Exception as exc:  # noqa: BLE001 - a bug must not take the editor down
             diag = Diagnostic(ERROR, doc.networks[0].name if doc.networks else "", None,
                               f"internal analysis error: {type(exc).__name__}: {exc}")
@@ -146,9 +169,15 @@ class DocumentModel(FileOps, QObject):
 
     # ------------------------------------------------------------ notifications (commands)
 
-    def notify_changed(self, network: str, node_ids: list[str], edges: bool, analyze: bool = True) -> None:
-        if analyze or edges:
+    def notify_changed(self, network: str, node_ids: list[str], edges: bool, analyze: bool = True,
+                       structure: bool | None = None) -> None:
+        """``structure`` (default: ``edges``): nodes were added or removed, or wires changed,
+        so the adjacency index is rebuilt; a param edit keeps it."""
+        if edges if structure is None else structure:
             self._indexes.pop(network, None)
+        if analyze or edges:
+            if self._pending is not None:
+                self._pending.setdefault(network, set()).update(node_ids)
             self._stale()
         self.nodesChanged.emit(network, list(node_ids))
         if edges:
@@ -156,6 +185,7 @@ class DocumentModel(FileOps, QObject):
 
     def notify_networks_swapped(self, old: list[Network], new: list[Network]) -> None:
         self._indexes.clear()
+        self._pending = None
         self._stale()
         self.networksChanged.emit()
         old_by = {n.name: n for n in old}
@@ -168,6 +198,7 @@ class DocumentModel(FileOps, QObject):
 
     def notify_network_renamed(self, old: str, new: str, touched: dict[str, list[str]]) -> None:
         self._indexes.clear()
+        self._pending = None
         self._stale()
         self.networkRenamed.emit(old, new)
         self.networksChanged.emit()
@@ -281,7 +312,8 @@ class DocumentModel(FileOps, QObject):
         why = self.check_connection(network, src, src_port, dst, dst_port)
         return None if why is None else why.message
 
-    def connect(self, network: str, src: str, src_port: int, dst: str, dst_port: int) -> bool:
+    def connect(  # type: ignore[override]  # the model's wiring API; QObject.connect is never used on it
+            self, network: str, src: str, src_port: int, dst: str, dst_port: int) -> bool:
         why = self.check_connection(network, src, src_port, dst, dst_port)
         if why is not None:
             self._refuse(f"cannot connect: {why.message}")
@@ -290,7 +322,8 @@ class DocumentModel(FileOps, QObject):
         self.undo_stack.push(AddItemsCommand(self, network, [], [edge], f"Connect {src} -> {dst}"))
         return True
 
-    def disconnect(self, network: str, edges: list[EdgeKey]) -> None:
+    def disconnect(  # type: ignore[override]  # the model's wiring API, like connect
+            self, network: str, edges: list[EdgeKey]) -> None:
         net = self._net(network)
         if net is None:
             return
@@ -364,8 +397,10 @@ class DocumentModel(FileOps, QObject):
         self.undo_stack.push(SwapNetworksCommand(self, nets, f"Ungroup {node_id}"))
         return True
 
-    def auto_layout(self, network: str, sizes: dict[str, layout.Size] | None = None) -> None:
-        """``sizes`` (addition) lets the canvas pass its real node sizes."""
+    def auto_layout(self, network: str, sizes: dict[str, layout.Size] | None = None,
+                    view: tuple[float, float] | None = layout.DEFAULT_VIEW) -> None:
+        """``sizes`` (addition) lets the canvas pass its real node sizes; ``view`` the size
+        of the canvas it will be read in (a long chain wraps into bands that fit it)."""
         net = self._net(network)
         if net is None or not net.nodes:
             return
@@ -375,7 +410,8 @@ class DocumentModel(FileOps, QObject):
                 p = self.ports(network, n.id)
                 sizes[n.id] = (layout.NODE_W, layout.node_height(len(p.inputs), len(p.outputs)))
         pos = layout.layered_layout([n.id for n in net.nodes],
-                                   [(e.src, e.dst, e.src_port, e.dst_port) for e in net.edges], sizes)
+                                   [(e.src, e.dst, e.src_port, e.dst_port) for e in net.edges], sizes,
+                                   view=view)
         self.move_nodes(network, pos, text="Auto layout")
 
     # ------------------------------------------------------------ networks

@@ -2,7 +2,7 @@
 save (atomic, through QSaveFile), and the generated code."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QIODevice, QSaveFile
 
@@ -29,38 +29,44 @@ def default_document() -> Document:
 class FileOps:
     """Needs the DocumentModel attributes: doc, path, undo_stack, signals."""
 
-    def new(self: DocumentModel) -> None:
-        self.load_document(default_document(), None, dirty=False)
+    @property
+    def _m(self) -> DocumentModel:
+        return cast("DocumentModel", self)  # FileOps is mixed into DocumentModel only
 
-    def load(self: DocumentModel, path: str) -> None:
+    def new(self) -> None:
+        self._m.load_document(default_document(), None, dirty=False)
+
+    def load(self, path: str) -> None:
         """Raises DocumentError for a bad file; the current document stays as it was."""
         doc = document.load(path)
-        analysis = self._run_analysis(doc)  # before the swap: a crash here leaves us untouched
-        self.load_document(doc, str(path), analysis=analysis)
+        analysis = self._m._run_analysis(doc)  # before the swap: a crash here leaves us untouched
+        self._m.load_document(doc, str(path), analysis=analysis)
 
-    def load_document(self: DocumentModel, doc: Document, path: str | None = None, dirty: bool | None = None,
+    def load_document(self, doc: Document, path: str | None = None, dirty: bool | None = None,
                       analysis: Analysis | None = None) -> None:
         """An imported document (no path) counts as unsaved unless ``dirty`` says otherwise."""
         if not doc.networks:
             raise DocumentError("the document has no networks")
-        self.undo_stack.clear()
-        self.doc = doc
-        self.trained = None  # trained weights belong to the document they were trained on
-        self._indexes.clear()
-        self._analysis = analysis
-        self._unsaved_load = path is None if dirty is None else dirty
-        self._set_path(path)
-        self.documentReset.emit()
-        self.networksChanged.emit()
-        self._check_dirty()
-        self._emit_timer.start()
+        self._m.undo_stack.clear()
+        self._m.doc = doc
+        self._m.trained = None  # trained weights belong to the document they were trained on
+        self._m._indexes.clear()
+        self._m._analysis = analysis
+        self._m._pending = None if analysis is None else {}
+        self._m._unannounced = None
+        self._m._unsaved_load = path is None if dirty is None else dirty
+        self._m._set_path(path)
+        self._m.documentReset.emit()
+        self._m.networksChanged.emit()
+        self._m._check_dirty()
+        self._m._emit_timer.start()
 
-    def save(self: DocumentModel, path: str | None = None) -> None:
+    def save(self, path: str | None = None) -> None:
         """Atomic save through QSaveFile; raises DocumentError when it cannot write."""
-        target = path or self.path
+        target = path or self._m.path
         if not target:
             raise DocumentError("no file name to save to")
-        data = document.dumps(self.doc).encode("utf-8")
+        data = document.dumps(self._m.doc).encode("utf-8")
         f = QSaveFile(target)
         if not f.open(QIODevice.OpenModeFlag.WriteOnly):
             raise DocumentError(f"{target}: cannot write ({f.errorString()})")
@@ -68,20 +74,20 @@ class FileOps:
             err = f.errorString()
             f.cancelWriting()
             raise DocumentError(f"{target}: saving failed ({err})")
-        self.doc.source = str(target)
-        self._unsaved_load = False
-        self._set_path(str(target))
-        self.undo_stack.setClean()
-        self._check_dirty()
+        self._m.doc.source = str(target)
+        self._m._unsaved_load = False
+        self._m._set_path(str(target))
+        self._m.undo_stack.setClean()
+        self._m._check_dirty()
 
-    def _set_path(self: DocumentModel, path: str | None) -> None:
-        if path != self.path:
-            self.path = path
-            self.pathChanged.emit(path or "")
+    def _set_path(self, path: str | None) -> None:
+        if path != self._m.path:
+            self._m.path = path
+            self._m.pathChanged.emit(path or "")
 
-    def generated_code(self: DocumentModel) -> tuple[str, str | None]:
+    def generated_code(self) -> tuple[str, str | None]:
         try:
-            return codegen.generate(self.doc, self.analysis).source, None
+            return codegen.generate(self._m.doc, self._m.analysis).source, None
         except GraphError as exc:
             return "", str(exc)
         except Exception as exc:  # noqa: BLE001 - shown in the code tab, not a crash

@@ -71,14 +71,6 @@ THEMES: dict[str, Colors] = {"light": LIGHT, "dark": DARK}
 
 # Fallback category colours, used only until / unless designer/canvas/style.py provides
 # them, so the palette and thumbnails can be built independently of the canvas.
-_FALLBACK_CATEGORY_COLORS: dict[str, str] = {
-    "Input & shape": "#6e7781", "Dense": "#2f6feb", "Activation": "#e3a008",
-    "Convolution": "#1a7f37", "Pooling": "#2da44e", "Normalization": "#8250df",
-    "Recurrent": "#bf3989", "Attention": "#d1242f", "Merge & split": "#0e8a8a",
-    "Generative": "#bc4c00", "Blocks": "#57606a",
-}
-
-
 class _Listeners:
     """A signal-like list of callbacks, for a process-wide object that outlives widgets.
 
@@ -94,7 +86,10 @@ class _Listeners:
         if inspect.ismethod(fn):
             self._items.append(weakref.WeakMethod(fn))
         else:
-            self._items.append(lambda fn=fn: fn)
+            def strong(fn: Callable[[str], object] = fn) -> Callable[[str], object]:
+                return fn
+
+            self._items.append(strong)
 
     def disconnect(self, fn: Callable[[str], object]) -> None:
         self._items = [ref for ref in self._items if ref() != fn]
@@ -258,27 +253,3 @@ def icon(name: str) -> QIcon:
     _icon_cache[key] = result
     return result
 
-
-# ---------------------------------------------------------------- category colours
-
-
-def category_color(category: str) -> QColor:
-    """The canvas's colour for a catalog category (the palette and thumbnails match it)."""
-    try:  # the canvas owns the colours; this module only falls back when it is absent
-        from designer.canvas import style as canvas_style
-    except ImportError:
-        canvas_style = None
-    if canvas_style is not None:
-        for attr in ("category_color", "category_colour"):
-            fn = getattr(canvas_style, attr, None)
-            if callable(fn):
-                try:
-                    value = fn(category)
-                except (KeyError, TypeError, ValueError):
-                    value = None
-                if value is not None:
-                    return QColor(value)
-        table = getattr(canvas_style, "CATEGORY_COLORS", None)
-        if isinstance(table, dict) and category in table:
-            return QColor(table[category])
-    return QColor(_FALLBACK_CATEGORY_COLORS.get(category, "#6e7781"))

@@ -1,49 +1,32 @@
 """The main window's side of the training dashboard (designer/training).
 
-``install_training_dock`` (the dashboard's own hook) adds the dock, a Train menu and a
-toolbar, and sends canvas selections to the activation view. Here the window makes that
-look like the rest of it: themed icons, the main toolbar's icon size, "Run" spelled out,
-a dock without a title bar (its tab names it) that stays hidden until Run or Train >
+``install_training_dock`` (the dashboard's own hook) adds the dock, connects the window's
+training actions and sends canvas selections to the activation view. Here the window
+makes that look like the rest of it: a dock without a title bar (its tab names it) that stays hidden until Run or Train >
 Training Dashboard shows it, and that opens tall enough for its curves the first time.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QSize, Qt
-from PySide6.QtWidgets import QMainWindow, QToolBar, QToolButton, QWidget
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QMainWindow, QWidget
 
-from designer import theme
+from designer.training.install import TrainingDock, install_training_dock
 
-_ICONS = (("run", "run"), ("resume", "run"), ("pause", "pause"), ("stop", "stop"), ("save", "save"))
+if TYPE_CHECKING:
+    from designer.main_window import MainWindow
+    from designer.model import DocumentModel
 
 
 class TrainingWiring(QObject):
-    def __init__(self, window: QMainWindow, dock: Any) -> None:
+    def __init__(self, window: QMainWindow, dock: TrainingDock) -> None:
         super().__init__(window)
         self.window, self.dock = window, dock
         self._sized = False
         dock.hide()
         dock.setTitleBarWidget(QWidget(dock))
         dock.visibilityChanged.connect(self._on_visibility)
-        bar = window.findChild(QToolBar, "toolbar_training")
-        if bar is not None:
-            bar.setIconSize(QSize(20, 20))
-            bar.setMovable(False)
-            button = bar.widgetForAction(dock.actions.run)
-            if isinstance(button, QToolButton):
-                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.tint()
-        theme.manager().changed.connect(self._on_theme)  # bound: dropped with this object
-
-    def tint(self) -> None:
-        for attr, icon in _ICONS:
-            action = getattr(self.dock.actions, attr, None)
-            if action is not None:
-                action.setIcon(theme.icon(icon))
-
-    def _on_theme(self, _name: str) -> None:
-        self.tint()
 
     def _on_visibility(self, visible: bool) -> None:
         """The first time the dashboard opens, give its curves room to be read."""
@@ -53,10 +36,6 @@ class TrainingWiring(QObject):
             self.window.resizeDocks([self.dock], [height], Qt.Orientation.Vertical)
 
 
-def install(window: QMainWindow, model: Any) -> TrainingWiring | None:
-    """The training dock, wired in (``.dock``); None when this build has no training package."""
-    try:
-        from designer.training.install import install_training_dock
-    except ImportError:
-        return None
+def install(window: MainWindow, model: DocumentModel) -> TrainingWiring:
+    """The training dock, wired in (``.dock``)."""
     return TrainingWiring(window, install_training_dock(window, model))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from graph_compiler.analysis import Analysis, Analyzer, BlockSpec, NetworkInfo, network_order
 from graph_compiler.catalog import REGISTRY, fmt_shape
 from graph_compiler.catalog.support import SUPPORT
-from graph_compiler.document import Document, Network
+from graph_compiler.document import Document, Network, Node
 from graph_compiler.errors import GraphError
 from graph_compiler.naming import (
     BUILTINS,
@@ -27,9 +27,12 @@ from graph_compiler.naming import (
     comment,
     doc_text,
     identifier,
+    module_path,
     string,
 )
+from graph_compiler.module_tree import ModuleTree
 from graph_compiler.pyfmt import def_lines, layout, with_comment
+from graph_compiler.ties import tie_lines
 
 _BODY = 8  # indentation of statements in a method
 _PRAGMA_WORDS = ("noqa", "fmt", "yapf", "ruff", "isort", "type", "pyright", "pylint", "mypy",
@@ -106,6 +109,8 @@ class _NetworkEmitter:
         self._local_ns = Namespace(GLOBALS | BUILTINS | set(class_names.values()))
         self._init: list[str] = []
         self._fwd: list[str] = []
+        self._tree = ModuleTree()
+        self._mods: dict[str, str] = {}  # node id -> its module's expression in forward
         # What feeds each input port, and how many non-Output nodes read each value: a
         # variable can be reused once its last reader has run. Outputs read their values
         # only at the very end (in `return`), so those stay pinned.
@@ -135,6 +140,7 @@ class _NetworkEmitter:
 
     def class_text(self, source: str) -> str:
         nodes = self.net.node_map()
+        self._modules(nodes)
         args = self._arguments()
         returns: dict[str, str] = {}
         for nid in self.info.order:
@@ -146,6 +152,8 @@ class _NetworkEmitter:
                 returns[nid] = ins[0] or "None"
                 continue
             self._emit_node(nid, node.type, node.label, ins)
+        for line in tie_lines(self.net, self._mods):  # shared weights: after both layers exist
+            self._init += layout(line, _BODY)
         return self._class_source(args, [returns[o] for o in self.info.outputs], source)
 
     # ------------------------------------------------------------ pieces
@@ -205,19 +213,12 @@ class _NetworkEmitter:
             self._var[(nid, port)] = name
             outs.append(name)
 
+        mod = self._mods.get(nid)
         if spec is None:  # a block: another network of this file
-            attr = self._attr(nid)
-            self._init += layout(f"self.{attr} = {self.class_names[type_name]}()", _BODY)
-            call = f"self.{attr}({', '.join(v or 'None' for v in ins)})"
+            call = f"{mod}({', '.join(v or 'None' for v in ins)})"
             lines = [f"{_unpack(outs)} = {call}"]
         else:
-            self.support.update(spec.support)
-            ctor = spec.constructor(info.params)
-            mod = None
-            if ctor is not None:
-                attr = self._attr(nid)
-                self._init += layout(f"self.{attr} = {ctor}", _BODY)
-                mod = f"self.{attr}"
+            self.support.update(spec.support_for(info.params))
             lines = spec.forward_lines(mod, ins, outs, info.params)  # type: ignore[arg-type]
         shapes = ", ".join(fmt_shape(t.shape) for t in (info.outputs or []))
         note = _note(nid, label, shapes)
@@ -226,10 +227,42 @@ class _NetworkEmitter:
         for part in laid:
             self._fwd += part
 
-    def _attr(self, nid: str) -> str:
-        attr = self._attr_ns.create(identifier(nid))
-        self.attrs[nid] = attr
-        return attr
+    def _modules(self, nodes: dict[str, Node]) -> None:
+        """Every node's module attribute and the __init__ lines that build them, in node
+        order. Ids that are module paths (imported models) build nested containers; the
+        names of their top-level parts are taken first, so flat ids never shadow them."""
+        ctors: dict[str, str] = {}
+        paths: dict[str, list[str]] = {}
+        for nid in self.info.order:
+            node = nodes[nid]
+            if node.type in ("Input", "Output"):
+                continue
+            spec = REGISTRY.get(node.type)
+            ctor = (f"{self.class_names[node.type]}()" if spec is None
+                    else spec.constructor(self.info.nodes[nid].params))
+            if ctor is None:
+                continue
+            ctors[nid] = ctor
+            path = module_path(nid)
+            if path is not None and self._tree.add(path, ctor):
+                paths[nid] = path
+        for root in self._tree.roots():
+            self._attr_ns.reserve(root)
+        built: set[str] = set()
+        for nid, ctor in ctors.items():
+            path = paths.get(nid)
+            if path is None:
+                attr = self._attr_ns.create(identifier(nid))
+                self.attrs[nid] = attr
+                self._mods[nid] = f"self.{attr}"
+                self._init += layout(f"self.{attr} = {ctor}", _BODY)
+                continue
+            self.attrs[nid] = ".".join(path)
+            self._mods[nid] = self._tree.access(path)
+            if path[0] not in built:
+                built.add(path[0])
+                for line in self._tree.init_lines(path[0]):
+                    self._init += layout(line, _BODY)
 
     def _class_source(self, args: list[str], returns: list[str], source: str) -> str:
         cls = self.class_names[self.net.name]

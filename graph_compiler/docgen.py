@@ -92,6 +92,8 @@ def _bounds(p: Param) -> str:
             parts.append(text)
     if p.kind == "shape" and p.allow_minus_one:
         parts.append("one entry may be -1")
+    if p.kind == "shape" and p.allow_zero:
+        parts.append("0 keeps the input's size")
     if p.nullable and p.default is not None:
         parts.append("or `null`")
     return ", ".join(parts)
@@ -249,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if old == text:
         print(f"{args.output} is already up to date")
         return 0
-    from graph_compiler.document import atomic_write
+    from graph_compiler.atomic import atomic_write
 
     atomic_write(args.output, text.encode("utf-8"))
     print(f"wrote {args.output}")

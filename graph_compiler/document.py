@@ -11,26 +11,27 @@ import copy
 import json
 import math
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from graph_compiler.atomic import atomic_write
 from graph_compiler.errors import DocumentError
 
 if TYPE_CHECKING:
     import networkx as nx
 
 FORMAT = "netwright-graph"
-VERSION = 1
+VERSION = 2
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_NAME = 1000  # characters in an id or a network name
 MAX_PARAM_DEPTH = 8  # nesting of lists / objects inside one param value
 
 _NODE_KEYS = ("id", "type", "params", "pos", "label")
 _EDGE_KEYS = ("src", "dst", "src_port", "dst_port")
-_NET_KEYS = ("name", "nodes", "edges")
+_NET_KEYS = ("name", "nodes", "edges", "ties")
+_TIE_KEYS = ("node", "param", "to_node", "to_param")
 _DOC_KEYS = ("format", "version", "networks", "training", "meta")
 
 
@@ -58,11 +59,27 @@ class Edge:
 
 
 @dataclass
+class Tie:
+    """A parameter of one node that is the very tensor of another node's parameter: GPT-2's
+    ``lm_head.weight`` is ``wte.weight``. Counted and saved once, shared in the code."""
+
+    node: str
+    param: str
+    to_node: str
+    to_param: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def text(self) -> str:
+        return f"{self.node}.{self.param} -> {self.to_node}.{self.to_param}"
+
+
+@dataclass
 class Network:
     name: str
     nodes: list[Node] = field(default_factory=list)
     edges: list[Edge] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    ties: list[Tie] = field(default_factory=list)  # shared parameters between nodes
 
     # Nodes are a list, not a dict keyed by id, so that a file with duplicate ids
     # loads and validation can report every duplicate instead of silently keeping one.
@@ -182,7 +199,7 @@ def _name(value: Any, where: str, what: str) -> str:
         raise _fail(where, f"{what} must not be empty")
     if len(text) > MAX_NAME:
         raise _fail(where, f"{what} is {len(text)} characters long; at most {MAX_NAME} are allowed")
-    return text
+    return str(text)
 
 
 def _check_value(value: Any, where: str, depth: int = 0) -> None:
@@ -258,7 +275,18 @@ def _parse_network(raw: Any, where: str) -> Network:
     edges_raw = _expect(raw.get("edges", []), list, f"{where}.edges", "a list")
     nodes = [_parse_node(n, f"{where}.nodes[{i}]") for i, n in enumerate(nodes_raw)]
     edges = [_parse_edge(e, f"{where}.edges[{i}]") for i, e in enumerate(edges_raw)]
-    return Network(name, nodes, edges, _extras(raw, _NET_KEYS))
+    ties_raw = _expect(raw.get("ties", []), list, f"{where}.ties", "a list")
+    ties = [_parse_tie(t, f"{where}.ties[{i}]") for i, t in enumerate(ties_raw)]
+    return Network(name, nodes, edges, _extras(raw, _NET_KEYS), ties)
+
+
+def _parse_tie(raw: Any, where: str) -> Tie:
+    _expect(raw, dict, where, "a tie object {node, param, to_node, to_param}")
+    for key in _TIE_KEYS:
+        if key not in raw:
+            raise _fail(where, f"tie has no '{key}'")
+    node, param, to_node, to_param = (_name(raw[k], f"{where}.{k}", k) for k in _TIE_KEYS)
+    return Tie(node, param, to_node, to_param, _extras(raw, _TIE_KEYS))
 
 
 # ---------------------------------------------------------------- migrations
@@ -274,7 +302,14 @@ def _migrate_0_to_1(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _migrate_0_to_1}
+def _migrate_1_to_2(raw: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 added a network's ``ties`` (shared parameters). A version 1 file has none,
+    and its networks stay as they are; the bump keeps older Netwright from opening a file
+    with ties and silently training two separate weights."""
+    return {**raw, "version": 2}
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _migrate_0_to_1, 1: _migrate_1_to_2}
 
 
 def from_dict(raw: Any, source: str | None = None) -> Document:
@@ -439,12 +474,20 @@ def edge_to_dict(e: Edge) -> dict[str, Any]:
     return d
 
 
+def tie_to_dict(t: Tie) -> dict[str, Any]:
+    d: dict[str, Any] = {"node": t.node, "param": t.param, "to_node": t.to_node, "to_param": t.to_param}
+    d.update(t.extra)
+    return d
+
+
 def network_to_dict(net: Network) -> dict[str, Any]:
     d: dict[str, Any] = {
         "name": net.name,
         "nodes": [node_to_dict(n) for n in net.nodes],
         "edges": [edge_to_dict(e) for e in net.edges],
     }
+    if net.ties:
+        d["ties"] = [tie_to_dict(t) for t in net.ties]
     d.update(net.extra)
     return d
 
@@ -464,36 +507,6 @@ def dumps(doc: Document) -> str:
         return json.dumps(to_dict(doc), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     except (TypeError, ValueError) as exc:
         raise DocumentError(f"cannot save: the document holds a value JSON cannot store ({exc})") from None
-
-
-def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write via a temp file in the same folder and os.replace, so a crash mid-write
-    leaves either the old file or the new one, never a truncated mix."""
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _target_mode(p))
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _target_mode(p: Path) -> int:
-    # mkstemp creates 0600 files; keep the old file's mode, or what the umask allows.
-    try:
-        return p.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 def save(doc: Document, path: str | os.PathLike[str]) -> None:

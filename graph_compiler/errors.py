@@ -3,6 +3,8 @@ names the file, network, node and parameter at fault, so the CLI and the app can
 it without a traceback."""
 from __future__ import annotations
 
+from typing import Any
+
 
 class NetwrightError(Exception):
     """Base class for every error Netwright reports to users."""
@@ -15,6 +17,6 @@ class DocumentError(NetwrightError):
 class GraphError(NetwrightError):
     """The graph cannot be compiled; `diagnostics` lists every problem found."""
 
-    def __init__(self, message: str, diagnostics: list | None = None) -> None:
+    def __init__(self, message: str, diagnostics: list[Any] | None = None) -> None:
         super().__init__(message)
         self.diagnostics = list(diagnostics or [])

@@ -10,6 +10,7 @@ import builtins
 import keyword
 import re
 
+from graph_compiler.catalog.support import SUPPORT
 from graph_compiler.pyfmt import str_literal
 
 # Long enough to stay readable, short enough that every generated statement can be laid
@@ -23,9 +24,9 @@ MODULE_ATTRS = frozenset(["T_destination", "add_module", "apply", "bfloat16", "b
 # ruff's E741/E742 reject these as variable and class names (easily misread as 1 and 0).
 AMBIGUOUS = frozenset({"l", "O", "I"})
 BUILTINS = frozenset(dir(builtins))
-GLOBALS = frozenset({"torch", "nn", "self", "build_model", "NETWORKS", "model", "outputs",
-                     "causal_mask", "PositionalEncoding", "Reparameterize",
-                     "TimestepEmbedding"}) | AMBIGUOUS
+# Support definitions (catalog/support.py) are module-level names of the generated file too.
+GLOBALS = frozenset({"torch", "nn", "self", "build_model", "NETWORKS", "model", "outputs"}) | frozenset(
+    SUPPORT) | AMBIGUOUS
 
 
 def identifier(text: str, fallback: str = "node") -> str:
@@ -116,3 +117,26 @@ def doc_text(text: str) -> str:
 def string(text: str) -> str:
     """A Python string literal of any text (escaped, ASCII-only, double-quoted)."""
     return str_literal(str(text))
+
+
+def module_path(node_id: str) -> list[str] | None:
+    """The nested attribute path a node id names, or None for a plain id.
+
+    Imported nodes keep the owning model's module paths as their ids (``layer1.0.conv1``,
+    ``features.3``), so that the generated module rebuilds the same hierarchy and the
+    original state-dict keys load unchanged. An id is a path when it has a dot or is a
+    bare number (a child of a top-level nn.Sequential); every part must be a name
+    nn.Module.add_module accepts that shadows none of nn.Module's own attributes.
+    """
+    text = str(node_id)
+    if "." not in text and not (text.isdigit() and text.isascii()):
+        return None
+    parts = text.split(".")
+    if any(not p or p in MODULE_ATTRS or len(p) > MAX_IDENTIFIER * 4 for p in parts):
+        return None
+    return parts
+
+
+def attribute_name(part: str) -> bool:
+    """Whether ``part`` can be written as ``obj.part`` in generated code."""
+    return part.isascii() and part.isidentifier() and not keyword.iskeyword(part)

@@ -138,8 +138,7 @@ def convert(node: ast.AST) -> Expr:
     if isinstance(node, ast.Subscript):
         index = node.slice
         parts = index.elts if isinstance(index, ast.Tuple) else [index]
-        items = tuple(Atom(ast.unparse(p)) for p in parts)
-        return Group(flat(convert(node.value)), "[", items, "]")
+        return Group(flat(convert(node.value)), "[", tuple(Atom(ast.unparse(p)) for p in parts), "]")
     return Atom(ast.unparse(node))
 
 

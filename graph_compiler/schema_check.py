@@ -21,7 +21,8 @@ def schema_path() -> Path:
 
 def load_schema() -> dict[str, Any]:
     text = (resources.files("graph_compiler") / "schema" / SCHEMA_FILE).read_text(encoding="utf-8")
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 def schema_errors(raw: Any) -> list[str]:

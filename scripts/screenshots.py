@@ -3,7 +3,8 @@
     python scripts/screenshots.py [--example resnet_small] [--network ResBlock] [--select conv1]
                                   [--theme light] [--out docs/screenshot.png]
 
-The canvas shows the whole network, fitted as opening a file shows it; the inspector
+The canvas shows the main network as opening a file shows it (readable, scrolled to
+its start where it does not fit whole); the inspector
 (selected node) sits over the generated code, the summary along the bottom.
 
 Uses a throw-away settings folder, so the user's saved window layout, theme and recent
@@ -37,6 +38,9 @@ def render(example: str, theme_name: str, out: Path, select: str | None, network
     if not window.file_actions.open(str(example_path(example))):
         raise SystemExit(f"could not open example {example!r}")
     model = window.model
+    # The whole network is in view, so the overview in the corner would only cover part
+    # of it (the picture's settings are throw-away: nothing is remembered).
+    window.edit.set_minimap(False)
     if network and network in window.views:
         window.tabs.setCurrentWidget(window.views[network])
     view = window.current_view()
@@ -60,7 +64,7 @@ def render(example: str, theme_name: str, out: Path, select: str | None, network
     net = model.doc.network(window.current_network())
     selected = select if select and net.node(select) else net.nodes[min(1, len(net.nodes) - 1)].id
     view.select_ids([selected])
-    view.fit_all()  # the whole graph, as opening a file shows it
+    view.fit_readable()  # as opening a file shows it
     _scroll_code_to(window, window.current_network())
     _show_in_summary(window, window.current_network(), selected)
     window.statusBar().clearMessage()  # "Opened /home/..." would leak a local path
@@ -116,10 +120,9 @@ def _settle(app: object) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--example", default="resnet_small")
-    # The residual block: a skip connection shows what a graph editor is for better than
-    # the main network's straight chain (11 layers, which fit 1400 px only as a strip).
-    parser.add_argument("--network", default="ResBlock", help="the tab to show ('' for the main network)")
-    parser.add_argument("--select", default="conv1", help="the node shown in the inspector")
+    # The main network, as opening the file shows it: names, shapes and counts readable.
+    parser.add_argument("--network", default="", help="the tab to show ('' for the main network)")
+    parser.add_argument("--select", default="stem", help="the node shown in the inspector")
     parser.add_argument("--theme", default="light", choices=["light", "dark"])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
     args = parser.parse_args()

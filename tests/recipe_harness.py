@@ -14,7 +14,8 @@ from graph_compiler.training.config import parse_config
 from graph_compiler.training.datasets import Dataset
 from graph_compiler.training.preprocessing import Normalizer
 from graph_compiler.training.recipes import get_recipe
-from graph_compiler.training.recipes.base import Amp, RecipeContext
+from graph_compiler.training.recipes.amp import Amp
+from graph_compiler.training.recipes.context import RecipeContext
 
 
 def node(nid: str, type_: str, **params: Any) -> dict[str, Any]:

@@ -10,46 +10,16 @@ import sys
 from pathlib import Path
 
 import pytest
-import shiboken6
-from PySide6.QtCore import QSettings
 from PySide6.QtGui import QKeySequence
 
 from designer import launcher, theme
+from conftest import dispose
+
 from designer.app import build, create_app
-from designer.main_window import MainWindow
 from graph_compiler.examples import example_path, list_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 CNN = str(example_path("cnn_digits"))
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch, qapp):
-    monkeypatch.setenv("NETWRIGHT_RECOVERY_DIR", str(tmp_path / "recovery"))
-    monkeypatch.setenv("NETWRIGHT_NO_THUMBNAIL_CACHE", "1")
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
-    create_app()
-    return tmp_path
-
-
-@pytest.fixture
-def window(env):
-    w = MainWindow()
-    w.prompts.unsaved = lambda _name: "discard"
-    w.prompts.error = lambda title, text: pytest.fail(f"unexpected error dialog: {title}: {text}")
-    w.show()
-    yield w
-    dispose(w)
-
-
-def dispose(w) -> None:
-    """Close and really delete a window: closed-but-alive windows from earlier tests would
-    make every later style-sheet change re-polish all of their widgets."""
-    if shiboken6.isValid(w):
-        w.prompts.unsaved = lambda _name: "discard"
-        w.close()
-        shiboken6.delete(w)
 
 
 def _child_env() -> dict:
@@ -162,6 +132,8 @@ def test_open_each_example(window, example):
     for i, net in enumerate(raw["networks"]):
         assert window.tabs.tabText(i) == net["name"]
         scene = window.views[net["name"]].scene()
+        assert scene.built == (i == window.tabs.currentIndex())  # other tabs: built when shown
+        scene.ensure_built()
         assert len(scene.nodes) == len(net["nodes"])
         assert len(scene.edges) == len(net["edges"])
     assert window.diagnostics.count() == 0, window.diagnostics.entries()

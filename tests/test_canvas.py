@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 import json
 import os
 
@@ -16,13 +17,16 @@ from PySide6.QtGui import (
     QImage,
     QMouseEvent,
     QPainter,
+    QPainterPathStroker,
 )
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QGraphicsScene
+from PySide6.QtWidgets import QApplication, QGraphicsScene, QVBoxLayout, QWidget
 
+from designer.actions import Actions, create_actions
 from designer.canvas import MIME, CanvasView
 from designer.canvas.node_item import NodeItem
 from designer.layout import NODE_W
+from designer.menus import CONTEXT_MENU, canvas_handlers
 from designer.model import DocumentModel
 from graph_compiler.document import Document, Edge, Network, Node
 
@@ -49,15 +53,28 @@ def model(qtbot) -> DocumentModel:
 
 
 @pytest.fixture
-def view(qtbot, model: DocumentModel) -> CanvasView:
-    v = CanvasView(model, NET)
-    qtbot.addWidget(v)
-    v.resize(1400, 700)
-    v.show()
+def view(qtbot, model: DocumentModel) -> Iterator[CanvasView]:
+    # The command keys are the registry's canvas-scoped actions, as in the window.
+    host = QWidget()
+    qtbot.addWidget(host)
+    v = CanvasView(model, NET, host)
+    handlers = canvas_handlers(lambda: v)
+    acts = create_actions(host, handlers, canvas_scope=host, names=handlers)
+    host.addActions([a for a in acts.all.values() if a.shortcutContext() == Qt.ShortcutContext.WindowShortcut])
+    v.set_context_actions(context_actions_for(acts))
+    QVBoxLayout(host).addWidget(v)
+    host.layout().setContentsMargins(0, 0, 0, 0)
+    host.resize(1400, 700)
+    host.show()
     qtbot.waitExposed(v)
     v.fit_all()
     v.setFocus()
-    return v
+    yield v  # the host (and its actions) live until the test ends
+    host.close()
+
+
+def context_actions_for(acts: Actions) -> list:
+    return [acts.all[n] if n else None for n in CONTEXT_MENU if n is None or n in acts.all]
 
 
 def messages(model: DocumentModel) -> list[str]:
@@ -442,3 +459,82 @@ def test_palette_colours_light_and_dark() -> None:
     assert light.isValid() and dark.isValid() and light != dark
     assert dark.lightness() > light.lightness()
     assert style.category_color("no such category").isValid()
+
+
+# ---------------------------------------------------------------- picking wires up again
+
+
+def test_redrag_wire_end_to_another_input_is_one_undo_step(view: CanvasView, model: DocumentModel) -> None:
+    model.disconnect(NET, [("relu1", 0, "linear2", 0)])
+    count = model.undo_stack.count()
+    drag(view, port(view, "relu1", False), port(view, "linear2", False))
+    edges = edge_keys(model)
+    assert ("linear1", 0, "linear2", 0) in edges and ("linear1", 0, "relu1", 0) not in edges
+    assert ("linear1", 0, "linear2", 0) in view.scene().edges
+    assert view.scene().edges[("linear1", 0, "linear2", 0)].isVisible()
+    assert model.undo_stack.count() == count + 1
+    model.undo_stack.undo()
+    assert ("linear1", 0, "relu1", 0) in edge_keys(model)
+    assert ("linear1", 0, "linear2", 0) not in edge_keys(model)
+
+
+def test_redrag_wire_end_onto_empty_canvas_deletes_it(view: CanvasView, model: DocumentModel) -> None:
+    empty = port(view, "relu1", False) + QPointF(0, 400)
+    assert view.scene().items(empty) == []
+    drag(view, port(view, "relu1", False), empty)
+    assert ("linear1", 0, "relu1", 0) not in edge_keys(model)
+    assert ("linear1", 0, "relu1", 0) not in view.scene().edges
+    model.undo_stack.undo()
+    assert ("linear1", 0, "relu1", 0) in edge_keys(model)
+
+
+def test_redrag_wire_back_to_its_port_or_a_refusing_one_changes_nothing(view: CanvasView,
+                                                                      model: DocumentModel) -> None:
+    count, before = model.undo_stack.count(), edge_keys(model)
+    drag(view, port(view, "relu1", False), port(view, "relu1", False) + QPointF(3, 2))
+    assert edge_keys(model) == before and model.undo_stack.count() == count
+    msgs = messages(model)
+    drag(view, port(view, "relu1", False), port(view, "linear2", False))  # linear2 is fed already
+    assert edge_keys(model) == before and model.undo_stack.count() == count
+    assert msgs and "already fed" in msgs[-1]
+    assert view.scene().edges[("linear1", 0, "relu1", 0)].isVisible()
+
+
+def test_wire_tooltip_names_shape_and_dtype(view: CanvasView) -> None:
+    tip = view.scene().edges[("input1", 0, "linear1", 0)].toolTip()
+    assert "[B, 8]" in tip and "float32" in tip and "input1" in tip and "linear1" in tip
+
+
+def test_wires_route_around_nodes_in_their_way(view: CanvasView, model: DocumentModel) -> None:
+    skip = model.add_node(NET, "ReLU", (1500, 0), connect_from=("input1", 0))
+    assert skip is not None
+    edge = view.scene().edges[("input1", 0, skip, 0)]
+    band = QPainterPathStroker()
+    band.setWidth(2.0)
+    stroke = band.createStroke(edge._path)
+    for nid in ("linear1", "relu1", "linear2", "output1"):  # all on the wire's straight line
+        assert not stroke.intersects(view.scene().nodes[nid].sceneBoundingRect()), nid
+    # a node put where the detour runs makes the wire take a new route
+    mid = edge._path.pointAtPercent(0.5)
+    model.add_node(NET, "Tanh", (mid.x() - 90, mid.y() - 20))
+    tanh = next(it for it in view.scene().nodes.values() if it.type_name == "Tanh")
+    assert tanh.sceneBoundingRect().contains(mid)
+    assert not band.createStroke(edge._path).intersects(tanh.sceneBoundingRect())
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": 1}', "[1, 2, 3]", '"just a string"', "null", "",
+    '{"format": "netwright-graph", "version": 1, "networks": []}',
+    '{"format": "netwright-clipboard", "version": 1, "nodes": [{"id": "x", "type": "NoSuchLayer"}]}',
+    '{"format": "netwright-clipboard", "version": 1, "nodes": [{"id": "x"}], "edges": [{"src": "x"}]}',
+    '{"nodes": [' + "[" * 500 + "]" * 500 + "]}",
+])
+def test_foreign_clipboard_shows_a_message_and_changes_nothing(view: CanvasView, model: DocumentModel,
+                                                               text: str) -> None:
+    QGuiApplication.clipboard().setText(text)
+    msgs = messages(model)
+    before = json.dumps([(n.id, n.type, n.pos) for n in model.doc.network(NET).nodes])
+    key(view, Qt.Key.Key_V, CTRL)
+    assert json.dumps([(n.id, n.type, n.pos) for n in model.doc.network(NET).nodes]) == before
+    assert model.undo_stack.count() == 0
+    assert msgs and msgs[-1]

@@ -90,6 +90,59 @@ def _cases() -> list[Case]:
     c += _grid("Chunk", [(1, 6, 4)], chunks=[2, 4], dim=[-1])
     c += _grid("Split", [(1, 6, 4)], split_sizes=[[1, 5], [2, 2, 2]], dim=[1])
     c += [("Output", {}, [(1, 3)]), ("Input", {"shape": [3, 4]}, [])]
+    c += _real_code_cases()
+    return c
+
+
+def _real_code_cases() -> list[Case]:
+    """Nodes that imported models need (torchvision classics, ViT, ConvNeXt, GPT-2)."""
+    c: list[Case] = []
+    for act in ("ReLU6", "Hardswish", "Hardsigmoid", "SELU", "CELU", "Hardtanh"):
+        c.append((act, {}, [(1, 3, 5)]))
+    c += _grid("CELU", [(1, 4)], alpha=[0.5, 2.0])
+    c += _grid("Hardtanh", [(1, 4)], min_val=[-2.0, 0.0], max_val=[6.0])
+    c += _grid("GLU", [(1, 4, 6)], dim=[-1, 1])
+    c += _grid("GLU", [(1, 3, 5)], dim=[-1])  # odd: refused by both
+    c += _grid("SwiGLU", [(1, 4, 6)], dim=[-1, 1])
+    c += _grid("Subtract", [(1, 3, 4), (1, 1, 4)])
+    c += _grid("Subtract", [(1, 3, 4), (1, 2, 4)])  # refused by both
+    c += _grid("Divide", [(1, 3, 4, 5), (1, 3, 1, 1)])
+    c += _grid("ScalarOp", [(1, 3, 4)], op=["add", "sub", "mul", "div", "rsub", "rdiv", "pow"], value=[0.5, -2.0])
+    c += _grid("Matmul", [(1, 2, 5, 7), (1, 2, 7, 3)])
+    c += _grid("Matmul", [(1, 5, 7), (1, 7, 4)])
+    c += _grid("Matmul", [(1, 4, 5, 7), (1, 1, 7, 3)])
+    c += _grid("Matmul", [(1, 5, 7), (1, 6, 4)])  # inner sizes differ
+    c += _grid("StochasticDepth", [(1, 3, 4, 4)], p=[0.0, 0.2], mode=["row", "batch"])
+    c += _grid("Dropout2d", [(1, 3, 4, 4)], p=[0.1])
+    c += _grid("ChannelShuffle", [(1, 6, 4, 4)], groups=[1, 2, 3])
+    c += _grid("ChannelShuffle", [(1, 6, 4, 4)], groups=[4])  # not divisible
+    c += _grid("AdaptiveMaxPool1d", [(1, 3, 10)], output_size=[1, 4])
+    c += _grid("AdaptiveMaxPool2d", [(1, 3, 9, 10)], output_size=[1, [3, 5]])
+    c += _grid("InstanceNorm1d", [(1, 4, 6)], affine=[True, False])
+    c += _grid("InstanceNorm2d", [(1, 3, 4, 5)], affine=[True, False], track_running_stats=[True, False])
+    c += _grid("RMSNorm", [(1, 3, 4, 5)], normalized_shape=[None, [5], [4, 5]], elementwise_affine=[True, False],
+               eps=[None, 1e-6])
+    c += _grid("LayerNorm2d", [(1, 6, 4, 5)], eps=[1e-6], elementwise_affine=[True, False])
+    c += _grid("Transpose", [(1, 2, 3, 4)], dim0=[1, -1], dim1=[2, 3])
+    c += _grid("Contiguous", [(1, 2, 3)])
+    c += _grid("Expand", [(1, 1, 8)], size=[[-1, -1], [5, -1], [5, 8]])
+    c += _grid("Expand", [(1, 1, 8), (1, 4, 8)], size=[[-1, -1]])
+    c += _grid("Expand", [(1, 2, 8)], size=[[5, -1]])  # only size-1 dims expand
+    c += _grid("Index", [(1, 5, 6)], index=[":, 0", ":, -1", "..., :4", ":, [-1], :", ":, 1:4:2, None",
+                                            ":, [0, 2]", "x[:, -1]", ":, ::2", ":,:-1,"])
+    c += _grid("Positions", [(1, 7)], dim=[1, -1])
+    c += _grid("Positions", [(1, 7, 3)], dim=[1, 2])
+    c += _grid("Reshape", [(1, 6, 8)], shape=[[0, 2, 4], [0, -1], [0, 4, 0]])
+    c += _grid("Parameter", [], shape=[[1, 1, 8], [1, 5, 8]], init=["zeros", "normal", "trunc_normal"])
+    c += _grid("Parameter", [], shape=[[8, 1, 1]], batch_dim=[False], init=["constant", "ones", "uniform"])
+    c += _grid("Parameter", [], shape=[[1, 1, 6, 6]], kind=["buffer"], init=["tril"], persistent=[True, False])
+    c += _grid("ScaledDotProductAttention", [(1, 2, 5, 4), (1, 2, 6, 4), (1, 2, 6, 3)],
+               is_causal=[False, True], dropout_p=[0.0, 0.1], scale=[None, 0.5])
+    c += _grid("ScaledDotProductAttention", [(1, 5, 4), (1, 5, 4), (1, 5, 4)], is_causal=[True])
+    c += _grid("MaskedFill", [(1, 2, 5, 5), (1, 1, 8, 8)], crop=[True], fill_where=["zero", "nonzero"],
+               value=[None, -1e4])
+    c += _grid("MaskedFill", [(1, 2, 5, 5), (1, 1, 5, 5)], crop=[False])
+    c += _grid("MaskedFill", [(1, 2, 9, 9), (1, 1, 8, 8)], crop=[True])  # mask too short
     return c
 
 
@@ -98,6 +151,8 @@ _LONG = {"Embedding"}
 
 
 def _types(spec: NodeSpec, shapes: list[tuple[int, ...]]) -> list[TensorType]:
+    if spec.type == "Positions":
+        return [TensorType(s, "long") for s in shapes]
     dtype = "long" if spec.type in _LONG else "float"
     return [TensorType(s, dtype) for s in shapes]
 

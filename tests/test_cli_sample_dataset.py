@@ -7,18 +7,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
 from graph_compiler.cli import main
 from graph_compiler.document import dumps, from_dict
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ---------------------------------------------------------------- dataset

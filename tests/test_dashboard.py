@@ -119,7 +119,7 @@ def test_pause_edit_and_stop_a_long_run(qtbot, dash):
     with qtbot.waitSignal(dash.runFinished, timeout=5000) as done:
         click(qtbot, dash, dash.stop_button)
     assert done.args == ["stopped"]
-    assert dash.thread is None and dash.state == "finished"
+    assert dash.run_thread is None and dash.state == "finished"
     assert dash.result is not None and dash.result.stale  # a stopped run's weights are kept
 
 
@@ -163,7 +163,7 @@ def test_a_crashing_engine_or_bad_settings_are_messages(qtbot, dash):
 
     dash.trainer_factory = refuse
     assert not dash.start_run()
-    assert "training.lr" in dash.error_label.text() and dash.thread is None
+    assert "training.lr" in dash.error_label.text() and dash.run_thread is None
 
 
 def test_overrides_come_from_the_controls(dash):

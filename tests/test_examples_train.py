@@ -67,7 +67,7 @@ def test_lstm_learns_parity():
 
 @pytest.mark.slow
 def test_transformer_loss_falls_and_text_looks_like_the_corpus():
-    from graph_compiler.training.datasets import corpus_text
+    from graph_compiler.training.text_datasets import corpus_text
 
     trainer, events, _, _ = train("transformer_chars")
     e = epochs(events)

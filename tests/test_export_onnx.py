@@ -12,7 +12,7 @@ from graph_compiler.cli import main as cli_main
 from graph_compiler.compile import CompiledDocument
 from graph_compiler.document import Document, Edge, Network, Node, save
 from graph_compiler.interop import MissingExtraError
-from graph_compiler.interop.weights import save_state_dict
+from graph_compiler.training.checkpoints import save_weights
 
 onnxruntime = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
@@ -67,7 +67,7 @@ def test_onnxruntime_matches_torch_on_saved_weights(kind: str, tmp_path: Path) -
     with torch.no_grad():  # weights that differ from a fresh init, as after training
         for p in trained.parameters():
             p.add_(torch.randn_like(p) * 0.1)
-    save_state_dict(trained.state_dict(), tmp_path / "weights.safetensors")
+    save_weights(tmp_path / "weights.safetensors", trained.state_dict())
     out = export_onnx(doc, tmp_path / "model.onnx", weights=tmp_path)
     assert out.stat().st_size > 0
     trained.eval()
@@ -86,7 +86,7 @@ def test_cli_writes_onnx_with_weights(tmp_path: Path, capsys: pytest.CaptureFixt
     doc = MODELS["mlp"]()
     save(doc, tmp_path / "mlp.json")
     (tmp_path / "run").mkdir()
-    save_state_dict(CompiledDocument(doc).build().state_dict(), tmp_path / "run" / "weights.safetensors")
+    save_weights(tmp_path / "run" / "weights.safetensors", CompiledDocument(doc).build().state_dict())
     code = cli_main(["export", str(tmp_path / "mlp.json"), "--onnx", str(tmp_path / "mlp.onnx"),
                      "--weights", str(tmp_path / "run")])
     assert code == 0, capsys.readouterr().err
@@ -126,7 +126,7 @@ def test_unexportable_network_gives_one_clear_error(monkeypatch: pytest.MonkeyPa
 
 def test_weights_that_do_not_fit_are_listed(tmp_path: Path) -> None:
     other = chain("MLP", [6], [("fc1", "Linear", {"out_features": 8}), ("fc2", "Linear", {"out_features": 3})])
-    save_state_dict(CompiledDocument(other).build().state_dict(), tmp_path / "weights.safetensors")
+    save_weights(tmp_path / "weights.safetensors", CompiledDocument(other).build().state_dict())
     from graph_compiler.interop.weights import WeightsError
 
     with pytest.raises(WeightsError, match=r"wrong shape: fc1.weight \[8, 6\] \(network wants \[16, 6\]\)"):

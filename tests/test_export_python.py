@@ -14,7 +14,8 @@ from graph_compiler.cli import main as cli_main
 from graph_compiler.compile import CompiledDocument
 from graph_compiler.document import save
 from graph_compiler.interop.python_export import export_python
-from graph_compiler.interop.weights import WeightsError, save_state_dict
+from graph_compiler.interop.weights import WeightsError
+from graph_compiler.training.checkpoints import save_weights
 
 
 @pytest.fixture()
@@ -32,7 +33,7 @@ def _trained_run(doc_path: Path, folder: Path) -> dict[str, torch.Tensor]:
         for p in model.parameters():
             p.mul_(-2.0)  # recognisably not a fresh initialisation
     folder.mkdir()
-    save_state_dict(model.state_dict(), folder / "weights.safetensors")
+    save_weights(folder / "weights.safetensors", model.state_dict())
     return model.state_dict()
 
 
@@ -73,7 +74,7 @@ def test_a_weights_file_may_be_given_directly(mlp: Path, tmp_path: Path) -> None
 def test_weights_of_another_network_are_refused(mlp: Path, tmp_path: Path) -> None:
     other = examples.load_example("cnn_digits")
     (tmp_path / "run").mkdir()
-    save_state_dict(CompiledDocument(other).build().state_dict(), tmp_path / "run" / "weights.safetensors")
+    save_weights(tmp_path / "run" / "weights.safetensors", CompiledDocument(other).build().state_dict())
     with pytest.raises(WeightsError, match="missing: fc1.weight"):
         export_python(examples.load_example("mlp_digits"), tmp_path / "m.py", tmp_path / "run")
     assert not (tmp_path / "m.py").exists()

@@ -187,7 +187,7 @@ def test_a_failing_layer_is_an_error_message_and_the_app_and_document_live_on(
             qtbot.mouseClick(dash.run_button, Qt.MouseButton.LeftButton)
         assert done.args == ["error"]
         assert not dash.error_label.isHidden() and shown in dash.error_label.text(), dash.error_label.text()
-        assert dash.state == "error" and dash.thread is None
+        assert dash.state == "error" and dash.run_thread is None
         assert dash.result is None and model.trained is None  # broken weights are not kept
         # The app lives on: the document is untouched, and the next run starts.
         assert document.dumps(model.doc) == before and not model.is_dirty()
@@ -196,7 +196,7 @@ def test_a_failing_layer_is_an_error_message_and_the_app_and_document_live_on(
         with qtbot.waitSignal(dash.runStarted, timeout=RUN_TIMEOUT_MS):
             qtbot.mouseClick(dash.run_button, Qt.MouseButton.LeftButton)
         dash.stop()
-        qtbot.waitUntil(lambda: dash.thread is None, timeout=RUN_TIMEOUT_MS)
+        qtbot.waitUntil(lambda: dash.run_thread is None, timeout=RUN_TIMEOUT_MS)
     finally:
         assert dash.shutdown(10_000)
 

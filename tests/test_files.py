@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
-from designer.app import create_app
 from designer.files import SUFFIX, Autosaver, RecentFiles, find_recoverable
 from designer.main_window import MainWindow
 from designer.model import DocumentModel
@@ -20,16 +18,6 @@ from graph_compiler.document import load, to_dict
 from graph_compiler.examples import example_path
 
 CNN = str(example_path("cnn_digits"))
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch, qapp):
-    monkeypatch.setenv("NETWRIGHT_RECOVERY_DIR", str(tmp_path / "recovery"))
-    monkeypatch.setenv("NETWRIGHT_NO_THUMBNAIL_CACHE", "1")
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
-    create_app()
-    return tmp_path
 
 
 class Answers:

@@ -21,7 +21,8 @@ from graph_compiler.interop.fx_import import (
     import_model,
     import_module,
 )
-from graph_compiler.interop.weights import convert_state_dict, read_state_dict
+from graph_compiler.interop.weights import convert_state_dict
+from graph_compiler.training.checkpoints import load_weights
 
 # ---------------------------------------------------------------- tutorial-style models
 
@@ -198,14 +199,18 @@ def test_flat_models_keep_their_state_dict_keys() -> None:
     assert set(CompiledDocument(doc).build().state_dict()) == set(LeNet().state_dict())
 
 
-def test_nested_names_map_through_the_key_map() -> None:
-    doc = import_model(ResNet(), (1, 8, 8))
-    key_map = doc.meta["import"]["key_map"]
-    assert key_map["stem.0"] == "stem_0" and key_map["layer1.1.bn2"] == "layer1_1_bn2"
+def test_nested_names_keep_the_original_state_dict_keys() -> None:
+    original = ResNet()
+    doc = import_model(original, (1, 8, 8))
+    assert doc.meta["import"]["key_map"] == {}
+    assert {"stem.0", "layer1.1.bn2", "layer1.0.add"} <= {n.id for n in doc.main.nodes}
+    rebuilt = CompiledDocument(doc).build()
+    rebuilt.load_state_dict(original.state_dict(), strict=True)  # no renaming at all
+    assert list(rebuilt.state_dict()) == list(original.state_dict())
     positions = {n.pos for n in doc.main.nodes}
     assert len(positions) == len(doc.main.nodes)  # laid out, no two nodes on one spot
     xs = {n.id: n.pos[0] for n in doc.main.nodes}
-    assert xs["x"] < xs["stem_0"] < xs["head"] < xs["out"]  # left to right
+    assert xs["x"] < xs["stem.0"] < xs["head"] < xs["out"]  # left to right
 
 
 def test_blocks_turn_repeated_classes_into_block_networks() -> None:
@@ -214,7 +219,7 @@ def test_blocks_turn_repeated_classes_into_block_networks() -> None:
     doc = import_model(original, (1, 8, 8), blocks=True)
     assert doc.network_names() == ["ResNet", "ResidualBlock"]
     assert [n.type for n in doc.main.nodes].count("ResidualBlock") == 2
-    assert doc.meta["import"]["key_map"]["layer1.0"] == "layer1_0"
+    assert doc.meta["import"]["key_map"] == {}
     rebuilt = CompiledDocument(doc).build().eval()
     rebuilt.load_state_dict(convert_state_dict(original.state_dict(), doc), strict=True)
     x = torch.randn(3, 1, 8, 8)
@@ -232,7 +237,7 @@ class Unsupported(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.fc(x) * 0.5
         y = torch.sort(y, dim=1).values
-        z = y - x
+        z = torch.cumsum(y - x, dim=1)
         z = z * self.scale
         return self.pool(z.unsqueeze(1)).flatten(1)
 
@@ -243,13 +248,12 @@ def test_unsupported_operations_are_listed_together_with_their_lines() -> None:
     problems = info.value.problems
     source, first = inspect.getsourcelines(Unsupported.forward)
     line = {text.strip(): first + i for i, text in enumerate(source)}
-    expected = [("operator.mul", "y = self.fc(x) * 0.5"), ("torch.sort", "y = torch.sort(y, dim=1).values"),
-                ("operator.sub", "z = y - x"), ("self.scale", "z = z * self.scale"),
+    expected = [("torch.sort", "y = torch.sort(y, dim=1).values"), ("torch.cumsum", "z = torch.cumsum(y - x, dim=1)"),
                 ("nn.AvgPool1d (pool)", "return self.pool(z.unsqueeze(1)).flatten(1)")]
     assert len(problems) == len(expected), problems
     for problem, (what, code) in zip(problems, expected):
         assert what in problem and f"test_import_fx.py:{line[code]}: {code}" in problem, problem
-    assert isinstance(info.value, ModelImportError) and "5 operation(s)" in str(info.value)
+    assert isinstance(info.value, ModelImportError) and "3 operation(s)" in str(info.value)
 
 
 def test_data_dependent_control_flow_is_explained() -> None:
@@ -288,7 +292,7 @@ MODEL_FILE = textwrap.dedent('''
 def test_import_module_from_a_path_or_a_dotted_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "zoo_models.py").write_text(MODEL_FILE)
     doc = import_module(f"{tmp_path / 'zoo_models.py'}:Net", (1, 8, 8))
-    assert doc.main.name == "Net" and doc.meta["import"]["key_map"]["features.0"] == "features_0"
+    assert doc.main.name == "Net" and "features.0" in {n.id for n in doc.main.nodes}
     monkeypatch.chdir(tmp_path)
     doc = import_module("zoo_models:build", [3])
     assert [n.type for n in doc.main.nodes] == ["Input", "Linear", "GELU", "Linear", "Output"]
@@ -308,12 +312,12 @@ def test_cli_import_writes_a_document_and_weights(tmp_path: Path, monkeypatch: p
     doc = document.load(tmp_path / "net.json")
     assert Analyzer().analyze(doc).ok and doc.meta["import"]["source"] == "zoo_models.py:Net"
     model = CompiledDocument(doc).build()
-    model.load_state_dict(read_state_dict(tmp_path / "run" / "weights.safetensors"), strict=True)
+    model.load_state_dict(load_weights(tmp_path / "run" / "weights.safetensors"), strict=True)
     assert cli_main(["import", "zoo_models.py:Net", "--input-shape", "1,8,eight", "-o", "bad.json"]) == 1
     assert "--input-shape" in capsys.readouterr().err
 
 
-def test_instances_that_differ_are_flattened_instead_of_shared() -> None:
+def test_instances_that_differ_get_one_block_network_each_kind() -> None:
     class Stage(nn.Module):
         def __init__(self, cin: int, cout: int) -> None:
             super().__init__()
@@ -324,6 +328,8 @@ def test_instances_that_differ_are_flattened_instead_of_shared() -> None:
 
     model = nn.Sequential(Stage(4, 8), Stage(8, 8), Stage(8, 8))
     doc = import_model(model, (4,), blocks=True)
-    # Stage(4, 8) differs from the others, so the class is not one block network.
-    assert doc.network_names() == ["Sequential"]
-    assert doc.meta["import"]["key_map"]["0.fc"] == "linear_0_fc"
+    # Stage(4, 8) differs from the two Stage(8, 8), which share one network.
+    assert doc.network_names() == ["Sequential", "Stage", "Stage2"]
+    assert [n.type for n in doc.main.nodes] == ["Input", "Stage", "Stage2", "Stage2", "Output"]
+    assert doc.meta["import"]["blocks"] == ["Stage", "Stage2"]
+    CompiledDocument(doc).build().load_state_dict(model.state_dict(), strict=True)

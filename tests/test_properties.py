@@ -32,6 +32,7 @@ from graph_compiler.codegen import example_inputs_code, generate
 from graph_compiler.compile import CompiledDocument, exec_source
 from graph_compiler.document import Document, from_dict, loads, to_dict
 from graph_compiler.errors import GraphError, NetwrightError
+from graph_compiler.naming import module_path
 
 NASTY = ['"', "'", '"""', "'''", "\n", "\r\n", "\u2028", "\u2029", "\x00", "\t", "\\", "\\n", "#", "# noqa",
          "noqa: F401", "fmt: off", "# fmt: off", "type: ignore", "ruff: noqa", "class", "def", "None", "True",
@@ -303,13 +304,16 @@ def check_document(raw: dict[str, Any]) -> str:
     assert set(namespace["NETWORKS"]) == {n.name for n in doc.networks}
     compiled = CompiledDocument(doc, analysis)
     _forward(doc, analysis, compiled)
-    # State-dict keys: <attribute made from the node id>.<torch's own name>.
+    # State-dict keys: <attribute made from the node id>.<torch's own name>, or, for an id
+    # that is a module path (``features.0``, ``3``), that path itself.
     attrs = gen.attrs[doc.main.name]
-    by_attr = {a: nid for nid, a in attrs.items()}
+    heads = set(attrs.values())
+    paths = [module_path(nid) for nid in attrs]
+    heads |= {p[0] for p in paths if p}
     for key in compiled.build().state_dict():
         head = key.split(".")[0]
-        assert head in by_attr, key
-        assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", head)
+        assert head in heads, key
+        assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*|[0-9]+", head), key
     return gen.source
 
 

@@ -14,12 +14,7 @@ from graph_compiler.training.recipes.gan import COLLAPSE_HINT, DIVERGE_HINT
 from graph_compiler.training.recipes.vae import kl_divergence
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ---------------------------------------------------------------- document builders

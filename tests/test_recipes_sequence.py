@@ -14,12 +14,7 @@ from graph_compiler.training.engine import Trainer
 from graph_compiler.training.recipes import get_recipe
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def node(nid: str, type_: str, **params: Any) -> dict[str, Any]:

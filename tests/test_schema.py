@@ -104,7 +104,7 @@ BAD = {
     "no version": _with("version", DELETE),
     "version a string": _with("version", "1"),
     "version a boolean": _with("version", True),
-    "version from the future": _with("version", 2),
+    "version from the future": _with("version", 3),
     "no networks": _with("networks", DELETE),
     "networks empty": _with("networks", []),
     "networks an object": _with("networks", {"Model": MINIMAL["networks"][0]}),

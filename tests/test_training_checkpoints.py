@@ -2,24 +2,27 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
-from test_training_helpers import chain, mlp_doc
+from training_docs import chain, mlp_doc
 
 from graph_compiler.codegen import generate_code
 from graph_compiler.document import from_dict
-from graph_compiler.training.checkpoints import CheckpointError, load_run, network_filename
-from graph_compiler.training.engine import Trainer, load_trained
+from graph_compiler.training.checkpoints import (
+    CheckpointError,
+    load_run,
+    load_weights,
+    network_filename,
+    save_weights,
+)
+from graph_compiler.training.engine import Trainer
+from graph_compiler.training.restore import load_trained
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # Dropout makes the RNG part of the state: resume must restore it to match exactly.
@@ -116,3 +119,67 @@ def test_other_networks_get_their_own_file():
     assert network_filename("Discriminator", "Generator") == "Discriminator.safetensors"
     assert network_filename("weights", "G") == "net_weights.safetensors"
     assert network_filename("a/b c", "G") == "a_b_c.safetensors"
+
+
+# ---------------------------------------------------------------- the one weight loader
+
+
+def _saved_run(tmp_path):
+    trainer = Trainer(_doc(1), save=tmp_path / "run")
+    list(trainer.run())
+    return trainer
+
+
+def test_load_trained_takes_a_graph_file_and_names_a_network_without_weights(tmp_path):
+    _saved_run(tmp_path)
+    other = tmp_path / "other.json"
+    raw = json.loads((tmp_path / "run" / "run.json").read_text())["document"]
+    raw["networks"][0]["name"] = "Renamed"
+    other.write_text(json.dumps(raw))
+    with pytest.raises(CheckpointError, match="no saved weights for network 'Renamed'"):
+        load_trained(tmp_path / "run", file=other, device="cpu")
+
+
+def test_load_trained_refuses_weights_that_do_not_fit(tmp_path):
+    _saved_run(tmp_path)
+    raw = json.loads((tmp_path / "run" / "run.json").read_text())["document"]
+    fc1 = next(n for n in raw["networks"][0]["nodes"] if n["id"] == "fc1")
+    fc1["params"]["out_features"] = 7
+    other = tmp_path / "wider.json"
+    other.write_text(json.dumps(raw))
+    with pytest.raises(CheckpointError, match="the saved weights do not fit the document's networks"):
+        load_trained(tmp_path / "run", file=other, device="cpu")
+
+
+def test_weight_files_are_read_without_running_code(tmp_path):
+    good = tmp_path / "sd.pt"
+    torch.save({"w": torch.ones(2)}, good)
+    assert torch.equal(load_weights(good)["w"], torch.ones(2))
+
+    class Payload:  # pickled as a class reference, which weights_only refuses
+        def __reduce__(self):
+            return (print, ("executed",))
+
+    bad = tmp_path / "evil.pt"
+    torch.save({"w": Payload()}, bad)
+    with pytest.raises(CheckpointError, match="evil.pt: cannot read weights"):
+        load_weights(bad)
+    (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 7)
+    with pytest.raises(CheckpointError, match="junk.safetensors: cannot read weights"):
+        load_weights(tmp_path / "junk.safetensors")
+
+
+def test_save_weights_round_trips_tied_tensors(tmp_path):
+    shared = torch.arange(6.0).reshape(2, 3)
+    save_weights(tmp_path / "w.safetensors", {"a": shared, "b": shared, "t": shared.t()})
+    back = load_weights(tmp_path / "w.safetensors")
+    assert torch.equal(back["a"], shared) and torch.equal(back["b"], shared) and torch.equal(back["t"], shared.t())
+
+
+def test_only_restore_puts_trained_weights_into_networks():
+    """One weight loader: no other module of graph_compiler or designer calls
+    recipe.load_state_dicts (the recipe base class defines it)."""
+    root = Path(__file__).resolve().parents[1]
+    callers = sorted(str(p.relative_to(root)) for pkg in ("graph_compiler", "designer")
+                     for p in (root / pkg).rglob("*.py") if ".load_state_dicts(" in p.read_text("utf-8"))
+    assert callers == ["graph_compiler/training/restore.py"]

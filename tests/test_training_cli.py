@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 from safetensors.torch import load_file
-from test_training_helpers import mlp_doc
+from training_docs import mlp_doc
 
 from graph_compiler import document
 from graph_compiler.cli import main
@@ -18,12 +17,7 @@ from graph_compiler.codegen import generate_code
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture

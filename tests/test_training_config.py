@@ -11,7 +11,7 @@ from graph_compiler.training.config import (
     parse_config,
 )
 from graph_compiler.training.recipes import available, get_recipe
-from graph_compiler.training.recipes.base import RecipeContext
+from graph_compiler.training.recipes.context import RecipeContext
 
 
 def test_defaults_and_overrides():

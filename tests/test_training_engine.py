@@ -7,7 +7,7 @@ import time
 
 import pytest
 import torch
-from test_training_helpers import mlp_doc, token_doc
+from training_docs import mlp_doc, token_doc
 
 from graph_compiler import document
 from graph_compiler.compile import CompiledDocument
@@ -16,13 +16,7 @@ from graph_compiler.training.engine import Trainer
 from graph_compiler.training.events import Event
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny models train fastest (and least noisily on shared CI machines) on one thread.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 BLOBS = {"dataset": {"name": "blobs", "n": 300}, "epochs": 5, "lr": 0.01, "batch_size": 32}
@@ -79,6 +73,16 @@ def test_seed_makes_runs_identical_and_different_seeds_differ():
 
     assert losses(3) == losses(3)
     assert losses(3) != losses(4)
+
+
+def test_epoch_means_do_not_depend_on_when_step_events_are_sent():
+    # The live "step" events group steps by wall-clock time; the epoch's numbers must not.
+    doc = mlp_doc({**BLOBS, "epochs": 2, "seed": 5})
+    every_step = run(doc, event_interval=0.0)
+    never = run(doc, event_interval=1e9)
+    assert len(of(every_step, "step")) > len(of(never, "step")) == 0
+    pick = [(e["train_loss"], e["val_loss"]) for e in of(every_step, "epoch")]
+    assert pick == [(e["train_loss"], e["val_loss"]) for e in of(never, "epoch")]
 
 
 def test_document_is_never_modified():

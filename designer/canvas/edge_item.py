@@ -2,6 +2,8 @@
 shape it carries; a straight line when zoomed out. WireItem: the rubber wire of a drag."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QFontMetricsF, QPainter, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
@@ -9,25 +11,37 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGrap
 from designer.canvas import lod as LOD
 from designer.canvas import style
 from designer.canvas.node_item import PORT_R, NodeItem, font
-from designer.layout import NODE_W
+from designer.canvas.routing import LEAD, curve, route
+from graph_compiler.analysis import TensorType
 
 EdgeKey = tuple[str, int, str, int]
+Obstacles = Callable[[QRectF, tuple[NodeItem, NodeItem]], list[QRectF]]
+DTYPE_NAMES = {"float": "float32", "long": "int64"}  # the analysis's dtypes, as torch names them
 _LABEL_PAD = 10.0  # label box width beyond its text
 _metrics: list[QFontMetricsF] = []
+_HIT_PEN = QPen(Qt.GlobalColor.transparent, 10)
+_FLAGS = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+
+
+_widths: dict[str, float] = {}
 
 
 def label_width(text: str) -> float:
-    if not _metrics:
-        _metrics.append(QFontMetricsF(font("small")))
-    return _metrics[0].horizontalAdvance(text) + _LABEL_PAD
+    w = _widths.get(text)
+    if w is None:  # a graph repeats a few shapes thousands of times
+        if not _metrics:
+            _metrics.append(QFontMetricsF(font("small")))
+        if len(_widths) > 10_000:
+            _widths.clear()
+        w = _widths[text] = _metrics[0].horizontalAdvance(text) + _LABEL_PAD
+    return w
 
 
-def curve(p1: QPointF, p2: QPointF) -> QPainterPath:
-    """Leaves the output to the right and enters the input from the left, even backwards."""
-    dx = max(40.0, abs(p2.x() - p1.x()) * 0.5)
-    path = QPainterPath(p1)
-    path.cubicTo(QPointF(p1.x() + dx, p1.y()), QPointF(p2.x() - dx, p2.y()), p2)
-    return path
+def _overlaps(left: float, top: float, w: float, node: NodeItem) -> bool:
+    """Whether a label box (18 px high) overlaps a node's body, ports included."""
+    pos = node.pos()
+    nx, ny = pos.x() - PORT_R - 2, pos.y()
+    return left < nx + node.width + 2 * PORT_R + 4 and nx < left + w and top < ny + node.height and ny < top + 18
 
 
 class EdgeItem(QGraphicsPathItem):
@@ -35,18 +49,22 @@ class EdgeItem(QGraphicsPathItem):
     Its path is the curve plus the label's box; the wide pen is never drawn, it only
     makes the hit shape a 10 px band around the wire."""
 
-    def __init__(self, key: EdgeKey, src: NodeItem, dst: NodeItem) -> None:
+    def __init__(self, key: EdgeKey, src: NodeItem, dst: NodeItem, label: str = "",
+                 obstacles: Obstacles | None = None) -> None:
         super().__init__()
-        self.setPen(QPen(Qt.GlobalColor.transparent, 10))
+        self._obstacles = obstacles  # the scene's: rects of other nodes in an area
+        self._type: TensorType | None = None
+        self._routed = False  # a detour around nodes, not the plain curve
+        self.setPen(_HIT_PEN)
         self.key = key
         self.src = src
         self.dst = dst
-        self.label = ""
+        self.label = label
         self.valid = True  # False when a port it names no longer exists
         self._path = QPainterPath()
         self._label_rect = QRectF()
         self._shape: QPainterPath | None = None
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setFlags(_FLAGS)
         self.setZValue(0)
         src.edges.append(self)
         dst.edges.append(self)
@@ -56,6 +74,20 @@ class EdgeItem(QGraphicsPathItem):
         for node in (self.src, self.dst):
             if self in node.edges:
                 node.edges.remove(self)
+
+    def set_type(self, t: TensorType | None) -> None:
+        """The tensor the wire carries: its label, and a tooltip with shape and dtype."""
+        if t == self._type and self.toolTip():
+            return
+        self._type = t
+        src, _sp, dst, dp = self.key
+        where = f"{src} → {dst}" + (f" (input {dp})" if dp else "")
+        if t is None:
+            self.setToolTip(f"{where}\nshape not known yet")
+            self.set_label("")
+        else:
+            self.setToolTip(f"{where}\n{t}  ·  {DTYPE_NAMES.get(t.dtype, t.dtype)}")
+            self.set_label(str(t))
 
     def set_label(self, text: str) -> None:
         if text != self.label:
@@ -69,27 +101,33 @@ class EdgeItem(QGraphicsPathItem):
         p1 = self.src.scene_port_pos(True, sp)
         p2 = self.dst.scene_port_pos(False, dp)
         self._p1, self._p2 = p1, p2
-        self._path = curve(p1, p2)
+        others: list[QRectF] = []
+        if self._obstacles is not None:
+            others = self._obstacles(QRectF(p1, p2).normalized().adjusted(-LEAD, -LEAD, LEAD, LEAD),
+                                     (self.src, self.dst))
+        self._path = route(p1, p2, others) if others else curve(p1, p2)
+        self._routed = bool(others) and self._path.elementCount() != 4
         self._apply_bounds()
 
     def _apply_bounds(self) -> None:
         bounds = QPainterPath(self._path)
         self._label_rect = QRectF()
         if self.label:
-            mid = self._path.pointAtPercent(0.5)
+            if self._routed:
+                mid = self._path.pointAtPercent(0.5)
+                mx, my = mid.x(), mid.y()
+            else:  # the curve's control points mirror each other: its middle is the chord's
+                mx = (self._p1.x() + self._p2.x()) / 2
+                my = (self._p1.y() + self._p2.y()) / 2
             w = label_width(self.label)
-            rect = QRectF(mid.x() - w / 2, mid.y() - 9, w, 18)
+            left, top = mx - w / 2, my - 9
             # Only where it fits between the two nodes: a label over a node's ports or
             # text hides both (the node shows its output shape anyway).
-            if not any(rect.intersects(self._body(n)) for n in (self.src, self.dst)):
-                self._label_rect = rect
-                bounds.addRect(rect)
+            if not (_overlaps(left, top, w, self.src) or _overlaps(left, top, w, self.dst)):
+                self._label_rect = QRectF(left, top, w, 18)
+                bounds.addRect(self._label_rect)
         self._shape = None
         self.setPath(bounds)
-
-    @staticmethod
-    def _body(node: NodeItem) -> QRectF:
-        return QRectF(node.pos().x() - PORT_R - 2, node.pos().y(), NODE_W + 2 * PORT_R + 4, node.height)
 
     def label_shown(self) -> bool:
         """Whether the shape label has room to be drawn (at a readable zoom)."""

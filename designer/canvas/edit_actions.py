@@ -35,6 +35,10 @@ def delete_selection(view: CanvasView) -> None:
         model.undo_stack.endMacro()
 
 
+def select_all(view: CanvasView) -> None:
+    view.select_ids(list(view.scene().nodes))
+
+
 def copy_selection(view: CanvasView) -> str:
     ids = view.selected_ids()
     if not ids:
@@ -94,5 +98,6 @@ def ungroup_selection(view: CanvasView) -> bool:
 def nudge(view: CanvasView, dx: float, dy: float) -> None:
     items = [it for it in view.scene().selectedItems() if isinstance(it, NodeItem)]
     if items:
-        view.model.move_nodes(view.network, {it.node_id: (it.pos().x() + dx, it.pos().y() + dy)
+        scene = view.scene()
+        view.model.move_nodes(view.network, {it.node_id: (scene.doc_pos(it)[0] + dx, scene.doc_pos(it)[1] + dy)
                                              for it in items}, text="Nudge")

@@ -4,7 +4,7 @@ not 40,000. The item only displays; it never changes the document (the scene and
 turn gestures into model calls)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsRectItem,
     QGraphicsSceneHoverEvent,
+    QGraphicsSceneMouseEvent,
     QStyleOptionGraphicsItem,
     QWidget,
 )
@@ -23,9 +24,15 @@ from designer.layout import HEADER_H, NODE_W, PORT_STEP, PORT_Y0, node_height, p
 
 if TYPE_CHECKING:
     from designer.canvas.edge_item import EdgeItem
+    from designer.canvas.folding import Frame
+    from designer.canvas.scene import CanvasScene
 
 PORT_R = 5.0
 HIT_R = 9.0
+# PySide's enums are Python objects: combining them per item cost more than the item.
+_FLAGS = (QGraphicsItem.GraphicsItemFlag.ItemIsMovable | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
+_NO_PEN = QPen(Qt.PenStyle.NoPen)
 BADGE_R = 8.0
 _fonts: dict[str, QFont] = {}
 
@@ -43,7 +50,7 @@ def font(kind: str) -> QFont:
 class PortRef(NamedTuple):
     node: str
     output: bool
-    index: int
+    port: int
 
 
 class BadgeItem(QGraphicsItem):
@@ -76,7 +83,7 @@ class NodeItem(QGraphicsRectItem):
 
     def __init__(self, node_id: str) -> None:
         super().__init__()
-        self.setPen(QPen(Qt.PenStyle.NoPen))  # bounds = rect exactly; we paint ourselves
+        self.setPen(_NO_PEN)  # bounds = rect exactly; we paint ourselves
         self.node_id = node_id
         self.edges: list[EdgeItem] = []
         self.type_name = ""
@@ -90,20 +97,31 @@ class NodeItem(QGraphicsRectItem):
         self.shape_text = ""
         self.count_text = ""
         self.errors: list[str] = []
+        self.notes: list[str] = []
         self.doc = ""
         self._params: dict[str, Any] = {}
         self.height = node_height(1, 1)
+        self.base_height = self.height  # folded height (the height of its ports)
+        self.width = NODE_W
+        # Folding (view state, see designer/canvas/folding.py): an expanded block node is
+        # drawn as a frame around its inner network; a run of repeated blocks shows as its
+        # first node, "×N".
+        self.frame: Frame | None = None
+        self.repeat: list[str] = []  # the run this node stands for while it is folded
+        self.network = ""  # the network the node belongs to (inner nodes: their block's)
+        self.badge: BadgeItem | None = None
         self._set_bounds()
         self.accepting: set[PortRef] = set()  # ports lit while a wire is dragged
         self.hover_port: PortRef | None = None
         self._sig: Any = None
-        self.badge: BadgeItem | None = None
-        F = QGraphicsItem.GraphicsItemFlag
-        self.setFlags(F.ItemIsMovable | F.ItemIsSelectable | F.ItemSendsGeometryChanges)
+        # No ItemSendsGeometryChanges and no itemChange override: Qt would call into
+        # Python about ten times per item while building the scene. Drags snap and drag
+        # their wires in mouseMoveEvent; model-driven moves go through the scene.
+        self.setFlags(_FLAGS)
         self.setAcceptHoverEvents(True)
         self.setZValue(1)
         # Panning then blits a pixmap instead of laying out text for every frame.
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setCacheMode(_CACHE)
 
     # ------------------------------------------------------------ content
 
@@ -111,7 +129,8 @@ class NodeItem(QGraphicsRectItem):
                  category: str, doc: str) -> None:
         """Type, label, params and ports from the document."""
         h = node_height(len(in_names), len(out_names))
-        if h != self.height:
+        self.base_height = h
+        if h != self.height and self.frame is None:
             self.height = h
             self._set_bounds()
         self.type_name, self.category, self.doc = node.type, category, doc
@@ -128,7 +147,8 @@ class NodeItem(QGraphicsRectItem):
         ins = [str(t) if t is not None else "?" for t in info.inputs] if info is not None else []
         outs = [str(t) for t in info.outputs] if info is not None and info.outputs else []
         n_params = info.n_params if info is not None else 0
-        sig = (key_params(self.type_name, params), tuple(ins), tuple(outs), n_params, tuple(errors))
+        notes = tuple(info.notes) if info is not None else ()
+        sig = (key_params(self.type_name, params), tuple(ins), tuple(outs), n_params, tuple(errors), notes)
         if sig == self._sig:
             return False
         self._sig = sig
@@ -136,6 +156,9 @@ class NodeItem(QGraphicsRectItem):
         shown = outs if outs or self.out_names else ins  # an Output node shows what it returns
         self.shape_text = "  ".join(shown) if shown else ("?" if errors else "")
         self.count_text = f"{fmt_count(n_params)} params" if n_params else ""
+        self.notes = list(notes)  # e.g. a tied weight: shown after the count, listed in the tooltip
+        if any("tied to" in n for n in notes):
+            self.count_text = " · ".join(x for x in (self.count_text, "tied") if x)
         self.errors = list(errors)
         self._sync_badge()
         self.update()
@@ -144,7 +167,7 @@ class NodeItem(QGraphicsRectItem):
     def _sync_badge(self) -> None:
         if self.errors and self.badge is None:
             self.badge = BadgeItem(self)
-            self.badge.setPos(NODE_W - 2, 0)
+            self.badge.setPos(self.width - 2, 0)
         if self.badge is not None:
             self.badge.setVisible(bool(self.errors))
             self.badge.setToolTip("\n".join(f"• {m}" for m in self.errors))
@@ -154,13 +177,26 @@ class NodeItem(QGraphicsRectItem):
     def _set_bounds(self) -> None:
         # Wider than the body by the port hit radius, so a port's outer half is hit too,
         # and 2 px taller for the selection outline.
-        self.setRect(QRectF(-HIT_R, -2, NODE_W + 2 * HIT_R, self.height + 4))
+        self.setRect(QRectF(-HIT_R, -2, self.width + 2 * HIT_R, self.height + 4))
+        if self.badge is not None:
+            self.badge.setPos(self.width - 2, 0)
+
+    def set_size(self, width: float, height: float) -> None:
+        """The frame of an expanded block is as big as what it holds (folding.py)."""
+        if (width, height) != (self.width, self.height):
+            self.width, self.height = width, height
+            self._set_bounds()
+            self.update()
+
+    def display_title(self) -> str:
+        """The title as drawn: a folded run of N blocks reads "Type ×N"."""
+        return f"{self.type_name} \u00d7{len(self.repeat)}" if self.repeat else self.title
 
     def port_pos(self, output: bool, index: int) -> QPointF:
         """Item coordinates of a port; an out-of-range index clamps (a stale wire still shows)."""
         n = len(self.out_names if output else self.in_names)
         index = max(0, min(index, n - 1)) if n else 0
-        return QPointF(NODE_W if output else 0.0, port_y(index))
+        return QPointF(self.width if output else 0.0, port_y(index))
 
     def scene_port_pos(self, output: bool, index: int) -> QPointF:
         return self.pos() + self.port_pos(output, index)
@@ -168,7 +204,7 @@ class NodeItem(QGraphicsRectItem):
     def port_at(self, pos: QPointF) -> PortRef | None:
         """The port under item-coordinate ``pos``, if any."""
         for output, names in ((False, self.in_names), (True, self.out_names)):
-            x = NODE_W if output else 0.0
+            x = self.width if output else 0.0
             if abs(pos.x() - x) > HIT_R:
                 continue
             i = round((pos.y() - PORT_Y0) / PORT_STEP)
@@ -177,26 +213,20 @@ class NodeItem(QGraphicsRectItem):
         return None
 
     def in_title(self, pos: QPointF) -> bool:
-        return 0 <= pos.y() <= HEADER_H and 0 <= pos.x() <= NODE_W
+        return 0 <= pos.y() <= HEADER_H and 0 <= pos.x() <= self.width
 
-    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
-        G = QGraphicsItem.GraphicsItemChange
-        if change == G.ItemPositionChange:
-            scene = self.scene()
-            snap = getattr(scene, "snap_point", None)
-            if snap is not None:
-                return snap(value)
-        elif change == G.ItemPositionHasChanged:
-            for e in self.edges:
-                e.adjust()
-        return super().itemChange(change, value)
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        super().mouseMoveEvent(event)  # Qt moves every selected item by the mouse's delta
+        scene = cast("CanvasScene | None", self.scene())  # nodes live only in a CanvasScene
+        if scene is not None:
+            scene.dragged()
 
     # ------------------------------------------------------------ hover
 
     def port_tooltip(self, ref: PortRef) -> str:
         names, shapes = (self.out_names, self.out_shapes) if ref.output else (self.in_names, self.in_shapes)
-        name = names[ref.index] if ref.index < len(names) else str(ref.index)
-        shape = shapes[ref.index] if ref.index < len(shapes) else "not known yet"
+        name = names[ref.port] if ref.port < len(names) else str(ref.port)
+        shape = shapes[ref.port] if ref.port < len(shapes) else "not known yet"
         return f"{'output' if ref.output else 'input'} '{name}': {shape}"
 
     def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
@@ -209,6 +239,7 @@ class NodeItem(QGraphicsRectItem):
         else:
             lines = [f"{self.title} ({self.type_name})", self.doc]
             lines += [f"• {m}" for m in self.errors]
+            lines += [f"◦ {m}" for m in self.notes]
             self.setToolTip("\n".join(x for x in lines if x))
         super().hoverMoveEvent(event)
 
@@ -226,6 +257,9 @@ class NodeItem(QGraphicsRectItem):
         rect = QRectF(0, 0, NODE_W, self.height)
         selected = self.isSelected()
         level = LOD.lod(painter, option)
+        if self.frame is not None:
+            self._paint_frame(painter, c, cat, level)
+            return
         if level < LOD.NODE_DETAIL:
             self._paint_overview(painter, c, cat, level)
             return
@@ -242,27 +276,71 @@ class NodeItem(QGraphicsRectItem):
         painter.restore()
 
         painter.setPen(style.qcolor(style.text_on(style.category_hex(self.category))))
-        painter.setFont(font("small"))
+        title, title_w, type_text, type_w = self._header_texts()
+        if type_text:
+            painter.setFont(font("small"))
+            painter.drawText(QRectF(NODE_W - 8 - type_w, 0, type_w, HEADER_H),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, type_text)
+        painter.setFont(font("title"))
+        painter.drawText(QRectF(8, 0, title_w, HEADER_H), Qt.AlignmentFlag.AlignVCenter, title)
+
+        self._paint_body(painter, c)
+        self._paint_ports(painter, c)
+
+    def _header_texts(self) -> tuple[str, float, str, float]:
+        """(title as drawn, its width, type name as drawn or '', its width)."""
         fm_small = QFontMetricsF(font("small"))
         fm_title = QFontMetricsF(font("title"))
-        show_type = self.type_name != self.title
+        title = self.display_title()
+        show_type = self.type_name != self.title and not self.repeat
         avail = NODE_W - 16 - (6 if show_type else 0)
-        title_nat = fm_title.horizontalAdvance(self.title) + 2
+        title_nat = fm_title.horizontalAdvance(title) + 2
         type_nat = fm_small.horizontalAdvance(self.type_name) + 2 if show_type else 0.0
         # The title keeps what it needs (at least 55% when both are long); the type name
         # ("TransformerEncoderLayer") gets the rest of the header, not a fixed 45%.
         title_w = min(title_nat, max(avail - type_nat, avail * 0.55)) if show_type else avail
         type_w = avail - title_w
-        if show_type:
-            painter.drawText(QRectF(NODE_W - 8 - type_w, 0, type_w, HEADER_H),
-                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                             fm_small.elidedText(self.type_name, Qt.TextElideMode.ElideRight, type_w))
-        painter.setFont(font("title"))
-        painter.drawText(QRectF(8, 0, title_w, HEADER_H), Qt.AlignmentFlag.AlignVCenter,
-                         fm_title.elidedText(self.title, Qt.TextElideMode.ElideRight, title_w))
+        type_text = fm_small.elidedText(self.type_name, Qt.TextElideMode.ElideRight, type_w) if show_type else ""
+        return fm_title.elidedText(title, Qt.TextElideMode.ElideRight, title_w), title_w, type_text, type_w
 
-        self._paint_body(painter, c)
-        self._paint_ports(painter, c)
+    def _body_texts(self) -> tuple[float, float, str, str]:
+        """(left, width, key params as drawn, 'shape   count' as drawn) of the body text."""
+        multi = len(self.in_names) > 1 or len(self.out_names) > 1
+        fms = QFontMetricsF(font("small"))
+        max_label = NODE_W * 0.3
+
+        def side(names: tuple[str, ...]) -> float:
+            """Room a side's port names take (8 px from the edge, 6 px before the text)."""
+            if not multi or not names:
+                return 10.0
+            return 14.0 + min(max_label, max(fms.horizontalAdvance(n) for n in names))
+
+        left, right = side(self.in_names), side(self.out_names)
+        text_w = NODE_W - left - right
+        # Several outputs: their shapes are on the wires and the port tooltips; the body
+        # has room for the count only.
+        shape = self.shape_text if len(self.out_names) <= 1 or self.shape_text == "?" else ""
+        bottom = "   ".join(x for x in (shape, self.count_text) if x)
+        key = QFontMetricsF(font("body")).elidedText(self.key_text, Qt.TextElideMode.ElideRight, text_w)
+        return left, text_w, key, fms.elidedText(bottom, Qt.TextElideMode.ElideMiddle, text_w)
+
+    def drawn_texts(self, level: float) -> dict[str, str]:
+        """What paint() draws at level of detail ``level`` (the view's scale): 'title',
+        'type', 'params', 'body' ('' where nothing is drawn). Readability tests check these."""
+        if level < LOD.NODE_TITLES:
+            return {"title": "", "type": "", "params": "", "body": ""}
+        if level < LOD.NODE_DETAIL:
+            return {"title": self._overview_title(level)[1], "type": "", "params": "", "body": ""}
+        title, _, type_text, _ = self._header_texts()
+        _, _, key, bottom = self._body_texts()
+        return {"title": title, "type": type_text, "params": key, "body": bottom}
+
+    def _overview_title(self, level: float) -> tuple[QFont, str]:
+        """Zoomed out, the title in a font of a constant size on screen, cut to the box."""
+        f = QFont(font("body"))
+        f.setPixelSize(max(1, round(10.0 / level)))
+        return f, QFontMetricsF(f).elidedText(self.display_title(), Qt.TextElideMode.ElideRight,
+                                              self.width - 4.0 / level)
 
     def _paint_overview(self, painter: QPainter, c: style.CanvasColors, cat: Any, level: float) -> None:
         """Zoomed out: a coloured box, and its title while a few letters still fit, in a
@@ -284,46 +362,60 @@ class NodeItem(QGraphicsRectItem):
         painter.drawRoundedRect(rect, r, r)
         if level < LOD.NODE_TITLES:
             return
-        f = QFont(font("body"))
-        f.setPixelSize(max(1, round(10.0 / level)))
+        f, text = self._overview_title(level)
         painter.setFont(f)
         painter.setPen(style.qcolor(style.text_on(style.category_hex(self.category))))
-        box = rect.adjusted(2.0 / level, 0, -2.0 / level, 0)
-        text = QFontMetricsF(f).elidedText(self.title, Qt.TextElideMode.ElideRight, box.width())
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        painter.drawText(rect.adjusted(2.0 / level, 0, -2.0 / level, 0), Qt.AlignmentFlag.AlignCenter, text)
+
+    def _paint_frame(self, painter: QPainter, c: style.CanvasColors, cat: Any, level: float) -> None:
+        """An expanded block: a header with its name, a tinted body behind its inner
+        network (child items draw themselves on top), and its ports on the sides."""
+        rect = QRectF(0, 0, self.width, self.height)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        selected = self.isSelected()
+        border = c.selection if selected else (c.error if self.errors else style.category_hex(self.category))
+        pen = QPen(style.qcolor(border), 2.0)
+        pen.setCosmetic(level < LOD.NODE_DETAIL)
+        painter.setPen(pen)
+        body = style.qcolor(style.category_hex(self.category))
+        body.setAlpha(28)
+        painter.setBrush(body)
+        painter.drawRoundedRect(rect, 8, 8)
+        head = QPainterPath()
+        head.addRoundedRect(rect.adjusted(1, 1, -1, -1), 7, 7)
+        painter.save()
+        painter.setClipRect(QRectF(0, 0, self.width, HEADER_H))
+        painter.fillPath(head, cat)
+        painter.restore()
+        if level >= LOD.NODE_TITLES:
+            painter.setPen(style.qcolor(style.text_on(style.category_hex(self.category))))
+            painter.setFont(font("title"))
+            text = f"\u25be {self.title}: {self.type_name}"
+            if self.count_text:
+                text += f"   {self.count_text}"
+            painter.drawText(QRectF(10, 0, self.width - 20, HEADER_H), Qt.AlignmentFlag.AlignVCenter,
+                             QFontMetricsF(font("title")).elidedText(text, Qt.TextElideMode.ElideRight,
+                                                                     self.width - 20))
+        if level >= LOD.NODE_DETAIL:
+            self._paint_ports(painter, c)
 
     def _paint_body(self, painter: QPainter, c: style.CanvasColors) -> None:
         multi = len(self.in_names) > 1 or len(self.out_names) > 1
         fms = QFontMetricsF(font("small"))
         max_label = NODE_W * 0.3
-
-        def side(names: tuple[str, ...]) -> float:
-            """Room a side's port names take (8 px from the edge, 6 px before the text)."""
-            if not multi or not names:
-                return 10.0
-            return 14.0 + min(max_label, max(fms.horizontalAdvance(n) for n in names))
-
-        left, right = side(self.in_names), side(self.out_names)
-        text_w = NODE_W - left - right
+        left, text_w, key, bottom = self._body_texts()
         painter.setFont(font("body"))
-        fm = QFontMetricsF(font("body"))
         painter.setPen(style.qcolor(c.text))
-        # Several outputs: their shapes are on the wires and the port tooltips; the body
-        # has room for the count only.
-        shape = self.shape_text if len(self.out_names) <= 1 or self.shape_text == "?" else ""
-        bottom = "   ".join(x for x in (shape, self.count_text) if x)
-        lines = int(bool(self.key_text)) + int(bool(bottom))
+        lines = int(bool(key)) + int(bool(bottom))
         # The text block sits in the middle of the body, not stuck under the header.
         y = HEADER_H + max(4.0, (self.height - HEADER_H - 16.0 * lines) / 2)
-        if self.key_text:
-            painter.drawText(QRectF(left, y, text_w, 16), Qt.AlignmentFlag.AlignHCenter,
-                             fm.elidedText(self.key_text, Qt.TextElideMode.ElideRight, text_w))
+        if key:
+            painter.drawText(QRectF(left, y, text_w, 16), Qt.AlignmentFlag.AlignHCenter, key)
             y += 16
         painter.setPen(style.qcolor(c.error if self.shape_text == "?" else c.muted))
         if bottom:
             painter.setFont(font("small"))
-            painter.drawText(QRectF(left, y, text_w, 16), Qt.AlignmentFlag.AlignHCenter,
-                             fms.elidedText(bottom, Qt.TextElideMode.ElideMiddle, text_w))
+            painter.drawText(QRectF(left, y, text_w, 16), Qt.AlignmentFlag.AlignHCenter, bottom)
         if multi:
             painter.setFont(font("small"))
             painter.setPen(style.qcolor(c.muted))

@@ -22,7 +22,8 @@ class Hint(QLabel):
         self.setWordWrap(True)
         self.setMaximumWidth(420)
         self.hide()
-        self._timer = QTimer(self, singleShot=True, interval=4000, timeout=self.hide)
+        self._timer = QTimer(self, singleShot=True, interval=4000)
+        self._timer.timeout.connect(self.hide)
 
     def show_text(self, text: str, at: QPoint | None = None) -> None:
         """Near ``at`` (viewport coordinates), else near the cursor, else bottom left."""
@@ -32,6 +33,7 @@ class Hint(QLabel):
         self.setText(text)
         self.adjustSize()
         area = self.parentWidget()
+        assert area is not None  # made with a parent (the canvas viewport)
         if at is None:
             at = area.mapFromGlobal(QCursor.pos())
             if not area.rect().contains(at):

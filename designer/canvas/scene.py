@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QLineF, QPointF, QRectF
+from PySide6.QtCore import QLineF, QPointF, QRect, QRectF
 from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QGraphicsScene
 
 from designer.canvas import lod as LOD
 from designer.canvas import style
+from designer.canvas.text import fmt_count
 from designer.canvas.edge_item import EdgeItem, EdgeKey
-from designer.canvas.node_item import NodeItem
+from designer.canvas.folding import Folding, Frame, Path
+from designer.canvas.node_item import PORT_R, NodeItem
+from designer.canvas.routing import ROUTE_LIMIT
 from designer.layout import NODE_W
 from designer.model import DocumentModel
 from graph_compiler.analysis import ERROR
@@ -22,7 +25,10 @@ MARGIN = 1500.0  # free space around the graph, so there is room to add nodes
 
 
 class CanvasScene(QGraphicsScene):
-    def __init__(self, model: DocumentModel, network: str, parent: Any = None) -> None:
+    """``build=False`` leaves the scene empty until ``ensure_built`` (the view calls it when
+    first shown): a model with a hundred block tabs opens at the cost of the tab in view."""
+
+    def __init__(self, model: DocumentModel, network: str, parent: Any = None, build: bool = True) -> None:
         super().__init__(parent)
         # Nodes move a lot and the BSP index rebuilds on every move; a linear scan of the
         # items is cheaper for a node editor (measured in bench/bench_canvas.py).
@@ -36,22 +42,49 @@ class CanvasScene(QGraphicsScene):
         self._syncing = 0
         self._item_sig: dict[str, Any] = {}
         self.overview = False
+        self.refreshed = 0  # items the last analysis refresh touched
+        self.folding = Folding(self)
         model.documentReset.connect(self.rebuild)
         model.nodesChanged.connect(self._on_nodes)
         model.edgesChanged.connect(self._on_edges)
         model.analysisUpdated.connect(self.refresh_analysis)
         model.networkRenamed.connect(self._on_renamed)
         model.networksChanged.connect(self._on_networks)
-        self.rebuild()
+        self.built = False
+        if build:
+            self.rebuild()
+
+    def ensure_built(self) -> None:
+        if not self.built:
+            self.rebuild()
+
+    def detach(self) -> None:
+        """Stop following the model: a scene about to be deleted (its tab closed, or the
+        document replaced) must not rebuild itself for the new document first."""
+        m = self.model
+        for signal, slot in ((m.documentReset, self.rebuild), (m.nodesChanged, self._on_nodes),
+                             (m.edgesChanged, self._on_edges), (m.analysisUpdated, self.refresh_analysis),
+                             (m.networkRenamed, self._on_renamed), (m.networksChanged, self._on_networks)):
+            signal.disconnect(slot)
 
     # ------------------------------------------------------------ helpers for items
 
     def snap_point(self, value: QPointF) -> QPointF:
-        """Called by NodeItem.itemChange: snap user drags, never model-driven moves."""
+        """Snap a point the user placed (drags, drops); model-driven moves never snap."""
         if self._syncing or not self.snap_enabled:
             return value
         g = self.grid
         return QPointF(round(value.x() / g) * g, round(value.y() / g) * g)
+
+    def dragged(self) -> None:
+        """After Qt moved the selected nodes for a mouse drag: snap them, drag their wires."""
+        for item in self.selectedItems():
+            if isinstance(item, NodeItem):
+                pos = self.snap_point(item.pos())
+                if pos != item.pos():
+                    item.setPos(pos)
+                for e in item.edges:
+                    e.adjust()
 
     def _meta(self, type_name: str) -> tuple[str, str]:
         spec = REGISTRY.get(type_name)
@@ -61,9 +94,41 @@ class CanvasScene(QGraphicsScene):
             return "Blocks", f"Block: the network {type_name!r} used as one layer"
         return "", f"unknown node type {type_name!r}"
 
+    def route_obstacles(self, area: QRectF, ends: tuple[NodeItem, NodeItem]) -> list[QRectF]:
+        """Rects of the nodes in ``area`` other than a wire's own ends (wires route around
+        them), for graphs small enough to route."""
+        if len(self.nodes) > ROUTE_LIMIT:
+            return []
+        out = []
+        for item in self.nodes.values():
+            if item in ends:
+                continue
+            r = QRectF(item.pos().x() - PORT_R, item.pos().y(), item.width + 2 * PORT_R, item.height)
+            if r.intersects(area):
+                out.append(r)
+        return out
+
+    def _reroute_near(self, items: list[NodeItem]) -> None:
+        """Wires that pass where moved or new nodes now are take a new route."""
+        if not items or len(self.nodes) > ROUTE_LIMIT:
+            return
+        rects = [it.sceneBoundingRect() for it in items]
+        for edge in self.edges.values():
+            box = edge.sceneBoundingRect()
+            if any(box.intersects(r) for r in rects):
+                edge.adjust()
+
+    def edge_into(self, node: str, port: int) -> EdgeKey | None:
+        """The wire that feeds an input port, if any."""
+        item = self.nodes.get(node)
+        if item is None:
+            return None
+        return next((e.key for e in item.edges if e.key[2] == node and e.key[3] == port), None)
+
     # ------------------------------------------------------------ building
 
     def rebuild(self) -> None:
+        self.built = True
         self._syncing += 1
         try:
             for e in self.edges.values():
@@ -72,19 +137,31 @@ class CanvasScene(QGraphicsScene):
             self.nodes.clear()
             self.edges.clear()
             self._item_sig.clear()
+            self.folding = Folding(self)  # a new document opens folded
             net = self.model.doc.network(self.network)
             if net is None:
                 return
             for node in net.nodes:
                 if node.id not in self.nodes:
                     self._create(node)
+            # Wires get their shape labels now, not in a second pass over every curve.
+            ready = self.model.analysis_if_ready()
+            info = ready.networks.get(self.network) if ready is not None else None
+            infos = info.nodes if info is not None else {}
             for e in net.edges:
-                self._add_edge(e.key)
+                src = infos.get(e.src)
+                outs = src.outputs if src is not None else None
+                t = outs[e.src_port] if outs and e.src_port < len(outs) else None
+                self._add_edge(e.key, str(t) if t is not None else "")
+                if t is not None and e.key in self.edges:
+                    self.edges[e.key].set_type(t)  # the tooltip; the label is already right
         finally:
             self._syncing -= 1
         self.setSceneRect(self._nodes_rect().adjusted(-MARGIN, -MARGIN, MARGIN, MARGIN))
         if self.model.analysis_if_ready() is not None:
-            self.refresh_analysis()
+            self.apply_analysis(None)
+        if "import" in self.model.doc.meta:
+            self.folding.fold_runs()  # imported models open folded: blocks, and ×N runs
 
     def _nodes_rect(self) -> QRectF:
         if not self.nodes:
@@ -92,14 +169,15 @@ class CanvasScene(QGraphicsScene):
         xs = [it.pos().x() for it in self.nodes.values()]
         ys = [it.pos().y() for it in self.nodes.values()]
         hs = max(it.height for it in self.nodes.values())
-        return QRectF(min(xs), min(ys), max(xs) - min(xs) + NODE_W, max(ys) - min(ys) + hs)
+        ws = max(it.width for it in self.nodes.values())
+        return QRectF(min(xs), min(ys), max(xs) - min(xs) + ws, max(ys) - min(ys) + hs)
 
     def _grow(self, items: list[NodeItem]) -> None:
         if not items:
             return
         rect = self.sceneRect()
         for it in items:
-            r = QRectF(it.pos().x(), it.pos().y(), NODE_W, it.height)
+            r = QRectF(it.pos().x(), it.pos().y(), it.width, it.height)
             if not rect.contains(r):
                 rect = rect.united(r.adjusted(-MARGIN, -MARGIN, MARGIN, MARGIN))
         if rect != self.sceneRect():
@@ -107,21 +185,78 @@ class CanvasScene(QGraphicsScene):
 
     def _create(self, node: Any) -> NodeItem:
         item = NodeItem(node.id)
+        item.network = self.network
         self.nodes[node.id] = item
         self._sync(item, node)
-        item.setPos(node.pos[0], node.pos[1])
+        x, y = self.folding.place(node.id, node.pos)
+        item.setPos(x, y)
         self.addItem(item)
         return item
+
+    def make_item(self, network: str, node: Any) -> NodeItem:
+        """An item for a node of another network (the inside of an expanded block)."""
+        item = NodeItem(node.id)
+        item.network = network
+        ports = self.model.ports(network, node.id)
+        category, doc = self._meta(node.type)
+        item.set_node(node, ports.inputs, ports.outputs, category, doc)
+        return item
+
+    def doc_pos(self, item: NodeItem) -> tuple[float, float]:
+        """Where an item's node is in the file: its place on screen less the room made
+        for expanded blocks."""
+        dx, dy = self.folding.shift.get(item.node_id, (0.0, 0.0))
+        return (item.pos().x() - dx, item.pos().y() - dy)
+
+    def place_all(self) -> None:
+        """Put every top-level item where its node is, plus the room made for frames."""
+        net = self.model.doc.network(self.network)
+        if net is None:
+            return
+        self._syncing += 1
+        try:
+            for node in net.nodes:
+                item = self.nodes.get(node.id)
+                if item is not None:
+                    x, y = self.folding.place(node.id, node.pos)
+                    if (item.pos().x(), item.pos().y()) != (x, y):
+                        item.setPos(x, y)
+            for e in self.edges.values():
+                e.adjust()
+        finally:
+            self._syncing -= 1
+        self._grow(list(self.nodes.values()))
+
+    def expand(self, ids: list[str]) -> list[str]:
+        """Expand block nodes in place (or a folded ×N run back into its N nodes)."""
+        return [p[0] for p in self.folding.expand([(i,) for i in ids])]
+
+    def fold(self, ids: list[str]) -> list[str]:
+        """Fold expanded blocks; a node of a repeated run folds the run into "×N"."""
+        done = [p[0] for p in self.folding.fold([(i,) for i in ids])]
+        rest = set(ids) - set(done)
+        if rest:
+            done += self.folding.fold_runs(rest)
+        return done
+
+    def toggle_path(self, path: Path) -> bool:
+        """Expand or fold the block at ``path`` (inner blocks: double-click)."""
+        if path in self.folding.expanded:
+            return bool(self.folding.fold([path]))
+        return bool(self.folding.expand([path]))
 
     def _sync(self, item: NodeItem, node: Any) -> None:
         ports = self.model.ports(self.network, node.id)
         sig = (node.type, node.label, repr(node.params), ports.inputs, ports.outputs)
         if self._item_sig.get(node.id) == sig:
             return
+        old = self._item_sig.get(node.id)
         self._item_sig[node.id] = sig
         category, doc = self._meta(node.type)
         old_h = item.height
         item.set_node(node, ports.inputs, ports.outputs, category, doc)
+        if item.frame is not None and old is not None and old[0] != node.type:
+            self.folding.fold([(node.id,)])  # no longer the same block
         if item.height != old_h or item.edges:
             for e in item.edges:
                 e.adjust()
@@ -133,11 +268,11 @@ class CanvasScene(QGraphicsScene):
             self._remove_edge(e.key)
         self.removeItem(item)
 
-    def _add_edge(self, key: EdgeKey) -> None:
+    def _add_edge(self, key: EdgeKey, label: str = "") -> None:
         src, dst = self.nodes.get(key[0]), self.nodes.get(key[2])
         if src is None or dst is None or key in self.edges:
             return
-        item = EdgeItem(key, src, dst)
+        item = EdgeItem(key, src, dst, label, self.route_obstacles)
         if self.overview:
             item.setCacheMode(EdgeItem.CacheMode.DeviceCoordinateCache)
         self.edges[key] = item
@@ -163,11 +298,18 @@ class CanvasScene(QGraphicsScene):
     # ------------------------------------------------------------ model signals
 
     def _on_nodes(self, network: str, ids: list) -> None:
+        if not self.built:
+            return  # built from the document when first shown
         if network != self.network:
             # A block's Inputs / Outputs are the ports of the nodes that use it.
             self._resync(lambda it: it.type_name == network)
+            if any(item.frame.network == network for _p, item in self.folding.frames()):  # type: ignore[union-attr]
+                self.folding.forget_layouts(network)
+                self.folding.refresh()  # an expanded block changed inside
             return
         nodes = self.model.index(network).nodes
+        if self.folding.runs and any((nid in nodes) != (nid in self.nodes) for nid in ids):
+            self.folding.unfold_all_runs()  # nodes came or went: a run may be broken
         touched: list[NodeItem] = []
         self._syncing += 1
         try:
@@ -181,16 +323,24 @@ class CanvasScene(QGraphicsScene):
                     item = self._create(node)
                 else:
                     self._sync(item, node)
-                    if (item.pos().x(), item.pos().y()) != node.pos:
-                        item.setPos(node.pos[0], node.pos[1])
+                    x, y = self.folding.place(nid, node.pos)
+                    if (item.pos().x(), item.pos().y()) != (x, y):
+                        item.setPos(x, y)
+                        for e in item.edges:
+                            e.adjust()
                 touched.append(item)
         finally:
             self._syncing -= 1
+        if self.folding.expanded and any(item.frame is not None for item in touched) \
+                or any((nid,) in self.folding.expanded for nid in ids if nid not in self.nodes):
+            self.folding.refresh()  # a frame moved or went: make room again
         self._grow(touched)
+        self._reroute_near(touched)
 
     def _on_edges(self, network: str) -> None:
-        if network != self.network:
+        if network != self.network or not self.built:
             return
+        self.folding.unfold_all_runs()  # rewired: a folded run may no longer be one
         net = self.model.doc.network(network)
         keys = {e.key for e in net.edges} if net is not None else set()
         changed: set[str] = set()
@@ -217,29 +367,84 @@ class CanvasScene(QGraphicsScene):
             self.network = new
 
     def _on_networks(self) -> None:
+        if not self.built:
+            return
         if self.model.doc.network(self.network) is None:
             self.rebuild()  # the network is gone: show nothing (its tab will close)
             return
         self._resync(lambda it: it.type_name not in REGISTRY)
 
     def refresh_analysis(self) -> None:
+        """analysisUpdated: refresh the items whose results may have changed."""
+        if not self.built:
+            return
+        self.apply_analysis(self.model.changed_nodes(self.network))
+
+    def apply_analysis(self, ids: set[str] | None = None) -> int:
+        """Shapes, counts and errors onto the items named (all when None); returns how many
+        items were refreshed (tests count them: an edit must not touch the whole graph)."""
         analysis = self.model.analysis
         info = analysis.networks.get(self.network)
         errors: dict[str, list[str]] = {}
         for d in analysis.diagnostics:
-            if d.network == self.network and d.node and d.severity == ERROR:
+            if d.network == self.network and d.node and d.severity == ERROR and (ids is None or d.node in ids):
                 errors.setdefault(d.node, []).append(d.message)
         infos = info.nodes if info is not None else {}
-        for nid, item in self.nodes.items():
-            item.set_analysis(infos.get(nid), errors.get(nid, []))
-        for (src, sp, _dst, _dp), edge in self.edges.items():
-            si = infos.get(src)
-            outs = si.outputs if si is not None else None
-            edge.set_label(str(outs[sp]) if outs and sp < len(outs) else "")
+        if ids is None:
+            items = list(self.nodes.items())
+        else:
+            items = [(nid, self.nodes[nid]) for nid in ids if nid in self.nodes]
+        self._apply(items, infos, errors)
+        self._count_runs(infos)
+        for _path, item in self.folding.frames():
+            assert item.frame is not None
+            self.apply_frame_analysis(item.frame, self.model.changed_nodes(item.frame.network))
+        self.refreshed = len(items)
+        return len(items)
+
+    def _count_runs(self, infos: dict[str, Any]) -> None:
+        """A folded run shows the parameters of all its blocks."""
+        for first, run in self.folding.runs.items():
+            total = sum(i.n_params for i in (infos.get(n) for n in run) if i is not None)
+            self.nodes[first].count_text = f"{fmt_count(total)} params" if total else ""
+            self.nodes[first].update()
+
+    def runs_changed(self, firsts: list[str]) -> None:
+        """After folding or unfolding runs: counts for the folded, own counts for the rest."""
+        ready = self.model.analysis_if_ready()
+        if ready is None:
+            return
+        for nid in firsts:
+            if nid in self.nodes:
+                self.nodes[nid]._sig = None  # its own count comes back on unfold
+        self.apply_analysis(set(firsts))
+
+    def apply_frame_analysis(self, frame: Frame, ids: set[str] | None) -> None:
+        """Shapes and errors inside an expanded block: a broken block shows where."""
+        analysis = self.model.analysis
+        info = analysis.networks.get(frame.network)
+        infos = info.nodes if info is not None else {}
+        errors: dict[str, list[str]] = {}
+        for d in analysis.diagnostics:
+            if d.network == frame.network and d.node and d.severity == ERROR and (ids is None or d.node in ids):
+                errors.setdefault(d.node, []).append(d.message)
+        items = frame.nodes.items() if ids is None else [(n, frame.nodes[n]) for n in ids if n in frame.nodes]
+        self._apply(list(items), infos, errors)
+
+    @staticmethod
+    def _apply(items: list[tuple[str, NodeItem]], infos: dict[str, Any], errors: dict[str, list[str]]) -> None:
+        for nid, item in items:
+            node_info = infos.get(nid)
+            item.set_analysis(node_info, errors.get(nid, []))
+            outs = node_info.outputs if node_info is not None else None
+            for edge in item.edges:
+                if edge.src is item and edge.key[0] == nid:
+                    sp = edge.key[1]
+                    edge.set_type(outs[sp] if outs and sp < len(outs) else None)
 
     # ------------------------------------------------------------ background
 
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+    def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
         c = style.colors()
         painter.fillRect(rect, style.qcolor(c.background))
         scale = painter.worldTransform().m11()

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from PySide6.QtGui import QColor
 
+from designer import theme
+
 # Base hues (light theme). Dark variants are lifted so they read on a dark canvas.
 CATEGORY_COLORS: dict[str, str] = {
     "Input & shape": "#6e7781", "Dense": "#2f6feb", "Activation": "#d4940a",
@@ -65,26 +67,11 @@ def set_dark(dark: bool | None) -> None:
     _dark_override = dark
 
 
-_theme_module: object | None = None
-
-
 def is_dark() -> bool:
-    """Called from every paint(), so the theme module is looked up once."""
-    global _theme_module
+    """The forced variant, else the app theme's (called from every paint(): cheap)."""
     if _dark_override is not None:
         return _dark_override
-    if _theme_module is None:
-        try:
-            from designer import theme
-            _theme_module = theme
-        except Exception:  # noqa: BLE001 - the canvas works without the app's theme module
-            _theme_module = False
-    if not _theme_module:
-        return False
-    try:
-        return _theme_module.current_name() == "dark"  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001
-        return False
+    return theme.current_name() == "dark"
 
 
 def colors() -> CanvasColors:

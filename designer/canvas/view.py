@@ -3,53 +3,56 @@
 Mouse: click / rubber band select, drag nodes (snapped, one undo step), drag from a port
 to wire (ports that accept light up), wheel zooms about the cursor, middle button or
 space+drag pans, double-click a title renames, double-click empty canvas quick-adds.
-Keys: Tab quick-add, Del/Backspace delete, Ctrl+A/C/X/V/D, F2 rename, F or Ctrl+0 fit,
-Ctrl+G group, Ctrl+Shift+G ungroup, Ctrl+L auto-layout, arrows nudge.
+Keys: Space+drag pans, Escape cancels a wire or clears the selection, arrows nudge. The
+command keys (Tab, Delete, Ctrl+C...) are the window's actions (designer/actions.py).
 """
 from __future__ import annotations
 
+from typing import cast
+
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
+    QAction,
     QContextMenuEvent,
     QCursor,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
     QKeyEvent,
-    QKeySequence,
     QMouseEvent,
     QPainter,
+    QPaintEvent,
     QPixmapCache,
+    QResizeEvent,
+    QShowEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QGraphicsView, QLineEdit, QMenu, QWidget
 
+from designer import theme
 from designer.canvas import edit_actions as act
 from designer.canvas import lod as LOD
 from designer.canvas import overlays
-from designer.canvas.interactions import MoveTracker, WireDrag, node_at, port_at
-from designer.canvas.node_item import NodeItem
+from designer.canvas.interactions import MoveTracker, WireDrag, inner_node_at, item_path, node_at, port_at
+from designer.canvas.minimap import Minimap
+from designer.canvas.node_item import NodeItem, PortRef
 from designer.canvas.quick_add import QuickAdd, catalog_entries
 from designer.canvas.scene import CanvasScene
-from designer.layout import NODE_W
+from designer.layout import MIN_READABLE_SCALE, NODE_W, VIEW_MARGIN
 from designer.model import DocumentModel
 
 MIME = "application/x-netwright-node"
 MIN_SCALE, MAX_SCALE = 0.02, 4.0
 FIT_MAX_SCALE = 1.0  # fitting a small graph never blows it up past its real size
-FIT_MARGIN = 40.0
+FIT_MARGIN = VIEW_MARGIN
 _K = Qt.Key
 _M = Qt.KeyboardModifier
-# (key, modifiers) the canvas handles itself while it has focus, even if a window action
-# has the same shortcut (the action would call the same code anyway).
+# Keys the canvas handles itself while it has focus. Every command key (Delete, Ctrl+C,
+# F, Tab...) is a QAction of the window's registry (designer/actions.py) instead.
 _OWN_KEYS = {
-    (_K.Key_Delete, _M.NoModifier), (_K.Key_Backspace, _M.NoModifier), (_K.Key_F2, _M.NoModifier),
-    (_K.Key_F, _M.NoModifier), (_K.Key_Tab, _M.NoModifier), (_K.Key_Escape, _M.NoModifier),
-    (_K.Key_A, _M.ControlModifier), (_K.Key_C, _M.ControlModifier), (_K.Key_X, _M.ControlModifier),
-    (_K.Key_V, _M.ControlModifier), (_K.Key_D, _M.ControlModifier), (_K.Key_0, _M.ControlModifier),
-    (_K.Key_G, _M.ControlModifier), (_K.Key_G, _M.ControlModifier | _M.ShiftModifier),
-    (_K.Key_L, _M.ControlModifier), (_K.Key_Left, _M.NoModifier), (_K.Key_Right, _M.NoModifier),
-    (_K.Key_Up, _M.NoModifier), (_K.Key_Down, _M.NoModifier), (_K.Key_Space, _M.NoModifier),
+    (_K.Key_Escape, _M.NoModifier), (_K.Key_Space, _M.NoModifier),
+    (_K.Key_Left, _M.NoModifier), (_K.Key_Right, _M.NoModifier),
+    (_K.Key_Up, _M.NoModifier), (_K.Key_Down, _M.NoModifier),
 }
 
 
@@ -57,14 +60,17 @@ class CanvasView(QGraphicsView):
     selectionChangedIds = Signal(list)
     nodeActivated = Signal(str)
 
-    def __init__(self, model: DocumentModel, network: str, parent: QWidget | None = None) -> None:
+    def __init__(self, model: DocumentModel, network: str, parent: QWidget | None = None,
+                 lazy: bool = False) -> None:
+        """``lazy``: build the scene's items when the view is first shown (a window with a
+        tab per block network pays only for the tabs the user opens)."""
         super().__init__(parent)
         # Item caches (DeviceCoordinateCache) live in QPixmapCache; Qt's 10 MB default
         # thrashes once a big graph is zoomed out and every item has a small pixmap.
         if QPixmapCache.cacheLimit() < 128 * 1024:
             QPixmapCache.setCacheLimit(128 * 1024)
         self.model = model
-        self.setScene(CanvasScene(model, network, self))
+        self.setScene(CanvasScene(model, network, self, build=not lazy))
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
@@ -82,24 +88,23 @@ class CanvasView(QGraphicsView):
         self._quick_from: tuple[str, int] | None = None
         self._editor: QLineEdit | None = None
         self._hint = overlays.Hint(self.viewport())
-        # Until the user zooms, pans or clicks, the view keeps the whole graph fitted while
-        # the window and its docks settle into their sizes.
-        self._auto_fit = True
+        self._context_actions: list[QAction | None] = []
+        self.minimap = Minimap(self)
+        self._quick_at_menu: QPointF | None = None  # where a context menu was opened
+        # Until the user zooms, pans or clicks, the view keeps the graph fitted ("readable":
+        # as opening a file shows it; "all": as Fit shows it) while the window and its docks
+        # settle into their sizes; None once the user has moved.
+        self._auto_fit: str | None = "readable"
         for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):
             bar.actionTriggered.connect(self._user_moved)
         self.scene().selectionChanged.connect(self._on_selection)
         model.message.connect(self._on_message)
-        try:  # follow the app's light / dark theme when it is there
-            from designer import theme
-        except ImportError:
-            theme = None  # type: ignore[assignment]
-        if theme is not None and hasattr(theme, "manager"):
-            theme.manager().changed.connect(self._on_theme)  # bound: dropped with the view
+        theme.manager().changed.connect(self._on_theme)  # bound: dropped with the view
 
     # ------------------------------------------------------------ contract
 
-    def scene(self) -> CanvasScene:  # type: ignore[override]
-        return super().scene()  # type: ignore[return-value]
+    def scene(self) -> CanvasScene:  # a view always shows its CanvasScene
+        return cast(CanvasScene, super().scene())
 
     @property
     def network(self) -> str:
@@ -110,6 +115,7 @@ class CanvasView(QGraphicsView):
 
     def select_ids(self, ids: list[str]) -> None:
         scene = self.scene()
+        scene.ensure_built()
         scene.blockSignals(True)  # one selectionChangedIds, not one per item
         try:
             scene.clearSelection()
@@ -122,45 +128,95 @@ class CanvasView(QGraphicsView):
         self._on_selection()
 
     def center_on(self, node_id: str) -> None:
+        self.scene().ensure_built()
         item = self.scene().nodes.get(node_id)
         if item is not None:
-            self._auto_fit = False
+            self._auto_fit = None
             self.centerOn(item.sceneBoundingRect().center())
+
+    def _graph_rect(self) -> QRectF:
+        rect = QRectF()
+        for it in self.scene().nodes.values():
+            rect = rect.united(it.sceneBoundingRect())
+        return rect.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
 
     def fit_all(self) -> None:
         """The whole graph in view, centred, at most at its real size (scale 1.0)."""
-        items = self.scene().nodes.values()
-        if not items:
-            return
-        rect = QRectF()
-        for it in items:
-            rect = rect.united(it.sceneBoundingRect())
-        rect.adjust(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
+        self.scene().ensure_built()
         vp = self.viewport().rect()
-        if vp.width() < 2 or vp.height() < 2:
+        if not self.scene().nodes or vp.width() < 2 or vp.height() < 2:
             return
+        rect = self._graph_rect()
         s = min(vp.width() / rect.width(), vp.height() / rect.height(), FIT_MAX_SCALE)
         s = max(MIN_SCALE, s)
         self.resetTransform()
         self.scale(s, s)
         self.centerOn(rect.center())
-        self._auto_fit = True
+        self._auto_fit = "all"
+
+    def fit_readable(self) -> None:
+        """As a file opens: the whole graph if it can be read that way, else as much as
+        the view holds at the smallest readable scale, starting where the graph starts
+        (its left edge, and its first node, the input, at mid-height), to be scrolled."""
+        vp = self.viewport().rect()
+        if not self.scene().nodes or vp.width() < 2 or vp.height() < 2:
+            return
+        rect = self._graph_rect()
+        s = min(vp.width() / rect.width(), vp.height() / rect.height(), FIT_MAX_SCALE)
+        s = max(MIN_READABLE_SCALE, s)
+        self.resetTransform()
+        self.scale(s, s)
+        w, h = vp.width() / s, vp.height() / s
+        first = self._first_node().sceneBoundingRect().center()
+        x = rect.center().x() if rect.width() <= w else rect.left() + w / 2
+        y = rect.center().y() if rect.height() <= h else min(max(first.y(), rect.top() + h / 2),
+                                                            rect.bottom() - h / 2)
+        self.centerOn(QPointF(x, y))
+        self._auto_fit = "readable"
+
+    def _first_node(self) -> NodeItem:
+        """The document's first node (usually the input), not the first item made."""
+        nodes = self.scene().nodes
+        net = self.model.doc.network(self.network)
+        first = next((n.id for n in net.nodes if n.id in nodes), None) if net is not None else None
+        return nodes[first] if first is not None else next(iter(nodes.values()))
 
     def _user_moved(self, *_args: object) -> None:
-        self._auto_fit = False
+        self._auto_fit = None
 
-    def resizeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def showEvent(self, event: QShowEvent) -> None:
+        if not self.scene().built:
+            self.scene().ensure_built()
+            if self._auto_fit == "all":
+                self.fit_all()
+            elif self._auto_fit == "readable":
+                self.fit_readable()
+        super().showEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        if self._auto_fit:
+        if self._auto_fit == "all":
             self.fit_all()
+        elif self._auto_fit == "readable":
+            self.fit_readable()
+
+    def look_at(self, scene_pos: QPointF) -> None:
+        """Centre the view on a scene point (the minimap's click)."""
+        self._auto_fit = None
+        self.centerOn(scene_pos)
+
+    def set_minimap_visible(self, on: bool) -> None:
+        self.minimap.setVisible(on)
+        if on:
+            self.minimap.place()
 
     def zoom_by(self, factor: float) -> None:
-        self._auto_fit = False
+        self._auto_fit = None
         s = self.transform().m11()
         factor = max(MIN_SCALE / s, min(MAX_SCALE / s, factor))
         self.scale(factor, factor)
 
-    def paintEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def paintEvent(self, event: QPaintEvent) -> None:
         self.scene().set_overview(self.transform().m11() < LOD.EDGE_CURVES)
         super().paintEvent(event)
 
@@ -173,10 +229,28 @@ class CanvasView(QGraphicsView):
             self.scene().grid = float(grid)
         self.scene().update()
 
+    # ------------------------------------------------------------ folding (view state)
+
+    def expand_selected(self) -> list[str]:
+        """Expand the selected block nodes in place (a folded ×N run: back into N nodes).
+        The document does not change; see designer/canvas/folding.py."""
+        return self.scene().expand(self.selected_ids())
+
+    def fold_selected(self) -> list[str]:
+        """Fold the selected expanded blocks; a selected node of a run of repeated blocks
+        folds the run into one "×N" node."""
+        return self.scene().fold(self.selected_ids())
+
+    def fold_repeats(self) -> list[str]:
+        """Fold every run of repeated blocks in this network."""
+        return self.scene().folding.fold_runs()
+
     def auto_layout(self) -> None:
+        """Laid out for this view's size (long chains wrap into bands), then shown readably."""
         sizes = {nid: (NODE_W, it.height) for nid, it in self.scene().nodes.items()}
-        self.model.auto_layout(self.network, sizes)
-        self.fit_all()
+        vp = self.viewport().rect()
+        self.model.auto_layout(self.network, sizes, view=(float(vp.width()), float(vp.height())))
+        self.fit_readable()
 
     def _on_theme(self, _name: str) -> None:
         self.refresh_theme()
@@ -194,6 +268,8 @@ class CanvasView(QGraphicsView):
         return self._hint.text() if self._hint.isVisible() else ""
 
     def open_quick_add(self, scene_pos: QPointF | None = None, connect_from: tuple[str, int] | None = None) -> QuickAdd:
+        if scene_pos is None and self._quick_at_menu is not None:
+            scene_pos = self._quick_at_menu  # "Add node…" from the right-click menu
         if scene_pos is None:
             vp = self.viewport().mapFromGlobal(QCursor.pos())
             if not self.viewport().rect().contains(vp):
@@ -242,7 +318,7 @@ class CanvasView(QGraphicsView):
         return b == Qt.MouseButton.MiddleButton or (b == Qt.MouseButton.LeftButton and self._space)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        self._auto_fit = False
+        self._auto_fit = None
         if self._pan_start(event):
             self._pan_from = event.position().toPoint()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
@@ -252,7 +328,12 @@ class CanvasView(QGraphicsView):
             ref = port_at(self.scene(), pos)
             if ref is not None:
                 visible = self.mapToScene(self.viewport().rect()).boundingRect()
-                self._wire = WireDrag(self.scene(), ref, visible)
+                fed = None if ref.output else self.scene().edge_into(ref.node, ref.port)
+                if fed is not None:  # pick the wire up by its end, to move or drop it
+                    src = PortRef(fed[0], True, fed[1])
+                    self._wire = WireDrag(self.scene(), src, visible, moving=fed)
+                else:
+                    self._wire = WireDrag(self.scene(), ref, visible)
                 return
         super().mousePressEvent(event)
         if event.button() == Qt.MouseButton.LeftButton and node_at(self.scene(), pos) is not None:
@@ -286,10 +367,13 @@ class CanvasView(QGraphicsView):
 
     def _finish_wire(self, wire: WireDrag, pos: QPointF, at: QPoint) -> None:
         target = wire.finish(pos)
+        if wire.moving is not None:
+            self._finish_moved_wire(wire, target, pos, at)
+            return
         start = wire.start
         if target is None:
             if node_at(self.scene(), pos) is None and start.output:
-                self.open_quick_add(pos, (start.node, start.index))
+                self.open_quick_add(pos, (start.node, start.port))
             return
         if target == start:
             return
@@ -301,7 +385,30 @@ class CanvasView(QGraphicsView):
             self.show_hint(f"cannot connect: {why.message}", at)
             return
         src, dst = (start, target) if start.output else (target, start)
-        self.model.connect(self.network, src.node, src.index, dst.node, dst.index)
+        self.model.connect(self.network, src.node, src.port, dst.node, dst.port)
+
+    def _finish_moved_wire(self, wire: WireDrag, target: PortRef | None, pos: QPointF, at: QPoint) -> None:
+        """A wire picked up by its input end: dropped on empty canvas it is deleted, on
+        another input it is reconnected there (one undo step), elsewhere it stays."""
+        key = wire.moving
+        assert key is not None
+        if target is None:
+            if node_at(self.scene(), pos) is None:
+                self.model.disconnect(self.network, [key])
+            return
+        if target == wire.origin():
+            return
+        why = wire.check(target)
+        if why is not None:
+            self.model.message.emit(f"cannot connect: {why.message}")
+            self.show_hint(f"cannot connect: {why.message}", at)
+            return
+        self.model.undo_stack.beginMacro("Reconnect")
+        try:
+            self.model.disconnect(self.network, [key])
+            self.model.connect(self.network, key[0], key[1], target.node, target.port)
+        finally:
+            self.model.undo_stack.endMacro()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         pos = self.mapToScene(event.position().toPoint())
@@ -310,7 +417,18 @@ class CanvasView(QGraphicsView):
             if event.button() == Qt.MouseButton.LeftButton:
                 self.open_quick_add(pos)
             return
-        if item.in_title(item.mapFromScene(pos)):
+        inner = inner_node_at(self.scene(), pos)
+        if inner is not None and inner is not item:
+            # Inside an expanded block: a block expands or folds, any other node is
+            # edited in the block's own tab.
+            target = inner if inner.frame is not None or self.scene().folding.is_block(inner.type_name) \
+                else inner.parentItem()
+            if isinstance(target, NodeItem) and target is not item:
+                self.scene().toggle_path(item_path(target))
+            return
+        if item.frame is not None and item.in_title(item.mapFromScene(pos)):
+            self.scene().fold([item.node_id])
+        elif item.in_title(item.mapFromScene(pos)):
             self.rename(item.node_id)
         else:
             self.nodeActivated.emit(item.node_id)
@@ -321,22 +439,26 @@ class CanvasView(QGraphicsView):
             self.zoom_by(1.0015 ** delta)  # about 1.2x per wheel notch, about the cursor
         event.accept()
 
+    def set_context_actions(self, actions: list[QAction | None]) -> None:
+        """The right-click menu: the window's own actions (None: a separator)."""
+        self._context_actions = list(actions)
+
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        if not self._context_actions:
+            return
+        at = self.mapToScene(event.pos())
+        item = node_at(self.scene(), at)
+        if item is not None and not item.isSelected():
+            self.select_ids([item.node_id])  # right-click acts on what is under the cursor
+        self._quick_at_menu = at
         menu = QMenu(self)
-        has = bool(self.selected_ids())
-        for text, fn, enabled in (
-            ("Add node…  Tab", lambda: self.open_quick_add(self.mapToScene(event.pos())), True),
-            ("Duplicate  Ctrl+D", lambda: act.duplicate_selection(self), has),
-            ("Group into block  Ctrl+G", lambda: act.group_selection(self), has),
-            ("Ungroup  Ctrl+Shift+G", lambda: act.ungroup_selection(self), has),
-            ("Delete  Del", lambda: act.delete_selection(self), has),
-            ("Auto layout  Ctrl+L", self.auto_layout, True),
-            ("Fit to view  F", self.fit_all, True),
-        ):
-            a = menu.addAction(text)
-            a.setEnabled(enabled)
-            a.triggered.connect(fn)
+        for action in self._context_actions:
+            if action is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(action)
         menu.exec(event.globalPos())
+        self._quick_at_menu = None
 
     # ------------------------------------------------------------ drag and drop
 
@@ -372,56 +494,27 @@ class CanvasView(QGraphicsView):
             if (event.key(), event.modifiers()) in _OWN_KEYS:
                 event.accept()
                 return True
-        if event.type() == QEvent.Type.KeyPress:
-            assert isinstance(event, QKeyEvent)
-            # Tab would otherwise move focus to the next widget before keyPressEvent.
-            if event.key() == _K.Key_Tab and event.modifiers() == _M.NoModifier:
-                self.open_quick_add()
-                return True
         return super().event(event)
+
+    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: A002 - Qt's name
+        # Tab is the quick-add command's key (an action), not focus navigation.
+        return False
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key, mods = event.key(), event.modifiers()
-        ctrl = mods == _M.ControlModifier
         g = self.scene().grid
-        if key in (_K.Key_Delete, _K.Key_Backspace) and mods == _M.NoModifier:
-            act.delete_selection(self)
-        elif key == _K.Key_Space and not event.isAutoRepeat():
+        if key == _K.Key_Space and not event.isAutoRepeat():
             self._space = True
-        elif key == _K.Key_F2:
-            self.rename()
-        elif (key == _K.Key_F and mods == _M.NoModifier) or (key == _K.Key_0 and ctrl):
-            self.fit_all()
         elif key == _K.Key_Escape:
             if self._wire is not None:
                 self._wire.cancel()
                 self._wire = None
             else:
                 self.scene().clearSelection()
-        elif ctrl and key == _K.Key_A:
-            self.select_ids(list(self.scene().nodes))
-        elif ctrl and key == _K.Key_C:
-            act.copy_selection(self)
-        elif ctrl and key == _K.Key_X:
-            act.cut_selection(self)
-        elif ctrl and key == _K.Key_V:
-            act.paste(self)
-        elif ctrl and key == _K.Key_D:
-            act.duplicate_selection(self)
-        elif ctrl and key == _K.Key_L:
-            self.auto_layout()
-        elif key == _K.Key_G and mods == (_M.ControlModifier | _M.ShiftModifier):
-            act.ungroup_selection(self)
-        elif ctrl and key == _K.Key_G:
-            act.group_selection(self)
         elif key in (_K.Key_Left, _K.Key_Right, _K.Key_Up, _K.Key_Down) and mods == _M.NoModifier:
-            dx = {_K.Key_Left: -g, _K.Key_Right: g}.get(key, 0.0)
-            dy = {_K.Key_Up: -g, _K.Key_Down: g}.get(key, 0.0)
+            dx = {_K.Key_Left: -g, _K.Key_Right: g}.get(_K(key), 0.0)
+            dy = {_K.Key_Up: -g, _K.Key_Down: g}.get(_K(key), 0.0)
             act.nudge(self, dx, dy)
-        elif event.matches(QKeySequence.StandardKey.Undo):
-            self.model.undo_stack.undo()
-        elif event.matches(QKeySequence.StandardKey.Redo):
-            self.model.undo_stack.redo()
         else:
             super().keyPressEvent(event)
 

@@ -5,7 +5,7 @@ network's tab, selects the node and centres it.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -19,6 +19,9 @@ from PySide6.QtWidgets import (
 
 from designer import theme
 
+if TYPE_CHECKING:
+    from designer.model import DocumentModel
+
 _NET_ROLE = Qt.ItemDataRole.UserRole
 _NODE_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -27,7 +30,7 @@ class DiagnosticsPanel(QWidget):
     locate = Signal(str, str)  # network, node id ("" when the problem is the network's)
     countChanged = Signal(int, int)  # errors, warnings
 
-    def __init__(self, model: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, model: DocumentModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
         self.tree = QTreeWidget(self)
@@ -60,8 +63,7 @@ class DiagnosticsPanel(QWidget):
         self.refresh()  # severity icons are themed
 
     def refresh(self) -> None:
-        analysis = getattr(self.model, "analysis", None)
-        diags = list(analysis.diagnostics) if analysis is not None else []
+        diags = list(self.model.analysis.diagnostics)
         # Errors first, then by network and node, so the list reads top-down like a compiler's.
         diags.sort(key=lambda d: (d.severity != "error", d.network, d.node or ""))
         self.tree.clear()
@@ -92,6 +94,7 @@ class DiagnosticsPanel(QWidget):
         out = []
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
+            assert item is not None  # i < topLevelItemCount()
             out.append((str(item.data(0, _NET_ROLE)), str(item.data(0, _NODE_ROLE)), item.text(2)))
         return out
 

@@ -6,7 +6,7 @@ the panel redraws from the model's signals, never from what it just typed.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -20,9 +20,14 @@ from PySide6.QtWidgets import (
 )
 
 from designer import theme
+from designer.canvas.style import category_color
 from designer.panels.param_editors import MISSING, ParamEditor
 from designer.panels.summary import human
 from graph_compiler.catalog import REGISTRY, fmt_shape
+
+if TYPE_CHECKING:
+    from designer.model import DocumentModel
+    from graph_compiler.document import Node
 
 
 def _section(text: str) -> QLabel:
@@ -34,7 +39,7 @@ def _section(text: str) -> QLabel:
 class InspectorPanel(QWidget):
     openNetwork = Signal(str)  # a block node's network, to open in its tab
 
-    def __init__(self, model: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, model: DocumentModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
         self.network: str | None = None
@@ -42,9 +47,9 @@ class InspectorPanel(QWidget):
         self.editors: dict[str, ParamEditor] = {}
         self._built_for: tuple[str, str, str] | None = None  # (network, id, type)
 
-        self.scroll = QScrollArea(self)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area = QScrollArea(self)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
         self.placeholder = QLabel("Select a node to see and edit its parameters.", self)
         self.placeholder.setObjectName("muted")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -52,8 +57,8 @@ class InspectorPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.placeholder)
-        layout.addWidget(self.scroll)
-        self.scroll.hide()
+        layout.addWidget(self.scroll_area)
+        self.scroll_area.hide()
         self.body: QWidget | None = None
         self.id_edit = QLineEdit()
         self.label_edit = QLineEdit()
@@ -76,7 +81,7 @@ class InspectorPanel(QWidget):
         if node is None:
             self.network = self.node_id = None
             self._built_for = None
-            self.scroll.hide()
+            self.scroll_area.hide()
             self.placeholder.setText(f"{selected} nodes selected: select one to edit it." if selected > 1
                                      else "Select a node to see and edit its parameters.")
             self.placeholder.show()
@@ -86,10 +91,10 @@ class InspectorPanel(QWidget):
             self._build(node)
             self._built_for = key
         self.placeholder.hide()
-        self.scroll.show()
+        self.scroll_area.show()
         self.refresh_values()
 
-    def _node(self) -> Any:
+    def _node(self) -> Node | None:
         if self.network is None or self.node_id is None:
             return None
         net = self.model.doc.network(self.network)
@@ -119,7 +124,7 @@ class InspectorPanel(QWidget):
         self.type_label = QLabel()
         self.type_label.setTextFormat(Qt.TextFormat.RichText)
         category = spec.category if spec else ("Blocks" if self.model.doc.network(node.type) else "")
-        color = theme.category_color(category).name()
+        color = category_color(category).name()
         self.type_label.setText(f"<span style='color:{color}'>■</span> <b>{node.type}</b> "
                                 f"<span style='color:gray'>{category}</span>")
         form.addRow("Type", self.type_label)
@@ -170,8 +175,8 @@ class InspectorPanel(QWidget):
         self.problems.setWordWrap(True)
         self.problems.setTextFormat(Qt.TextFormat.RichText)
         form.addRow(self.problems)
-        old = self.scroll.takeWidget()
-        self.scroll.setWidget(body)
+        old = self.scroll_area.takeWidget()
+        self.scroll_area.setWidget(body)
         if old is not None:
             old.deleteLater()
         self.body = body
@@ -184,9 +189,10 @@ class InspectorPanel(QWidget):
             return
         if self.label_edit.text() != node.label and not self.label_edit.hasFocus():
             self.label_edit.setText(node.label)
-        analysis = getattr(self.model, "analysis", None)
-        info = analysis.node(self.network, node.id) if analysis is not None else None
-        diags = analysis.for_node(self.network, node.id) if analysis is not None else []
+        analysis = self.model.analysis
+        assert self.network is not None  # _node() found the node in it
+        info = analysis.node(self.network, node.id)
+        diags = analysis.for_node(self.network, node.id)
         diags = sorted(diags, key=lambda d: d.severity != "error")  # errors first, like Diagnostics
         by_param: dict[str, str] = {}
         for d in diags:
@@ -222,7 +228,7 @@ class InspectorPanel(QWidget):
         if node is None:
             return
         text = self.label_edit.text().strip()
-        if text != node.label:
+        if text != node.label and self.network is not None:
             self.model.set_label(self.network, node.id, text)
 
 

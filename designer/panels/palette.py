@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QMimeData, QSize, Qt, Signal
+from PySide6.QtCore import QMimeData, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from designer import theme
+from designer.canvas.style import category_color
 from graph_compiler.catalog import CATEGORY_ORDER, REGISTRY, NodeSpec
 
 MIME_TYPE = "application/x-netwright-node"
@@ -64,12 +65,17 @@ def _dot_icon(color: QColor, size: int = 12) -> QIcon:
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(color)
         inset = 2 * ratio
-        p.drawRoundedRect(inset, inset, pm.width() - 2 * inset, pm.height() - 2 * inset,
+        p.drawRoundedRect(QRectF(inset, inset, pm.width() - 2 * inset, pm.height() - 2 * inset),
                           3 * ratio, 3 * ratio)
         p.end()
         pm.setDevicePixelRatio(ratio)
         icon.addPixmap(pm)
     return icon
+
+
+
+def _children(item: QTreeWidgetItem) -> list[QTreeWidgetItem]:
+    return [c for c in (item.child(i) for i in range(item.childCount())) if c is not None]
 
 
 class _PaletteTree(QTreeWidget):
@@ -131,7 +137,7 @@ class PalettePanel(QWidget):
         order += sorted(c for c in by_cat if c not in order)
         for cat in order:
             top = QTreeWidgetItem(self.tree, [cat])
-            top.setIcon(0, _dot_icon(theme.category_color(cat)))
+            top.setIcon(0, _dot_icon(category_color(cat)))
             top.setFlags(Qt.ItemFlag.ItemIsEnabled)  # a heading: not draggable, not selectable
             font = top.font(0)
             font.setBold(True)
@@ -178,8 +184,7 @@ class PalettePanel(QWidget):
         words = text.lower().split()
         for top in self._categories.values():
             shown = 0
-            for i in range(top.childCount()):
-                child = top.child(i)
+            for child in _children(top):
                 hay = str(child.data(0, _SEARCH_ROLE) or "")
                 match = all(w in hay for w in words)
                 child.setHidden(not match)
@@ -193,17 +198,16 @@ class PalettePanel(QWidget):
         for top in self._categories.values():
             if top.isHidden():
                 continue
-            for i in range(top.childCount()):
-                child = top.child(i)
+            for child in _children(top):
                 if not child.isHidden():
                     out.append(str(child.data(0, _TYPE_ROLE)))
         return out
 
     def item_for(self, type_name: str) -> QTreeWidgetItem | None:
         for top in self._categories.values():
-            for i in range(top.childCount()):
-                if top.child(i).data(0, _TYPE_ROLE) == type_name:
-                    return top.child(i)
+            for child in _children(top):
+                if child.data(0, _TYPE_ROLE) == type_name:
+                    return child
         return None
 
     def _activate_first_visible(self) -> None:

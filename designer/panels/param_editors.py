@@ -145,7 +145,7 @@ class _FloatSpin(QDoubleSpinBox):
         except ValueError:
             return self.value()
 
-    def validate(self, text: str, pos: int) -> object:
+    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:
         t = text.strip()
         try:
             float(t)
@@ -195,6 +195,7 @@ class ParamEditor(QWidget):
         want = "typed" if self._typed_can_show(raw) else "text"
         if want != self.kind_shown:
             self._build(want)
+        assert self.editor is not None  # _build made one
         blocker = QSignalBlocker(self.editor)
         self._show(raw, resolved)
         del blocker

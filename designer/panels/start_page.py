@@ -10,9 +10,10 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QTextLayout, QTextOption
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QTextLayout, QTextLine, QTextOption
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -28,6 +29,9 @@ from PySide6.QtWidgets import (
 
 from designer import theme
 
+if TYPE_CHECKING:
+    from graph_compiler.examples import ExampleInfo
+
 THUMB = QSize(224, 116)
 _PATH_ROLE = Qt.ItemDataRole.UserRole
 _TITLE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -40,7 +44,8 @@ class _CardDelegate(QStyledItemDelegate):
     """An example card: the style sheet draws the card and the thumbnail; the title goes
     below in bold and the description under it, muted, wrapped to three lines."""
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
         opt.text = ""
@@ -74,7 +79,7 @@ def _draw_wrapped(painter: QPainter, rect: QRectF, text: str, max_lines: int) ->
     option.setWrapMode(QTextOption.WrapMode.WordWrap)
     layout.setTextOption(option)
     layout.beginLayout()
-    lines = []
+    lines: list[QTextLine] = []
     while len(lines) < max_lines:
         line = layout.createLine()
         if not line.isValid():
@@ -91,12 +96,10 @@ def _draw_wrapped(painter: QPainter, rect: QRectF, text: str, max_lines: int) ->
         y += fm.height()
 
 
-def _examples() -> list:
-    """[ExampleInfo] from graph_compiler.examples (empty if that module is unavailable)."""
-    try:
-        from graph_compiler.examples import list_examples
-    except ImportError:
-        return []
+def _examples() -> list[ExampleInfo]:
+    """The bundled examples (imported here, not at the top: the window paints first)."""
+    from graph_compiler.examples import list_examples
+
     return list_examples()
 
 

@@ -6,13 +6,16 @@ moment after analysis updates, and only while visible: a hidden table costs noth
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QShowEvent
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from graph_compiler.catalog import fmt_shape
+
+if TYPE_CHECKING:
+    from designer.model import DocumentModel
 
 COLUMNS = ["Node", "Type", "Output shape", "Params", "FLOPs"]
 _NET_ROLE = Qt.ItemDataRole.UserRole
@@ -30,7 +33,7 @@ def human(n: int) -> str:
 class SummaryPanel(QWidget):
     nodeActivated = Signal(str, str)  # network, node id
 
-    def __init__(self, model: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, model: DocumentModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
         self.tree = QTreeWidget(self)
@@ -70,18 +73,18 @@ class SummaryPanel(QWidget):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self._stale:
-            self.refresh()
+            # Through the timer: docks show every tab for a moment while they settle, and a
+            # 10,000-row table must not be built for a tab nobody ends up seeing.
+            self.timer.start(0)
 
     def refresh(self) -> None:
         self._stale = False
-        analysis = getattr(self.model, "analysis", None)
+        analysis = self.model.analysis
         doc = self.model.doc
         # Keep the user's collapsed networks collapsed across rebuilds; new ones open.
         tops = [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
-        collapsed = {t.data(0, _NET_ROLE) for t in tops if not t.isExpanded()}
+        collapsed = {t.data(0, _NET_ROLE) for t in tops if t is not None and not t.isExpanded()}
         self.tree.clear()
-        if analysis is None:
-            return
         bold = QFont(self.font())
         bold.setBold(True)
         for index, net in enumerate(doc.networks):
@@ -95,7 +98,8 @@ class SummaryPanel(QWidget):
             self.tree.addTopLevelItem(top)
             if info is None:
                 continue
-            order = info.order + [n for n in info.nodes if n not in info.order]
+            in_order = set(info.order)
+            order = info.order + [n for n in info.nodes if n not in in_order]
             for node_id in order:
                 node = info.nodes[node_id]
                 shapes = node.output_shapes

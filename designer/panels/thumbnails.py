@@ -15,6 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, QStandardPaths, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPixmap
 
 from designer import layout, theme
+from designer.canvas.style import category_color
 from graph_compiler.catalog import REGISTRY
 from graph_compiler.document import Document, Network
 from graph_compiler.errors import NetwrightError
@@ -60,7 +61,7 @@ def render_network(net: Network, size: QSize, ratio: float = 1.0, block_names: s
     for n in net.nodes:
         spec = REGISTRY.get(n.type)
         category = spec.category if spec else ("Blocks" if block_names and n.type in block_names else "")
-        fill = theme.category_color(category)
+        fill = category_color(category)
         r = rects[n.id]
         p.setPen(QPen(fill.darker(130), 1))
         body = QColor(fill)

@@ -1,35 +1,37 @@
-"""The training actions (Run, Pause, Resume, Stop, Save Weights), cheap to create.
+"""The training commands' actions (Run, Pause, Resume, Stop, Save Weights), as the
+dashboard and its controls use them.
 
-Kept apart from the dashboard so the main window can put them in its menu and toolbar
-at start-up without importing pyqtgraph or torch (the window must paint first).
+In the app they are the window's own actions from the command registry
+(designer/actions.py), so the Train menu, the toolbar and the dashboard's buttons share
+them; a dashboard built on its own (tests, tools) makes a private set from the same table.
+Cheap to create: no pyqtgraph, no torch.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QApplication, QStyle
+from PySide6.QtWidgets import QWidget
+
+from designer.actions import TRAINING, Actions, create_actions
 
 
-class TrainingActions(QObject):
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        style = QApplication.style()
-        sp = QStyle.StandardPixmap
+class TrainingActions:
+    def __init__(self, acts: Actions) -> None:
+        self.run: QAction = acts.run
+        self.pause: QAction = acts.pause
+        self.resume: QAction = acts.resume
+        self.stop: QAction = acts.stop
+        self.save: QAction = acts.save_weights
+        self.dashboard: QAction = acts.training_dashboard
+        self.reset_states()
 
-        def make(text: str, icon: QStyle.StandardPixmap, tip: str, shortcut: str | None = None) -> QAction:
-            a = QAction(style.standardIcon(icon), text, self)
-            a.setToolTip(tip)
-            if shortcut:
-                a.setShortcut(shortcut)
-            return a
+    @classmethod
+    def standalone(cls, parent: QWidget) -> TrainingActions:
+        return cls(create_actions(parent, {}, parent, names=TRAINING))
 
-        self.run = make("Run", sp.SP_MediaPlay, "Train the current graph (F5)", "F5")
-        self.pause = make("Pause", sp.SP_MediaPause, "Pause training")
-        self.resume = make("Resume", sp.SP_MediaPlay, "Resume training")
-        self.stop = make("Stop", sp.SP_MediaStop, "Stop training; the weights so far are kept (Shift+F5)",
-                         "Shift+F5")
-        self.save = make("Save Weights…", sp.SP_DialogSaveButton,
-                         "Save the trained weights (safetensors) and the run's settings to a folder")
+    def reset_states(self) -> None:
+        """Idle: only Run (and showing the dashboard) can be used."""
+        self.run.setEnabled(True)
+        self.dashboard.setEnabled(True)
         self.pause.setEnabled(False)
         self.resume.setEnabled(False)
         self.resume.setVisible(False)
@@ -38,6 +40,9 @@ class TrainingActions(QObject):
 
     def controls(self) -> list[QAction]:
         return [self.run, self.pause, self.resume, self.stop]
+
+    def all(self) -> list[QAction]:
+        return [*self.controls(), self.save, self.dashboard]
 
 
 __all__ = ["TrainingActions"]

@@ -86,7 +86,7 @@ class ActivationView(QWidget):
             self.hist_counts = np.zeros(0)
             stats = "no finite values"
         bad = v.size - finite.size
-        shape = fmt_shape((None, *v.shape[1:])) if v.ndim > 1 else str(list(v.shape))
+        shape = fmt_shape((1, *v.shape[1:])) if v.ndim > 1 else str(list(v.shape))  # batch prints as B
         where = "" if act.source == "output" else f" ({act.source})"
         self.kind, pic = activation_picture(v)
         caption = {"tiles": "feature maps of sample 1", "heatmap":

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from designer.training.actions import TrainingActions
 
-DEVICES = ("auto", "cpu", "cuda")
+DEVICES = ("auto", "cpu", "cuda", "mps")
 PROGRESS_STEPS = 200
 STATUS_INTERVAL_S = 0.25
 
@@ -78,10 +78,11 @@ class RunControls(QWidget):
         for w in (self.run_button, self.pause_button, self.resume_button, self.stop_button):
             row.addWidget(w)
         row.addSpacing(12)
-        for label, w in (("Device", self.device_combo), ("Epochs", self.epochs_spin),
-                         ("Batch", self.batch_spin), ("LR", self.lr_edit)):
+        fields: tuple[tuple[str, QWidget], ...] = (("Device", self.device_combo), ("Epochs", self.epochs_spin),
+                                                   ("Batch", self.batch_spin), ("LR", self.lr_edit))
+        for label, field in fields:
             row.addWidget(QLabel(label))
-            row.addWidget(w)
+            row.addWidget(field)
         row.addStretch(1)
         row.addWidget(self.save_button)
         self.mark_cuda_availability()

@@ -1,6 +1,6 @@
 """The training dashboard: controls, progress, and the live views of a run.
 
-Flow (GUIDE §1): Run snapshots the document (``Trainer`` copies it), a TrainingWorker
+Flow: Run snapshots the document (``Trainer`` copies it), a TrainingWorker
 runs the engine on a QThread and writes into TrainingBuffers, and this widget's timer
 (30 Hz, only while a run is live) drains them and feeds long-lived plot items. Views on
 hidden tabs are fed but not redrawn until they are shown.
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -28,17 +28,20 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from designer import theme
 from designer.training.actions import TrainingActions
 from designer.training.activations import ActivationView
 from designer.training.buffers import Drained, TrainingBuffers
 from designer.training.controls import RunControls, RunStatus
 from designer.training.evaluation import EvaluationView
 from designer.training.health import HealthView
+from designer.training.insight import InsightView
 from designer.training.pacing import Pacer
 from designer.training.plot_theme import apply_plot_theme
 from designer.training.plots import CurveBoard
@@ -48,12 +51,27 @@ from designer.training.samples_view import SamplesView
 from graph_compiler.errors import NetwrightError
 
 if TYPE_CHECKING:
+    from designer.model import DocumentModel
     from designer.training.worker import TrainingThread, TrainingWorker
+
+def _scrolling_row(row: QWidget) -> QScrollArea:
+    """A one-row bar that scrolls sideways when the dock is narrower than all its controls,
+    instead of forcing its width on the window (which squeezed the palette to 90 px)."""
+    area = QScrollArea()
+    area.setWidget(row)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+    area.setFixedHeight(row.sizeHint().height() + area.horizontalScrollBar().sizeHint().height())
+    area.setMinimumWidth(200)
+    return area
+
 
 # torch is imported only when a run starts (worker, probe, engine): the window paints first.
 
 TICK_MS = 33  # drain at <= 30 Hz; each view redraws as its Pacer allows (<= 10 Hz)
-PAGE_CURVES, PAGE_ACTIVATIONS, PAGE_HEALTH, PAGE_EVALUATION, PAGE_SAMPLES = range(5)
+PAGE_CURVES, PAGE_ACTIVATIONS, PAGE_HEALTH, PAGE_EVALUATION, PAGE_SAMPLES, PAGE_INSIGHT = range(6)
 PAYLOAD_PAGE = {"activation": PAGE_ACTIVATIONS, "confusion": PAGE_EVALUATION,
                 "predictions": PAGE_EVALUATION, "sample": PAGE_SAMPLES}
 OVERLAYS = (("No earlier runs", 0), ("Previous run", 1), ("Last 3 runs", 3), ("All kept runs", 99))
@@ -77,10 +95,13 @@ class TrainingDashboard(QWidget):
     """One per main window. ``model`` is the DocumentModel (``doc``, ``path`` and its
     change signals); ``history`` keeps earlier runs for the overlays."""
 
+    # {node id: {"dead_fraction", "saturated_fraction", "grad_norm", "level", ...}} for the
+    # canvas badges: from the worker while training, from the Insight units after it.
+    nodeHealth = Signal(object)
     runStarted = Signal()
     runFinished = Signal(str)  # done reason
 
-    def __init__(self, model: QObject, history: RunHistory | None = None,
+    def __init__(self, model: DocumentModel, history: RunHistory | None = None,
                  trainer_factory: Callable[[Any, dict[str, Any]], Any] | None = None,
                  actions: TrainingActions | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -89,7 +110,7 @@ class TrainingDashboard(QWidget):
         self.trainer_factory = trainer_factory or default_trainer_factory
         self.buffers: TrainingBuffers | None = None
         self.worker: TrainingWorker | None = None
-        self.thread: TrainingThread | None = None
+        self.run_thread: TrainingThread | None = None
         self.state = "idle"  # idle | running | paused | stopping | finished | error
         self.stale = False
         self.last_error: str | None = None
@@ -110,10 +131,11 @@ class TrainingDashboard(QWidget):
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self.tick)
 
-        self.actions = actions or TrainingActions(self)
+        self.training_actions = actions or TrainingActions.standalone(self)
         self._connect_actions(own=actions is None)
         apply_plot_theme(self)  # before the plots exist: they take the theme's colours
         self._build_ui()
+        self.insight.unitsReady.connect(self.nodeHealth)
         apply_plot_theme(self)
         self._follow_theme()
         self._connect_model()
@@ -122,7 +144,7 @@ class TrainingDashboard(QWidget):
 
     # ------------------------------------------------------------ UI
     def _connect_actions(self, own: bool) -> None:
-        a = self.actions
+        a = self.training_actions
         self.run_action, self.pause_action, self.resume_action = a.run, a.pause, a.resume
         self.stop_action, self.save_action = a.stop, a.save
         if own:  # actions made by install.py are routed there (they exist before we do)
@@ -133,7 +155,7 @@ class TrainingDashboard(QWidget):
             a.save.triggered.connect(lambda _c=False: self.save_weights_dialog())
 
     def _build_ui(self) -> None:
-        self.controls = RunControls(self.actions)
+        self.controls = RunControls(self.training_actions)
         self.status = RunStatus()
         # Short names for what callers and tests use most.
         c, st = self.controls, self.status
@@ -176,6 +198,7 @@ class TrainingDashboard(QWidget):
         self.health = HealthView()
         self.evaluation = EvaluationView()
         self.samples = SamplesView()
+        self.insight = InsightView()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(curves_page, "Curves")
@@ -183,20 +206,17 @@ class TrainingDashboard(QWidget):
         self.tabs.addTab(self.health, "Layer health")
         self.tabs.addTab(self.evaluation, "Evaluation")
         self.tabs.addTab(self.samples, "Samples")
+        self.tabs.addTab(self.insight, "Insight")
         self.tabs.currentChanged.connect(lambda _i: self._refresh_visible(force=True))
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
-        lay.addWidget(self.controls)
+        lay.addWidget(_scrolling_row(self.controls))
         lay.addWidget(self.status)
         lay.addWidget(self.error_label)
         lay.addWidget(self.tabs, 1)
 
     def _follow_theme(self) -> None:
-        try:
-            from designer import theme
-        except ImportError:
-            return
         theme.manager().changed.connect(self._on_theme)  # held weakly by the manager
 
     def _on_theme(self, _name: str) -> None:
@@ -208,16 +228,10 @@ class TrainingDashboard(QWidget):
 
     def _connect_model(self) -> None:
         m = self.model
-        for name in ("nodesChanged", "edgesChanged", "networksChanged"):
-            sig = getattr(m, name, None)
-            if sig is not None:
-                sig.connect(self._on_document_edited)
-        reset = getattr(m, "documentReset", None)
-        if reset is not None:
-            reset.connect(self._on_document_reset)
-        path_changed = getattr(m, "pathChanged", None)
-        if path_changed is not None:
-            path_changed.connect(lambda _p: self._update_overlays())
+        for signal in (m.nodesChanged, m.edgesChanged, m.networksChanged):
+            signal.connect(self._on_document_edited)
+        m.documentReset.connect(self._on_document_reset)
+        m.pathChanged.connect(lambda _p: self._update_overlays())
 
     # ------------------------------------------------------------ the trained result
     @property
@@ -237,12 +251,12 @@ class TrainingDashboard(QWidget):
         return self.controls.overrides()
 
     def is_running(self) -> bool:
-        return self.thread is not None and self.thread.is_running()
+        return self.run_thread is not None and self.run_thread.is_running()
 
     def start_run(self) -> bool:
         """Snapshot the document and start training it; False (with a message) if it
         cannot start."""
-        if self.thread is not None:
+        if self.run_thread is not None:
             return False
         from designer.training.worker import TrainingThread, TrainingWorker, configure_torch_threads
 
@@ -263,7 +277,7 @@ class TrainingDashboard(QWidget):
         self.buffers = TrainingBuffers()
         self.worker = TrainingWorker(trainer, self.buffers)
         self.worker.finished.connect(self._on_finished)  # queued: see _on_finished
-        self.thread = TrainingThread(self.worker)
+        self.run_thread = TrainingThread(self.worker)
         self.result = None
         self.stale = False
         self.stale_badge.setVisible(False)
@@ -276,7 +290,7 @@ class TrainingDashboard(QWidget):
             self.worker.watch(*self.watched)
         self.state = "running"
         self.state_label.setText("Starting…")
-        self.thread.start()
+        self.run_thread.start()
         self.timer.start()
         self._update_controls()
         self.runStarted.emit()
@@ -307,9 +321,10 @@ class TrainingDashboard(QWidget):
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Stop a live run and wait for its thread (main window close)."""
         self.timer.stop()
-        if self.thread is None:
+        self.insight.shutdown()
+        if self.run_thread is None:
             return True
-        ok = self.thread.stop_and_wait(timeout_ms)
+        ok = self.run_thread.stop_and_wait(timeout_ms)
         if ok:
             QApplication.processEvents()  # deliver the worker's finished signal
         return ok
@@ -358,6 +373,8 @@ class TrainingDashboard(QWidget):
                 self._pending[key] = latest[key]
         if "traceback" in latest:
             self.last_traceback = latest["traceback"]
+        if "badges" in latest:  # cheap, and the canvas shows them whatever tab is open
+            self.nodeHealth.emit(latest["badges"])
         for level, text in d.messages:
             if level == "error":
                 self._show_error(text)
@@ -393,7 +410,7 @@ class TrainingDashboard(QWidget):
     def _on_finished(self, reason: str) -> None:
         # A declared slot of this QObject, so the worker's finished signal is queued into
         # the GUI thread. (PySide calls a plain callable in the emitting thread.)
-        thread, worker = self.thread, self.worker
+        thread, worker = self.run_thread, self.worker
         if thread is not None:
             thread.thread.wait(5000)
         self.tick()  # whatever the worker wrote last
@@ -402,11 +419,11 @@ class TrainingDashboard(QWidget):
         self._refresh_visible(force=True)
         self.curves.refresh(force=True)
         self.health.refresh(force=True)
-        self.thread = None
+        self.run_thread = None
         self.worker = None
         trainer = worker.trainer if worker is not None else None
         # A failed run's weights are unusable (NaN, half-built); a stopped run's are fine.
-        if trainer is not None and reason != "error" and getattr(trainer, "recipe", None) is not None:
+        if trainer is not None and reason != "error" and trainer.recipe is not None:
             from designer.training.worker import make_probe
 
             probe = worker.probe if worker is not None and worker.probe is not None else make_probe(trainer)
@@ -429,6 +446,8 @@ class TrainingDashboard(QWidget):
         if self.watched and self.result is not None:
             self.show_activations(*self.watched)
         self.runFinished.emit(reason)
+        if self.result is not None:
+            self.insight.set_trainer(self.result.trainer)
 
     def _record_history(self, reason: str) -> None:
         curves: dict[str, tuple[list[float], list[float]]] = {}
@@ -447,7 +466,7 @@ class TrainingDashboard(QWidget):
 
     # ------------------------------------------------------------ earlier runs
     def _history_key(self) -> str:
-        path = getattr(self.model, "path", None)
+        path = self.model.path
         return os.path.abspath(path) if path else f"unsaved:{id(self.model.doc)}"
 
     def _update_overlays(self) -> None:
@@ -495,7 +514,7 @@ class TrainingDashboard(QWidget):
 
     # ------------------------------------------------------------ document changes
     def _on_document_edited(self, *_args: Any) -> None:
-        if self.thread is None and self.result is None:
+        if self.run_thread is None and self.result is None:
             return
         try:
             stale = semantic_key(self.model.doc) != self._snapshot_key
@@ -508,7 +527,7 @@ class TrainingDashboard(QWidget):
 
     def _on_document_reset(self) -> None:
         self._on_document_edited()
-        if self.thread is None:
+        if self.run_thread is None:
             self.result = None  # the weights stay attached to the old document only
             self._update_controls()
         self._update_overlays()
@@ -532,7 +551,7 @@ class TrainingDashboard(QWidget):
     def save_weights_dialog(self) -> None:
         if self.result is None:
             return
-        path = getattr(self.model, "path", None)
+        path = self.model.path
         base = Path(path).with_suffix("") if path else Path.home() / "untitled"
         number = max(1, self.history.next_number(self._history_key()) - 1)
         suggestion = f"{base}-run{number}"

@@ -5,16 +5,13 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
+from designer import theme
+
 
 def plot_colors() -> tuple[str, str]:
-    """(background, foreground) of the current theme; pyqtgraph's own when there is none."""
-    try:
-        from designer import theme
-
-        c = theme.colors()
-        return c.base, c.muted
-    except Exception:  # noqa: BLE001 - a missing theme must not stop the dashboard
-        return "#000000", "#aaaaaa"
+    """(background, foreground) of the current theme."""
+    c = theme.colors()
+    return c.base, c.muted
 
 
 def apply_plot_theme(root: QWidget) -> None:

@@ -92,7 +92,7 @@ def configure_plot(plot: pg.PlotItem) -> pg.PlotItem:
 
 
 def configure_curve(item: pg.PlotDataItem) -> pg.PlotDataItem:
-    """The settings every long curve needs to stay fast (see GUIDE §2, pyqtgraph); call
+    """The settings every long curve needs to stay fast (pyqtgraph's own advice); call
     after adding it to a plot made by ``configure_plot`` (or to a bare ViewBox)."""
     item.setDownsampling(auto=True, method="peak")
     item.setClipToView(True)

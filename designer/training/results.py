@@ -31,7 +31,7 @@ class TrainedResult:
 
     def weights(self) -> dict[str, dict[str, Any]]:
         """{network: state_dict} on the CPU."""
-        result = getattr(self.trainer, "result", None)
+        result = self.trainer.result
         return result.weights if result is not None else self.trainer.weights()
 
     def save(self, directory: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from graph_compiler.document import atomic_write
+from graph_compiler.atomic import atomic_write
 
 MAX_RUNS = 10
 MAX_STEP_POINTS = 400

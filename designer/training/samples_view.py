@@ -53,7 +53,7 @@ def _arr(payload: dict[str, Any], key: str, ndim: int | None = None) -> np.ndarr
 
 
 def class_brushes(labels: np.ndarray) -> list[Any]:
-    cache = {}
+    cache: dict[Any, Any] = {}
     out = []
     for lab in labels.tolist():
         b = cache.get(lab)
@@ -267,8 +267,8 @@ class PayloadView(QWidget):
 
     def _make_curve(self) -> QWidget:
         w = pg.PlotWidget()
-        w.real_item = w.plot(pen=pg.mkPen((150, 150, 150), width=1), name="real")  # type: ignore[attr-defined]
-        w.fit_item = w.plot(pen=pg.mkPen(PALETTE[0], width=1), name="model")  # type: ignore[attr-defined]
+        w.real_item = w.plot(pen=pg.mkPen((150, 150, 150), width=1), name="real")
+        w.fit_item = w.plot(pen=pg.mkPen(PALETTE[0], width=1), name="model")
         return w
 
     def _curve(self, p: dict[str, Any]) -> str:

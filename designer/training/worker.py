@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
@@ -30,7 +30,11 @@ from designer.training.plots import epoch_series, step_series
 from graph_compiler.training.events import Event
 from graph_compiler.training.probe import ModelProbe, ProbeError
 
+if TYPE_CHECKING:
+    from graph_compiler.training.engine import Trainer
+
 HEALTH_INTERVAL_S = 0.25  # per-layer norms at most 4x a second
+BADGE_INTERVAL_S = 2.0  # dead / saturated units for the canvas badges (one probe forward pass)
 ACTIVATION_INTERVAL_S = 1.0  # refresh of the watched node's activations while training
 
 _threads_configured = False
@@ -57,11 +61,10 @@ def configure_torch_threads(reserve_for_ui: int = 1) -> None:
         pass  # parallel work already ran (e.g. in tests): the default stays
 
 
-def make_probe(trainer: Any) -> ModelProbe | None:
+def make_probe(trainer: Trainer) -> ModelProbe | None:
     """A ModelProbe over a prepared trainer's modules, or None before set-up finished."""
-    ctx = getattr(trainer, "ctx", None)
-    recipe = getattr(trainer, "recipe", None)
-    if ctx is None or recipe is None or not getattr(recipe, "modules", None):
+    ctx, recipe = trainer.ctx, trainer.recipe
+    if ctx is None or recipe is None or not recipe.modules:
         return None
     data = ctx.val if ctx.val is not None else ctx.train
     compiled = ctx.compiled
@@ -88,6 +91,10 @@ class TrainingWorker(QObject):
         self._watch: tuple[str, str | None] | None = None  # (node id, network)
         self._watch_new = False
         self._last_health = 0.0
+        self._last_badges = 0.0
+        self._badge_step = -1
+        self._grad_norms: dict[str, float] = {}
+        self._badge_inputs: list[Any] | None = None
         self._last_activation = 0.0
         self._health_step = 0
         self._samples_per_s: float | None = None
@@ -154,9 +161,36 @@ class TrainingWorker(QObject):
             try:
                 names, w, g = self.probe.norms()
                 self.buffers.add_health(float(self._step), names, w, g)
+                self._grad_norms = {n: float(v) for n, v in zip(names, g) if np.isfinite(v)}
             except Exception as exc:  # noqa: BLE001 - diagnostics must never stop training
                 self.buffers.message("warning", f"per-layer norms unavailable: {exc}")
                 self.probe = None
+
+        if (now - self._last_badges >= BADGE_INTERVAL_S and self.probe is not None
+                and self._step != self._badge_step):
+            self._last_badges = now
+            self._badge_step = self._step
+            self._post_badges()
+
+    def _post_badges(self) -> None:
+        """Dead / saturated units of the main network on the probe batch, with the last
+        step's parameter gradient norms, for the canvas badges."""
+        from graph_compiler.insight.units import PROBE_SIZE, measure
+        from graph_compiler.training.probe import probe_inputs
+
+        probe = self.probe
+        assert probe is not None
+        try:
+            name = next(iter(probe.modules))
+            if self._badge_inputs is None:  # the same samples every time, so the numbers compare
+                self._badge_inputs = probe_inputs(probe.analysis.networks[name], probe.data_x, n=PROBE_SIZE)
+            section = measure(probe.modules[name], probe.doc.network(name), probe.generated.attrs.get(name, {}),
+                              self._badge_inputs, self._grad_norms)
+        except Exception as exc:  # noqa: BLE001 - badges are a diagnostic; training goes on
+            self.buffers.message("warning", f"unit health unavailable: {exc}")
+            return
+        rows = {r["node"]: {**r, "grad_label": "parameter gradient norm (last step)"} for r in section["nodes"]}
+        self.buffers.put("badges", rows)
 
     def _capture(self, node_id: str, network: str | None) -> None:
         if self.probe is None:

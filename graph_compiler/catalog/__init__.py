@@ -7,14 +7,19 @@ module's SPECS; see README "Extending the catalog".
 from __future__ import annotations
 
 from graph_compiler.catalog import (
+    arith,
     attention,
+    attention_ops,
     conv,
     dense,
     generative,
     io_shape,
+    learned,
     merge,
     norm,
     recurrent,
+    regularize,
+    shape_ops,
 )
 from graph_compiler.catalog.spec import (
     REQUIRED,
@@ -28,7 +33,8 @@ from graph_compiler.catalog.spec import (
 )
 
 REGISTRY = Registry()
-for _module in (io_shape, dense, conv, norm, recurrent, attention, merge, generative):
+for _module in (io_shape, shape_ops, learned, dense, conv, norm, regularize, recurrent, attention,
+                attention_ops, merge, arith, generative):
     for _spec in _module.SPECS:
         REGISTRY.add(_spec)
 

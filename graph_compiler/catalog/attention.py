@@ -24,7 +24,7 @@ def _heads_divide(type_name: str, d: int, heads: int, heads_param: str) -> None:
         raise ShapeError(f"{type_name}: model size {d} is not divisible by {heads_param}={heads}", heads_param)
 
 
-def _causal(p: dict[str, Any], seq: str) -> str:
+def _causal(p: dict[str, Any], seq: str | None) -> str:
     return f"causal_mask({seq})"
 
 
@@ -85,6 +85,7 @@ def _mha_forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str 
 def _mha_count(p: dict[str, Any], ins: Sequence[Shape | None], outs: Sequence[Shape]) -> tuple[int, int]:
     q = ins[0]
     k = ins[1] if len(ins) > 1 and ins[1] is not None else q
+    assert q is not None and k is not None  # counts run only once the inputs have shapes
     return _mha_cost(p["embed_dim"], p["bias"], q[0], q[1], k[1])
 
 

@@ -154,7 +154,8 @@ def _pool(type_name: str, nd: int, kind: str, doc: str) -> NodeSpec:
                     aliases=("downsample", "pool", "subsample"))
 
 
-def _adaptive(type_name: str, nd: int, doc: str) -> NodeSpec:
+def _adaptive(type_name: str, nd: int, doc: str,
+              aliases: tuple[str, ...] = ("global average pooling", "gap")) -> NodeSpec:
     def resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str, Any]:
         if len(ins[0]) != nd + 2:
             raise ShapeError(f"{type_name} expects {_LAYOUT[nd]}, gets {fmt_shape(ins[0])}")
@@ -166,7 +167,7 @@ def _adaptive(type_name: str, nd: int, doc: str) -> NodeSpec:
                       length=nd, positional=True, always=True),),
         module=f"nn.{type_name}", resolve=resolve,
         shape=lambda p, ins: [(*ins[0][:2], *pair(p["output_size"], nd))],
-        count=lambda p, i, o: (0, 0), aliases=("global average pooling", "gap"),
+        count=lambda p, i, o: (0, 0), aliases=aliases,
     )
 
 
@@ -207,6 +208,10 @@ SPECS = [
     _pool("AvgPool2d", 2, "avg", "Average over sliding windows of a [B, C, H, W] image."),
     _adaptive("AdaptiveAvgPool1d", 1, "Averages a [B, C, L] sequence down to output_size."),
     _adaptive("AdaptiveAvgPool2d", 2, "Averages a [B, C, H, W] image down to output_size (1 = global)."),
+    _adaptive("AdaptiveMaxPool1d", 1, "Max over windows that shrink a [B, C, L] sequence to output_size.",
+              aliases=("global max pooling",)),
+    _adaptive("AdaptiveMaxPool2d", 2, "Max over windows that shrink a [B, C, H, W] image to output_size "
+              "(1 = global max).", aliases=("global max pooling",)),
     NodeSpec(
         "Upsample", POOL, "Resizes [B, C, ...] by scale_factor (nearest or interpolated).",
         params=(Param("scale_factor", "float", 2.0, "size multiplier", min=0.01, max=64.0, always=True),

@@ -52,6 +52,19 @@ def _act(name: str, doc: str, *params: Param, aliases: tuple[str, ...] = ()) -> 
                     resolve=resolve, shape=_same, count=no_cost, aliases=("activation", *aliases))
 
 
+def _glu_resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str, Any]:
+    d = non_batch_dim(params["dim"], len(ins[0]), "GLU", "splitting")
+    if ins[0][d] % 2:
+        raise ShapeError(f"gated unit: dim {params['dim']} of {fmt_shape(ins[0])} has odd size "
+                         f"{ins[0][d]}; it must split into two equal halves", "dim")
+    return params
+
+
+def _halve(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
+    d = params["dim"] % len(ins[0])
+    return [(*ins[0][:d], ins[0][d] // 2, *ins[0][d + 1:])]
+
+
 _DIM = Param("dim", "int", -1, "dim that sums to 1", min=-8, max=8, always=True)
 
 SPECS = [
@@ -83,6 +96,25 @@ SPECS = [
     _act("Softplus", "log(1 + exp(beta * x)) / beta: a smooth ReLU.",
          Param("beta", "float", 1.0, "sharpness", min=1e-6, max=1e6),
          Param("threshold", "float", 20.0, "above this, linear", min=0.0, max=1e6)),
+    _act("ReLU6", "min(max(0, x), 6): ReLU capped at 6 (MobileNet).", aliases=("mobilenet", "clamp")),
+    _act("Hardtanh", "x clamped to [min_val, max_val].",
+         Param("min_val", "float", -1.0, "lower limit", min=-1e6, max=1e6),
+         Param("max_val", "float", 1.0, "upper limit", min=-1e6, max=1e6), aliases=("clamp", "clip")),
+    _act("Hardswish", "x * ReLU6(x + 3) / 6: a cheap swish (MobileNetV3).", aliases=("hard swish", "mobilenet")),
+    _act("Hardsigmoid", "ReLU6(x + 3) / 6: a cheap sigmoid (MobileNetV3 squeeze-excitation).",
+         aliases=("hard sigmoid", "mobilenet")),
+    _act("SELU", "Scaled ELU: self-normalising networks."),
+    _act("CELU", "max(0, x) + min(0, alpha * (exp(x / alpha) - 1)).",
+         Param("alpha", "float", 1.0, "scale for negative inputs", min=1e-6, max=100.0)),
+    NodeSpec("GLU", "Activation", "Gated linear unit: splits dim in halves a, b and gives a * sigmoid(b).",
+             params=(Param("dim", "int", -1, "dim to split in half", min=-8, max=8),),
+             module="nn.GLU", resolve=_glu_resolve, shape=_halve, count=no_cost,
+             aliases=("activation", "gate", "gated")),
+    NodeSpec("SwiGLU", "Activation",
+             "SiLU-gated unit (LLaMA-style feed-forward): splits dim in halves a, b and gives silu(a) * b.",
+             params=(Param("dim", "int", -1, "dim to split in half", min=-8, max=8),),
+             module="SwiGLU", support=("SwiGLU",), resolve=_glu_resolve, shape=_halve, count=no_cost,
+             aliases=("activation", "gate", "gated", "silu", "swish", "llama")),
     _act("Softmax", "Exponentiates and normalises along dim so it sums to 1.", _DIM,
          aliases=("probabilities",)),
     _act("LogSoftmax", "log(Softmax(x)), numerically stable.", _DIM),

@@ -50,9 +50,21 @@ def _unflatten_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape
     return [(*shape[:dim], *sizes, *shape[dim + 1:])]
 
 
+def _reshape_target(params: dict[str, Any], shape: Shape) -> list[int]:
+    """The per-sample target with each 0 replaced by the input's size at that position."""
+    target = list(params["shape"])
+    for i, d in enumerate(target):
+        if d == 0:
+            if i + 1 >= len(shape):
+                raise ShapeError(f"Reshape: entry {i} is 0 (keep the input's size), but {fmt_shape(shape)} "
+                                 f"has no dim {i + 1}", "shape")
+            target[i] = shape[i + 1]
+    return target
+
+
 def _reshape_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     shape = ins[0]
-    target = list(params["shape"])
+    target = _reshape_target(params, shape)
     total = prod(shape[1:])
     known = prod(d for d in target if d != -1)
     if -1 in target:
@@ -67,8 +79,10 @@ def _reshape_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
 
 
 def _reshape_fwd(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
-    dims = "".join(f", {d}" for d in p["shape"])
-    return [f"{outs[0] or '_'} = {ins[0]}.reshape({ins[0]}.shape[0]{dims})"]
+    # 0 entries read the size off the input, so the code works for any sequence length.
+    x = ins[0]
+    dims = "".join(f", {x}.shape[{i + 1}]" if d == 0 else f", {d}" for i, d in enumerate(p["shape"]))
+    return [f"{outs[0] or '_'} = {x}.reshape({x}.shape[0]{dims})"]
 
 
 def _permute_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
@@ -151,8 +165,9 @@ SPECS = [
         module="nn.Unflatten", shape=_unflatten_shape, count=_zero, input_dtype="any", output_dtype="same",
     ),
     NodeSpec(
-        "Reshape", CAT, "Reshapes each sample; `shape` excludes the batch, one entry may be -1.",
-        params=(Param("shape", "shape", REQUIRED, "new per-sample shape", allow_minus_one=True),),
+        "Reshape", CAT, "Reshapes each sample; `shape` excludes the batch, one entry may be -1, and 0 keeps "
+        "the input's size at that position (so [0, 12, 64] splits [B, T, 768] into heads for any T).",
+        params=(Param("shape", "shape", REQUIRED, "new per-sample shape", allow_minus_one=True, allow_zero=True),),
         forward=_reshape_fwd, shape=_reshape_shape, count=_zero, input_dtype="any", output_dtype="same",
         aliases=("view",),
     ),

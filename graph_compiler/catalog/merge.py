@@ -18,21 +18,26 @@ from graph_compiler.catalog.spec import (
 CAT = "Merge & split"
 
 
+def broadcast_shape(type_name: str, verb: str, ins: Sequence[Shape]) -> Shape:
+    """The broadcast of equal-rank shapes, or a ShapeError naming the dim that differs."""
+    # Equal ranks only: with batch 1 during analysis, [B, 4] + [B, 3, 4] would
+    # broadcast fine here and fail (or mix samples) with a real batch.
+    if len({len(s) for s in ins}) > 1:
+        raise ShapeError(f"{type_name}: inputs have different ranks: " + ", ".join(fmt_shape(s) for s in ins))
+    rank = max(len(s) for s in ins)
+    out: list[int] = []
+    for i in range(1, rank + 1):
+        sizes = {s[-i] for s in ins if len(s) >= i} - {1}
+        if len(sizes) > 1:
+            shapes = " and ".join(fmt_shape(s) for s in ins)
+            raise ShapeError(f"{type_name}: cannot {verb} {shapes} (sizes differ in dim {rank - i})")
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(reversed(out))
+
+
 def _broadcast(type_name: str, verb: str):  # type: ignore[no-untyped-def]
     def shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
-        # Equal ranks only: with batch 1 during analysis, [B, 4] + [B, 3, 4] would
-        # broadcast fine here and fail (or mix samples) with a real batch.
-        if len({len(s) for s in ins}) > 1:
-            raise ShapeError(f"{type_name}: inputs have different ranks: " + ", ".join(fmt_shape(s) for s in ins))
-        rank = max(len(s) for s in ins)
-        out: list[int] = []
-        for i in range(1, rank + 1):
-            sizes = {s[-i] for s in ins if len(s) >= i} - {1}
-            if len(sizes) > 1:
-                shapes = " and ".join(fmt_shape(s) for s in ins)
-                raise ShapeError(f"{type_name}: cannot {verb} {shapes} (sizes differ in dim {rank - i})")
-            out.append(sizes.pop() if sizes else 1)
-        return [tuple(reversed(out))]
+        return [broadcast_shape(type_name, verb, ins)]
     return shape
 
 

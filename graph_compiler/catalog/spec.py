@@ -52,6 +52,7 @@ class Param:
     positional: bool = False  # emitted positionally in the constructor
     length: int | None = None  # tuple length for ints
     allow_minus_one: bool = False  # shape: one -1 allowed (Reshape)
+    allow_zero: bool = False  # shape: 0 = keep the input's size at this position (Reshape)
     nullable: bool = False  # None is a legal value
     always: bool = False  # emitted even when equal to the default (torch's default differs)
 
@@ -179,10 +180,11 @@ def _check_shape(p: Param, v: Any) -> tuple[Any, str | None]:
         return None, f"{p.name} has {len(v)} dimensions; at most 8 are supported"
     minus = sum(1 for x in v if x == -1)
     for x in v:
-        if x == -1 and p.allow_minus_one and minus == 1:
+        if (x == -1 and p.allow_minus_one and minus == 1) or (x == 0 and p.allow_zero):
             continue
         if x < 1 or x > MAX_SIZE:
             extra = " (one entry may be -1)" if p.allow_minus_one else ""
+            extra += " (0 keeps the input's size)" if p.allow_zero else ""
             return None, f"{p.name} has size {x}; sizes must be 1..{MAX_SIZE}{extra}"
     return tuple(v), None
 
@@ -230,6 +232,8 @@ class NodeSpec:
     shape: ShapeFn | None = None  # closed-form output shapes; None -> run on meta
     count: CountFn | None = None  # closed-form (params, flops); None -> run on meta
     support: tuple[str, ...] = ()  # helper definitions the generated file must contain
+    # Which of ``support`` a node with these params uses, when that depends on them.
+    support_used: Callable[[dict[str, Any]], tuple[str, ...]] | None = None
     input_dtype: str = "float"  # "float", "long" or "any"
     output_dtype: str = "float"  # "float", "same" (as input 0) or "param:<name>"
     num_outputs: Callable[[dict[str, Any]], int] | None = None
@@ -262,6 +266,10 @@ class NodeSpec:
         if index < len(self.inputs):
             return self.inputs[index].name
         return f"{self.inputs[-1].name.rstrip('0123456789')}{index}"
+
+    def support_for(self, params: dict[str, Any]) -> tuple[str, ...]:
+        """The support definitions the generated file needs for a node with these params."""
+        return self.support if self.support_used is None else self.support_used(params)
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params if p.default is not REQUIRED}

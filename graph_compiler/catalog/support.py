@@ -80,6 +80,79 @@ class TimestepEmbedding(nn.Module):
         return self.mlp(emb)
 '''
 
+SUPPORT["SwiGLU"] = '''
+class SwiGLU(nn.Module):
+    """SiLU-gated unit: silu(a) * b for the two halves a, b of the input along dim."""
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = x.chunk(2, dim=self.dim)
+        return nn.functional.silu(a) * b
+'''
+
+SUPPORT["StochasticDepth"] = '''
+class StochasticDepth(nn.Module):
+    """Randomly drops a residual branch while training (torchvision.ops.StochasticDepth):
+    mode "row" drops it per sample, "batch" for the whole batch; survivors are scaled by
+    1 / (1 - p)."""
+
+    def __init__(self, p: float, mode: str = "row") -> None:
+        super().__init__()
+        self.p = p
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+'''
+
+SUPPORT["LayerNorm2d"] = '''
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels of a [B, C, H, W] image (ConvNeXt): each pixel's C
+    values are normalised, as nn.LayerNorm(C) does on channels-last [B, H, W, C]."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = super().forward(x.permute(0, 2, 3, 1))
+        return x.permute(0, 3, 1, 2)
+'''
+
+SUPPORT["ScaledDotProductAttention"] = '''
+class ScaledDotProductAttention(nn.Module):
+    """softmax(q k^T * scale) v, with attention dropout while training only."""
+
+    def __init__(
+        self,
+        dropout_p: float = 0.0,
+        is_causal: bool = False,
+        scale: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.dropout_p = dropout_p
+        self.is_causal = is_causal
+        self.scale = scale
+
+    def forward(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor
+    ) -> torch.Tensor:
+        return nn.functional.scaled_dot_product_attention(
+            q,
+            k,
+            v,
+            dropout_p=self.dropout_p if self.training else 0.0,
+            is_causal=self.is_causal,
+            scale=self.scale,
+        )
+'''
+
 _NAMESPACE: dict[str, Any] | None = None
 
 

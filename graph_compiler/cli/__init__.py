@@ -21,8 +21,10 @@ COMMANDS: dict[str, str] = {
     "export": "write PyTorch code, a training script, ONNX",
     "train": "train the model described by a file",
     "sample": "draw samples from a trained generative model",
+    "evaluate": "what a trained model gets wrong: calibration, attacks, attributions, dead units, OOD",
     "dataset": "write samples of a built-in dataset",
     "import": "turn a PyTorch nn.Module into a Netwright graph",
+    "diff": "compare two designs: nodes, wires, parameters, shapes",
 }
 _MODULES = {"import": "import_cmd"}
 

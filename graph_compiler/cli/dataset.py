@@ -1,6 +1,8 @@
 """netwright dataset NAME -o OUT.npy: write samples of a built-in dataset.
 
-    netwright dataset --list
+    netwright dataset --list                       # with download size, licence, cached?
+    netwright dataset --fetch mnist                # download once, verified, with a progress bar
+    netwright dataset mnist --option split=test -o mnist_test.npy --with-labels
     netwright dataset eight_gaussians -n 2000 --seed 1 -o real.npy
     netwright dataset digits -n 500 --with-labels -o digits.npy   # + digits_labels.npy
     netwright dataset spirals --option arms=3 --option noise=0.05 -o spirals.npy
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,8 @@ from graph_compiler.errors import NetwrightError
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", nargs="?", metavar="NAME", help="built-in dataset (see --list)")
     p.add_argument("--list", action="store_true", help="print the built-in datasets and exit")
+    p.add_argument("--fetch", metavar="NAME", action="append", default=[],
+                   help="download a standard dataset (e.g. mnist, cifar10) into the cache now (repeatable)")
     p.add_argument("-n", type=int, default=None, metavar="N", help="number of samples (default: the dataset's own)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument("-o", "--output", metavar="OUT.npy", help="where to write the samples (.npy)")
@@ -43,19 +48,58 @@ def _parse_option(text: str) -> tuple[str, Any]:
 
 
 def _list(as_json: bool) -> int:
+    from graph_compiler.data import fetch
+    from graph_compiler.data.standard import STANDARD
     from graph_compiler.training.datasets import list_datasets
 
     infos = list_datasets()
     if as_json:
-        print(json.dumps([{"name": i.name, "task": i.task, "shape": list(i.input_shape),
-                           "description": i.description} for i in infos], indent=2))
+        rows_json = []
+        for i in infos:
+            row: dict[str, Any] = {"name": i.name, "task": i.task, "shape": list(i.input_shape),
+                                   "description": i.description, "downloads": i.downloads}
+            if i.name in STANDARD:
+                std = STANDARD[i.name]
+                row.update(size_bytes=std.size, licence=std.licence, homepage=std.homepage,
+                           cached=std.cached())
+            rows_json.append(row)
+        print(json.dumps(rows_json, indent=2))
         return 0
-    rows = [(i.name, i.task, "[N, " + ", ".join(map(str, i.input_shape)) + "]", i.description)
-            for i in infos]
-    head = ("name", "task", "shape", "description")
-    widths = [max(len(r[c]) for r in [head, *rows]) for c in range(3)]
+    rows = []
+    for i in infos:
+        std = STANDARD.get(i.name)
+        size = _megabytes(std.size) if std else "built in"
+        cached = ("yes" if std.cached() else "no") if std else "-"
+        licence = std.licence if std else "-"
+        rows.append((i.name, i.task, "[N, " + ", ".join(map(str, i.input_shape)) + "]", size, cached,
+                     i.description + (f" | licence: {licence}" if std else "")))
+    head = ("name", "task", "shape", "download", "cached", "description")
+    widths = [max(len(r[c]) for r in [head, *rows]) for c in range(5)]
     for r in [head, *rows]:
-        print("  ".join(r[c].ljust(widths[c]) for c in range(3)) + "  " + r[3])
+        print("  ".join(r[c].ljust(widths[c]) for c in range(5)) + "  " + r[5])
+    print(f"\ncache: {fetch.cache_dir()} (set {fetch.DATA_DIR_ENV} to move it; "
+          f"{fetch.MIRROR_ENV} to download from a mirror)")
+    return 0
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB"
+
+
+def _fetch(names: list[str], quiet: bool = False) -> int:
+    from graph_compiler.data.standard import STANDARD
+
+    for name in names:
+        if name not in STANDARD:
+            raise NetwrightError(f"--fetch {name!r}: not a downloadable dataset; "
+                                 f"choose from {', '.join(sorted(STANDARD))}")
+    for name in names:
+        std = STANDARD[name]
+        was_cached = std.cached()
+        print(f"{name}: {'checking' if was_cached else 'downloading'} {len(std.files)} file(s), "
+              f"{_megabytes(std.size)} ({std.licence})", file=sys.stderr)
+        paths = std.fetch_all(progress=sys.stderr.isatty())
+        print(f"{name}: ready in {paths[0].parent}")
     return 0
 
 
@@ -67,6 +111,8 @@ def labels_path(out: Path) -> Path:
 def run(args: argparse.Namespace) -> int:
     if args.list:
         return _list(args.json)
+    if args.fetch:
+        return _fetch(args.fetch)
     if not args.name:
         raise NetwrightError("name a dataset (see `netwright dataset --list`)")
     if not args.output:
@@ -97,7 +143,7 @@ def _save(path: Path, array: Any) -> Path:
 
     import numpy as np
 
-    from graph_compiler.document import atomic_write
+    from graph_compiler.atomic import atomic_write
 
     buf = io.BytesIO()
     np.save(buf, array, allow_pickle=False)

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from graph_compiler import document
+from graph_compiler.atomic import atomic_write
 from graph_compiler.errors import NetwrightError
+
+T = TypeVar("T")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -71,12 +76,12 @@ def _write_text(output: str | None, text: str) -> int:
     if not output:
         sys.stdout.write(text)
         return 0
-    _guard(lambda: document.atomic_write(output, text.encode("utf-8")), output)
+    _guard(lambda: atomic_write(output, text.encode("utf-8")), output)
     print(f"wrote {Path(output)}")
     return 0
 
 
-def _guard(action, output: str):  # type: ignore[no-untyped-def]
+def _guard(action: Callable[[], T], output: str) -> T:
     """Run a write, turning OS errors into a message that names the file."""
     try:
         return action()

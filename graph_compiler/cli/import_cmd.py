@@ -63,10 +63,11 @@ def run(args: argparse.Namespace) -> int:
     extra = f", blocks: {', '.join(blocks)}" if blocks else ""
     print(f"wrote {Path(args.output)} ({doc.main.name}: {nodes} nodes{extra}; outputs match the original model)")
     if args.save_weights:
-        from graph_compiler.interop.weights import MAIN_WEIGHTS, convert_state_dict, save_state_dict
+        from graph_compiler.interop.weights import MAIN_WEIGHTS, convert_state_dict
+        from graph_compiler.training.checkpoints import save_weights
 
         folder = Path(args.save_weights)
         folder.mkdir(parents=True, exist_ok=True)
-        save_state_dict(convert_state_dict(model.state_dict(), doc), folder / MAIN_WEIGHTS)
+        save_weights(folder / MAIN_WEIGHTS, convert_state_dict(model.state_dict(), doc))
         print(f"wrote {folder / MAIN_WEIGHTS}")
     return 0

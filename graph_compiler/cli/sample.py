@@ -18,9 +18,12 @@ import argparse
 import io
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graph_compiler.errors import NetwrightError
+
+if TYPE_CHECKING:
+    from graph_compiler.training.engine import Trainer
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -55,49 +58,16 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def load_sampler(weights: str | Path, file: str | Path | None = None, options: dict[str, Any] | None = None,
-                 device: str = "cpu", require_generative: bool = True) -> Any:
-    """A prepared Trainer for a saved run, its recipe's options overridden by ``options``.
+                 device: str = "cpu", require_generative: bool = True) -> Trainer:
+    """A prepared Trainer for a saved run (``engine.load_trained``), refusing runs whose
+    recipe does not generate samples unless ``require_generative`` is False."""
+    from graph_compiler.training.restore import load_trained
 
-    With ``file``, that document's networks are used (they must fit the saved weights),
-    else the snapshot in run.json. Raises NetwrightError subclasses."""
-    from graph_compiler import document
-    from graph_compiler.document import from_dict
-    from graph_compiler.training.checkpoints import CheckpointError, load_run
-    from graph_compiler.training.engine import Trainer
-
-    saved = load_run(weights, with_optimizer=False)
-    if file is not None:
-        doc = document.load(file)
-    else:
-        raw = saved.info.get("document")
-        if not isinstance(raw, dict):
-            raise CheckpointError(f"{weights}: run.json holds no document snapshot; name the graph FILE")
-        doc = from_dict(raw)
-    cfg = dict(saved.info.get("config") or {})
-    cfg["device"] = device
-    cfg["options"] = {**(cfg.get("options") or {}), **(options or {})}
-    doc.training = cfg
-    trainer = Trainer(doc)
-    recipe = trainer.prepare()
-    if require_generative and not getattr(recipe, "generative", False):
+    trainer = load_trained(weights, file=file, options=options, device=device)
+    if require_generative and not trainer.recipe.generative:
         raise NetwrightError(
-            f"recipe {recipe.name!r} does not generate samples; `netwright sample` works with gan, vae, "
+            f"recipe {trainer.recipe.name!r} does not generate samples; `netwright sample` works with gan, vae, "
             "diffusion and language_model runs")
-    missing = [n for n in recipe.networks() if n not in saved.weights]
-    if missing:
-        raise CheckpointError(f"{weights}: no saved weights for network {missing[0]!r}")
-    try:
-        recipe.load_state_dicts({n: {k: v.to(trainer.device) for k, v in sd.items()}
-                                 for n, sd in saved.weights.items() if n in recipe.modules})
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise CheckpointError(f"{weights}: the saved weights do not fit the graph's networks ({first})") from None
-    recipe.load_extra_state(saved.info.get("extra_state") or {})
-    if saved.info.get("normalizer"):
-        # Samples are mapped back to data units with the statistics the run trained with.
-        from graph_compiler.training.preprocessing import Normalizer
-
-        trainer.normalizer = trainer.ctx.normalizer = Normalizer.from_dict(saved.info["normalizer"])
     return trainer
 
 
@@ -142,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write(path: Path, data: bytes) -> None:
-    from graph_compiler.document import atomic_write
+    from graph_compiler.atomic import atomic_write
 
     try:
         atomic_write(path, data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from graph_compiler import document
 from graph_compiler.analysis import Analysis, Analyzer
@@ -15,7 +16,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def summary_dict(analysis: Analysis) -> dict[str, object]:
+def summary_dict(analysis: Analysis) -> dict[str, Any]:
     main = analysis.networks[analysis.main] if analysis.main in analysis.networks else None
     networks = []
     for name, info in analysis.networks.items():
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
         return 0 if analysis.ok else 1
-    for net in data["networks"]:  # type: ignore[union-attr]
+    for net in data["networks"]:
         rows = [(n["id"], n["type"], str(n["output_shape"] or "?"), f"{n['params']:,}", _human(n["flops"]))
                 for n in net["nodes"]]
         head = ("node", "type", "output shape", "params", "FLOPs")

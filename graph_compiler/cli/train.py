@@ -1,7 +1,8 @@
 """netwright train FILE: train the model a file describes, headless.
 
-Progress goes to stderr (a carriage-return progress bar on a terminal, one line per epoch
-otherwise), final metrics to stdout. --log-json writes one JSON object per line
+Progress goes to stderr (a live line within each epoch on a terminal: step/total, ETA,
+loss, samples/s; one line per epoch otherwise; nothing with --quiet), final metrics to
+stdout. --log-json writes one JSON object per line
 ("event": start / epoch / error / done). Ctrl-C stops after the current step (and still
 saves with --save); a second Ctrl-C aborts. Exit status: 0 when the run completed,
 stopped early or was stopped by early stopping; 1 when it failed; 130 when interrupted.
@@ -10,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import signal
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from graph_compiler.cli.progress import Progress
+from graph_compiler.cli.progress import fmt as _fmt
 from graph_compiler.errors import NetwrightError
 
 _NOISY_KEYS = ("confusion_matrix", "predictions", "classes")
@@ -26,7 +28,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, metavar="N", help="number of epochs (overrides training.epochs)")
     p.add_argument("--batch-size", type=int, metavar="B", help="batch size (overrides training.batch_size)")
     p.add_argument("--lr", type=float, metavar="X", help="learning rate (overrides training.lr)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where to train (default: training.device or auto)")
+    p.add_argument("--device", metavar="DEVICE",
+                   help="auto, cpu, cuda, cuda:N or mps (default: training.device, else auto: CUDA, then MPS, "
+                        "then CPU)")
+    p.add_argument("--precision", choices=("auto", "32", "bf16", "16"),
+                   help="float32, bf16 or fp16 mixed precision (default: training.precision, else auto: "
+                        "mixed on a GPU)")
+    p.add_argument("--compile", action="store_true", default=None,
+                   help="torch.compile the networks (falls back with a message where it cannot run)")
     p.add_argument("--seed", type=int, metavar="S", help="random seed (overrides training.seed)")
     p.add_argument("--threads", type=int, metavar="N",
                    help="CPU threads for torch (default: torch's choice; 1 is often fastest for small models)")
@@ -46,68 +55,6 @@ def _tensorboard_writer(logdir: str) -> Any:
     return SummaryWriter(log_dir=logdir)
 
 
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            return str(v)
-        return f"{v:.4f}" if abs(v) < 1000 else f"{v:,.0f}"
-    return str(v)
-
-
-class _Progress:
-    """Plain-text progress: a \\r-updated bar on a terminal, epoch lines otherwise."""
-
-    def __init__(self, stream: TextIO, quiet: bool) -> None:
-        self.stream = stream
-        self.quiet = quiet
-        self.tty = stream.isatty()
-        self.width = 0
-
-    def _bar_line(self, text: str) -> None:
-        pad = max(0, self.width - len(text))
-        self.stream.write("\r" + text + " " * pad)
-        self.stream.flush()
-        self.width = len(text)
-
-    def clear(self) -> None:
-        if self.tty and self.width:
-            self.stream.write("\r" + " " * self.width + "\r")
-            self.stream.flush()
-            self.width = 0
-
-    def start(self, d: dict[str, Any]) -> None:
-        if self.quiet:
-            return
-        params = sum(d.get("params", {}).values())
-        resumed = f", resuming after epoch {d['start_epoch']}" if d.get("resumed") else ""
-        amp = f", {d['amp']}" if d.get("amp") else ""
-        self.stream.write(
-            f"training {', '.join(d['networks'])} ({params:,} parameters) with recipe {d['recipe']} on "
-            f"{d['dataset']} ({d['n_train']:,} train / {d['n_val']:,} validation) on {d['device']}{amp}{resumed}\n")
-        self.stream.flush()
-
-    def step(self, d: dict[str, Any]) -> None:
-        if self.quiet or not self.tty:
-            return
-        width = 24
-        filled = int(width * d["progress"])
-        bar = "#" * filled + "-" * (width - filled)
-        extra = "".join(f" {k[:8]} {_fmt(v)}" for k, v in d.items()
-                        if k in ("accuracy",) and isinstance(v, float))
-        self._bar_line(f"epoch {d['epoch']}/{d['epochs']} [{bar}] {d['progress'] * 100:3.0f}%"
-                       f" loss {_fmt(d['loss'])}{extra} | {d['samples_per_s']:,.0f} samples/s")
-
-    def epoch(self, d: dict[str, Any]) -> None:
-        if self.quiet:
-            return
-        self.clear()
-        keys = [k for k, v in d.items() if k.startswith(("train_", "val_")) and isinstance(v, float)]
-        parts = "  ".join(f"{k} {_fmt(d[k])}" for k in keys)
-        self.stream.write(f"epoch {d['epoch']:>{len(str(d['epochs']))}}/{d['epochs']}  {parts}  "
-                          f"({d['epoch_time_s']:.2f}s, {d['samples_per_s']:,.0f} samples/s)\n")
-        self.stream.flush()
-
-
 def run(args: argparse.Namespace) -> int:
     from graph_compiler import document
 
@@ -122,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     from graph_compiler.training.engine import Trainer
 
     overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-                 "device": args.device, "seed": args.seed}
+                 "device": args.device, "seed": args.seed, "precision": args.precision,
+                 "compile": args.compile}
     writer = _tensorboard_writer(args.tensorboard) if args.tensorboard else None
     trainer = Trainer(doc, overrides=overrides, resume=args.resume, save=args.save)
 
@@ -135,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
             log = open(args.log_json, "w", encoding="utf-8")  # noqa: SIM115 - closed below
         except OSError as exc:
             raise NetwrightError(f"{args.log_json}: cannot write ({exc.strerror or exc})") from None
-    progress = _Progress(human, args.quiet)
+    progress = Progress(human, args.quiet)
 
     interrupted = False
 
@@ -196,7 +144,8 @@ def run(args: argparse.Namespace) -> int:
         metrics = done.get("metrics", {})
         shown = {k: v for k, v in metrics.items() if k.startswith(("train_loss", "val_"))}
         how = {"completed": "finished", "stopped": "stopped", "early_stopping": "stopped early (no improvement)"}
-        print(f"{how.get(done.get('reason'), done.get('reason'))} after {done.get('epoch')} epoch(s) "
+        reason = str(done.get("reason"))
+        print(f"{how.get(reason, reason)} after {done.get('epoch')} epoch(s) "
               f"in {done.get('elapsed_s', 0):.1f}s: " + ", ".join(f"{k} {_fmt(v)}" for k, v in shown.items()),
               file=out)
         if done.get("best"):

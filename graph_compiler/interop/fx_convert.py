@@ -7,40 +7,41 @@ the nodes after it are checked too and one error can list everything.
 """
 from __future__ import annotations
 
-import inspect
 import operator
-import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import fx, nn
-from torch.fx.passes.shape_prop import ShapeProp
 
 from graph_compiler.catalog import REGISTRY
 from graph_compiler.document import Edge, Network, Node
-from graph_compiler.interop import InteropError
+from graph_compiler.interop.fx_model_ops import (
+    ALL_FUNCTIONS as FUNCTIONS,
+)
+from graph_compiler.interop.fx_model_ops import (
+    ALL_METHODS as METHODS,
+)
+from graph_compiler.interop.fx_model_ops import (
+    ALL_MODULES as MODULES,
+)
+from graph_compiler.interop.fx_model_ops import (
+    READS_REFS,
+    ParamRef,
+    parameter_params,
+)
 from graph_compiler.interop.fx_ops import (
-    FUNCTIONS,
-    METHODS,
-    MODULES,
+    KNOWN_FUNCTIONS,
     Port,
     RnnState,
     Unsupported,
     arg,
     describe,
+    special_module,
 )
-
-TRACE_BATCH = 3  # odd, so a reshape that folds the batch into another dim shows up
-_TORCH_DIR = os.path.dirname(torch.__file__)
-
-
-class ModelImportError(InteropError):
-    """The model cannot be loaded, traced or reproduced."""
-
+from graph_compiler.interop.fx_trace import TRACE_BATCH, ModelImportError, location
 
 class UnsupportedModelError(ModelImportError):
     """The model uses operations the catalog cannot express; ``problems`` lists each with
@@ -72,96 +73,7 @@ class BlockCall:
 class Converted:
     network: Network
     origins: dict[str, str] = field(default_factory=dict)  # node id -> module path
-    calls: list[BlockCall] = field(default_factory=list)
-
-
-# ---------------------------------------------------------------- tracing
-
-
-class _Tracer(fx.Tracer):
-    """Catalog modules and block classes stay whole; everything else is traced through."""
-
-    def __init__(self, leaves: set[type]) -> None:
-        super().__init__()
-        self.leaves = leaves
-        self.record_stack_traces = True
-
-    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        if type(m) in MODULES or type(m) in self.leaves:
-            return True
-        if isinstance(m, (nn.Sequential, nn.ModuleList, nn.ModuleDict)):
-            return False
-        return m.__module__.startswith("torch.nn")  # other torch layers: reported as unsupported
-
-
-def trace(module: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype],
-           leaves: set[type], label: str) -> fx.GraphModule:
-    tracer = _Tracer(leaves)
-    try:
-        graph = tracer.trace(module, concrete_args=_defaults_beyond(module, len(shapes)))
-    except Exception as exc:  # noqa: BLE001 - fx raises many types for untraceable code
-        where = _traceback_location(exc)
-        raise ModelImportError(
-            f"cannot trace {label} with torch.fx{where}: {type(exc).__name__}: {str(exc).splitlines()[0]}; "
-            "Python control flow that depends on tensor values (if / for over data) cannot become a graph"
-        ) from None
-    gm = fx.GraphModule(tracer.root, graph)
-    gm.graph.eliminate_dead_code()
-    gm.recompile()
-    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
-    if len(placeholders) != len(shapes):
-        raise ModelImportError(f"{label}.forward takes {len(placeholders)} input(s) "
-                               f"({', '.join(str(p.target) for p in placeholders)}) but {len(shapes)} "
-                               "input shape(s) were given")
-    example = example_inputs(module, shapes, dtypes, TRACE_BATCH)
-    with torch.no_grad():
-        try:
-            module(*example)  # a clear message for a wrong --input-shape, before ShapeProp's
-        except Exception as exc:  # noqa: BLE001 - whatever the user's forward raises
-            dims = ", ".join(f"[B, {', '.join(map(str, s))}]" for s in shapes)
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelImportError(f"{label} does not run on inputs {dims}{_traceback_location(exc)}: "
-                                   f"{first}; check --input-shape / --dtype") from None
-        ShapeProp(gm).propagate(*example)
-    return gm
-
-
-def _defaults_beyond(module: nn.Module, n_inputs: int) -> dict[str, Any] | None:
-    """forward(x, mask=None): arguments after the given inputs keep their defaults."""
-    params = list(inspect.signature(module.forward).parameters.values())[n_inputs:]
-    fixed = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
-    return fixed or None
-
-
-def example_inputs(module: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype],
-                   batch: int, seed: int = 0) -> list[torch.Tensor]:
-    """A random batch for the model's inputs (token ids within its smallest vocabulary)."""
-    g = torch.Generator().manual_seed(seed)
-    vocab = min((m.num_embeddings for m in module.modules() if isinstance(m, nn.Embedding)), default=2)
-    return [torch.randint(0, vocab, (batch, *s), generator=g) if d == torch.int64
-            else torch.randn(batch, *s, generator=g) for s, d in zip(shapes, dtypes)]
-
-
-def _traceback_location(exc: BaseException) -> str:
-    tb = exc.__traceback__
-    where = ""
-    while tb is not None:
-        file = tb.tb_frame.f_code.co_filename
-        if not file.startswith(_TORCH_DIR) and "graph_compiler" not in file:
-            where = f" at {Path(file).name}:{tb.tb_lineno}"
-        tb = tb.tb_next
-    return where
-
-
-def _location(node: fx.Node) -> str:
-    """file.py:12 `code` from the fx node's recorded stack (the user's last frame)."""
-    trace = node.stack_trace or ""
-    frames = re.findall(r'File "([^"]+)", line (\d+), in [^\n]+\n\s*([^\n]*)', trace)
-    user = [f for f in frames if not f[0].startswith(_TORCH_DIR)]
-    if not user:
-        return ""
-    file, line, code = user[-1]
-    return f"{Path(file).name}:{line}: {code.strip()}"
+    notes: list[str] = field(default_factory=list)  # what tracing specialised or dropped
 
 
 # ---------------------------------------------------------------- conversion
@@ -170,13 +82,18 @@ def _location(node: fx.Node) -> str:
 class Converter:
     """One traced module -> one Netwright network (nodes, wires, ids, problems)."""
 
-    def __init__(self, gm: fx.GraphModule, name: str, block_names: dict[type, str]) -> None:
+    def __init__(self, gm: fx.GraphModule, name: str, block_classes: set[type],
+                 block_name: Callable[[BlockCall], str]) -> None:
         self.gm = gm
-        self.block_names = block_names
+        self.block_classes = block_classes
+        self.block_name = block_name  # converts one block instance, names its network
+        self._block_nets: set[str] = set()
         self.result = Converted(Network(name))
         self.problems: list[str] = []
         self._taken: set[str] = set()
         self._owners: dict[str, fx.Node] = {}  # module path -> the call that owns its weights
+        self._params: dict[str, Port] = {}  # tensor path -> its Parameter node
+        self._inputs: list[Port] = []
 
     # -- helpers for fx_ops
     def shape_of(self, node: fx.Node) -> tuple[int, ...]:
@@ -193,6 +110,8 @@ class Converter:
             suffix: str = "", outputs: int = 1, base: str | None = None, qual: str | None = None) -> Any:
         """Add a node fed by ``inputs`` (in port order; None leaves a port empty); returns
         its output Port, or a tuple of Ports when it has several outputs."""
+        if kind not in REGISTRY and kind not in self._block_nets:
+            raise Unsupported(f"no catalog node for this yet ({kind})")
         nid = self._unique(base or self._base_id(node) + (f"_{suffix}" if suffix else ""))
         self.result.network.nodes.append(Node(nid, kind, _clean(kind, params)))
         for port, src in enumerate(inputs):
@@ -205,12 +124,15 @@ class Converter:
         return ports if outputs > 1 else ports[0]
 
     def _base_id(self, node: fx.Node) -> str:
+        """A layer keeps its module path (``layer1.0.conv1``), so the generated code
+        rebuilds the same hierarchy; other calls are named inside the module whose
+        forward makes them (``layer1.0.add``)."""
         if node.op == "call_module":
-            base = str(node.target).replace(".", "_")
-            if base[:1].isdigit():  # children of a top-level nn.Sequential: "0" -> "linear_0"
-                base = f"{type(self.gm.get_submodule(node.target)).__name__.lower()}_{base}"
-            return base
-        return node.name
+            return str(node.target)
+        base = re.sub(r"_\d+$", "", node.name) or node.name
+        stack = node.meta.get("nn_module_stack") or {}
+        scope = str(list(stack.values())[-1][0]) if stack else ""
+        return f"{scope}.{base}" if scope else base
 
     def _unique(self, base: str) -> str:
         name, i = base, 2
@@ -228,6 +150,7 @@ class Converter:
             params = {"shape": list(shape)} | ({"dtype": "int64"} if dtype == torch.int64 else {})
             self.result.network.nodes.append(Node(nid, "Input", params))
             values[node] = Port(nid, 0, (TRACE_BATCH, *shape))
+            self._inputs.append(values[node])
         for node in self.gm.graph.nodes:
             if node.op == "placeholder":
                 continue
@@ -240,6 +163,8 @@ class Converter:
                 values[node] = _Failed()
                 continue
             try:
+                if node.op in ("call_function", "call_method", "call_module") and node.target not in READS_REFS:
+                    args, kwargs = self._materialise(node, args, kwargs)
                 values[node] = self._translate(node, args, kwargs)
             except Unsupported as exc:
                 # Taking apart a stand-in's result (sort(x).values) only echoes its problem.
@@ -248,6 +173,33 @@ class Converter:
                     self.problems.append(self._problem(node, str(exc)))
                 values[node] = self._stand_in(node)
         return self.result
+
+    def input_ports(self) -> list[Port]:
+        return list(self._inputs)
+
+    def _param_ref(self, qual: str) -> ParamRef:
+        owner, _, name = qual.rpartition(".")
+        module = self.gm.get_submodule(owner) if owner else self.gm
+        value = getattr(module, name)
+        if not isinstance(value, torch.Tensor) or qual.startswith("_tensor_constant"):
+            raise Unsupported("a constant tensor made in forward (torch.tensor, torch.ones, ...); "
+                              "register it as a buffer or parameter instead")
+        buffer = not isinstance(value, nn.Parameter)
+        return ParamRef(qual, value, buffer, persistent=name not in module._non_persistent_buffers_set)
+
+    def parameter(self, node: fx.Node, ref: ParamRef) -> Port:
+        """The Parameter node for a model's own tensor (one per tensor, however often used)."""
+        if ref.qual not in self._params:
+            params = parameter_params(ref)
+            shape = tuple(params["shape"]) if params["batch_dim"] else (1, *params["shape"])
+            port = self.add(node, "Parameter", params, [], base=ref.qual, qual=ref.qual)
+            self._params[ref.qual] = Port(port.node, 0, shape)
+        return self._params[ref.qual]
+
+    def _materialise(self, node: fx.Node, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        def swap(v: Any) -> Any:
+            return self.parameter(node, v) if isinstance(v, ParamRef) else v
+        return fx.node.map_aggregate(args, swap), fx.node.map_aggregate(kwargs, swap)  # type: ignore[return-value]
 
     def _stand_in(self, node: fx.Node) -> Any:
         """After a problem, a stand-in of the traced shape lets the nodes downstream be
@@ -267,7 +219,7 @@ class Converter:
             what = f"the parameter or buffer self.{node.target} used directly in forward"
         else:
             what = describe(node)
-        where = _location(node)
+        where = location(node)
         return f"{what}: {reason}" + (f" [{where}]" if where else "")
 
     def _translate(self, node: fx.Node, args: tuple, kwargs: dict) -> Any:
@@ -275,10 +227,13 @@ class Converter:
             return self._module(node, args, kwargs)
         if node.op == "call_function" and node.target in FUNCTIONS:
             return FUNCTIONS[node.target](self, node, args, kwargs)
+        known = KNOWN_FUNCTIONS.get(getattr(node.target, "__name__", ""))
+        if node.op == "call_function" and known is not None:
+            return known(self, node, args, kwargs)
         if node.op == "call_method" and node.target in METHODS:
             return METHODS[node.target](self, node, args, kwargs)
         if node.op == "get_attr":
-            raise Unsupported("Netwright nodes own their weights; wrap it in a module (e.g. nn.Linear)")
+            return self._param_ref(str(node.target))
         raise Unsupported("no catalog node does this")
 
     def _module(self, node: fx.Node, args: tuple, kwargs: dict) -> Any:
@@ -289,17 +244,21 @@ class Converter:
             if owner is not node:
                 raise Unsupported("the same module is called twice, sharing its weights; each Netwright "
                                   "node owns its own weights")
-        if type(mod) in self.block_names:
+        if type(mod) in self.block_classes:
             ports = [_port(a) for a in args]
-            self.result.calls.append(BlockCall(type(mod), mod, qual, [p.shape[1:] for p in ports],
-                                                [_dtype(self.gm, node, i) for i in range(len(ports))]))
+            if kwargs:
+                raise Unsupported("keyword arguments to a block")
+            net = self.block_name(BlockCall(type(mod), mod, qual, [p.shape[1:] for p in ports],
+                                            [_dtype(self.gm, node, i) for i in range(len(ports))]))
+            self._block_nets.add(net)
             n_out = len(self.shapes_of(node))
-            return self.add(node, self.block_names[type(mod)], {}, ports, outputs=n_out, qual=qual)
+            return self.add(node, net, {}, ports, outputs=n_out, qual=qual)
         if isinstance(mod, nn.TransformerEncoder):
             return self._encoder_stack(node, mod, args, kwargs, qual)
-        if type(mod) not in MODULES:
+        translate = MODULES.get(type(mod)) or special_module(mod)
+        if translate is None:
             raise Unsupported("no catalog node for this layer")
-        kind, params = MODULES[type(mod)](mod)
+        kind, params = translate(mod)
         if isinstance(mod, nn.MultiheadAttention):
             return self._attention(node, kind, params, args, kwargs, qual)
         if isinstance(mod, (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)):
@@ -336,15 +295,14 @@ class Converter:
         """nn.TransformerEncoder = its layers one after another (plus its final norm)."""
         _no_masks(kwargs, args[1:])
         x = _port(args[0])
-        base = self._base_id(node)
         for i, layer in enumerate(mod.layers):
             kind, params = MODULES[type(layer)](layer)
-            x = self.add(node, kind, params, [x], base=f"{base}_layers_{i}", qual=f"{qual}.layers.{i}")
+            x = self.add(node, kind, params, [x], base=f"{qual}.layers.{i}", qual=f"{qual}.layers.{i}")
         if mod.norm is not None:
             if type(mod.norm) not in MODULES:
                 raise Unsupported("a final norm that is not a catalog layer")
             kind, params = MODULES[type(mod.norm)](mod.norm)
-            x = self.add(node, kind, params, [x], base=f"{base}_norm", qual=f"{qual}.norm")
+            x = self.add(node, kind, params, [x], base=f"{qual}.norm", qual=f"{qual}.norm")
         return x
 
     def _outputs(self, result: Any, values: dict[fx.Node, Any]) -> None:
@@ -355,8 +313,11 @@ class Converter:
                 for i, v in enumerate(value):
                     walk(v, f"{key}{i}")
             elif isinstance(value, dict):
-                for k, v in value.items():
-                    walk(v, re.sub(r"\W", "_", str(k)))
+                self.problems.append(
+                    f"the model returns a dict (keys {', '.join(map(str, value))}); a network returns a tensor "
+                    "or a tuple of tensors, so import a wrapper whose forward returns them as a tuple")
+            elif value is None:  # forward(idx, targets=None) -> (logits, loss=None)
+                self.result.notes.append(f"left out output {key}, which is None for these inputs")
             else:
                 flat.append((key, value))
 
@@ -443,5 +404,4 @@ def _clean(kind: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 
-__all__ = ["TRACE_BATCH", "BlockCall", "Converted", "Converter", "ModelImportError", "UnsupportedModelError",
-           "example_inputs", "trace"]
+__all__ = ["BlockCall", "Converted", "Converter", "ModelImportError", "UnsupportedModelError"]

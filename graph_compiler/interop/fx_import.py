@@ -20,10 +20,11 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import inspect
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +32,11 @@ import torch
 from torch import nn
 
 from graph_compiler.catalog import REGISTRY
-from graph_compiler.document import Document, Network, network_to_dict
-from graph_compiler.interop.fx_convert import (
-    BlockCall,
-    Converted,
-    Converter,
-    ModelImportError,
-    UnsupportedModelError,
-    example_inputs,
-    trace,
-)
-from graph_compiler.interop.fx_ops import MODULES
+from graph_compiler.document import Document, Network, Tie, network_to_dict
+from graph_compiler.interop.fx_convert import BlockCall, Converted, Converter, UnsupportedModelError
+from graph_compiler.interop.fx_model_ops import ALL_MODULES as MODULES
+from graph_compiler.interop.fx_ops import special_module
+from graph_compiler.interop.fx_trace import ModelImportError, example_inputs, on_meta, trace, traceback_location
 
 _X_STEP, _Y_STEP = 220.0, 110.0
 
@@ -69,13 +64,10 @@ def load_model(spec: str) -> tuple[nn.Module, str]:
     if isinstance(obj, nn.Module):
         return obj, type(obj).__name__
     if isinstance(obj, type) and issubclass(obj, nn.Module):
-        try:
-            return obj(), obj.__name__
-        except TypeError as exc:
-            raise ModelImportError(f"{spec}: class {obj.__name__} needs constructor arguments ({exc}); "
-                                   "point at an instance or a zero-argument factory instead") from None
+        model = _call_user(obj, spec, f"class {obj.__name__}")
+        return model, obj.__name__
     if callable(obj):
-        model = obj()
+        model = _call_user(obj, spec, f"the factory {attr}")
         if not isinstance(model, nn.Module):
             raise ModelImportError(f"{spec}: the factory returned {type(model).__name__}, not an nn.Module")
         return model, type(model).__name__
@@ -85,16 +77,30 @@ def load_model(spec: str) -> tuple[nn.Module, str]:
 def import_model(model: nn.Module, input_shape: Sequence[int] | Sequence[Sequence[int]], name: str | None = None,
                  dtype: str | Sequence[str] = "float32", blocks: bool = False, verify: bool = True) -> Document:
     """Trace ``model`` (one Input per forward argument; ``input_shape`` excludes the batch,
-    a list of shapes for several inputs) into a Document."""
+    a list of shapes for several inputs) into a Document. ``dtype`` is float32 or int64
+    (token ids), one per input, or "auto": int64 when the model has an nn.Embedding and
+    float inputs do not run. The import is checked: the
+    model's weights load into the graph's module and give the same outputs; a model
+    built on the meta device (too big to materialise) is imported from its structure
+    alone, unchecked."""
     shapes = _shape_list(input_shape)
+    if dtype == "auto":  # the app's import: token ids when float inputs do not run
+        try:
+            return import_model(model, shapes, name, "float32", blocks, verify)
+        except ModelImportError as exc:
+            if "does not run on inputs" not in str(exc) or \
+                    not any(isinstance(m, nn.Embedding) for m in model.modules()):
+                raise
+        return import_model(model, shapes, name, "int64", blocks, verify)
     dtypes = _dtype_list(dtype, len(shapes))
     label = name or type(model).__name__
     was_training = model.training
     model.eval()
     try:
         doc, results = _import(model, shapes, dtypes, _network_name(label), blocks)
+        _tie_shared_weights(doc, results, model)
         _attach_key_map(doc, results, model)
-        if verify:
+        if verify and not on_meta(model):
             _verify(model, doc, shapes, dtypes, label)
     finally:
         model.train(was_training)
@@ -102,6 +108,29 @@ def import_model(model: nn.Module, input_shape: Sequence[int] | Sequence[Sequenc
 
 
 # ---------------------------------------------------------------- loading user code
+
+
+def _required_params(fn: Any) -> list[str]:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            and p.name != "self"]
+
+
+def _call_user(fn: Any, spec: str, what: str) -> Any:
+    """Build the model with no arguments; whatever the user's code raises becomes one message."""
+    needed = _required_params(fn)
+    if needed:
+        raise ModelImportError(f"{spec}: {what} needs arguments ({', '.join(needed)}); point at an "
+                               "instance or a zero-argument factory instead")
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - the user's constructor may raise anything
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ModelImportError(f"{spec}: {what} raised {type(exc).__name__}{traceback_location(exc)}"
+                               + (f": {text}" if text else "")) from None
 
 
 def _load(module_name: str) -> Any:
@@ -183,79 +212,62 @@ def _network_name(label: str) -> str:
 
 def _import(model: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype], name: str,
             blocks: bool) -> tuple[Document, dict[str, Converted]]:
+    """The main network, plus with ``blocks`` one block network per distinct instance of
+    each sub-module class used at least twice (instances that convert to the same nodes,
+    params and input shapes share one network)."""
     leaves = _block_candidates(model) if blocks else set()
-    while True:
-        names = _block_names(leaves, name)
-        results: dict[str, Converted] = {}
-        problems: list[str] = []
-        mismatched: set[type] = set()
-        queue = [(name, model, shapes, dtypes)]
-        seen: dict[type, str] = {}
-        while queue:
-            net_name, module, in_shapes, in_dtypes = queue.pop(0)
-            result, found = _convert(module, in_shapes, in_dtypes, leaves, names, net_name)
-            problems += found
+    results: dict[str, Converted] = {}
+    by_signature: dict[str, str] = {}
+    problems: list[str] = []
+
+    def block_name(call: BlockCall) -> str:
+        result, found = _convert(call.module, call.shapes, call.dtypes, leaves - {call.cls}, block_name,
+                                 _network_name(call.cls.__name__))
+        problems.extend(f"{call.qual}: {p}" for p in found)
+        signature = repr((call.shapes, [str(d) for d in call.dtypes], network_to_dict(result.network)))
+        if signature not in by_signature:
+            base = _network_name(call.cls.__name__)
+            net_name, i = base, 2
+            while net_name in results or net_name == name:
+                net_name, i = f"{base}{i}", i + 1
+            result.network.name = net_name
             results[net_name] = result
-            for call in result.calls:
-                if call.cls not in seen:
-                    seen[call.cls] = _signature(call, leaves, names)
-                    queue.append((names[call.cls], call.module, call.shapes, call.dtypes))
-                elif _signature(call, leaves, names) != seen[call.cls]:
-                    mismatched.add(call.cls)  # instances differ: trace this class through instead
-        if problems:
-            raise UnsupportedModelError(name, problems)
-        if not mismatched:
-            break
-        leaves -= mismatched
-    networks = [results[name].network, *(r.network for n, r in results.items() if n != name)]
+            by_signature[signature] = net_name
+        return by_signature[signature]
+
+    main, found = _convert(model, shapes, dtypes, leaves, block_name, name)
+    if problems or found:
+        raise UnsupportedModelError(name, found + problems)
+    results = {name: main, **results}
+    networks = [r.network for r in results.values()]
     for net in networks:
         _layout(net)
     meta = {"import": {"input_shape": [list(s) for s in shapes],
                        "dtype": ["int64" if d == torch.int64 else "float32" for d in dtypes],
-                       "blocks": sorted(n for c, n in names.items() if n in results)}}
+                       "blocks": [n for n in results if n != name],
+                       "notes": sorted({note for r in results.values() for note in r.notes})}}
     return Document(networks, meta={"title": name, **meta}), results
 
 
 def _block_candidates(model: nn.Module) -> set[type]:
-    """Custom module classes used at least twice: each becomes a block network."""
+    """Custom module classes used at least twice: each becomes block networks."""
     counts: dict[type, int] = {}
     for sub in model.modules():
         cls = type(sub)
-        if sub is model or cls.__module__.startswith("torch.") or cls in MODULES:
+        if sub is model or cls.__module__.startswith("torch.") or cls in MODULES or special_module(sub):
             continue
         counts[cls] = counts.get(cls, 0) + 1
     return {cls for cls, n in counts.items() if n >= 2}
 
 
-def _block_names(leaves: set[type], main: str) -> dict[type, str]:
-    names: dict[type, str] = {}
-    taken = {main}
-    for cls in sorted(leaves, key=lambda c: c.__name__):
-        base = _network_name(cls.__name__)
-        name, i = base, 2
-        while name in taken:
-            name, i = f"{base}{i}", i + 1
-        taken.add(name)
-        names[cls] = name
-    return names
-
-
 def _convert(module: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype], leaves: set[type],
-             names: dict[type, str], net_name: str) -> tuple[Converted, list[str]]:
-    """One module as one network; its own class is traced through, other block classes
-    become block nodes."""
-    own = type(module)
-    gm = trace(module, shapes, dtypes, leaves - {own}, net_name)
-    conv = Converter(gm, net_name, {c: n for c, n in names.items() if c is not own})
-    return conv.run(shapes, dtypes), conv.problems
-
-
-def _signature(call: BlockCall, leaves: set[type], names: dict[type, str]) -> str:
-    """What one block instance converts to (node types, params, wires) and its inputs:
-    instances of a class share one block network only if these are equal."""
-    result, problems = _convert(call.module, call.shapes, call.dtypes, leaves, names, names[call.cls])
-    net = network_to_dict(result.network)
-    return repr((call.shapes, [str(d) for d in call.dtypes], net, problems))
+             block_name: Callable[[BlockCall], str], net_name: str) -> tuple[Converted, list[str]]:
+    """One module as one network; classes in ``leaves`` become block nodes."""
+    gm, notes = trace(module, shapes, dtypes, leaves, net_name)
+    conv = Converter(gm, net_name, leaves, block_name)
+    result = conv.run(shapes, dtypes)
+    result.notes = notes + result.notes
+    return result, conv.problems
 
 
 def _layout(net: Network) -> None:
@@ -273,6 +285,29 @@ def _layout(net: Network) -> None:
         top = -(len(ids) - 1) * _Y_STEP / 2
         for i, nid in enumerate(ids):
             nodes[nid].pos = (d * _X_STEP, top + i * _Y_STEP)
+
+
+def _tie_shared_weights(doc: Document, results: dict[str, Converted], model: nn.Module) -> None:
+    """One tensor under several names (GPT-2's ``lm_head.weight`` is ``transformer.wte.weight``)
+    becomes a tie: counted once, shared in the generated code, both keys in its state dict."""
+    names: dict[int, list[str]] = {}
+    for name, tensor in model.named_parameters(remove_duplicate=False):
+        names.setdefault(id(tensor), []).append(name)
+    main = doc.main
+    node_of = {qual: nid for nid, qual in results[main.name].origins.items()}
+    problems = []
+    for shared in names.values():
+        first, *others = shared
+        owner, _, param = first.rpartition(".")
+        for other in others:
+            module, _, other_param = other.rpartition(".")
+            if owner not in node_of or module not in node_of:
+                problems.append(f"{other} is the same tensor as {first}, and Netwright ties weights only between "
+                                "layers of one network (import without --blocks, or untie them)")
+                continue
+            main.ties.append(Tie(node_of[module], other_param, node_of[owner], param))
+    if problems:
+        raise UnsupportedModelError(main.name, problems)
 
 
 def _attach_key_map(doc: Document, results: dict[str, Converted], model: nn.Module) -> None:
@@ -300,10 +335,14 @@ def _attach_key_map(doc: Document, results: dict[str, Converted], model: nn.Modu
 
     visit(doc.main.name, "", "")
     for name, module in model.named_modules():
-        owns = any(True for _ in module.parameters(recurse=False)) or any(True for _ in module.buffers(recurse=False))
-        parts = name.split(".")
-        if owns and name and not any(".".join(parts[:i]) in used for i in range(1, len(parts) + 1)):
-            mapping[name] = None
+        own = [n for n, _ in module.named_parameters(recurse=False)] + [n for n, _ in module.named_buffers(recurse=False)]
+        parts = name.split(".") if name else []
+        if any(".".join(parts[:i]) in used for i in range(1, len(parts) + 1)):
+            continue  # the module is a node (or inside one): all its tensors are there
+        for tensor in own:
+            key = f"{name}.{tensor}" if name else tensor
+            if key not in used:  # a tensor forward never reads
+                mapping[key] = None
     doc.meta["import"]["key_map"] = mapping
 
 

@@ -47,9 +47,14 @@ class RnnState:
     part: str = "h"  # "state" (an LSTM's (h, c) pair), "h" or "c"
 
 
+@dataclass(frozen=True)
 class Shape:
     """A size read off a tensor (x.size(0), x.shape): only meaningful to view/reshape,
-    whose target the converter reads from the traced output shape instead."""
+    whose target the converter reads from the traced output shape instead. ``of`` and
+    ``dim`` say where it was read, when known (the batch of x for expand(B, ...))."""
+
+    of: Port | None = None
+    dim: int | None = None
 
 
 # ---------------------------------------------------------------- small helpers
@@ -292,6 +297,8 @@ def _no_op(what: str) -> Callable[..., Any]:
 
 def _cat(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Port:
     inputs = [tensor(t) for t in args[0]]
+    if len(inputs) == 1:  # torch.cat([x]) is x (DenseNet's first layer of each block)
+        return inputs[0]
     dim = no_batch(arg(args, kwargs, 1, "dim", 0), len(inputs[0].shape), "concatenation")
     return conv.add(node, "Concat", {"dim": dim}, inputs)
 
@@ -411,7 +418,7 @@ def _interpolate(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Port:
 def _getitem(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Any:
     value, index = args[0], args[1]
     if isinstance(value, Shape):
-        return Shape()
+        return Shape(value.of, index) if isinstance(index, int) else Shape()
     if isinstance(value, tuple):
         return value[index]
     if isinstance(value, RnnState):
@@ -441,12 +448,14 @@ def _passthrough(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Any:
 
 
 def _shape(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Shape:
-    return Shape()
+    of = args[0] if isinstance(args[0], Port) else None
+    dim = arg(args, kwargs, 1, "dim")
+    return Shape(of, dim if isinstance(dim, int) else None)
 
 
 def _getattr(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Any:
-    if args[1] in ("shape", "ndim"):
-        return Shape()
+    if args[1] in ("shape", "ndim", "device", "dtype"):
+        return Shape(args[0] if isinstance(args[0], Port) and args[1] == "shape" else None)
     raise Unsupported(f"reads the tensor attribute .{args[1]}")
 
 
@@ -480,6 +489,16 @@ METHODS: dict[str, Callable[..., Any]] = {
 }
 
 
+def _tanh_gelu(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Port:
+    return conv.add(node, "GELU", {"approximate": "tanh"}, [tensor(args[0])])
+
+
+# Functions model code defines itself, known by name (the import checks the outputs).
+KNOWN_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "new_gelu": _tanh_gelu, "gelu_new": _tanh_gelu, "gelu_tanh": _tanh_gelu,
+}
+
+
 def describe(node: Any) -> str:
     """How a person would name what an fx node calls: F.gelu, torch.sort, Tensor.abs()..."""
     if node.op == "call_method":
@@ -494,5 +513,20 @@ def describe(node: Any) -> str:
     return f"{module}.{name}"
 
 
-__all__ = ["FUNCTIONS", "METHODS", "MODULES", "Port", "RnnState", "Shape", "Unsupported", "arg",
+__all__ = ["FUNCTIONS", "KNOWN_FUNCTIONS", "METHODS", "MODULES", "Port", "RnnState", "Shape", "Unsupported", "arg",
            "compact", "describe"]
+
+
+def special_module(m: nn.Module) -> Callable[[Any], tuple[str, dict[str, Any]]] | None:
+    """Layers from libraries Netwright does not depend on, known by class name and
+    attributes (torchvision's StochasticDepth, timm's DropPath)."""
+    name = type(m).__name__
+    if name == "StochasticDepth" and hasattr(m, "p") and hasattr(m, "mode"):
+        return lambda mod: ("StochasticDepth", {"p": float(mod.p), "mode": str(mod.mode)})
+    if name == "DropPath" and hasattr(m, "drop_prob"):
+        return lambda mod: ("StochasticDepth", {"p": float(mod.drop_prob), "mode": "row"})
+    if name == "LayerNorm2d" and isinstance(m, nn.LayerNorm) and len(m.normalized_shape) == 1:
+        # torchvision's ConvNeXt: nn.LayerNorm over the channels of [B, C, H, W]
+        return lambda mod: ("LayerNorm2d", {"num_channels": mod.normalized_shape[0], "eps": mod.eps,
+                                            "elementwise_affine": mod.elementwise_affine})
+    return None

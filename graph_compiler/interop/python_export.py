@@ -2,7 +2,8 @@
 
 With weights, the exporter checks them against the network, writes them next to the
 script as ``OUT.safetensors``, and adds a ``load_weights(path)`` helper to the script,
-which reads them with ``safetensors.torch.load_file`` (tensors only, no pickle).
+which reads them with ``safetensors.torch.load_model`` (tensors only, no pickle; it
+restores tied weights, which the file stores once).
 """
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import os
 from pathlib import Path
 
 from graph_compiler.codegen import generate
-from graph_compiler.document import Document, atomic_write
+from graph_compiler.atomic import atomic_write
+from graph_compiler.document import Document
 from graph_compiler.interop import InteropError
 
 _LOADER = '''
@@ -23,10 +25,10 @@ def load_weights(path: str | Path = WEIGHTS_FILE, model: nn.Module | None = None
 
     safetensors holds tensors only, so loading it runs no code (unlike pickle).
     """
-    from safetensors.torch import load_file
+    from safetensors.torch import load_model
 
     model = build_model() if model is None else model
-    model.load_state_dict(load_file(str(path)))
+    load_model(model, str(path))  # strict; restores tied weights stored once
     return model
 '''
 
@@ -54,12 +56,13 @@ def export_python(doc: Document, out: str | os.PathLike[str],
     written: list[Path] = []
     if weights is not None:
         from graph_compiler.compile import exec_source
-        from graph_compiler.interop.weights import load_weights, save_state_dict
+        from graph_compiler.interop.weights import load_weights
+        from graph_compiler.training.checkpoints import save_weights
 
         model = exec_source(source)["NETWORKS"][doc.main.name]()
         state = load_weights(model, weights, doc)
         weights_out = out.with_suffix(".safetensors")
-        save_state_dict(state, weights_out)
+        save_weights(weights_out, state)
         written.append(weights_out)
         source = add_weight_loader(source, weights_out.name, generated.class_names[doc.main.name])
     atomic_write(out, source.encode("utf-8"))

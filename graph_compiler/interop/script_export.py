@@ -215,6 +215,13 @@ def _roles(plan: _Plan, config: Any, doc: Document, analysis: Analysis, generate
     main = pick("network", (), 0, "trained")  # default: the document's main network
     info = analysis.networks[main]
     plan.constants.append(("MAIN", main, main_comment))
+    if any(a["type"] in ("mixup", "cutmix") for a in config.augment):
+        out = info.output_types()
+        width = out[0].shape[-1] if out and out[0] is not None and len(out[0].shape) == 2 else None
+        if width is None:
+            raise ScriptExportError(f"training.augment mixes labels, but network {main!r} does not "
+                                    "output one score per class [B, C]")
+        plan.constants.append(("NUM_CLASSES", int(width), "scores per sample: mixup / cutmix targets"))
     if recipe in ("autoencoder", "vae"):
         probabilities = _output_source(doc, info) == "Sigmoid"
         default = "bce" if recipe == "vae" and probabilities else "mse"
@@ -287,8 +294,9 @@ def _template_params(module: str, function: str) -> list[str] | None:
 def _assemble(plan: _Plan, config: Any, doc: Document, generated: Generated, out_dir: str,
               script: str) -> str:
     schedule = config.schedule.type
+    augment = ["augment"] if config.augment else []
     templates = Templates([*RECIPE_TEMPLATES[plan.recipe], "recipe_common", "training", "optimizers",
-                           "schedules", plan.data_module])
+                           "schedules", plan.data_module, *augment])
     templates.require("main", "train_step", "eval_step", "build_networks", "make_optimizers",
                       f"make_optimizer_{config.optimizer}", f"lr_at_{schedule}", plan.data_function)
     has_finish = templates.defines("finish")
@@ -299,6 +307,9 @@ def _assemble(plan: _Plan, config: Any, doc: Document, generated: Generated, out
     training = templates.text("training")
     if not has_finish:  # nothing to sample after training: drop main()'s call
         training = re.sub(r"\n +finish\(networks, normaliser, out, device\)", "", training)
+    if not augment:  # no training.augment: batches go to train_step as they are
+        training = re.sub(r"\n +batch = augment_batch\(.*\)", "", training)
+        training = training.replace("for index, batch in enumerate(batches):", "for batch in batches:")
     training_parts = [
         _rename(templates.text("optimizers"), f"make_optimizer_{config.optimizer}", "make_optimizer"),
         _rename(templates.text("schedules"), f"lr_at_{schedule}", "lr_at"),
@@ -306,6 +317,8 @@ def _assemble(plan: _Plan, config: Any, doc: Document, generated: Generated, out
     ]
     recipe = "\n\n\n".join(filter(None, [templates.text("recipe_common"),
                                          *(templates.text(m) for m in RECIPE_TEMPLATES[plan.recipe])]))
+    if augment:
+        training_parts.insert(0, templates.text("augment"))
     sections = [
         ("model: the network classes, as `netwright export` writes them", _model_code(generated)),
         ("settings", settings),

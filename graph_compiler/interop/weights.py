@@ -2,8 +2,9 @@
 
 A training run directory holds ``weights.safetensors`` (the main network's state dict,
 keys exactly the exported module's keys) and ``<network>.safetensors`` for the other
-networks it trained. Weights are only ever read as safetensors (tensors, nothing
-executed) or, for ``.pt`` files, with ``torch.load(weights_only=True)``: never unpickled.
+networks it trained. Files are read and written by ``training.checkpoints``
+(``load_weights`` / ``save_weights``): safetensors, or ``.pt`` files loaded with
+``torch.load(weights_only=True)``; never unpickled.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from graph_compiler.document import Document, atomic_write
+from graph_compiler.document import Document
 from graph_compiler.interop import InteropError
 
 if TYPE_CHECKING:
@@ -49,26 +50,6 @@ def weights_file(path: str | os.PathLike[str], doc: Document, network: str | Non
     raise WeightsError(f"weights directory {p} has no {listed} for network {name!r}")
 
 
-def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
-    """Tensors from a .safetensors file (or a .pt/.pth state dict, loaded weights-only)."""
-    import torch
-
-    p = Path(path)
-    try:
-        if p.suffix in (".pt", ".pth", ".bin"):
-            state = torch.load(p, map_location="cpu", weights_only=True)
-            if not isinstance(state, dict):
-                raise WeightsError(f"{p}: expected a state dict, found {type(state).__name__}")
-            return {str(k): v for k, v in state.items() if isinstance(v, torch.Tensor)}
-        from safetensors.torch import load_file
-
-        return load_file(str(p), device="cpu")
-    except WeightsError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - safetensors / torch raise many types for damaged files
-        raise WeightsError(f"{p}: cannot read weights ({type(exc).__name__}: {exc})") from None
-
-
 def check_state_dict(module: nn.Module, state: Mapping[str, Any], where: str) -> None:
     """Every key and shape must match, or one WeightsError lists the differences."""
     expected = module.state_dict()
@@ -88,20 +69,17 @@ def check_state_dict(module: nn.Module, state: Mapping[str, Any], where: str) ->
 def load_weights(module: nn.Module, path: str | os.PathLike[str], doc: Document,
                  network: str | None = None) -> dict[str, torch.Tensor]:
     """Load ``network``'s weights (a run dir or a file) into ``module``, strictly; returns them."""
+    from graph_compiler.training.checkpoints import CheckpointError
+    from graph_compiler.training.checkpoints import load_weights as read_weights
+
     file = weights_file(path, doc, network)
-    state = read_state_dict(file)
+    try:
+        state = read_weights(file)
+    except CheckpointError as exc:
+        raise WeightsError(str(exc)) from None
     check_state_dict(module, state, f"weights {file}")
     module.load_state_dict(state, strict=True)
     return state
-
-
-def save_state_dict(state: Mapping[str, torch.Tensor], path: str | os.PathLike[str]) -> None:
-    """Write tensors as safetensors, atomically. Clones first: safetensors refuses tensors
-    that share storage (tied weights) or are not contiguous."""
-    from safetensors.torch import save
-
-    tensors = {k: v.detach().cpu().clone().contiguous() for k, v in state.items()}
-    atomic_write(path, save(tensors))
 
 
 # ---------------------------------------------------------------- imported models
@@ -115,10 +93,10 @@ def key_map(doc: Document) -> dict[str, str | None]:
 
 
 def rename_key(key: str, mapping: Mapping[str, str | None]) -> str | None:
-    """Replace the longest mapped module-path prefix of a state-dict key (None: a module
-    the imported graph does not use, whose keys are dropped)."""
+    """Replace the longest mapped module-path prefix of a state-dict key, or the key
+    itself (None: a module or tensor the imported graph does not use, dropped)."""
     parts = key.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
+    for cut in range(len(parts), 0, -1):
         prefix = ".".join(parts[:cut])
         if prefix in mapping:
             target = mapping[prefix]
@@ -136,5 +114,5 @@ def convert_state_dict(original: Mapping[str, Any], doc: Document) -> dict[str, 
 
 __all__ = [
     "MAIN_WEIGHTS", "WeightsError", "check_state_dict", "convert_state_dict", "key_map",
-    "load_weights", "read_state_dict", "rename_key", "save_state_dict", "weights_file",
+    "load_weights", "rename_key", "weights_file",
 ]

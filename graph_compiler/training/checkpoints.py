@@ -9,8 +9,8 @@ A run folder holds::
     run.json                   config, history, epoch, normaliser, versions, recipe, seed,
                                dataset, the document snapshot; written last
 
-Every file is written to a temporary name and moved into place, so a crash never leaves
-a truncated file. ``torch.save`` / ``torch.load`` are never used.
+Every file is written through ``graph_compiler.atomic`` (a temporary name, then moved into
+place), so a crash never leaves a truncated file. ``torch.save`` / ``torch.load`` are never used.
 """
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,9 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+from graph_compiler.atomic import atomic_write, atomic_write_with
 from graph_compiler.errors import NetwrightError
+from graph_compiler.shared_tensors import join_shared, split_shared, tied_metadata
 
 RUN_FORMAT = "netwright-run"
 RUN_VERSION = 1
@@ -54,7 +55,7 @@ class SavedRun:
 
     @property
     def main(self) -> str:
-        return self.info["main"]
+        return str(self.info["main"])
 
     @property
     def epoch(self) -> int:
@@ -80,53 +81,53 @@ def network_filename(network: str, main: str) -> str:
     return f"{stem}.safetensors"
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _umask()  # read once at import: os.umask is process-wide and not thread-safe
-
-
-def _atomic(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file normal permissions
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _tensors_only(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    # clone: tied weights share storage, which safetensors refuses to write twice.
-    return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in state.items()}
-
-
 def save_weights(path: str | os.PathLike[str], state: Mapping[str, torch.Tensor],
                  metadata: Mapping[str, str] | None = None) -> None:
+    """Write a state dict as safetensors, atomically: the one writer of weight files.
+    A tied weight (one tensor under several names) is stored once; its other names go
+    in the metadata (shared_tensors.py) and come back on loading."""
     p = Path(path)
-    tensors = _tensors_only(state)
-    meta = {"format": "pt", **(metadata or {})}
-    _atomic(p, lambda tmp: save_file(tensors, tmp, metadata=meta))
+    tensors, aliases = split_shared(state)
+    meta = {"format": "pt", **(metadata or {}), **tied_metadata(aliases)}
+    atomic_write_with(p, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
 def load_weights(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """The tensors of a weights file: the one reader of weight files in Netwright.
+
+    ``path`` is a .safetensors file, a run folder (its weights.safetensors), or a
+    .pt / .pth / .bin state dict, read with ``torch.load(weights_only=True)`` so nothing
+    in it is executed. CheckpointError names the file when it is missing or unreadable."""
     p = Path(path)
     if p.is_dir():
         p = p / WEIGHTS
     if not p.is_file():
         raise CheckpointError(f"{p}: no such weights file")
     try:
-        return load_file(str(p), device=str(device))
-    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types
-        raise CheckpointError(f"{p}: not a readable safetensors file ({exc})") from None
+        if p.suffix.lower() in (".pt", ".pth", ".bin"):
+            state = torch.load(p, map_location=device, weights_only=True)
+        else:
+            with safe_open(str(p), framework="pt", device=str(device)) as f:
+                stored = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
+                state = join_shared(stored, f.metadata(), str(p))
+    except Exception as exc:  # noqa: BLE001 - safetensors / torch raise many types for damaged files
+        raise CheckpointError(f"{p}: cannot read weights ({type(exc).__name__}: {exc})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{p}: expected a state dict, found {type(state).__name__}")
+    return {str(k): v for k, v in state.items() if isinstance(v, torch.Tensor)}
+
+
+def small_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """The parts of a dataset's ``meta`` worth keeping in run.json: scalars, short
+    strings and short lists (vocabularies, column names), never big arrays."""
+    out: dict[str, Any] = {}
+    for k, v in meta.items():
+        if isinstance(v, (str, int, float, bool)) or v is None:
+            if not isinstance(v, str) or len(v) <= 10_000:
+                out[k] = v
+        elif isinstance(v, (list, tuple)) and len(v) <= 256 and all(isinstance(x, (str, int, float)) for x in v):
+            out[k] = list(v)
+    return out
 
 
 # ---------------------------------------------------------------- optimizer state
@@ -221,18 +222,10 @@ def save_run(directory: str | os.PathLike[str], *, main: str, weights: Mapping[s
         if optimizers or rng:
             tensors, meta = _optimizer_tensors(optimizers or {}, rng)
             text = json.dumps(meta)
-            _atomic(d / OPTIMIZER, lambda tmp: save_file(tensors, tmp, metadata={"netwright": text}))
+            atomic_write_with(d / OPTIMIZER, lambda tmp: save_file(tensors, tmp, metadata={"netwright": text}))
         run = {"format": RUN_FORMAT, "version": RUN_VERSION, "main": main, "networks": files,
                "optimizer": OPTIMIZER if (optimizers or rng) else None, "versions": versions(), **info}
-        data = (json.dumps(_json_safe(run), indent=2, allow_nan=False) + "\n").encode("utf-8")
-
-        def write_json(tmp: str) -> None:
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-
-        _atomic(d / RUN_JSON, write_json)
+        atomic_write(d / RUN_JSON, (json.dumps(_json_safe(run), indent=2, allow_nan=False) + "\n").encode("utf-8"))
     except OSError as exc:
         raise CheckpointError(f"{d}: cannot write the run ({exc.strerror or exc})") from None
     return d
@@ -282,5 +275,6 @@ __all__ = [
     "network_filename",
     "save_run",
     "save_weights",
+    "small_meta",
     "versions",
 ]

@@ -24,8 +24,10 @@ OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 LOSSES = ("cross_entropy", "mse", "l1", "bce")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
 NORMALIZE = ("auto", "none", "features", "channels")
-DEVICES = ("auto", "cpu", "cuda")
+DEVICES = ("auto", "cpu", "cuda", "mps")
 AMP = ("auto", "off", "bf16", "fp16")
+# training.precision, the same setting as amp in the words of --precision.
+PRECISIONS = {"auto": "auto", "32": "off", "bf16": "bf16", "16": "fp16"}
 MODES = ("auto", "min", "max")
 
 _SCHEDULE_KEYS = {
@@ -81,6 +83,8 @@ class TrainingConfig:
     device: str = "auto"
     amp: str = "auto"
     in_memory: bool | str = "auto"
+    compile: bool = False
+    augment: list[dict[str, Any]] = field(default_factory=list)  # see training/augment.py
     options: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -104,8 +108,8 @@ def parse_config(raw: Mapping[str, Any] | None, overrides: Mapping[str, Any] | N
     (None values in overrides are ignored), checked."""
     if raw is not None and not isinstance(raw, Mapping):
         raise TrainingConfigError(f"training must be an object, got {_kind(raw)}")
-    merged: dict[str, Any] = dict(raw or {})
-    for key, value in (overrides or {}).items():
+    merged: dict[str, Any] = _precision_as_amp(dict(raw or {}))
+    for key, value in _precision_as_amp(dict(overrides or {})).items():
         if value is not None:
             merged[key] = value
     unknown = [k for k in merged if k not in KNOWN_KEYS and k not in IGNORED_KEYS]
@@ -169,11 +173,19 @@ def parse_config(raw: Mapping[str, Any] | None, overrides: Mapping[str, Any] | N
         v = g("amp")
         v = "off" if v is False else "auto" if v is True else v
         cfg.amp = _choice("amp", _lower(v), AMP)
+    if "compile" in merged:
+        if not isinstance(g("compile"), bool):
+            raise TrainingConfigError(f"training.compile must be true or false, got {g('compile')!r}")
+        cfg.compile = g("compile")
     if "in_memory" in merged:
         v = g("in_memory")
         if not (isinstance(v, bool) or v == "auto"):
             raise TrainingConfigError(f"training.in_memory must be true, false or \"auto\", got {v!r}")
         cfg.in_memory = v
+    if g("augment") is not None:
+        from graph_compiler.training.augment import parse_augment
+
+        cfg.augment = [a.to_dict() for a in parse_augment(g("augment"))]
     if g("options") is not None:
         opts = g("options")
         if not isinstance(opts, dict):
@@ -183,6 +195,22 @@ def parse_config(raw: Mapping[str, Any] | None, overrides: Mapping[str, Any] | N
 
 
 # ---------------------------------------------------------------- value checks
+
+
+def _precision_as_amp(d: dict[str, Any]) -> dict[str, Any]:
+    """``precision`` ("auto", "32", "bf16", "16") rewritten as the ``amp`` it means."""
+    v = d.pop("precision", None)
+    if v is None:
+        return d
+    v = str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+    amp = PRECISIONS[_choice("precision", _lower(v), tuple(PRECISIONS))]
+    old = d.get("amp")
+    old = "off" if old is False else "auto" if old is True else _lower(old)
+    if old is not None and old != amp:
+        raise TrainingConfigError(
+            f"training.precision {v!r} and training.amp {d['amp']!r} disagree; keep one of them")
+    d["amp"] = amp
+    return d
 
 
 def _kind(v: Any) -> str:
@@ -220,7 +248,7 @@ def _float(key: str, v: Any, lo: float | None = None, hi: float | None = None,
         raise TrainingConfigError(f"training.{key} must be a number{rng}, got {v:g}")
     if hi is not None and (v > hi or (hi_open and v == hi)):
         raise TrainingConfigError(f"training.{key} must be a number{rng}, got {v:g}")
-    return v
+    return float(v)
 
 
 def _range_text(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) -> str:
@@ -239,7 +267,7 @@ def _choice(key: str, v: Any, allowed: tuple[str, ...]) -> str:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise TrainingConfigError(
             f"training.{key}: {v!r} is not allowed{hint}; allowed values: {', '.join(allowed)}")
-    return v
+    return str(v)
 
 
 def _device(v: Any) -> str:
@@ -249,7 +277,7 @@ def _device(v: Any) -> str:
             return s
         if s.startswith("cuda:") and s[5:].isdigit():
             return s
-    raise TrainingConfigError(f"training.device: {v!r} is not allowed; allowed values: auto, cpu, cuda, cuda:N")
+    raise TrainingConfigError(f"training.device: {v!r} is not allowed; allowed values: auto, cpu, cuda, cuda:N, mps")
 
 
 def _schedule(v: Any) -> Schedule:

@@ -2,11 +2,11 @@
 
 It trains a snapshot of the document (the caller's document is never touched), builds
 the modules by executing the generated code (so the trained module IS the exported
-one), and leaves the recipe (``recipes/``) to say what a training step is. It owns:
-seeding, dataset / split / normalisation, device and mixed precision, the in-memory fast
-path (tensors on the device, a seeded permutation per epoch, batches by slicing), LR
-schedules, early stopping, throttled events, pause / stop, NaN / OOM / model errors and
-checkpoints.
+one), and leaves the recipe (``recipes/``) to say what a training step is. The engine
+runs the loop: set-up, epochs of steps, validation, throttled events, pause / stop,
+checkpoints. The parts it drives live in their own modules: ``preprocessing`` (split
+and normalisation), ``batching``, ``optimizers``, ``schedules``, ``progress`` (step
+means, the monitored metric), ``failures`` (errors as events), ``rng`` and ``restore``.
 
 Typical use::
 
@@ -24,47 +24,45 @@ by "done". Only a bad training section raises, from the constructor
 """
 from __future__ import annotations
 
-import dataclasses
 import math
-import random
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from graph_compiler.document import Document, to_dict
 from graph_compiler.errors import GraphError, NetwrightError
-from graph_compiler.training import devices
-from graph_compiler.training.config import (
-    TrainingConfig,
-    TrainingConfigError,
-    metric_mode,
-    parse_config,
-)
+from graph_compiler.training import batching, devices, restore
+from graph_compiler.training.augment import Augmenter, parse_augment
+from graph_compiler.training.checkpoints import SavedRun, load_run, save_run, small_meta
+from graph_compiler.training.config import TrainingConfig, TrainingConfigError, parse_config
+from graph_compiler.training.datasets import Dataset, resolve_dataset
 from graph_compiler.training.events import Event, error_event
+from graph_compiler.training.failures import (
+    NonFinite,
+    ShapeProblems,
+    Stopped,
+    Where,
+    error_event_for,
+)
+from graph_compiler.training.optimizers import OptimizerSet, build_optimizer
+from graph_compiler.training.preprocessing import (
+    Normalizer,
+    fit_normalizer,
+    normalize_splits,
+    split,
+)
+from graph_compiler.training.progress import EpochTotals, Monitor, as_number, means_of, step_values
+from graph_compiler.training.rng import capture_rng, restore_rng, seed_everything
+from graph_compiler.training.schedules import per_step
 
-# Datasets larger than this stay on the CPU and are fed batch by batch (pinned memory).
-IN_MEMORY_LIMIT_BYTES = 2 << 30
-# Above this, batches index a permutation instead of materialising a shuffled copy.
-SHUFFLE_COPY_LIMIT_BYTES = 512 << 20
 # While paused, how often the run wakes to call while_paused (and re-check stop).
 PAUSE_POLL_S = 0.05
-
-
-class _Stopped(Exception):
-    """Raised inside the loop when stop() was called; ends the run cleanly."""
-
-
-class _NonFinite(Exception):
-    def __init__(self, key: str, value: float, epoch: int, step: int) -> None:
-        super().__init__(key)
-        self.key, self.value, self.epoch, self.step = key, value, epoch, step
 
 
 @dataclass
@@ -87,30 +85,21 @@ class RunResult:
         return self.weights.get(self.main) if self.main else None
 
 
-def seed_everything(seed: int) -> None:
-    """Seed torch (CPU and CUDA), numpy and Python's random."""
-    torch.manual_seed(seed)
-    np.random.seed(seed % 2**32)
-    random.seed(seed)
-
-
-def _epoch_seed(seed: int, epoch: int) -> int:
-    # Batch order depends only on (seed, epoch), so a resumed run sees the same batches.
-    return (seed * 0x9E3779B1 + epoch * 0x85EBCA77 + 0x165667B1) % (2**63 - 1)
-
-
 class Trainer:
     """One training run of a document. See the module docstring."""
 
     def __init__(self, doc: Document, overrides: Mapping[str, Any] | None = None, *,
-                 dataset: Any = None, resume: str | Path | None = None, save: str | Path | None = None,
-                 event_interval: float = 0.05, while_paused: Callable[[], None] | None = None) -> None:
+                 dataset: Dataset | None = None, resume: str | Path | None = None,
+                 save: str | Path | None = None, event_interval: float = 0.05,
+                 while_paused: Callable[[], None] | None = None) -> None:
         """``overrides``: training keys replacing the document's (None values ignored).
         ``dataset``: a Dataset to train on instead of ``training.dataset``.
         ``resume``: a run folder to continue from (its weights, optimizer state, epoch,
         history). ``save``: a folder to write the run to when it ends (not on errors).
         ``event_interval``: minimum seconds between "step" events. ``while_paused``:
         called in the training thread every PAUSE_POLL_S while the run is paused."""
+        if dataset is not None and not isinstance(dataset, Dataset):
+            raise TypeError("Trainer(dataset=...) takes a graph_compiler.training.datasets.Dataset")
         self.doc = doc.copy()  # the snapshot we train; the caller's document is never touched
         self.config: TrainingConfig = parse_config(self.doc.training, overrides)
         self._dataset_override = dataset
@@ -125,23 +114,30 @@ class Trainer:
         # (assignments of a bool are atomic under the GIL; the Events carry the real state).
         self._attention = False
         self.state = "idle"  # idle | running | paused | finished
-        self.recipe: Any = None
-        self.ctx: Any = None
+        self.recipe: Any = None  # a recipes.base.Recipe once prepared
+        self.ctx: Any = None  # its recipes.base.RecipeContext
         self.history: list[dict[str, Any]] = []
         self.result: RunResult | None = None
         self.device: torch.device | None = None
-        self.normalizer: Any = None
-        self._optimizers: list[tuple[str, torch.optim.Optimizer, list[float]]] = []
+        self.device_reason = ""
+        self.notes: list[str] = []  # what prepare() did to speed things up, for the start event
+        self.normalizer: Normalizer | None = None
+        self.optimizers = OptimizerSet()
+        self.tensors: dict[str, torch.Tensor] = {}
+        self.augmenter: Augmenter | None = None
+        self.batch_size = self.config.batch_size
+        self.steps_per_epoch = 1
+        self.in_memory = False
         self._epoch = 0  # last completed epoch
         self._step = 0
         self._start_epoch = 0
         self._best: dict[str, Any] | None = None
+        self._t0 = time.perf_counter()
         self._paused_s = 0.0
         self._paused_since: float | None = None  # perf_counter() while the run waits paused
         self._phase = "setup"
         self._prepared = False
-        self._dataset: Any = None
-        self._saved_run: Any = None
+        self._saved_run: SavedRun | None = None
 
     # ------------------------------------------------------------ control (any thread)
 
@@ -191,11 +187,14 @@ class Trainer:
 
     @property
     def main(self) -> str | None:
-        return self.recipe.networks()[0] if self.recipe is not None else None
+        return str(self.recipe.networks()[0]) if self.recipe is not None else None
+
+    def current_lr(self) -> float:
+        return self.optimizers.current_lr()
 
     # ------------------------------------------------------------ the run
 
-    def run(self) -> Iterator[Event]:
+    def run(self) -> Generator[Event, None, None]:
         """Yield events (see events.py) until the run ends; never raises for user errors."""
         if self.state != "idle":
             raise RuntimeError("a Trainer runs once; make a new one for another run")
@@ -208,16 +207,14 @@ class Trainer:
                 self.prepare()
             self._phase = "train"
             reason = yield from self._loop()
-        except _Stopped:
+        except Stopped:
             reason = "stopped"
-        except GeneratorExit:
+        except (GeneratorExit, KeyboardInterrupt):
             self.state = "finished"
             raise
-        except BaseException as exc:
-            if isinstance(exc, KeyboardInterrupt):
-                self.state = "finished"
-                raise
-            error = self._error_event(exc)
+        except BaseException as exc:  # noqa: BLE001 - every other failure becomes an "error" event
+            error = error_event_for(exc, Where(self._phase, self._epoch, self._step, self.device,
+                                               self.config.lr, self.batch_size))
         if error is not None:
             yield error
         saved = None
@@ -225,10 +222,10 @@ class Trainer:
             try:
                 saved = str(self.save(self.save_dir, reason))
             except Exception as exc:  # noqa: BLE001 - a failed save is reported, never raised
-                msg = str(exc) if isinstance(exc, NetwrightError) else (
-                    f"could not save the run to {self.save_dir}: {type(exc).__name__}: {exc}")
-                error = error_event(msg, "config" if isinstance(exc, NetwrightError) else "internal",
-                                    epoch=self._epoch, step=self._step, traceback=traceback.format_exc())
+                ours = isinstance(exc, NetwrightError)
+                msg = str(exc) if ours else f"could not save the run to {self.save_dir}: {type(exc).__name__}: {exc}"
+                error = error_event(msg, "config" if ours else "internal", epoch=self._epoch, step=self._step,
+                                    traceback=traceback.format_exc())
                 reason = "error"
                 yield error
         self.result = RunResult(
@@ -248,7 +245,7 @@ class Trainer:
     def _elapsed(self) -> float:
         now = time.perf_counter()
         parked = now - self._paused_since if self._paused_since is not None else 0.0
-        return now - getattr(self, "_t0", now) - self._paused_s - parked
+        return now - self._t0 - self._paused_s - parked
 
     # ------------------------------------------------------------ setup
 
@@ -258,52 +255,25 @@ class Trainer:
         (e.g. to sample from a saved run). Raises NetwrightError subclasses."""
         from graph_compiler.analysis import Analyzer
         from graph_compiler.compile import CompiledDocument
-        from graph_compiler.training.recipes.base import (
-            Amp,
-            RecipeContext,
-            default_recipe_for,
-            get_recipe,
-        )
+        from graph_compiler.training.recipes.amp import Amp
+        from graph_compiler.training.recipes.context import RecipeContext
+        from graph_compiler.training.recipes.registry import recipe_for
 
         cfg = self.config
         self._phase = "setup"
-        self.device = device = devices.resolve_device(cfg.device)
+        device, self.device_reason = devices.select_device(cfg.device)
+        self.device = device
         if device.type == "cuda":
             torch.cuda.set_device(device)  # in the thread that runs the generator
         seed_everything(cfg.seed)
-
         if self.resume_dir is not None:
-            from graph_compiler.training.checkpoints import load_run
-
             self._saved_run = load_run(self.resume_dir)
 
         self._phase = "data"
         dataset = self._load_dataset()
-        recipe_name = cfg.recipe or default_recipe_for(dataset.task)
-        if recipe_name is None:
-            from graph_compiler.training.recipes import available
-
-            raise TrainingConfigError(
-                f"training.recipe is not set and no recipe trains {dataset.task!r} datasets by default; "
-                f"set it to one of: {', '.join(available())}")
-        recipe_cls = get_recipe(recipe_name)
+        recipe_cls = recipe_for(cfg.recipe, dataset.task, dataset.name)
         cfg.recipe = recipe_cls.name
-        if recipe_cls.tasks and dataset.task not in recipe_cls.tasks:
-            from graph_compiler.training.datasets import DatasetError
-
-            better = default_recipe_for(dataset.task)
-            hint = f"; set training.recipe to {better!r}" if better else ""
-            raise DatasetError(
-                f"recipe {recipe_cls.name!r} trains {' / '.join(recipe_cls.tasks)} datasets, but dataset "
-                f"{dataset.name!r} is a {dataset.task} dataset{hint}")
-        train, val = self._split(dataset)
-        train, val = self._normalize(recipe_cls, train, val)
-        in_memory = self._decide_in_memory(train, val)
-        if in_memory:
-            train = _to_device(train, device)
-            val = _to_device(val, device) if val is not None else None
-        self.in_memory = in_memory
-        self._dataset = dataset
+        train, val = self._splits(dataset, recipe_cls.normalize)
 
         self._phase = "graph"
         analysis = Analyzer().analyze(self.doc)
@@ -316,46 +286,61 @@ class Trainer:
         compiled = CompiledDocument(self.doc, analysis)
 
         amp = Amp(device, devices.amp_dtype(device, cfg.amp), cfg.grad_clip)
-        ctx = RecipeContext(config=cfg, compiled=compiled, analysis=analysis, document=self.doc, train=train,
-                            val=val, device=device, amp=amp, normalizer=self.normalizer, seed=cfg.seed,
-                            _make_optimizer=self._make_optimizer, _interrupt=self._check_stop)
-        self.ctx = ctx
+        self.ctx = ctx = RecipeContext(
+            config=cfg, compiled=compiled, analysis=analysis, document=self.doc, train=train, val=val,
+            device=device, amp=amp, normalizer=self.normalizer, seed=cfg.seed,
+            _make_optimizer=self._make_optimizer, _interrupt=self._check_stop)
         self._phase = "recipe"
-        recipe = recipe_cls(ctx)
-        self.recipe = recipe
-        names = recipe.networks()
-        missing = [n for n in names if n not in analysis.networks]
+        self.recipe = recipe = recipe_cls(ctx)
+        missing = [n for n in recipe.networks() if n not in analysis.networks]
         if missing:
             raise TrainingConfigError(
                 f"recipe {recipe_cls.name!r} trains network {missing[0]!r}, which is not in the document "
                 f"(networks: {', '.join(analysis.networks)})")
         problems = recipe.check(analysis, train)
         if problems:
-            raise _ShapeProblems(problems)
+            raise ShapeProblems(problems)
 
         self._phase = "build"
         seed_everything(cfg.seed)  # initial weights depend on the seed only, not on data loading
         recipe.setup()
-        if not self._optimizers:
+        if not self.optimizers:
             raise TrainingConfigError(f"recipe {recipe_cls.name!r} made no optimizer (ctx.make_optimizer)")
         self.tensors = recipe.batch_tensors(train)
-        n = _rows(self.tensors)
-        self.batch_size = bs = max(1, min(cfg.batch_size, n))
-        # A trailing batch of one sample is dropped: BatchNorm cannot train on it.
-        self.steps_per_epoch = max(1, n // bs + (1 if n % bs > 1 else 0))
-        ctx.steps_per_epoch = self.steps_per_epoch
+        self.augmenter = self._augmenter(train)
+        self._accelerate(device)
+        n = batching.rows(self.tensors)
+        self.batch_size = max(1, min(cfg.batch_size, n))
+        self.steps_per_epoch = ctx.steps_per_epoch = batching.steps_per_epoch(n, self.batch_size)
         if self._saved_run is not None:
             self._restore(self._saved_run)
         self._set_lr(self._step)
         self._prepared = True
         return recipe
 
-    def _load_dataset(self) -> Any:
-        from graph_compiler.training.datasets import Dataset, resolve_dataset
+    def _accelerate(self, device: torch.device) -> None:
+        """channels_last for conv nets on a GPU (weights and the image batches), and
+        torch.compile when training.compile asks for it."""
+        modules = list(self.recipe.modules.values())
+        if devices.use_channels_last(device, modules):
+            for module in modules:
+                module.to(memory_format=torch.channels_last)
+            self.tensors = {k: t.contiguous(memory_format=torch.channels_last) if t.ndim == 4 else t
+                            for k, t in self.tensors.items()}
+            self.notes.append("channels_last memory format for the conv layers")
+        if self.config.compile:
+            self.notes.append(devices.compile_modules(modules, device))
 
+    def _augmenter(self, train: Dataset) -> Augmenter | None:
+        augmentations = parse_augment(self.config.augment)
+        if not augmentations:
+            return None
+        return Augmenter(augmentations, sample_shape=tuple(train.x.shape[1:]), x_dtype=train.x.dtype,
+                         task=train.task, num_classes=train.num_classes, loss=self.config.loss,
+                         seed=self.config.seed, normalizer=self.normalizer, dataset=train.name)
+
+    def _load_dataset(self) -> Dataset:
         if self._dataset_override is not None:
-            if not isinstance(self._dataset_override, Dataset):
-                raise TypeError("Trainer(dataset=...) takes a graph_compiler.training.datasets.Dataset")
             return self._dataset_override
         spec = self.config.dataset
         if spec is None:
@@ -365,122 +350,34 @@ class Trainer:
         base = Path(self.doc.source).parent if self.doc.source else None
         return resolve_dataset(spec, base_dir=base, seed=self.config.seed)
 
-    def _split(self, dataset: Any) -> tuple[Any, Any]:
-        from graph_compiler.training.preprocessing import split
-
-        if self.config.val_split <= 0:
-            return dataset, None
-        return split(dataset, self.config.val_split, self.config.seed)
-
-    def _normalize(self, recipe_cls: Any, train: Any, val: Any) -> tuple[Any, Any]:
-        from graph_compiler.training.preprocessing import Normalizer
-
-        saved = self._saved_run.info.get("normalizer") if self._saved_run is not None else None
-        mode = self.config.normalize
-        if mode == "auto":
-            mode = recipe_cls.normalize
-        x = train.x
-        if mode == "auto":
-            if not torch.is_floating_point(x) or x.ndim < 2:
-                mode = "none"
-            else:
-                mode = "channels" if x.ndim >= 4 else "features"
-        if self._saved_run is not None:
-            norm = Normalizer.from_dict(saved) if saved else None
-        elif mode == "none":
-            norm = None
+    def _splits(self, dataset: Dataset, recipe_normalize: str) -> tuple[Dataset, Dataset | None]:
+        """Train / validation splits, normalised, on the device when they fit there."""
+        cfg, device = self.config, self.device
+        assert device is not None
+        train, val = (dataset, None) if cfg.val_split <= 0 else split(dataset, cfg.val_split, cfg.seed)
+        if self._saved_run is not None:  # a resumed run keeps the statistics it trained with
+            self.normalizer = restore.saved_normalizer(self._saved_run)
         else:
-            if not torch.is_floating_point(x):
-                raise TrainingConfigError(
-                    f"training.normalize is {mode!r} but dataset {train.name!r} holds integer tokens; use \"none\"")
-            if x.ndim < 2:
-                raise TrainingConfigError(f"training.normalize needs samples with features; dataset {train.name!r} has x {tuple(x.shape)}")
-            norm = Normalizer.fit(x, per_channel=(mode == "channels" and x.ndim >= 3))
-        self.normalizer = norm
-        if norm is None:
-            return train, val
-        train = dataclasses.replace(train, x=norm.apply(train.x))
-        if val is not None:
-            val = dataclasses.replace(val, x=norm.apply(val.x))
+            self.normalizer = fit_normalizer(cfg.normalize, recipe_normalize, train)
+        train, val = normalize_splits(self.normalizer, train, val)
+        self.in_memory = batching.fits_in_memory(cfg.in_memory, train, val, device)
+        if self.in_memory:
+            train = batching.to_device(train, device)
+            val = batching.to_device(val, device) if val is not None else None
         return train, val
-
-    def _decide_in_memory(self, train: Any, val: Any) -> bool:
-        choice = self.config.in_memory
-        if isinstance(choice, bool):
-            return choice
-        if train.meta.get("large") or train.meta.get("in_memory") is False:
-            return False
-        size = sum(t.numel() * t.element_size() for d in (train, val) if d is not None
-                   for t in (d.x, d.y) if t is not None)
-        limit = IN_MEMORY_LIMIT_BYTES
-        if self.device is not None and self.device.type == "cuda":
-            free, _ = torch.cuda.mem_get_info(self.device)
-            limit = min(limit, free // 4)
-        return size <= limit
 
     def _make_optimizer(self, parameters: Any, *, name: str | None = None, lr: float | None = None,
                         **overrides: Any) -> torch.optim.Optimizer:
-        cfg = self.config
-        params = list(parameters)
-        if not params:
-            raise TrainingConfigError("the network has no trainable parameters; add a layer with weights (e.g. Linear)")
-        kind = overrides.pop("optimizer", cfg.optimizer)
-        lr = cfg.lr if lr is None else lr
-        wd = overrides.pop("weight_decay", cfg.weight_decay)
         cuda = self.device is not None and self.device.type == "cuda"
-        if kind == "sgd":
-            momentum = overrides.pop("momentum", 0.9 if cfg.momentum is None else cfg.momentum)
-            opt: torch.optim.Optimizer = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=wd or 0.0,
-                                                         **overrides)
-        elif kind in ("adam", "adamw"):
-            betas = tuple(overrides.pop("betas", cfg.betas))
-            if cuda:
-                overrides.setdefault("fused", True)
-            cls = torch.optim.Adam if kind == "adam" else torch.optim.AdamW
-            wd = (0.01 if kind == "adamw" else 0.0) if wd is None else wd
-            opt = cls(params, lr=lr, betas=betas, weight_decay=wd, **overrides)
-        elif kind == "rmsprop":
-            momentum = overrides.pop("momentum", 0.0 if cfg.momentum is None else cfg.momentum)
-            opt = torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=wd or 0.0, **overrides)
-        else:
-            raise TrainingConfigError(f"training.optimizer: unknown optimizer {kind!r}")
-        taken = {n for n, _, _ in self._optimizers}
-        if name is None:
-            name = "main" if "main" not in taken else f"opt{len(self._optimizers)}"
-        if name in taken:
-            raise ValueError(f"two optimizers are named {name!r}; give make_optimizer distinct names")
-        self._optimizers.append((name, opt, [g["lr"] for g in opt.param_groups]))
+        opt = build_optimizer(self.config, parameters, cuda=cuda, lr=lr, **overrides)
+        name = self.optimizers.add(opt, name)
         if self.ctx is not None:
             self.ctx.optimizers.append((name, opt))
         return opt
 
-    # ------------------------------------------------------------ LR schedule
-
-    def _lr_factor(self, base: float, step: int) -> float:
-        s = self.config.schedule
-        total = max(1, self.config.epochs * self.steps_per_epoch)
-        if s.type == "step":
-            size = s.step_size or max(1, self.config.epochs // 3)
-            return base * s.gamma ** ((step // self.steps_per_epoch) // size)
-        if s.type == "cosine":
-            t = min(step, total) / total
-            return s.min_lr + (base - s.min_lr) * 0.5 * (1 + math.cos(math.pi * t))
-        if s.type == "onecycle":
-            peak = s.max_lr or base
-            initial, final = peak / 25.0, peak / 25.0 / 1e4
-            warm = max(1.0, s.pct_start * total - 1)
-            if step <= warm:
-                return _cos_anneal(initial, peak, step / warm)
-            return _cos_anneal(peak, final, min(1.0, (step - warm) / max(1.0, total - 1 - warm)))
-        return base
-
     def _set_lr(self, step: int) -> None:
-        for _, opt, bases in self._optimizers:
-            for group, base in zip(opt.param_groups, bases):
-                group["lr"] = self._lr_factor(base, step)
-
-    def current_lr(self) -> float:
-        return float(self._optimizers[0][1].param_groups[0]["lr"]) if self._optimizers else 0.0
+        self.optimizers.set_lr(self.config.schedule, step, epochs=self.config.epochs,
+                               steps_per_epoch=self.steps_per_epoch)
 
     # ------------------------------------------------------------ the loop
 
@@ -498,14 +395,16 @@ class Trainer:
                 self._paused_s += time.perf_counter() - self._paused_since
                 self._paused_since = None
         if self._stop.is_set():
-            raise _Stopped()
+            raise Stopped()
 
     def _start_event(self) -> Event:
         cfg, recipe = self.config, self.recipe
+        assert self.device is not None
         train, val = self.ctx.train, self.ctx.val
         return Event("start", {
             "recipe": cfg.recipe, "networks": recipe.networks(), "main": self.main,
-            "device": devices.describe(self.device), "amp": self.ctx.amp.name, "seed": cfg.seed,
+            "device": devices.describe(self.device), "device_reason": self.device_reason,
+            "notes": list(self.notes), "amp": self.ctx.amp.name, "seed": cfg.seed,
             "epochs": cfg.epochs, "start_epoch": self._start_epoch, "steps_per_epoch": self.steps_per_epoch,
             "batch_size": self.batch_size, "n_train": len(train), "n_val": len(val) if val is not None else 0,
             "dataset": train.name, "task": train.task,
@@ -515,299 +414,154 @@ class Trainer:
             "elapsed_s": round(self._elapsed(), 3),
         })
 
-    def _batches(self, epoch: int) -> Iterator[dict[str, torch.Tensor]]:
-        n, bs, steps = _rows(self.tensors), self.batch_size, self.steps_per_epoch
-        g = torch.Generator().manual_seed(_epoch_seed(self.config.seed, epoch))
-        perm = torch.randperm(n, generator=g)
-        tensors = self.tensors
-        if self.in_memory:
-            perm = perm.to(self.device)
-            nbytes = sum(t.numel() * t.element_size() for t in tensors.values())
-            if nbytes <= SHUFFLE_COPY_LIMIT_BYTES:
-                shuffled = {k: t.index_select(0, perm) for k, t in tensors.items()}
-                for i in range(steps):
-                    yield {k: t[i * bs:(i + 1) * bs] for k, t in shuffled.items()}
-            else:
-                for i in range(steps):
-                    idx = perm[i * bs:(i + 1) * bs]
-                    yield {k: t.index_select(0, idx) for k, t in tensors.items()}
-            return
-        # Too large for the device: a DataLoader assembles (and pins) CPU batches.
-        loader = torch.utils.data.DataLoader(
-            _BatchSlices(tensors, perm, bs, steps), batch_size=None, shuffle=False, num_workers=0,
-            pin_memory=self.device.type == "cuda")
-        for batch in loader:
-            yield {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
-
     def _set_mode(self, train: bool) -> None:
         for m in self.recipe.modules.values():
             m.train(train)
 
-    def _loop(self) -> Iterator[Event]:
+    def _loop(self) -> Generator[Event, None, str]:
         cfg, recipe, ctx = self.config, self.recipe, self.ctx
         yield self._start_event()
         if self._start_epoch >= cfg.epochs:
             return "completed"
-        es = cfg.early_stopping
-        monitor = es.metric if es else recipe.monitor
-        if ctx.val is None and monitor.startswith("val_"):
-            if es is not None:
-                raise TrainingConfigError(
-                    f"training.early_stopping watches {monitor!r}, but val_split is 0 so there is no validation; "
-                    "set val_split or watch a train_ metric")
-            monitor = "train_loss"
-        mode = metric_mode(monitor, es.mode if es else "auto")
-        bad_epochs = 0
-        cuda = self.device.type == "cuda"
-        bs = self.batch_size
-        n_rows = _rows(self.tensors)
+        monitor = Monitor(cfg.early_stopping, recipe.monitor, ctx.val is not None, self._best)
         for epoch in range(self._start_epoch + 1, cfg.epochs + 1):
             ctx.epoch = epoch
             self._check_stop()
-            self._phase = "train"
-            recipe.on_epoch_start(epoch)
-            self._set_mode(True)
-            epoch_sums: dict[str, float] = {}
-            epoch_count = 0
-            pending: list[dict[str, Any]] = []
-            epoch_t0 = time.perf_counter()
-            paused_at_start = self._paused_s
-            last_flush = epoch_t0
-            last_flush_step = 0
-            schedule_per_step = cfg.schedule.type in ("cosine", "onecycle")
-            if cfg.schedule.type == "step":
-                self._set_lr(self._step)
-            # The hot loop: locals only, one attribute read for pause / stop, no per-step sync.
-            train_step, perf_counter, interval = recipe.train_step, time.perf_counter, self.event_interval
-            i = 0
-            for i, batch in enumerate(self._batches(epoch), start=1):
-                if self._attention:
-                    self._check_stop()
-                if schedule_per_step:
-                    self._set_lr(self._step)
-                pending.append(train_step(batch))
-                self._step += 1
-                ctx.global_step = self._step
-                now = perf_counter()
-                if now - last_flush >= interval:
-                    means, count = self._reduce(pending, epoch)
-                    for k, v in means.items():
-                        epoch_sums[k] = epoch_sums.get(k, 0.0) + v * count
-                    epoch_count += count
-                    pending = []
-                    span = max(1e-9, now - last_flush)
-                    flushed = min(i * bs, n_rows) - min(last_flush_step * bs, n_rows)
-                    yield Event("step", {
-                        "epoch": epoch, "epochs": cfg.epochs, "step": self._step, "epoch_step": i,
-                        "steps_per_epoch": self.steps_per_epoch,
-                        "progress": round(self._step / max(1, cfg.epochs * self.steps_per_epoch), 5),
-                        **means, "lr": self.current_lr(),
-                        "samples_per_s": round(flushed / span, 1), "elapsed_s": round(self._elapsed(), 3),
-                    })
-                    last_flush = perf_counter()
-                    last_flush_step = i
-            samples = min(i * bs, n_rows)
-            if pending:
-                means, count = self._reduce(pending, epoch)
-                for k, v in means.items():
-                    epoch_sums[k] = epoch_sums.get(k, 0.0) + v * count
-                epoch_count += count
-            if cuda:
-                torch.cuda.synchronize(self.device)
-            train_time = max(1e-9, time.perf_counter() - epoch_t0 - (self._paused_s - paused_at_start))
-            train_metrics = {f"train_{k}": v / max(1, epoch_count) for k, v in epoch_sums.items()}
-
-            self._phase = "eval"
-            val_metrics: dict[str, float] = {}
-            extras: dict[str, Any] = {}
-            self._set_mode(False)
-            with torch.no_grad():
-                if ctx.val is not None:
-                    for k, v in recipe.evaluate(ctx.val).items():
-                        num = _number(v)
-                        if num is None:
-                            extras[k] = v
-                        else:
-                            val_metrics[k] = num
-                if "val_loss" in val_metrics and not math.isfinite(val_metrics["val_loss"]):
-                    raise _NonFinite("val_loss", val_metrics["val_loss"], epoch, self._step)
-                live = recipe.live_samples()
-            self._set_mode(True)
+            train_metrics, samples, train_time = yield from self._train_epoch(epoch)
+            val_metrics, extras, live = self._validate(epoch)
             self._epoch = epoch
             metrics = {**train_metrics, **val_metrics}
-            value = metrics.get(monitor)
-            improved = False
-            if value is not None and math.isfinite(value):
-                best = self._best["value"] if self._best else None
-                delta = es.min_delta if es else 0.0
-                improved = best is None or (value < best - delta if mode == "min" else value > best + delta)
-                if improved:
-                    self._best = {"metric": monitor, "value": value, "epoch": epoch}
+            improved = monitor.update(epoch, metrics)
+            self._best = monitor.best
             row = {"epoch": epoch, **metrics, "lr": self.current_lr(),
                    "samples_per_s": round(samples / train_time, 1), "epoch_time_s": round(train_time, 4),
                    "elapsed_s": round(self._elapsed(), 3)}
             self.history.append(row)
             yield Event("epoch", {**row, "epochs": cfg.epochs, "step": self._step, "best": improved,
-                                  "monitor": monitor, **extras})
+                                  "monitor": monitor.metric, **extras})
             if live:
                 yield Event("sample", {"epoch": epoch, "step": self._step, **live})
             recipe.on_epoch_end(epoch, metrics)
-            if es is not None:
-                bad_epochs = 0 if improved else bad_epochs + 1
-                if bad_epochs >= es.patience:
-                    return "early_stopping"
+            if monitor.should_stop:
+                return "early_stopping"
         return "completed"
 
-    def _reduce(self, pending: list[dict[str, Any]], epoch: int) -> tuple[dict[str, float], int]:
-        """Means of the train_step values since the last report (one device sync), and
-        a NaN check that names the first step whose value was not finite."""
-        if not pending:
-            return {}, 0
-        means: dict[str, float] = {}
-        for key in pending[0]:
-            values = [d[key] for d in pending if key in d]
-            if isinstance(values[0], torch.Tensor):
-                try:
-                    stacked = torch.stack(values).float().cpu()
-                except RuntimeError:  # mixed shapes / dtypes: normalise one by one
-                    stacked = torch.stack([v.detach().float().reshape(()) for v in values]).cpu()
-            else:
-                stacked = torch.tensor([float(v) for v in values], dtype=torch.float64)
-            total = float(stacked.sum())
-            if not math.isfinite(total):
-                bad = int((~torch.isfinite(stacked)).nonzero()[0])
-                step = self._step - len(pending) + bad + 1
-                raise _NonFinite(key, float(stacked[bad]), epoch, step)
-            means[key] = total / len(values)
-        return means, len(pending)
+    def _train_epoch(self, epoch: int) -> Generator[Event, None, tuple[dict[str, float], int, float]]:
+        """One epoch of steps, yielding throttled "step" events; returns the epoch's train_
+        metrics, the samples seen and the training time (pauses excluded)."""
+        cfg, recipe, ctx = self.config, self.recipe, self.ctx
+        assert self.device is not None
+        self._phase = "train"
+        recipe.on_epoch_start(epoch)
+        self._set_mode(True)
+        totals = EpochTotals()
+        pending: list[dict[str, Any]] = []
+        epoch_t0 = last_flush = time.perf_counter()
+        paused_at_start = self._paused_s
+        last_flush_step = 0
+        schedule_per_step = per_step(cfg.schedule)
+        if cfg.schedule.type == "step":
+            self._set_lr(self._step)
+        bs, n_rows = self.batch_size, batching.rows(self.tensors)
+        batches = batching.epoch_batches(self.tensors, seed=cfg.seed, epoch=epoch, batch_size=bs,
+                                         steps=self.steps_per_epoch, in_memory=self.in_memory, device=self.device)
+        augment = self.augmenter
+        if augment is not None:
+            augment.start_epoch(epoch)
+        # The hot loop: locals only, one attribute read for pause / stop, no per-step sync.
+        train_step, perf_counter, interval = recipe.train_step, time.perf_counter, self.event_interval
+        i = 0
+        for i, batch in enumerate(batches, start=1):
+            if self._attention:
+                self._check_stop()
+            if schedule_per_step:
+                self._set_lr(self._step)
+            if augment is not None:
+                batch = augment(batch)
+            pending.append(train_step(batch))
+            self._step += 1
+            ctx.global_step = self._step
+            now = perf_counter()
+            if now - last_flush >= interval:
+                values = step_values(pending, epoch=epoch, last_step=self._step)
+                totals.add(values)
+                means = means_of(values)
+                pending = []
+                flushed = min(i * bs, n_rows) - min(last_flush_step * bs, n_rows)
+                yield Event("step", {
+                    "epoch": epoch, "epochs": cfg.epochs, "step": self._step, "epoch_step": i,
+                    "steps_per_epoch": self.steps_per_epoch,
+                    "progress": round(self._step / max(1, cfg.epochs * self.steps_per_epoch), 5),
+                    **means, "lr": self.current_lr(),
+                    "samples_per_s": round(flushed / max(1e-9, now - last_flush), 1),
+                    "elapsed_s": round(self._elapsed(), 3),
+                })
+                last_flush = perf_counter()
+                last_flush_step = i
+        totals.add(step_values(pending, epoch=epoch, last_step=self._step))
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        train_time = max(1e-9, time.perf_counter() - epoch_t0 - (self._paused_s - paused_at_start))
+        return totals.means("train_"), min(i * bs, n_rows), train_time
 
-    # ------------------------------------------------------------ errors
-
-    def _error_event(self, exc: BaseException) -> Event:
-        from graph_compiler.training.datasets import DatasetError
-
-        epoch = self._epoch + 1 if self._phase in ("train", "eval") else None
-        # In "train" the step that failed is the one after the last completed step.
-        step = self._step + (1 if self._phase == "train" else 0) if self._phase in ("train", "eval") else None
-        tb = traceback.format_exc()
-        if self.device is not None:
-            devices.free_memory(self.device)
-        if isinstance(exc, _NonFinite):
-            what = "loss" if exc.key in ("loss", "val_loss") else f"value {exc.key!r}"
-            where = "validation" if exc.key.startswith("val_") else f"step {exc.step}"
-            return error_event(
-                f"training diverged: the {what} became {exc.value} at {where} (epoch {exc.epoch}); "
-                "the weights are no longer usable",
-                "nan", epoch=exc.epoch, step=exc.step,
-                hint=f"lower the learning rate (now {self.config.lr:g}), enable gradient clipping "
-                     "(training.grad_clip, e.g. 1.0), or check the data for extreme values")
-        if isinstance(exc, _ShapeProblems):
-            ev = error_event("the network does not fit the dataset:\n" + "\n".join(f"  - {p}" for p in exc.problems),
-                             "shape", hint="fix the Input / Output shapes, or choose another dataset or recipe")
-            ev.data["problems"] = list(exc.problems)
-            return ev
-        if isinstance(exc, TrainingConfigError):
-            return error_event(str(exc), "config", epoch=epoch, step=step)
-        if isinstance(exc, DatasetError):
-            return error_event(str(exc), "data")
-        if isinstance(exc, GraphError):
-            return error_event(str(exc), "graph")
-        if isinstance(exc, NetwrightError):
-            return error_event(str(exc), "config", epoch=epoch, step=step)
-        if devices.is_oom(exc):
-            where = "the GPU" if self.device is not None and self.device.type == "cuda" else "the computer"
-            at = f" at epoch {epoch}, step {step}" if epoch else f" while {self._phase_text()}"
-            return error_event(
-                f"{where} ran out of memory{at} (batch size {getattr(self, 'batch_size', self.config.batch_size)})",
-                "oom", epoch=epoch, step=step,
-                hint="lower training.batch_size, make the network smaller, or train on another device",
-                traceback=tb)
-        first = (str(exc).strip().splitlines() or [""])[0]
-        detail = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-        if self._phase in ("train", "eval", "build", "recipe"):
-            at = (f" at epoch {epoch}, step {step}" if self._phase == "train"
-                  else f" while validating epoch {epoch}" if self._phase == "eval" else f" while {self._phase_text()}")
-            return error_event(f"the model failed{at}: {detail}", "model", epoch=epoch, step=step,
-                               hint="run `netwright validate` on the file; with --debug the traceback is shown",
-                               traceback=tb)
-        return error_event(f"internal error while {self._phase_text()}: {detail}", "internal",
-                           epoch=epoch, step=step, traceback=tb)
-
-    def _phase_text(self) -> str:
-        return {"setup": "setting up", "data": "loading the dataset", "graph": "compiling the graph",
-                "recipe": "setting up the recipe", "build": "building the networks", "train": "training",
-                "eval": "validating"}.get(self._phase, self._phase)
+    def _validate(self, epoch: int) -> tuple[dict[str, float], dict[str, Any], dict[str, Any] | None]:
+        """The recipe's validation numbers (val_ metrics), its other results (extras) and
+        its live samples, in eval mode without gradients."""
+        recipe, val = self.recipe, self.ctx.val
+        self._phase = "eval"
+        metrics: dict[str, float] = {}
+        extras: dict[str, Any] = {}
+        self._set_mode(False)
+        with torch.no_grad():
+            if val is not None:
+                for k, v in recipe.evaluate(val).items():
+                    num = as_number(v)
+                    if num is None:
+                        extras[k] = v
+                    else:
+                        metrics[k] = num
+            if "val_loss" in metrics and not math.isfinite(metrics["val_loss"]):
+                raise NonFinite("val_loss", metrics["val_loss"], epoch, self._step)
+            live = recipe.live_samples()
+        self._set_mode(True)
+        return metrics, extras, live
 
     # ------------------------------------------------------------ checkpoints
 
     def save(self, directory: str | Path, reason: str = "completed") -> Path:
         """Write the run folder (see checkpoints.py) for the current state."""
-        from graph_compiler.training.checkpoints import save_run
-
-        recipe = self.recipe
-        rng: dict[str, Any] = {"torch": torch.get_rng_state(), "python": _py_state(random.getstate())}
-        np_state = np.random.get_state()
-        rng["numpy"] = torch.from_numpy(np.asarray(np_state[1], dtype=np.int64))
-        rng["numpy_pos"] = int(np_state[2])
-        if self.device is not None and self.device.type == "cuda":
-            rng["cuda"] = torch.cuda.get_rng_state(self.device)
-        ds = self.ctx.train
+        ds, val = self.ctx.train, self.ctx.val
         info = {
             "recipe": self.config.recipe, "epoch": self._epoch, "step": self._step, "epochs": self.config.epochs,
             "reason": reason, "seed": self.config.seed, "config": self.config.to_dict(),
             "normalizer": self.normalizer.to_dict() if self.normalizer else None,
             "history": self.history, "best": self._best,
             "dataset": {"spec": self.config.dataset, "name": ds.name, "task": ds.task,
-                        "n_train": len(ds), "n_val": len(self.ctx.val) if self.ctx.val is not None else 0,
+                        "n_train": len(ds), "n_val": len(val) if val is not None else 0,
                         "input_shape": list(ds.x.shape[1:]), "x_dtype": str(ds.x.dtype).replace("torch.", ""),
-                        "classes": ds.classes, "meta": _small_meta(ds.meta)},
-            "extra_state": recipe.extra_state(), "device": str(self.device),
+                        "classes": ds.classes, "meta": small_meta(ds.meta)},
+            "extra_state": self.recipe.extra_state(), "device": str(self.device),
             "amp": self.ctx.amp.name, "document": to_dict(self.doc),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        return save_run(directory, main=self.main, weights=self.weights(), info=info,
-                        optimizers={name: opt.state_dict() for name, opt, _ in self._optimizers}, rng=rng)
+        main = self.main
+        assert main is not None
+        return save_run(directory, main=main, weights=self.weights(), info=info,
+                        optimizers=self.optimizers.state_dicts(), rng=capture_rng(self.device))
 
-    def _restore(self, saved: Any) -> None:
-        from graph_compiler.training.checkpoints import CheckpointError
-
-        info = saved.info
-        if info.get("recipe") != self.config.recipe:
-            raise CheckpointError(
-                f"{saved.path}: the run used recipe {info.get('recipe')!r}, this one is {self.config.recipe!r}")
-        missing = [n for n in self.recipe.networks() if n not in saved.weights]
-        if missing:
-            raise CheckpointError(f"{saved.path}: no saved weights for network {missing[0]!r}")
-        try:
-            self.recipe.load_state_dicts({n: {k: v.to(self.device) for k, v in sd.items()}
-                                          for n, sd in saved.weights.items() if n in self.recipe.modules})
-        except RuntimeError as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise CheckpointError(f"{saved.path}: the saved weights do not fit the document's networks ({first})") from None
-        self.recipe.load_extra_state(info.get("extra_state") or {})
-        for name, opt, _ in self._optimizers:
-            state = saved.optimizers.get(name)
-            if state is None:
-                raise CheckpointError(f"{saved.path}: no saved state for optimizer {name!r}")
-            try:
-                opt.load_state_dict(state)
-            except (ValueError, KeyError, RuntimeError) as exc:
-                raise CheckpointError(f"{saved.path}: optimizer {name!r} state does not fit ({exc})") from None
-        self._start_epoch = self._epoch = int(info.get("epoch", 0))
-        self._step = int(info.get("step", 0))
+    def _restore(self, saved: SavedRun) -> None:
+        """Continue ``saved``: its weights, optimizer state, progress and RNG state."""
+        assert self.device is not None
+        restore.check_recipe(saved, self.config.recipe)
+        restore.load_weights(self.recipe, saved, self.device)
+        restore.load_optimizer_states(self.optimizers, saved)
+        self._start_epoch = self._epoch = saved.epoch
+        self._step = int(saved.info.get("step", 0))
         self.ctx.global_step = self._step
         self.ctx.epoch = self._epoch
-        self.history = list(info.get("history") or [])
-        self._best = info.get("best")
-        rng = saved.rng
-        if "torch" in rng:
-            torch.set_rng_state(rng["torch"].to(torch.uint8))
-        if "cuda" in rng and self.device.type == "cuda":
-            torch.cuda.set_rng_state(rng["cuda"].to(torch.uint8), self.device)
-        if "numpy" in rng:
-            np.random.set_state(("MT19937", rng["numpy"].numpy().astype(np.uint32), int(rng.get("numpy_pos", 0)), 0, 0.0))
-        if "python" in rng:
-            random.setstate(_py_state_back(rng["python"]))
+        self.history = list(saved.info.get("history") or [])
+        self._best = saved.info.get("best")
+        restore_rng(saved.rng, self.device)
         if self._start_epoch >= self.config.epochs:
             raise TrainingConfigError(
                 f"the run in {saved.path} already trained {self._start_epoch} epoch(s); to continue, ask for more "
@@ -822,108 +576,10 @@ class Trainer:
         self._set_mode(False)
         try:
             with torch.no_grad():
-                return self.recipe.sample(n)
+                result: dict[str, Any] = self.recipe.sample(n)
+                return result
         finally:
             self._set_mode(True)
 
 
-class _ShapeProblems(NetwrightError):
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
-
-
-class _BatchSlices(torch.utils.data.Dataset):
-    """Batch i of a permutation, for the DataLoader path (datasets too large for the device)."""
-
-    def __init__(self, tensors: dict[str, torch.Tensor], perm: torch.Tensor, bs: int, steps: int) -> None:
-        self.tensors, self.perm, self.bs, self.steps = tensors, perm, bs, steps
-
-    def __len__(self) -> int:
-        return self.steps
-
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        idx = self.perm[i * self.bs:(i + 1) * self.bs]
-        return {k: t.index_select(0, idx) for k, t in self.tensors.items()}
-
-
-def load_trained(run_dir: str | Path, *, device: str = "auto", dataset: Any = None) -> Trainer:
-    """A prepared Trainer holding a saved run's networks with their trained weights
-    (for ``netwright sample`` and the app): ``load_trained(d).sample(16)``."""
-    from graph_compiler.document import from_dict
-    from graph_compiler.training.checkpoints import CheckpointError, load_run
-
-    saved = load_run(run_dir, with_optimizer=False)
-    doc_raw = saved.info.get("document")
-    if not isinstance(doc_raw, dict):
-        raise CheckpointError(f"{run_dir}: run.json holds no document snapshot")
-    doc = from_dict(doc_raw)
-    cfg = dict(saved.info.get("config") or {})
-    cfg["device"] = device
-    doc.training = cfg
-    trainer = Trainer(doc, dataset=dataset)
-    trainer.prepare()
-    try:
-        trainer.recipe.load_state_dicts({n: {k: v.to(trainer.device) for k, v in sd.items()}
-                                         for n, sd in saved.weights.items() if n in trainer.recipe.modules})
-    except RuntimeError as exc:
-        raise CheckpointError(f"{saved.path}: the saved weights do not fit ({str(exc).splitlines()[0]})") from None
-    trainer.recipe.load_extra_state(saved.info.get("extra_state") or {})
-    trainer._epoch = int(saved.info.get("epoch", 0))
-    trainer.history = list(saved.info.get("history") or [])
-    if saved.info.get("normalizer") and trainer.normalizer is None:
-        from graph_compiler.training.preprocessing import Normalizer
-
-        trainer.normalizer = trainer.ctx.normalizer = Normalizer.from_dict(saved.info["normalizer"])
-    return trainer
-
-
-def _cos_anneal(start: float, end: float, pct: float) -> float:
-    return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
-
-
-def _rows(tensors: Mapping[str, torch.Tensor]) -> int:
-    lengths = {len(t) for t in tensors.values()}
-    if len(lengths) != 1:
-        raise ValueError(f"batch_tensors returned tensors of different lengths: {sorted(lengths)}")
-    return lengths.pop()
-
-
-def _to_device(ds: Any, device: torch.device) -> Any:
-    if device.type == "cpu":
-        return ds
-    return dataclasses.replace(ds, x=ds.x.to(device), y=None if ds.y is None else ds.y.to(device))
-
-
-def _number(v: Any) -> float | None:
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, (int, float)):
-        return float(v)
-    if isinstance(v, torch.Tensor) and v.numel() == 1:
-        return float(v)
-    if isinstance(v, (np.floating, np.integer)):
-        return float(v)
-    return None
-
-
-def _small_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in meta.items():
-        if isinstance(v, (str, int, float, bool)) or v is None:
-            if not isinstance(v, str) or len(v) <= 10_000:
-                out[k] = v
-        elif isinstance(v, (list, tuple)) and len(v) <= 256 and all(isinstance(x, (str, int, float)) for x in v):
-            out[k] = list(v)
-    return out
-
-
-def _py_state(state: Any) -> Any:
-    return [state[0], list(state[1]), state[2]]
-
-
-def _py_state_back(state: Any) -> Any:
-    return (state[0], tuple(state[1]), state[2])
-
-
-__all__ = ["RunResult", "Trainer", "load_trained", "seed_everything"]
+__all__ = ["RunResult", "Trainer"]

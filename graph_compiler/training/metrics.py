@@ -32,31 +32,30 @@ class RegressionStats:
 
     def __init__(self) -> None:
         self.n = 0
-        self.abs = None
-        self.sq = None
-        self.sum_y = None
-        self.sum_y2 = None
+        # Per column: sum |e|, sum e^2, sum y, sum y^2 (None before the first update).
+        self.sums: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
     def update(self, pred: torch.Tensor, target: torch.Tensor) -> None:
         pred = pred.detach().float().reshape(len(pred), -1)
         target = target.detach().float().reshape(len(target), -1)
         diff = pred - target
         parts = (diff.abs().sum(0), (diff * diff).sum(0), target.sum(0), (target * target).sum(0))
-        if self.abs is None:
-            self.abs, self.sq, self.sum_y, self.sum_y2 = parts
+        if self.sums is None:
+            self.sums = parts
         else:
-            self.abs, self.sq, self.sum_y, self.sum_y2 = (a + b for a, b in zip(
-                (self.abs, self.sq, self.sum_y, self.sum_y2), parts))
+            a, s, y, y2 = self.sums
+            self.sums = (a + parts[0], s + parts[1], y + parts[2], y2 + parts[3])
         self.n += len(pred)
 
     def result(self) -> dict[str, float]:
-        if not self.n or self.abs is None:
+        if not self.n or self.sums is None:
             return {}
         n = self.n
-        mae = float(self.abs.mean()) / n
-        mse = float(self.sq.mean()) / n
-        ss_tot = self.sum_y2 - self.sum_y * self.sum_y / n
-        ss_res = self.sq
+        abs_sum, sq_sum, sum_y, sum_y2 = self.sums
+        mae = float(abs_sum.mean()) / n
+        mse = float(sq_sum.mean()) / n
+        ss_tot = sum_y2 - sum_y * sum_y / n
+        ss_res = sq_sum
         r2 = torch.where(ss_tot > 1e-12, 1 - ss_res / ss_tot.clamp_min(1e-12), torch.zeros_like(ss_tot))
         return {"mae": mae, "mse": mse, "r2": float(r2.mean())}
 

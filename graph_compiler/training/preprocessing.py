@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from graph_compiler.training.config import TrainingConfigError
 from graph_compiler.training.datasets import Dataset, DatasetError
 
 
@@ -132,3 +133,39 @@ class Normalizer:
         view = ", ".join(map(str, self.view_shape))
         mean, std = _literal(self.mean), _literal(self.std)
         return f"{var} = ({var} - torch.tensor({mean}).view({view})) / torch.tensor({std}).view({view})"
+
+
+def fit_normalizer(mode: str, recipe_mode: str, train: Dataset) -> Normalizer | None:
+    """The Normalizer ``training.normalize`` asks for, fitted on the training split.
+
+    ``mode`` "auto" defers to the recipe's preference (``recipe_mode``); if that is "auto"
+    too, float features are normalised per channel for images ([N, C, H, W]) and per
+    feature otherwise, and token ids are left alone. TrainingConfigError when an explicit
+    mode does not fit the data."""
+    if mode == "auto":
+        mode = recipe_mode
+    x = train.x
+    if mode == "auto":
+        if not torch.is_floating_point(x) or x.ndim < 2:
+            return None
+        mode = "channels" if x.ndim >= 4 else "features"
+    if mode == "none":
+        return None
+    if not torch.is_floating_point(x):
+        raise TrainingConfigError(
+            f"training.normalize is {mode!r} but dataset {train.name!r} holds integer tokens; use \"none\"")
+    if x.ndim < 2:
+        raise TrainingConfigError(
+            f"training.normalize needs samples with features; dataset {train.name!r} has x {tuple(x.shape)}")
+    return Normalizer.fit(x, per_channel=(mode == "channels" and x.ndim >= 3))
+
+
+def normalize_splits(norm: Normalizer | None, train: Dataset,
+                     val: Dataset | None) -> tuple[Dataset, Dataset | None]:
+    """Both splits with ``norm`` applied to x (unchanged when ``norm`` is None)."""
+    if norm is None:
+        return train, val
+    train = dataclasses.replace(train, x=norm.apply(train.x))
+    if val is not None:
+        val = dataclasses.replace(val, x=norm.apply(val.x))
+    return train, val

@@ -70,7 +70,7 @@ def _definitions(module: str) -> dict[str, _Definition]:
         elif isinstance(node, ast.Assign) and all(
             isinstance(t, ast.Name) for t in node.targets
         ):
-            names = [t.id for t in node.targets]  # type: ignore[union-attr]
+            names = [t.id for t in node.targets if isinstance(t, ast.Name)]
         else:
             continue  # imports, the docstring, `if __name__` blocks
         start = min(

@@ -11,7 +11,8 @@ from torch.nn import functional as F
 
 def classification_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     loss = CONFIG["loss"] or "cross_entropy"
-    if loss == "cross_entropy":
+    # Float targets are class shares from mixup / cutmix.
+    if loss == "cross_entropy" or y.is_floating_point():
         return F.cross_entropy(logits, y)
     if loss == "bce":
         return F.binary_cross_entropy_with_logits(logits[:, 0], y.to(logits.dtype))
@@ -22,7 +23,9 @@ def classification_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def accuracy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     # One logit means two classes: positive logit = class 1.
     pred = (logits[:, 0] > 0).long() if logits.shape[1] == 1 else logits.argmax(1)
-    return (pred == y).float().mean()
+    # Mixed targets count as their larger share.
+    labels = y.argmax(1) if y.is_floating_point() else y
+    return (pred == labels).float().mean()
 
 
 def train_step(models, optimizers, batch, progress: float) -> dict:

@@ -347,7 +347,9 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
         step = (epoch - 1) * per_epoch
         sums: dict[str, torch.Tensor] = {}
         count = 0
-        for batch in train_batches(train, epoch, args.seed, batch_size, rank, world):
+        batches = train_batches(train, epoch, args.seed, batch_size, rank, world)
+        for index, batch in enumerate(batches):
+            batch = augment_batch(batch, epoch, index, args.seed, normaliser)
             set_learning_rates(optimizers, base_lrs, step, total, per_epoch)
             progress = step / per_epoch  # epochs done, for warm-up schedules
             stats = train_step(models, optimizers, batch, progress)

@@ -19,10 +19,15 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from graph_compiler.training.recipes.base import Recipe, batch_shape, register
+from graph_compiler.training.recipes.base import Recipe, batch_shape, first_output
 from graph_compiler.training.recipes.generative_base import (
-    GenerativeMixin, image_shape, images_payload, latent_payload, scatter_payload,
+    GenerativeMixin,
+    image_shape,
+    images_payload,
+    latent_payload,
+    scatter_payload,
 )
+from graph_compiler.training.recipes.registry import register
 
 N_SHOW = 16  # reconstructions shown
 N_LATENT = 1000  # latent points shown
@@ -130,8 +135,7 @@ class Autoencoder(ReconstructionMixin, Recipe):
         self._probe = self.probe_batch(N_LATENT)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.model(x)
-        return out[0] if isinstance(out, (tuple, list)) else out
+        return first_output(self.model(x))
 
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
         x = batch["x"]
@@ -164,7 +168,9 @@ class Autoencoder(ReconstructionMixin, Recipe):
             return None
         best, best_size = None, None
         for nid in order[1:-1]:
-            size = int(np.prod(info.nodes[nid].outputs[0].shape[1:]))
+            outputs = info.nodes[nid].outputs
+            assert outputs  # order keeps only nodes with outputs
+            size = int(np.prod(outputs[0].shape[1:]))
             if best_size is None or size < best_size:
                 best, best_size = nid, size
         return best

@@ -1,4 +1,3 @@
-# INTERFACE-READY
 """The Recipe interface: how one kind of training (classification, GAN, VAE, ...) works.
 
 The engine (``graph_compiler.training.engine.Trainer``) owns everything generic: the
@@ -12,7 +11,8 @@ Writing a recipe
 
 ::
 
-    from graph_compiler.training.recipes.base import Recipe, register
+    from graph_compiler.training.recipes.base import Recipe
+    from graph_compiler.training.recipes.registry import register
 
     @register("autoencoder", aliases=("ae",))
     class Autoencoder(Recipe):
@@ -97,345 +97,18 @@ validation set in chunks of ``config.batch_size``.
 """
 from __future__ import annotations
 
-import contextlib
-import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import nn
 
 from graph_compiler.catalog import fmt_shape
-from graph_compiler.training.config import TrainingConfig, TrainingConfigError
+from graph_compiler.training.recipes.context import RecipeContext
 
 if TYPE_CHECKING:
     from graph_compiler.analysis import Analysis, TensorType
-    from graph_compiler.compile import CompiledDocument
-    from graph_compiler.document import Document
     from graph_compiler.training.datasets import Dataset
-    from graph_compiler.training.preprocessing import Normalizer
-
-# ---------------------------------------------------------------------------- registry
-
-RECIPES: dict[str, type[Recipe]] = {}
-ALIASES: dict[str, str] = {}
-
-
-def register(name: str, *, aliases: Sequence[str] = ()) -> Callable[[type[Recipe]], type[Recipe]]:
-    """Class decorator: make a recipe available as ``training.recipe = name`` (or an alias).
-
-    Put the module in ``graph_compiler/training/recipes/``; ``recipes/__init__`` imports
-    every module there, so no other file needs editing.
-    """
-
-    def decorate(cls: type[Recipe]) -> type[Recipe]:
-        if not (isinstance(cls, type) and issubclass(cls, Recipe)):
-            raise TypeError(f"@register({name!r}) must decorate a Recipe subclass")
-        for key in (name, *aliases):
-            owner = RECIPES.get(key) or RECIPES.get(ALIASES.get(key, ""))
-            if owner is not None and owner.__qualname__ != cls.__qualname__:
-                raise ValueError(f"recipe name {key!r} is already taken by {owner.__qualname__}")
-        cls.name = name
-        RECIPES[name] = cls
-        for alias in aliases:
-            ALIASES[alias] = name
-        return cls
-
-    return decorate
-
-
-def available() -> list[str]:
-    """Registered recipe names (aliases not included), sorted."""
-    _load_all()
-    return sorted(RECIPES)
-
-
-def get_recipe(name: str) -> type[Recipe]:
-    """The recipe class registered as ``name`` or an alias; TrainingConfigError otherwise."""
-    _load_package()
-    key = ALIASES.get(name, name) if isinstance(name, str) else name
-    if isinstance(key, str) and key not in RECIPES:
-        _load_all()
-        key = ALIASES.get(name, name)
-    if not isinstance(key, str) or key not in RECIPES:
-        known = ", ".join(sorted([*RECIPES, *ALIASES]))
-        from graph_compiler.training.recipes import IMPORT_ERRORS
-
-        broken = "".join(f"; recipe module {m!r} failed to load ({e})" for m, e in IMPORT_ERRORS.items())
-        raise TrainingConfigError(f"training.recipe: unknown recipe {name!r}; known recipes: {known}{broken}")
-    return RECIPES[key]
-
-
-def default_recipe_for(task: str) -> str | None:
-    """The recipe that trains a dataset of ``task`` when the document names none.
-
-    The first registered recipe listing ``task`` in its ``default_for`` wins.
-    """
-    _load_package()
-    for _ in range(2):
-        for name, cls in RECIPES.items():
-            if task in cls.default_for:
-                return name
-        _load_all()
-    return None
-
-
-def _load_package() -> None:
-    # The package imports the supervised recipes (see recipes/__init__.py).
-    import graph_compiler.training.recipes  # noqa: F401
-
-
-def _load_all() -> None:
-    from graph_compiler.training.recipes import _import_all
-
-    _import_all()
-
-
-# ---------------------------------------------------------------------------- losses
-
-LOSSES = ("cross_entropy", "mse", "l1", "bce")
-
-
-def make_loss(name: str, **kwargs: Any) -> nn.Module:
-    """``cross_entropy`` (logits + int64 class ids; for [B, T, C] outputs use
-    ``sequence_cross_entropy``), ``mse``, ``l1``, ``bce`` (with logits)."""
-    if name == "cross_entropy":
-        return nn.CrossEntropyLoss(**kwargs)
-    if name == "mse":
-        return nn.MSELoss(**kwargs)
-    if name == "l1":
-        return nn.L1Loss(**kwargs)
-    if name == "bce":
-        return nn.BCEWithLogitsLoss(**kwargs)
-    raise TrainingConfigError(f"training.loss: unknown loss {name!r}; allowed: {', '.join(LOSSES)}")
-
-
-def sequence_cross_entropy(logits: torch.Tensor, target: torch.Tensor, **kwargs: Any) -> torch.Tensor:
-    """Cross-entropy for per-position outputs: logits [B, T, C], target [B, T]."""
-    return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), **kwargs)
-
-
-# ---------------------------------------------------------------------------- AMP
-
-
-class Amp:
-    """Mixed precision for recipes. Disabled (a no-op) on CPU or with ``amp: "off"``.
-
-    ``autocast()`` is the context for forward passes. ``step(loss, optimizer)`` does
-    ``zero_grad`` + backward (scaled for fp16) + unscale + ``grad_clip`` (from the config)
-    + ``optimizer.step()`` + scaler update. One GradScaler per optimizer, so a GAN's two
-    optimizers are independent. bf16 needs no scaler.
-    """
-
-    def __init__(self, device: torch.device, dtype: torch.dtype | None, grad_clip: float | None = None) -> None:
-        self.device = device
-        self.dtype = dtype
-        self.grad_clip = grad_clip
-        self._scalers: dict[int, Any] = {}
-
-    @property
-    def enabled(self) -> bool:
-        return self.dtype is not None
-
-    @property
-    def name(self) -> str | None:
-        return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(self.dtype) if self.dtype else None
-
-    def autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if self.dtype is None:
-            return _NULL  # reusable; saves an allocation per step on small models
-        return torch.autocast(device_type=self.device.type, dtype=self.dtype)
-
-    def _scaler(self, optimizer: torch.optim.Optimizer) -> Any:
-        if self.dtype is not torch.float16:
-            return None
-        scaler = self._scalers.get(id(optimizer))
-        if scaler is None:
-            scaler = torch.amp.GradScaler(self.device.type)
-            self._scalers[id(optimizer)] = scaler
-        return scaler
-
-    def step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer,
-             parameters: Iterable[torch.Tensor] | None = None, *, retain_graph: bool = False) -> None:
-        """zero_grad, backward, clip (``parameters`` default: the optimizer's), step."""
-        optimizer.zero_grad(set_to_none=True)
-        if self.dtype is not torch.float16 and not self.grad_clip:  # the common fast path
-            loss.backward(retain_graph=retain_graph)
-            optimizer.step()
-            return
-        scaler = self._scaler(optimizer)
-        if scaler is None:
-            loss.backward(retain_graph=retain_graph)
-            if self.grad_clip:
-                nn.utils.clip_grad_norm_(_params(optimizer, parameters), self.grad_clip)
-            optimizer.step()
-            return
-        scaler.scale(loss).backward(retain_graph=retain_graph)
-        if self.grad_clip:
-            scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(_params(optimizer, parameters), self.grad_clip)
-        scaler.step(optimizer)
-        scaler.update()
-
-
-_NULL = contextlib.nullcontext()
-
-
-def _params(optimizer: torch.optim.Optimizer, parameters: Iterable[torch.Tensor] | None) -> list[torch.Tensor]:
-    if parameters is not None:
-        return list(parameters)
-    return [p for group in optimizer.param_groups for p in group["params"]]
-
-
-# ---------------------------------------------------------------------------- context
-
-_MISSING = object()
-
-
-@dataclass
-class RecipeContext:
-    """Everything a recipe may use. Built by the engine; recipes treat it as read-only
-    except through the helper methods.
-
-    config      parsed TrainingConfig (``config.options`` holds recipe-specific keys)
-    compiled    CompiledDocument: ``compiled.build(name)`` -> fresh nn.Module (CPU)
-    analysis    Analysis: ``analysis.networks[name].input_types()`` / ``output_types()``
-                give TensorType(shape with batch 1, dtype "float" | "long") per port
-    document    the snapshot being trained (never the caller's document); do not modify
-    train, val  Dataset splits; x / y already normalised and, when ``in_memory``, already
-                on ``device`` (else on CPU: use ``batches()``, which moves them). val is
-                None with ``val_split: 0``.
-    device      torch.device the run uses
-    amp         Amp helper (autocast + scaled backward / clip / step)
-    normalizer  the Normalizer applied to x (None when none): use ``denormalize`` to
-                turn generated samples back into data space
-    seed        the run's seed (global torch / numpy / random RNGs are already seeded)
-
-    Progress (updated by the engine): ``epoch`` (1-based, the epoch running; 0 before
-    the first), ``global_step`` (steps done), ``steps_per_epoch``, ``progress`` (0..1).
-    """
-
-    config: TrainingConfig
-    compiled: CompiledDocument
-    analysis: Analysis
-    document: Document
-    train: Dataset
-    val: Dataset | None
-    device: torch.device
-    amp: Amp
-    normalizer: Normalizer | None = None
-    seed: int = 0
-    epoch: int = 0
-    global_step: int = 0
-    steps_per_epoch: int = 1
-    optimizers: list[tuple[str, torch.optim.Optimizer]] = field(default_factory=list)
-    _make_optimizer: Callable[..., torch.optim.Optimizer] | None = None
-    _interrupt: Callable[[], None] | None = None  # raises when the run is stopped
-
-    # -- identity
-    @property
-    def main(self) -> str:
-        """Name of the document's main (first) network."""
-        return self.compiled.main
-
-    @property
-    def options(self) -> dict[str, Any]:
-        return self.config.options
-
-    @property
-    def progress(self) -> float:
-        total = max(1, self.config.epochs * self.steps_per_epoch)
-        return min(1.0, self.global_step / total)
-
-    # -- options
-    def option(self, key: str, default: Any = _MISSING, kind: type | tuple[type, ...] | None = None, *,
-               choices: Sequence[Any] | None = None, min: float | None = None,
-               max: float | None = None) -> Any:
-        """``config.options[key]`` checked; a bad value raises TrainingConfigError naming
-        ``training.options.<key>``. ``kind`` float accepts ints; bools are never numbers.
-        Without a default the option is required."""
-        where = f"training.options.{key}"
-        if key not in self.options:
-            if default is _MISSING:
-                raise TrainingConfigError(f"{where} is required by recipe {self.config.recipe!r}")
-            return default
-        value = self.options[key]
-        if kind is not None:
-            kinds = kind if isinstance(kind, tuple) else (kind,)
-            numeric = any(k in (int, float) for k in kinds)
-            ok = isinstance(value, kinds) or (float in kinds and isinstance(value, int))
-            if isinstance(value, bool) and numeric and bool not in kinds:
-                ok = False
-            if not ok:
-                names = " or ".join(k.__name__ for k in kinds)
-                raise TrainingConfigError(f"{where} must be {names}, got {value!r}")
-            if float in kinds and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
-            if isinstance(value, float) and not math.isfinite(value):
-                raise TrainingConfigError(f"{where} must be a finite number, got {value!r}")
-        if choices is not None and value not in choices:
-            raise TrainingConfigError(
-                f"{where} must be one of {', '.join(map(repr, choices))}, got {value!r}")
-        if min is not None and value < min:
-            raise TrainingConfigError(f"{where} must be >= {min}, got {value!r}")
-        if max is not None and value > max:
-            raise TrainingConfigError(f"{where} must be <= {max}, got {value!r}")
-        return value
-
-    def check_options(self, known: Iterable[str]) -> None:
-        """TrainingConfigError for any key in ``config.options`` not in ``known``."""
-        known = list(known)
-        for key in self.options:
-            if key not in known:
-                listed = ", ".join(known) or "none"
-                raise TrainingConfigError(
-                    f"training.options: unknown key {key!r} for recipe {self.config.recipe!r}; "
-                    f"its options: {listed}")
-
-    # -- building
-    def make_optimizer(self, parameters: Iterable[Any], *, name: str | None = None,
-                       lr: float | None = None, **overrides: Any) -> torch.optim.Optimizer:
-        """An optimizer built from the config (``optimizer``, ``lr``, ``momentum``,
-        ``betas``, ``weight_decay``), with the config's LR ``schedule`` attached and
-        stepped by the engine. ``lr`` / ``overrides`` (e.g. ``betas=(0.5, 0.999)`` for a
-        GAN) replace config values for this optimizer only. ``name`` (default "main",
-        then "opt1", "opt2"...) keys its state in checkpoints: keep names stable."""
-        if self._make_optimizer is None:
-            raise RuntimeError("make_optimizer is only available while the engine sets up a recipe")
-        return self._make_optimizer(parameters, name=name, lr=lr, **overrides)
-
-    def loss_fn(self, default: str | None = None, **kwargs: Any) -> nn.Module:
-        """The loss module named by ``config.loss``, else ``default``."""
-        name = self.config.loss or default
-        if name is None:
-            raise TrainingConfigError("training.loss is not set and the recipe has no default loss")
-        return make_loss(name, **kwargs)
-
-    # -- data
-    def batches(self, tensors: Mapping[str, torch.Tensor | None], batch_size: int | None = None) -> Iterator[dict[str, torch.Tensor]]:
-        """Consecutive slices (no shuffling) of equally long tensors, moved to the device;
-        None values are left out. For evaluation and sampling."""
-        items = {k: v for k, v in tensors.items() if v is not None}
-        if not items:
-            return
-        n = len(next(iter(items.values())))
-        size = batch_size or self.config.batch_size
-        for start in range(0, n, size):
-            if self._interrupt is not None:
-                self._interrupt()  # stop() takes effect inside long evaluations too
-            yield {k: v[start:start + size].to(self.device, non_blocking=True) for k, v in items.items()}
-
-    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
-        """Undo the run's input normalisation (identity when there is none)."""
-        if self.normalizer is None:
-            return x
-        mean = torch.tensor(self.normalizer.mean, dtype=x.dtype, device=x.device).view(self.normalizer.view_shape)
-        std = torch.tensor(self.normalizer.std, dtype=x.dtype, device=x.device).view(self.normalizer.view_shape)
-        return x * std + mean
-
-
-# ---------------------------------------------------------------------------- recipe
 
 
 class Recipe:
@@ -538,7 +211,7 @@ class Recipe:
     def build(self, network: str) -> nn.Module:
         """A fresh module for ``network`` from the generated code, on the device,
         registered in ``self.modules`` (so modes, checkpoints and counts cover it)."""
-        module = self.ctx.compiled.build(network).to(self.ctx.device)
+        module: nn.Module = self.ctx.compiled.build(network).to(self.ctx.device)
         self.modules[network] = module
         return module
 
@@ -553,9 +226,9 @@ class Recipe:
         (shape without batch, or float vs int64 tokens); [] when it does."""
         ins = self.input_types(network)
         label = what or f"network {network!r}"
-        if port >= len(ins) or ins[port] is None:
+        want = ins[port] if port < len(ins) else None
+        if want is None:
             return [f"{label} has no Input {port}; it needs one taking the dataset's samples {batch_shape(dataset.x)}"]
-        want = ins[port]
         problems = []
         if tuple(want.shape[1:]) != tuple(dataset.x.shape[1:]):
             problems.append(
@@ -571,24 +244,17 @@ class Recipe:
         return problems
 
 
+def first_output(out: Any) -> torch.Tensor:
+    """A network's first output: networks with several Outputs return a tuple."""
+    first = out[0] if isinstance(out, (tuple, list)) else out
+    assert isinstance(first, torch.Tensor), f"a network returned {type(first).__name__}, not a tensor"
+    return first
+
+
 def batch_shape(t: torch.Tensor | Sequence[int]) -> str:
     """``[B, 1, 8, 8]`` for a tensor of shape (N, 1, 8, 8)."""
     shape = tuple(t.shape) if hasattr(t, "shape") else tuple(t)
     return fmt_shape((1, *shape[1:]))
 
 
-__all__ = [
-    "ALIASES",
-    "LOSSES",
-    "RECIPES",
-    "Amp",
-    "Recipe",
-    "RecipeContext",
-    "available",
-    "batch_shape",
-    "default_recipe_for",
-    "get_recipe",
-    "make_loss",
-    "register",
-    "sequence_cross_entropy",
-]
+__all__ = ["Recipe", "batch_shape", "first_output"]

@@ -18,8 +18,14 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
-from graph_compiler.training.recipes.base import Recipe, batch_shape, register
-from graph_compiler.training.recipes.generative_base import MAX_POINTS, GenerativeMixin, chain_payload, image_shape
+from graph_compiler.training.recipes.base import Recipe, batch_shape, first_output
+from graph_compiler.training.recipes.generative_base import (
+    MAX_POINTS,
+    GenerativeMixin,
+    chain_payload,
+    image_shape,
+)
+from graph_compiler.training.recipes.registry import register
 from graph_compiler.training.sampling import SCHEDULES, NoiseSchedule, diffusion_sample
 
 _TIME_IDS = ("t", "time", "timestep", "timesteps")
@@ -89,11 +95,11 @@ class Diffusion(GenerativeMixin, Recipe):
                 f"cannot tell which Input of {self.net!r} is the timestep: name it 't' or give it shape "
                 "[1] (or set training.options.time_input)"]
         xp = 1 - tp
-        t_shape = self.input_shape(self.net, tp)
+        t_shape = self.input_shape(self.net, tp) or ()
         if t_shape != (1,):
             problems.append(f"the timestep Input {info.inputs[tp]!r} has shape {batch_shape((1, *t_shape))}; "
                             "it must be [1] (the recipe feeds t as [B, 1])")
-        x_shape = self.input_shape(self.net, xp)
+        x_shape = self.input_shape(self.net, xp) or ()
         if x_shape != tuple(dataset.x.shape[1:]):
             problems.append(f"the denoiser's sample Input {info.inputs[xp]!r} {batch_shape((1, *x_shape))} "
                             f"does not match the dataset's samples {data}")
@@ -118,8 +124,7 @@ class Diffusion(GenerativeMixin, Recipe):
     def predict(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """The denoiser on x_t [B, ...] and timesteps t (float [B, 1]) in port order."""
         args = [x, t] if self._tp == 1 else [t, x]
-        out = self.model(*args)
-        return (out[0] if isinstance(out, (tuple, list)) else out).float()
+        return first_output(self.model(*args)).float()
 
     def _loss(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         ab = self._ab[t].reshape(-1, *[1] * (x0.ndim - 1))

@@ -21,8 +21,9 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
-from graph_compiler.training.recipes.base import Recipe, batch_shape, register
+from graph_compiler.training.recipes.base import Recipe, batch_shape, first_output
 from graph_compiler.training.recipes.generative_base import MAX_POINTS, GenerativeMixin
+from graph_compiler.training.recipes.registry import register
 from graph_compiler.training.sampling import latent_sample
 
 COLLAPSE_HINT = ("generator collapse: its samples cover only part of the data; try "
@@ -86,7 +87,7 @@ class Gan(GenerativeMixin, Recipe):
             problems.append(f"the generator {self.g_name!r} needs exactly one Input (the noise z), "
                             f"it has {len(g.inputs)}")
         else:
-            shape = self.input_shape(self.g_name)
+            shape = self.input_shape(self.g_name) or ()
             if self.latent_dim is not None and shape != (self.latent_dim,):
                 problems.append(f"the generator's Input {batch_shape((1, *shape))} does not match "
                                 f"training.options.latent_dim = {self.latent_dim}; set the Input's "
@@ -131,13 +132,10 @@ class Gan(GenerativeMixin, Recipe):
         return torch.randn(n, *self.latent_shape(), device=self.ctx.device)
 
     def _logit(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.D(x)
-        out = out[0] if isinstance(out, (tuple, list)) else out
-        return out.reshape(len(x), -1)[:, 0].float()
+        return first_output(self.D(x)).reshape(len(x), -1)[:, 0].float()
 
     def _generate(self, z: torch.Tensor) -> torch.Tensor:
-        out = self.G(z)
-        return out[0] if isinstance(out, (tuple, list)) else out
+        return first_output(self.G(z))
 
     # -- the two updates (separate so tests can check each touches only its network)
     def d_step(self, real: torch.Tensor) -> dict[str, torch.Tensor]:

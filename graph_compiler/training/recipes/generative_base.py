@@ -26,10 +26,10 @@ import torch
 from torch import nn
 
 from graph_compiler.catalog import fmt_shape
+from graph_compiler.training.recipes.base import Recipe
 
 if TYPE_CHECKING:
     from graph_compiler.training.datasets import Dataset
-    from graph_compiler.training.recipes.base import RecipeContext
 
 MAX_POINTS = 2048  # scatter points per series in a live payload
 MAX_IMAGES = 32  # images per grid in a live payload
@@ -53,7 +53,8 @@ def pca_2d(x: torch.Tensor) -> torch.Tensor:
     peak = proj.abs().argmax(0)
     signs = torch.sign(proj[peak, torch.arange(2, device=proj.device)])
     signs[signs == 0] = 1
-    return proj * signs
+    result: torch.Tensor = proj * signs
+    return result
 
 
 def image_shape(dataset: "Dataset | None", sample_shape: Sequence[int]) -> tuple[int, int, int] | None:
@@ -62,12 +63,12 @@ def image_shape(dataset: "Dataset | None", sample_shape: Sequence[int]) -> tuple
     shape = tuple(sample_shape)
     meta_shape = (dataset.meta.get("image_shape") if dataset is not None else None) or None
     if meta_shape is not None and int(np.prod(meta_shape)) == int(np.prod(shape)) and len(meta_shape) in (2, 3):
-        ms = tuple(int(v) for v in meta_shape)
-        return ms if len(ms) == 3 else (1, *ms)
+        ms = [int(v) for v in meta_shape]
+        return (ms[0], ms[1], ms[2]) if len(ms) == 3 else (1, ms[0], ms[1])
     if len(shape) == 3 and shape[0] in (1, 3):
-        return shape  # type: ignore[return-value]
+        return (int(shape[0]), int(shape[1]), int(shape[2]))
     if len(shape) == 2 and min(shape) >= 4:
-        return (1, *shape)
+        return (1, int(shape[0]), int(shape[1]))
     return None
 
 
@@ -128,11 +129,8 @@ def chain_payload(chain: Sequence[tuple[int, torch.Tensor]], image: tuple[int, i
     return {"kind": "chain", "steps": steps, "t": [int(t) for t, _ in chain], "title": "denoising chain"}
 
 
-class GenerativeMixin:
+class GenerativeMixin(Recipe):
     """Helpers for recipes; mix in before Recipe: ``class Vae(GenerativeMixin, Recipe)``."""
-
-    ctx: "RecipeContext"
-    modules: dict[str, nn.Module]
 
     # -- networks and graph facts
     def pick_network(self, option: str, preferred: Sequence[str], index: int, role: str) -> str:
@@ -147,7 +145,7 @@ class GenerativeMixin:
                 raise TrainingConfigError(
                     f"training.options.{option}: the {role} network {name!r} is not in this file; "
                     f"its networks are {', '.join(map(repr, names))}")
-            return name
+            return str(name)
         for name in preferred:
             if name in names:
                 return name

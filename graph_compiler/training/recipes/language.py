@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from graph_compiler.training.recipes.base import register
+from graph_compiler.training.recipes.registry import register
 from graph_compiler.training.recipes.sequence import PerPositionRecipe
 from graph_compiler.training.sampling import generate_tokens
 
@@ -94,7 +94,8 @@ class LanguageModel(PerPositionRecipe):
 
     @property
     def context(self) -> int:
-        shape = self.ctx.analysis.networks[self.net].input_types()[0].shape
+        first = self.ctx.analysis.networks[self.net].input_types()[0]
+        shape = first.shape if first is not None else ()
         return int(shape[1]) if len(shape) > 1 else int(self.ctx.train.x.shape[1])
 
     def decode(self, ids: list[int]) -> str:
@@ -114,9 +115,9 @@ class LanguageModel(PerPositionRecipe):
     def generate(self, n_tokens: int, generator: torch.Generator | None = None) -> tuple[str, str]:
         """(prompt text, generated continuation)."""
         prompt = self.encode_prompt().to(self.ctx.device)
-        ids = generate_tokens(lambda t: self._forward(t), prompt, n_tokens, self.context,
+        out = generate_tokens(lambda t: self._forward(t), prompt, n_tokens, self.context,
                               temperature=self.temperature, top_k=self.top_k, generator=generator)
-        ids = ids[0].tolist()
+        ids: list[int] = out[0].tolist()
         return self.decode(ids[: len(prompt)]), self.decode(ids[len(prompt):])
 
     def live_samples(self) -> dict[str, Any] | None:
@@ -138,7 +139,7 @@ class LanguageModel(PerPositionRecipe):
         nodes = self._attention_nodes()
         nid = self.attention_node if self.attention_node in nodes else (nodes[0] if nodes else None)
         mod = self.node_module(nid) if nid else None
-        if mod is None:
+        if mod is None or nid is None:
             return None
         captured: list[tuple[torch.Tensor, ...]] = []
         handle = mod.register_forward_pre_hook(lambda m, args: captured.append(tuple(args)))
@@ -154,6 +155,7 @@ class LanguageModel(PerPositionRecipe):
         causal = bool(info.params.get("causal", False))
         T = ids.shape[1]
         mask = torch.triu(torch.full((T, T), float("-inf"), device=ids.device), diagonal=1) if causal else None
+        attn: torch.nn.Module
         if isinstance(mod, torch.nn.TransformerEncoderLayer):
             h = captured[0][0]
             h = mod.norm1(h) if mod.norm_first else h

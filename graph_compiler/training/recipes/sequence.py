@@ -13,12 +13,14 @@ with the prediction and the target, as text.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
 from graph_compiler.catalog import fmt_shape
-from graph_compiler.training.recipes.base import Recipe, batch_shape, register, sequence_cross_entropy
+from graph_compiler.training.recipes.base import Recipe, batch_shape, first_output
+from graph_compiler.training.recipes.losses import sequence_cross_entropy
+from graph_compiler.training.recipes.registry import register
 from graph_compiler.training.recipes.supervised import Regression
 
 N_SHOWN = 6
@@ -29,7 +31,7 @@ class SequenceRegression(Regression):
     """"regression" on token sequences (x int64 [N, T] into an Embedding, y float [N, k])."""
 
     tasks = ("regression",)
-    default_for = ()
+    default_for: ClassVar[tuple[str, ...]] = ()
 
 
 class PerPositionRecipe(Recipe):
@@ -95,8 +97,7 @@ class PerPositionRecipe(Recipe):
         self.opt = self.ctx.make_optimizer(self.model.parameters())
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.model(x)
-        return (out[0] if isinstance(out, (tuple, list)) else out)
+        return first_output(self.model(x))
 
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
         x, y = batch["x"], batch["y"]
@@ -143,6 +144,7 @@ class SequenceToSequence(PerPositionRecipe):
 
     def live_samples(self) -> dict[str, Any] | None:
         ds = self.ctx.val if self.ctx.val is not None else self.ctx.train
+        assert ds.y is not None  # per-position tasks always have targets
         x, y = ds.x[:N_SHOWN].to(self.ctx.device), ds.y[:N_SHOWN].to(self.ctx.device)
         pred = self._forward(x).argmax(-1)
         lines = []

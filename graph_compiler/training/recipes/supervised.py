@@ -11,18 +11,16 @@ options
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from graph_compiler.catalog import fmt_shape
 from graph_compiler.training import metrics
-from graph_compiler.training.recipes.base import Recipe, RecipeContext, batch_shape, register
-
-
-def _first(out: Any) -> torch.Tensor:
-    return out[0] if isinstance(out, (tuple, list)) else out
+from graph_compiler.training.recipes.base import Recipe, batch_shape, first_output
+from graph_compiler.training.recipes.context import RecipeContext
+from graph_compiler.training.recipes.registry import register
 
 
 class _Supervised(Recipe):
@@ -49,7 +47,7 @@ class _Supervised(Recipe):
         self.loss_module = self.ctx.loss_fn(self.default_loss)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _first(self.model(x))
+        return first_output(self.model(x))
 
     def _output_problems(self) -> tuple[Any, list[str]]:
         outs = self.output_types(self.net)
@@ -108,12 +106,18 @@ class Classification(_Supervised):
         return problems
 
     def _loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if y.is_floating_point():  # class probabilities [B, k] from mixup / cutmix
+            if y.shape[1] < logits.shape[1]:
+                y = nn.functional.pad(y, (0, logits.shape[1] - y.shape[1]))
+            return self.loss_module(logits, y.to(logits.dtype))
+        loss: torch.Tensor
         if self.loss_name == "cross_entropy":
-            return self.loss_module(logits, y)
-        if self.loss_name == "bce":
-            return self.loss_module(logits[:, 0], y.to(logits.dtype))
-        onehot = nn.functional.one_hot(y, logits.shape[1]).to(logits.dtype)
-        return self.loss_module(logits, onehot)
+            loss = self.loss_module(logits, y)
+        elif self.loss_name == "bce":
+            loss = self.loss_module(logits[:, 0], y.to(logits.dtype))
+        else:
+            loss = self.loss_module(logits, nn.functional.one_hot(y, logits.shape[1]).to(logits.dtype))
+        return loss
 
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
         x, y = batch["x"], batch["y"]
@@ -122,7 +126,8 @@ class Classification(_Supervised):
             loss = self._loss(logits, y)
         self.ctx.amp.step(loss, self.opt)
         if self.train_accuracy:
-            return {"loss": loss.detach(), "accuracy": metrics.accuracy(logits.detach(), y)}
+            labels = y.argmax(1) if y.is_floating_point() else y  # mixed targets: the larger share
+            return {"loss": loss.detach(), "accuracy": metrics.accuracy(logits.detach(), labels)}
         return {"loss": loss.detach()}
 
     def evaluate(self, val: Any) -> dict[str, Any]:
@@ -179,8 +184,8 @@ class Regression(_Supervised):
     """MSE (default), L1 or BCE against float targets y [N, k] (y [N] is taken as
     [N, 1]). Output [B, k]. Metrics: val_loss, val_mae, val_r2 (and val_mse)."""
 
-    tasks = ("regression",)
-    default_for = ("regression",)
+    tasks: ClassVar[tuple[str, ...]] = ("regression",)
+    default_for: ClassVar[tuple[str, ...]] = ("regression",)
     default_loss = "mse"
     monitor = "val_loss"
 
@@ -237,6 +242,7 @@ class Regression(_Supervised):
         x = x[order]
         with self.ctx.amp.autocast():
             pred = self._forward(x).float()
+        assert val.y is not None  # regression data always has targets
         real_y = self._target(val.y[:1024].to(self.ctx.device))[order]
         xs = self.ctx.denormalize(x)[:, 0].float().cpu().numpy()
         return {"kind": "curve", "x": xs, "y": pred[:, 0].cpu().numpy(),

@@ -20,9 +20,15 @@ from typing import Any
 
 import torch
 
-from graph_compiler.training.recipes.autoencoder import N_LATENT, N_SHOW, ReconstructionMixin, reconstruction_loss
-from graph_compiler.training.recipes.base import Recipe, register
+from graph_compiler.training.recipes.autoencoder import (
+    N_LATENT,
+    N_SHOW,
+    ReconstructionMixin,
+    reconstruction_loss,
+)
+from graph_compiler.training.recipes.base import Recipe
 from graph_compiler.training.recipes.generative_base import MAX_IMAGES, latent_payload
+from graph_compiler.training.recipes.registry import register
 from graph_compiler.training.sampling import latent_sample
 
 
@@ -90,7 +96,7 @@ class Vae(ReconstructionMixin, Recipe):
         if self.warmup_epochs <= 0:
             return 1.0
         done = self.ctx.global_step / max(1, self.ctx.steps_per_epoch)
-        return min(1.0, done / self.warmup_epochs)
+        return min(1.0, done / float(self.warmup_epochs))
 
     def _terms(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         with self.ctx.amp.autocast():

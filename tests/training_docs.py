@@ -1,4 +1,4 @@
-"""Small documents for the training tests (a helper module shared by tests/test_training_*.py; no tests here)."""
+"""Small documents shared by the training tests (tests/test_training_*.py)."""
 from __future__ import annotations
 
 from typing import Any

@@ -1,0 +1,172 @@
+"""Minimap: a small overview of the whole network in a corner of the canvas.
+
+It shows every node as a dot-sized box (red when it has an error), and the part of the
+graph the view shows as a rectangle; clicking or dragging on it moves the view there.
+The boxes are drawn once into a pixmap whenever the graph or its analysis changes (a
+short timer folds a burst of edits into one redraw), so scrolling only repaints the
+rectangle: a 10,000-node graph costs one pixmap per edit, not per frame.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QShowEvent
+from PySide6.QtWidgets import QWidget
+
+from designer.canvas import style
+from designer.layout import NODE_W
+
+if TYPE_CHECKING:
+    from designer.canvas.view import CanvasView
+
+SIZE = (200, 130)  # widget size in pixels
+MARGIN = 10  # from the view's corner
+PAD = 6.0  # inside the frame
+
+
+class Minimap(QWidget):
+    def __init__(self, view: CanvasView) -> None:
+        # A child of the view, not of its viewport: QGraphicsView scrolls the viewport's
+        # children along with the scene.
+        super().__init__(view)
+        self.view = view
+        self.setFixedSize(*SIZE)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip("Overview: click or drag to move the view")
+        self._pixmap: QPixmap | None = None
+        self._world = QRectF()  # scene rect the pixmap shows
+        self._dragging = False
+        self._redraw = QTimer(self)
+        self._redraw.setSingleShot(True)
+        self._redraw.setInterval(120)
+        self._redraw.timeout.connect(self.rebuild)
+        self._errors: frozenset[str] = frozenset()
+        view.viewport().installEventFilter(self)  # follow the viewport's size
+        model = view.model
+        for sig in (model.documentReset, model.nodesChanged):
+            sig.connect(self.schedule)
+        model.analysisUpdated.connect(self._on_analysis)
+        for bar in (view.horizontalScrollBar(), view.verticalScrollBar()):
+            bar.valueChanged.connect(self.update)
+        self.schedule()
+
+    # ------------------------------------------------------------ geometry
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self.place()
+        return False
+
+    def place(self) -> None:
+        """Bottom-right corner of the view's viewport."""
+        vp = self.view.viewport().geometry()
+        self.move(vp.right() - self.width() - MARGIN, vp.bottom() - self.height() - MARGIN)
+
+    def _scale(self) -> float:
+        w, h = self.width() - 2 * PAD, self.height() - 2 * PAD
+        if self._world.isEmpty():
+            return 1.0
+        return min(w / self._world.width(), h / self._world.height())
+
+    def to_map(self, p: QPointF) -> QPointF:
+        s = self._scale()
+        return QPointF(PAD + (p.x() - self._world.left()) * s, PAD + (p.y() - self._world.top()) * s)
+
+    def to_scene(self, p: QPointF) -> QPointF:
+        s = self._scale()
+        return QPointF(self._world.left() + (p.x() - PAD) / s, self._world.top() + (p.y() - PAD) / s)
+
+    def visible_rect(self) -> QRectF:
+        """The scene rectangle the view shows now."""
+        return self.view.mapToScene(self.view.viewport().rect()).boundingRect()
+
+    # ------------------------------------------------------------ drawing
+
+    def schedule(self, *_args: object) -> None:
+        if self.isVisible() or self._pixmap is None:
+            self._redraw.start()
+        else:
+            self._pixmap = None  # hidden: redraw when shown again
+
+    def _on_analysis(self, *_args: object) -> None:
+        errors = frozenset(nid for nid, it in self.view.scene().nodes.items() if it.errors)
+        if errors != self._errors:  # only the red boxes can change
+            self._errors = errors
+            self.schedule()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if self._pixmap is None:
+            self.rebuild()
+
+    def rebuild(self) -> None:
+        nodes = list(self.view.scene().nodes.values())
+        rect = QRectF()
+        for it in nodes:
+            rect = rect.united(QRectF(it.pos().x(), it.pos().y(), NODE_W, it.height))
+        rect = rect.adjusted(-40, -40, 40, 40)
+        # Grow the shorter side so the graph sits centred at the widget's aspect ratio.
+        aspect = (self.width() - 2 * PAD) / (self.height() - 2 * PAD)
+        if rect.width() / max(rect.height(), 1.0) < aspect:
+            grow = rect.height() * aspect - rect.width()
+            rect.adjust(-grow / 2, 0, grow / 2, 0)
+        else:
+            grow = rect.width() / aspect - rect.height()
+            rect.adjust(0, -grow / 2, 0, grow / 2)
+        self._world = rect
+        ratio = self.devicePixelRatioF()
+        pix = QPixmap(int(self.width() * ratio), int(self.height() * ratio))
+        pix.setDevicePixelRatio(ratio)
+        c = style.colors()
+        pix.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pix)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        bg = QColor(style.qcolor(c.node))
+        bg.setAlpha(230)
+        p.setPen(QPen(style.qcolor(c.node_border), 1))
+        p.setBrush(bg)
+        p.drawRoundedRect(QRectF(0.5, 0.5, self.width() - 1, self.height() - 1), 6, 6)
+        p.setPen(Qt.PenStyle.NoPen)
+        s = self._scale()
+        for it in nodes:
+            colour = c.error if it.errors else style.category_hex(it.category)
+            p.setBrush(style.qcolor(colour))
+            top_left = self.to_map(it.pos())
+            p.drawRect(QRectF(top_left.x(), top_left.y(), max(2.0, NODE_W * s), max(2.0, it.height * s)))
+        p.end()
+        self._pixmap = pix
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        if self._pixmap is not None:
+            p.drawPixmap(0, 0, self._pixmap)
+        if self._world.isEmpty():
+            return
+        r = self.visible_rect()
+        a, b = self.to_map(r.topLeft()), self.to_map(r.bottomRight())
+        frame = QRectF(a, b).intersected(QRectF(1, 1, self.width() - 2, self.height() - 2))
+        p.setPen(QPen(style.qcolor(style.colors().selection), 1.5))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRect(frame)
+
+    # ------------------------------------------------------------ navigation
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._dragging = True
+            self._go(event.position())
+            event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._dragging:
+            self._go(event.position())
+            event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._dragging = False
+        event.accept()
+
+    def _go(self, at: QPointF) -> None:
+        self.view.look_at(self.to_scene(at))
+        self.update()

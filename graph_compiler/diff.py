@@ -1,0 +1,437 @@
+"""Model diff: what changed between two designs, network by network (docs/diff.md).
+
+Networks are matched by name. Nodes are matched by id first; the nodes left over on both
+sides are then matched by structure (same type, and the most neighbours already matched
+to each other, or failing that the same neighbour types), so a renamed node is reported as
+renamed rather than as one removal and one addition. Positions (layout) do not count.
+
+Each matched node reports its type, label and parameter changes (parameters compared with
+the catalog defaults filled in, so writing a default out is not a change); the analysis of
+both sides adds the output shapes, parameter counts and FLOPs that change in consequence,
+on edited nodes and downstream of them. Wires are compared through the node matching: an
+input port fed from somewhere else is "rewired", the rest are added or removed.
+
+Pure Python: the CLI (`netwright diff`) and the designer's Compare overlay both use it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from graph_compiler.analysis import Analysis, Analyzer
+from graph_compiler.catalog import get_spec
+from graph_compiler.catalog.spec import REQUIRED, fmt_shape
+from graph_compiler.document import Document, Network, Node
+
+FORMAT = "netwright-diff"
+VERSION = 1
+Port = tuple[str, int]  # (node id, port index)
+WireKey = tuple[str, int, str, int]  # (src, src_port, dst, dst_port)
+
+
+@dataclass
+class NodeChange:
+    """A node present on both sides (``old_id`` in A, ``id`` in B) that differs."""
+
+    id: str
+    old_id: str
+    type: tuple[str, str] | None = None
+    label: tuple[str, str] | None = None
+    params: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+    @property
+    def renamed(self) -> bool:
+        return self.id != self.old_id
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "old_id": self.old_id,
+            "type": list(self.type) if self.type else None,
+            "label": list(self.label) if self.label else None,
+            "params": {k: [a, b] for k, a, b in ((k, *v) for k, v in self.params.items())},
+        }
+
+
+@dataclass
+class NodeStats:
+    """Output shape, parameter count and FLOPs of one node, as the analysis found them."""
+
+    shape: str | None
+    params: int
+    flops: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"output_shape": self.shape, "params": self.params, "flops": self.flops}
+
+
+@dataclass
+class Rewire:
+    """Input ``(dst, dst_port)`` (B's ids) is now fed from ``src`` instead of ``old_src``
+    (both in B's ids; an old source that only exists in A keeps its A id)."""
+
+    dst: str
+    dst_port: int
+    old_src: Port
+    src: Port
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dst": self.dst, "dst_port": self.dst_port, "old_src": self.old_src[0],
+                "old_src_port": self.old_src[1], "src": self.src[0], "src_port": self.src[1]}
+
+
+@dataclass
+class Delta:
+    a: int
+    b: int
+
+    @property
+    def delta(self) -> int:
+        return self.b - self.a
+
+    def to_dict(self) -> dict[str, int]:
+        return {"a": self.a, "b": self.b, "delta": self.delta}
+
+
+@dataclass
+class NetworkDiff:
+    name: str
+    status: str  # "added", "removed", "changed" or "unchanged"
+    added: dict[str, NodeStats] = field(default_factory=dict)  # B ids
+    removed: dict[str, NodeStats] = field(default_factory=dict)  # A ids
+    changed: list[NodeChange] = field(default_factory=list)
+    types: dict[str, str] = field(default_factory=dict)  # node id -> type, for both sides
+    wires_added: list[WireKey] = field(default_factory=list)  # B ids
+    wires_removed: list[WireKey] = field(default_factory=list)  # A ids
+    rewired: list[Rewire] = field(default_factory=list)
+    shapes: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  # B id -> (A, B)
+    counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # B id -> params (A, B)
+    params: Delta = field(default_factory=lambda: Delta(0, 0))
+    flops: Delta = field(default_factory=lambda: Delta(0, 0))
+    matched: dict[str, str] = field(default_factory=dict)  # A id -> B id
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.added or self.removed or self.changed or self.wires_added
+                    or self.wires_removed or self.rewired)
+
+    def to_dict(self) -> dict[str, Any]:
+        def wire(k: WireKey) -> dict[str, Any]:
+            return {"src": k[0], "src_port": k[1], "dst": k[2], "dst_port": k[3]}
+
+        return {
+            "name": self.name, "status": self.status,
+            "nodes": {
+                "added": [{"id": i, "type": self.types.get(i, ""), **s.to_dict()} for i, s in self.added.items()],
+                "removed": [{"id": i, "type": self.types.get(i, ""), **s.to_dict()} for i, s in self.removed.items()],
+                "changed": [c.to_dict() for c in self.changed],
+            },
+            "edges": {
+                "added": [wire(k) for k in self.wires_added],
+                "removed": [wire(k) for k in self.wires_removed],
+                "rewired": [r.to_dict() for r in self.rewired],
+            },
+            "shapes": [{"id": i, "old": a, "new": b} for i, (a, b) in self.shapes.items()],
+            "counts": [{"id": i, "old": a, "new": b} for i, (a, b) in self.counts.items()],
+            "params": self.params.to_dict(),
+            "flops": self.flops.to_dict(),
+        }
+
+
+@dataclass
+class DocumentDiff:
+    a: str
+    b: str
+    networks: list[NetworkDiff]
+    training: dict[str, tuple[Any, Any]]
+    params: Delta  # of the main networks
+    flops: Delta
+
+    @property
+    def identical(self) -> bool:
+        return not self.training and all(n.status == "unchanged" for n in self.networks)
+
+    def network(self, name: str) -> NetworkDiff | None:
+        return next((n for n in self.networks if n.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT, "version": VERSION, "a": self.a, "b": self.b,
+            "identical": self.identical,
+            "networks": [n.to_dict() for n in self.networks],
+            "training": {k: [a, b] for k, (a, b) in self.training.items()},
+            "totals": {"params": self.params.to_dict(), "flops": self.flops.to_dict()},
+        }
+
+
+# ---------------------------------------------------------------- matching
+
+
+def _with_defaults(node: Node) -> dict[str, Any]:
+    """Params with the catalog's defaults filled in; a block (no spec) as written."""
+    spec = get_spec(node.type)
+    out = dict(node.params)
+    if spec is not None:
+        for p in spec.params:
+            if p.name not in out and p.default is not REQUIRED:
+                out[p.name] = p.default
+    return out
+
+
+def _norm(v: Any) -> Any:
+    """Lists and tuples compare alike ([3, 3] in a file, (3, 3) as a default)."""
+    if isinstance(v, (list, tuple)):
+        return tuple(_norm(x) for x in v)
+    return v
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return [_jsonable(x) for x in v]
+    return v
+
+
+def match_nodes(a: Network, b: Network) -> dict[str, str]:
+    """A id -> B id: by id, then by structure for the nodes left over (renames)."""
+    b_ids = {n.id for n in b.nodes}
+    mapping = {n.id: n.id for n in a.nodes if n.id in b_ids}
+    left_a = [n for n in a.nodes if n.id not in mapping]
+    left_b = [n for n in b.nodes if n.id not in set(mapping.values())]
+    if not left_a or not left_b:
+        return mapping
+    a_nbrs = _neighbours(a)
+    b_nbrs = _neighbours(b)
+    a_types = {n.id: n.type for n in a.nodes}
+    b_types = {n.id: n.type for n in b.nodes}
+    a_params = {n.id: _norm(_with_defaults(n)) for n in left_a}
+    b_params = {n.id: _norm(_with_defaults(n)) for n in left_b}
+    while True:  # each round's matches can anchor the next round's
+        best: list[tuple[int, int, int, str, str]] = []
+        for i, na in enumerate(left_a):
+            for j, nb in enumerate(left_b):
+                if na.type != nb.type:
+                    continue
+                anchored = sum(1 for d, pa in a_nbrs[na.id] for e, pb in b_nbrs[nb.id]
+                               if d == e and mapping.get(pa) == pb)
+                same_types = (sorted((d, a_types[p]) for d, p in a_nbrs[na.id])
+                              == sorted((d, b_types[p]) for d, p in b_nbrs[nb.id]))
+                if anchored == 0 and not same_types:
+                    continue
+                score = 4 * anchored + 2 * int(same_types) + int(a_params[na.id] == b_params[nb.id])
+                best.append((-score, i, j, na.id, nb.id))
+        if not best:
+            return mapping
+        best.sort()
+        used_a: set[str] = set()
+        used_b: set[str] = set()
+        for _, _, _, ia, ib in best:
+            if ia not in used_a and ib not in used_b:
+                mapping[ia] = ib
+                used_a.add(ia)
+                used_b.add(ib)
+        left_a = [n for n in left_a if n.id not in used_a]
+        left_b = [n for n in left_b if n.id not in used_b]
+        if not left_a or not left_b:
+            return mapping
+
+
+def _neighbours(net: Network) -> dict[str, list[tuple[str, str]]]:
+    """Node id -> [(direction and ports, neighbour id)] for every wire at the node."""
+    out: dict[str, list[tuple[str, str]]] = {n.id: [] for n in net.nodes}
+    for e in net.edges:
+        if e.src in out and e.dst in out:
+            out[e.src].append((f"out{e.src_port}>in{e.dst_port}", e.dst))
+            out[e.dst].append((f"in{e.dst_port}<out{e.src_port}", e.src))
+    return out
+
+
+# ---------------------------------------------------------------- comparing
+
+
+def _stats(analysis: Analysis, network: str, node_id: str) -> NodeStats:
+    info = analysis.node(network, node_id)
+    if info is None:
+        return NodeStats(None, 0, 0)
+    shapes = info.output_shapes
+    shape = None if not shapes else "  ".join(fmt_shape(s) for s in shapes)
+    return NodeStats(shape, info.n_params, info.flops)
+
+
+def _network_totals(analysis: Analysis, name: str) -> tuple[int, int]:
+    info = analysis.networks.get(name)
+    return (info.total_params, info.flops) if info is not None else (0, 0)
+
+
+def diff_networks(a: Network, b: Network, an_a: Analysis, an_b: Analysis) -> NetworkDiff:
+    mapping = match_nodes(a, b)
+    back = {v: k for k, v in mapping.items()}
+    a_map = a.node_map()
+    nd = NetworkDiff(b.name, "unchanged", matched=dict(mapping))
+    nd.types = {**{n.id: n.type for n in a.nodes}, **{n.id: n.type for n in b.nodes}}
+    for n in b.nodes:
+        if n.id not in back:
+            nd.added[n.id] = _stats(an_b, b.name, n.id)
+    for n in a.nodes:
+        if n.id not in mapping:
+            nd.removed[n.id] = _stats(an_a, a.name, n.id)
+    for n in b.nodes:
+        old_id = back.get(n.id)
+        if old_id is None:
+            continue
+        na = a_map[old_id]
+        change = NodeChange(n.id, old_id)
+        if na.type != n.type:
+            change.type = (na.type, n.type)
+        if (na.label or "") != (n.label or ""):
+            change.label = (na.label or "", n.label or "")
+        pa, pb = _with_defaults(na), _with_defaults(n)
+        for key in sorted(set(pa) | set(pb)):
+            va, vb = pa.get(key), pb.get(key)
+            if _norm(va) != _norm(vb):
+                change.params[key] = (_jsonable(va), _jsonable(vb))
+        if change.type or change.label or change.params or change.renamed:
+            nd.changed.append(change)
+        sa, sb = _stats(an_a, a.name, old_id), _stats(an_b, b.name, n.id)
+        if sa.shape != sb.shape:
+            nd.shapes[n.id] = (sa.shape, sb.shape)
+        if sa.params != sb.params:
+            nd.counts[n.id] = (sa.params, sb.params)
+
+    # Wires, in B's ids (an A-only end keeps its A id).
+    def to_b(k: WireKey) -> WireKey:
+        return (mapping.get(k[0], k[0]), k[1], mapping.get(k[2], k[2]), k[3])
+
+    a_keys = {to_b(e.key): e.key for e in a.edges}
+    b_keys = {e.key for e in b.edges}
+    a_feed = {(k[2], k[3]): (k[0], k[1]) for k in a_keys}
+    b_feed = {(k[2], k[3]): (k[0], k[1]) for k in b_keys}
+    rewired_ports = {p for p in a_feed.keys() & b_feed.keys() if a_feed[p] != b_feed[p]
+                     and p[0] in back}
+    for p in sorted(rewired_ports):
+        nd.rewired.append(Rewire(p[0], p[1], a_feed[p], b_feed[p]))
+    nd.wires_added = [k for k in (e.key for e in b.edges)
+                      if k not in a_keys and (k[2], k[3]) not in rewired_ports]
+    nd.wires_removed = [a_keys[k] for k in a_keys
+                        if k not in b_keys and (k[2], k[3]) not in rewired_ports]
+    pa_, fa = _network_totals(an_a, a.name)
+    pb_, fb = _network_totals(an_b, b.name)
+    nd.params, nd.flops = Delta(pa_, pb_), Delta(fa, fb)
+    nd.status = "changed" if nd.differs else "unchanged"
+    return nd
+
+
+def diff_documents(a: Document, b: Document, an_a: Analysis | None = None,
+                   an_b: Analysis | None = None) -> DocumentDiff:
+    """Everything that differs from ``a`` (old) to ``b`` (new)."""
+    an_a = an_a if an_a is not None else Analyzer().analyze(a)
+    an_b = an_b if an_b is not None else Analyzer().analyze(b)
+    nets: list[NetworkDiff] = []
+    for nb in b.networks:
+        na = a.network(nb.name)
+        if na is None:
+            nd = NetworkDiff(nb.name, "added")
+            nd.added = {n.id: _stats(an_b, nb.name, n.id) for n in nb.nodes}
+            nd.types = {n.id: n.type for n in nb.nodes}
+            nd.params = Delta(0, _network_totals(an_b, nb.name)[0])
+            nd.flops = Delta(0, _network_totals(an_b, nb.name)[1])
+            nets.append(nd)
+        else:
+            nets.append(diff_networks(na, nb, an_a, an_b))
+    for na in a.networks:
+        if b.network(na.name) is None:
+            nd = NetworkDiff(na.name, "removed")
+            nd.removed = {n.id: _stats(an_a, na.name, n.id) for n in na.nodes}
+            nd.types = {n.id: n.type for n in na.nodes}
+            nd.params = Delta(_network_totals(an_a, na.name)[0], 0)
+            nd.flops = Delta(_network_totals(an_a, na.name)[1], 0)
+            nets.append(nd)
+    ta, tb = a.training or {}, b.training or {}
+    training = {k: (ta.get(k), tb.get(k)) for k in sorted(set(ta) | set(tb)) if ta.get(k) != tb.get(k)}
+    main_a = _network_totals(an_a, a.networks[0].name) if a.networks else (0, 0)
+    main_b = _network_totals(an_b, b.networks[0].name) if b.networks else (0, 0)
+    return DocumentDiff(a.display_name, b.display_name, nets, training,
+                        Delta(main_a[0], main_b[0]), Delta(main_a[1], main_b[1]))
+
+
+# ---------------------------------------------------------------- text
+
+
+def _human(n: int) -> str:
+    sign = "-" if n < 0 else ""
+    n = abs(n)
+    for unit, div in (("G", 10**9), ("M", 10**6), ("k", 10**3)):
+        if n >= div:
+            return f"{sign}{n / div:.2f}{unit}"
+    return f"{sign}{n}"
+
+
+def _signed(n: int, human: bool = False) -> str:
+    text = _human(n) if human else f"{n:,}"
+    return text if n < 0 else f"+{text}"
+
+
+def _value(v: Any) -> str:
+    return "(unset)" if v is None else (str(v) if not isinstance(v, str) else repr(v))
+
+
+def _show(text: str) -> str:
+    """A name as printed: control characters (a newline, a terminal escape) escaped, so a
+    hostile id cannot forge lines of the report or drive the terminal."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
+def format_text(d: DocumentDiff) -> str:
+    """The human-readable report `netwright diff` prints."""
+    lines = [f"--- {d.a}", f"+++ {d.b}"]
+    if d.identical:
+        lines.append("No differences (layout aside).")
+        return "\n".join(_show(line) for line in lines)
+    for n in d.networks:
+        if n.status == "unchanged":
+            lines += ["", f"Network {n.name}: unchanged"]
+            continue
+        if n.status in ("added", "removed"):
+            where = "only in " + (d.b if n.status == "added" else d.a)
+            count = len(n.added) + len(n.removed)
+            lines += ["", f"Network {n.name}: {n.status} ({where}, {count} nodes)"]
+        else:
+            lines += ["", f"Network {n.name}"]
+            for nid, s in n.removed.items():
+                lines.append(f"  - {nid} ({n.types.get(nid, '')})  {s.shape or '?'}  {s.params:,} params")
+            for nid, s in n.added.items():
+                lines.append(f"  + {nid} ({n.types.get(nid, '')})  {s.shape or '?'}  {s.params:,} params")
+            for c in n.changed:
+                what = []
+                if c.renamed:
+                    what.append(f"renamed from {c.old_id}")
+                if c.type:
+                    what.append(f"type {c.type[0]} -> {c.type[1]}")
+                if c.label:
+                    what.append(f"label {_value(c.label[0])} -> {_value(c.label[1])}")
+                what += [f"{k} {_value(a)} -> {_value(b)}" for k, (a, b) in c.params.items()]
+                lines.append(f"  ~ {c.id}: " + ", ".join(what))
+            for r in n.rewired:
+                lines.append(f"  ~ wire into {r.dst}:{r.dst_port} now from {r.src[0]}:{r.src[1]}"
+                             f" (was {r.old_src[0]}:{r.old_src[1]})")
+            for k in n.wires_removed:
+                lines.append(f"  - wire {k[0]}:{k[1]} -> {k[2]}:{k[3]}")
+            for k in n.wires_added:
+                lines.append(f"  + wire {k[0]}:{k[1]} -> {k[2]}:{k[3]}")
+            follow = [nid for nid in n.matched.values() if nid in n.shapes or nid in n.counts]
+            if follow:
+                lines.append("  shapes and counts that follow:")
+            for nid in follow:
+                parts = []
+                if nid in n.shapes:
+                    parts.append(f"{n.shapes[nid][0] or '?'} -> {n.shapes[nid][1] or '?'}")
+                if nid in n.counts:
+                    a, b = n.counts[nid]
+                    parts.append(f"params {a:,} -> {b:,}")
+                lines.append(f"    {nid}: " + ", ".join(parts))
+        lines.append(f"  params {n.params.a:,} -> {n.params.b:,} ({_signed(n.params.delta)}), "
+                     f"FLOPs {_human(n.flops.a)} -> {_human(n.flops.b)} ({_signed(n.flops.delta, True)})")
+    if d.training:
+        lines += ["", "Training"]
+        for key, (a, b) in d.training.items():
+            lines.append(f"  ~ {key}: {_value(a)} -> {_value(b)}")
+    lines += ["", f"Main network: params {_signed(d.params.delta)}, FLOPs {_signed(d.flops.delta, True)}"]
+    return "\n".join(_show(line) for line in lines)

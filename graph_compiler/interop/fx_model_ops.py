@@ -1,0 +1,326 @@
+"""Translations for what real model code does beyond plain layers: arithmetic with
+constants, matmul, transpose, expand, indexing, arange positions, fused and masked
+attention, learned tensors used directly in forward (class tokens, position tables,
+layer scales, causal-mask buffers), and the newer activations and norms.
+
+fx_convert looks a call up in ALL_FUNCTIONS / ALL_METHODS / ALL_MODULES, which merge
+these with fx_ops' tables. Tensors a model owns outright reach the translators as
+``ParamRef``s; the converter turns one into a Parameter node when it is used as a
+tensor, and the causal-mask pattern ``x.masked_fill(self.bias[:, :, :T, :T] == 0, -inf)``
+reads them directly.
+"""
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from graph_compiler.interop.fx_ops import (
+    FUNCTIONS,
+    METHODS,
+    MODULES,
+    Port,
+    Shape,
+    Unsupported,
+    _adaptive,
+    _getitem,
+    _plain,
+    arg,
+    dim_index,
+    tensor,
+)
+
+if TYPE_CHECKING:
+    from graph_compiler.interop.fx_convert import Converter
+
+
+@dataclass(frozen=True)
+class ParamRef:
+    """A parameter or buffer read in forward (``self.class_token``): ``qual`` is its
+    path, ``value`` the tensor itself (on the meta device for a structure-only import)."""
+
+    qual: str
+    value: torch.Tensor
+    buffer: bool
+    persistent: bool = True
+
+
+@dataclass(frozen=True)
+class Cropped:
+    """``self.bias[:, :, :T, :T]``: a buffer cut to the sequence length."""
+
+    ref: ParamRef
+
+
+@dataclass(frozen=True)
+class MaskTest:
+    """``mask == 0`` (where="zero") or ``mask != 0`` / a bool mask (where="nonzero")."""
+
+    source: ParamRef | Cropped | Port
+    where: str
+
+
+def parameter_params(ref: ParamRef) -> dict[str, Any]:
+    """The Parameter node that recreates a model's tensor: same shape, same kind, and an
+    init that reproduces it where it is a constant (a layer scale, a causal mask)."""
+    value = ref.value
+    shape = [int(d) for d in value.shape] or [1]
+    p: dict[str, Any] = {"shape": shape, "batch_dim": shape[0] == 1 and len(shape) > 1}
+    if ref.buffer:
+        p["kind"] = "buffer"
+        if not ref.persistent:
+            p["persistent"] = False
+    p["init"] = "zeros"
+    if value.is_meta or value.numel() == 0:
+        return p
+    flat = value.detach().float()
+    first = float(flat.reshape(-1)[0])
+    if value.dim() >= 2 and torch.equal(flat, torch.ones_like(flat).tril()):
+        p["init"] = "tril"
+    elif bool((flat == first).all()) and math.isfinite(first):
+        p["init"] = {0.0: "zeros", 1.0: "ones"}.get(first, "constant")
+        if p["init"] == "constant":
+            p["value"] = first
+    elif not ref.buffer:
+        p["init"] = "normal"
+        p["std"] = round(float(flat.std()), 6) if flat.numel() > 1 else 0.02
+    return p
+
+
+# ---------------------------------------------------------------- arithmetic
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _binary(kind: str, scalar: str, rscalar: str) -> Callable[..., Any]:
+    def translate(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Any:
+        a, b = args[0], arg(args, kwargs, 1, "other")
+        if isinstance(a, Shape) or isinstance(b, Shape):
+            return Shape()  # arithmetic on sizes
+        if kwargs.get("alpha", 1) != 1:
+            raise Unsupported("alpha")
+        if isinstance(a, Port) and isinstance(b, Port):
+            return conv.add(node, kind, {}, [a, b])
+        if isinstance(a, Port) and _number(b):
+            return conv.add(node, "ScalarOp", {"op": scalar, "value": float(b)}, [a])
+        if isinstance(b, Port) and _number(a):
+            return conv.add(node, "ScalarOp", {"op": rscalar, "value": float(a)}, [b])
+        raise Unsupported(f"combines {type(a).__name__} and {type(b).__name__}")
+    return translate
+
+
+def _pow(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Port:
+    x, exponent = args[0], arg(args, kwargs, 1, "exponent")
+    if not (isinstance(x, Port) and _number(exponent)):
+        raise Unsupported("a power other than tensor ** number")
+    return conv.add(node, "ScalarOp", {"op": "pow", "value": float(exponent)}, [x])
+
+
+def _neg(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Port:
+    return conv.add(node, "ScalarOp", {"op": "mul", "value": -1.0}, [tensor(args[0])])
+
+
+def _matmul(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Port:
+    a, b = tensor(args[0]), tensor(arg(args, kwargs, 1, "other"))
+    if len(a.shape) != len(b.shape) or len(a.shape) < 3:
+        raise Unsupported("a matrix product of tensors with different ranks (or without a batch)")
+    return conv.add(node, "Matmul", {}, [a, b])
+
+
+# ---------------------------------------------------------------- shapes
+
+
+def _transpose(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Port:
+    x = tensor(args[0])
+    rank = len(x.shape)
+    d0, d1 = arg(args, kwargs, 1, "dim0"), arg(args, kwargs, 2, "dim1")
+    if 0 in (dim_index(d0, rank), dim_index(d1, rank)):
+        raise Unsupported("moves the batch dimension away from dim 0")
+    if dim_index(d0, rank) == dim_index(d1, rank):
+        return x
+    return conv.add(node, "Transpose", {"dim0": d0, "dim1": d1}, [x])
+
+
+def _expand(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Port:
+    x = tensor(args[0])
+    sizes = list(args[1:]) if len(args) > 1 else list(kwargs.get("size", ()))
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = list(sizes[0])
+    if len(sizes) != len(x.shape):
+        raise Unsupported("expand that adds dimensions")
+    batch, rest = sizes[0], sizes[1:]
+    like = batch.of if isinstance(batch, Shape) and batch.dim in (0, None) else None
+    if like is None and batch not in (-1, 1):
+        raise Unsupported("expand of the batch to a fixed size (use the batch of another tensor: x.size(0))")
+    per_sample = [-1 if isinstance(s, Shape) else int(s) for s in rest]
+    return conv.add(node, "Expand", {"size": per_sample}, [x, like])
+
+
+def _index_text(index: Any) -> str:
+    items = index if isinstance(index, tuple) else (index,)
+    parts: list[str] = []
+    for item in items:
+        if item is Ellipsis:
+            parts.append("...")
+        elif item is None:
+            parts.append("None")
+        elif isinstance(item, bool) or not isinstance(item, (int, slice, list)):
+            raise Unsupported(f"an index by {type(item).__name__} (Index takes integers, slices and one list)")
+        elif isinstance(item, int):
+            parts.append(str(item))
+        elif isinstance(item, list):
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in item):
+                raise Unsupported("an index list of anything but integers")
+            parts.append("[" + ", ".join(map(str, item)) + "]")
+        else:
+            if any(isinstance(v, Shape) for v in (item.start, item.stop, item.step)):
+                raise Unsupported("a slice bounded by the batch size")
+            start = "" if item.start is None else str(item.start)
+            stop = "" if item.stop is None else str(item.stop)
+            parts.append(f"{start}:{stop}" + ("" if item.step is None else f":{item.step}"))
+    if not parts or parts[0] not in (":", "..."):
+        raise Unsupported("indexing the batch dimension (dim 0)")
+    return ", ".join(parts)
+
+
+def _getitem_any(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Any:
+    value, index = args[0], args[1]
+    if isinstance(value, ParamRef):
+        items = index if isinstance(index, tuple) else (index,)
+        if all(isinstance(i, slice) and i.start is None and i.step is None for i in items):
+            return Cropped(value)  # self.bias[:, :, :T, :T]
+        value = conv.parameter(node, value)
+    if isinstance(value, Port) and value.rnn is None:
+        return conv.add(node, "Index", {"index": _index_text(index)}, [value])
+    return _getitem(conv, node, (value, index), kwargs)
+
+
+def _arange(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Port:
+    """torch.arange(0, T) position ids: T is the length of an input's sequence."""
+    if len(args) == 1:
+        start, end, step = 0, args[0], 1
+    else:
+        start, end, step = args[0], args[1], args[2] if len(args) > 2 else 1
+    if kwargs.get("dtype") not in (None, torch.long) or start != 0 or step != 1 or not isinstance(end, int):
+        raise Unsupported("arange other than the position ids 0..T-1 of a sequence")
+    for port in conv.input_ports():
+        for dim in range(1, len(port.shape)):
+            if port.shape[dim] == end:
+                return conv.add(node, "Positions", {"dim": dim}, [port])
+    raise Unsupported(f"arange({end}) matches no input's sequence length")
+
+
+def _sdpa(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Port:
+    q, k, v = (tensor(arg(args, kwargs, i, n)) for i, n in enumerate(("query", "key", "value")))
+    if arg(args, kwargs, 3, "attn_mask") is not None:
+        raise Unsupported("an attn_mask (the node's is_causal covers the causal case)")
+    if kwargs.get("enable_gqa"):
+        raise Unsupported("enable_gqa")
+    params: dict[str, Any] = {"dropout_p": float(arg(args, kwargs, 4, "dropout_p", 0.0)),
+                              "is_causal": bool(arg(args, kwargs, 5, "is_causal", False))}
+    scale = kwargs.get("scale")
+    if scale is not None:
+        params["scale"] = float(scale)
+    return conv.add(node, "ScaledDotProductAttention", params, [q, k, v])
+
+
+def _compare(where: str) -> Callable[..., Any]:
+    def translate(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Any:
+        a, b = args[0], args[1]
+        if isinstance(a, (ParamRef, Cropped, Port)) and b == 0:
+            return MaskTest(a, where)
+        if isinstance(a, Shape) or isinstance(b, Shape):
+            return Shape()
+        raise Unsupported("a comparison other than mask == 0 / mask != 0")
+    return translate
+
+
+def _masked_fill(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Port:
+    x, mask, value = tensor(args[0]), arg(args, kwargs, 1, "mask"), arg(args, kwargs, 2, "value")
+    if not _number(value):
+        raise Unsupported("a fill value that is not a number")
+    where, crop = "nonzero", False
+    if isinstance(mask, MaskTest):
+        where, mask = mask.where, mask.source
+    if isinstance(mask, Cropped):
+        crop, mask = True, mask.ref
+    port = conv.parameter(node, mask) if isinstance(mask, ParamRef) else tensor(mask, "mask")
+    params: dict[str, Any] = {"fill_where": where, "crop": crop}
+    if not (math.isinf(value) and value < 0):
+        params["value"] = float(value)
+    return conv.add(node, "MaskedFill", params, [x, port])
+
+
+def _identity(conv: Converter, node: Any, args: tuple, kwargs: dict) -> Port:
+    return tensor(args[0])
+
+
+# ---------------------------------------------------------------- modules
+
+
+def _instancenorm(m: nn.Module) -> tuple[str, dict[str, Any]]:
+    return type(m).__name__, {"eps": m.eps, "momentum": m.momentum, "affine": m.affine,
+                              "track_running_stats": m.track_running_stats}
+
+
+def _rmsnorm(m: nn.Module) -> tuple[str, dict[str, Any]]:
+    return "RMSNorm", {"normalized_shape": list(m.normalized_shape), "eps": m.eps,
+                       "elementwise_affine": m.elementwise_affine}
+
+
+def _adaptive_max(m: nn.Module) -> tuple[str, dict[str, Any]]:
+    if m.return_indices:
+        raise Unsupported("return_indices=True")
+    return _adaptive(m)
+
+
+MORE_MODULES: dict[type, Callable[[Any], tuple[str, dict[str, Any]]]] = {
+    nn.ReLU6: _plain("ReLU6"), nn.Hardswish: _plain("Hardswish"), nn.Hardsigmoid: _plain("Hardsigmoid"),
+    nn.SELU: _plain("SELU"), nn.CELU: _plain("CELU", "alpha"), nn.Hardtanh: _plain("Hardtanh", "min_val", "max_val"),
+    nn.GLU: _plain("GLU", "dim"), nn.Dropout2d: _plain("Dropout2d", "p"),
+    nn.ChannelShuffle: _plain("ChannelShuffle", "groups"),
+    nn.AdaptiveMaxPool1d: _adaptive_max, nn.AdaptiveMaxPool2d: _adaptive_max,
+    nn.InstanceNorm1d: _instancenorm, nn.InstanceNorm2d: _instancenorm, nn.RMSNorm: _rmsnorm,
+}
+
+MORE_FUNCTIONS: dict[Any, Callable[..., Any]] = {
+    operator.add: _binary("Add", "add", "add"), torch.add: _binary("Add", "add", "add"),
+    operator.mul: _binary("Multiply", "mul", "mul"), torch.mul: _binary("Multiply", "mul", "mul"),
+    operator.sub: _binary("Subtract", "sub", "rsub"), torch.sub: _binary("Subtract", "sub", "rsub"),
+    operator.truediv: _binary("Divide", "div", "rdiv"), torch.div: _binary("Divide", "div", "rdiv"),
+    operator.pow: _pow, torch.pow: _pow, operator.neg: _neg,
+    operator.matmul: _matmul, torch.matmul: _matmul, torch.bmm: _matmul,
+    torch.transpose: _transpose, operator.getitem: _getitem_any,
+    torch.arange: _arange, F.scaled_dot_product_attention: _sdpa,
+    operator.eq: _compare("zero"), operator.ne: _compare("nonzero"),
+    torch.masked_fill: _masked_fill,
+    F.relu6: lambda conv, node, args, kwargs: conv.add(node, "ReLU6", {}, [tensor(args[0])]),
+    F.hardswish: lambda conv, node, args, kwargs: conv.add(node, "Hardswish", {}, [tensor(args[0])]),
+    F.hardsigmoid: lambda conv, node, args, kwargs: conv.add(node, "Hardsigmoid", {}, [tensor(args[0])]),
+}
+
+MORE_METHODS: dict[str, Callable[..., Any]] = {
+    "add": _binary("Add", "add", "add"), "mul": _binary("Multiply", "mul", "mul"),
+    "sub": _binary("Subtract", "sub", "rsub"), "div": _binary("Divide", "div", "rdiv"),
+    "pow": _pow, "neg": _neg, "matmul": _matmul, "transpose": _transpose, "expand": _expand,
+    "masked_fill": _masked_fill, "eq": _compare("zero"), "ne": _compare("nonzero"),
+    "contiguous": _identity,
+}
+
+ALL_MODULES = {**MODULES, **MORE_MODULES}
+ALL_FUNCTIONS = {**FUNCTIONS, **MORE_FUNCTIONS}
+ALL_METHODS = {**METHODS, **MORE_METHODS}
+
+# Ops whose translators read ParamRefs themselves; elsewhere a ParamRef becomes a node.
+READS_REFS = {operator.getitem, operator.eq, operator.ne, torch.masked_fill, "masked_fill", "eq", "ne"}
+
+__all__ = ["ALL_FUNCTIONS", "ALL_METHODS", "ALL_MODULES", "READS_REFS", "Cropped", "MaskTest", "ParamRef",
+           "parameter_params"]

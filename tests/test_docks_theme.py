@@ -1,0 +1,157 @@
+"""Docks and themes: the training dock never squeezes the palette below its category
+names, dock layouts persist and View ▸ Reset Layout restores them, and the training plots
+follow a live switch between the light and dark themes."""
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+import pyqtgraph as pg
+import pytest
+import shiboken6
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtWidgets import QApplication
+
+from designer import theme
+from designer.app import create_app
+from designer.main_window import MainWindow
+from graph_compiler.examples import example_path
+
+MLP = str(example_path("mlp_digits"))
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch, qapp):
+    monkeypatch.setenv("NETWRIGHT_RECOVERY_DIR", str(tmp_path / "recovery"))
+    monkeypatch.setenv("NETWRIGHT_NO_THUMBNAIL_CACHE", "1")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    create_app()
+    yield tmp_path
+    theme.apply_theme(QApplication.instance(), "light", remember=False)
+
+
+def make_window(qtbot, size=(1366, 768)) -> MainWindow:
+    w = MainWindow()
+    w.prompts.unsaved = lambda _name: "discard"
+    w.resize(*size)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def dispose(w: MainWindow) -> None:
+    w.close()
+    shiboken6.delete(w)
+
+
+def category_names_fit(w: MainWindow) -> list[str]:
+    """The category headings the palette has to cut ([] when all show in full)."""
+    tree = w.palette_panel.tree
+    bold = QFont(tree.font())
+    bold.setBold(True)
+    fm = QFontMetrics(bold)
+    cut = []
+    for i in range(tree.topLevelItemCount()):
+        item = tree.topLevelItem(i)
+        if item.isHidden():  # "Blocks" without other networks
+            continue
+        rect = tree.visualItemRect(item)
+        text_room = min(rect.right(), tree.viewport().width()) - rect.left() - tree.iconSize().width() - 6
+        if fm.horizontalAdvance(item.text(0)) > text_room:
+            cut.append(item.text(0))
+    return cut
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1600, 1000)])
+def test_the_training_dock_never_squeezes_the_palette(qtbot, env, size) -> None:
+    w = make_window(qtbot, size)
+    try:
+        assert w.file_actions.open(MLP)
+        palette = w.docks["palette"]
+        w.training.show()
+        w.training.raise_()  # the tab in front, as Run shows it
+        assert w.training.dashboard is not None
+        qtbot.waitUntil(lambda: w.training.isVisible() and w.training.is_built())
+        QApplication.processEvents()
+        assert palette.width() >= w.palette_min_width()
+        assert category_names_fit(w) == []
+        # Even dragged as narrow as it goes, it stops at the names.
+        w.resizeDocks([palette], [1], Qt.Orientation.Horizontal)
+        QApplication.processEvents()
+        assert palette.width() >= w.palette_min_width()
+        assert category_names_fit(w) == []
+        # The dashboard's one-row controls scroll sideways instead of widening the bottom
+        # area, so the side panels keep their room and the window fits the screen.
+        assert w.training.minimumSizeHint().width() <= 400
+        assert w.docks["inspector"].width() >= 300
+        assert w.minimumSizeHint().width() <= size[0]
+    finally:
+        dispose(w)
+
+
+def test_dock_layout_persists_and_reset_layout_restores_it(qtbot, env) -> None:
+    w = make_window(qtbot)
+    assert w.file_actions.open(MLP)
+    code = w.docks["code"]
+    w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, code)  # the user moves a panel
+    code.show()
+    w.docks["summary"].hide()
+    dispose(w)  # closing saves the layout
+
+    w = make_window(qtbot)
+    try:
+        assert w.file_actions.open(MLP)
+        code = w.docks["code"]
+        assert w.dockWidgetArea(code) == Qt.DockWidgetArea.LeftDockWidgetArea
+        assert not w.docks["summary"].isVisible()
+        w.acts.reset_layout.trigger()
+        assert w.dockWidgetArea(code) == Qt.DockWidgetArea.RightDockWidgetArea
+        assert code in w.tabifiedDockWidgets(w.docks["inspector"])
+        for key in ("palette", "inspector", "diagnostics", "summary"):
+            assert w.docks[key].isVisibleTo(w), key
+        assert not w.training.isVisibleTo(w)  # it opens with Run, as on a first start
+        assert QSettings().value("window/state") is None
+        assert w.palette_min_width() <= w.docks["palette"].width()
+    finally:
+        dispose(w)
+
+    w = make_window(qtbot)  # the reset stays after a restart
+    try:
+        assert w.file_actions.open(MLP)
+        assert w.dockWidgetArea(w.docks["code"]) == Qt.DockWidgetArea.RightDockWidgetArea
+    finally:
+        dispose(w)
+
+
+def plot_colours(root) -> set[tuple[str, str]]:
+    """(what, colour) of every plot background, axis pen and axis text under ``root``."""
+    out = set()
+    for view in root.findChildren(pg.GraphicsView):
+        out.add(("background", view.backgroundBrush().color().name()))
+        for item in view.scene().items():
+            if isinstance(item, pg.AxisItem):
+                out.add(("axis", item.pen().color().name()))
+                out.add(("text", item.textPen().color().name()))
+    return out
+
+
+def test_training_plots_follow_a_live_theme_switch(qtbot, env) -> None:
+    w = make_window(qtbot)
+    try:
+        assert w.file_actions.open(MLP)
+        w.training.show()
+        w.training.raise_()
+        dash = w.training.dashboard
+        qtbot.waitUntil(dash.isVisible)
+        app = QApplication.instance()
+        light, dark = theme.THEMES["light"], theme.THEMES["dark"]
+        assert plot_colours(dash) == {("background", light.base), ("axis", light.muted), ("text", light.muted)}
+        w.acts.theme_dark.trigger()
+        assert theme.current_name() == "dark"
+        assert plot_colours(dash) == {("background", dark.base), ("axis", dark.muted), ("text", dark.muted)}
+        assert pg.getConfigOption("background") == dark.base  # plots made from now on match
+        theme.apply_theme(app, "light", remember=False)
+        assert plot_colours(dash) == {("background", light.base), ("axis", light.muted), ("text", light.muted)}
+    finally:
+        dispose(w)

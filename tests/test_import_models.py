@@ -1,0 +1,227 @@
+"""`netwright import` on the models practitioners have: torchvision's classification
+models (vendored in tests/models with their licence) and a nanoGPT-style GPT-2.
+
+For each family: the import succeeds, the graph validates with exactly the model's
+parameter count, the ORIGINAL state_dict loads into the generated module with
+strict=True and unchanged keys, eval outputs match within 1e-4, and the imported graph
+trains, with weights that load back into the original class. Most checks use small
+configurations of the same classes; the full sizes are counted on the meta device.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from models import (
+    convnext,
+    densenet,
+    efficientnet,
+    gpt,
+    mobilenetv2,
+    mobilenetv3,
+    resnet,
+    shufflenetv2,
+    squeezenet,
+    vgg,
+    vision_transformer,
+    zoo,
+)
+from torch import nn
+
+from graph_compiler import document
+from graph_compiler.analysis import Analyzer
+from graph_compiler.cli import main as cli_main
+from graph_compiler.compile import CompiledDocument, exec_source
+from graph_compiler.interop.fx_import import import_model
+from graph_compiler.training.datasets import Dataset
+from graph_compiler.training.engine import Trainer
+
+TESTS = Path(__file__).parent
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # Small models import fastest (and least noisily on shared CI machines) on one thread.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+# name -> (factory, input shape without the batch, dtype)
+IMAGE = (3, 32, 32)
+SMALL = (3, 16, 16)
+MODELS = {
+    "resnet18": (zoo.resnet18, SMALL, "float32"),
+    "squeezenet1_1": (zoo.squeezenet1_1, IMAGE, "float32"),
+    "mobilenet_v2": (zoo.mobilenet_v2, SMALL, "float32"),
+    "mobilenet_v3_small": (zoo.mobilenet_v3_small, SMALL, "float32"),
+    "efficientnet": (zoo.efficientnet_small, IMAGE, "float32"),
+    "densenet": (zoo.densenet_small, IMAGE, "float32"),
+    "shufflenet_v2": (zoo.shufflenet_v2, IMAGE, "float32"),
+    "vit": (zoo.vit_small, IMAGE, "float32"),
+    "convnext": (zoo.convnext_small, IMAGE, "float32"),
+    "gpt": (zoo.gpt_tiny, (8,), "int64"),
+    "gpt masked softmax": (zoo.gpt_tiny_masked, (8,), "int64"),
+}
+
+
+def _params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())  # a tied weight counts once
+
+
+def _randomise(model: nn.Module, seed: int = 0) -> None:
+    """Weights and BatchNorm statistics unlike a fresh initialisation (ties stay tied)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for t in [*model.parameters(), *(b for b in model.buffers() if b.is_floating_point() and b.dim() == 1)]:
+            t.copy_(torch.rand(t.shape, generator=g) * 0.5 + 0.5 if t.dim() == 1 else
+                    torch.randn(t.shape, generator=g) * 0.1)
+
+
+def _batch(shape: tuple[int, ...], dtype: str, vocab: int = 64, n: int = 2) -> torch.Tensor:
+    g = torch.Generator().manual_seed(1)
+    if dtype == "int64":
+        return torch.randint(0, vocab, (n, *shape), generator=g)
+    return torch.randn(n, *shape, generator=g)
+
+
+def _tensors(out: object) -> list[torch.Tensor]:
+    if isinstance(out, torch.Tensor):
+        return [out]
+    return [t for t in out if isinstance(t, torch.Tensor)]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_import_reproduces_the_model(name: str) -> None:
+    factory, shape, dtype = MODELS[name]
+    torch.manual_seed(0)
+    original = factory()
+    _randomise(original)
+    doc = import_model(original, shape, dtype=dtype)
+
+    analysis = Analyzer().analyze(doc)
+    assert analysis.ok, [d.format() for d in analysis.errors][:5]
+    assert analysis.networks[doc.main.name].total_params == _params(original)
+
+    rebuilt = CompiledDocument(doc).build()
+    rebuilt.load_state_dict(original.state_dict(), strict=True)  # the original keys, unchanged
+    assert list(rebuilt.state_dict()) == list(original.state_dict()) or \
+        set(rebuilt.state_dict()) == set(original.state_dict())
+
+    original.eval()
+    rebuilt.eval()
+    x = _batch(shape, dtype)
+    with torch.no_grad():
+        want, got = _tensors(original(x)), _tensors(rebuilt(x))
+    assert len(want) == len(got)
+    for w, g in zip(want, got):
+        assert w.shape == g.shape
+        assert (w - g).abs().max().item() <= 1e-4
+
+
+FULL_SIZE = {
+    # name -> (builder, input shape, dtype, parameter count of the real model)
+    "resnet50": (lambda: resnet.resnet50(), IMAGE, "float32", 25_557_032),
+    "gpt2 small": (lambda: gpt.gpt2_small(), (16,), "int64", 124_439_808),
+}
+SLOW_FULL_SIZE = {
+    "resnet18": (lambda: resnet.resnet18(), IMAGE, "float32", 11_689_512),
+    "vgg11_bn": (lambda: vgg.vgg11_bn(), IMAGE, "float32", 132_868_840),
+    "squeezenet1_1": (lambda: squeezenet.squeezenet1_1(), (3, 64, 64), "float32", 1_235_496),
+    "mobilenet_v2": (lambda: mobilenetv2.mobilenet_v2(), IMAGE, "float32", 3_504_872),
+    "mobilenet_v3_small": (lambda: mobilenetv3.mobilenet_v3_small(), IMAGE, "float32", 2_542_856),
+    "efficientnet_b0": (lambda: efficientnet.efficientnet_b0(), IMAGE, "float32", 5_288_548),
+    "densenet121": (lambda: densenet.densenet121(), IMAGE, "float32", 7_978_856),
+    "shufflenet_v2_x1_0": (lambda: shufflenetv2.shufflenet_v2_x1_0(), IMAGE, "float32", 2_278_604),
+    "vit_b_16": (lambda: vision_transformer.vit_b_16(), (3, 224, 224), "float32", 86_567_656),
+    "convnext_tiny": (lambda: convnext.convnext_tiny(), IMAGE, "float32", 28_589_128),
+}
+
+
+@pytest.mark.parametrize("name", [*FULL_SIZE, *(pytest.param(n, marks=pytest.mark.slow) for n in SLOW_FULL_SIZE)])
+def test_full_size_parameter_counts_on_the_meta_device(name: str) -> None:
+    builder, shape, dtype, count = {**FULL_SIZE, **SLOW_FULL_SIZE}[name]
+    with torch.device("meta"):
+        model = builder()
+    assert _params(model) == count
+    doc = import_model(model, shape, dtype=dtype)  # structure only: nothing is materialised
+    analysis = Analyzer().analyze(doc)
+    assert analysis.ok and analysis.networks[doc.main.name].total_params == count
+
+
+def test_gpt2_small_counts_its_tied_head_once_in_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    with torch.device("meta"):
+        model = gpt.gpt2_small()
+    document.save(import_model(model, (16,), dtype="int64"), tmp_path / "gpt2.json")
+    assert cli_main(["summary", str(tmp_path / "gpt2.json"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total_params"] == 124_439_808  # not 163,037,184
+
+
+def test_cli_import_export_and_the_original_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(TESTS)
+    out = tmp_path / "resnet18.json"
+    assert cli_main(["import", "models.zoo:resnet18", "--input-shape", "3,16,16", "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert cli_main(["export", str(out), "-o", str(tmp_path / "resnet18.py")]) == 0
+    namespace = exec_source((tmp_path / "resnet18.py").read_text())
+    exported = namespace["build_model"]().eval()
+    original = zoo.resnet18()
+    _randomise(original, seed=3)
+    exported.load_state_dict(original.state_dict(), strict=True)
+    assert "layer1.0.conv1.weight" in exported.state_dict()
+    x = torch.randn(2, *SMALL)
+    with torch.no_grad():
+        assert (exported(x) - original.eval()(x)).abs().max().item() <= 1e-4
+
+
+def test_resnet18_blocks_are_basic_block_networks() -> None:
+    original = zoo.resnet18()
+    _randomise(original)
+    doc = import_model(original, SMALL, blocks=True)
+    blocks = doc.meta["import"]["blocks"]
+    assert blocks and all(b.startswith("BasicBlock") for b in blocks)
+    assert [n.type for n in doc.main.nodes].count("BasicBlock") == 2  # layer1's twins share one network
+    assert sum(n.type in blocks for n in doc.main.nodes) == 8  # every BasicBlock is a block node
+    assert len(doc.main.nodes) < 20  # the main graph reads as stem, 8 blocks, head
+    rebuilt = CompiledDocument(doc).build().eval()
+    rebuilt.load_state_dict(original.state_dict(), strict=True)
+    x = torch.randn(2, *SMALL)
+    with torch.no_grad():
+        assert (rebuilt(x) - original.eval()(x)).abs().max().item() <= 1e-4
+
+
+@pytest.mark.slow
+def test_vgg11_bn_reproduces_the_model() -> None:
+    original = zoo.vgg_small()  # VGG's classifier alone is 119M parameters
+    _randomise(original)
+    doc = import_model(original, IMAGE)
+    rebuilt = CompiledDocument(doc).build().eval()
+    rebuilt.load_state_dict(original.state_dict(), strict=True)
+    x = torch.randn(2, *IMAGE)
+    with torch.no_grad():
+        assert (rebuilt(x) - original.eval()(x)).abs().max().item() <= 1e-4
+
+
+def test_imported_model_trains_and_its_weights_load_into_the_original_class(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    doc = import_model(zoo.densenet_small(), IMAGE)
+    doc.training = {"recipe": "classification", "epochs": 1, "batch_size": 16, "lr": 0.01}
+    g = torch.Generator().manual_seed(0)
+    data = Dataset("random", torch.randn(48, *IMAGE, generator=g), torch.randint(0, 10, (48,), generator=g),
+                   "classification", classes=[str(i) for i in range(10)])
+    trainer = Trainer(doc, dataset=data, save=tmp_path / "run")
+    events = list(trainer.run())
+    assert not [e for e in events if e.kind == "error"], [e.data for e in events if e.kind == "error"]
+    from graph_compiler.training.checkpoints import load_run
+
+    weights = load_run(tmp_path / "run").weights[doc.main.name]
+    original = zoo.densenet_small()
+    before = {k: v.clone() for k, v in original.state_dict().items()}
+    original.load_state_dict(weights, strict=True)
+    changed = [k for k, v in original.state_dict().items() if not torch.equal(v, before[k])]
+    assert changed  # the trained values, not a fresh initialisation

@@ -1,0 +1,96 @@
+"""The minimap: where it sits, what it draws, and that clicking or dragging on it moves
+the view."""
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+import itertools
+
+import pytest
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from designer.canvas import CanvasView, style
+from designer.layout import NODE_W
+from designer.model import DocumentModel
+from graph_compiler.document import Document, Edge, Network, Node
+
+NET = "Model"
+
+
+def long_chain(n: int = 30) -> Document:
+    nodes = [Node("input1", "Input", {"shape": [8]}, (0, 0))]
+    nodes += [Node(f"fc{i}", "Linear", {"out_features": 8}, (300 * i, 0)) for i in range(1, n)]
+    nodes += [Node("output1", "Output", {}, (300 * n, 0))]
+    ids = [x.id for x in nodes]
+    return Document([Network(NET, nodes, [Edge(a, b) for a, b in itertools.pairwise(ids)])])
+
+
+@pytest.fixture
+def view(qtbot):
+    model = DocumentModel(long_chain())
+    model.analyze_now()
+    v = CanvasView(model, NET)
+    qtbot.addWidget(v)
+    v.resize(900, 600)
+    v.show()
+    qtbot.waitExposed(v)
+    v.zoom_by(1.0 / v.transform().m11())  # real size: the chain is far wider than the view
+    mm = v.minimap
+    qtbot.waitUntil(lambda: mm._pixmap is not None)
+    return v
+
+
+def click(widget, at: QPointF, kind=QEvent.Type.MouseButtonPress, buttons=Qt.MouseButton.LeftButton) -> None:
+    ev = QMouseEvent(kind, at, widget.mapToGlobal(at), Qt.MouseButton.LeftButton, buttons,
+                     Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, ev)
+
+
+def test_sits_in_the_corner_and_stays_there_when_the_view_scrolls(view: CanvasView) -> None:
+    mm = view.minimap
+    vp = view.viewport().geometry()
+    corner = mm.geometry().bottomRight()
+    assert vp.contains(mm.geometry())
+    assert vp.bottomRight().x() - corner.x() < 20 and vp.bottomRight().y() - corner.y() < 20
+    view.horizontalScrollBar().setValue(view.horizontalScrollBar().value() + 400)
+    assert mm.geometry().bottomRight() == corner
+
+
+def test_click_and_drag_move_the_view(view: CanvasView, qtbot) -> None:
+    mm = view.minimap
+    target = view.scene().nodes["fc25"].sceneBoundingRect().center()
+    click(mm, mm.to_map(target))
+    click(mm, mm.to_map(target), QEvent.Type.MouseButtonRelease, Qt.MouseButton.NoButton)
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert shown.contains(target)
+    assert not shown.contains(view.scene().nodes["fc2"].sceneBoundingRect())
+    # drag back to the start of the chain
+    start = view.scene().nodes["fc2"].sceneBoundingRect().center()
+    click(mm, mm.to_map(target))
+    click(mm, mm.to_map(start), QEvent.Type.MouseMove)
+    click(mm, mm.to_map(start), QEvent.Type.MouseButtonRelease, Qt.MouseButton.NoButton)
+    assert view.mapToScene(view.viewport().rect()).boundingRect().contains(start)
+    r = mm.visible_rect()
+    assert r.contains(start)
+
+
+def test_nodes_with_errors_are_red(view: CanvasView, qtbot) -> None:
+    mm = view.minimap
+    model = view.model
+    item = view.scene().nodes["fc10"]
+    centre = item.pos() + QPointF(NODE_W / 2, item.height / 2)
+
+    def colour_at(p: QPointF) -> QColor:
+        img = mm._pixmap.toImage()
+        ratio = mm._pixmap.devicePixelRatio()
+        q = mm.to_map(p)
+        return img.pixelColor(QPoint(int(q.x() * ratio), int(q.y() * ratio)))
+
+    error = QColor(style.qcolor(style.colors().error))
+    assert colour_at(centre) != error
+    model.set_param(NET, "fc10", "out_features", -3)  # impossible: an error on fc10
+    model.analyze_now()
+    qtbot.waitUntil(lambda: colour_at(centre) == error)
+    assert colour_at(view.scene().nodes["fc11"].pos() + QPointF(NODE_W / 2, 5)) != error
