@@ -82,7 +82,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("paste", "&Paste", "Edit", (Key.Paste,), "paste", "canvas",
             "Paste nodes copied from Netwright"),
     Command("duplicate", "D&uplicate", "Edit", ("Ctrl+D",), None, "canvas", "Duplicate the selected nodes"),
-    Command("delete", "&Delete", "Edit", (Key.Delete, "Backspace"), "delete", "canvas",
+    # Not Key.Delete: on X11 that also binds Ctrl+D, Duplicate's key, and Qt then runs neither.
+    Command("delete", "&Delete", "Edit", ("Del", "Backspace"), "delete", "canvas",
             "Delete the selected nodes and wires"),
     Command("select_all", "Select &All", "Edit", (Key.SelectAll,), None, "canvas", "Select every node"),
     Command("rename", "Re&name…", "Edit", ("F2",), None, "canvas",

@@ -52,7 +52,7 @@ class DiffMark(QGraphicsItem):
 
     def boundingRect(self) -> QRectF:
         node = self.parentItem()
-        h = node.height if node is not None else 72.0  # type: ignore[attr-defined]
+        h = node.height if node is not None else 72.0  # type: ignore[attr-defined]  # the parent is a NodeItem
         return QRectF(-6, -6, NODE_W + 12, h + 12)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:

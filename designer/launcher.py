@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from graph_compiler.cli import COMMANDS
 
@@ -51,6 +51,13 @@ def launch_error(args: Sequence[str]) -> str | None:
             "(or give a file to open it in the designer)")
 
 
+def no_display(args: Sequence[str], env: Mapping[str, str] = os.environ, platform: str = sys.platform) -> bool:
+    """Linux with neither an X nor a Wayland display and no platform chosen (over ssh, in CI):
+    Qt would abort the process, blaming a missing xcb library."""
+    return (platform.startswith("linux") and not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY")
+            and not env.get("QT_QPA_PLATFORM") and "-platform" not in args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     args = argv[1:]
@@ -61,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     error = launch_error(args)
     if error is not None:
         print(error, file=sys.stderr)
+        return 2
+    if no_display(args):
+        print("netwright: no display to open the designer on (DISPLAY and WAYLAND_DISPLAY are unset); "
+              f"the commands {', '.join(COMMANDS)} work without one", file=sys.stderr)
         return 2
     # Only now pay for Qt, once it is known that it can open a window (a missing xcb
     # library would make it abort the process with a cryptic message).

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QObject, QSettings, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QFont, QFontMetrics
+from PySide6.QtGui import QCloseEvent, QFont, QFontMetrics, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -73,7 +73,9 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowIcon(theme.icon("app"))
         self.setWindowTitle("Netwright")
-        self.resize(1400, 900)
+        # Not larger than the screen: 1400x900 overflowed a 1366x768 laptop, hiding the status bar.
+        room = QGuiApplication.primaryScreen().availableGeometry()
+        self.resize(min(1400, room.width()), min(900, room.height()))
         self.ready = False
         self._model_arg, self._recovery_dir = model, recovery_dir
         # Set by finish_setup, which everything that needs them runs first.
@@ -93,7 +95,7 @@ class MainWindow(QMainWindow):
         self.file_actions = FileActions(self)
         self.prompts = self.file_actions.prompts
         self.edit = EditCommands(self)
-        self.compare: Comparison = None  # type: ignore[assignment] - set by finish_setup
+        self.compare: Comparison = None  # type: ignore[assignment]  # set by finish_setup
         self.recent_menu: Any = None
         self.panels_menu: Any = None
         self.acts: Actions = build_menus(self)
@@ -142,6 +144,9 @@ class MainWindow(QMainWindow):
         self._add_dock("code", "Code", self.code, area.RightDockWidgetArea)
         self._add_dock("diagnostics", "Diagnostics", self.diagnostics, area.BottomDockWidgetArea)
         self._add_dock("summary", "Summary", self.summary, area.BottomDockWidgetArea)
+        # Code and Summary work only while in view; a tab brought forward catches up.
+        self.docks["code"].visibilityChanged.connect(self.code.on_visibility)
+        self.docks["summary"].visibilityChanged.connect(self.summary.on_visibility)
         self.tabifyDockWidget(self.docks["inspector"], self.docks["code"])
         self.tabifyDockWidget(self.docks["diagnostics"], self.docks["summary"])
         self.setTabPosition(area.AllDockWidgetAreas, QTabWidget.TabPosition.North)
@@ -206,8 +211,8 @@ class MainWindow(QMainWindow):
         bold = QFont(tree.font())
         bold.setBold(True)
         fm = QFontMetrics(bold)
-        widest = max((fm.horizontalAdvance(tree.topLevelItem(i).text(0))
-                      for i in range(tree.topLevelItemCount())), default=80)
+        tops = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
+        widest = max((fm.horizontalAdvance(t.text(0)) for t in tops if t is not None), default=80)
         chrome = (tree.indentation() + tree.iconSize().width() + 10  # arrow, swatch, gap
                   + tree.verticalScrollBar().sizeHint().width() + 2 * tree.frameWidth()
                   + 12 + 8)  # the panel's margins, and some air after the name
@@ -301,7 +306,7 @@ class MainWindow(QMainWindow):
 
     def current_view(self) -> CanvasView | None:
         w = self.tabs.currentWidget()
-        return w if w is not None and w in self.views.values() else None  # type: ignore[return-value]
+        return next((v for v in self.views.values() if v is w), None)
 
     def current_network(self) -> str | None:
         view = self.current_view()

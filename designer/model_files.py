@@ -41,6 +41,14 @@ class FileOps:
         doc = document.load(path)
         analysis = self._m._run_analysis(doc)  # before the swap: a crash here leaves us untouched
         self._m.load_document(doc, str(path), analysis=analysis)
+        # `pos` is optional and defaults to [0, 0]: a hand-written file without it would open as
+        # one heap of nodes. Lay such a network out as Auto-layout would; part of opening, not an edit.
+        heaped = [n.name for n in doc.networks if len(n.nodes) > 1 and len({node.pos for node in n.nodes}) == 1]
+        for name in heaped:
+            self._m.auto_layout(name)
+        if heaped:
+            self._m.undo_stack.clear()
+            self._m._check_dirty()
 
     def load_document(self, doc: Document, path: str | None = None, dirty: bool | None = None,
                       analysis: Analysis | None = None) -> None:

@@ -72,6 +72,13 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
     atomic_write_with(path, write)
 
 
+def publish_folder(tmp: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """Move a fully written folder into place in one rename (for caches built file by
+    file in ``tmp``, beside ``target``); a crash leaves either no folder or the whole one."""
+    os.replace(tmp, target)
+    _sync_folder(Path(target).parent)
+
+
 def _sync_folder(folder: Path) -> None:
     # Makes the rename itself durable on POSIX; folders cannot be opened on Windows.
     if os.name != "posix":

@@ -219,7 +219,7 @@ class _NetworkEmitter:
             lines = [f"{_unpack(outs)} = {call}"]
         else:
             self.support.update(spec.support_for(info.params))
-            lines = spec.forward_lines(mod, ins, outs, info.params)  # type: ignore[arg-type]
+            lines = spec.forward_lines(mod, ins, outs, info.params)
         shapes = ", ".join(fmt_shape(t.shape) for t in (info.outputs or []))
         note = _note(nid, label, shapes)
         laid = [layout(line, _BODY) for line in lines]
@@ -301,7 +301,9 @@ def example_inputs_code(net: Network, info: NetworkInfo, batch: int = 2) -> list
     """Expressions for a random batch matching each Input of a network."""
     out: list[str] = []
     for nid in info.inputs:
-        t = info.nodes[nid].outputs[0]  # type: ignore[index]
+        outputs = info.nodes[nid].outputs
+        assert outputs, f"Input {nid} has no type"  # callers generate only for valid graphs
+        t = outputs[0]
         sizes = (batch, *t.shape[1:])
         dims = ", ".join(str(d) for d in sizes)
         if t.dtype == "long":

@@ -4,17 +4,14 @@ import os
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-from collections.abc import Iterator
 
 import pytest
-import shiboken6
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMenu, QTableWidget
 
 from designer.actions import BY_NAME, COMMANDS, shortcut_rows
-from designer.app import create_app
 from designer.main_window import MainWindow
 from designer.menus import CONTEXT_MENU
 from graph_compiler.document import dumps
@@ -22,19 +19,10 @@ from graph_compiler.examples import example_path
 
 
 @pytest.fixture
-def window(tmp_path, monkeypatch, qapp) -> Iterator[MainWindow]:
-    monkeypatch.setenv("NETWRIGHT_RECOVERY_DIR", str(tmp_path / "recovery"))
-    monkeypatch.setenv("NETWRIGHT_NO_THUMBNAIL_CACHE", "1")
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
-    create_app()
-    w = MainWindow()
-    w.prompts.unsaved = lambda _name: "discard"
-    w.show()
-    assert w.file_actions.open(str(example_path("mlp_digits")))
-    yield w
-    w.close()
-    shiboken6.delete(w)
+def window(window: MainWindow) -> MainWindow:
+    """conftest's window with the MLP example open."""
+    assert window.file_actions.open(str(example_path("mlp_digits")))
+    return window
 
 
 def menu_actions(w: MainWindow) -> dict[str, QAction]:
@@ -184,3 +172,11 @@ def test_minimap_toggle_hides_every_canvas_minimap_and_is_remembered(window: Mai
     assert QSettings().value("canvas/minimap", type=bool) is False
     window.acts.minimap.trigger()
     assert view.minimap.isVisible()
+
+
+def test_no_two_commands_share_a_key() -> None:
+    # QKeySequence.StandardKey.Delete also means Ctrl+D on X11 (not offscreen), which is Duplicate
+    # here: the shortcut became ambiguous and Ctrl+D did nothing. Delete names its keys literally.
+    assert all(isinstance(k, str) for k in BY_NAME["delete"].keys)
+    keys = [s.toString() for c in COMMANDS for s in c.sequences()]
+    assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)

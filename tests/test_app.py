@@ -272,3 +272,30 @@ def test_themes(window):
         assert "@" not in app.styleSheet()  # every token was replaced
         assert app.palette().window().color().name() == theme.THEMES[name].window
     assert not theme.icon("save").isNull()
+
+
+def test_minimap_follows_a_live_theme_switch(window, qtbot):
+    from designer.canvas import style
+
+    window.file_actions.open(CNN)
+    minimap = window.current_view().minimap
+    for name in ("dark", "light"):
+        window.acts.all[f"theme_{name}"].trigger()
+        want = style.qcolor(style.colors().node)
+
+        def redrawn() -> bool:  # the frame's fill, just inside its rounded border (drawn at alpha 230)
+            pix = minimap._pixmap
+            if pix is None:
+                return False
+            got = pix.toImage().pixelColor(int(3 * pix.devicePixelRatio()), int(30 * pix.devicePixelRatio()))
+            return max(abs(got.red() - want.red()), abs(got.green() - want.green()),
+                       abs(got.blue() - want.blue())) <= 3
+
+        qtbot.waitUntil(redrawn)
+
+
+def test_first_window_fits_the_screen(window):
+    from PySide6.QtGui import QGuiApplication
+
+    room = QGuiApplication.primaryScreen().availableGeometry()  # 800x800 offscreen: smaller than 1400x900
+    assert window.width() <= room.width() and window.height() <= room.height()

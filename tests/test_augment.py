@@ -226,3 +226,11 @@ def test_scripts_without_augmentation_carry_none_of_it() -> None:
 
     text = generate_script(_cnn_doc([]))
     assert "augment_batch" not in text and "for batch in batches:" in text
+
+
+def test_documented_misfit_message_for_tabular_data() -> None:
+    from training_docs import mlp_doc
+
+    doc = mlp_doc({"dataset": "iris", "epochs": 1, "augment": ["hflip"]}, inputs=4)
+    message = next(e.data["message"] for e in Trainer(doc).run() if e.kind == "error")
+    assert "training.augment[0] (hflip) needs images [N, C, H, W]; dataset 'iris' has samples [4]" in message

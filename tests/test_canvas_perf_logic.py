@@ -192,3 +192,23 @@ def test_incremental_analysis_matches_a_fresh_one(qapp, seed: int) -> None:
     assert a.order == b.order and a.ok == b.ok
     assert {k: (v.outputs, v.inputs, v.n_params, v.flops, v.params) for k, v in a.nodes.items()} == \
         {k: (v.outputs, v.inputs, v.n_params, v.flops, v.params) for k, v in b.nodes.items()}
+
+
+def test_code_dock_behind_another_tab_waits_until_brought_forward(qtbot) -> None:
+    from designer.main_window import MainWindow
+
+    model = DocumentModel(chain(6))
+    win = MainWindow(model)
+    qtbot.addWidget(win)
+    win.show()
+    win.show_editor()
+    win.docks["inspector"].raise_()  # the Code tab shares its dock group
+    qtbot.waitUntil(lambda: not win.code.on_screen())
+    before = win.code.text()
+    model.set_param("Model", "linear1", "out_features", 5)
+    model.analyze_now()
+    qtbot.wait(300)
+    assert win.code.pending and win.code.text() == before
+    win.docks["code"].raise_()
+    qtbot.waitUntil(lambda: "nn.Linear(8, 5)" in win.code.text())
+    assert not win.code.pending

@@ -7,10 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-import shiboken6
-from PySide6.QtCore import QSettings
 
-from designer.app import create_app
 from designer.compare import DiffMark, GhostItem
 from designer.main_window import MainWindow
 from graph_compiler.examples import example_path
@@ -19,21 +16,12 @@ MLP = example_path("mlp_digits")
 
 
 @pytest.fixture
-def window(tmp_path, monkeypatch, qapp):
-    monkeypatch.setenv("NETWRIGHT_RECOVERY_DIR", str(tmp_path / "recovery"))
-    monkeypatch.setenv("NETWRIGHT_NO_THUMBNAIL_CACHE", "1")
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
-    create_app()
-    w = MainWindow()
-    w.prompts.unsaved = lambda _name: "discard"
+def window(window):
+    """conftest's window, collecting error dialogs in ``window.errors`` instead of failing."""
     errors: list[tuple[str, str]] = []
-    w.prompts.error = lambda title, text: errors.append((title, text))
-    w.errors = errors
-    w.show()
-    yield w
-    w.close()
-    shiboken6.delete(w)
+    window.prompts.error = lambda title, text: errors.append((title, text))
+    window.errors = errors
+    return window
 
 
 def old_version(tmp_path: Path) -> Path:

@@ -219,3 +219,14 @@ def test_cuda_training_with_precision_and_channels_last(precision: str) -> None:
 def test_cuda_auto_says_which_gpu() -> None:
     device, why = devices.select_device("auto")
     assert device.type == "cuda" and torch.cuda.get_device_name(device.index) in why
+
+
+def test_start_line_says_which_device_and_why(tmp_path, capsys) -> None:
+    from graph_compiler import document
+
+    path = tmp_path / "m.json"
+    document.save(mlp_doc({"dataset": {"name": "blobs", "n": 100}, "epochs": 1}), path)
+    assert main(["train", str(path), "--threads", "1"]) == 0
+    first = capsys.readouterr().err.splitlines()[0]
+    device, why = devices.select_device("auto")
+    assert f"on {devices.describe(device)} ({why})" in first

@@ -13,7 +13,6 @@ from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QApplication
 
 from designer import theme
-from designer.app import create_app
 from designer.main_window import MainWindow
 from graph_compiler.examples import example_path
 
@@ -21,13 +20,9 @@ MLP = str(example_path("mlp_digits"))
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch, qapp):
-    monkeypatch.setenv("NETWRIGHT_RECOVERY_DIR", str(tmp_path / "recovery"))
-    monkeypatch.setenv("NETWRIGHT_NO_THUMBNAIL_CACHE", "1")
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
-    create_app()
-    yield tmp_path
+def env(env):
+    """conftest's env, back to the light theme afterwards."""
+    yield env
     theme.apply_theme(QApplication.instance(), "light", remember=False)
 
 

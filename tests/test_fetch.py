@@ -380,3 +380,43 @@ def test_cli_fetch_errors(server, monkeypatch, capsys) -> None:
     assert main(["dataset", "--fetch", "mnist"]) == 1
     err = capsys.readouterr().err
     assert "404" in err and "Traceback" not in err and fetch.MIRROR_ENV in err
+
+
+def test_url_image_folder_as_tar_gz(server, cache) -> None:
+    import tarfile
+
+    from PIL import Image
+
+    packed = io.BytesIO()
+    with tarfile.open(fileobj=packed, mode="w:gz") as bundle:
+        for label in ("a", "b"):
+            png = io.BytesIO()
+            Image.new("L", (3, 3), 200).save(png, format="PNG")
+            info = tarfile.TarInfo(f"set/{label}/0.png")
+            info.size = len(png.getvalue())
+            bundle.addfile(info, io.BytesIO(png.getvalue()))
+    server.routes["/d/set.tar.gz"] = Route(packed.getvalue())
+    ds = resolve_dataset({"url": server.url + "d/set.tar.gz", "sha256": sha256(packed.getvalue())})
+    assert ds.classes == ["a", "b"] and ds.x.shape == (2, 3, 3, 3)
+
+
+def test_svhn_is_not_offered() -> None:
+    # Its files are MATLAB .mat files, which would need scipy.io.
+    assert "svhn" not in standard.STANDARD
+
+
+def test_cli_fetch_shows_a_progress_bar_on_a_terminal(server, monkeypatch) -> None:
+    import sys
+
+    from graph_compiler.cli import main
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    _serve_mnist(server, monkeypatch)
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["dataset", "--fetch", "mnist"]) == 0
+    text = terminal.getvalue()
+    assert "100%" in text and "B/s" in text, text[-500:]

@@ -302,3 +302,19 @@ def test_export_python(env, qtbot, monkeypatch):
     text = target.read_text()
     assert "class DigitsCNN(nn.Module)" in text
     compile(text, str(target), "exec")
+
+
+def test_a_file_without_positions_opens_laid_out(env, tmp_path):
+    d = to_dict(load(CNN))
+    for node in d["networks"][0]["nodes"]:
+        del node["pos"]  # optional in the file format: every node would sit at [0, 0]
+    path = tmp_path / "nopos.json"
+    path.write_text(json.dumps(d), encoding="utf-8")
+    model = DocumentModel()
+    model.load(str(path))
+    net = model.doc.networks[0]
+    assert len({n.pos for n in net.nodes}) == len(net.nodes)
+    assert not model.is_dirty() and not model.undo_stack.canUndo()
+    # A file that places its nodes keeps its own positions.
+    model.load(CNN)
+    assert [n.pos for n in model.doc.networks[0].nodes] == [n.pos for n in load(CNN).networks[0].nodes]

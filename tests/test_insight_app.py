@@ -75,6 +75,14 @@ def test_evaluate_fills_every_view_off_the_gui_thread(qtbot, view, trained, tmp_
         assert f"id='{section}'" in html
 
 
+def test_open_run_evaluates_a_saved_folder(qtbot, view, trained, tmp_path):
+    folder = trained.save(tmp_path / "run")
+    with qtbot.waitSignal(view.evaluated, timeout=EVAL_TIMEOUT_MS) as done:
+        assert view.evaluate_run(str(folder))
+    assert done.args[0]["network"] == "Tiny" and done.args[0]["split"] == "validation"
+    qtbot.waitUntil(lambda: not view.busy(), timeout=EVAL_TIMEOUT_MS)
+
+
 def test_a_bad_run_folder_is_a_message(qtbot, view, tmp_path):
     assert view.evaluate_run(str(tmp_path / "nothing"))
     qtbot.waitUntil(lambda: not view.busy(), timeout=EVAL_TIMEOUT_MS)
@@ -88,6 +96,9 @@ def test_run_then_insight_and_badges_follow(qtbot, dash):  # noqa: F811 - the fi
         dash.start_run()  # "after each run" is on by default
     qtbot.waitUntil(lambda: not dash.insight.busy(), timeout=EVAL_TIMEOUT_MS)
     assert rows and "act" in rows[-1] and rows[-1]["act"]["dead_fraction"] is not None
+    live = [r for r in rows if r["act"].get("grad_label") == "parameter gradient norm (last step)"]
+    assert live, "the worker posts badges while training"
+    assert "grad_label" not in rows[-1]["act"]  # the last ones come from the Insight evaluation
     dash.tabs.setCurrentIndex(PAGE_INSIGHT)
     assert dash.tabs.currentWidget() is dash.insight and dash.insight.report["recipe"] == "classification"
 

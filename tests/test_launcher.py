@@ -86,3 +86,23 @@ def test_files_flags_and_nothing_still_open_the_designer(monkeypatch: pytest.Mon
         assert launcher.main(["netwright", *args]) == 0
     assert calls == [["netwright"], ["netwright", "net.json"], ["netwright", "trian"],
                      ["netwright", "--theme", "dark"], ["netwright", "-platform", "offscreen"]]
+
+
+def test_no_display_is_a_clear_refusal_not_a_qt_abort(tmp_path: Path) -> None:
+    (tmp_path / "net.json").write_text("{}")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    code = "import sys\nfrom designer.launcher import main\nsys.exit(main(['netwright', 'net.json']))\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                         env={**env, "PYTHONPATH": str(ROOT)}, timeout=120, check=False)
+    assert out.returncode == 2  # Qt itself aborts with SIGABRT (-6)
+    assert out.stderr.startswith("netwright: no display to open the designer on")
+    assert "validate" in out.stderr and "xcb" not in out.stderr
+
+
+def test_no_display_only_on_linux_without_any_display_or_platform() -> None:
+    assert launcher.no_display([], {}, "linux")
+    assert not launcher.no_display([], {"DISPLAY": ":0"}, "linux")
+    assert not launcher.no_display([], {"WAYLAND_DISPLAY": "wayland-0"}, "linux")
+    assert not launcher.no_display([], {"QT_QPA_PLATFORM": "offscreen"}, "linux")
+    assert not launcher.no_display(["-platform", "offscreen"], {}, "linux")
+    assert not launcher.no_display([], {}, "darwin") and not launcher.no_display([], {}, "win32")

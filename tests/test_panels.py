@@ -234,6 +234,8 @@ def test_diagnostics_switches_network_tab(cnn_window):
 
 def test_code_tab_live_and_stale(cnn_window, qtbot):
     code = cnn_window.code
+    cnn_window.docks["code"].raise_()  # live while in view (hidden, it waits: test_canvas_perf_logic)
+    qtbot.waitUntil(code.on_screen)
     code.refresh()
     assert "class DigitsCNN(nn.Module)" in code.text() and not code.banner.isVisibleTo(code)
     cnn_window.model.set_param(NET, "conv2", "out_channels", 24)

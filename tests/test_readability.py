@@ -6,28 +6,11 @@ import os
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 import pytest
-import shiboken6
-from PySide6.QtCore import QSettings
 
-from designer.app import create_app
 from designer.canvas import lod as LOD
 from designer.layout import DEFAULT_VIEW, MIN_READABLE_SCALE, NODE_W, layered_layout
 from designer.main_window import MainWindow
 from graph_compiler.examples import example_names, example_path
-
-
-@pytest.fixture
-def window(tmp_path, monkeypatch, qapp):
-    monkeypatch.setenv("NETWRIGHT_RECOVERY_DIR", str(tmp_path / "recovery"))
-    monkeypatch.setenv("NETWRIGHT_NO_THUMBNAIL_CACHE", "1")
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
-    create_app()
-    w = MainWindow()
-    w.prompts.unsaved = lambda _name: "discard"
-    yield w
-    w.close()
-    shiboken6.delete(w)
 
 
 def open_example(qtbot, w: MainWindow, name: str, size: tuple[int, int]) -> None:

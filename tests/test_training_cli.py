@@ -118,3 +118,28 @@ def test_train_as_a_subprocess_prints_progress_and_metrics(graph, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "epoch 2/2" in proc.stderr
     assert "finished after 2 epoch(s)" in proc.stdout and "val_accuracy" in proc.stdout
+
+
+def test_log_json_inside_a_save_folder_that_does_not_exist_yet(graph, tmp_path):
+    # The README's example: `--save runs/cnn --log-json runs/cnn/log.jsonl` on a fresh checkout.
+    save = tmp_path / "runs" / "cnn"
+    log = save / "log.jsonl"
+    assert main(["train", str(graph), "--epochs", "1", "--save", str(save), "--log-json", str(log), "--quiet"]) == 0
+    kinds = [json.loads(line)["event"] for line in log.read_text().splitlines()]
+    assert kinds[0] == "start" and kinds[-1] == "done"
+    assert (save / "weights.safetensors").is_file()
+
+
+def test_resuming_a_run_of_another_design_names_the_mismatch(graph, tmp_path, capsys):
+    save = tmp_path / "run"
+    assert main(["train", str(graph), "--epochs", "1", "--save", str(save), "--quiet"]) == 0
+    saved_as = document.load(graph).networks[0].name
+    other = document.load(graph)
+    other.networks[0].name = "Other"
+    path = tmp_path / "other.json"
+    document.save(other, path)
+    capsys.readouterr()
+    assert main(["train", str(path), "--epochs", "2", "--resume", str(save), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert f"{save}: that run trained {saved_as}, which {path} does not have" in err
+    assert "Traceback" not in err

@@ -277,12 +277,12 @@ class Folding:
         assert item.frame is not None
         for e in item.frame.edges.values():
             e.detach()
-            e.setParentItem(None)
+            e.setParentItem(None)  # type: ignore[arg-type]  # None unparents; PySide6's stubs omit it
             self.scene.removeItem(e)
         for child in item.frame.nodes.values():
             if child.frame is not None:
                 self._clear(child)
-            child.setParentItem(None)
+            child.setParentItem(None)  # type: ignore[arg-type]  # None unparents; PySide6's stubs omit it
             self.scene.removeItem(child)
         item.frame = None
         item.set_size(NODE_W, item.base_height)

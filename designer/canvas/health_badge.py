@@ -131,9 +131,9 @@ class HealthBadges:
             item = items.get(nid)
             if item is None:
                 continue
-            badge = self.badges.get(nid)
-            if badge is None:
-                badge = self.badges[nid] = HealthBadge(item, nid, self.on_click)
+            existing = self.badges.get(nid)
+            badge = existing if existing is not None else HealthBadge(item, nid, self.on_click)
+            self.badges[nid] = badge
             badge.place()
             badge.set_row(row)
 

@@ -2,6 +2,7 @@
 line over every node type (name, aliases, category, docs) and the file's blocks."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import (
@@ -40,7 +41,7 @@ class Entry:
     doc: str = ""
 
 
-def catalog_entries(blocks: list[str] = ()) -> list[Entry]:  # type: ignore[assignment]
+def catalog_entries(blocks: Sequence[str] = ()) -> list[Entry]:
     order = {c: i for i, c in enumerate(CATEGORY_ORDER)}
     out = [Entry(s.type, s.category, s.aliases, s.doc) for s in REGISTRY]
     out.sort(key=lambda e: order.get(e.category, len(order)))

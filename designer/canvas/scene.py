@@ -148,13 +148,13 @@ class CanvasScene(QGraphicsScene):
             ready = self.model.analysis_if_ready()
             info = ready.networks.get(self.network) if ready is not None else None
             infos = info.nodes if info is not None else {}
-            for e in net.edges:
-                src = infos.get(e.src)
+            for edge in net.edges:
+                src = infos.get(edge.src)
                 outs = src.outputs if src is not None else None
-                t = outs[e.src_port] if outs and e.src_port < len(outs) else None
-                self._add_edge(e.key, str(t) if t is not None else "")
-                if t is not None and e.key in self.edges:
-                    self.edges[e.key].set_type(t)  # the tooltip; the label is already right
+                t = outs[edge.src_port] if outs and edge.src_port < len(outs) else None
+                self._add_edge(edge.key, str(t) if t is not None else "")
+                if t is not None and edge.key in self.edges:
+                    self.edges[edge.key].set_type(t)  # the tooltip; the label is already right
         finally:
             self._syncing -= 1
         self.setSceneRect(self._nodes_rect().adjusted(-MARGIN, -MARGIN, MARGIN, MARGIN))
@@ -303,7 +303,7 @@ class CanvasScene(QGraphicsScene):
         if network != self.network:
             # A block's Inputs / Outputs are the ports of the nodes that use it.
             self._resync(lambda it: it.type_name == network)
-            if any(item.frame.network == network for _p, item in self.folding.frames()):  # type: ignore[union-attr]
+            if any(item.frame is not None and item.frame.network == network for _p, item in self.folding.frames()):
                 self.folding.forget_layouts(network)
                 self.folding.refresh()  # an expanded block changed inside
             return

@@ -142,7 +142,8 @@ class CanvasView(QGraphicsView):
 
     def fit_all(self) -> None:
         """The whole graph in view, centred, at most at its real size (scale 1.0)."""
-        self.scene().ensure_built()
+        if not self.scene().built:
+            return  # fitted when first shown
         vp = self.viewport().rect()
         if not self.scene().nodes or vp.width() < 2 or vp.height() < 2:
             return
@@ -259,6 +260,7 @@ class CanvasView(QGraphicsView):
         for item in self.scene().items():
             item.update()
         self.scene().update()
+        self.minimap.schedule()  # its picture is cached: draw it again in the new colours
 
     def show_hint(self, text: str, at: QPoint | None = None) -> None:
         """A short on-canvas note near the cursor (why a wire was refused, ...)."""

@@ -67,14 +67,19 @@ class SummaryPanel(QWidget):
         self._mark_stale()
 
     def _refresh_if_visible(self) -> None:
-        if self.isVisible():
+        # Not behind another tab of its dock group, which Qt still calls visible.
+        if self.isVisible() and not self.visibleRegion().isEmpty():
             self.refresh()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if self._stale:
-            # Through the timer: docks show every tab for a moment while they settle, and a
-            # 10,000-row table must not be built for a tab nobody ends up seeing.
+        self.on_visibility(True)
+
+    def on_visibility(self, visible: bool) -> None:
+        """Shown, or its dock's tab brought forward. Through the timer: docks show every
+        tab for a moment while they settle, and a 10,000-row table must not be built for a
+        tab nobody ends up seeing."""
+        if visible and self._stale:
             self.timer.start(0)
 
     def refresh(self) -> None:

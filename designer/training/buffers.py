@@ -28,6 +28,13 @@ STEP_RING = 1 << 16  # per series; the GUI drains every ~33 ms, so this never ov
 HISTORY_POINTS = 1 << 20  # per curve on the GUI side (8 MiB x + 8 MiB y at most)
 
 
+def _resized(old: np.ndarray, size: int, n: int) -> np.ndarray:
+    """A float64 array of ``size`` holding ``old``'s first ``n`` values."""
+    new = np.empty(size, dtype=np.float64)
+    new[:n] = old[:n]
+    return new
+
+
 class ScalarRing:
     """A fixed-size ring of (x, y) float64 points. Not locked itself: TrainingBuffers is."""
 
@@ -117,11 +124,8 @@ class History:
 
     def _grow(self) -> None:
         size = min(self.capacity, len(self._x) * 2)
-        for name in ("_x", "_y"):
-            old = getattr(self, name)
-            new = np.empty(size, dtype=np.float64)
-            new[: self.n] = old[: self.n]
-            setattr(self, name, new)
+        self._x = _resized(self._x, size, self.n)
+        self._y = _resized(self._y, size, self.n)
 
     def _halve(self) -> None:
         m = self.n - self.n % 4

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QDoubleValidator
+from PySide6.QtGui import QAction, QDoubleValidator, QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -63,6 +63,9 @@ class RunControls(QWidget):
         self.resume_button = _tool(actions.resume)
         self.stop_button = _tool(actions.stop)
         self.save_button = _tool(actions.save)
+        self.data_button = QToolButton()
+        self.data_button.setText("Data…")
+        self.data_button.setToolTip("Choose or download the dataset, and preview the augmentation")
         self.device_combo = QComboBox()
         self.device_combo.addItems(DEVICES)
         self.device_combo.setToolTip("Where to train: auto picks a CUDA GPU when there is one")
@@ -83,6 +86,8 @@ class RunControls(QWidget):
         for label, field in fields:
             row.addWidget(QLabel(label))
             row.addWidget(field)
+        row.addSpacing(12)
+        row.addWidget(self.data_button)
         row.addStretch(1)
         row.addWidget(self.save_button)
         self.mark_cuda_availability()
@@ -115,7 +120,9 @@ class RunControls(QWidget):
             ok = bool(torch.cuda.is_available())
         except Exception:  # noqa: BLE001
             ok = False
-        item = self.device_combo.model().item(DEVICES.index("cuda"))  # type: ignore[attr-defined]
+        model = self.device_combo.model()
+        assert isinstance(model, QStandardItemModel)  # a QComboBox's own model
+        item = model.item(DEVICES.index("cuda"))
         item.setEnabled(ok)
         item.setToolTip("" if ok else "No CUDA GPU is available to this PyTorch")
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
+    QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -52,6 +53,8 @@ from graph_compiler.errors import NetwrightError
 
 if TYPE_CHECKING:
     from designer.model import DocumentModel
+    from graph_compiler.document import Document
+    from graph_compiler.training.engine import Trainer
     from designer.training.worker import TrainingThread, TrainingWorker
 
 def _scrolling_row(row: QWidget) -> QScrollArea:
@@ -85,7 +88,7 @@ def semantic_key(doc: Any) -> str:
     return json.dumps([nets, doc.training], sort_keys=True, default=str)
 
 
-def default_trainer_factory(doc: Any, overrides: dict[str, Any]) -> Any:
+def default_trainer_factory(doc: Document, overrides: dict[str, Any]) -> Trainer:
     from graph_compiler.training.engine import Trainer
 
     return Trainer(doc, overrides)
@@ -102,10 +105,11 @@ class TrainingDashboard(QWidget):
     runFinished = Signal(str)  # done reason
 
     def __init__(self, model: DocumentModel, history: RunHistory | None = None,
-                 trainer_factory: Callable[[Any, dict[str, Any]], Any] | None = None,
+                 trainer_factory: Callable[[Document, dict[str, Any]], Trainer] | None = None,
                  actions: TrainingActions | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
+        self._data_dialog: QDialog | None = None
         self.history = history or RunHistory(None)
         self.trainer_factory = trainer_factory or default_trainer_factory
         self.buffers: TrainingBuffers | None = None
@@ -156,6 +160,7 @@ class TrainingDashboard(QWidget):
 
     def _build_ui(self) -> None:
         self.controls = RunControls(self.training_actions)
+        self.controls.data_button.clicked.connect(lambda _c=False: self.data_dialog())
         self.status = RunStatus()
         # Short names for what callers and tests use most.
         c, st = self.controls, self.status
@@ -215,6 +220,16 @@ class TrainingDashboard(QWidget):
         lay.addWidget(self.status)
         lay.addWidget(self.error_label)
         lay.addWidget(self.tabs, 1)
+
+    def data_dialog(self) -> QDialog:
+        """Open (or raise) the dataset picker with its download and augmentation preview."""
+        from designer.training.data_dialog import DataDialog
+
+        if self._data_dialog is None:
+            self._data_dialog = DataDialog(self.model, self)
+        self._data_dialog.show()
+        self._data_dialog.raise_()
+        return self._data_dialog
 
     def _follow_theme(self) -> None:
         theme.manager().changed.connect(self._on_theme)  # held weakly by the manager

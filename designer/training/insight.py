@@ -51,6 +51,14 @@ def _caption(text: str = "") -> QLabel:
     return label
 
 
+def _compact(combo: QComboBox, chars: int = 10) -> QComboBox:
+    """A combo that may shrink to ``chars`` characters: the dock must stay narrow enough
+    to leave the side panels their room."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(chars)
+    return combo
+
+
 def _na(section: dict[str, Any] | None) -> str | None:
     if section is None:
         return "Not evaluated."
@@ -144,13 +152,17 @@ class AttributionView(QWidget):
         super().__init__()
         self.sample = QSpinBox()
         self.sample.setPrefix("sample ")
-        self.cls = QComboBox()
-        self.method = QComboBox()
+        self.cls = _compact(QComboBox(), 8)
+        self.method = _compact(QComboBox(), 8)
         self.method.addItems(["Integrated Gradients", "Saliency"])
         bar = QHBoxLayout()
-        for w in (self.sample, QLabel("class"), self.cls, self.method):
+        self.cls.setToolTip("the class to explain")
+        for w in (self.sample, self.cls):
             bar.addWidget(w)
         bar.addStretch(1)
+        bar2 = QHBoxLayout()  # two short rows: the dock must stay narrow (side panels)
+        bar2.addWidget(self.method)
+        bar2.addStretch(1)
         self.view = pg.GraphicsLayoutWidget()
         # Left the sample itself; right the heat map laid over a faint copy of it.
         self.box = self.view.addViewBox(row=0, col=0, lockAspect=True, invertY=True)
@@ -169,6 +181,7 @@ class AttributionView(QWidget):
         self.caption = _caption()
         lay = QVBoxLayout(self)
         lay.addLayout(bar)
+        lay.addLayout(bar2)
         lay.addWidget(self.view, 1)
         lay.addWidget(self.caption)
         self.row: dict[str, Any] | None = None
@@ -273,12 +286,11 @@ class UnitsView(QWidget):
 class OodView(QWidget):
     def __init__(self) -> None:
         super().__init__()
-        self.shift = QComboBox()
-        self.score = QComboBox()
+        self.shift = _compact(QComboBox())
+        self.score = _compact(QComboBox())
         self.score.addItem("max softmax probability", "msp")
         self.score.addItem("energy (logsumexp)", "energy")
         bar = QHBoxLayout()
-        bar.addWidget(QLabel("unfamiliar data"))
         bar.addWidget(self.shift)
         bar.addWidget(self.score)
         bar.addStretch(1)
@@ -368,26 +380,33 @@ class InsightView(QWidget):
         self.export_button = QPushButton("Export report…")
         self.export_button.setEnabled(False)
         self.auto = QCheckBox("after each run")
+        self.auto.setToolTip("Evaluate every finished run in the background")
         self.auto.setChecked(True)
         self.status = QLabel("Train a model, then Evaluate: calibration, attacks, attributions, dead units, "
                              "unfamiliar inputs.")
         self.status.setWordWrap(True)
         top = QHBoxLayout()
-        for w in (self.evaluate_button, self.open_button, self.export_button, self.auto):
+        for w in (self.evaluate_button, self.open_button, self.export_button):
             top.addWidget(w)
-        top.addWidget(self.status, 1)
+        top.addStretch(1)
+        second = QHBoxLayout()  # the status on a row of its own: a narrow dock stays narrow
+        second.addWidget(self.auto)
+        second.addWidget(self.status, 1)
         self.calibration = CalibrationView()
         self.robustness = RobustnessView()
         self.attribution = AttributionView()
         self.units = UnitsView()
         self.ood = OodView()
         self.tabs = QTabWidget()
-        for w, name in ((self.calibration, "Calibration"), (self.robustness, "Robustness"),
-                        (self.attribution, "Attributions"), (self.units, "Units"), (self.ood, "Unfamiliar")):
-            self.tabs.addTab(w, name)
+        views: tuple[tuple[QWidget, str], ...] = (
+            (self.calibration, "Calibration"), (self.robustness, "Robustness"),
+            (self.attribution, "Attributions"), (self.units, "Units"), (self.ood, "Unfamiliar"))
+        for view, name in views:
+            self.tabs.addTab(view, name)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
+        lay.addLayout(second)
         lay.addWidget(self.tabs, 1)
         self.trainer: Any = None  # the trainer whose model "Evaluate" evaluates
         self.target: Any = None  # the EvalTarget of the shown report (attribution requests)
@@ -516,7 +535,7 @@ class InsightView(QWidget):
 
     def export_report(self, path: str) -> str:
         """Write the shown report as the same HTML page `netwright evaluate --report` writes."""
-        from graph_compiler.document import atomic_write
+        from graph_compiler.atomic import atomic_write
         from graph_compiler.insight.evaluate import summary
         from graph_compiler.insight.report import render_html
 

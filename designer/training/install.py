@@ -15,10 +15,10 @@ or an action is used, so the window still paints first.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
+from PySide6.QtWidgets import QDockWidget, QLabel
 
 from designer.canvas.health_badge import HealthBadges
 from designer.training.actions import TrainingActions
@@ -36,7 +36,7 @@ _HOOK = "netwrightTrainingHook"  # dynamic property marking canvases already con
 class TrainingDock(QDockWidget):
     """The dock holding the dashboard, built on first use."""
 
-    def __init__(self, window: QMainWindow, model: DocumentModel, history: RunHistory | None = None,
+    def __init__(self, window: MainWindow, model: DocumentModel, history: RunHistory | None = None,
                  actions: TrainingActions | None = None) -> None:
         super().__init__("Training", window)
         self.setObjectName("dock_training")  # saveState / restoreState need a name
@@ -82,10 +82,10 @@ class TrainingDock(QDockWidget):
         if self._dashboard is not None:
             self._dashboard.show_activations(node_id, network)
 
-    def _main_view(self) -> tuple[str, Any] | None:
-        views = getattr(self.window_, "views", {})
+    def _main_view(self) -> tuple[str, CanvasView] | None:
+        views = self.window_.views
         name = self.model.doc.networks[0].name if self.model.doc.networks else None
-        return (name, views[name]) if name in views else None
+        return (name, views[name]) if name is not None and name in views else None
 
     def show_node_health(self, rows: dict[str, Any]) -> None:
         """Badges with each node's dead / saturated units and gradient norm on the main

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # torch-free at import: the window builds before torch loads
+    from graph_compiler.training.engine import Trainer
     from graph_compiler.training.probe import ModelProbe
 
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:  # torch-free at import: the window builds before torch loads
 class TrainedResult:
     """A finished (or stopped) run of a document snapshot."""
 
-    trainer: Any  # graph_compiler.training.engine.Trainer: owns modules, save(), sample()
+    trainer: Trainer  # owns modules, save(), sample()
     reason: str  # the done reason
     probe: ModelProbe | None
     started: float  # unix time

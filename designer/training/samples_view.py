@@ -17,7 +17,7 @@ setData / setImage / setPlainText on existing items.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyqtgraph as pg
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from designer.training.imaging import ImagePane, as_images, tile
 from designer.training.plots import PALETTE
 
+PageT = TypeVar("PageT", bound=QWidget)
 KINDS = ("scatter", "images", "text", "latent", "chain", "attention", "curve")
 MAX_CHAIN = 8  # panels in a denoising chain
 MAX_PANELS = 3  # extra payloads shown beside the main one
@@ -84,6 +85,15 @@ class _ScatterPage(pg.PlotWidget):
         brush = class_brushes(labels) if labels is not None and len(labels) == len(points) \
             else pg.mkBrush(PALETTE[0])
         self.fake.setData(points[:, 0], points[:, 1], brush=brush)
+
+
+class _CurvePage(pg.PlotWidget):
+    """A regression model's output over the input range, over the real data."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.real_item = self.plot(pen=pg.mkPen((150, 150, 150), width=1), name="real")
+        self.fit_item = self.plot(pen=pg.mkPen(PALETTE[0], width=1), name="model")
 
 
 class _ChainPage(QWidget):
@@ -153,6 +163,12 @@ class PayloadView(QWidget):
             "curve": self._curve,
         }
 
+    def typed_page(self, kind: str, cls: type[PageT]) -> PageT:
+        """``page(kind)``, which ``kind``'s factory made a ``cls``."""
+        page = self.page(kind)
+        assert isinstance(page, cls), f"page {kind!r} is a {type(page).__name__}"
+        return page
+
     def page(self, kind: str) -> QWidget:
         if kind not in self.pages:
             factory: dict[str, Callable[[], QWidget]] = {
@@ -189,8 +205,8 @@ class PayloadView(QWidget):
         if points is None:
             raise ValueError("no 'points'")
         real = _arr(p, "real", 2)
-        page = self.page("scatter")
-        page.show_points(points, real, _arr(p, "labels", 1))  # type: ignore[attr-defined]
+        page = self.typed_page("scatter", _ScatterPage)
+        page.show_points(points, real, _arr(p, "labels", 1))
         return f"{len(points)} generated points" + (" over the real data (grey)" if real is not None else "")
 
     def _latent(self, p: dict[str, Any]) -> str:
@@ -198,8 +214,8 @@ class PayloadView(QWidget):
         if points is None:
             raise ValueError("no 'points'")
         labels = _arr(p, "labels", 1)
-        page = self.page("latent")
-        page.show_points(points[:, :2], None, labels)  # type: ignore[attr-defined]
+        page = self.typed_page("latent", _ScatterPage)
+        page.show_points(points[:, :2], None, labels)
         return f"latent codes of {len(points)} samples" + (", coloured by class" if labels is not None else "")
 
     def _images(self, p: dict[str, Any]) -> str:
@@ -210,7 +226,7 @@ class PayloadView(QWidget):
         real = _arr(p, "originals")
         if real is None:
             real = _arr(p, "real")
-        page = self.page("images")
+        page = self.typed_page("images", ImagePane)
         if real is not None and len(real):
             ref = as_images(real)
             k = min(len(gen), len(ref), 16)
@@ -219,11 +235,11 @@ class PayloadView(QWidget):
             rows = [part for start in range(0, k, cols)
                     for part in (ref[start:start + cols], gen[start:start + cols])]
             mosaic = tile(np.concatenate(rows), cols=cols, normalize="global")
-            page.set_title("real (row), model (row below)")  # type: ignore[attr-defined]
+            page.set_title("real (row), model (row below)")
         else:
             mosaic = tile(gen, normalize="global")
-            page.set_title("")  # type: ignore[attr-defined]
-        page.set_image(mosaic)  # type: ignore[attr-defined]
+            page.set_title("")
+        page.set_image(mosaic)
         return f"{len(gen)} images"
 
     def _make_text(self) -> QWidget:
@@ -239,8 +255,8 @@ class PayloadView(QWidget):
         if not isinstance(text, str):
             raise TypeError("'text' should be a string or a list of strings")
         prompt = p.get("prompt")
-        page = self.page("text")
-        page.setPlainText((f"[prompt] {prompt}\n\n" if prompt else "") + text)  # type: ignore[attr-defined]
+        page = self.typed_page("text", QPlainTextEdit)
+        page.setPlainText((f"[prompt] {prompt}\n\n" if prompt else "") + text)
         return "generated text"
 
     def _chain(self, p: dict[str, Any]) -> str:
@@ -250,7 +266,7 @@ class PayloadView(QWidget):
         arrays = [np.asarray(s.detach().cpu().numpy() if hasattr(s, "detach") else s) for s in steps]
         ts = p.get("t") or p.get("labels") or []
         labels = [f"t={t}" for t in ts] if ts else []
-        self.page("chain").show_steps(arrays, labels)  # type: ignore[attr-defined]
+        self.typed_page("chain", _ChainPage).show_steps(arrays, labels)
         return f"denoising chain: {len(arrays)} steps from noise to sample"
 
     def _attention(self, p: dict[str, Any]) -> str:
@@ -260,27 +276,24 @@ class PayloadView(QWidget):
         heads = 1 if w.ndim == 2 else w.shape[0]
         if w.ndim == 3:
             w = w.mean(axis=0)  # one picture for all heads: where attention goes on average
-        page = self.page("attention")
-        page.set_title("query (rows) attends to key (columns)")  # type: ignore[attr-defined]
-        page.set_image(np.asarray(w, dtype=np.float32), levels=None)  # type: ignore[attr-defined]
+        page = self.typed_page("attention", ImagePane)
+        page.set_title("query (rows) attends to key (columns)")
+        page.set_image(np.asarray(w, dtype=np.float32), levels=None)
         return f"attention weights [{w.shape[0]} x {w.shape[1]}]" + (f", mean of {heads} heads" if heads > 1 else "")
 
     def _make_curve(self) -> QWidget:
-        w = pg.PlotWidget()
-        w.real_item = w.plot(pen=pg.mkPen((150, 150, 150), width=1), name="real")
-        w.fit_item = w.plot(pen=pg.mkPen(PALETTE[0], width=1), name="model")
-        return w
+        return _CurvePage()
 
     def _curve(self, p: dict[str, Any]) -> str:
         x, y = _arr(p, "x", 1), _arr(p, "y", 1)
         if x is None or y is None or len(x) != len(y):
             raise ValueError("'x' and 'y' should be 1-D arrays of equal length")
-        page = self.page("curve")
+        page = self.typed_page("curve", _CurvePage)
         order = np.argsort(x)
-        page.fit_item.setData(x[order].astype(np.float64), y[order])  # type: ignore[attr-defined]
+        page.fit_item.setData(x[order].astype(np.float64), y[order])
         rx, ry = _arr(p, "real_x", 1), _arr(p, "real_y", 1)
         if rx is not None and ry is not None and len(rx) == len(ry):
-            page.real_item.setData(rx.astype(np.float64), ry, pen=None, symbol="o", symbolSize=3,  # type: ignore[attr-defined]
+            page.real_item.setData(rx.astype(np.float64), ry, pen=None, symbol="o", symbolSize=3,
                                    symbolBrush=REAL_BRUSH, symbolPen=None)
         return "model output over the input range" + (" with the real data (grey)" if rx is not None else "")
 

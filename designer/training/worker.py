@@ -77,7 +77,7 @@ class TrainingWorker(QObject):
 
     finished = Signal(str)  # the done reason ("completed", "stopped", "error", ...)
 
-    def __init__(self, trainer: Any, buffers: TrainingBuffers,
+    def __init__(self, trainer: Trainer, buffers: TrainingBuffers,
                  on_event: Callable[[Event], None] | None = None) -> None:
         super().__init__()
         self.trainer = trainer

@@ -225,7 +225,7 @@ def meta_run(spec: NodeSpec, params: dict[str, Any],
             in_names.append(f"in{i}")
         n_out = spec.output_count(params)
         out_names = [f"out{i}" for i in range(n_out)]
-        lines = spec.forward_lines("m" if module is not None else None, in_names, out_names,  # type: ignore[arg-type]
+        lines = spec.forward_lines("m" if module is not None else None, in_names, out_names,
                                    params)
         if isinstance(module, torch.nn.Module):
             module.eval()

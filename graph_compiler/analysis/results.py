@@ -16,6 +16,12 @@ MAX_NODE_PARAMS = 1 << 32  # parameters of one node (16 GiB as float32)
 _MAX_CYCLE_REPORTS = 20
 
 
+def one_line(text: str) -> str:
+    """Names are user text: a line break (or other control character) in one would split a
+    `FILE:network/node: message` line in two, so those are written as escapes."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     severity: str  # ERROR or WARNING
@@ -28,7 +34,7 @@ class Diagnostic:
         where = self.network + (f"/{self.node}" if self.node else "")
         prefix = f"{file}:" if file else ""
         tag = "" if self.severity == ERROR else "warning: "
-        return f"{prefix}{where}: {tag}{self.message}"
+        return one_line(f"{prefix}{where}: {tag}{self.message}")
 
     def __str__(self) -> str:
         return self.format()

@@ -7,14 +7,14 @@ from typing import Any
 from graph_compiler.catalog._helpers import no_cost, prod
 from graph_compiler.catalog._helpers import same_shape as _same
 from graph_compiler.catalog.merge import broadcast_shape
-from graph_compiler.catalog.spec import NodeSpec, Param, Port, Shape, ShapeError, fmt_shape, py
+from graph_compiler.catalog.spec import ForwardFn, NodeSpec, Param, Port, Shape, ShapeError, fmt_shape, py
 
 CAT = "Merge & split"  # with Add and Multiply
 _TWO = (Port("a"), Port("b"))
 
 
-def _binary(symbol: str):  # type: ignore[no-untyped-def]
-    def forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _binary(symbol: str) -> ForwardFn:
+    def forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
         return [f"{outs[0] or '_'} = {ins[0]} {symbol} {ins[1]}"]
     return forward
 
@@ -31,9 +31,31 @@ _SCALAR_OPS = {
 }
 
 
-def _scalar_forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _scalar_forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     value = py(p["value"])
     return [f"{outs[0] or '_'} = " + _SCALAR_OPS[p["op"]].format(x=ins[0], v=value)]
+
+
+_UNARY = ("neg", "abs", "exp", "log", "sqrt", "rsqrt", "square", "reciprocal", "sin", "cos", "tanh", "erf")
+
+
+def _unary_forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+    value = f"-{ins[0]}" if p["op"] == "neg" else f"torch.{p['op']}({ins[0]})"
+    return [f"{outs[0] or '_'} = {value}"]
+
+
+def _clamp_resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str, Any]:
+    lo, hi = params["min"], params["max"]
+    if lo is None and hi is None:
+        raise ShapeError("Clamp: give min, max or both", "min")
+    if lo is not None and hi is not None and lo > hi:
+        raise ShapeError(f"Clamp: min {lo:g} is above max {hi:g}", "min")
+    return params
+
+
+def _clamp_forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+    bounds = ", ".join(f"{k}={py(p[k])}" for k in ("min", "max") if p[k] is not None)
+    return [f"{outs[0] or '_'} = {ins[0]}.clamp({bounds})"]
 
 
 def _matmul_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
@@ -70,6 +92,19 @@ SPECS = [
                 Param("value", "float", 1.0, "the constant v", min=-1e12, max=1e12, always=True)),
         forward=_scalar_forward, shape=_same, count=no_cost,
         aliases=("scale", "multiply by constant", "add constant", "shift", "power", "constant"),
+    ),
+    NodeSpec(
+        "UnaryOp", CAT, "An element-wise function: -x, abs, exp, log, sqrt, rsqrt, square, reciprocal, sin, "
+        "cos, tanh or erf.",
+        params=(Param("op", "choice", "neg", "the function", choices=_UNARY, always=True),),
+        forward=_unary_forward, shape=_same, count=no_cost,
+        aliases=("negate", "exp", "log", "sqrt", "abs", "square", "math", "elementwise", "function"),
+    ),
+    NodeSpec(
+        "Clamp", CAT, "Limits values to [min, max] (either bound may be left out).",
+        params=(Param("min", "float", None, "lower bound (empty: none)", nullable=True, min=-1e30, max=1e30),
+                Param("max", "float", None, "upper bound (empty: none)", nullable=True, min=-1e30, max=1e30)),
+        forward=_clamp_forward, resolve=_clamp_resolve, shape=_same, count=no_cost, aliases=("clip", "limit", "bound"),
     ),
     NodeSpec(
         "Matmul", CAT, "Batched matrix product a @ b: [B, ..., M, K] @ [B, ..., K, N] -> [B, ..., M, N].",

@@ -1,14 +1,16 @@
 """Attention and transformer layers (batch-first, [B, T, D])."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from graph_compiler.catalog._helpers import inferred, match_inferred, need_rank, size
 from graph_compiler.catalog.spec import (
+    CountFn,
     NodeSpec,
     Param,
     Port,
+    ResolveFn,
     Shape,
     ShapeError,
     call_expr,
@@ -108,13 +110,13 @@ _ENC_PARAMS = _layer_params(False)
 _DEC_PARAMS = _layer_params(True)
 
 
-def _layer_init(cls: str, params: tuple[Param, ...]):  # type: ignore[no-untyped-def]
+def _layer_init(cls: str, params: tuple[Param, ...]) -> Callable[[dict[str, Any]], str]:
     def init(p: dict[str, Any]) -> str:
         return call_expr(f"nn.{cls}", params, p, skip=("causal",))[:-1] + ", batch_first=True)"
     return init
 
 
-def _layer_resolve(cls: str, n_inputs: int):  # type: ignore[no-untyped-def]
+def _layer_resolve(cls: str, n_inputs: int) -> ResolveFn:
     def resolve(p: dict[str, Any], ins: Sequence[Shape]) -> dict[str, Any]:
         need_rank(cls, ins[0], (3,), _SEQ)
         p = match_inferred(p, "d_model", ins[0][-1], cls + " expects d_model {given}, gets " + fmt_shape(ins[0]))
@@ -127,12 +129,12 @@ def _layer_resolve(cls: str, n_inputs: int):  # type: ignore[no-untyped-def]
     return resolve
 
 
-def _enc_forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _enc_forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     mask = f", src_mask={_causal(p, ins[0])}, is_causal=True" if p["causal"] else ""
     return [f"{outs[0] or '_'} = {mod}({ins[0]}{mask})"]
 
 
-def _layer_count(n_inputs: int):  # type: ignore[no-untyped-def]
+def _layer_count(n_inputs: int) -> CountFn:
     def count(p: dict[str, Any], ins: Sequence[Shape], outs: Sequence[Shape]) -> tuple[int, int]:
         e, (b, t) = p["d_model"], ins[0][:2]
         n, flops = _mha_cost(e, True, b, t, t)
@@ -145,7 +147,7 @@ def _layer_count(n_inputs: int):  # type: ignore[no-untyped-def]
     return count
 
 
-def _dec_forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _dec_forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     mask = f", tgt_mask={_causal(p, ins[0])}, tgt_is_causal=True" if p["causal"] else ""
     return [f"{outs[0] or '_'} = {mod}({ins[0]}, {ins[1]}{mask})"]
 

@@ -13,7 +13,7 @@ from graph_compiler.catalog._helpers import (
     size,
 )
 from graph_compiler.catalog._helpers import same_shape as _same
-from graph_compiler.catalog.spec import NodeSpec, Param, Shape, ShapeError, fmt_shape
+from graph_compiler.catalog.spec import NodeSpec, Param, ResolveFn, Shape, ShapeError, fmt_shape
 
 
 def _linear_resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def _prelu_resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str, An
     return params
 
 
-def _softmax_resolve(name: str):  # type: ignore[no-untyped-def]
+def _softmax_resolve(name: str) -> ResolveFn:
     def resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str, Any]:
         non_batch_dim(params["dim"], len(ins[0]), name, "normalising over")
         return params

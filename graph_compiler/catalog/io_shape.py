@@ -78,7 +78,7 @@ def _reshape_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     return [(shape[0], *target)]
 
 
-def _reshape_fwd(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _reshape_fwd(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     # 0 entries read the size off the input, so the code works for any sequence length.
     x = ins[0]
     dims = "".join(f", {x}.shape[{i + 1}]" if d == 0 else f", {d}" for i, d in enumerate(p["shape"]))
@@ -99,7 +99,7 @@ def _permute_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     return [tuple(shape[d] for d in dims)]
 
 
-def _permute_fwd(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _permute_fwd(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     dims = p["dims"]
     dims = [dims] if isinstance(dims, int) else list(dims)
     return [f"{outs[0] or '_'} = {ins[0]}.permute({', '.join(map(str, dims))})"]
@@ -113,7 +113,7 @@ def _mean_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     return [(*shape[:dim], *shape[dim + 1:])]
 
 
-def _mean_fwd(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _mean_fwd(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     keep = ", keepdim=True" if p["keepdim"] else ""
     return [f"{outs[0] or '_'} = {ins[0]}.mean(dim={p['dim']}{keep})"]
 

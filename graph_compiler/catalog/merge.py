@@ -7,11 +7,13 @@ from typing import Any
 from graph_compiler.catalog._helpers import non_batch_dim
 from graph_compiler.catalog.spec import (
     REQUIRED,
+    ForwardFn,
     NodeSpec,
     Param,
     Port,
     Shape,
     ShapeError,
+    ShapeFn,
     fmt_shape,
 )
 
@@ -35,15 +37,15 @@ def broadcast_shape(type_name: str, verb: str, ins: Sequence[Shape]) -> Shape:
     return tuple(reversed(out))
 
 
-def _broadcast(type_name: str, verb: str):  # type: ignore[no-untyped-def]
+def _broadcast(type_name: str, verb: str) -> ShapeFn:
     def shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
         return [broadcast_shape(type_name, verb, ins)]
     return shape
 
 
-def _op_forward(op: str):  # type: ignore[no-untyped-def]
-    def forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
-        return [f"{outs[0] or '_'} = {f' {op} '.join(ins)}"]
+def _op_forward(op: str) -> ForwardFn:
+    def forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+        return [f"{outs[0] or '_'} = {f' {op} '.join(v or 'None' for v in ins)}"]
     return forward
 
 
@@ -61,8 +63,8 @@ def _concat_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     return [(*ins[0][:dim], total, *ins[0][dim + 1:])]
 
 
-def _concat_forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
-    return [f"{outs[0] or '_'} = torch.cat([{', '.join(ins)}], dim={p['dim']})"]
+def _concat_forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+    return [f"{outs[0] or '_'} = torch.cat([{', '.join(v or 'None' for v in ins)}], dim={p['dim']})"]
 
 
 def _chunk_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
@@ -90,11 +92,11 @@ def _unpack(outs: Sequence[str | None]) -> str:
     return ", ".join(o or "_" for o in outs)
 
 
-def _chunk_forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _chunk_forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     return [f"{_unpack(outs)} = torch.chunk({ins[0]}, {p['chunks']}, dim={p['dim']})"]
 
 
-def _split_forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+def _split_forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     sizes = ", ".join(str(s) for s in p["split_sizes"])
     return [f"{_unpack(outs)} = torch.split({ins[0]}, [{sizes}], dim={p['dim']})"]
 

@@ -45,7 +45,7 @@ def _rnn(name: str, doc: str) -> NodeSpec:
             total += dirs * g * (i * h + h * h + (2 * h if p["bias"] else 0))
         return total, _rnn_flops(g, h, dirs, p, ins[0])
 
-    def forward(mod: str | None, ins: Sequence[str], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+    def forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
         seq = outs[0] or "_"  # named whenever the last step is used (named_outputs)
         lines = [f"{seq}, _ = {mod}({ins[0]})"]
         if len(outs) > 1 and outs[1]:

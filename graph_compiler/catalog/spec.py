@@ -6,7 +6,7 @@ code generation, the designer's palette and inspector, and docs/nodes.md all rea
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -210,7 +210,7 @@ class Port:
 
 # forward(mod, inputs, outputs, params) -> statements. ``outputs[i]`` is None when
 # nothing reads output port i, so specs can skip work nobody uses.
-ForwardFn = Callable[[str | None, Sequence[str], Sequence[str | None], dict[str, Any]], list[str]]
+ForwardFn = Callable[[str | None, Sequence[str | None], Sequence[str | None], dict[str, Any]], list[str]]
 ShapeFn = Callable[[dict[str, Any], Sequence[Shape]], list[Shape]]
 CountFn = Callable[[dict[str, Any], Sequence[Shape], Sequence[Shape]], tuple[int, int]]
 ResolveFn = Callable[[dict[str, Any], Sequence[Shape]], dict[str, Any]]
@@ -283,11 +283,11 @@ class NodeSpec:
         return call_expr(self.module, self.params, params)
 
     def forward_lines(
-        self, mod: str | None, ins: Sequence[str], outs: Sequence[str | None], params: dict[str, Any]
+        self, mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], params: dict[str, Any]
     ) -> list[str]:
         if self.forward is not None:
             return self.forward(mod, ins, outs, params)
-        return [f"{outs[0] or '_'} = {mod}({', '.join(ins)})"]
+        return [f"{outs[0] or '_'} = {mod}({', '.join(v or 'None' for v in ins)})"]
 
 
 def py(value: Any) -> str:
@@ -356,7 +356,7 @@ class Registry:
     def __contains__(self, type_name: object) -> bool:
         return type_name in self.specs
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[NodeSpec]:
         return iter(self.specs.values())
 
     def categories(self) -> dict[str, list[NodeSpec]]:

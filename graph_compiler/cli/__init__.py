@@ -10,7 +10,8 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
+from types import ModuleType
 
 from graph_compiler import __version__
 from graph_compiler.errors import NetwrightError
@@ -39,17 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        # SUPPRESS: unless given after the command, the subparser leaves args.debug alone,
-        # so `netwright --debug export ...` keeps the value the main parser set.
-        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                       help="show tracebacks for errors")
+        p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
         module = _load(name)
         if module is not None:
             module.add_arguments(p)
     return parser
 
 
-def _load(name: str):  # type: ignore[no-untyped-def]
+def _load(name: str) -> ModuleType | None:
     try:
         return importlib.import_module(f"graph_compiler.cli.{_MODULES.get(name, name)}")
     except ModuleNotFoundError as exc:
@@ -77,12 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("netwright: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        # The reader went away (`netwright summary f.json | head`): not an error to report.
-        # stdout points at devnull so the interpreter's final flush cannot fail again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 1
+    except BrokenPipeError:  # `netwright diff a b --json | head`: the reader left, which is no error
+        # Point stdout at devnull so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell reports for a command ended by SIGPIPE
     except NetwrightError as exc:
         if args.debug:
             raise

@@ -67,12 +67,12 @@ def _list(as_json: bool) -> int:
         return 0
     rows = []
     for i in infos:
-        std = STANDARD.get(i.name)
-        size = _megabytes(std.size) if std else "built in"
-        cached = ("yes" if std.cached() else "no") if std else "-"
-        licence = std.licence if std else "-"
+        entry = STANDARD.get(i.name)
+        size = _megabytes(entry.size) if entry else "built in"
+        cached = ("yes" if entry.cached() else "no") if entry else "-"
+        licence = entry.licence if entry else "-"
         rows.append((i.name, i.task, "[N, " + ", ".join(map(str, i.input_shape)) + "]", size, cached,
-                     i.description + (f" | licence: {licence}" if std else "")))
+                     i.description + (f" | licence: {licence}" if entry else "")))
     head = ("name", "task", "shape", "download", "cached", "description")
     widths = [max(len(r[c]) for r in [head, *rows]) for c in range(5)]
     for r in [head, *rows]:
@@ -126,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
     x = ds.x.numpy()
     x = x if x.dtype.kind in "iu" else x.astype(np.float32)
     out = Path(args.output)
+    if out.is_dir():  # not DIR.npy beside it, which the suffix rule below would write
+        raise NetwrightError(f"{out}: is a directory; give an output file such as {out / (args.name + '.npy')}")
     if out.suffix != ".npy":
         out = out.with_name(out.name + ".npy")  # what np.save would do silently; say it below
     written = [_save(out, x)]

@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         import numpy as np
 
         buf = io.BytesIO()
-        np.savez(buf, **result.predictions)  # type: ignore[arg-type]
+        np.savez(buf, **result.predictions)  # type: ignore[arg-type]  # numpy types **kwds as allow_pickle
         _write(outputs["--predictions"], buf.getvalue(), args.quiet)
     if outputs["--report"] is not None:
         from graph_compiler.insight.report import render_html
@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write(path: Path, data: bytes, quiet: bool) -> Any:
-    from graph_compiler.document import atomic_write
+    from graph_compiler.atomic import atomic_write
 
     try:
         atomic_write(path, data)

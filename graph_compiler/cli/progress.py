@@ -63,7 +63,7 @@ class Progress:
     def step(self, d: dict[str, Any]) -> None:
         if self.quiet or not self.tty:
             return
-        from tqdm import tqdm  # type: ignore[import-untyped]
+        from tqdm import tqdm
 
         if self._bar is None or self._bar_epoch != d["epoch"]:
             self.clear()

@@ -8,6 +8,7 @@ from typing import Any
 
 from graph_compiler import document
 from graph_compiler.analysis import Analysis, Analyzer
+from graph_compiler.analysis.results import one_line
 from graph_compiler.catalog import fmt_shape
 
 
@@ -58,11 +59,12 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2))
         return 0 if analysis.ok else 1
     for net in data["networks"]:
-        rows = [(n["id"], n["type"], str(n["output_shape"] or "?"), f"{n['params']:,}", _human(n["flops"]))
+        rows = [(one_line(n["id"]), one_line(n["type"]), str(n["output_shape"] or "?"), f"{n['params']:,}",
+                 _human(n["flops"]))
                 for n in net["nodes"]]
         head = ("node", "type", "output shape", "params", "FLOPs")
         widths = [max(len(r[i]) for r in [head, *rows]) for i in range(5)]
-        print(f"Network {net['name']}")
+        print(f"Network {one_line(net['name'])}")
         line = "  ".join(h.ljust(w) if i < 3 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths)))
         print(line)
         print("-" * len(line))

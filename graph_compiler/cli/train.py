@@ -80,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
         log = sys.stdout
     elif args.log_json:
         try:
+            # The README's own example logs into the --save folder, which may not exist yet.
+            Path(args.log_json).parent.mkdir(parents=True, exist_ok=True)
             log = open(args.log_json, "w", encoding="utf-8")  # noqa: SIM115 - closed below
         except OSError as exc:
             raise NetwrightError(f"{args.log_json}: cannot write ({exc.strerror or exc})") from None

@@ -119,7 +119,7 @@ def fetch(
     dataset in messages (default: the group). `use_mirror=False` is for a user's own
     URL, which the mirror setting does not cover.
     """
-    import pooch  # type: ignore[import-untyped]
+    import pooch
     import requests
 
     what = what or group

@@ -191,7 +191,7 @@ _add(
                 "edd7a857845ad6bb1d0ba43fe7e794d164fe2dce499a1694695a792adfac43c5",
                 "20bb9a0ef54c7db3efc55a92eef5582c109615df22683c380526788f98e42a1c",
             ),
-            (18_165_135, 29_497, None, None),
+            (18_165_135, 29_497, 3_041_136, 5_120),
         ),
     ),
     _idx_builder("kmnist", ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")),
@@ -270,7 +270,7 @@ def _member_bytes(archive: tarfile.TarFile, member: str, where: str) -> bytes:
 
 def _cifar_arrays(name: str, split: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Decoded arrays, cached as .npy beside the archive (written atomically)."""
-    from graph_compiler.document import atomic_write
+    from graph_compiler.atomic import atomic_write
 
     archive = fetch.fetch(name, STANDARD[name].files["archive"])
     stem = archive.parent / f"{split}-{STANDARD[name].files['archive'].sha256[:12]}"

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from graph_compiler.atomic import atomic_write_with, publish_folder
 from graph_compiler.data import fetch
 from graph_compiler.training.batching import epoch_seed, rows
 from graph_compiler.training.datasets import DatasetError
@@ -131,7 +132,7 @@ def _publish(build: Callable[[pathlib.Path], dict[str, Any]], target: pathlib.Pa
     try:
         meta = build(tmp)
         (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
-        os.replace(tmp, target)
+        publish_folder(tmp, target)
     except OSError as exc:
         raise DatasetError(
             f"{what}: cannot write its cache in {target.parent} ({exc.strerror or exc}); nothing was "
@@ -211,16 +212,21 @@ def image_folder_cache(path: str | os.PathLike[str], size: Sequence[int] | None 
 def _keep_rows(path: pathlib.Path, n: int) -> None:
     """Replace a .npy file by its first ``n`` rows, copied in bounded chunks."""
     array = ArrayFile.open(path)
-    short = path.with_name(path.stem + ".short.npy")
-    out = np.lib.format.open_memmap(short, mode="w+", dtype=array.dtype, shape=(n, *array.shape[1:]))
-    source = np.load(path, mmap_mode="r", allow_pickle=False)
+    row_shape = array.shape[1:]
+    per_row = int(np.prod(row_shape, dtype=np.int64))
     chunk = max(1, (64 << 20) // max(1, array.row_bytes))
-    for start in range(0, n, chunk):
-        stop = min(n, start + chunk)
-        out[start:stop] = source[start:stop]
-    out.flush()
-    del out, source
-    os.replace(short, path)
+
+    def write(tmp: str) -> None:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=array.dtype, shape=(n, *row_shape))
+        for start in range(0, n, chunk):  # read without mapping the file being replaced
+            stop = min(n, start + chunk)
+            block = np.fromfile(path, dtype=array.dtype, count=(stop - start) * per_row,
+                                offset=array.offset + start * array.row_bytes)
+            out[start:stop] = block.reshape(stop - start, *row_shape)
+        out.flush()
+        del out
+
+    atomic_write_with(path, write)
 
 
 def csv_columns_cache(path: str | os.PathLike[str], target: str | None, *, delimiter: str = ",") -> StreamCache:

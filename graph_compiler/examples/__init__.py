@@ -20,6 +20,8 @@ _HERE = Path(__file__).resolve().parent
 GALLERY_ORDER = (
     "mlp_digits", "cnn_digits", "mobilenet_digits", "resnet_small", "lstm_sequence",
     "transformer_chars", "autoencoder_digits", "vae_digits", "gan_2d", "diffusion_2d",
+    # Real size: they download their dataset on first use.
+    "cnn_mnist", "resnet_cifar10", "char_transformer_shakespeare",
 )
 
 

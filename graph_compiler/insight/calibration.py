@@ -81,10 +81,10 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, max_iter: int = 
     def closure() -> torch.Tensor:
         opt.zero_grad()
         loss = nll(z, y, log_t.clamp(math.log(T_MIN), math.log(T_MAX)).exp())
-        loss.backward()  # type: ignore[no-untyped-call]
+        torch.autograd.backward(loss)
         return loss
 
-    opt.step(closure)  # type: ignore[no-untyped-call]
+    opt.step(closure)  # type: ignore[no-untyped-call]  # LBFGS.step is untyped in torch
     t = float(log_t.detach().clamp(math.log(T_MIN), math.log(T_MAX)).exp())
     if not math.isfinite(t) or float(nll(z, y, t)) >= float(nll(z, y, 1.0)):
         return 1.0

@@ -94,7 +94,7 @@ def _grad_norms(target: EvalTarget, x: torch.Tensor) -> dict[str, float]:
                 loss = torch.nn.functional.mse_loss(out, y.float().reshape(out.shape))
             if not loss.requires_grad:
                 return {}
-            loss.backward()  # type: ignore[no-untyped-call]
+            torch.autograd.backward(loss)
     finally:
         for h in handles:
             h.remove()

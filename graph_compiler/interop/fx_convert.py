@@ -74,6 +74,8 @@ class Converted:
     network: Network
     origins: dict[str, str] = field(default_factory=dict)  # node id -> module path
     notes: list[str] = field(default_factory=list)  # what tracing specialised or dropped
+    example: list[torch.Tensor] = field(default_factory=list)  # the batch it was traced on
+    expected: Any = None  # the model's output on that batch
 
 
 # ---------------------------------------------------------------- conversion
@@ -196,10 +198,10 @@ class Converter:
             self._params[ref.qual] = Port(port.node, 0, shape)
         return self._params[ref.qual]
 
-    def _materialise(self, node: fx.Node, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    def _materialise(self, node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         def swap(v: Any) -> Any:
             return self.parameter(node, v) if isinstance(v, ParamRef) else v
-        return fx.node.map_aggregate(args, swap), fx.node.map_aggregate(kwargs, swap)  # type: ignore[return-value]
+        return fx.node.map_aggregate(args, swap), fx.node.map_aggregate(kwargs, swap)
 
     def _stand_in(self, node: fx.Node) -> Any:
         """After a problem, a stand-in of the traced shape lets the nodes downstream be
@@ -213,7 +215,7 @@ class Converter:
 
     def _problem(self, node: fx.Node, reason: str) -> str:
         if node.op == "call_module":
-            mod = self.gm.get_submodule(node.target)
+            mod = self.gm.get_submodule(str(node.target))
             what = f"{_module_name(mod)} ({node.target})"
         elif node.op == "get_attr":
             what = f"the parameter or buffer self.{node.target} used directly in forward"
@@ -222,7 +224,7 @@ class Converter:
         where = location(node)
         return f"{what}: {reason}" + (f" [{where}]" if where else "")
 
-    def _translate(self, node: fx.Node, args: tuple, kwargs: dict) -> Any:
+    def _translate(self, node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if node.op == "call_module":
             return self._module(node, args, kwargs)
         if node.op == "call_function" and node.target in FUNCTIONS:
@@ -236,7 +238,7 @@ class Converter:
             return self._param_ref(str(node.target))
         raise Unsupported("no catalog node does this")
 
-    def _module(self, node: fx.Node, args: tuple, kwargs: dict) -> Any:
+    def _module(self, node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         qual = str(node.target)
         mod = self.gm.get_submodule(qual)
         if any(True for _ in mod.parameters()) or any(True for _ in mod.buffers()):
@@ -278,7 +280,7 @@ class Converter:
             raise Unsupported("extra arguments in the call")
         return self.add(node, kind, params, [_port(args[0])], qual=qual)
 
-    def _attention(self, node: fx.Node, kind: str, params: dict[str, Any], args: tuple, kwargs: dict,
+    def _attention(self, node: fx.Node, kind: str, params: dict[str, Any], args: tuple[Any, ...], kwargs: dict[str, Any],
                    qual: str) -> tuple[Any, ...]:
         # forward(query, key, value, key_padding_mask, need_weights, attn_mask, average_attn_weights,
         # is_causal): masks have no catalog equivalent (a causal mask is the node's causal option).
@@ -290,7 +292,7 @@ class Converter:
         out = self.add(node, kind, params, inputs, qual=qual)
         return (Port(out.node, 0, self.shapes_of(node)[0]), _Opaque("uses the attention weights"))
 
-    def _encoder_stack(self, node: fx.Node, mod: nn.TransformerEncoder, args: tuple, kwargs: dict,
+    def _encoder_stack(self, node: fx.Node, mod: nn.TransformerEncoder, args: tuple[Any, ...], kwargs: dict[str, Any],
                        qual: str) -> Port:
         """nn.TransformerEncoder = its layers one after another (plus its final norm)."""
         _no_masks(kwargs, args[1:])
@@ -370,7 +372,7 @@ def _port(value: Any) -> Port:
     return value
 
 
-def _no_masks(kwargs: dict, extra_args: Iterable[Any]) -> None:
+def _no_masks(kwargs: dict[str, Any], extra_args: Iterable[Any]) -> None:
     if any(v is not None and v is not False for v in [*kwargs.values(), *extra_args]):
         raise Unsupported("masks or is_causal passed in the call (set the catalog's causal option instead)")
 

@@ -55,10 +55,12 @@ _NEEDS = {"digits": "scikit-learn", "digits_flat": "scikit-learn", "iris": "scik
 _TIME_IDS = ("t", "time", "timestep", "timesteps")
 WIDTH = 88  # ruff format's default line length: the script passes `ruff format --check`
 # Imports a script may need: (bound name, statement), in isort order.
-_STDLIB = [("argparse", "import argparse"), ("json", "import json"), ("math", "import math"),
-           ("os", "import os"), ("platform", "import platform"), ("random", "import random"),
-           ("sys", "import sys"), ("traceback", "import traceback"),
-           ("timedelta", "from datetime import timedelta"), ("Path", "from pathlib import Path")]
+_STDLIB = [("argparse", "import argparse"), ("gzip", "import gzip"), ("hashlib", "import hashlib"),
+           ("json", "import json"), ("math", "import math"), ("os", "import os"),
+           ("platform", "import platform"), ("random", "import random"), ("sys", "import sys"),
+           ("tarfile", "import tarfile"), ("traceback", "import traceback"),
+           ("urllib", "import urllib.request"), ("timedelta", "from datetime import timedelta"),
+           ("Path", "from pathlib import Path"), ("Any", "from typing import Any")]
 _THIRD_PARTY = [("np", "import numpy as np"), ("torch", "import torch"),
                 ("dist", "import torch.distributed as dist"),
                 ("save_file", "from safetensors.torch import save_file"),
@@ -81,6 +83,7 @@ class _Plan:
     data_args: list[str] = field(default_factory=list)
     data_doc: str = ""
     needs: list[str] = field(default_factory=list)
+    validation_args: list[str] | None = None  # load_validation()'s call, for training.validation
 
 
 def generate_script(doc: Document, out_dir: str | None = None, script: str = "train.py") -> str:
@@ -97,6 +100,8 @@ def generate_script(doc: Document, out_dir: str | None = None, script: str = "tr
             "(e.g. \"digits\") or a file such as {\"csv\": \"data.csv\", \"target\": \"label\"}")
     plan = _Plan(_recipe_name(config))
     _dataset(plan, config.dataset, doc)
+    if config.validation is not None:
+        _validation(plan, config.dataset, config.validation)
     _roles(plan, config, doc, analysis, generated)
     stem = Path(doc.source).stem if doc.source else "model"
     return _assemble(plan, config, doc, generated, out_dir or f"runs/{stem}", script)
@@ -138,6 +143,9 @@ def _dataset(plan: _Plan, spec: Any, doc: Document) -> None:
     if isinstance(spec, str):
         spec = {"name": spec}
     options = dict(spec)
+    if "name" in options and options["name"] in _standard_sets():
+        plan.data_args = _standard_args(plan, options)
+        return
     if "name" in options:
         name = options.pop("name")
         function = f"load_{name}"
@@ -215,13 +223,14 @@ def _roles(plan: _Plan, config: Any, doc: Document, analysis: Analysis, generate
     main = pick("network", (), 0, "trained")  # default: the document's main network
     info = analysis.networks[main]
     plan.constants.append(("MAIN", main, main_comment))
-    if any(a["type"] in ("mixup", "cutmix") for a in config.augment):
+    if config.augment:  # augment_batch one-hot encodes labels for mixup / cutmix
         out = info.output_types()
         width = out[0].shape[-1] if out and out[0] is not None and len(out[0].shape) == 2 else None
-        if width is None:
+        if width is None and any(a["type"] in ("mixup", "cutmix") for a in config.augment):
             raise ScriptExportError(f"training.augment mixes labels, but network {main!r} does not "
                                     "output one score per class [B, C]")
-        plan.constants.append(("NUM_CLASSES", int(width), "scores per sample: mixup / cutmix targets"))
+        plan.constants.append(("NUM_CLASSES", None if width is None else int(width),
+                               "scores per sample: mixup / cutmix targets"))
     if recipe in ("autoencoder", "vae"):
         probabilities = _output_source(doc, info) == "Sigmoid"
         default = "bce" if recipe == "vae" and probabilities else "mse"
@@ -280,6 +289,46 @@ def _time_port(info: NetworkInfo, options: dict[str, Any]) -> int:
                             "shape [1] (or set training.options.time_input)")
 
 
+def _standard_sets() -> dict[str, Any]:
+    from graph_compiler.data.standard import STANDARD
+
+    return STANDARD
+
+
+def _standard_args(plan: _Plan, spec: dict[str, Any]) -> list[str]:
+    """A standard dataset (mnist, cifar10 ...): fetched by the script itself, checked
+    against the same pinned sha256 (DATA_FILES)."""
+    options = dict(spec)
+    name = options.pop("name")
+    info = _standard_sets()[name]
+    function = ("load_cifar_set" if "archive" in info.files else
+                "load_text_windows" if "text" in info.files else "load_idx_set")
+    params = [p for p in _template_params("standard_data", function) or [] if p != "group"]
+    unknown = [k for k in options if k not in params]
+    if unknown:
+        raise ScriptExportError(f"dataset {name!r} has no option {unknown[0]!r}; its options are: "
+                                f"{', '.join(params)}")
+    seed = options.pop("seed", None)
+    args = [json.dumps(name), *(f"{k}={_literal(v)}" for k, v in options.items()),
+            f"seed={seed!r}" if seed is not None else 'seed=CONFIG["seed"]']
+    files = {role: [f.name, f.sha256, list(f.urls)] for role, f in info.files.items()}
+    if plan.data_module != "standard_data":
+        plan.data_module, plan.data_function = "standard_data", function
+        plan.data_doc = f"Standard dataset {name!r}, downloaded once and checked against its sha256."
+        plan.constants.append(("DATA_FILES", files, f"the {name} files and their pinned sha256"))
+    return args
+
+
+def _validation(plan: _Plan, dataset: Any, validation: Any) -> None:
+    train = dataset if isinstance(dataset, dict) else {"name": dataset}
+    val = validation if isinstance(validation, dict) else {"name": validation}
+    if plan.data_module != "standard_data" or val.get("name") != train.get("name"):
+        raise ScriptExportError("training.validation: training scripts support another split of the same "
+                                "standard dataset (e.g. {\"name\": \"mnist\", \"split\": \"test\"}); "
+                                f"got {validation!r}")
+    plan.validation_args = _standard_args(plan, val)
+
+
 def _template_params(module: str, function: str) -> list[str] | None:
     path = Path(__file__).parent / "script_templates" / f"{module}.py"
     for node in ast.parse(path.read_text(encoding="utf-8")).body:
@@ -294,7 +343,7 @@ def _template_params(module: str, function: str) -> list[str] | None:
 def _assemble(plan: _Plan, config: Any, doc: Document, generated: Generated, out_dir: str,
               script: str) -> str:
     schedule = config.schedule.type
-    augment = ["augment"] if config.augment else []
+    augment = ["augment", "augment_ops"] if config.augment else []
     templates = Templates([*RECIPE_TEMPLATES[plan.recipe], "recipe_common", "training", "optimizers",
                            "schedules", plan.data_module, *augment])
     templates.require("main", "train_step", "eval_step", "build_networks", "make_optimizers",
@@ -307,6 +356,9 @@ def _assemble(plan: _Plan, config: Any, doc: Document, generated: Generated, out
     training = templates.text("training")
     if not has_finish:  # nothing to sample after training: drop main()'s call
         training = re.sub(r"\n +finish\(networks, normaliser, out, device\)", "", training)
+    if plan.validation_args is not None:  # training.validation: a split of its own
+        training = training.replace('train, val = split(x, y, CONFIG["val_split"], args.seed)',
+                                    "train, val = (x, y), load_validation()")
     if not augment:  # no training.augment: batches go to train_step as they are
         training = re.sub(r"\n +batch = augment_batch\(.*\)", "", training)
         training = training.replace("for index, batch in enumerate(batches):", "for batch in batches:")
@@ -318,7 +370,7 @@ def _assemble(plan: _Plan, config: Any, doc: Document, generated: Generated, out
     recipe = "\n\n\n".join(filter(None, [templates.text("recipe_common"),
                                          *(templates.text(m) for m in RECIPE_TEMPLATES[plan.recipe])]))
     if augment:
-        training_parts.insert(0, templates.text("augment"))
+        training_parts[:0] = [templates.text("augment_ops"), templates.text("augment")]
     sections = [
         ("model: the network classes, as `netwright export` writes them", _model_code(generated)),
         ("settings", settings),
@@ -380,10 +432,18 @@ def _settings(plan: _Plan, config: Any, out_dir: str) -> str:
 
 
 def _load_data(plan: _Plan) -> str:
-    call = f"    return {plan.data_function}({', '.join(plan.data_args)})"
+    text = _loader("load_data", plan.data_doc, plan.data_function, plan.data_args)
+    if plan.validation_args is not None:
+        text += "\n\n\n" + _loader("load_validation", "The validation split (training.validation).",
+                                    plan.data_function, plan.validation_args)
+    return text
+
+
+def _loader(name: str, doc: str, function: str, args: list[str]) -> str:
+    call = f"    return {function}({', '.join(args)})"
     if len(call) > WIDTH:  # one argument per line, as ruff format lays out a long call
-        call = "\n".join([f"    return {plan.data_function}(", *(f"        {a}," for a in plan.data_args), "    )"])
-    return f'def load_data():\n    """{plan.data_doc}"""\n{call}'
+        call = "\n".join([f"    return {function}(", *(f"        {a}," for a in args), "    )"])
+    return f'def {name}():\n    """{doc}"""\n{call}'
 
 
 def _docstring(plan: _Plan, config: Any, doc: Document, generated: Generated, script: str) -> str:

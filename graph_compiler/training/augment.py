@@ -36,10 +36,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from graph_compiler.interop.script_templates import augment as ops
+from graph_compiler.training import augment_ops as ops
 from graph_compiler.training.config import TrainingConfigError
 
 _PARAMS: dict[str, dict[str, Any]] = {
@@ -144,8 +145,7 @@ def _check(where: str, key: str, v: object) -> Any:
     return _number(where, key, v, -1e6, 1e6)  # value
 
 
-# The operations themselves live in the script template, so that exported training
-# scripts run the very same code.
+# The operations live in augment_ops, whose source exported training scripts carry.
 _IMAGE_OPS = ops.AUGMENT_OPS
 _MIX_OPS = ops.MIX_OPS
 
@@ -228,4 +228,28 @@ class Augmenter:
         return out
 
 
-__all__ = ["AUGMENTATIONS", "Augmentation", "Augmenter", "parse_augment"]
+
+
+def preview_grid(x: torch.Tensor, augmentations: Sequence[Augmentation], *, y: torch.Tensor | None = None,
+                 num_classes: int | None = None, variants: int = 5, seed: int = 0) -> np.ndarray:
+    """What ``augmentations`` do to a few images, as one uint8 RGB picture [H', W', 3]:
+    a row per image in ``x`` [N, C, H, W] (pixels in 0..1), the original first, then
+    ``variants`` augmented versions (each from its own batch draw), 1-pixel gaps."""
+    if x.ndim != 4 or x.shape[1] not in (1, 3):
+        raise TrainingConfigError(f"an augmentation preview needs images [N, 1 or 3, H, W], got {list(x.shape)}")
+    n, c, h, w = x.shape
+    labels = y if y is not None else torch.zeros(n, dtype=torch.long)
+    augmenter = Augmenter(augmentations, sample_shape=(c, h, w), x_dtype=x.dtype, task="classification",
+                          num_classes=num_classes or int(labels.max()) + 1, loss=None, seed=seed)
+    columns = [x] + [augmenter({"x": x, "y": labels})["x"] for _ in range(variants)]
+    tiles = torch.stack(columns, 1).clamp(0, 1)  # [N, 1 + variants, C, H, W]
+    if c == 1:
+        tiles = tiles.expand(-1, -1, 3, -1, -1)
+    grid = torch.ones(n * (h + 1) - 1, (variants + 1) * (w + 1) - 1, 3)
+    for row in range(n):  # a few dozen tiles for a picture, not a training loop
+        for col in range(variants + 1):
+            grid[row * (h + 1):row * (h + 1) + h, col * (w + 1):col * (w + 1) + w] = tiles[row, col].permute(1, 2, 0)
+    return (grid * 255).round().to(torch.uint8).numpy()
+
+
+__all__ = ["AUGMENTATIONS", "Augmentation", "Augmenter", "parse_augment", "preview_grid"]

@@ -127,8 +127,9 @@ def _load_builtins() -> None:
 
 
 def list_datasets() -> list[DatasetInfo]:
+    """Every built-in dataset: the generated / bundled ones first, then the downloads."""
     _load_builtins()
-    return [info for info, _ in _REGISTRY.values()]
+    return sorted((info for info, _ in _REGISTRY.values()), key=lambda info: info.downloads)
 
 
 def load_dataset(name: str, n: int | None = None, seed: int = 0, **options: Any) -> Dataset:

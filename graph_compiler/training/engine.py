@@ -29,7 +29,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,30 +58,11 @@ from graph_compiler.training.preprocessing import (
 )
 from graph_compiler.training.progress import EpochTotals, Monitor, as_number, means_of, step_values
 from graph_compiler.training.rng import capture_rng, restore_rng, seed_everything
+from graph_compiler.training.run_result import RunResult
 from graph_compiler.training.schedules import per_step
 
 # While paused, how often the run wakes to call while_paused (and re-check stop).
 PAUSE_POLL_S = 0.05
-
-
-@dataclass
-class RunResult:
-    """What a finished (or stopped) run leaves for the caller."""
-
-    reason: str  # completed | stopped | early_stopping | error
-    epoch: int
-    main: str | None
-    weights: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)  # CPU copies
-    history: list[dict[str, Any]] = field(default_factory=list)
-    normalizer: dict[str, Any] | None = None
-    config: dict[str, Any] = field(default_factory=dict)
-    recipe: str | None = None
-    saved: str | None = None
-    error: dict[str, Any] | None = None
-
-    @property
-    def main_weights(self) -> dict[str, torch.Tensor] | None:
-        return self.weights.get(self.main) if self.main else None
 
 
 class Trainer:
@@ -107,6 +87,7 @@ class Trainer:
         self.save_dir = Path(save) if save else None
         self.event_interval = event_interval
         self.while_paused = while_paused
+        self._paused_since: float | None = None  # perf_counter() while the run waits paused
         self._stop = threading.Event()
         self._unpaused = threading.Event()
         self._unpaused.set()
@@ -134,7 +115,6 @@ class Trainer:
         self._best: dict[str, Any] | None = None
         self._t0 = time.perf_counter()
         self._paused_s = 0.0
-        self._paused_since: float | None = None  # perf_counter() while the run waits paused
         self._phase = "setup"
         self._prepared = False
         self._saved_run: SavedRun | None = None
@@ -268,6 +248,11 @@ class Trainer:
         seed_everything(cfg.seed)
         if self.resume_dir is not None:
             self._saved_run = load_run(self.resume_dir)
+            # A run of another design would otherwise fail later on its data or normaliser.
+            foreign = sorted(set(self._saved_run.info.get("networks", {})) - set(self.doc.network_names()))
+            if foreign:
+                raise NetwrightError(f"{self.resume_dir}: that run trained {', '.join(foreign)}, which "
+                                     f"{self.doc.source or 'this design'} does not have; resume a run of this design")
 
         self._phase = "data"
         dataset = self._load_dataset()
@@ -350,11 +335,28 @@ class Trainer:
         base = Path(self.doc.source).parent if self.doc.source else None
         return resolve_dataset(spec, base_dir=base, seed=self.config.seed)
 
+    def _validation_set(self, train: Dataset) -> Dataset:
+        """training.validation, checked against the training data it stands beside."""
+        assert self.config.validation is not None
+        base = Path(self.doc.source).parent if self.doc.source else None
+        val = resolve_dataset(self.config.validation, base_dir=base, seed=self.config.seed)
+        if val.task != train.task or val.input_shape != train.input_shape or val.x.dtype != train.x.dtype:
+            raise TrainingConfigError(
+                f"training.validation: dataset {val.name!r} ({val.task}, samples {list(val.input_shape)}, "
+                f"{val.x.dtype}) does not match the training data {train.name!r} ({train.task}, samples "
+                f"{list(train.input_shape)}, {train.x.dtype})")
+        return val
+
     def _splits(self, dataset: Dataset, recipe_normalize: str) -> tuple[Dataset, Dataset | None]:
         """Train / validation splits, normalised, on the device when they fit there."""
         cfg, device = self.config, self.device
         assert device is not None
-        train, val = (dataset, None) if cfg.val_split <= 0 else split(dataset, cfg.val_split, cfg.seed)
+        train: Dataset = dataset
+        val: Dataset | None
+        if cfg.validation is not None:
+            val = self._validation_set(dataset)
+        else:
+            train, val = (dataset, None) if cfg.val_split <= 0 else split(dataset, cfg.val_split, cfg.seed)
         if self._saved_run is not None:  # a resumed run keeps the statistics it trained with
             self.normalizer = restore.saved_normalizer(self._saved_run)
         else:
@@ -553,7 +555,7 @@ class Trainer:
         """Continue ``saved``: its weights, optimizer state, progress and RNG state."""
         assert self.device is not None
         restore.check_recipe(saved, self.config.recipe)
-        restore.load_weights(self.recipe, saved, self.device)
+        restore.load_run_weights(self.recipe, saved, self.device)
         restore.load_optimizer_states(self.optimizers, saved)
         self._start_epoch = self._epoch = saved.epoch
         self._step = int(saved.info.get("step", 0))
@@ -582,4 +584,4 @@ class Trainer:
             self._set_mode(True)
 
 
-__all__ = ["RunResult", "Trainer"]
+__all__ = ["Trainer"]

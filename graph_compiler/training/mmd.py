@@ -13,7 +13,8 @@ same bandwidth for both (``median_bandwidth(real)``), or the numbers are not com
 """
 from __future__ import annotations
 
-from typing import Sequence, Union
+from collections.abc import Sequence
+from typing import Any, Union
 
 import numpy as np
 import torch
@@ -86,9 +87,9 @@ def mmd2(
     return total
 
 
-def mmd(x: ArrayLike, y: ArrayLike, **kwargs: object) -> float:
+def mmd(x: ArrayLike, y: ArrayLike, **kwargs: Any) -> float:
     """sqrt(max(MMD^2, 0)): the same comparison on the scale of a distance."""
-    return float(np.sqrt(max(mmd2(x, y, **kwargs), 0.0)))  # type: ignore[arg-type]
+    return float(np.sqrt(max(mmd2(x, y, **kwargs), 0.0)))
 
 
 def coverage(fake: ArrayLike, real: ArrayLike, k: int = 5, max_n: int | None = 2000, seed: int = 0) -> float:

@@ -229,7 +229,7 @@ def layer_norms(groups: LayerGroups) -> tuple[np.ndarray, np.ndarray]:
     g2 = np.zeros(rows)
     has = np.zeros(rows, dtype=bool)
     if with_grad:
-        gn = _norms([groups.params[i].grad for i in with_grad])  # type: ignore[misc]
+        gn = _norms([g for g in (groups.params[i].grad for i in with_grad) if g is not None])
         idx = groups.owner[with_grad]
         np.add.at(g2, idx, gn ** 2)
         has[idx] = True

@@ -1,6 +1,6 @@
 """Putting a saved run back: its weights into a recipe's networks, its optimizer state.
 
-``load_weights`` is the only way trained weights reach a network: the engine's resume
+``load_run_weights`` is the only way trained weights reach a network: the engine's resume
 and ``load_trained`` (a ready Trainer for the app and ``netwright sample``) call it. The tensors come from
 safetensors files (``checkpoints.load_run``), never from pickle.
 """
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from graph_compiler.training.engine import Trainer
 
 
-def load_weights(recipe: Any, saved: SavedRun, device: torch.device) -> None:
+def load_run_weights(recipe: Any, saved: SavedRun, device: torch.device) -> None:
     """Load ``saved``'s state_dicts (and the recipe's extra state) into ``recipe``'s
     networks on ``device``. CheckpointError when a network has no saved weights or the
     weights do not fit it."""
@@ -88,7 +88,7 @@ def load_trained(run_dir: str | Path, *, file: str | Path | None = None, options
     trainer = Trainer(doc, dataset=dataset)
     trainer.prepare()
     assert trainer.device is not None
-    load_weights(trainer.recipe, saved, trainer.device)
+    load_run_weights(trainer.recipe, saved, trainer.device)
     trainer._epoch = saved.epoch
     trainer.history = list(saved.info.get("history") or [])
     # Samples are mapped back to data units with the statistics the run trained with.
@@ -98,4 +98,4 @@ def load_trained(run_dir: str | Path, *, file: str | Path | None = None, options
     return trainer
 
 
-__all__ = ["check_recipe", "load_optimizer_states", "load_trained", "load_weights", "saved_normalizer"]
+__all__ = ["check_recipe", "load_optimizer_states", "load_run_weights", "load_trained", "saved_normalizer"]

@@ -60,8 +60,12 @@ class Templates:
         return "\n\n\n".join(d.source for d in parts)
 
 
+# Modules whose source scripts copy but which live with the code that runs them too.
+_ELSEWHERE = {"augment_ops": _HERE.parent.parent / "training" / "augment_ops.py"}
+
+
 def _definitions(module: str) -> dict[str, _Definition]:
-    source = (_HERE / f"{module}.py").read_text(encoding="utf-8")
+    source = _ELSEWHERE.get(module, _HERE / f"{module}.py").read_text(encoding="utf-8")
     lines = source.splitlines()
     out: dict[str, _Definition] = {}
     for order, node in enumerate(ast.parse(source).body):

@@ -165,7 +165,8 @@ class Diffusion(GenerativeMixin, Recipe):
         e = self.ctx.epoch
         return e <= 1 or e >= self.ctx.config.epochs or e % self.preview_every == 0
 
-    def _sample(self, n: int, generator: torch.Generator | None = None, snapshots: int = 0):  # type: ignore[no-untyped-def]
+    def _sample(self, n: int, generator: torch.Generator | None = None,
+                snapshots: int = 0) -> tuple[torch.Tensor, list[tuple[int, torch.Tensor]]]:
         shape = (n, *self.ctx.train.x.shape[1:])
         return diffusion_sample(self.predict, self.schedule, shape, steps=self.sample_steps, eta=self.eta,
                                 snapshots=snapshots, generator=generator, clip=self.clip,

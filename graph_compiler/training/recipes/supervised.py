@@ -109,7 +109,8 @@ class Classification(_Supervised):
         if y.is_floating_point():  # class probabilities [B, k] from mixup / cutmix
             if y.shape[1] < logits.shape[1]:
                 y = nn.functional.pad(y, (0, logits.shape[1] - y.shape[1]))
-            return self.loss_module(logits, y.to(logits.dtype))
+            soft: torch.Tensor = self.loss_module(logits, y.to(logits.dtype))
+            return soft
         loss: torch.Tensor
         if self.loss_name == "cross_entropy":
             loss = self.loss_module(logits, y)
