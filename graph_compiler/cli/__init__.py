@@ -40,7 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+        # SUPPRESS: unless given after the command, the subparser leaves args.debug alone,
+        # so `netwright --debug export ...` keeps the value the main parser set.
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks for errors")
         module = _load(name)
         if module is not None:
             module.add_arguments(p)
