@@ -66,6 +66,9 @@ class EarlyStopping:
 class TrainingConfig:
     recipe: str | None = None
     dataset: str | dict[str, Any] | None = None
+    # A dataset spec to validate on instead of splitting val_split off the training data
+    # (e.g. {"name": "mnist", "split": "test"}).
+    validation: str | dict[str, Any] | None = None
     epochs: int = 10
     batch_size: int = 64
     lr: float = 1e-3
@@ -134,6 +137,13 @@ def parse_config(raw: Mapping[str, Any] | None, overrides: Mapping[str, Any] | N
                 f"such as {{\"name\": \"moons\", \"n\": 1000}} or {{\"csv\": \"data.csv\", \"target\": \"label\"}}, "
                 f"got {ds!r}")
         cfg.dataset = ds
+    if g("validation") is not None:
+        v = g("validation")
+        if not isinstance(v, (str, dict)) or (isinstance(v, str) and not v):
+            raise TrainingConfigError(
+                f"training.validation must be a dataset like training.dataset, e.g. "
+                f"{{\"name\": \"mnist\", \"split\": \"test\"}}, got {v!r}")
+        cfg.validation = v
     if "epochs" in merged:
         cfg.epochs = _int("epochs", g("epochs"), 1, 1_000_000)
     if "batch_size" in merged:
