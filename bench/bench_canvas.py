@@ -152,6 +152,10 @@ def open_window(app: QApplication, path: str):  # type: ignore[no-untyped-def]
     view = win.current_view()
     view.viewport().grab()
     app.processEvents()
+    # The recovery file is written 2 s after the last edit; measured on its own below, it
+    # must not land inside whichever edit happens to follow a slow one.
+    win.autosaver.debounce.setInterval(10**9)
+    win.autosaver.periodic.stop()
     return win, model, view, ((time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000)
 
 
@@ -192,24 +196,29 @@ def run(n: int, app: QApplication, n_frames: int, tmp: Path) -> None:
     app.processEvents()
     win.code.refresh()
     row("Code tab: edit, then regenerate", *timed(app, lambda: (
-        model.set_param("Model", "linear5001", "out_features", 40), win.code.refresh())))
+        model.set_param("Model", f"linear{n // 2 + 1}", "out_features", 40), win.code.refresh())))
     win.docks["inspector"].raise_()
     app.processEvents()
     added: list[str] = []
+    far, cut = f"linear{n - n // 10 + 1}", f"relu{2 * (n // 5)}"  # 9001 and 4000 of 10,000
     edits = [
         ("parameter edit", lambda: model.set_param("Model", "linear1", "out_features", 16)),
-        ("parameter edit, a shape change far down", lambda: model.set_param("Model", "linear9001", "out_features", 24)),
+        ("parameter edit, a shape change far down", lambda: model.set_param("Model", far, "out_features", 24)),
         ("add a node", lambda: added.append(model.add_node("Model", "ReLU", (0.0, -400.0)) or "")),
         ("connect a wire", lambda: model.connect("Model", "linear3", 0, added[0], 0)),
         ("undo (disconnect)", model.undo_stack.undo),
-        ("delete a node (two wires)", lambda: model.remove_nodes("Model", ["relu4000"])),
+        ("delete the added node", lambda: model.remove_nodes("Model", added[:1])),
         ("undo (node back)", model.undo_stack.undo),
-        ("disconnect a wire", lambda: model.disconnect("Model", [("linear5001", 0, "relu5002", 0)])),
+        (f"delete a chain node ({2 * (n // 5):,} new warnings)", lambda: model.remove_nodes("Model", [cut])),
+        ("undo (node back)", model.undo_stack.undo),
+        (f"disconnect a chain wire ({n // 2:,} new warnings)",
+         lambda: model.disconnect("Model", [(f"linear{n // 2 + 1}", 0, f"relu{n // 2 + 2}", 0)])),
         ("undo (wire back)", model.undo_stack.undo),
     ]
     for label, fn in edits:
         timed(app, lambda: None)
         row(label, *timed(app, fn))
+    row("autosave (recovery file, 2 s after edits)", *timed(app, win.autosaver.write_now))
     model.undo_stack.clear()
     win.close()
     win.deleteLater()

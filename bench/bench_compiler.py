@@ -5,6 +5,9 @@
 Measures, on graphs built here:
   * full validation + inference of a 1,000-node graph (cold Analyzer),
   * re-analysis after a single-node edit (warm Analyzer), local and cascading,
+  * a single edit on a 1,000-node chain, told what changed and not (the timing that
+    tests/test_analysis.py counts as work), and a dense tangle of cycles,
+    each as a ratio to a fresh analysis of the same graph measured in the same run,
   * code generation for the 1,000-node graph,
   * `netwright summary` of a ResNet-50-sized graph, start-up included (a fresh process).
 """
@@ -116,6 +119,56 @@ def ms(t: float) -> str:
     return f"{t * 1000:.1f} ms"
 
 
+def long_chain(n: int) -> Document:
+    """Input, n x (Linear 16, Tanh/ReLU), Output: 2n + 2 nodes in one line."""
+    g = _Net("Chain")
+    x = g.add("Input", {"shape": [16]})
+    for i in range(n):
+        x = g.add("Linear", {"out_features": 16}, x)
+        x = g.add("ReLU" if i % 2 else "Tanh", {}, x)
+    g.add("Output", {}, x)
+    return Document([g.net])
+
+
+def chain_edit(r: int) -> None:
+    """A mid-chain edit that changes a shape, warm, against a fresh analysis (baseline)."""
+    from graph_compiler.analysis import Analyzer
+
+    doc = long_chain(500)
+    base, _ = timed(lambda: Analyzer().analyze(doc), r)
+    analyzer = Analyzer()
+    analyzer.analyze(doc)
+    mid = next(n for n in doc.main.nodes[len(doc.main.nodes) // 2:] if n.type == "Linear")
+    counter = iter(range(1, 10**6))
+
+    def edit(told: bool) -> None:
+        mid.params["out_features"] = 16 + next(counter)
+        analyzer.analyze(doc, {"Chain": {mid.id}} if told else None)
+
+    for told in (True, False):
+        med, best = timed(lambda: edit(told), r)
+        how = "told what changed" if told else "not told"
+        print(f"1,000-node chain, one edit ({how}: {len(analyzer.walked)} walked, "
+              f"{len(analyzer.recomputed)} re-inferred): median {ms(med)}, best {ms(best)}; "
+              f"ratio to a fresh analysis ({ms(base)}): {med / base:.3f} (target 50 ms)")
+
+
+def tangle(r: int) -> None:
+    """60 Add nodes, 2,000 wires among them: exponentially many simple cycles, one reported."""
+    from graph_compiler.analysis import Analyzer
+
+    g = _Net("Tangle")
+    x = g.add("Input", {"shape": [2]})
+    ids = [g.add("Add", {}) for _ in range(60)]
+    g.add("Output", {}, x)
+    g.net.edges += [Edge(a, b, 0, 0) for a in ids for b in ids if a != b][:2000]
+    acyclic = long_chain(500)
+    base, _ = timed(lambda: Analyzer().analyze(acyclic), r)
+    med, best = timed(lambda: Analyzer().analyze(Document([g.net])), r)
+    print(f"dense tangle of cycles (60 nodes, 2,000 wires): median {ms(med)}, best {ms(best)}; "
+          f"ratio to the 1,000-node chain's fresh analysis ({ms(base)}): {med / base:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=7)
@@ -186,6 +239,9 @@ def main() -> None:
     print(f"edit of the Input, every shape changes ({len(analyzer.recomputed)} nodes re-inferred): "
           f"median {ms(med)}, best {ms(best)}")
     source.params["shape"] = [3, 32, 32]
+
+    chain_edit(r)
+    tangle(r)
 
     analysis = Analyzer().analyze(doc)
     med, best = timed(lambda: generate(doc, analysis), r)

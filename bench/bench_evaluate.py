@@ -32,9 +32,10 @@ SECTIONS = ("calibration", "robustness", "attribution", "units", "ood")
 
 def _train(name: str, epochs: int, out: Path) -> None:
     from graph_compiler import document
+    from graph_compiler.examples import example_path
     from graph_compiler.training.engine import Trainer
 
-    doc = document.load(REPO / "resources" / "examples" / f"{name}.json")
+    doc = document.load(example_path(name))
     trainer = Trainer(doc, {"epochs": epochs, "device": "cpu"}, save=out)
     for _ in trainer.run():
         pass
@@ -52,7 +53,9 @@ def _validation_pass(trainer) -> float:  # type: ignore[no-untyped-def]
 
 def _cli(name: str, run: Path, tmp: Path, threads: int | None) -> tuple[float, float]:
     out = tmp / name
-    cmd = [sys.executable, "-m", "graph_compiler.cli", "evaluate", str(REPO / "resources" / "examples" / f"{name}.json"),
+    from graph_compiler.examples import example_path
+
+    cmd = [sys.executable, "-m", "graph_compiler.cli", "evaluate", str(example_path(name)),
            "--weights", str(run), "--json", f"{out}.json", "--report", f"{out}.html", "--predictions", f"{out}.npz",
            "--quiet"]
     if threads:

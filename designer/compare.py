@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QFileDialog, QGraphicsItem, QStyleOptionGraphicsIt
 from designer.canvas import style
 from designer.layout import HEADER_H, NODE_W, node_height
 from graph_compiler.analysis import Analysis, Analyzer
-from graph_compiler.diff import DocumentDiff, NetworkDiff, diff_documents
+from graph_compiler.diff import DocumentDiff, NetworkDiff, diff_documents, fmt_count
 from graph_compiler.document import Document, Network, load
 from graph_compiler.errors import NetwrightError
 
@@ -175,9 +175,15 @@ class Comparison(QObject):
                 self._mark(nd.name, nd, view.scene().nodes, model.doc.network(nd.name))
         name = Path(self.path or "").name
         n = sum(len(x.added) + len(x.removed) + len(x.changed) for x in d.networks)
+        delta = d.params.delta
+        if delta is not None:
+            params = f"params {delta:+,}"
+        else:  # a side with errors has no total: say which, rather than count it as 0
+            sides = " and ".join("the compared file" if s == "a" else "the document"
+                                 for s in d.params.invalid)
+            params = f"params unknown: {sides} {'are' if len(d.params.invalid) > 1 else 'is'} invalid"
         text = (f"Compared with {name}: no differences" if d.identical else
-                f"Compared with {name}: {n} node{'s' * (n != 1)} differ; "
-                f"params {d.params.delta:+,}")
+                f"Compared with {name}: {n} node{'s' * (n != 1)} differ; {params}")
         self.w.statusBar().showMessage(text)
 
     def state(self, network: str, node_id: str) -> str | None:
@@ -222,7 +228,7 @@ class Comparison(QObject):
             tips.setdefault(nid, []).append(f"output {old_shape or '?'} → {new_shape or '?'}")
         for nid, (old_count, new_count) in nd.counts.items():
             states.setdefault(nid, "affected")
-            tips.setdefault(nid, []).append(f"params {old_count:,} → {new_count:,}")
+            tips.setdefault(nid, []).append(f"params {fmt_count(old_count)} → {fmt_count(new_count)}")
         for nid, state in states.items():
             node = items.get(nid)
             if node is not None:
@@ -237,7 +243,7 @@ class Comparison(QObject):
         for nid, stats in nd.removed.items():
             ghost = GhostItem(nid, nd.types.get(nid, ""), node_height(1, 1),
                               f"removed since the compared file\n{nid} ({nd.types.get(nid, '')}), "
-                              f"{stats.shape or '?'}, {stats.params:,} params")
+                              f"{stats.shape or '?'}, {fmt_count(stats.params)} params")
             ghost.setPos(self._ghost_pos(nid, old_net, old_pos, nd.matched, items))
             scene.addItem(ghost)
             self.ghosts[(network, nid)] = ghost

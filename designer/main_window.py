@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QObject, QSettings, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QFont, QFontMetrics
+from PySide6.QtGui import QCloseEvent, QFont, QFontMetrics, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -73,7 +73,9 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowIcon(theme.icon("app"))
         self.setWindowTitle("Netwright")
-        self.resize(1400, 900)
+        # Not larger than the screen: 1400x900 overflowed a 1366x768 laptop, hiding the status bar.
+        room = QGuiApplication.primaryScreen().availableGeometry()
+        self.resize(min(1400, room.width()), min(900, room.height()))
         self.ready = False
         self._model_arg, self._recovery_dir = model, recovery_dir
         # Set by finish_setup, which everything that needs them runs first.
@@ -142,6 +144,9 @@ class MainWindow(QMainWindow):
         self._add_dock("code", "Code", self.code, area.RightDockWidgetArea)
         self._add_dock("diagnostics", "Diagnostics", self.diagnostics, area.BottomDockWidgetArea)
         self._add_dock("summary", "Summary", self.summary, area.BottomDockWidgetArea)
+        # Code and Summary work only while in view; a tab brought forward catches up.
+        self.docks["code"].visibilityChanged.connect(self.code.on_visibility)
+        self.docks["summary"].visibilityChanged.connect(self.summary.on_visibility)
         self.tabifyDockWidget(self.docks["inspector"], self.docks["code"])
         self.tabifyDockWidget(self.docks["diagnostics"], self.docks["summary"])
         self.setTabPosition(area.AllDockWidgetAreas, QTabWidget.TabPosition.North)
@@ -401,7 +406,12 @@ class MainWindow(QMainWindow):
         a = self.model.analysis
         errors, warnings = len(a.errors), len(a.warnings)
         main = a.networks.get(a.main) if a.main else None
-        size = f"{main.total_params:,} params · {human(main.flops)} FLOPs" if main else ""
+        if main is None:
+            size = ""
+        elif not main.ok:  # counting only what could be inferred would understate it
+            size = "params unknown (the main network has errors)"
+        else:
+            size = f"{main.total_params:,} params · {human(main.flops)} FLOPs"
         state = "valid" if not errors else f"{errors} error{'s' * (errors != 1)}"
         if warnings:
             state += f", {warnings} warning{'s' * (warnings != 1)}"

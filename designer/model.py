@@ -69,6 +69,10 @@ class DocumentModel(FileOps, QObject):
         super().__init__(parent)
         self.doc: Document = doc or default_document()
         self.path: str | None = path
+        # The last training run of this document (designer.training.results.TrainedResult,
+        # kept as a plain object: the document layer does not import the training layer).
+        # It lives as long as this model holds this document: loading another drops it.
+        self.trained: object | None = None
         self.undo_stack = QUndoStack(self)
         self._analyzer = Analyzer()
         self._analysis: Analysis | None = None

@@ -2,6 +2,7 @@
 save (atomic, through QSaveFile), and the generated code."""
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QIODevice, QSaveFile
@@ -56,7 +57,9 @@ class FileOps:
         if not doc.networks:
             raise DocumentError("the document has no networks")
         self._m.undo_stack.clear()
+        gc.unfreeze()  # the previous document may go now
         self._m.doc = doc
+        self._m.trained = None  # trained weights belong to the document they were trained on
         self._m._indexes.clear()
         self._m._analysis = analysis
         self._m._pending = None if analysis is None else {}
@@ -67,6 +70,10 @@ class FileOps:
         self._m.networksChanged.emit()
         self._m._check_dirty()
         self._m._emit_timer.start()
+        # The document, its analysis and its items live as long as it is open: out of the
+        # collector's sight, a full collection no longer walks them (75 ms on 10,000 nodes,
+        # landing inside whichever edit triggers it; 4 ms after this).
+        gc.freeze()
 
     def save(self, path: str | None = None) -> None:
         """Atomic save through QSaveFile; raises DocumentError when it cannot write."""

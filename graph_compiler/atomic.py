@@ -95,4 +95,4 @@ def _sync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-__all__ = ["atomic_write", "atomic_write_with", "current_umask", "target_mode"]
+__all__ = ["atomic_write", "atomic_write_with", "current_umask", "publish_folder", "target_mode"]

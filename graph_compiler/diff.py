@@ -24,7 +24,7 @@ from graph_compiler.catalog.spec import REQUIRED, fmt_shape
 from graph_compiler.document import Document, Network, Node
 
 FORMAT = "netwright-diff"
-VERSION = 1
+VERSION = 2  # 2: totals of an invalid side are null, with "invalid" and "reason"
 Port = tuple[str, int]  # (node id, port index)
 WireKey = tuple[str, int, str, int]  # (src, src_port, dst, dst_port)
 
@@ -54,11 +54,12 @@ class NodeChange:
 
 @dataclass
 class NodeStats:
-    """Output shape, parameter count and FLOPs of one node, as the analysis found them."""
+    """Output shape, parameter count and FLOPs of one node, as the analysis found them
+    (``None``: unknown, the node could not be inferred)."""
 
     shape: str | None
-    params: int
-    flops: int
+    params: int | None
+    flops: int | None
 
     def to_dict(self) -> dict[str, Any]:
         return {"output_shape": self.shape, "params": self.params, "flops": self.flops}
@@ -81,15 +82,38 @@ class Rewire:
 
 @dataclass
 class Delta:
-    a: int
-    b: int
+    """A total on both sides. A side whose network has errors has no total (``None``):
+    counting what could be inferred would report a made-up delta."""
+
+    a: int | None
+    b: int | None
+    errors_a: int = 0  # errors in the network on that side (why its total is unknown)
+    errors_b: int = 0
+    network: str = ""  # B's network (A's when only A has it)
+    network_a: str = ""  # A's, where the main networks are named differently
 
     @property
-    def delta(self) -> int:
-        return self.b - self.a
+    def delta(self) -> int | None:
+        return None if self.a is None or self.b is None else self.b - self.a
 
-    def to_dict(self) -> dict[str, int]:
-        return {"a": self.a, "b": self.b, "delta": self.delta}
+    @property
+    def invalid(self) -> list[str]:
+        """The sides ("a", "b") whose total is unknown."""
+        return [side for side, v in (("a", self.a), ("b", self.b)) if v is None]
+
+    def reason(self, a_name: str, b_name: str) -> str | None:
+        """Why the delta is unknown, naming the invalid side(s); None when it is known."""
+        parts = []
+        for side, name, n, net in (("a", a_name, self.errors_a, self.network_a or self.network),
+                                   ("b", b_name, self.errors_b, self.network)):
+            if side in self.invalid:
+                errs = f"{n} error{'s' * (n != 1)}" if n else "errors"
+                parts.append(f"{name} is invalid ({errs} in network {net})")
+        return "; ".join(parts) or None
+
+    def to_dict(self, a_name: str = "A", b_name: str = "B") -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, "delta": self.delta, "invalid": self.invalid,
+                "reason": self.reason(a_name, b_name)}
 
 
 @dataclass
@@ -104,7 +128,7 @@ class NetworkDiff:
     wires_removed: list[WireKey] = field(default_factory=list)  # A ids
     rewired: list[Rewire] = field(default_factory=list)
     shapes: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  # B id -> (A, B)
-    counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # B id -> params (A, B)
+    counts: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)  # B id -> params (A, B)
     params: Delta = field(default_factory=lambda: Delta(0, 0))
     flops: Delta = field(default_factory=lambda: Delta(0, 0))
     matched: dict[str, str] = field(default_factory=dict)  # A id -> B id
@@ -114,7 +138,7 @@ class NetworkDiff:
         return bool(self.added or self.removed or self.changed or self.wires_added
                     or self.wires_removed or self.rewired)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, a_name: str = "A", b_name: str = "B") -> dict[str, Any]:
         def wire(k: WireKey) -> dict[str, Any]:
             return {"src": k[0], "src_port": k[1], "dst": k[2], "dst_port": k[3]}
 
@@ -132,8 +156,8 @@ class NetworkDiff:
             },
             "shapes": [{"id": i, "old": a, "new": b} for i, (a, b) in self.shapes.items()],
             "counts": [{"id": i, "old": a, "new": b} for i, (a, b) in self.counts.items()],
-            "params": self.params.to_dict(),
-            "flops": self.flops.to_dict(),
+            "params": self.params.to_dict(a_name, b_name),
+            "flops": self.flops.to_dict(a_name, b_name),
         }
 
 
@@ -157,9 +181,10 @@ class DocumentDiff:
         return {
             "format": FORMAT, "version": VERSION, "a": self.a, "b": self.b,
             "identical": self.identical,
-            "networks": [n.to_dict() for n in self.networks],
+            "networks": [n.to_dict(self.a, self.b) for n in self.networks],
             "training": {k: [a, b] for k, (a, b) in self.training.items()},
-            "totals": {"params": self.params.to_dict(), "flops": self.flops.to_dict()},
+            "totals": {"params": self.params.to_dict(self.a, self.b),
+                       "flops": self.flops.to_dict(self.a, self.b)},
         }
 
 
@@ -249,16 +274,30 @@ def _neighbours(net: Network) -> dict[str, list[tuple[str, str]]]:
 
 def _stats(analysis: Analysis, network: str, node_id: str) -> NodeStats:
     info = analysis.node(network, node_id)
-    if info is None:
-        return NodeStats(None, 0, 0)
+    if info is None or info.outputs is None:
+        return NodeStats(None, None, None)
     shapes = info.output_shapes
     shape = None if not shapes else "  ".join(fmt_shape(s) for s in shapes)
     return NodeStats(shape, info.n_params, info.flops)
 
 
-def _network_totals(analysis: Analysis, name: str) -> tuple[int, int]:
+def _network_totals(analysis: Analysis, name: str) -> tuple[int | None, int | None, int]:
+    """(params, FLOPs, errors) of a network: the totals are None when it has errors."""
     info = analysis.networks.get(name)
-    return (info.total_params, info.flops) if info is not None else (0, 0)
+    if info is None:
+        return None, None, 0
+    if not info.ok:
+        return None, None, sum(1 for e in analysis.errors if e.network == name)
+    return info.total_params, info.flops, 0
+
+
+def _totals(an_a: Analysis | None, an_b: Analysis | None, a_name: str | None,
+            b_name: str | None, network: str) -> tuple[Delta, Delta]:
+    """Params and FLOPs deltas of a network; a side without it (None) counts 0."""
+    pa, fa, ea = _network_totals(an_a, a_name) if an_a is not None and a_name is not None else (0, 0, 0)
+    pb, fb, eb = _network_totals(an_b, b_name) if an_b is not None and b_name is not None else (0, 0, 0)
+    return (Delta(pa, pb, ea, eb, network, a_name or network),
+            Delta(fa, fb, ea, eb, network, a_name or network))
 
 
 def diff_networks(a: Network, b: Network, an_a: Analysis, an_b: Analysis) -> NetworkDiff:
@@ -312,9 +351,7 @@ def diff_networks(a: Network, b: Network, an_a: Analysis, an_b: Analysis) -> Net
                       if k not in a_keys and (k[2], k[3]) not in rewired_ports]
     nd.wires_removed = [a_keys[k] for k in a_keys
                         if k not in b_keys and (k[2], k[3]) not in rewired_ports]
-    pa_, fa = _network_totals(an_a, a.name)
-    pb_, fb = _network_totals(an_b, b.name)
-    nd.params, nd.flops = Delta(pa_, pb_), Delta(fa, fb)
+    nd.params, nd.flops = _totals(an_a, an_b, a.name, b.name, b.name)
     nd.status = "changed" if nd.differs else "unchanged"
     return nd
 
@@ -331,8 +368,7 @@ def diff_documents(a: Document, b: Document, an_a: Analysis | None = None,
             nd = NetworkDiff(nb.name, "added")
             nd.added = {n.id: _stats(an_b, nb.name, n.id) for n in nb.nodes}
             nd.types = {n.id: n.type for n in nb.nodes}
-            nd.params = Delta(0, _network_totals(an_b, nb.name)[0])
-            nd.flops = Delta(0, _network_totals(an_b, nb.name)[1])
+            nd.params, nd.flops = _totals(None, an_b, None, nb.name, nb.name)
             nets.append(nd)
         else:
             nets.append(diff_networks(na, nb, an_a, an_b))
@@ -341,15 +377,14 @@ def diff_documents(a: Document, b: Document, an_a: Analysis | None = None,
             nd = NetworkDiff(na.name, "removed")
             nd.removed = {n.id: _stats(an_a, na.name, n.id) for n in na.nodes}
             nd.types = {n.id: n.type for n in na.nodes}
-            nd.params = Delta(_network_totals(an_a, na.name)[0], 0)
-            nd.flops = Delta(_network_totals(an_a, na.name)[1], 0)
+            nd.params, nd.flops = _totals(an_a, None, na.name, None, na.name)
             nets.append(nd)
     ta, tb = a.training or {}, b.training or {}
     training = {k: (ta.get(k), tb.get(k)) for k in sorted(set(ta) | set(tb)) if ta.get(k) != tb.get(k)}
-    main_a = _network_totals(an_a, a.networks[0].name) if a.networks else (0, 0)
-    main_b = _network_totals(an_b, b.networks[0].name) if b.networks else (0, 0)
-    return DocumentDiff(a.display_name, b.display_name, nets, training,
-                        Delta(main_a[0], main_b[0]), Delta(main_a[1], main_b[1]))
+    main_a = a.networks[0].name if a.networks else None
+    main_b = b.networks[0].name if b.networks else None
+    params, flops = _totals(an_a, an_b, main_a, main_b, main_b or main_a or "")
+    return DocumentDiff(a.display_name, b.display_name, nets, training, params, flops)
 
 
 # ---------------------------------------------------------------- text
@@ -364,9 +399,29 @@ def _human(n: int) -> str:
     return f"{sign}{n}"
 
 
-def _signed(n: int, human: bool = False) -> str:
+def _signed(n: int | None, human: bool = False) -> str:
+    if n is None:
+        return "unknown"
     text = _human(n) if human else f"{n:,}"
     return text if n < 0 else f"+{text}"
+
+
+def fmt_count(n: int | None, human: bool = False) -> str:
+    """A total or count as printed; None (could not be inferred) is '?'."""
+    if n is None:
+        return "?"
+    return _human(n) if human else f"{n:,}"
+
+
+def _totals_line(params: Delta, flops: Delta, a_name: str, b_name: str, signed_only: bool) -> str:
+    p_delta, f_delta = _signed(params.delta), _signed(flops.delta, True)
+    if signed_only:
+        text = f"params {p_delta}, FLOPs {f_delta}"
+    else:
+        text = (f"params {fmt_count(params.a)} -> {fmt_count(params.b)} ({p_delta}), "
+                f"FLOPs {fmt_count(flops.a, True)} -> {fmt_count(flops.b, True)} ({f_delta})")
+    reason = params.reason(a_name, b_name)
+    return text if reason is None else f"{text}: {reason}"
 
 
 def _value(v: Any) -> str:
@@ -396,9 +451,9 @@ def format_text(d: DocumentDiff) -> str:
         else:
             lines += ["", f"Network {n.name}"]
             for nid, s in n.removed.items():
-                lines.append(f"  - {nid} ({n.types.get(nid, '')})  {s.shape or '?'}  {s.params:,} params")
+                lines.append(f"  - {nid} ({n.types.get(nid, '')})  {s.shape or '?'}  {fmt_count(s.params)} params")
             for nid, s in n.added.items():
-                lines.append(f"  + {nid} ({n.types.get(nid, '')})  {s.shape or '?'}  {s.params:,} params")
+                lines.append(f"  + {nid} ({n.types.get(nid, '')})  {s.shape or '?'}  {fmt_count(s.params)} params")
             for c in n.changed:
                 what = []
                 if c.renamed:
@@ -425,13 +480,12 @@ def format_text(d: DocumentDiff) -> str:
                     parts.append(f"{n.shapes[nid][0] or '?'} -> {n.shapes[nid][1] or '?'}")
                 if nid in n.counts:
                     a, b = n.counts[nid]
-                    parts.append(f"params {a:,} -> {b:,}")
+                    parts.append(f"params {fmt_count(a)} -> {fmt_count(b)}")
                 lines.append(f"    {nid}: " + ", ".join(parts))
-        lines.append(f"  params {n.params.a:,} -> {n.params.b:,} ({_signed(n.params.delta)}), "
-                     f"FLOPs {_human(n.flops.a)} -> {_human(n.flops.b)} ({_signed(n.flops.delta, True)})")
+        lines.append("  " + _totals_line(n.params, n.flops, d.a, d.b, signed_only=False))
     if d.training:
         lines += ["", "Training"]
         for key, (a, b) in d.training.items():
             lines.append(f"  ~ {key}: {_value(a)} -> {_value(b)}")
-    lines += ["", f"Main network: params {_signed(d.params.delta)}, FLOPs {_signed(d.flops.delta, True)}"]
+    lines += ["", "Main network: " + _totals_line(d.params, d.flops, d.a, d.b, signed_only=True)]
     return "\n".join(_show(line) for line in lines)

@@ -101,6 +101,7 @@ class Chain:
 Expr = Atom | Group | Keyword | Chain
 
 _OPS = {ast.Add: "+", ast.Mult: "*", ast.Sub: "-", ast.Div: "/", ast.MatMult: "@"}
+_COMPARE: dict[type, str] = {ast.Eq: "==", ast.NotEq: "!="}
 
 
 def convert(node: ast.AST) -> Expr:
@@ -127,6 +128,8 @@ def convert(node: ast.AST) -> Expr:
             operands.append(convert(left))
         operands.append(convert(node.right))
         return Chain(op, tuple(operands))
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
+        return Chain(_COMPARE[type(node.ops[0])], (convert(node.left), convert(node.comparators[0])))
     if isinstance(node, ast.Constant):
         if isinstance(node.value, str):
             return Atom(str_literal(node.value))
@@ -138,8 +141,31 @@ def convert(node: ast.AST) -> Expr:
     if isinstance(node, ast.Subscript):
         index = node.slice
         parts = index.elts if isinstance(index, ast.Tuple) else [index]
-        return Group(flat(convert(node.value)), "[", tuple(Atom(ast.unparse(p)) for p in parts), "]")
+        subs = tuple(Atom(_slice_text(p) if isinstance(p, ast.Slice) else ast.unparse(p)) for p in parts)
+        return Group(flat(convert(node.value)), "[", subs, "]")
     return Atom(ast.unparse(node))
+
+
+def _simple(node: ast.expr) -> bool:
+    """What ruff leaves unspaced in a slice: names, literals, and their negations."""
+    if isinstance(node, ast.UnaryOp):
+        return _simple(node.operand)
+    return isinstance(node, (ast.Name, ast.Constant))
+
+
+def _slice_text(s: ast.Slice) -> str:
+    """``a:b:c`` as ruff writes it: with a complex bound, the colons are spaced like a
+    binary operator (``x[: t.size(-1)]``, ``x[i + 1 :]``)."""
+    bounds = [s.lower, s.upper, s.step]
+    texts = ["" if b is None else flat(convert(b)) for b in bounds]
+    if s.step is None:
+        texts.pop()
+    if all(b is None or _simple(b) for b in bounds):
+        return ":".join(texts)
+    out = texts[0]
+    for before, text in zip(texts, texts[1:]):
+        out += (" :" if before else ":") + (f" {text}" if text else "")
+    return out
 
 
 def flat(e: Expr) -> str:
@@ -204,9 +230,10 @@ def _split(e: Group, indent: int, prefix: str, suffix: str) -> list[str]:
 
 
 def _chain(e: Chain, indent: int, suffix: str = "") -> list[str]:
-    pad = " " * indent
-    lines = [pad + flat(e.operands[0])]
-    lines += [f"{pad}{e.op} {flat(o)}" for o in e.operands[1:]]
+    # One operand a line, each split at its own brackets if it still does not fit.
+    lines = _item(e.operands[0], indent, "")
+    for o in e.operands[1:]:
+        lines += _item(o, indent, "", prefix=f"{e.op} ")
     lines[-1] += suffix
     return lines
 

@@ -19,21 +19,44 @@ if TYPE_CHECKING:
 TIED_KEY = "netwright.tied"
 
 
-def split_shared(state: Mapping[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """(tensors to write, each storage once, as contiguous CPU copies; alias -> kept name)."""
+def shared_names(state: Mapping[str, torch.Tensor]) -> dict[str, str]:
+    """name -> the first name holding the very same tensor, for every later name of one."""
     seen: dict[tuple[object, ...], str] = {}
-    tensors: dict[str, torch.Tensor] = {}
     aliases: dict[str, str] = {}
     for key, value in state.items():
         v = value.detach()
+        if v.numel() == 0 or v.device.type == "meta":
+            continue
         sig = (str(v.device), v.untyped_storage().data_ptr(), v.storage_offset(), tuple(v.shape),
                tuple(v.stride()), v.dtype)
-        if v.numel() and sig in seen:
+        if sig in seen:
             aliases[key] = seen[sig]
-            continue
-        seen[sig] = key
-        tensors[key] = v.to("cpu", copy=True).contiguous()
+        else:
+            seen[sig] = key
+    return aliases
+
+
+def split_shared(state: Mapping[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """(tensors to write, each storage once, as contiguous CPU copies; alias -> kept name)."""
+    aliases = shared_names(state)
+    tensors = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in state.items() if k not in aliases}
     return tensors, aliases
+
+
+def fill_shared(module_state: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``state`` plus the names a module shares that ``state`` leaves out while holding
+    another name of the same tensor: a checkpoint saved with ``safetensors.torch.save_model``,
+    or a GPT-2 checkpoint without its tied ``lm_head.weight``, loads strictly."""
+    out = dict(state)
+    groups: dict[str, list[str]] = {}
+    for alias, kept in shared_names(module_state).items():
+        groups.setdefault(kept, [kept]).append(alias)
+    for names in groups.values():
+        present = [n for n in names if n in out]
+        if present:
+            for name in names:
+                out.setdefault(name, out[present[0]])
+    return out
 
 
 def tied_metadata(aliases: Mapping[str, str]) -> dict[str, str]:
@@ -65,4 +88,4 @@ def join_shared(tensors: dict[str, torch.Tensor], metadata: Mapping[str, str] | 
     return out
 
 
-__all__ = ["TIED_KEY", "join_shared", "split_shared", "tied_metadata"]
+__all__ = ["TIED_KEY", "fill_shared", "join_shared", "shared_names", "split_shared", "tied_metadata"]

@@ -32,7 +32,7 @@ def _wait(app: object, done: object, timeout_s: float = 600) -> None:
         loop.exec()
 
 
-def render(epochs: int, out: Path) -> list[Path]:
+def render(epochs: int, out: Path, size: tuple[int, int] = (1400, 900)) -> list[Path]:
     from PySide6.QtCore import Qt
 
     from designer import theme
@@ -44,7 +44,7 @@ def render(epochs: int, out: Path) -> list[Path]:
     app = create_app(["netwright"])
     theme.apply_theme(app, "light", remember=False)
     window = MainWindow()
-    window.resize(1400, 900)
+    window.resize(*size)
     window.show()
     if not window.file_actions.open(str(example_path("cnn_digits"))):
         raise SystemExit("could not open cnn_digits")
@@ -86,6 +86,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument("--size", default="1400x900", help="window size, e.g. 1366x768")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["XDG_CONFIG_HOME"] = f"{tmp}/config"
@@ -93,7 +94,8 @@ def main() -> int:
         os.environ["NETWRIGHT_RECOVERY_DIR"] = f"{tmp}/recovery"
         os.environ["NETWRIGHT_RUNS_DIR"] = f"{tmp}/runs"
         sys.path.insert(0, str(ROOT))
-        for p in render(args.epochs, args.out):
+        w, h = (int(v) for v in args.size.split("x"))
+        for p in render(args.epochs, args.out, (w, h)):
             print(f"wrote {p}")
     return 0
 

@@ -7,7 +7,6 @@ import itertools
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from graph_compiler.analysis import (
     validate,
 )
 from graph_compiler.document import Document, Edge, Network, Node
+from graph_compiler.graphs import cycles
 
 GOLDEN = Path(__file__).parent / "golden"
 REPO = Path(__file__).resolve().parents[1]
@@ -242,10 +242,25 @@ def test_many_cycles_are_found_fast() -> None:
     edges = [(a, b) for a in ids for b in ids if a != b][:2000]
     d = doc(net("N", [("x", "Input", {"shape": [2]}), *[(i, "Add") for i in ids], ("out", "Output")],
                 [("x", "out"), *edges]))
-    start = time.perf_counter()
     a = analyze(d)
-    assert time.perf_counter() - start < 5
     assert sum(m.startswith("cycle:") for m in messages(a)) == 1
+    # "Fast" as work done, not seconds: finding that cycle reads each wire a bounded number
+    # of times (Tarjan once, the shortest-cycle search at most once), not once per cycle.
+    succ: dict[str, list[str]] = {}
+    for a_id, b_id in edges:
+        succ.setdefault(a_id, []).append(b_id)
+    reads = 0
+
+    class Counting(dict[str, list[str]]):
+        def get(self, key: str, default: Any = None) -> Any:
+            nonlocal reads
+            for w in super().get(key, default or ()):
+                reads += 1
+                yield w
+
+    found = cycles(ids, Counting(succ))
+    assert len(found) == 1 and found[0][0] == "n0"
+    assert 0 < reads <= 2 * len(edges) + len(ids)
 
 
 def test_recursive_blocks_are_reported() -> None:
@@ -320,16 +335,28 @@ def test_only_downstream_nodes_reinfer_after_an_edit() -> None:
     assert analyzer.recomputed == [("Chain", "fc10")]
 
 
-def test_a_single_edit_on_1000_nodes_is_fast() -> None:
+def test_a_single_edit_on_1000_nodes_walks_only_what_it_reaches() -> None:
+    """The work an edit costs, counted (its time is in bench/bench_compiler.py): told what
+    changed, the analyzer visits the edited node and the nodes its new result reaches,
+    not the other ~1,000, and ends where a fresh analysis does."""
     d = _long_chain(500)
     analyzer = Analyzer()
     analyzer.analyze(d)
+    assert len(analyzer.walked) == len(d.networks[0].nodes) == 1002  # cold: everything
     next(n for n in d.networks[0].nodes if n.id == "fc250").params["out_features"] = 8
-    start = time.perf_counter()
+    warm = analyzer.analyze(d, {"Chain": {"fc250"}})
+    reached = [("Chain", "fc250"), ("Chain", "act250"), ("Chain", "fc251")]  # fc251 restores the width
+    assert analyzer.walked == analyzer.recomputed == reached
+    assert warm.changed == {"Chain": {"fc250", "act250", "fc251"}}
+    fresh = Analyzer().analyze(d)
+    assert warm.ok and fresh.ok
+    for nid, info in fresh.networks["Chain"].nodes.items():
+        assert warm.networks["Chain"].nodes[nid].output_shapes == info.output_shapes, nid
+    assert warm.networks["Chain"].total_params == fresh.networks["Chain"].total_params
+    # Not told what changed, it re-walks every node but re-infers only the same three.
+    next(n for n in d.networks[0].nodes if n.id == "fc250").params["out_features"] = 9
     analyzer.analyze(d)
-    elapsed = time.perf_counter() - start
-    assert len(analyzer.recomputed) <= 3
-    assert elapsed < 0.5  # the target is 50 ms (bench/bench_compiler.py); this is a smoke check
+    assert len(analyzer.walked) == 1002 and analyzer.recomputed == reached
 
 
 # ---------------------------------------------------------------- no torch

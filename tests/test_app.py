@@ -292,3 +292,10 @@ def test_minimap_follows_a_live_theme_switch(window, qtbot):
                        abs(got.blue() - want.blue())) <= 3
 
         qtbot.waitUntil(redrawn)
+
+
+def test_first_window_fits_the_screen(window):
+    from PySide6.QtGui import QGuiApplication
+
+    room = QGuiApplication.primaryScreen().availableGeometry()  # 800x800 offscreen: smaller than 1400x900
+    assert window.width() <= room.width() and window.height() <= room.height()

@@ -192,3 +192,82 @@ def test_incremental_analysis_matches_a_fresh_one(qapp, seed: int) -> None:
     assert a.order == b.order and a.ok == b.ok
     assert {k: (v.outputs, v.inputs, v.n_params, v.flops, v.params) for k, v in a.nodes.items()} == \
         {k: (v.outputs, v.inputs, v.n_params, v.flops, v.params) for k, v in b.nodes.items()}
+
+
+def test_code_dock_behind_another_tab_waits_until_brought_forward(qtbot) -> None:
+    from designer.main_window import MainWindow
+
+    model = DocumentModel(chain(6))
+    win = MainWindow(model)
+    win.prompts.unsaved = lambda _name: "discard"  # closing at teardown must not ask
+    qtbot.addWidget(win)
+    win.show()
+    win.show_editor()
+    win.docks["inspector"].raise_()  # the Code tab shares its dock group
+    qtbot.waitUntil(lambda: not win.code.on_screen())
+    before = win.code.text()
+    model.set_param("Model", "linear1", "out_features", 5)
+    model.analyze_now()
+    qtbot.wait(300)
+    assert win.code.pending and win.code.text() == before
+    win.docks["code"].raise_()
+    qtbot.waitUntil(lambda: "nn.Linear(8, 5)" in win.code.text())
+    assert not win.code.pending
+    model.undo_stack.setClean()  # closing must not ask to save
+
+
+def test_far_out_the_canvas_draws_one_map_picture(qtbot, monkeypatch) -> None:
+    model, view = make_view(qtbot, chain(60))
+    view.resize(800, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    scene = view.scene()
+    model.set_param("Model", "linear31", "out_features", -1)  # an error: outlined in red
+    model.analyze_now()
+    view.resetTransform()
+    view.zoom_by(0.05)
+    view.center_on("linear31")
+    painted: list[str] = []
+    from designer.canvas.node_item import NodeItem
+
+    real = NodeItem.paint
+    monkeypatch.setattr(NodeItem, "paint", lambda self, *a: (painted.append(self.node_id), real(self, *a)))
+    for it in scene.nodes.values():
+        it.setCacheMode(NodeItem.CacheMode.NoCache)  # so a per-item paint would show up
+    view.select_ids(["linear11"])
+    image = view.viewport().grab().toImage()
+    assert painted == [] and scene._map is not None  # one picture, no item painted
+    item = scene.nodes["linear21"]
+    at = view.mapFromScene(item.mapToScene(item.boundingRect().center()))
+    from designer.canvas import style
+
+    assert image.pixelColor(at).name() == style.category_hex(item.category).lower()
+    model.set_param("Model", "linear31", "out_features", 8)  # edits redraw the map
+    model.analyze_now()
+    assert scene._map is None
+    view.viewport().grab()
+    assert scene._map is not None and painted == []
+    view.zoom_by(20.0)  # close enough for text: items paint themselves again
+    view.viewport().grab()
+    assert painted
+
+
+def test_the_map_is_recorded_again_only_when_it_would_look_different(qtbot) -> None:
+    model, view = make_view(qtbot, chain(40))
+    view.show()
+    qtbot.waitExposed(view)
+    view.resetTransform()
+    view.zoom_by(0.05)
+    view.viewport().grab()
+    scene = view.scene()
+    recorded = scene._map
+    assert recorded is not None
+    model.set_param("Model", "linear5", "out_features", 9)  # shapes change, the map does not
+    model.analyze_now()
+    assert scene._map is recorded
+    model.set_param("Model", "linear5", "out_features", -9)  # broken: outlined in red
+    model.analyze_now()
+    assert scene._map is None
+    view.viewport().grab()
+    model.move_nodes("Model", {"relu6": (0.0, 900.0)})
+    assert scene._map is None

@@ -54,6 +54,10 @@ def _cases() -> list[Case]:
     c += _grid("AdaptiveAvgPool2d", [(1, 3, 9, 10)], output_size=[1, [3, 5], [12, 2]])
     c += _grid("Upsample", [(1, 2, 5, 7)], scale_factor=[0.5, 1.7, 2.0, 3.0], mode=["nearest", "bilinear", "bicubic"])
     c += _grid("Upsample", [(1, 2, 9)], scale_factor=[0.3, 2.5], mode=["nearest", "linear"])
+    c += _grid("Upsample", [(1, 2, 5, 7)], scale_factor=[None], size=[4, [9, 3]], mode=["nearest", "bilinear"])
+    c += _grid("Upsample", [(1, 2, 5, 7)], scale_factor=[None], size=[[9, 3]], mode=["bilinear", "bicubic"],
+               align_corners=[True, False])
+    c += _grid("Upsample", [(1, 2, 9)], scale_factor=[None], size=[12], mode=["linear"], align_corners=[True])
     c += _grid("BatchNorm1d", [(1, 4)], affine=[True, False])
     c += _grid("BatchNorm1d", [(1, 4, 6)], affine=[True])
     c += _grid("BatchNorm2d", [(1, 3, 4, 5)], affine=[True, False])
@@ -108,6 +112,11 @@ def _real_code_cases() -> list[Case]:
     c += _grid("Subtract", [(1, 3, 4), (1, 2, 4)])  # refused by both
     c += _grid("Divide", [(1, 3, 4, 5), (1, 3, 1, 1)])
     c += _grid("ScalarOp", [(1, 3, 4)], op=["add", "sub", "mul", "div", "rsub", "rdiv", "pow"], value=[0.5, -2.0])
+    c += _grid("UnaryOp", [(1, 3, 4)], op=["neg", "abs", "exp", "log", "sqrt", "rsqrt", "square", "reciprocal",
+                                            "sin", "cos", "tanh", "erf"])
+    c += _grid("Clamp", [(1, 3, 4)], min=[None, -1.0], max=[None, 2.0])
+    c += _grid("LayerNorm", [(1, 3, 5)], bias=[False])
+    c += _grid("BatchNorm2d", [(1, 3, 4, 5)], momentum=[None], track_running_stats=[True, False])
     c += _grid("Matmul", [(1, 2, 5, 7), (1, 2, 7, 3)])
     c += _grid("Matmul", [(1, 5, 7), (1, 7, 4)])
     c += _grid("Matmul", [(1, 4, 5, 7), (1, 1, 7, 3)])
@@ -130,15 +139,24 @@ def _real_code_cases() -> list[Case]:
     c += _grid("Expand", [(1, 2, 8)], size=[[5, -1]])  # only size-1 dims expand
     c += _grid("Index", [(1, 5, 6)], index=[":, 0", ":, -1", "..., :4", ":, [-1], :", ":, 1:4:2, None",
                                             ":, [0, 2]", "x[:, -1]", ":, ::2", ":,:-1,"])
+    c += _grid("Reduce", [(1, 3, 4)], op=["sum", "amax", "amin", "prod", "std", "var", "logsumexp"], dim=[1, -1],
+               keepdim=[False, True])
     c += _grid("Positions", [(1, 7)], dim=[1, -1])
     c += _grid("Positions", [(1, 7, 3)], dim=[1, 2])
     c += _grid("Reshape", [(1, 6, 8)], shape=[[0, 2, 4], [0, -1], [0, 4, 0]])
     c += _grid("Parameter", [], shape=[[1, 1, 8], [1, 5, 8]], init=["zeros", "normal", "trunc_normal"])
     c += _grid("Parameter", [], shape=[[8, 1, 1]], batch_dim=[False], init=["constant", "ones", "uniform"])
     c += _grid("Parameter", [], shape=[[1, 1, 6, 6]], kind=["buffer"], init=["tril"], persistent=[True, False])
+    c += _grid("Parameter", [], shape=[[1, 4, 6]], requires_grad=[False])
     c += _grid("ScaledDotProductAttention", [(1, 2, 5, 4), (1, 2, 6, 4), (1, 2, 6, 3)],
                is_causal=[False, True], dropout_p=[0.0, 0.1], scale=[None, 0.5])
     c += _grid("ScaledDotProductAttention", [(1, 5, 4), (1, 5, 4), (1, 5, 4)], is_causal=[True])
+    c += _grid("ScaledDotProductAttention", [(1, 2, 5, 4), (1, 2, 6, 4), (1, 2, 6, 3), (1, 1, 5, 6)],
+               dropout_p=[0.0, 0.1])
+    c += _grid("ScaledDotProductAttention", [(1, 2, 5, 4), (1, 2, 6, 4), (1, 2, 6, 3), (1, 1, 1, 6)])
+    c += _grid("ScaledDotProductAttention", [(1, 2, 5, 4), (1, 2, 6, 4), (1, 2, 6, 3), (1, 1, 5, 5)])  # refused
+    c += _grid("ScaledDotProductAttention", [(1, 2, 5, 4), (1, 2, 6, 4), (1, 2, 6, 3), (1, 1, 5, 6)],
+               is_causal=[True])  # a mask and is_causal: refused by both
     c += _grid("MaskedFill", [(1, 2, 5, 5), (1, 1, 8, 8)], crop=[True], fill_where=["zero", "nonzero"],
                value=[None, -1e4])
     c += _grid("MaskedFill", [(1, 2, 5, 5), (1, 1, 5, 5)], crop=[False])

@@ -69,6 +69,19 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[int, ...]], Ref]] = [
     ("ScalarOp", {"op": "rdiv", "value": -2.0}, [(3, 4)], lambda x: -2.0 / x),
     ("ScalarOp", {"op": "sub", "value": -3.0}, [(3, 4)], lambda x: x + 3.0),
     ("ScalarOp", {"op": "pow", "value": 2.0}, [(3, 4)], lambda x: x**2),
+    ("UnaryOp", {"op": "neg"}, [(3, 4)], torch.neg),
+    ("UnaryOp", {"op": "rsqrt"}, [(3, 4)], torch.rsqrt),
+    ("UnaryOp", {"op": "erf"}, [(3, 4)], torch.erf),
+    ("Clamp", {"min": -0.5}, [(3, 4)], lambda x: x.clamp(min=-0.5)),
+    ("Clamp", {"min": -0.5, "max": 0.25}, [(3, 4)], lambda x: x.clamp(-0.5, 0.25)),
+    ("LayerNorm", {"bias": False}, [(3, 4)], lambda x: F.layer_norm(x, (4,))),
+    ("BatchNorm1d", {"track_running_stats": False, "affine": False}, [(4,)], lambda x: F.batch_norm(
+        x, None, None, training=True)),
+    ("Reduce", {"op": "amax", "dim": -1, "keepdim": True}, [(3, 4)], lambda x: x.amax(-1, keepdim=True)),
+    ("Reduce", {"op": "logsumexp"}, [(3, 4)], lambda x: torch.logsumexp(x, 1)),
+    ("Reduce", {"op": "std", "dim": 2}, [(3, 4)], lambda x: x.std(2)),
+    ("Upsample", {"scale_factor": None, "size": [9, 3], "mode": "bilinear", "align_corners": False}, [(3, 5, 7)],
+     lambda x: F.interpolate(x, size=(9, 3), mode="bilinear", align_corners=False)),
     ("Matmul", {}, [(2, 5, 7), (2, 7, 3)], torch.matmul),
     ("Matmul", {}, [(4, 5, 7), (1, 4, 7, 3)], None),  # rank differs: refused (see below)
     ("ChannelShuffle", {"groups": 3}, [(6, 4, 4)],
@@ -91,6 +104,10 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[int, ...]], Ref]] = [
     ("Dropout2d", {"p": 0.3}, [(3, 4, 4)], lambda x: x),
     ("ScaledDotProductAttention", {"is_causal": True}, [(2, 5, 4), (2, 5, 4), (2, 5, 4)],
      lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True)),
+    ("ScaledDotProductAttention", {}, [(2, 5, 4), (2, 6, 4), (2, 6, 3), (1, 5, 6)],
+     lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m)),
+    ("ScaledDotProductAttention", {"dropout_p": 0.5}, [(2, 5, 4), (2, 6, 4), (2, 6, 3), (1, 1, 6)],
+     lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m)),
     ("ScaledDotProductAttention", {"dropout_p": 0.5, "scale": 0.3}, [(2, 5, 4), (2, 6, 4), (2, 6, 3)],
      lambda q, k, v: F.scaled_dot_product_attention(q, k, v, scale=0.3)),
 ]
@@ -102,7 +119,7 @@ def test_generated_code_equals_the_torch_expression(type_name: str, params: dict
                                                     shapes: list[tuple[int, ...]], ref: Ref) -> None:
     torch.manual_seed(0)
     inputs = [torch.randn(2, *s) for s in shapes]
-    if type_name == "ScalarOp" and params["op"] in ("rdiv", "pow"):
+    if (type_name, params.get("op")) in (("ScalarOp", "rdiv"), ("ScalarOp", "pow"), ("UnaryOp", "rsqrt")):
         inputs = [x.abs() + 0.5 for x in inputs]
     _, out, source = run(graph(type_name, params, shapes), inputs)
     torch.testing.assert_close(out, ref(*inputs), rtol=1e-5, atol=1e-5)
@@ -129,8 +146,7 @@ def test_emitted_lines_read_like_hand_written_torch() -> None:
     assert line("Reshape", {"shape": [0, 2, 3]}, [(4, 6)]) == "out = x.reshape(x.shape[0], x.shape[1], 2, 3)"
     assert line("Transpose", {"dim0": 1, "dim1": 2}, [(4, 6)]) == "out = x.transpose(1, 2)"
     assert line("ScalarOp", {"op": "div", "value": 8}, [(4,)]) == "out = x / 8.0"
-    assert line("Positions", {}, [(7,)], dtypes=["int64"]) == \
-        "out = torch.arange(x.shape[1], device=x.device).unsqueeze(0)"
+    assert line("Positions", {}, [(7,)], dtypes=["int64"]) == "out = torch.arange(x.shape[1], device=x.device)"
     assert line("ScaledDotProductAttention", {"is_causal": True}, [(2, 5, 4)] * 3) == \
         "out = nn.functional.scaled_dot_product_attention(in0, in1, in2, is_causal=True)"
     source = generate(from_dict(graph("ScaledDotProductAttention", {}, [(2, 5, 4)] * 3))).source
@@ -213,6 +229,10 @@ def test_parameter_nodes_class_token_position_table_and_layer_scale() -> None:
     std = {"id": "pos", "type": "Parameter", "params": {"shape": [1, 200, 64], "init": "trunc_normal", "std": 0.5}}
     model, _, source = run(graph("Add", {}, [(200, 64)], extra=[std]), [torch.zeros(2, 200, 64)])
     assert "nn.init.trunc_normal_(torch.empty(1, 200, 64), std=0.5)" in source
+    frozen = {"id": "pos", "type": "Parameter", "params": {"shape": [1, 200, 64], "requires_grad": False}}
+    frozen_model, _, frozen_source = run(graph("Add", {}, [(200, 64)], extra=[frozen]), [torch.zeros(2, 200, 64)])
+    assert "self.pos = nn.Parameter(torch.zeros(1, 200, 64), requires_grad=False)" in frozen_source
+    assert not frozen_model.pos.requires_grad and list(frozen_model.state_dict()) == ["pos"]
     assert math.isclose(float(model.pos.detach().std()), 0.5, rel_tol=0.1)
     assert float(model.pos.detach().abs().max()) <= 2.0
 
@@ -234,3 +254,63 @@ def test_causal_mask_buffer_and_masked_fill_reproduce_mingpt_attention() -> None
     mask["params"]["persistent"] = False
     model, _, _ = run(graph("MaskedFill", {}, [(2, 5, 5)], extra=[mask]), [x])
     assert list(model.state_dict()) == []
+
+
+# ---------------------------------------------------------------- Index: property tests
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from graph_compiler.catalog.shape_ops import index_text, parse_index  # noqa: E402
+from graph_compiler.catalog.spec import ShapeError  # noqa: E402
+
+_ITEM = st.one_of(
+    st.integers(-7, 7).map(str),
+    st.tuples(st.one_of(st.none(), st.integers(-7, 7)), st.one_of(st.none(), st.integers(-7, 7)),
+              st.one_of(st.none(), st.integers(1, 3))).map(
+        lambda t: f"{'' if t[0] is None else t[0]}:{'' if t[1] is None else t[1]}"
+                  + ("" if t[2] is None else f":{t[2]}")),
+    st.lists(st.integers(-5, 5), min_size=1, max_size=3).map(lambda v: "[" + ", ".join(map(str, v)) + "]"),
+    st.just("..."), st.just("None"),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=st.lists(_ITEM, max_size=4), dims=st.lists(st.integers(1, 6), min_size=1, max_size=3))
+def test_index_shape_rule_agrees_with_torch_or_both_refuse(items: list[str], dims: list[int]) -> None:
+    """Random numpy-style indexes on random shapes: the rule gives torch's shape, or a
+    message; torch never accepts what the rule refuses (the batch dim aside)."""
+    from graph_compiler.catalog import REGISTRY
+
+    text = ":, " + ", ".join(items) if items else ":"
+    shape = (2, *dims)
+    spec = REGISTRY.get("Index")
+    assert spec is not None and spec.shape is not None
+    try:
+        out = spec.shape({"index": text}, [shape])[0]
+    except ShapeError as exc:
+        assert exc.param == "index" and len(str(exc)) < 300
+        torch_ok = True
+        try:
+            y = eval(f"x[{index_text(parse_index(text))}]", {"x": torch.zeros(shape)})  # noqa: S307 - our parse
+        except (IndexError, ShapeError, ValueError, TypeError):
+            torch_ok = False
+        if torch_ok:  # refused on purpose: an empty slice, or more than one list
+            assert y.numel() == 0 or "one [list]" in str(exc) or "at most one ..." in str(exc), (text, exc)
+        return
+    x = torch.zeros(shape)
+    y = eval(f"x[{index_text(parse_index(text))}]", {"x": x})  # noqa: S307 - rebuilt from the parse
+    assert tuple(y.shape) == out, text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40))
+def test_index_text_of_any_kind_gives_a_message_never_an_exception(text: str) -> None:
+    doc = from_dict(graph("Index", {"index": text}, [(5, 6)]))
+    analysis = Analyzer().analyze(doc)
+    for d in analysis.errors:
+        assert "internal error" not in d.message
+    if analysis.ok:  # whatever parsed is rebuilt as plain Python: integers, slices, lists
+        source = generate(doc, analysis).source
+        line = next(s for s in source.splitlines() if "# op:" in s or s.strip().startswith("out = x["))
+        assert "__" not in line and "import" not in line

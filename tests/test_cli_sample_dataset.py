@@ -145,3 +145,11 @@ def test_sample_language_model_prints_or_writes_text(tmp_path: Path, capsys):
     assert main(["sample", str(path), "--weights", str(tmp_path / "run"), "-n", "10",
                  "-o", str(tmp_path / "t.npy")]) == 1
     assert "use an output ending in .txt" in capsys.readouterr().err
+
+
+def test_dataset_into_a_directory_is_refused_not_written_beside_it(tmp_path: Path, capsys):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    assert main(["dataset", "moons", "-n", "10", "-o", str(folder)]) == 1
+    assert f"{folder}: is a directory" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [folder] and not any(folder.iterdir())

@@ -246,8 +246,18 @@ def _random_statements(rng: random.Random, count: int) -> list[tuple[str, int]]:
 
     out: list[tuple[str, int]] = []
     for _ in range(count):
-        k = rng.randint(0, 6)
-        if k == 0:
+        k = rng.randint(0, 8)
+        if k == 7:  # what the catalog's attention and indexing nodes emit
+            x, m = name(), name()
+            s = rng.choice([
+                f'{x} = {x}.masked_fill({m}[..., : {x}.size(-2), : {x}.size(-1)] == 0, float("-inf"))',
+                f"{x} = {m}[:, [-1], :]", f"{x} = {m}[..., :4, 1::2, None]",
+                f"{x} = {m}.expand({x}.shape[0], -1, -1)", f"{x} = {m} @ {x}",
+                f"{x} = torch.arange({m}.shape[1], device={m}.device)", f"{x} = {x}.unsqueeze(0)",
+                f"{x} = nn.functional.scaled_dot_product_attention({x}, {m}, {name()}, is_causal=True)"])
+        elif k == 8:
+            s = f"{name()} = {name()}.reshape({name()}.shape[0], {name()}.shape[1], 12, 64)"
+        elif k == 0:
             s = f"self.{name()} = {call()}"
         elif k == 1:
             s = f"{name()} = {call()}"

@@ -107,3 +107,18 @@ def test_compare_added_nodes_are_green_and_bad_files_are_refused(window: MainWin
     # Opening another file drops the overlay.
     assert window.file_actions.open(str(example_path("cnn_digits")))
     assert not window.compare.active and overlay_items(window) == {}
+
+
+def test_compare_with_an_invalid_file_says_so_instead_of_a_made_up_delta(window: MainWindow, tmp_path: Path) -> None:
+    assert window.file_actions.open(str(MLP))
+    window.model.analyze_now()
+    raw = json.loads(MLP.read_text(encoding="utf-8"))
+    net = raw["networks"][0]
+    net["edges"] = [e for e in net["edges"] if e["dst"] != "relu1"]  # relu1 has no input
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(raw), encoding="utf-8")
+    assert window.compare_with(str(broken))
+    assert window.compare.diff is not None and window.compare.diff.params.delta is None
+    message = window.statusBar().currentMessage()
+    assert "params unknown: the compared file is invalid" in message, message
+    assert "+" not in message

@@ -25,7 +25,6 @@ from designer.training.dashboard import (
 )
 from designer.training.evaluation import ConfusionView, PredictionsView
 from designer.training.plots import CurveBoard
-from designer.training.results import trained_result
 from designer.training.run_history import RunHistory, RunRecord
 from designer.training.samples_view import KINDS, SamplesView
 from graph_compiler.document import from_dict
@@ -86,7 +85,7 @@ def test_run_button_trains_and_feeds_every_view(qtbot, dash, tmp_path):
     assert dash.activations.node_id == "fc1" and dash.activations.hist_counts.sum() == 32 * 16
     assert dash.run_action.isEnabled() and dash.save_action.isEnabled()
 
-    result = trained_result(dash.model.doc)  # weights stay attached to the document
+    result = dash.model.trained  # the document model owns the trained weights
     assert result is dash.result and set(result.weights()) == {"Tiny"}
     folder = dash.save_weights(str(tmp_path / "saved-run"))
     assert folder and (Path(folder) / "weights.safetensors").is_file()

@@ -317,3 +317,31 @@ def test_normalizer_per_feature_and_per_channel() -> None:
         Normalizer.fit(torch.zeros(4, 3, dtype=torch.int64))
     with pytest.raises(DatasetError, match="invalid normaliser"):
         Normalizer.from_dict({"mean": [0.0]})
+
+
+def test_a_mistyped_dataset_name_gets_the_close_match_everywhere(tmp_path, capsys) -> None:
+    from graph_compiler.cli import main
+    from graph_compiler.training.datasets import resolve_dataset
+
+    # The registry, a document's training section (a name or {"name": ...}).
+    for resolve in (lambda: load_dataset("eight_gausians"), lambda: resolve_dataset("eight_gausians"),
+                    lambda: resolve_dataset({"name": "eight_gausians", "n": 10})):
+        with pytest.raises(DatasetError) as info:
+            resolve()
+        assert str(info.value) == ("unknown dataset 'eight_gausians'; did you mean 'eight_gaussians'? "
+                                   "(all: netwright dataset --list)")
+    # `netwright evaluate --split NAME` / `--unfamiliar NAME`.
+    from graph_compiler.insight.target import load_dataset_spec
+
+    with pytest.raises(DatasetError, match="did you mean 'eight_gaussians'"):
+        load_dataset_spec("eight_gausians", None, torch.zeros(1, 2))
+    # `netwright dataset NAME` and `--fetch NAME`: one line, the suggestion, not the whole list.
+    assert main(["dataset", "eight_gausians", "-o", str(tmp_path / "x.npy")]) == 1
+    err = capsys.readouterr().err
+    assert "did you mean 'eight_gaussians'?" in err and "moons" not in err and len(err.splitlines()) == 1
+    assert main(["dataset", "--fetch", "mnsit"]) == 1
+    err = capsys.readouterr().err
+    assert "unknown downloadable dataset 'mnsit'; did you mean 'mnist'?" in err and "Traceback" not in err
+    # Nothing close: the list, as before.
+    with pytest.raises(DatasetError, match="unknown dataset 'zzzzzz'; datasets are: .*moons"):
+        load_dataset("zzzzzz")

@@ -175,7 +175,7 @@ def test_cli_json_follows_the_documented_schema(tmp_path: Path, capsys: pytest.C
     assert main(["diff", str(a), str(b), "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {"format", "version", "a", "b", "identical", "networks", "training", "totals"}
-    assert (data["format"], data["version"], data["identical"]) == ("netwright-diff", 1, False)
+    assert (data["format"], data["version"], data["identical"]) == ("netwright-diff", 2, False)
     n = data["networks"][0]
     assert set(n) == {"name", "status", "nodes", "edges", "shapes", "counts", "params", "flops"}
     assert n["nodes"]["added"] == [{"id": "drop", "type": "Dropout", "output_shape": "[B, 16]", "params": 0,
@@ -183,7 +183,7 @@ def test_cli_json_follows_the_documented_schema(tmp_path: Path, capsys: pytest.C
     assert n["edges"]["rewired"] == [{"dst": "fc2", "dst_port": 0, "old_src": "act", "old_src_port": 0,
                                       "src": "drop", "src_port": 0}]
     assert n["edges"]["added"] == [{"src": "act", "src_port": 0, "dst": "drop", "dst_port": 0}]
-    assert data["totals"]["params"] == {"a": 212, "b": 212, "delta": 0}
+    assert data["totals"]["params"] == {"a": 212, "b": 212, "delta": 0, "invalid": [], "reason": None}
     # The schema documented in docs/diff.md names every key the command writes.
     doc = (ROOT / "docs" / "diff.md").read_text(encoding="utf-8")
     for key in ("old_id", "rewired", "old_src_port", "output_shape", "counts", "totals", "identical"):
@@ -248,7 +248,10 @@ def test_any_two_designs_diff_without_error_and_symmetrically() -> None:
             assert set(ab.added) == set(ba.removed) and set(ab.removed) == set(ba.added)
             assert {c.id for c in ab.changed} == {c.old_id for c in ba.changed}
             assert ab.status == ba.status == "changed"
-            assert ab.params.delta == -ba.params.delta
+            # A main network that used a block is invalid alone: its total is unknown.
+            assert ab.params.invalid == sorted({"a": "b", "b": "a"}[s] for s in ba.params.invalid)
+            if ab.params.delta is not None:
+                assert ba.params.delta is not None and ab.params.delta == -ba.params.delta
             format_text(diff_documents(docs[a], docs[b], analyses[a], analyses[b]))
 
 
@@ -271,3 +274,38 @@ def test_a_fifo_is_refused_not_read(tmp_path: Path, capsys: pytest.CaptureFixtur
     os.mkfifo(fifo)
     assert main(["diff", str(write(tmp_path, "a.json", mlp())), str(fifo)]) == 2
     assert f"{fifo}: not a regular file" in capsys.readouterr().err
+
+
+def invalid_mlp() -> Document:
+    """The MLP with act's input unwired: fc2 and everything after it cannot be inferred."""
+    doc = mlp()
+    net = doc.network("Net")
+    net.edges = [e for e in net.edges if e.dst != "act"]
+    return doc
+
+
+def test_an_invalid_side_has_unknown_totals_not_a_made_up_delta(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = write(tmp_path, "good.json", mlp())
+    b = write(tmp_path, "broken.json", invalid_mlp())
+    d = diff_documents(load(a), load(b))
+    n = d.network("Net")
+    assert n.params.a == 212 and n.params.b is None and n.params.delta is None
+    assert n.flops.delta is None and d.params.delta is None and d.params.invalid == ["b"]
+    assert main(["diff", str(a), str(b)]) == 1
+    out = capsys.readouterr().out
+    assert "params 212 -> ? (unknown)" in out
+    assert f"Main network: params unknown, FLOPs unknown: {b} is invalid (" in out
+    assert "-212" not in out and "+" not in out.split("Main network:")[1]
+    # Which side is invalid, in JSON too; both sides invalid names both.
+    assert main(["diff", str(b), str(a), "--json"]) == 1
+    totals = json.loads(capsys.readouterr().out)["totals"]["params"]
+    assert totals["a"] is None and totals["b"] == 212 and totals["delta"] is None
+    assert totals["invalid"] == ["a"] and totals["reason"].startswith(f"{b} is invalid (")
+    both = diff_documents(invalid_mlp(), invalid_mlp())
+    assert both.params.invalid == ["a", "b"]
+    assert both.params.reason("x.json", "y.json").count("is invalid") == 2
+    renamed = invalid_mlp()
+    renamed.networks[0].name = "Old"  # the main networks differ in name: each side names its own
+    assert diff_documents(renamed, mlp()).params.reason("x.json", "y.json") == \
+        "x.json is invalid (1 error in network Old)"

@@ -77,7 +77,8 @@ def test_script_never_imports_netwright(spiral_script: tuple[Path, Document]) ->
     tree = ast.parse(spiral_script[0].read_text())
     modules = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     modules |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-    assert modules <= {"argparse", "json", "math", "os", "platform", "random", "pathlib", "numpy", "torch",
+    assert modules <= {"argparse", "json", "math", "os", "platform", "random", "sys", "traceback",
+                       "datetime", "pathlib", "numpy", "torch",
                        "safetensors", "sklearn", "pydoc_data", "csv", "gzip", "struct", "PIL"}
 
 
@@ -104,6 +105,89 @@ def test_script_trains_under_torchrun_with_two_processes(spiral_script: tuple[Pa
                          text=True, timeout=300, env=env)
     assert run.returncode == 0, run.stderr[-3000:]
     check_run(run.stdout, tmp_path / "ddp", doc, 3)
+
+
+@pytest.fixture(scope="module")
+def cnn_script(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The issue's case: the CNN digits example exported as a training script."""
+    folder = tmp_path_factory.mktemp("cnn")
+    script = folder / "train_cnn.py"
+    assert cli_main(["export", str(examples.example_path("cnn_digits")), "--script", "-o", str(script)]) == 0
+    return script
+
+
+def _torchrun(script: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    torchrun = shutil.which("torchrun", path=str(VENV_BIN)) or shutil.which("torchrun")
+    assert torchrun, "torchrun not found"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # The timeout only guards against a hang; a run takes well under a minute.
+    return subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", str(script), *args],
+                          check=False, cwd=cwd, capture_output=True, text=True, timeout=400, env=env)
+
+
+@pytest.mark.slow
+def test_torchrun_exits_cleanly_five_times_in_a_row(cnn_script: Path, tmp_path: Path) -> None:
+    """Each process used to abort now and then at exit ("terminate called without an
+    active exception"): a gloo thread still releasing the last all_reduce's tensors
+    needed the GIL while the interpreter shut down. The script now leaves before that."""
+    for attempt in range(5):
+        out = tmp_path / f"run{attempt}"
+        run = _torchrun(cnn_script, "--epochs", "1", "--out", str(out), cwd=tmp_path)
+        assert run.returncode == 0, f"attempt {attempt + 1}: " + run.stderr[-3000:]
+        assert "terminate called" not in run.stderr
+        assert (out / "weights.safetensors").is_file() and (out / "run.json").is_file()
+
+
+@pytest.mark.slow
+def test_a_failing_rank_names_itself_and_the_run_ends(spiral_script: tuple[Path, Document],
+                                                     tmp_path: Path) -> None:
+    """Only rank 0 writes checkpoints: an --out it cannot create fails rank 0 alone,
+    after the first epoch, while rank 1 is already waiting in the next collective."""
+    script, _doc = spiral_script
+    (tmp_path / "a_file").write_text("not a folder")
+    run = _torchrun(script, "--epochs", "50", "--out", str(tmp_path / "a_file" / "ckpt"), cwd=tmp_path)
+    assert run.returncode != 0
+    assert "rank 0 failed: NotADirectoryError" in run.stderr, run.stderr[-3000:]
+    assert "terminate called" not in run.stderr
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_a_rank_that_hears_nothing_gives_up_after_the_timeout(spiral_script: tuple[Path, Document],
+                                                              tmp_path: Path) -> None:
+    """Without torchrun to end the others, a process whose peer hangs (here: stopped with
+    SIGSTOP mid-run) must not wait forever: it gives up after --timeout seconds and says
+    why."""
+    import signal
+
+    script, _doc = spiral_script
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1",
+           "MASTER_PORT": str(_free_port()), "WORLD_SIZE": "2"}
+    args = [sys.executable, str(script), "--epochs", "100000", "--timeout", "5", "--out", str(tmp_path / "o")]
+    procs = [subprocess.Popen(args, cwd=tmp_path, env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for r in (0, 1)]
+    rank0, rank1 = procs
+    try:
+        assert rank0.stdout is not None
+        line = rank0.stdout.readline()  # rank 0 prints after every epoch
+        assert line.startswith("epoch 1 "), line + rank0.stderr.read() if rank0.stderr else line
+        rank0.send_signal(signal.SIGSTOP)
+        _out, err = rank1.communicate(timeout=300)
+        assert rank1.returncode == 1
+        assert "rank 1 failed: no word from the other processes in 5 s" in err, err[-3000:]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
 
 
 # ---------------------------------------------------------------- lint

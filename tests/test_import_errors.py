@@ -78,6 +78,14 @@ CASES = {
                           "Net does not run on inputs [B, 3, 5] at bad_models.py:12: mat1 and mat2 shapes cannot be "
                           "multiplied"),
     "unreadable input shape": (["bad_models.py:Net", "--input-shape", "four"], "--input-shape 'four'"),
+    "a letter among the sizes": (["bad_models.py:Net", "--input-shape", "1,x,28"],
+                                 "--input-shape '1,x,28': entry 2 'x' is not an integer"),
+    "an empty size": (["bad_models.py:Net", "--input-shape", "4,,4"], "--input-shape '4,,4': entry 2 is empty"),
+    "a zero size": (["bad_models.py:Net", "--input-shape", "4,0"], "--input-shape '4,0': entry 2 (0) must be positive"),
+    "a negative size": (["bad_models.py:Net", "--input-shape", "4,-3"],
+                        "--input-shape '4,-3': entry 2 (-3) must be positive"),
+    "a fractional size": (["bad_models.py:Net", "--input-shape", "4.5"],
+                          "--input-shape '4.5': entry 1 '4.5' is not an integer"),
     "too many inputs": (["bad_models.py:Net", "--input-shape", "4", "--input-shape", "4"],
                         "Net.forward takes 1 input(s) (x) but 2 input shape(s) were given"),
     "data-dependent control flow": (["bad_models.py:Branchy", "--input-shape", "4"],
@@ -161,3 +169,23 @@ def test_densenet_style_single_input_cat_is_the_input_itself() -> None:
     doc = import_model(Net(), (4,))
     assert "Concat" not in {n.type for n in doc.main.nodes}
     assert Analyzer().analyze(doc).ok
+
+
+def test_an_x_separated_shape_still_reads(zoo: Path) -> None:
+    from graph_compiler.cli import lists
+
+    assert lists.shape("1x28x28", "--input-shape") == (1, 28, 28)
+    assert lists.shape("16", "--input-shape") == (16,)
+
+
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("--samples", "0,a", "--samples '0,a': entry 2 'a' is not an integer"),
+    ("--samples", "0,-1", "--samples '0,-1': entry 2 (-1) must be >= 0"),
+    ("--eps", "0.1,,0.2", "--eps '0.1,,0.2': entry 2 is empty"),
+    ("--eps", "0,nan", "--eps '0,nan': entry 2 'nan' is not a finite number"),
+])
+def test_evaluate_refuses_a_bad_list_entry_naming_it(tmp_path: Path, flag: str, value: str, message: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["evaluate", "--weights", str(tmp_path), f"{flag}={value}"]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

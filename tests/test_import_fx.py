@@ -141,6 +141,43 @@ class Gated(nn.Module):
         return a * torch.sigmoid(b), a.reshape(-1, 2, 2).transpose(1, 2)
 
 
+class ModernLayers(nn.Module):
+    """Layers and operations newer model code uses (each mapped to a catalog node)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1, padding_mode="reflect")
+        self.circular = nn.Conv2d(8, 8, 3, padding=1, padding_mode="circular", bias=False)
+        self.norm = nn.InstanceNorm2d(8, affine=True)
+        self.drop = nn.Dropout2d(0.1)
+        self.skip = nn.Identity()
+        self.pool = nn.AdaptiveMaxPool2d(2)
+        self.act1, self.act2, self.act3 = nn.SELU(), nn.CELU(0.5), nn.Hardtanh(-2.0, 2.0)
+        self.rms = nn.RMSNorm(8)
+        self.proj = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.act1(self.norm(self.circular(self.conv(x))))
+        h = self.skip(self.drop(h))
+        h = self.pool(h).flatten(2).transpose(1, 2)  # [B, 4, 8]
+        h = self.rms(self.act2(h))
+        scores = (h @ h.transpose(-2, -1)) / 2.0  # [B, 4, 4]
+        h = F.gelu(torch.softmax(scores, dim=-1) @ self.proj(h))
+        return self.act3(1 - h[..., :4] ** 2)
+
+
+class Pooling(nn.Module):
+    """Reductions over a dim: sum, max, log-sum-exp."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Linear(6, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.proj(x)  # [B, T, 4]
+        return h.sum(dim=1) + torch.amax(h, dim=1) - torch.logsumexp(h, dim=1)
+
+
 CASES = {
     "sequential": (sequential, (1, 8, 8), "float32"),
     "functional": (LeNet, (1, 12, 12), "float32"),
@@ -150,6 +187,8 @@ CASES = {
     "gru hidden": (GRUHidden, (5, 3), "float32"),
     "transformer": (TinyTransformer, (6,), "int64"),
     "chunk and reshape": (Gated, (6,), "float32"),
+    "modern layers": (ModernLayers, (3, 6, 6), "float32"),
+    "reductions": (Pooling, (5, 6), "float32"),
 }
 
 
@@ -190,6 +229,25 @@ def test_import_rebuilds_the_same_model(case: str) -> None:
     for w, g in zip(want, got):
         assert torch.allclose(w, g, rtol=1e-4, atol=1e-5)
     assert original.training is False  # import leaves the mode as it found it (eval here)
+
+
+def test_tensors_forward_never_reads_are_listed_in_the_key_map() -> None:
+    class Unused(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.used = nn.Linear(4, 2)
+            self.spare = nn.Linear(4, 2)  # defined, never called
+            self.register_buffer("table", torch.zeros(3))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.used(x)
+
+    model = Unused()
+    doc = import_model(model, (4,))
+    assert doc.meta["import"]["key_map"] == {"spare.weight": None, "spare.bias": None, "table": None}
+    rebuilt = CompiledDocument(doc).build()
+    rebuilt.load_state_dict(convert_state_dict(model.state_dict(), doc), strict=True)
+    assert set(rebuilt.state_dict()) == {"used.weight", "used.bias"}
 
 
 def test_flat_models_keep_their_state_dict_keys() -> None:
@@ -329,7 +387,7 @@ def test_instances_that_differ_get_one_block_network_each_kind() -> None:
     model = nn.Sequential(Stage(4, 8), Stage(8, 8), Stage(8, 8))
     doc = import_model(model, (4,), blocks=True)
     # Stage(4, 8) differs from the two Stage(8, 8), which share one network.
-    assert doc.network_names() == ["Sequential", "Stage", "Stage2"]
-    assert [n.type for n in doc.main.nodes] == ["Input", "Stage", "Stage2", "Stage2", "Output"]
-    assert doc.meta["import"]["blocks"] == ["Stage", "Stage2"]
+    assert doc.network_names() == ["Sequential", "Stage", "Stage_1"]  # named after its first use
+    assert [n.type for n in doc.main.nodes] == ["Input", "Stage", "Stage_1", "Stage_1", "Output"]
+    assert doc.meta["import"]["blocks"] == ["Stage", "Stage_1"]
     CompiledDocument(doc).build().load_state_dict(model.state_dict(), strict=True)

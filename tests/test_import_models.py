@@ -180,6 +180,7 @@ def test_resnet18_blocks_are_basic_block_networks() -> None:
     blocks = doc.meta["import"]["blocks"]
     assert blocks and all(b.startswith("BasicBlock") for b in blocks)
     assert [n.type for n in doc.main.nodes].count("BasicBlock") == 2  # layer1's twins share one network
+    assert "BasicBlock_layer2_0" in blocks  # the first with a downsample branch names its kind
     assert sum(n.type in blocks for n in doc.main.nodes) == 8  # every BasicBlock is a block node
     assert len(doc.main.nodes) < 20  # the main graph reads as stem, 8 blocks, head
     rebuilt = CompiledDocument(doc).build().eval()

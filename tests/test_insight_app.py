@@ -75,6 +75,14 @@ def test_evaluate_fills_every_view_off_the_gui_thread(qtbot, view, trained, tmp_
         assert f"id='{section}'" in html
 
 
+def test_open_run_evaluates_a_saved_folder(qtbot, view, trained, tmp_path):
+    folder = trained.save(tmp_path / "run")
+    with qtbot.waitSignal(view.evaluated, timeout=EVAL_TIMEOUT_MS) as done:
+        assert view.evaluate_run(str(folder))
+    assert done.args[0]["network"] == "Tiny" and done.args[0]["split"] == "validation"
+    qtbot.waitUntil(lambda: not view.busy(), timeout=EVAL_TIMEOUT_MS)
+
+
 def test_a_bad_run_folder_is_a_message(qtbot, view, tmp_path):
     assert view.evaluate_run(str(tmp_path / "nothing"))
     qtbot.waitUntil(lambda: not view.busy(), timeout=EVAL_TIMEOUT_MS)
@@ -88,6 +96,9 @@ def test_run_then_insight_and_badges_follow(qtbot, dash):  # noqa: F811 - the fi
         dash.start_run()  # "after each run" is on by default
     qtbot.waitUntil(lambda: not dash.insight.busy(), timeout=EVAL_TIMEOUT_MS)
     assert rows and "act" in rows[-1] and rows[-1]["act"]["dead_fraction"] is not None
+    live = [r for r in rows if r["act"].get("grad_label") == "parameter gradient norm (last step)"]
+    assert live, "the worker posts badges while training"
+    assert "grad_label" not in rows[-1]["act"]  # the last ones come from the Insight evaluation
     dash.tabs.setCurrentIndex(PAGE_INSIGHT)
     assert dash.tabs.currentWidget() is dash.insight and dash.insight.report["recipe"] == "classification"
 
@@ -134,3 +145,21 @@ def _view(scene, qtbot):
     qtbot.waitExposed(v)
     v.centerOn(scene.nodes["act"])
     return v
+
+
+def test_the_dock_puts_badges_on_the_main_canvas_and_a_click_opens_activations(qtbot, cnn_window):
+    from designer.training.dashboard import PAGE_ACTIVATIONS
+
+    w = cnn_window
+    dock = w.training
+    rows = {"relu1": {"node": "relu1", "type": "ReLU", "dead_fraction": 0.6, "saturated_fraction": None,
+                      "grad_norm": None, "level": "red"}}
+    dock.show_node_health(rows)
+    scene = w.views["DigitsCNN"].scene()
+    badge = dock.badges.badges["relu1"]
+    assert badge.parentItem() is scene.nodes["relu1"] and badge.text == "dead 60%"
+    dock.open_node("relu1")
+    assert dock.isVisible() and dock.dashboard.tabs.currentIndex() == PAGE_ACTIVATIONS
+    assert "relu1" in dock.dashboard.activations.info.text()  # nothing trained yet: it says so
+    w.model.documentReset.emit()  # another file: the badges go
+    assert not dock.badges.badges

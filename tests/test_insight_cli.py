@@ -4,29 +4,27 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from test_training_helpers import chain
+from training_docs import chain
 
 from graph_compiler import document
 from graph_compiler.cli import main
 from graph_compiler.document import from_dict
+from graph_compiler.examples import example_path
 
 REPO = Path(__file__).resolve().parent.parent
-CNN = REPO / "resources" / "examples" / "cnn_digits.json"
-MLP = REPO / "resources" / "examples" / "mlp_digits.json"
+CNN = example_path("cnn_digits")
+MLP = example_path("mlp_digits")
 SECTIONS = ("summary", "calibration", "robustness", "attribution", "units", "ood")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +67,9 @@ def _check_consistent(report: dict, preds: np.lib.npyio.NpzFile, html: str) -> N
     assert {"relu1", "relu2"} <= set(names)
     for section in SECTIONS:
         assert f"id='{section}'" in html
+    assert "page-break-before" in html  # each section on its own page in print
+    assert set(report["timings_s"]) == set(SECTIONS) - {"summary"}
+    assert {"logits", "classes", "temperature"} <= set(preds.files) and preds["logits"].shape == probs.shape
     assert html.count("data:image/png;base64,") >= 6 and "<script" not in html and "http" not in html
 
 
@@ -92,6 +93,11 @@ def test_evaluate_on_the_train_split_and_a_dataset_spec(cnn_run, tmp_path, capsy
     rep = json.loads((tmp_path / "t.json").read_text())
     assert rep["split"] == "train" and rep["n"] == 1797 - 359 and set(rep) >= {"calibration"}
     assert "robustness" not in rep
+    rc = main(["evaluate", str(CNN), "--weights", str(cnn_run), "--what", "attribution", "--samples", "0,7",
+               "--class", "3", "--json", str(tmp_path / "a.json"), "--quiet"])
+    assert rc == 0
+    att = json.loads((tmp_path / "a.json").read_text())["attribution"]
+    assert [s["index"] for s in att["samples"]] == [0, 7] and {s["target_name"] for s in att["samples"]} == {"3"}
     rc = main(["evaluate", "--weights", str(cnn_run), "--split", '{"name": "digits", "n": 200}', "--what", "units,ood",
                "--unfamiliar", '{"name": "digits", "n": 100, "seed": 3}', "--json", str(tmp_path / "d.json"), "--quiet"])
     assert rc == 0
@@ -108,9 +114,23 @@ def test_save_temperature_goes_into_run_json(cnn_run, tmp_path):
                  "--json", str(tmp_path / "c.json")]) == 0
     t = json.loads((tmp_path / "c.json").read_text())["calibration"]["temperature"]
     info = json.loads((run / "run.json").read_text())
-    assert info["calibration"]["temperature"] == pytest.approx(t)
+    assert info["calibration"]["temperature"] == pytest.approx(t) and info["calibration"]["fitted_on"] == "validation"
+    assert info["calibration"]["ece_after"] <= info["calibration"]["ece_before"] + 1e-9
     assert info["format"] == "netwright-run" and "document" in info  # the rest is kept
     assert main(["evaluate", "--weights", str(run), "--what", "units", "--quiet"]) == 0  # still loads
+    # exported inference code applies it
+    assert main(["export", str(CNN), "-o", str(tmp_path / "cnn.py"), "--weights", str(run)]) == 0
+    code = (tmp_path / "cnn.py").read_text()
+    assert f"TEMPERATURE = {float(t)!r}" in code
+    ns: dict = {"__name__": "cnn", "__file__": str(tmp_path / "cnn.py")}
+    exec(compile(code, str(tmp_path / "cnn.py"), "exec"), ns)
+    model = ns["load_weights"]().eval()
+    with torch.no_grad():
+        logits = model(torch.randn(3, 1, 8, 8))
+        assert torch.allclose(ns["calibrated_probabilities"](logits), torch.softmax(logits / t, dim=-1))
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--quiet", str(tmp_path / "cnn.py")],
+                          capture_output=True, text=True, check=False)
+    assert lint.returncode == 0, lint.stdout
 
 
 def _fails(capsys, argv: list[str], *needles: str) -> str:

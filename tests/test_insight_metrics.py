@@ -9,7 +9,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_training_helpers import chain, mlp_doc, token_doc
+from training_docs import chain, mlp_doc, token_doc
 
 from graph_compiler.document import from_dict
 from graph_compiler.insight import attribution, calibration, ood, robustness, units
@@ -18,12 +18,7 @@ from graph_compiler.insight.target import EvalTarget, InsightError
 from graph_compiler.training.engine import Trainer
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _target(doc, epochs: int = 0, split: str = "val") -> EvalTarget:
@@ -141,6 +136,16 @@ def test_pgd_is_never_weaker_than_fgsm_and_eps_zero_is_clean(blobs):
     assert rob["examples"] and "clean" not in rob["examples"][0]  # tabular: no images
 
 
+def test_attacks_stay_inside_the_data_range(blobs):
+    lo, hi = blobs.bounds
+    fgsm = robustness.FGSM(blobs.forward, loss_func=robustness._loss(blobs), lower_bound=lo, upper_bound=hi)
+    pgd = robustness.PGD(blobs.forward, loss_func=robustness._loss(blobs), lower_bound=lo, upper_bound=hi)
+    xf, xp = robustness._attack(fgsm, pgd, blobs.x[:64], blobs.y[:64].long(), 5.0, 3)
+    for adv in (xf, xp):
+        assert float(adv.min()) >= lo - 1e-6 and float(adv.max()) <= hi + 1e-6
+        assert float((adv - blobs.x[:64]).abs().max()) <= 5.0 + 1e-5
+
+
 @pytest.mark.parametrize("grid", [[0.1, -0.1], [float("nan")], [float("inf")], []])
 def test_bad_eps_grid_is_refused(grid):
     with pytest.raises(InsightError, match="eps grid"):
@@ -187,6 +192,9 @@ def test_token_inputs_are_attributed_at_the_embedding():
     assert len(moved) >= 3
     assert all(r["completeness_gap_relative"] <= 0.01 for r in moved)
     assert robustness.robustness(target)["applies"] is False
+    shifts = ood.shifted(target, target.x[:10])
+    assert list(shifts) == ["shuffled tokens", "random tokens"]
+    assert torch.equal(shifts["shuffled tokens"].sort(dim=1).values, target.x[:10].sort(dim=1).values)
 
 
 def test_model_without_gradients_is_refused():
@@ -270,10 +278,28 @@ def test_scores_are_msp_and_logsumexp():
     assert s["energy"][1] == pytest.approx(math.log(3))
 
 
+def test_ood_shifts_for_sequences_and_images(blobs):
+    import dataclasses
+
+    seq = dataclasses.replace(blobs, x=torch.randn(6, 5, 3), input_kind="sequence")
+    s = ood.shifted(seq, seq.x)
+    assert list(s) == ["noise", "shuffled steps"]
+    assert torch.allclose(s["shuffled steps"].sort(dim=1).values, seq.x.sort(dim=1).values)
+    img = dataclasses.replace(blobs, x=torch.rand(4, 1, 3, 3), input_kind="image", normalizer=None)
+    s = ood.shifted(img, img.x)
+    lo, hi = img.bounds
+    assert list(s) == ["noise", "inverted", "rotated"]
+    assert torch.allclose(s["inverted"], lo + hi - img.x)
+    assert torch.equal(s["rotated"], torch.rot90(img.x, 1, dims=(-2, -1)))
+
+
 def test_ood_shifts_for_tabular_data(blobs):
     res = ood.ood(blobs, extra={"far away": blobs.x * 0 + 50.0})
     names = [r["shift"] for r in res["shifts"]]
     assert names == ["noise", "shuffled features", "far away"]
+    shuffled = ood.shifted(blobs, blobs.x)["shuffled features"]  # each column keeps its values
+    assert torch.allclose(shuffled.sort(dim=0).values, blobs.x.sort(dim=0).values)
+    assert not torch.equal(shuffled, blobs.x)
     far = res["shifts"][-1]
     assert 0.0 <= far["auroc"]["msp"] <= 1.0
     assert sum(far["histogram"]["msp"]["familiar"]) == res["n"]
@@ -302,3 +328,16 @@ def test_parse_what():
     assert parse_what(None) == ["calibration", "robustness", "attribution", "units", "ood"]
     with pytest.raises(InsightError, match="unknown section 'calibraton'"):
         parse_what("calibraton")
+
+
+def test_generative_models_get_units_and_reasons():
+    from graph_compiler.examples import load_example
+
+    doc = load_example("gan_2d")
+    doc.training = {**doc.training, "dataset": {"name": "eight_gaussians", "n": 200}}
+    target = _target(doc)
+    ev = evaluate(target)
+    for section in ("calibration", "robustness", "attribution", "ood"):
+        assert ev.report[section]["applies"] is False and "gan" in ev.report[section]["reason"]
+    assert ev.report["units"]["applies"] and ev.report["units"]["nodes"]
+    assert "logits" not in ev.predictions

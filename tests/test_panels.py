@@ -234,6 +234,8 @@ def test_diagnostics_switches_network_tab(cnn_window):
 
 def test_code_tab_live_and_stale(cnn_window, qtbot):
     code = cnn_window.code
+    cnn_window.docks["code"].raise_()  # live while in view (hidden, it waits: test_canvas_perf_logic)
+    qtbot.waitUntil(code.on_screen)
     code.refresh()
     assert "class DigitsCNN(nn.Module)" in code.text() and not code.banner.isVisibleTo(code)
     cnn_window.model.set_param(NET, "conv2", "out_channels", 24)
@@ -261,6 +263,23 @@ def test_summary_totals(cnn_window):
     first = top.child(0)
     assert first.text(1) == "Input" and first.text(2) == "[B, 1, 8, 8]"
     assert cnn_window.summary.totals()[NET][0] == info.total_params == sum(n.n_params for n in info.nodes.values())
+
+
+def test_an_invalid_network_has_unknown_totals_in_the_summary_and_status_bar(cnn_window):
+    cnn_window.model.set_param(NET, "classifier", "in_features", 99)
+    cnn_window.model.analyze_now()
+    cnn_window.summary.refresh()
+    top = cnn_window.summary.tree.topLevelItem(0)
+    assert (top.text(3), top.text(4)) == ("?", "?") and "has errors" in top.toolTip(3)
+    assert cnn_window.summary.totals()[NET] == (None, None)
+    rows = {top.child(i).text(0): top.child(i) for i in range(top.childCount())}
+    assert rows["classifier"].text(3) == "?" and rows["conv1"].text(3) != "?"  # conv1 was inferred
+    status = cnn_window.status_counts.text()
+    assert status.startswith("1 error") and "params unknown" in status
+    cnn_window.model.undo_stack.undo()
+    cnn_window.model.analyze_now()
+    info = cnn_window.model.analysis.networks[NET]
+    assert f"{info.total_params:,} params" in cnn_window.status_counts.text()
 
 
 def test_highlighter_formats_keywords(env, qtbot):

@@ -24,7 +24,8 @@ def _epoch(epoch: int) -> dict:
             "epoch_time_s": 1.5, "samples_per_s": 1000.0}
 
 
-def test_terminal_shows_a_live_line_within_each_epoch() -> None:
+def test_terminal_shows_a_live_line_within_each_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "160")  # the bar fits the terminal; pytest's may be narrow
     out = io.StringIO()
     progress = Progress(out, quiet=False, tty=True, min_interval_s=0)
     progress.step(_step(1, 3))

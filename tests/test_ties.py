@@ -99,6 +99,29 @@ def test_weight_files_store_a_tied_tensor_once(tmp_path: Path) -> None:
     assert len(state) == 4 and state["lm_head.weight"] is not state["wte.weight"]
 
 
+def test_weights_saved_by_other_tools_without_the_tied_name_load(tmp_path: Path) -> None:
+    """safetensors.torch.save_model keeps one name of a shared tensor and no metadata;
+    Hugging Face's GPT-2 checkpoints leave out lm_head.weight. Both load strictly."""
+    from safetensors.torch import save_model
+
+    from graph_compiler.interop.weights import load_weights as load_into
+
+    doc = from_dict(lm([TIE]))
+    trained = CompiledDocument(doc).build()
+    path = tmp_path / "w.safetensors"
+    save_model(trained, str(path))
+    fresh = CompiledDocument(doc).build()
+    state = load_into(fresh, path, doc)
+    assert fresh.lm_head.weight is fresh.wte.weight
+    torch.testing.assert_close(fresh.lm_head.weight, trained.wte.weight)
+    assert {"lm_head.weight", "wte.weight"} <= set(state)
+    untied = from_dict(lm())  # without the tie, a missing head is still an error
+    from graph_compiler.interop.weights import WeightsError
+
+    with pytest.raises(WeightsError, match="missing: lm_head.weight|missing: wte.weight"):
+        load_into(CompiledDocument(untied).build(), path, untied)
+
+
 def test_exported_script_loads_weights_stored_once(tmp_path: Path) -> None:
     doc = from_dict(lm([TIE]))
     model = CompiledDocument(doc).build()
@@ -179,3 +202,28 @@ def test_summary_counts_gpt2_small_once(tmp_path: Path, capsys: pytest.CaptureFi
     assert cli(["summary", str(path), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["total_params"] == 50257 * 768 + 2 * 768
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_IDS = st.sampled_from(["idx", "wte", "ln_f", "lm_head", "logits", "nope", "wte.weight", ""])
+_PARAMS = st.sampled_from(["weight", "bias", "", "weight.T", "__class__", "weight; import os", "0", "in_proj_weight"])
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(_IDS, _PARAMS, _IDS, _PARAMS), max_size=3))
+def test_random_ties_give_typed_errors_or_working_code(ties: list[tuple[str, str, str, str]]) -> None:
+    raw = lm([{"node": a, "param": b, "to_node": c, "to_param": d} for a, b, c, d in ties])
+    try:
+        doc = from_dict(raw)
+    except DocumentError as exc:
+        assert "must not be empty" in str(exc)
+        return
+    analysis = Analyzer().analyze(doc)
+    assert all("internal error" not in d.message for d in analysis.diagnostics)
+    if not analysis.ok:
+        assert all(d.message.startswith("tie ") for d in analysis.errors), analysis.errors
+        return
+    model = CompiledDocument(doc, analysis).build()
+    assert sum(p.numel() for p in model.parameters()) == analysis.networks["TinyLM"].total_params

@@ -74,3 +74,20 @@ def test_grouping_keeps_ties_whole(model: DocumentModel) -> None:
     assert model.doc.network(NET).ties == [Tie("lm_head", "weight", "wte", "weight")]
     model.analyze_now()
     assert model.analysis.ok and model.analysis.networks[NET].total_params == 336
+
+
+def test_canvas_summarises_the_imported_model_nodes() -> None:
+    from designer.canvas.text import key_params
+    from graph_compiler.catalog import REGISTRY
+
+    assert key_params("Index", {"index": ":, [-1], :"}) == "[:, [-1], :]"
+    assert key_params("ScalarOp", {"op": "rsub", "value": 1.0}) == "1.0 - x"
+    assert key_params("Transpose", {"dim0": 1, "dim1": 2}) == "1 ↔ 2"
+    assert key_params("Parameter", {"shape": [1, 1, 16, 16], "kind": "buffer"}) == "[1, 1, 16, 16] buffer"
+    assert key_params("ScaledDotProductAttention", {"is_causal": True}) == "causal"
+    assert key_params("StochasticDepth", {"p": 0.2, "mode": "row"}) == "p=0.2, row"
+    assert key_params("Upsample", {"scale_factor": None, "size": [9, 3], "mode": "bilinear"}) == "→ 9x3 bilinear"
+    assert key_params("Upsample", {"scale_factor": 2.0}) == "×2.0 nearest"
+    for spec in REGISTRY:  # defaults only, or nothing at all: never an exception
+        assert isinstance(key_params(spec.type, spec.defaults()), str)
+        assert isinstance(key_params(spec.type, {}), str)

@@ -85,6 +85,11 @@ def test_bad_values_are_clear_errors_without_traceback(graph, tmp_path, capsys):
     assert main(["train", str(bad), "--quiet"]) == 1
     err = capsys.readouterr().err
     assert "unknown dataset 'no_such_dataset'" in err and "Traceback" not in err
+    doc.training["dataset"] = {"name": "digts"}  # a typo: the close match, not the whole list
+    document.save(doc, bad)
+    assert main(["train", str(bad), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "unknown dataset 'digts'; did you mean 'digits'?" in err and "moons" not in err
 
     assert main(["train", str(tmp_path / "missing.json")]) == 1
     assert "no such file" in capsys.readouterr().err
@@ -128,3 +133,18 @@ def test_log_json_inside_a_save_folder_that_does_not_exist_yet(graph, tmp_path):
     kinds = [json.loads(line)["event"] for line in log.read_text().splitlines()]
     assert kinds[0] == "start" and kinds[-1] == "done"
     assert (save / "weights.safetensors").is_file()
+
+
+def test_resuming_a_run_of_another_design_names_the_mismatch(graph, tmp_path, capsys):
+    save = tmp_path / "run"
+    assert main(["train", str(graph), "--epochs", "1", "--save", str(save), "--quiet"]) == 0
+    saved_as = document.load(graph).networks[0].name
+    other = document.load(graph)
+    other.networks[0].name = "Other"
+    path = tmp_path / "other.json"
+    document.save(other, path)
+    capsys.readouterr()
+    assert main(["train", str(path), "--epochs", "2", "--resume", str(save), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert f"{save}: that run trained {saved_as}, which {path} does not have" in err
+    assert "Traceback" not in err

@@ -1,8 +1,6 @@
 """End-to-end: the shipped digit examples reach their accuracy targets on CPU, seeded."""
 from __future__ import annotations
 
-import time
-
 import pytest
 import torch
 
@@ -23,12 +21,10 @@ def test_digit_examples_reach_their_accuracy(name, target):
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        t0 = time.perf_counter()
         events = list(Trainer(doc, overrides={"device": "cpu"}).run())
-        elapsed = time.perf_counter() - t0
     finally:
         torch.set_num_threads(before)
     assert not [e for e in events if e.kind == "error"], [e.data for e in events if e.kind == "error"]
     final = [e for e in events if e.kind == "epoch"][-1]
     assert final["val_accuracy"] >= target, final["val_accuracy"]
-    assert elapsed < 60
+    # How long it takes is measured by bench/bench_train.py, against a hand-written loop.

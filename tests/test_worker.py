@@ -19,7 +19,9 @@ from designer.training.plots import epoch_series, step_series
 from designer.training.worker import TrainingThread, TrainingWorker
 from graph_compiler.analysis import Analyzer
 from graph_compiler.compile import CompiledDocument
+from graph_compiler.document import Document, Edge, Network, Node
 from graph_compiler.examples import load_example
+from graph_compiler.training.engine import Trainer
 from graph_compiler.training.events import Event
 from graph_compiler.training.probe import (
     ModelProbe,
@@ -101,6 +103,8 @@ class FakeTrainer:
         self.stopped_by_flag = False
         self.ctx = None
         self.recipe = None
+        self.while_paused = None
+        self.elapsed_s = 0.0
 
     def stop(self) -> None:
         self._stop.set()
@@ -150,31 +154,82 @@ def test_worker_catches_everything_and_reports_it(qtbot):
     assert "Traceback" in d.latest["traceback"]
 
 
-def test_thread_pauses_and_stops_through_the_engine_flag(qtbot):
-    trainer = FakeTrainer(steps=100_000, delay=0.001)
+def _blobs_doc(epochs: int) -> Document:
+    nodes = [Node("x", "Input", {"shape": [2]}), Node("fc1", "Linear", {"out_features": 16}),
+             Node("act", "ReLU"), Node("fc2", "Linear", {"out_features": 3}), Node("out", "Output")]
+    edges = [Edge("x", "fc1"), Edge("fc1", "act"), Edge("act", "fc2"), Edge("fc2", "out")]
+    training = {"dataset": {"name": "blobs", "n": 300}, "epochs": epochs, "lr": 0.01, "batch_size": 32}
+    return Document([Network("Blobs", nodes, edges)], training=training)
+
+
+def test_pause_and_resume_through_the_worker_use_the_engines_pause(qtbot):
+    """The worker's pause is Trainer.pause: the run waits before its next step, the
+    worker still answers an activation request meanwhile, the clock behind elapsed and
+    ETA stands still, and resume and stop work from there."""
+    trainer = Trainer(_blobs_doc(epochs=100_000), event_interval=0.01)
     buf = TrainingBuffers()
     worker = TrainingWorker(trainer, buf)
+    service = trainer.while_paused
+    assert service is not None  # the worker hooked itself into the engine's wait
+    polls: list[tuple[int, float]] = []  # (global step, engine clock) at each wait
+
+    def waiting() -> None:
+        polls.append((trainer.ctx.global_step, trainer.elapsed_s))
+        service()
+
+    trainer.while_paused = waiting
     thread = TrainingThread(worker)
-    # Not qtbot.waitSignal: it connects a plain callable, which PySide calls in the
-    # emitting (worker) thread, racing the blocker's own event loop. A list append is safe.
+    reasons: list[str] = []
+    worker.finished.connect(reasons.append)  # a list append is safe from the worker thread
+    activations: list[dict[str, Any]] = []
+    thread.start()
+    try:
+        qtbot.waitUntil(lambda: buf.sizes()["step_points"] > 5, timeout=60_000)
+        worker.pause()
+        assert worker.paused and trainer.paused and trainer.state == "paused"
+        qtbot.waitUntil(lambda: len(polls) >= 2, timeout=60_000)
+        worker.watch("fc1")  # answered while paused: the modules stay the worker's
+
+        def activation_arrived() -> bool:
+            latest = buf.drain().latest
+            if "activation" in latest:
+                activations.append(latest["activation"])
+            return bool(activations)
+
+        qtbot.waitUntil(activation_arrived, timeout=60_000)
+        n = len(polls)
+        qtbot.waitUntil(lambda: len(polls) >= n + 4, timeout=60_000)
+        assert len({step for step, _clock in polls}) == 1, "training went on while paused"
+        assert max(c for _s, c in polls) - min(c for _s, c in polls) < 1e-6, "the clock ran while paused"
+        assert activations[0]["activation"].values.shape[1] == 16  # fc1's 16 features
+        worker.resume()
+        assert not worker.paused and trainer.state == "running"
+        qtbot.waitUntil(lambda: trainer.ctx.global_step > polls[0][0], timeout=60_000)
+        worker.stop()
+        qtbot.waitUntil(lambda: bool(reasons), timeout=60_000)
+    finally:
+        worker.stop()
+        assert thread.thread.wait(60_000)
+    assert reasons == ["stopped"]
+    assert buf.drain().latest["done"]["reason"] == "stopped"
+
+
+def test_stop_ends_a_paused_run(qtbot):
+    trainer = Trainer(_blobs_doc(epochs=100_000))
+    worker = TrainingWorker(trainer, TrainingBuffers())
+    waits: list[int] = []
+    trainer.while_paused = lambda: waits.append(1)
+    thread = TrainingThread(worker)
     reasons: list[str] = []
     worker.finished.connect(reasons.append)
+    worker.pause()  # before the first step: the run waits as soon as it starts training
     thread.start()
-    qtbot.waitUntil(lambda: buf.sizes()["step_points"] > 5, timeout=5000)
-    worker.pause()
-    time.sleep(0.2)  # let the worker park at its next event
-    before = buf.sizes()["step_points"]
-    time.sleep(0.3)
-    assert buf.sizes()["step_points"] == before  # nothing runs while paused
-    worker.resume()
-    qtbot.waitUntil(lambda: buf.sizes()["step_points"] > before, timeout=5000)
-    t0 = time.perf_counter()
+    qtbot.waitUntil(lambda: len(waits) >= 2, timeout=60_000)
+    assert trainer.ctx.global_step == 0
     worker.stop()
-    qtbot.waitUntil(lambda: bool(reasons), timeout=5000)
-    assert thread.thread.wait(5000)
-    assert time.perf_counter() - t0 < 3
-    assert reasons == ["stopped"] and trainer.stopped_by_flag
-    assert worker.paused_s >= 0.3
+    qtbot.waitUntil(lambda: bool(reasons), timeout=60_000)
+    assert thread.thread.wait(60_000)
+    assert reasons == ["stopped"]
 
 
 # ---------------------------------------------------------------- probe (Qt-free)

@@ -129,6 +129,15 @@ class EdgeItem(QGraphicsPathItem):
         self._shape = None
         self.setPath(bounds)
 
+    @property
+    def p1(self) -> QPointF:
+        """Where the wire leaves its source port (parent coordinates)."""
+        return self._p1
+
+    @property
+    def p2(self) -> QPointF:
+        return self._p2
+
     def label_shown(self) -> bool:
         """Whether the shape label has room to be drawn (at a readable zoom)."""
         return not self._label_rect.isNull()

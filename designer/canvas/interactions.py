@@ -19,9 +19,10 @@ def node_at(scene: CanvasScene, pos: QPointF) -> NodeItem | None:
     """The top-level node under ``pos``: the inside of an expanded block is read-only, so
     a click there is a click on the block."""
     item = inner_node_at(scene, pos)
-    while item is not None and item.parentItem() is not None:
+    while item is not None:
         parent = item.parentItem()
-        assert isinstance(parent, NodeItem)
+        if not isinstance(parent, NodeItem):
+            break
         item = parent
     return item
 
@@ -130,8 +131,9 @@ class MoveTracker:
 
     def __init__(self, scene: CanvasScene) -> None:
         self.scene = scene
-        self.start = {it.node_id: scene.doc_pos(it)
-                      for it in scene.selectedItems() if isinstance(it, NodeItem)}
+        self.items = [it for it in scene.selectedItems() if isinstance(it, NodeItem)]
+        self.start = {it.node_id: scene.doc_pos(it) for it in self.items}
+        scene.lift(self.items)
 
     def finish(self) -> None:
         moved: dict[str, tuple[float, float]] = {}
@@ -141,3 +143,4 @@ class MoveTracker:
                 moved[nid] = self.scene.doc_pos(item)
         if moved:
             self.scene.model.move_nodes(self.scene.network, moved)
+        self.scene.rehome([it for it in self.items if it.scene() is self.scene and it.parentItem() is None])

@@ -15,7 +15,6 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPix
 from PySide6.QtWidgets import QWidget
 
 from designer.canvas import style
-from designer.layout import NODE_W
 
 if TYPE_CHECKING:
     from designer.canvas.view import CanvasView
@@ -100,10 +99,27 @@ class Minimap(QWidget):
             self.rebuild()
 
     def rebuild(self) -> None:
-        nodes = list(self.view.scene().nodes.values())
+        scene = self.view.scene()
+        net = self.view.model.doc.network(self.view.network)
+        # Positions from the document (plain tuples): asking 10,000 items for pos() through
+        # the Qt bindings costs more than all the drawing.
+        boxes: list[tuple[float, float, float, float, str]] = []
+        colours: dict[str, str] = {}
+        error = style.colors().error
+        for node in net.nodes if net is not None else ():
+            item = scene.nodes.get(node.id)
+            if item is None:
+                continue
+            colour = colours.get(item.category)
+            if colour is None:
+                colour = colours[item.category] = style.category_hex(item.category)
+            boxes.append((node.pos[0], node.pos[1], item.width, item.height,
+                          error if item.errors else colour))
         rect = QRectF()
-        for it in nodes:
-            rect = rect.united(QRectF(it.pos().x(), it.pos().y(), NODE_W, it.height))
+        if boxes:
+            rect = QRectF(min(b[0] for b in boxes), min(b[1] for b in boxes), 0, 0)
+            rect.setRight(max(b[0] + b[2] for b in boxes))
+            rect.setBottom(max(b[1] + b[3] for b in boxes))
         rect = rect.adjusted(-40, -40, 40, 40)
         # Grow the shorter side so the graph sits centred at the widget's aspect ratio.
         aspect = (self.width() - 2 * PAD) / (self.height() - 2 * PAD)
@@ -128,11 +144,15 @@ class Minimap(QWidget):
         p.drawRoundedRect(QRectF(0.5, 0.5, self.width() - 1, self.height() - 1), 6, 6)
         p.setPen(Qt.PenStyle.NoPen)
         s = self._scale()
-        for it in nodes:
-            colour = c.error if it.errors else style.category_hex(it.category)
+        # One drawRects call per colour: a 10,000-node graph is a handful of C++ calls.
+        left, top = self._world.left(), self._world.top()
+        by_colour: dict[str, list[QRectF]] = {}
+        for x, y, w, h, colour in boxes:
+            by_colour.setdefault(colour, []).append(
+                QRectF(PAD + (x - left) * s, PAD + (y - top) * s, max(2.0, w * s), max(2.0, h * s)))
+        for colour, rects in by_colour.items():
             p.setBrush(style.qcolor(colour))
-            top_left = self.to_map(it.pos())
-            p.drawRect(QRectF(top_left.x(), top_left.y(), max(2.0, NODE_W * s), max(2.0, it.height * s)))
+            p.drawRects(rects)
         p.end()
         self._pixmap = pix
         self.update()

@@ -16,6 +16,7 @@ from designer.canvas.edge_item import EdgeItem, EdgeKey
 from designer.canvas.folding import Folding, Frame, Path
 from designer.canvas.node_item import PORT_R, NodeItem
 from designer.canvas.routing import ROUTE_LIMIT
+from designer.canvas.tiles import TiledScene
 from designer.layout import NODE_W
 from designer.model import DocumentModel
 from graph_compiler.analysis import ERROR
@@ -24,7 +25,7 @@ from graph_compiler.catalog import REGISTRY
 MARGIN = 1500.0  # free space around the graph, so there is room to add nodes
 
 
-class CanvasScene(QGraphicsScene):
+class CanvasScene(TiledScene):
     """``build=False`` leaves the scene empty until ``ensure_built`` (the view calls it when
     first shown): a model with a hundred block tabs opens at the cost of the tab in view."""
 
@@ -78,6 +79,7 @@ class CanvasScene(QGraphicsScene):
 
     def dragged(self) -> None:
         """After Qt moved the selected nodes for a mouse drag: snap them, drag their wires."""
+        self._map = None
         for item in self.selectedItems():
             if isinstance(item, NodeItem):
                 pos = self.snap_point(item.pos())
@@ -129,11 +131,13 @@ class CanvasScene(QGraphicsScene):
 
     def rebuild(self) -> None:
         self.built = True
+        self._map = None
         self._syncing += 1
         try:
             for e in self.edges.values():
                 e.detach()
             self.clear()
+            self._tiles.clear()
             self.nodes.clear()
             self.edges.clear()
             self._item_sig.clear()
@@ -190,7 +194,7 @@ class CanvasScene(QGraphicsScene):
         self._sync(item, node)
         x, y = self.folding.place(node.id, node.pos)
         item.setPos(x, y)
-        self.addItem(item)
+        self.home(item)
         return item
 
     def make_item(self, network: str, node: Any) -> NodeItem:
@@ -210,6 +214,7 @@ class CanvasScene(QGraphicsScene):
 
     def place_all(self) -> None:
         """Put every top-level item where its node is, plus the room made for frames."""
+        self._map = None
         net = self.model.doc.network(self.network)
         if net is None:
             return
@@ -223,6 +228,7 @@ class CanvasScene(QGraphicsScene):
                         item.setPos(x, y)
             for e in self.edges.values():
                 e.adjust()
+            self.rehome(list(self.nodes.values()))
         finally:
             self._syncing -= 1
         self._grow(list(self.nodes.values()))
@@ -276,7 +282,7 @@ class CanvasScene(QGraphicsScene):
         if self.overview:
             item.setCacheMode(EdgeItem.CacheMode.DeviceCoordinateCache)
         self.edges[key] = item
-        self.addItem(item)
+        self.home(item)
 
     def _remove_edge(self, key: EdgeKey) -> None:
         item = self.edges.pop(key, None)
@@ -318,16 +324,22 @@ class CanvasScene(QGraphicsScene):
                 if node is None:
                     if item is not None:
                         self._remove_node(nid)
+                        self._map = None
                     continue
                 if item is None:
                     item = self._create(node)
+                    self._map = None
                 else:
+                    if item.type_name != node.type:
+                        self._map = None  # another colour on the map
                     self._sync(item, node)
                     x, y = self.folding.place(nid, node.pos)
-                    if (item.pos().x(), item.pos().y()) != (x, y):
+                    if (item.pos().x(), item.pos().y()) != (x, y) or item.parentItem() is None:
                         item.setPos(x, y)
                         for e in item.edges:
                             e.adjust()
+                        self.rehome([item])
+                        self._map = None
                 touched.append(item)
         finally:
             self._syncing -= 1
@@ -341,6 +353,7 @@ class CanvasScene(QGraphicsScene):
         if network != self.network or not self.built:
             return
         self.folding.unfold_all_runs()  # rewired: a folded run may no longer be one
+        self._map = None
         net = self.model.doc.network(network)
         keys = {e.key for e in net.edges} if net is not None else set()
         changed: set[str] = set()
@@ -394,7 +407,8 @@ class CanvasScene(QGraphicsScene):
             items = list(self.nodes.items())
         else:
             items = [(nid, self.nodes[nid]) for nid in ids if nid in self.nodes]
-        self._apply(items, infos, errors)
+        if self._apply(items, infos, errors):
+            self._map = None  # the map outlines broken nodes
         self._count_runs(infos)
         for _path, item in self.folding.frames():
             assert item.frame is not None
@@ -411,6 +425,7 @@ class CanvasScene(QGraphicsScene):
 
     def runs_changed(self, firsts: list[str]) -> None:
         """After folding or unfolding runs: counts for the folded, own counts for the rest."""
+        self._map = None
         ready = self.model.analysis_if_ready()
         if ready is None:
             return
@@ -429,18 +444,24 @@ class CanvasScene(QGraphicsScene):
             if d.network == frame.network and d.node and d.severity == ERROR and (ids is None or d.node in ids):
                 errors.setdefault(d.node, []).append(d.message)
         items = frame.nodes.items() if ids is None else [(n, frame.nodes[n]) for n in ids if n in frame.nodes]
-        self._apply(list(items), infos, errors)
+        if self._apply(list(items), infos, errors):
+            self._map = None
 
     @staticmethod
-    def _apply(items: list[tuple[str, NodeItem]], infos: dict[str, Any], errors: dict[str, list[str]]) -> None:
+    def _apply(items: list[tuple[str, NodeItem]], infos: dict[str, Any], errors: dict[str, list[str]]) -> bool:
+        """Returns whether any item became broken or whole."""
+        flipped = False
         for nid, item in items:
             node_info = infos.get(nid)
+            was_broken = bool(item.errors)
             item.set_analysis(node_info, errors.get(nid, []))
+            flipped = flipped or was_broken != bool(item.errors)
             outs = node_info.outputs if node_info is not None else None
             for edge in item.edges:
                 if edge.src is item and edge.key[0] == nid:
                     sp = edge.key[1]
                     edge.set_type(outs[sp] if outs and sp < len(outs) else None)
+        return flipped
 
     # ------------------------------------------------------------ background
 

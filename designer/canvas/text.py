@@ -68,6 +68,34 @@ _RULES: dict[str, Callable[[dict[str, Any]], str]] = {
     "GroupNorm": lambda p: f"{p.get('num_groups', 1)} groups",
 }
 
+_SCALAR = {"add": "x + {v}", "sub": "x - {v}", "mul": "x × {v}", "div": "x / {v}", "rsub": "{v} - x",
+           "rdiv": "{v} / x", "pow": "x ^ {v}"}
+
+# The nodes imported models use (tensor plumbing, learned tensors, attention pieces).
+_RULES.update({
+    "AdaptiveMaxPool1d": lambda p: f"→ {_k1(p.get('output_size', 1))}",
+    "AdaptiveMaxPool2d": lambda p: f"→ {_k(p.get('output_size', 1))}",
+    "Dropout2d": lambda p: f"p={p.get('p', 0.5)}",
+    "StochasticDepth": lambda p: f"p={p.get('p', 0.5)}, {p.get('mode', 'row')}",
+    "ChannelShuffle": lambda p: f"{p.get('groups', 2)} groups",
+    "Transpose": lambda p: f"{p.get('dim0', 1)} ↔ {p.get('dim1', 2)}",
+    "Permute": lambda p: "(" + ", ".join(map(str, p.get("dims", []))) + ")",
+    "Index": lambda p: f"[{p.get('index', '')}]",
+    "Expand": lambda p: "[B, " + ", ".join(map(str, p.get("size", []))) + "]",
+    "Parameter": lambda p: ("[" + ", ".join(map(str, p.get("shape", []))) + "]"
+                            + (" buffer" if p.get("kind") == "buffer" else "")),
+    "ScalarOp": lambda p: _SCALAR.get(p.get("op", "mul"), "?").format(v=p.get("value", 1.0)),
+    "UnaryOp": lambda p: str(p.get("op", "neg")),
+    "Reduce": lambda p: f"{p.get('op', 'sum')}, dim {p.get('dim', 1)}",
+    "Mean": lambda p: f"dim {p.get('dim', 1)}",
+    "Softmax": lambda p: f"dim {p.get('dim', -1)}",
+    "ScaledDotProductAttention": lambda p: "causal" if p.get("is_causal") else "",
+    "MaskedFill": lambda p: "mask == 0" if p.get("fill_where", "zero") == "zero" else "mask != 0",
+    "Split": lambda p: ", ".join(map(str, p.get("split_sizes", []))) + f" on dim {p.get('dim', 1)}",
+    "Upsample": lambda p: (f"→ {_k(p['size'])}" if p.get("size") is not None
+                           else f"×{p.get('scale_factor', 2)}") + f" {p.get('mode', 'nearest')}",
+})
+
 
 def key_params(type_name: str, params: dict[str, Any]) -> str:
     """A one-line summary of the params that matter; '' when there is nothing to say."""

@@ -27,7 +27,16 @@ from PySide6.QtGui import (
     QShowEvent,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QGraphicsView, QLineEdit, QMenu, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsView,
+    QLineEdit,
+    QMenu,
+    QRubberBand,
+    QStyle,
+    QStyleOptionGraphicsItem,
+    QStyleOptionRubberBand,
+    QWidget,
+)
 
 from designer import theme
 from designer.canvas import edit_actions as act
@@ -142,7 +151,8 @@ class CanvasView(QGraphicsView):
 
     def fit_all(self) -> None:
         """The whole graph in view, centred, at most at its real size (scale 1.0)."""
-        self.scene().ensure_built()
+        if not self.scene().built:
+            return  # fitted when first shown
         vp = self.viewport().rect()
         if not self.scene().nodes or vp.width() < 2 or vp.height() < 2:
             return
@@ -217,8 +227,30 @@ class CanvasView(QGraphicsView):
         self.scale(factor, factor)
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        self.scene().set_overview(self.transform().m11() < LOD.EDGE_CURVES)
+        scale = self.transform().m11()
+        self.scene().set_overview(scale < LOD.EDGE_CURVES)
+        if scale < LOD.NODE_TITLES and self.scene().built:
+            self._paint_map(event)  # too far out for any text: one picture, not N items
+            return
         super().paintEvent(event)
+
+    def _paint_map(self, event: QPaintEvent) -> None:
+        painter = QPainter(self.viewport())
+        painter.setTransform(self.viewportTransform())
+        scene = self.scene()
+        scene.drawBackground(painter, self.mapToScene(event.rect()).boundingRect())
+        scene.draw_map(painter)
+        if self._wire is not None:
+            self._wire.wire.paint(painter, QStyleOptionGraphicsItem())
+        band = self.rubberBandRect()
+        if not band.isNull():
+            painter.resetTransform()
+            option = QStyleOptionRubberBand()
+            option.initFrom(self.viewport())
+            option.rect = band
+            option.shape = QRubberBand.Shape.Rectangle
+            self.style().drawControl(QStyle.ControlElement.CE_RubberBand, option, painter, self.viewport())
+        painter.end()
 
     # ------------------------------------------------------------ additions
 
@@ -256,6 +288,7 @@ class CanvasView(QGraphicsView):
         self.refresh_theme()
 
     def refresh_theme(self) -> None:
+        self.scene().map_changed()
         for item in self.scene().items():
             item.update()
         self.scene().update()

@@ -66,16 +66,25 @@ class CodePanel(QWidget):
 
     def schedule(self) -> None:
         self.pending = True
-        if self.isVisible():
+        if self.on_screen():
             self.timer.start()
+
+    def on_screen(self) -> bool:
+        """Visible and not behind another tab of its dock group (a tabbed dock that is
+        not the current tab still counts as visible to Qt)."""
+        return self.isVisible() and not self.visibleRegion().isEmpty()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if self.pending:
+        self.on_visibility(True)
+
+    def on_visibility(self, visible: bool) -> None:
+        """Shown, or its dock's tab brought forward: catch up with the edits it skipped."""
+        if visible and self.pending:
             self.timer.start(0)
 
     def _refresh_if_visible(self) -> None:
-        if self.isVisible():  # a tab shown for a moment while docks settle: not yet
+        if self.on_screen():  # a tab shown for a moment while docks settle: not yet
             self.refresh()
 
     def refresh(self) -> None:

@@ -67,14 +67,19 @@ class SummaryPanel(QWidget):
         self._mark_stale()
 
     def _refresh_if_visible(self) -> None:
-        if self.isVisible():
+        # Not behind another tab of its dock group, which Qt still calls visible.
+        if self.isVisible() and not self.visibleRegion().isEmpty():
             self.refresh()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if self._stale:
-            # Through the timer: docks show every tab for a moment while they settle, and a
-            # 10,000-row table must not be built for a tab nobody ends up seeing.
+        self.on_visibility(True)
+
+    def on_visibility(self, visible: bool) -> None:
+        """Shown, or its dock's tab brought forward. Through the timer: docks show every
+        tab for a moment while they settle, and a 10,000-row table must not be built for a
+        tab nobody ends up seeing."""
+        if visible and self._stale:
             self.timer.start(0)
 
     def refresh(self) -> None:
@@ -89,8 +94,13 @@ class SummaryPanel(QWidget):
         bold.setBold(True)
         for index, net in enumerate(doc.networks):
             info = analysis.networks.get(net.name)
+            known = info is not None and info.ok  # an invalid network's totals are unknown, not partial
             top = QTreeWidgetItem([net.name, "main network" if index == 0 else "network", "",
-                                   f"{info.total_params:,}" if info else "", human(info.flops) if info else ""])
+                                   f"{info.total_params:,}" if known and info else "?" if info else "",
+                                   human(info.flops) if known and info else "?" if info else ""])
+            if info is not None and not info.ok:
+                for col in (3, 4):
+                    top.setToolTip(col, "unknown: this network has errors (see Diagnostics)")
             top.setData(0, _NET_ROLE, net.name)
             for col in range(len(COLUMNS)):
                 top.setFont(col, bold)
@@ -104,7 +114,9 @@ class SummaryPanel(QWidget):
                 node = info.nodes[node_id]
                 shapes = node.output_shapes
                 shape_text = "?" if shapes is None else ", ".join(fmt_shape(s) for s in shapes)
-                row = QTreeWidgetItem([node_id, node.type, shape_text, f"{node.n_params:,}", human(node.flops)])
+                inferred = node.outputs is not None
+                row = QTreeWidgetItem([node_id, node.type, shape_text, f"{node.n_params:,}" if inferred else "?",
+                                       human(node.flops) if inferred else "?"])
                 row.setData(0, _NET_ROLE, net.name)
                 row.setData(0, _NODE_ROLE, node_id)
                 row.setToolTip(4, f"{node.flops:,} FLOPs (batch 1)")
@@ -117,10 +129,12 @@ class SummaryPanel(QWidget):
         for col in (3, 4):
             item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
-    def totals(self) -> dict[str, tuple[int, int]]:
-        """{network: (params, flops)} from the current analysis (for tests and tooling)."""
+    def totals(self) -> dict[str, tuple[int | None, int | None]]:
+        """{network: (params, flops)} from the current analysis (for tests and tooling);
+        None for a network with errors."""
         analysis = self.model.analysis
-        return {name: (info.total_params, info.flops) for name, info in analysis.networks.items()}
+        return {name: (info.total_params, info.flops) if info.ok else (None, None)
+                for name, info in analysis.networks.items()}
 
     def _on_activated(self, item: QTreeWidgetItem, _col: int) -> None:
         node_id = item.data(0, _NODE_ROLE)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QProgressBar,
+    QScrollArea,
     QSpinBox,
     QToolButton,
     QWidget,
@@ -52,6 +53,20 @@ def _spin(what: str, hi: int) -> QSpinBox:
     s.setToolTip(f"Override the {what}; 'file' = the document's setting")
     return s
 
+
+
+def scrolling_row(row: QWidget) -> QScrollArea:
+    """A one-row bar that scrolls sideways when the dock is narrower than all its controls,
+    instead of forcing its width on the window (which squeezed the palette to 90 px)."""
+    area = QScrollArea()
+    area.setWidget(row)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+    area.setFixedHeight(row.sizeHint().height() + area.horizontalScrollBar().sizeHint().height())
+    area.setMinimumWidth(200)
+    return area
 
 class RunControls(QWidget):
     """Run / Pause / Resume / Stop, device, epochs / batch size / lr, Save Weights."""

@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -39,14 +38,14 @@ from designer import theme
 from designer.training.actions import TrainingActions
 from designer.training.activations import ActivationView
 from designer.training.buffers import Drained, TrainingBuffers
-from designer.training.controls import RunControls, RunStatus
+from designer.training.controls import RunControls, RunStatus, scrolling_row
 from designer.training.evaluation import EvaluationView
 from designer.training.health import HealthView
 from designer.training.insight import InsightView
 from designer.training.pacing import Pacer
 from designer.training.plot_theme import apply_plot_theme
 from designer.training.plots import CurveBoard
-from designer.training.results import TrainedResult, attach_result, trained_result
+from designer.training.results import TrainedResult
 from designer.training.run_history import RunHistory, RunRecord, make_label, thin
 from designer.training.samples_view import SamplesView
 from graph_compiler.errors import NetwrightError
@@ -56,19 +55,6 @@ if TYPE_CHECKING:
     from graph_compiler.document import Document
     from graph_compiler.training.engine import Trainer
     from designer.training.worker import TrainingThread, TrainingWorker
-
-def _scrolling_row(row: QWidget) -> QScrollArea:
-    """A one-row bar that scrolls sideways when the dock is narrower than all its controls,
-    instead of forcing its width on the window (which squeezed the palette to 90 px)."""
-    area = QScrollArea()
-    area.setWidget(row)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QScrollArea.Shape.NoFrame)
-    area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-    area.setFixedHeight(row.sizeHint().height() + area.horizontalScrollBar().sizeHint().height())
-    area.setMinimumWidth(200)
-    return area
 
 
 # torch is imported only when a run starts (worker, probe, engine): the window paints first.
@@ -98,9 +84,7 @@ class TrainingDashboard(QWidget):
     """One per main window. ``model`` is the DocumentModel (``doc``, ``path`` and its
     change signals); ``history`` keeps earlier runs for the overlays."""
 
-    # {node id: {"dead_fraction", "saturated_fraction", "grad_norm", "level", ...}} for the
-    # canvas badges: from the worker while training, from the Insight units after it.
-    nodeHealth = Signal(object)
+    nodeHealth = Signal(object)  # {node: units row} for canvas badges: worker, then Insight
     runStarted = Signal()
     runFinished = Signal(str)  # done reason
 
@@ -115,7 +99,6 @@ class TrainingDashboard(QWidget):
         self.buffers: TrainingBuffers | None = None
         self.worker: TrainingWorker | None = None
         self.run_thread: TrainingThread | None = None
-        self.result: TrainedResult | None = None
         self.state = "idle"  # idle | running | paused | stopping | finished | error
         self.stale = False
         self.last_error: str | None = None
@@ -217,7 +200,7 @@ class TrainingDashboard(QWidget):
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
-        lay.addWidget(_scrolling_row(self.controls))
+        lay.addWidget(scrolling_row(self.controls))
         lay.addWidget(self.status)
         lay.addWidget(self.error_label)
         lay.addWidget(self.tabs, 1)
@@ -248,6 +231,18 @@ class TrainingDashboard(QWidget):
             signal.connect(self._on_document_edited)
         m.documentReset.connect(self._on_document_reset)
         m.pathChanged.connect(lambda _p: self._update_overlays())
+
+    # ------------------------------------------------------------ the trained result
+    @property
+    def result(self) -> TrainedResult | None:
+        """The last run of the open document: owned by the document model, so it goes
+        when another document is loaded or the model is gone."""
+        trained = self.model.trained
+        return trained if isinstance(trained, TrainedResult) else None
+
+    @result.setter
+    def result(self, value: TrainedResult | None) -> None:
+        self.model.trained = value
 
     # ------------------------------------------------------------ run control
     def overrides(self) -> dict[str, Any]:
@@ -431,13 +426,11 @@ class TrainingDashboard(QWidget):
             from designer.training.worker import make_probe
 
             probe = worker.probe if worker is not None and worker.probe is not None else make_probe(trainer)
-            self.result = TrainedResult(trainer, reason, probe, self._run_started, stale=self.stale,
-                                        info=dict(self._run_info))
+            result = TrainedResult(trainer, reason, probe, self._run_started, stale=self.stale,
+                                   info=dict(self._run_info))
             run_doc = self._run_doc() if self._run_doc is not None else None
-            if run_doc is not None:
-                attach_result(run_doc, self.result)
-            if run_doc is not self.model.doc:  # another file was opened meanwhile
-                self.result = None
+            # Another file opened meanwhile: its model must not get these weights.
+            self.result = result if run_doc is self.model.doc else None
         self._record_history(reason)
         self.state = "error" if reason == "error" else "finished"
         words = {"completed": "Finished", "stopped": "Stopped", "early_stopping": "Stopped early (no improvement)",
@@ -495,7 +488,7 @@ class TrainingDashboard(QWidget):
             self.worker.watch(node_id, network)
             self.activations.show_message(f"Capturing {node_id}…")
             return
-        result = self.result or trained_result(self.model.doc)
+        result = self.result
         if result is None or result.probe is None:
             self.activations.show_message(f"Train the network to see what {node_id} outputs.")
             return

@@ -1,13 +1,11 @@
-"""Trained weights stay attached to their document in memory.
+"""The result of a training run in the app: the trainer with its modules, the probe.
 
-A registry keyed by the Document object (by identity: Documents are dataclasses and
-not hashable), cleaned up when the document is garbage-collected. Anything in the app
-that wants the trained modules (sampling, activations, export with weights) asks
-``trained_result(model.doc)``; a new or reopened document simply has none.
+The document model owns it (``DocumentModel.trained``): it lives as long as the model
+holds the document it was trained on, so a new or reopened document has none and a
+closed window frees the modules.
 """
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,23 +41,4 @@ class TrainedResult:
         return self.saved
 
 
-_results: dict[int, TrainedResult] = {}
-
-
-def attach_result(doc: Any, result: TrainedResult) -> None:
-    key = id(doc)
-    if key not in _results:
-        # Drop the entry when the document dies, so a recycled id() never finds old weights.
-        weakref.finalize(doc, _results.pop, key, None)
-    _results[key] = result
-
-
-def trained_result(doc: Any) -> TrainedResult | None:
-    return _results.get(id(doc))
-
-
-def detach_result(doc: Any) -> None:
-    _results.pop(id(doc), None)
-
-
-__all__ = ["TrainedResult", "attach_result", "detach_result", "trained_result"]
+__all__ = ["TrainedResult"]

@@ -6,10 +6,10 @@ Rules it keeps:
 - Everything that goes wrong in the thread is caught and posted as an error message, so
   the app stays alive.
 - Stop goes through the engine's stop flag, never ``QThread.terminate()``.
-- Pause is taken at an event boundary (at most ~50 ms of steps later, the engine's
-  event interval): the worker parks there, still in charge of the modules, so it can
-  answer activation requests while paused. The engine's generator is suspended inside a
-  ``yield`` then, so no step runs and its samples/s ignore the pause.
+- Pause is the engine's own (``Trainer.pause``): the run waits before its next step
+  and calls back into this worker (``Trainer.while_paused``) in this thread, so it can
+  still answer activation requests while paused. The engine's clock leaves the paused
+  time out, and elapsed time and ETA are read from it.
 - The modules belong to this thread while the run lasts; activations and per-layer norms
   are computed here, between events, and posted to the buffers.
 """
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 HEALTH_INTERVAL_S = 0.25  # per-layer norms at most 4x a second
 BADGE_INTERVAL_S = 2.0  # dead / saturated units for the canvas badges (one probe forward pass)
 ACTIVATION_INTERVAL_S = 1.0  # refresh of the watched node's activations while training
-PARK_POLL_S = 0.05
 
 _threads_configured = False
 
@@ -82,16 +81,13 @@ class TrainingWorker(QObject):
                  on_event: Callable[[Event], None] | None = None) -> None:
         super().__init__()
         self.trainer = trainer
+        trainer.while_paused = self._service  # called in this thread while the run waits
         self.buffers = buffers
         self.on_event = on_event  # test hook, called in the worker thread
         self.reason = "error"
         self.probe: ModelProbe | None = None
         self.started = time.time()
-        self.paused_s = 0.0
         self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
-        self._paused = False
-        self._stop = False
         self._watch: tuple[str, str | None] | None = None  # (node id, network)
         self._watch_new = False
         self._last_health = 0.0
@@ -104,7 +100,7 @@ class TrainingWorker(QObject):
         self._samples_per_s: float | None = None
         self._pred_index: tuple[int, ...] = ()
         self._pred_images: np.ndarray | None = None
-        self._t0 = time.perf_counter()
+        self._elapsed0 = 0.0  # the engine's clock at "start": set-up is not training time
         self._step = 0
         self._epochs = 0
         self._steps_per_epoch = 1
@@ -113,44 +109,34 @@ class TrainingWorker(QObject):
 
     # ------------------------------------------------------------ control (any thread)
     def pause(self) -> None:
-        with self._lock:
-            self._paused = True
+        self.trainer.pause()  # the run waits before its next step
 
     def resume(self) -> None:
-        with self._lock:
-            self._paused = False
-            self._wake.notify_all()
+        self.trainer.resume()
 
     def stop(self) -> None:
-        with self._lock:
-            self._stop = True
-            self._paused = False
-            self._wake.notify_all()
-        self.trainer.stop()  # thread-safe in the engine; ends the run after the current step
+        self.trainer.stop()  # ends the run after the current step, paused or not
 
     @property
     def paused(self) -> bool:
-        with self._lock:
-            return self._paused
+        return bool(self.trainer.paused)
 
     def watch(self, node_id: str | None, network: str | None = None) -> None:
         """Capture this node's activations now (at the next event) and then every second."""
         with self._lock:
             self._watch = (node_id, network) if node_id else None
             self._watch_new = node_id is not None
-            self._wake.notify_all()
 
     # ------------------------------------------------------------ the thread
     @Slot()
     def run(self) -> None:
-        self._t0 = time.perf_counter()
         try:
             gen = self.trainer.run()
             for event in gen:
                 self._handle(event)
                 if self.on_event is not None:
                     self.on_event(event)
-                self._between_events()
+                self._service()
         except BaseException as exc:  # noqa: BLE001 - nothing may escape the thread
             first = (str(exc).strip().splitlines() or [""])[0]
             self.buffers.message("error", f"training crashed: {type(exc).__name__}: {first}")
@@ -159,18 +145,8 @@ class TrainingWorker(QObject):
         finally:
             self.finished.emit(self.reason)
 
-    def _between_events(self) -> None:
-        self._service()
-        while True:
-            with self._lock:
-                if not self._paused or self._stop:
-                    return
-                t = time.perf_counter()
-                self._wake.wait(PARK_POLL_S)
-                self.paused_s += time.perf_counter() - t
-            self._service()  # answer activation requests while parked
-
     def _service(self) -> None:
+        """Activations of the watched node and per-layer norms, when due (worker thread)."""
         now = time.perf_counter()
         with self._lock:
             watch, fresh = self._watch, self._watch_new
@@ -251,8 +227,7 @@ class TrainingWorker(QObject):
             self.buffers.put("sample", dict(d))
         elif kind == "start":
             # Elapsed / ETA count from here: set-up (first-run imports, data) is not training.
-            self._t0 = time.perf_counter()
-            self.paused_s = 0.0
+            self._elapsed0 = float(self.trainer.elapsed_s)
             self._epochs = int(d.get("epochs", 0))
             self._progress = self._progress0 = int(d.get("start_epoch", 0)) / max(1, self._epochs)
             self._steps_per_epoch = int(d.get("steps_per_epoch", 1))
@@ -275,7 +250,7 @@ class TrainingWorker(QObject):
     def _post_progress(self, d: dict[str, Any]) -> None:
         if d.get("samples_per_s"):
             self._samples_per_s = d["samples_per_s"]  # done / start events carry none: keep the last
-        elapsed = time.perf_counter() - self._t0 - self.paused_s
+        elapsed = float(self.trainer.elapsed_s) - self._elapsed0
         progress = self._progress
         done = progress - self._progress0  # a resumed run starts part-way
         eta = elapsed * (1 - progress) / done if done > 1e-6 else None

@@ -36,6 +36,28 @@ def _scalar_forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[s
     return [f"{outs[0] or '_'} = " + _SCALAR_OPS[p["op"]].format(x=ins[0], v=value)]
 
 
+_UNARY = ("neg", "abs", "exp", "log", "sqrt", "rsqrt", "square", "reciprocal", "sin", "cos", "tanh", "erf")
+
+
+def _unary_forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+    value = f"-{ins[0]}" if p["op"] == "neg" else f"torch.{p['op']}({ins[0]})"
+    return [f"{outs[0] or '_'} = {value}"]
+
+
+def _clamp_resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str, Any]:
+    lo, hi = params["min"], params["max"]
+    if lo is None and hi is None:
+        raise ShapeError("Clamp: give min, max or both", "min")
+    if lo is not None and hi is not None and lo > hi:
+        raise ShapeError(f"Clamp: min {lo:g} is above max {hi:g}", "min")
+    return params
+
+
+def _clamp_forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+    bounds = ", ".join(f"{k}={py(p[k])}" for k in ("min", "max") if p[k] is not None)
+    return [f"{outs[0] or '_'} = {ins[0]}.clamp({bounds})"]
+
+
 def _matmul_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     a, b = ins[0], ins[1]
     # Rank >= 3 on both sides: dim 0 is the batch, so a [B, D] input would make the batch
@@ -70,6 +92,19 @@ SPECS = [
                 Param("value", "float", 1.0, "the constant v", min=-1e12, max=1e12, always=True)),
         forward=_scalar_forward, shape=_same, count=no_cost,
         aliases=("scale", "multiply by constant", "add constant", "shift", "power", "constant"),
+    ),
+    NodeSpec(
+        "UnaryOp", CAT, "An element-wise function: -x, abs, exp, log, sqrt, rsqrt, square, reciprocal, sin, "
+        "cos, tanh or erf.",
+        params=(Param("op", "choice", "neg", "the function", choices=_UNARY, always=True),),
+        forward=_unary_forward, shape=_same, count=no_cost,
+        aliases=("negate", "exp", "log", "sqrt", "abs", "square", "math", "elementwise", "function"),
+    ),
+    NodeSpec(
+        "Clamp", CAT, "Limits values to [min, max] (either bound may be left out).",
+        params=(Param("min", "float", None, "lower bound (empty: none)", nullable=True, min=-1e30, max=1e30),
+                Param("max", "float", None, "upper bound (empty: none)", nullable=True, min=-1e30, max=1e30)),
+        forward=_clamp_forward, resolve=_clamp_resolve, shape=_same, count=no_cost, aliases=("clip", "limit", "bound"),
     ),
     NodeSpec(
         "Matmul", CAT, "Batched matrix product a @ b: [B, ..., M, K] @ [B, ..., K, N] -> [B, ..., M, N].",

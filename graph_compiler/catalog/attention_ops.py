@@ -32,6 +32,18 @@ def _sdpa_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
     if q[:-2] != k[:-2] or k[:-2] != v[:-2]:
         raise ShapeError(f"ScaledDotProductAttention: the leading dims of {fmt_shape(q)}, {fmt_shape(k)} "
                          f"and {fmt_shape(v)} differ")
+    mask = ins[3] if len(ins) > 3 else None
+    if mask is not None:
+        if params["is_causal"]:
+            raise ShapeError("ScaledDotProductAttention: give is_causal or a mask, not both", "is_causal")
+        scores = (*q[:-1], k[-2])
+        try:
+            fits = len(mask) == len(q) and broadcast_shape("", "", [scores, mask]) == scores
+        except ShapeError:
+            fits = False
+        if not fits:
+            raise ShapeError(f"ScaledDotProductAttention: mask {fmt_shape(mask)} does not broadcast to the "
+                             f"scores {fmt_shape(scores)} (queries x keys)")
     return [(*q[:-1], v[-1])]
 
 
@@ -52,11 +64,12 @@ def _sdpa_init(p: dict[str, Any]) -> str | None:
 
 def _sdpa_fwd(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
     out = outs[0] or "_"
-    names = [v or "None" for v in ins]
+    qkv = [v or "None" for v in ins[:3]]
+    mask = [f"attn_mask={ins[3]}"] if len(ins) > 3 and ins[3] else []
     if mod is not None:
-        return [f"{out} = {mod}({', '.join(names)})"]
+        return [f"{out} = {mod}({', '.join(qkv + mask)})"]
     options = call_expr("f", _SDPA_PARAMS, p, skip=("dropout_p",))[2:-1]
-    args = ", ".join([*names, options] if options else names)
+    args = ", ".join(qkv + mask + ([options] if options else []))
     return [f"{out} = nn.functional.scaled_dot_product_attention({args})"]
 
 
@@ -94,7 +107,9 @@ SPECS = [
         "(torch's fused attention; is_causal for a GPT-style decoder).",
         params=_SDPA_PARAMS,
         inputs=(Port("q", "queries [B, ..., T, D]"), Port("k", "keys [B, ..., S, D]"),
-                Port("v", "values [B, ..., S, Dv]")),
+                Port("v", "values [B, ..., S, Dv]"),
+                Port("attn_mask", "added to the scores (-inf hides a key); broadcasts to [B, ..., T, S]",
+                     optional=True)),
         init=_sdpa_init, forward=_sdpa_fwd, shape=_sdpa_shape, count=_sdpa_count,
         support=("ScaledDotProductAttention",),
         support_used=lambda p: ("ScaledDotProductAttention",) if p["dropout_p"] else (),

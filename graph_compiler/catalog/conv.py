@@ -15,6 +15,7 @@ from graph_compiler.catalog.spec import (
     Shape,
     ShapeError,
     ShapeFn,
+    call_expr,
     fmt_shape,
     pair,
 )
@@ -182,10 +183,27 @@ def _upsample_resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str,
     if not 3 <= len(shape) <= 5:
         raise ShapeError(f"Upsample expects [B, C, L], [B, C, H, W] or [B, C, D, H, W], "
                          f"gets {fmt_shape(shape)}")
+    size, scale = params.get("size"), params.get("scale_factor")
+    if (size is None) == (scale is None):
+        raise ShapeError("Upsample: give scale_factor or size, not both (clear scale_factor to resize "
+                         "to a fixed size)", "size" if size is not None else "scale_factor")
+    if isinstance(size, tuple) and len(size) != len(shape) - 2:
+        raise ShapeError(f"Upsample: size {list(size)} has {len(size)} entries; {fmt_shape(shape)} has "
+                         f"{len(shape) - 2} spatial dims", "size")
+    if params.get("align_corners") is not None and mode == "nearest":
+        raise ShapeError("Upsample: align_corners works with the linear, bilinear and bicubic modes only",
+                         "align_corners")
     return params
 
 
+def _upsample_init(p: dict[str, Any]) -> str:
+    skip = ("scale_factor",) if p.get("size") is not None else ("size",)
+    return call_expr("nn.Upsample", _UPSAMPLE_PARAMS, p, skip=skip)
+
+
 def _upsample_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
+    if params.get("size") is not None:
+        return [(*ins[0][:2], *pair(params["size"], len(ins[0]) - 2))]
     f = params["scale_factor"]
     # torch: floor(size * scale_factor), computed in double precision as here.
     out = [int(d * f) for d in ins[0][2:]]
@@ -195,6 +213,16 @@ def _upsample_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]
         raise ShapeError(f"Upsample: scale_factor={f} shrinks {fmt_shape(ins[0])} to nothing", "scale_factor")
     return [(*ins[0][:2], *out)]
 
+
+_UPSAMPLE_PARAMS = (
+    Param("scale_factor", "float", 2.0, "size multiplier (empty when resizing to size)", min=0.01, max=64.0,
+          always=True, nullable=True),
+    Param("mode", "choice", "nearest", "interpolation", choices=("nearest", "linear", "bilinear", "bicubic")),
+    Param("size", "ints", None, "output spatial size, instead of scale_factor", min=1, max=1 << 16,
+          nullable=True),
+    Param("align_corners", "bool", None, "align the corner pixels (linear modes only; empty: torch's default)",
+          nullable=True),
+)
 
 SPECS = [
     _conv(1, "1-D convolution over [B, C, L] (sequences, signals)."),
@@ -216,11 +244,9 @@ SPECS = [
     _adaptive("AdaptiveMaxPool2d", 2, "Max over windows that shrink a [B, C, H, W] image to output_size "
               "(1 = global max).", aliases=("global max pooling",)),
     NodeSpec(
-        "Upsample", POOL, "Resizes [B, C, ...] by scale_factor (nearest or interpolated).",
-        params=(Param("scale_factor", "float", 2.0, "size multiplier", min=0.01, max=64.0, always=True),
-                Param("mode", "choice", "nearest", "interpolation",
-                      choices=("nearest", "linear", "bilinear", "bicubic"))),
-        module="nn.Upsample", resolve=_upsample_resolve, shape=_upsample_shape,
+        "Upsample", POOL, "Resizes [B, C, ...] by scale_factor, or to a fixed size (nearest or interpolated).",
+        params=_UPSAMPLE_PARAMS, module="nn.Upsample", init=_upsample_init, resolve=_upsample_resolve,
+        shape=_upsample_shape,
         count=lambda p, i, o: (0, 0), aliases=("resize", "interpolate"),
     ),
 ]

@@ -39,7 +39,7 @@ def _init(p: dict[str, Any]) -> str:
     tensor = _tensor_expr(p)
     if p["kind"] == "buffer":
         return f"nn.Buffer({tensor})" if p["persistent"] else f"nn.Buffer({tensor}, persistent=False)"
-    return f"nn.Parameter({tensor})"
+    return f"nn.Parameter({tensor})" if p["requires_grad"] else f"nn.Parameter({tensor}, requires_grad=False)"
 
 
 def _forward(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
@@ -89,8 +89,10 @@ SPECS = [
             Param("std", "float", 0.02, "standard deviation for init 'normal' and 'trunc_normal'",
                   min=0.0, max=1e3),
             Param("persistent", "bool", True, "a buffer is saved in the state dict"),
+            Param("requires_grad", "bool", True, "a parameter is trained (off: frozen, as MAE's fixed "
+                  "position table)"),
         ),
-        inputs=(), init=_init, forward=_forward,
+        inputs=(), module="nn.Parameter", init=_init, forward=_forward,
         resolve=_resolve, shape=_shape, count=_count,
         aliases=("weight", "learned tensor", "class token", "cls token", "position embedding", "layer scale",
                  "buffer", "nn.Parameter", "constant tensor"),

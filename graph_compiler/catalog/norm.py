@@ -32,8 +32,11 @@ def _batchnorm(name: str, ranks: tuple[int, ...], layout: str, doc: str) -> Node
     return NodeSpec(
         name, CAT, doc,
         params=(inferred("num_features", "channels (inferred)"), *_common(),
-                Param("momentum", "float", 0.1, "running-stats update rate", min=0.0, max=1.0),
-                Param("affine", "bool", True, "learn scale and shift")),
+                Param("momentum", "float", 0.1, "running-stats update rate (null: a cumulative average)",
+                      min=0.0, max=1.0, nullable=True),
+                Param("affine", "bool", True, "learn scale and shift"),
+                Param("track_running_stats", "bool", True, "keep running statistics for evaluation "
+                      "(off: batch statistics always)")),
         module=f"nn.{name}", resolve=resolve, shape=_same,
         count=lambda p, i, o: (2 * p["num_features"] if p["affine"] else 0, 0),
         aliases=("batch normalization", "bn"),
@@ -57,6 +60,7 @@ _LN_PARAMS = (
           inferred=True, positional=True, min=1, max=MAX_SIZE),
     Param("eps", "float", 1e-5, "added to the variance for stability", min=0.0, max=1.0),
     Param("elementwise_affine", "bool", True, "learn scale and shift"),
+    Param("bias", "bool", True, "learn the shift too (with elementwise_affine)"),
 )
 
 
@@ -143,7 +147,7 @@ SPECS = [
         "LayerNorm", CAT, "Normalises each sample over its last dims (transformers use this).",
         params=_LN_PARAMS, module="nn.LayerNorm", init=_layernorm_init,
         resolve=_layernorm_resolve, shape=_same,
-        count=lambda p, i, o: (2 * prod(p["normalized_shape"]) if p["elementwise_affine"] else 0, 0),
+        count=lambda p, i, o: ((1 + p["bias"]) * prod(p["normalized_shape"]) if p["elementwise_affine"] else 0, 0),
         aliases=("layer normalization", "ln"),
     ),
     NodeSpec(
@@ -164,12 +168,13 @@ SPECS = [
         aliases=("root mean square", "rms"),
     ),
     NodeSpec(
-        "LayerNorm2d", CAT, "LayerNorm over the channels of a [B, C, H, W] image, per pixel (ConvNeXt).",
+        "LayerNorm2d", CAT, "LayerNorm over the channels of a [B, C, H, W] image, per pixel.",
         params=_LN2D_PARAMS, module="LayerNorm2d", support=("LayerNorm2d",),
         resolve=_layernorm2d_resolve, shape=_same,
         count=lambda p, i, o: (2 * p["num_channels"] if p["elementwise_affine"] else 0, 0),
-        aliases=("layer normalization", "channels last", "convnext"),
-        extra_docs=("Same parameters and state-dict keys (`weight`, `bias`) as nn.LayerNorm(C) "
-                    "applied to the image permuted to channels-last."),
+        aliases=("layer normalization", "channels last"),
+        extra_docs=("torchvision's ConvNeXt uses it between stages and in its head. Same parameters and "
+                    "state-dict keys (`weight`, `bias`) as nn.LayerNorm(C) applied to the image permuted to "
+                    "channels-last."),
     ),
 ]

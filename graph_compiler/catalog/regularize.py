@@ -37,7 +37,7 @@ SPECS = [
                 Param("mode", "choice", "row", "'row': per sample; 'batch': the whole batch at once",
                       choices=("row", "batch"), positional=True, always=True)),
         module="StochasticDepth", support=("StochasticDepth",), shape=_same, count=no_cost,
-        aliases=("drop path", "droppath", "stochastic depth", "efficientnet", "convnext"),
+        aliases=("drop path", "droppath", "stochastic depth", "efficientnet"),
         extra_docs=("Same semantics as torchvision.ops.StochasticDepth (the generated file carries "
                     "its own copy, so it needs torch alone). Surviving samples are scaled by "
                     "1 / (1 - p) while training."),

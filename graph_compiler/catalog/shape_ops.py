@@ -214,13 +214,32 @@ def _positions_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape
 
 
 def _positions_fwd(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
-    x = ins[0]
-    return [f"{outs[0] or '_'} = torch.arange({x}.shape[{p['dim']}], device={x}.device).unsqueeze(0)"]
+    x, out = ins[0], outs[0] or "_"
+    # Two statements: a call chained on a call does not lay out like ruff when names are long.
+    return [f"{out} = torch.arange({x}.shape[{p['dim']}], device={x}.device)", f"{out} = {out}.unsqueeze(0)"]
+
+
+_REDUCE = ("sum", "amax", "amin", "prod", "std", "var", "logsumexp")
+
+
+def _reduce_shape(params: dict[str, Any], ins: Sequence[Shape]) -> list[Shape]:
+    shape = ins[0]
+    d = non_batch_dim(params["dim"], len(shape), "Reduce", "reducing over")
+    if params["keepdim"]:
+        return [(*shape[:d], 1, *shape[d + 1:])]
+    return [(*shape[:d], *shape[d + 1:])]
+
+
+def _reduce_fwd(mod: str | None, ins: Sequence[str | None], outs: Sequence[str | None], p: dict[str, Any]) -> list[str]:
+    keep = ", keepdim=True" if p["keepdim"] else ""
+    x, op = ins[0], p["op"]
+    value = f"torch.logsumexp({x}, dim={p['dim']}{keep})" if op == "logsumexp" else f"{x}.{op}(dim={p['dim']}{keep})"
+    return [f"{outs[0] or '_'} = {value}"]
 
 
 SPECS = [
     NodeSpec(
-        "Transpose", CAT, "Swaps two dims (not the batch), e.g. [B, T, H, D] -> [B, H, T, D] for attention heads.",
+        "Transpose", CAT, "Swaps two dims (not the batch), e.g. [B, T, heads, D] -> [B, heads, T, D].",
         params=(Param("dim0", "int", 1, "first dim", min=-8, max=8, always=True),
                 Param("dim1", "int", 2, "second dim", min=-8, max=8, always=True)),
         forward=_transpose_fwd, shape=_transpose_shape, count=_zero, input_dtype="any", output_dtype="same",
@@ -251,6 +270,15 @@ SPECS = [
         extra_docs=("The index text is parsed, never evaluated: anything but integers, slices, one "
                     "list of integers, `...` and `None` is refused with a message naming the part "
                     "that cannot be read."),
+    ),
+    NodeSpec(
+        "Reduce", CAT, "Sums (or takes the max, min, product, std, var or logsumexp) over one dim, e.g. dim=1 "
+        "pools a [B, T, D] sequence to [B, D]. Mean has its own node.",
+        params=(Param("op", "choice", "sum", "the reduction", choices=_REDUCE, always=True),
+                Param("dim", "int", 1, "dim to reduce over", min=-8, max=8),
+                Param("keepdim", "bool", False, "keep the reduced dim with size 1")),
+        forward=_reduce_fwd, shape=_reduce_shape, count=_zero,
+        aliases=("sum", "max", "min", "pool sequence", "amax", "logsumexp"),
     ),
     NodeSpec(
         "Positions", CAT, "Position ids 0..T-1 of the input's sequence dim, as a [1, T] int64 tensor "

@@ -40,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+        # SUPPRESS: left out after the command, it must not reset a --debug given before it
+        # (a subparser's defaults overwrite the main parser's values).
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors")
         module = _load(name)
         if module is not None:
             module.add_arguments(p)

@@ -88,11 +88,13 @@ def _megabytes(size: int) -> str:
 
 def _fetch(names: list[str], quiet: bool = False) -> int:
     from graph_compiler.data.standard import STANDARD
+    from graph_compiler.training.datasets import DatasetError, check_dataset_name
 
     for name in names:
-        if name not in STANDARD:
-            raise NetwrightError(f"--fetch {name!r}: not a downloadable dataset; "
-                                 f"choose from {', '.join(sorted(STANDARD))}")
+        try:
+            check_dataset_name(name, downloadable=True)
+        except DatasetError as exc:
+            raise NetwrightError(f"--fetch: {exc}") from None
     for name in names:
         std = STANDARD[name]
         was_cached = std.cached()
@@ -126,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
     x = ds.x.numpy()
     x = x if x.dtype.kind in "iu" else x.astype(np.float32)
     out = Path(args.output)
+    if out.is_dir():  # not DIR.npy beside it, which the suffix rule below would write
+        raise NetwrightError(f"{out}: is a directory; give an output file such as {out / (args.name + '.npy')}")
     if out.suffix != ".npy":
         out = out.with_name(out.name + ".npy")  # what np.save would do silently; say it below
     written = [_save(out, x)]

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from graph_compiler.cli import lists
 from graph_compiler.errors import NetwrightError
 
 SECTIONS = "calibration,robustness,attribution,units,ood"
@@ -49,20 +50,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
-def _floats(text: str, flag: str) -> list[float]:
-    try:
-        return [float(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise NetwrightError(f"{flag}: expected comma-separated numbers, got {text!r}") from None
-
-
-def _ints(text: str, flag: str) -> list[int]:
-    try:
-        return [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise NetwrightError(f"{flag}: expected comma-separated integers, got {text!r}") from None
-
-
 def _check_output(path: str | None, suffix: str, flag: str) -> Path | None:
     if path is None:
         return None
@@ -79,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
     from graph_compiler.insight import robustness
 
     what = ev.parse_what(args.what)
-    eps = robustness.check_eps(_floats(args.eps, "--eps") if args.eps else robustness.DEFAULT_EPS)
-    samples = _ints(args.samples, "--samples") if args.samples else None
+    eps = robustness.check_eps(lists.float_list(args.eps, "--eps", "0,0.05,0.1") if args.eps else robustness.DEFAULT_EPS)
+    samples = lists.int_list(args.samples, "--samples", minimum=0, example="0,1,2") if args.samples else None
     outputs = {flag: _check_output(path, suffix, flag) for flag, path, suffix in (
         ("--json", args.json, ".json"), ("--report", args.report, ".html"), ("--predictions", args.predictions, ".npz"))}
     if args.threads is not None:

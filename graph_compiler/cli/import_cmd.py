@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from graph_compiler.cli import lists
 from graph_compiler.errors import NetwrightError
 
 
@@ -31,21 +32,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--save-weights", metavar="DIR", help="also write the model's weights as DIR/weights.safetensors")
 
 
-def _shape(text: str) -> tuple[int, ...]:
-    try:
-        dims = tuple(int(part) for part in text.replace("x", ",").split(",") if part.strip())
-    except ValueError:
-        raise NetwrightError(f"--input-shape {text!r}: expected integers separated by commas, e.g. 1,28,28") from None
-    if not dims or any(d < 1 for d in dims):
-        raise NetwrightError(f"--input-shape {text!r}: sizes must be positive integers")
-    return dims
-
-
 def run(args: argparse.Namespace) -> int:
     from graph_compiler import document
     from graph_compiler.interop.fx_import import import_model, load_model
 
-    shapes = [_shape(s) for s in args.input_shape]
+    shapes = [lists.shape(s, "--input-shape") for s in args.input_shape]
     dtypes = args.dtype or ["float32"]
     if len(dtypes) == 1:
         dtypes = dtypes * len(shapes)

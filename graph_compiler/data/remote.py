@@ -17,6 +17,7 @@ import urllib.parse
 import zipfile
 from typing import Any
 
+from graph_compiler.atomic import publish_folder
 from graph_compiler.data import fetch
 from graph_compiler.data.fetch import RemoteFile
 from graph_compiler.training.datasets import Dataset, DatasetError
@@ -120,7 +121,7 @@ def unpacked(archive: pathlib.Path, url: str) -> pathlib.Path:
         tmp = pathlib.Path(tempfile.mkdtemp(prefix=".unpack-", dir=archive.parent))
         try:
             _extract(archive, tmp, url)
-            tmp.rename(target)
+            publish_folder(tmp, target)
         except OSError as exc:
             raise DatasetError(
                 f"dataset url {url!r}: cannot unpack {archive} into {target} ({exc.strerror or exc})"

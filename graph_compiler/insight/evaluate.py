@@ -58,10 +58,14 @@ def load_for_evaluation(weights: str | Path, file: str | Path | None = None, dev
 
 
 def predictions(target: EvalTarget, temperature: float = 1.0) -> dict[str, np.ndarray]:
-    """Per-sample outputs: logits, probabilities (and calibrated ones), labels, predictions."""
-    logits = target.logits()
-    out: dict[str, np.ndarray] = {"logits": logits.numpy().astype(np.float32)}
+    """Per-sample outputs: logits, probabilities (and calibrated ones), labels, predictions.
+    Only supervised models map the evaluated samples to outputs (a GAN's generator takes
+    noise); for the others this holds the labels, if any."""
+    out: dict[str, np.ndarray] = {}
+    if target.recipe in ("classification", "regression"):
+        out["logits" if target.is_classifier else "outputs"] = target.logits().numpy().astype(np.float32)
     if target.is_classifier:
+        logits = torch.from_numpy(out["logits"])
         probs = calibration_mod.probabilities(logits)
         out["probabilities"] = probs.numpy()
         out["predictions"] = probs.argmax(dim=1).numpy().astype(np.int64)
@@ -87,7 +91,7 @@ def evaluate(target: EvalTarget, what: Sequence[str] | None = None, *, strict: b
         "dataset": target.dataset, "split": target.split, "n": len(target.x), "input_kind": target.input_kind,
         "input_shape": list(target.x.shape[1:]), "classes": target.classes, "timings_s": {},
     }
-    logits = target.logits()
+    logits = target.logits() if target.is_classifier else torch.zeros(0)
     if target.is_classifier and target.y is not None:
         report["accuracy"] = float((calibration_mod.probabilities(logits).argmax(dim=1) == target.y.cpu()).double().mean())
     runners: dict[str, Callable[[], dict[str, Any]]] = {

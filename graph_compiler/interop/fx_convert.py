@@ -11,7 +11,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, overload
+from typing import Any
 
 import torch
 from torch import fx, nn
@@ -74,6 +74,8 @@ class Converted:
     network: Network
     origins: dict[str, str] = field(default_factory=dict)  # node id -> module path
     notes: list[str] = field(default_factory=list)  # what tracing specialised or dropped
+    example: list[torch.Tensor] = field(default_factory=list)  # the batch it was traced on
+    expected: Any = None  # the model's output on that batch
 
 
 # ---------------------------------------------------------------- conversion
@@ -106,19 +108,8 @@ class Converter:
             return [tuple(m.shape) for m in meta if hasattr(m, "shape")]
         return [self.shape_of(node)]
 
-    @overload
     def add(self, node: fx.Node, kind: str, params: dict[str, Any], inputs: Sequence[Port | None],
-            suffix: str = "", outputs: Literal[1] = 1, base: str | None = None,
-            qual: str | None = None) -> Port: ...
-
-    @overload
-    def add(self, node: fx.Node, kind: str, params: dict[str, Any], inputs: Sequence[Port | None],
-            suffix: str = "", *, outputs: int, base: str | None = None,
-            qual: str | None = None) -> Port | tuple[Port, ...]: ...
-
-    def add(self, node: fx.Node, kind: str, params: dict[str, Any], inputs: Sequence[Port | None],
-            suffix: str = "", outputs: int = 1, base: str | None = None,
-            qual: str | None = None) -> Port | tuple[Port, ...]:
+            suffix: str = "", outputs: int = 1, base: str | None = None, qual: str | None = None) -> Any:
         """Add a node fed by ``inputs`` (in port order; None leaves a port empty); returns
         its output Port, or a tuple of Ports when it has several outputs."""
         if kind not in REGISTRY and kind not in self._block_nets:
@@ -207,13 +198,10 @@ class Converter:
             self._params[ref.qual] = Port(port.node, 0, shape)
         return self._params[ref.qual]
 
-    def _materialise(self, node: fx.Node, args: tuple[Any, ...],
-                     kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    def _materialise(self, node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         def swap(v: Any) -> Any:
             return self.parameter(node, v) if isinstance(v, ParamRef) else v
-        new_args, new_kwargs = fx.node.map_aggregate(args, swap), fx.node.map_aggregate(kwargs, swap)
-        assert isinstance(new_args, tuple) and isinstance(new_kwargs, dict)  # map_aggregate keeps the containers
-        return new_args, new_kwargs
+        return fx.node.map_aggregate(args, swap), fx.node.map_aggregate(kwargs, swap)
 
     def _stand_in(self, node: fx.Node) -> Any:
         """After a problem, a stand-in of the traced shape lets the nodes downstream be
@@ -283,9 +271,8 @@ class Converter:
             if len(args) > 1 or kwargs:
                 raise Unsupported("an initial hidden state (Netwright's recurrent layers start from zeros)")
             x = _port(args[0])
-            rnn_ports = self.add(node, kind, params, [x], outputs=2, qual=qual)
-            assert isinstance(rnn_ports, tuple)  # two outputs: the sequence and the final state
-            seq = Port(rnn_ports[0].node, 0, self.shapes_of(node)[0], rnn=rnn_ports[0].node)
+            seq = self.add(node, kind, params, [x], outputs=2, qual=qual)[0]
+            seq = Port(seq.node, 0, self.shapes_of(node)[0], rnn=seq.node)
             state = RnnState(seq.node, seq.shape, isinstance(mod, nn.LSTM), mod.bidirectional,
                              "state" if isinstance(mod, nn.LSTM) else "h")
             return (seq, state)

@@ -36,7 +36,7 @@ from graph_compiler.document import Document, Network, Tie, network_to_dict
 from graph_compiler.interop.fx_convert import BlockCall, Converted, Converter, UnsupportedModelError
 from graph_compiler.interop.fx_model_ops import ALL_MODULES as MODULES
 from graph_compiler.interop.fx_ops import special_module
-from graph_compiler.interop.fx_trace import ModelImportError, example_inputs, on_meta, trace, traceback_location
+from graph_compiler.interop.fx_trace import ModelImportError, on_meta, trace, traceback_location
 
 _X_STEP, _Y_STEP = 220.0, 110.0
 
@@ -101,7 +101,7 @@ def import_model(model: nn.Module, input_shape: Sequence[int] | Sequence[Sequenc
         _tie_shared_weights(doc, results, model)
         _attach_key_map(doc, results, model)
         if verify and not on_meta(model):
-            _verify(model, doc, shapes, dtypes, label)
+            _verify(model, doc, results[doc.main.name], label)
     finally:
         model.train(was_training)
     return doc
@@ -226,7 +226,11 @@ def _import(model: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.
         problems.extend(f"{call.qual}: {p}" for p in found)
         signature = repr((call.shapes, [str(d) for d in call.dtypes], network_to_dict(result.network)))
         if signature not in by_signature:
+            # The first kind takes the class name; others are named after their first use
+            # (BasicBlock_layer2_0: the one with a downsample branch).
             base = _network_name(call.cls.__name__)
+            if base in results or base == name:
+                base = base + "_" + re.sub(r"\W", "_", call.qual)
             net_name, i = base, 2
             while net_name in results or net_name == name:
                 net_name, i = f"{base}{i}", i + 1
@@ -263,10 +267,11 @@ def _block_candidates(model: nn.Module) -> set[type]:
 def _convert(module: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype], leaves: set[type],
              block_name: Callable[[BlockCall], str], net_name: str) -> tuple[Converted, list[str]]:
     """One module as one network; classes in ``leaves`` become block nodes."""
-    gm, notes = trace(module, shapes, dtypes, leaves, net_name)
-    conv = Converter(gm, net_name, leaves, block_name)
+    traced = trace(module, shapes, dtypes, leaves, net_name)
+    conv = Converter(traced.gm, net_name, leaves, block_name)
     result = conv.run(shapes, dtypes)
-    result.notes = notes + result.notes
+    result.notes = traced.notes + result.notes
+    result.example, result.expected = traced.example, traced.output
     return result, conv.problems
 
 
@@ -346,21 +351,28 @@ def _attach_key_map(doc: Document, results: dict[str, Converted], model: nn.Modu
     doc.meta["import"]["key_map"] = mapping
 
 
-def _verify(model: nn.Module, doc: Document, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype],
-            label: str) -> None:
-    """The original weights must load and give the original outputs, or the import failed."""
+def _verify(model: nn.Module, doc: Document, main: Converted, label: str) -> None:
+    """The original weights must load and give the original outputs, or the import failed.
+    The model's outputs are those of tracing, on the same batch: fx ran the model's own
+    layers and functions, op for op."""
     from graph_compiler.compile import CompiledDocument
     from graph_compiler.interop.weights import convert_state_dict
 
-    built = CompiledDocument(doc).build().eval()
+    compiled = CompiledDocument(doc)
     state = convert_state_dict(model.state_dict(), doc)
-    missing, unexpected = built.load_state_dict(state, strict=False)
+    # Built on the meta device and given the original tensors themselves: no random
+    # initialisation, no copy (the module is only run, under no_grad, then dropped).
+    with torch.device("meta"):
+        built = compiled.build().eval()
+    missing, unexpected = built.load_state_dict(state, strict=False, assign=True)
+    if any(t.is_meta for t in [*built.parameters(), *built.buffers()]) and not missing:
+        built = compiled.build().eval()  # tensors the state dict does not hold (non-persistent buffers)
+        missing, unexpected = built.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise ModelImportError(f"internal error: {label}'s weights do not map onto the imported graph "
                                f"(missing {missing[:5]}, unexpected {unexpected[:5]})")
-    inputs = example_inputs(model, shapes, dtypes, batch=5, seed=1)
     with torch.no_grad():
-        want, got = model(*inputs), built(*inputs)
+        want, got = main.expected, built(*main.example)
     want = [want] if isinstance(want, torch.Tensor) else list(_flatten_outputs(want))
     got = [got] if isinstance(got, torch.Tensor) else list(got)
     for i, (w, g) in enumerate(zip(want, got)):

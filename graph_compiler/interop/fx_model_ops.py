@@ -117,18 +117,18 @@ def _binary(kind: str, scalar: str, rscalar: str) -> Callable[..., Any]:
     return translate
 
 
-def _pow(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Port:
+def _pow(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     x, exponent = args[0], arg(args, kwargs, 1, "exponent")
     if not (isinstance(x, Port) and _number(exponent)):
         raise Unsupported("a power other than tensor ** number")
     return conv.add(node, "ScalarOp", {"op": "pow", "value": float(exponent)}, [x])
 
 
-def _neg(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Port:
+def _neg(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return conv.add(node, "ScalarOp", {"op": "mul", "value": -1.0}, [tensor(args[0])])
 
 
-def _matmul(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Port:
+def _matmul(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     a, b = tensor(args[0]), tensor(arg(args, kwargs, 1, "other"))
     if len(a.shape) != len(b.shape) or len(a.shape) < 3:
         raise Unsupported("a matrix product of tensors with different ranks (or without a batch)")
@@ -138,7 +138,7 @@ def _matmul(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str,
 # ---------------------------------------------------------------- shapes
 
 
-def _transpose(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Port:
+def _transpose(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     x = tensor(args[0])
     rank = len(x.shape)
     d0, d1 = arg(args, kwargs, 1, "dim0"), arg(args, kwargs, 2, "dim1")
@@ -149,7 +149,7 @@ def _transpose(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[s
     return conv.add(node, "Transpose", {"dim0": d0, "dim1": d1}, [x])
 
 
-def _expand(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Port:
+def _expand(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     x = tensor(args[0])
     sizes = list(args[1:]) if len(args) > 1 else list(kwargs.get("size", ()))
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
@@ -203,7 +203,7 @@ def _getitem_any(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict
     return _getitem(conv, node, (value, index), kwargs)
 
 
-def _arange(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Port:
+def _arange(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """torch.arange(0, T) position ids: T is the length of an input's sequence."""
     if len(args) == 1:
         start, end, step = 0, args[0], 1
@@ -218,7 +218,7 @@ def _arange(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str,
     raise Unsupported(f"arange({end}) matches no input's sequence length")
 
 
-def _sdpa(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Port:
+def _sdpa(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     q, k, v = (tensor(arg(args, kwargs, i, n)) for i, n in enumerate(("query", "key", "value")))
     if arg(args, kwargs, 3, "attn_mask") is not None:
         raise Unsupported("an attn_mask (the node's is_causal covers the causal case)")
@@ -243,7 +243,7 @@ def _compare(where: str) -> Callable[..., Any]:
     return translate
 
 
-def _masked_fill(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Port:
+def _masked_fill(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     x, mask, value = tensor(args[0]), arg(args, kwargs, 1, "mask"), arg(args, kwargs, 2, "value")
     if not _number(value):
         raise Unsupported("a fill value that is not a number")
@@ -259,7 +259,25 @@ def _masked_fill(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict
     return conv.add(node, "MaskedFill", params, [x, port])
 
 
-def _identity(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Port:
+def _reduce(op: str) -> Callable[..., Any]:
+    """x.sum(dim) / torch.amax(x, dim) ...: one Reduce node per dim (highest first)."""
+    def translate(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        x = tensor(args[0])
+        dim, keep = arg(args, kwargs, 1, "dim"), bool(arg(args, kwargs, 2, "keepdim", False))
+        if dim is None or op in ("std", "var") and kwargs.get("correction", 1) != 1:
+            raise Unsupported(f"{op} over every dimension (including the batch), or with a correction")
+        dims = sorted({dim_index(d, len(x.shape)) for d in ([dim] if isinstance(dim, int) else dim)}, reverse=True)
+        if 0 in dims:
+            raise Unsupported(f"{op} over the batch dimension (dim 0)")
+        out: Port = x
+        for i, d in enumerate(dims):
+            out = conv.add(node, "Reduce", {"op": op, "dim": d, "keepdim": keep}, [out],
+                           suffix=str(i) if len(dims) > 1 else "")
+        return out
+    return translate
+
+
+def _identity(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return tensor(args[0])
 
 
@@ -271,7 +289,7 @@ def _instancenorm(m: nn.Module) -> tuple[str, dict[str, Any]]:
                               "track_running_stats": m.track_running_stats}
 
 
-def _rmsnorm(m: Any) -> tuple[str, dict[str, Any]]:  # nn.RMSNorm
+def _rmsnorm(m: nn.RMSNorm) -> tuple[str, dict[str, Any]]:
     return "RMSNorm", {"normalized_shape": list(m.normalized_shape), "eps": m.eps,
                        "elementwise_affine": m.elementwise_affine}
 
@@ -302,6 +320,9 @@ MORE_FUNCTIONS: dict[Any, Callable[..., Any]] = {
     torch.arange: _arange, F.scaled_dot_product_attention: _sdpa,
     operator.eq: _compare("zero"), operator.ne: _compare("nonzero"),
     torch.masked_fill: _masked_fill,
+    torch.sum: _reduce("sum"), torch.amax: _reduce("amax"), torch.amin: _reduce("amin"),
+    torch.prod: _reduce("prod"), torch.std: _reduce("std"), torch.var: _reduce("var"),
+    torch.logsumexp: _reduce("logsumexp"),
     F.relu6: lambda conv, node, args, kwargs: conv.add(node, "ReLU6", {}, [tensor(args[0])]),
     F.hardswish: lambda conv, node, args, kwargs: conv.add(node, "Hardswish", {}, [tensor(args[0])]),
     F.hardsigmoid: lambda conv, node, args, kwargs: conv.add(node, "Hardsigmoid", {}, [tensor(args[0])]),
@@ -313,6 +334,7 @@ MORE_METHODS: dict[str, Callable[..., Any]] = {
     "pow": _pow, "neg": _neg, "matmul": _matmul, "transpose": _transpose, "expand": _expand,
     "masked_fill": _masked_fill, "eq": _compare("zero"), "ne": _compare("nonzero"),
     "contiguous": _identity,
+    **{op: _reduce(op) for op in ("sum", "amax", "amin", "prod", "std", "var", "logsumexp")},
 }
 
 ALL_MODULES = {**MODULES, **MORE_MODULES}

@@ -185,7 +185,7 @@ def _mha(m: nn.MultiheadAttention) -> tuple[str, dict[str, Any]]:
                                   "bias": m.in_proj_bias is not None}
 
 
-def _transformer_layer(m: Any) -> tuple[str, dict[str, Any]]:  # nn.Transformer{En,De}coderLayer
+def _transformer_layer(m: Any) -> tuple[str, dict[str, Any]]:
     if not m.self_attn.batch_first:
         raise Unsupported("batch_first=False (Netwright's transformer layers take [B, T, D])")
     kind = getattr(m, "activation_relu_or_gelu", 0)
@@ -265,7 +265,7 @@ _ACTIVATIONS: dict[Any, tuple[str, tuple[tuple[str, Any], ...]]] = {
 }
 
 
-def _activation(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Port:
+def _activation(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     kind, params = _ACTIVATIONS[node.target]
     values = {name: arg(args, kwargs, i + 1, name, default) for i, (name, default) in enumerate(params)}
     if "dim" in values and values["dim"] is None:
@@ -295,7 +295,7 @@ def _no_op(what: str) -> Callable[..., Any]:
     return translate
 
 
-def _cat(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Port:
+def _cat(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     inputs = [tensor(t) for t in args[0]]
     if len(inputs) == 1:  # torch.cat([x]) is x (DenseNet's first layer of each block)
         return inputs[0]
@@ -303,7 +303,7 @@ def _cat(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, An
     return conv.add(node, "Concat", {"dim": dim}, inputs)
 
 
-def _flatten_fn(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Port:
+def _flatten_fn(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     x = tensor(args[0])
     start = arg(args, kwargs, 1, "start_dim", 0)
     end = arg(args, kwargs, 2, "end_dim", -1)
@@ -311,7 +311,7 @@ def _flatten_fn(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[
     return conv.add(node, "Flatten", {"start_dim": start, "end_dim": end}, [x])
 
 
-def _reshape(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Port:
+def _reshape(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """view / reshape / squeeze / unsqueeze: the traced output shape says the target."""
     x = tensor(args[0])
     out = conv.shape_of(node)
@@ -324,7 +324,7 @@ def _reshape(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str
     return conv.add(node, "Reshape", {"shape": list(out[1:])}, [x])
 
 
-def _permute(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Port:
+def _permute(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     x = tensor(args[0])
     rank = len(x.shape)
     if node.target in ("transpose", torch.transpose):
@@ -342,7 +342,7 @@ def _permute(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str
     return conv.add(node, "Permute", {"dims": dims}, [x])
 
 
-def _mean(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Port:
+def _mean(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     x = tensor(args[0])
     dim = arg(args, kwargs, 1, "dim")
     keep = bool(arg(args, kwargs, 2, "keepdim", False))
@@ -357,7 +357,7 @@ def _mean(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, A
     return out
 
 
-def _chunk(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Port | tuple[Port, ...]:
+def _chunk(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     x = tensor(args[0])
     dim = no_batch(arg(args, kwargs, 2, "dim", 0), len(x.shape), "splitting")
     sizes = [s[dim] for s in conv.shapes_of(node)]
@@ -366,19 +366,19 @@ def _chunk(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, 
     return conv.add(node, "Split", {"split_sizes": sizes, "dim": dim}, [x], outputs=len(sizes))
 
 
-def _split(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Port | tuple[Port, ...]:
+def _split(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     x = tensor(args[0])
     dim = no_batch(arg(args, kwargs, 2, "dim", 0), len(x.shape), "splitting")
     sizes = [s[dim] for s in conv.shapes_of(node)]
     return conv.add(node, "Split", {"split_sizes": sizes, "dim": dim}, [x], outputs=len(sizes))
 
 
-def _dropout(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Port:
+def _dropout(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return conv.add(node, "Dropout", {"p": float(arg(args, kwargs, 1, "p", 0.5))}, [tensor(args[0])])
 
 
 def _pool_fn(kind: str, names: tuple[tuple[str, Any], ...]) -> Callable[..., Port]:
-    def translate(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Port:
+    def translate(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         values = {name: arg(args, kwargs, i + 1, name, default) for i, (name, default) in enumerate(names)}
         if values.pop("return_indices", False) or values.pop("divisor_override", None) is not None:
             raise Unsupported("return_indices or divisor_override")
@@ -395,7 +395,7 @@ _AVG = (("kernel_size", None), ("stride", None), ("padding", 0), ("ceil_mode", F
 
 
 def _adaptive_fn(kind: str) -> Callable[..., Port]:
-    def translate(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Port:
+    def translate(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         size = arg(args, kwargs, 1, "output_size")
         if size is None or (isinstance(size, (tuple, list)) and None in size):
             raise Unsupported("an output_size with None")
@@ -403,7 +403,7 @@ def _adaptive_fn(kind: str) -> Callable[..., Port]:
     return translate
 
 
-def _interpolate(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Port:
+def _interpolate(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     scale = arg(args, kwargs, 2, "scale_factor")
     mode = arg(args, kwargs, 3, "mode", "nearest")
     if arg(args, kwargs, 1, "size") is not None or scale is None or arg(args, kwargs, 4, "align_corners"):
@@ -489,7 +489,7 @@ METHODS: dict[str, Callable[..., Any]] = {
 }
 
 
-def _tanh_gelu(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Port:
+def _tanh_gelu(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return conv.add(node, "GELU", {"approximate": "tanh"}, [tensor(args[0])])
 
 

@@ -16,18 +16,18 @@ import os
 import re
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import fx, nn
-from torch.fx.passes.shape_prop import _extract_tensor_metadata
 
 from graph_compiler.interop import InteropError
 from graph_compiler.interop.fx_model_ops import ALL_MODULES as MODULES
 from graph_compiler.interop.fx_ops import KNOWN_FUNCTIONS, special_module
 
-TRACE_BATCH = 3  # odd, so a reshape that folds the batch into another dim shows up
+TRACE_BATCH = 2  # not 1, so a reshape that folds the batch into another dim shows up
 _TORCH_DIR = os.path.dirname(torch.__file__)
 # Reading these gives sizes, never tensor values: a condition built only from them
 # (and constants) depends on the input shape alone.
@@ -126,12 +126,15 @@ class _Tracer(fx.Tracer):
         if node in self._env:
             return self._env[node]
         with torch.no_grad(), _maybe_revert_all_patches():
-            for n in self.graph.nodes:
-                if n not in self._env:
-                    self._env[n] = self._run(n)
-                if n is node:
-                    break
+            self._fill(node)
         return self._env[node]
+
+    def _fill(self, node: fx.Node) -> None:
+        for n in self.graph.nodes:
+            if n not in self._env:
+                self._env[n] = self._run(n)
+            if n is node:
+                break
 
     def _run(self, n: fx.Node) -> Any:
         args = fx.node.map_arg(n.args, lambda a: self._env[a])
@@ -140,10 +143,7 @@ class _Tracer(fx.Tracer):
             index = sum(1 for m in self._env if m.op == "placeholder")
             return self.example[index] if index < len(self.example) else (n.args[0] if n.args else None)
         if n.op == "get_attr":
-            value: Any = self.root
-            for part in str(n.target).split("."):
-                value = getattr(value, part)
-            return value
+            return _attr(self.root, str(n.target))
         if n.op == "call_module":
             return self.root.get_submodule(str(n.target))(*args, **kwargs)
         if n.op == "call_function":
@@ -151,6 +151,22 @@ class _Tracer(fx.Tracer):
         if n.op == "call_method":
             return getattr(args[0], str(n.target))(*args[1:], **kwargs)
         return None
+
+
+def _attr(root: nn.Module, path: str) -> Any:
+    value: Any = root
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
+
+
+@dataclass(frozen=True)
+class TensorMeta:
+    """What the converter reads of a traced value (fx's own TensorMetadata imports its
+    symbolic-shapes machinery, seconds on first use)."""
+
+    shape: tuple[int, ...]
+    dtype: torch.dtype
 
 
 class _ShapeProp(fx.Interpreter):
@@ -165,7 +181,7 @@ class _ShapeProp(fx.Interpreter):
             nonlocal found
             if isinstance(value, torch.Tensor):
                 found = True
-                return _extract_tensor_metadata(value)
+                return TensorMeta(tuple(value.shape), value.dtype)
             return value
 
         described = fx.node.map_aggregate(result, meta)
@@ -209,9 +225,20 @@ def _shape_only(node: fx.Node) -> bool:
     return visit(node)
 
 
+@dataclass
+class Traced:
+    """A traced module with shapes propagated, what tracing specialised, and the example
+    batch with the model's own output on it (what the imported graph must reproduce)."""
+
+    gm: fx.GraphModule
+    notes: list[str]
+    example: list[torch.Tensor]
+    output: Any
+
+
 def trace(module: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype],
-          leaves: set[type], label: str) -> tuple[fx.GraphModule, list[str]]:
-    """The traced module (with shapes propagated) and notes on what was specialised."""
+          leaves: set[type], label: str) -> Traced:
+    """Trace ``module`` on a random batch of the given shapes (see Traced)."""
     example = example_inputs(module, shapes, dtypes, TRACE_BATCH)
     _check_arity(module, shapes, label)
     tracer = _Tracer(leaves, example, _known_functions(module))
@@ -229,13 +256,13 @@ def trace(module: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.d
     gm = fx.GraphModule(tracer.root, graph)
     gm.graph.eliminate_dead_code()
     gm.recompile()
-    try:
-        with torch.no_grad():
-            _ShapeProp(gm).run(*example)
-    except Exception:  # noqa: BLE001 - the user's layers raise whatever they raise
-        _check_runs(module, example, shapes, label)
-        raise
-    return gm, notes
+    with torch.no_grad():
+        try:
+            output = _ShapeProp(gm).run(*example)
+        except Exception:  # noqa: BLE001 - the user's layers raise whatever they raise
+            _check_runs(module, example, shapes, label)
+            raise
+    return Traced(gm, notes, example, output)
 
 
 def _known_functions(module: nn.Module) -> tuple[Any, ...]:
@@ -359,5 +386,5 @@ def location(node: fx.Node) -> str:
     return f"{Path(file).name}:{line}: {code.strip()}"
 
 
-__all__ = ["TRACE_BATCH", "DataDependentError", "ModelImportError", "example_inputs", "location", "on_meta", "trace",
+__all__ = ["TRACE_BATCH", "DataDependentError", "Traced", "ModelImportError", "example_inputs", "location", "on_meta", "trace",
            "traceback_location"]

@@ -57,9 +57,10 @@ WIDTH = 88  # ruff format's default line length: the script passes `ruff format 
 # Imports a script may need: (bound name, statement), in isort order.
 _STDLIB = [("argparse", "import argparse"), ("gzip", "import gzip"), ("hashlib", "import hashlib"),
            ("json", "import json"), ("math", "import math"), ("os", "import os"),
-           ("platform", "import platform"), ("random", "import random"), ("tarfile", "import tarfile"),
-           ("urllib", "import urllib.request"), ("Path", "from pathlib import Path"),
-           ("Any", "from typing import Any")]
+           ("platform", "import platform"), ("random", "import random"), ("sys", "import sys"),
+           ("tarfile", "import tarfile"), ("traceback", "import traceback"),
+           ("urllib", "import urllib.request"), ("timedelta", "from datetime import timedelta"),
+           ("Path", "from pathlib import Path"), ("Any", "from typing import Any")]
 _THIRD_PARTY = [("np", "import numpy as np"), ("torch", "import torch"),
                 ("dist", "import torch.distributed as dist"),
                 ("save_file", "from safetensors.torch import save_file"),

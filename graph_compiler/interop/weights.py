@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from graph_compiler.document import Document
 from graph_compiler.interop import InteropError
+from graph_compiler.shared_tensors import fill_shared
 
 if TYPE_CHECKING:
     import torch
@@ -74,7 +75,7 @@ def load_weights(module: nn.Module, path: str | os.PathLike[str], doc: Document,
 
     file = weights_file(path, doc, network)
     try:
-        state = read_weights(file)
+        state = fill_shared(module.state_dict(), read_weights(file))
     except CheckpointError as exc:
         raise WeightsError(str(exc)) from None
     check_state_dict(module, state, f"weights {file}")

@@ -11,6 +11,7 @@ by sha256. All register with `register_builtin`; user files are read by
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import math
 import os
@@ -132,18 +133,33 @@ def list_datasets() -> list[DatasetInfo]:
     return sorted((info for info, _ in _REGISTRY.values()), key=lambda info: info.downloads)
 
 
+def check_dataset_name(name: object, downloadable: bool = False) -> str:
+    """``name`` if it names a built-in dataset (with ``downloadable``: one that is
+    downloaded, e.g. mnist), else a DatasetError naming it and suggesting the close
+    match, like a mistyped node type. Every place that resolves a dataset name (a
+    document's training section, `netwright dataset`, `--fetch`) goes through here."""
+    _load_builtins()
+    if isinstance(name, str) and name in _REGISTRY and (not downloadable or _REGISTRY[name][0].downloads):
+        return name
+    choices = sorted(k for k, (info, _) in _REGISTRY.items() if info.downloads or not downloadable)
+    kind = "downloadable dataset" if downloadable else "dataset"
+    if isinstance(name, str) and downloadable and name in _REGISTRY:
+        raise DatasetError(f"{name!r} is not a downloadable dataset (it is built in: nothing to "
+                           f"download); downloadable datasets are: {', '.join(choices)}")
+    close = difflib.get_close_matches(name, choices, n=1) if isinstance(name, str) else []
+    if close:
+        listing = "netwright dataset --list" if not downloadable else ", ".join(choices)
+        raise DatasetError(f"unknown {kind} {name!r}; did you mean {close[0]!r}? (all: {listing})")
+    raise DatasetError(f"unknown {kind} {name!r}; {kind}s are: {', '.join(choices)}")
+
+
 def load_dataset(name: str, n: int | None = None, seed: int = 0, **options: Any) -> Dataset:
     """Build the built-in dataset `name` with `n` samples (None: its default or all).
 
     Options are the keyword parameters of each builder (e.g. `noise`, `length`,
     `block_size`); an unknown one raises a DatasetError naming it.
     """
-    _load_builtins()
-    if not isinstance(name, str) or name not in _REGISTRY:
-        raise DatasetError(
-            f"unknown dataset {name!r}; built-in datasets are: {', '.join(sorted(_REGISTRY))}"
-        )
-    info, builder = _REGISTRY[name]
+    info, builder = _REGISTRY[check_dataset_name(name)]
     accepted = [p for p in inspect.signature(builder).parameters if p not in ("n", "seed")]
     for key in options:
         if key not in accepted:

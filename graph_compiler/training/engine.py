@@ -15,7 +15,9 @@ Typical use::
         ...
     weights = trainer.result.weights     # {network: state_dict} on the CPU
 
-``pause()``, ``resume()`` and ``stop()`` may be called from any thread. ``run()``
+``pause()``, ``resume()`` and ``stop()`` may be called from any thread. A paused run
+waits between steps, calling ``while_paused`` (if given) in the training thread every
+``PAUSE_POLL_S``: the app's worker answers activation requests from there. ``run()``
 never raises for problems a user can cause: they arrive as an "error" event followed
 by "done". Only a bad training section raises, from the constructor
 (TrainingConfigError), so callers can reject it before starting a thread.
@@ -26,7 +28,7 @@ import math
 import threading
 import time
 import traceback
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,18 +61,23 @@ from graph_compiler.training.rng import capture_rng, restore_rng, seed_everythin
 from graph_compiler.training.run_result import RunResult
 from graph_compiler.training.schedules import per_step
 
+# While paused, how often the run wakes to call while_paused (and re-check stop).
+PAUSE_POLL_S = 0.05
+
 
 class Trainer:
     """One training run of a document. See the module docstring."""
 
     def __init__(self, doc: Document, overrides: Mapping[str, Any] | None = None, *,
                  dataset: Dataset | None = None, resume: str | Path | None = None,
-                 save: str | Path | None = None, event_interval: float = 0.05) -> None:
+                 save: str | Path | None = None, event_interval: float = 0.05,
+                 while_paused: Callable[[], None] | None = None) -> None:
         """``overrides``: training keys replacing the document's (None values ignored).
         ``dataset``: a Dataset to train on instead of ``training.dataset``.
         ``resume``: a run folder to continue from (its weights, optimizer state, epoch,
         history). ``save``: a folder to write the run to when it ends (not on errors).
-        ``event_interval``: minimum seconds between "step" events."""
+        ``event_interval``: minimum seconds between "step" events. ``while_paused``:
+        called in the training thread every PAUSE_POLL_S while the run is paused."""
         if dataset is not None and not isinstance(dataset, Dataset):
             raise TypeError("Trainer(dataset=...) takes a graph_compiler.training.datasets.Dataset")
         self.doc = doc.copy()  # the snapshot we train; the caller's document is never touched
@@ -79,6 +86,8 @@ class Trainer:
         self.resume_dir = Path(resume) if resume else None
         self.save_dir = Path(save) if save else None
         self.event_interval = event_interval
+        self.while_paused = while_paused
+        self._paused_since: float | None = None  # perf_counter() while the run waits paused
         self._stop = threading.Event()
         self._unpaused = threading.Event()
         self._unpaused.set()
@@ -133,6 +142,16 @@ class Trainer:
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        """A pause was asked for and not resumed (the run waits at its next step)."""
+        return not self._unpaused.is_set()
+
+    @property
+    def elapsed_s(self) -> float:
+        """Seconds of training since run() started, time spent paused excluded."""
+        return self._elapsed()
 
     # ------------------------------------------------------------ results
 
@@ -204,7 +223,9 @@ class Trainer:
         })
 
     def _elapsed(self) -> float:
-        return time.perf_counter() - self._t0 - self._paused_s
+        now = time.perf_counter()
+        parked = now - self._paused_since if self._paused_since is not None else 0.0
+        return now - self._t0 - self._paused_s - parked
 
     # ------------------------------------------------------------ setup
 
@@ -227,6 +248,11 @@ class Trainer:
         seed_everything(cfg.seed)
         if self.resume_dir is not None:
             self._saved_run = load_run(self.resume_dir)
+            # A run of another design would otherwise fail later on its data or normaliser.
+            foreign = sorted(set(self._saved_run.info.get("networks", {})) - set(self.doc.network_names()))
+            if foreign:
+                raise NetwrightError(f"{self.resume_dir}: that run trained {', '.join(foreign)}, which "
+                                     f"{self.doc.source or 'this design'} does not have; resume a run of this design")
 
         self._phase = "data"
         dataset = self._load_dataset()
@@ -362,9 +388,14 @@ class Trainer:
         # is seen below or sets _attention again after the reset.
         self._attention = False
         if not self._unpaused.is_set():
-            t = time.perf_counter()
-            self._unpaused.wait()
-            self._paused_s += time.perf_counter() - t
+            self._paused_since = time.perf_counter()
+            try:
+                while not self._unpaused.wait(PAUSE_POLL_S):
+                    if self.while_paused is not None:
+                        self.while_paused()
+            finally:
+                self._paused_s += time.perf_counter() - self._paused_since
+                self._paused_since = None
         if self._stop.is_set():
             raise Stopped()
 

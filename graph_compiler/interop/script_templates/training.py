@@ -9,7 +9,10 @@ and learning-rate curve, so a one-process run matches a run in the app.
 Distributed training: torchrun sets RANK / WORLD_SIZE / LOCAL_RANK. Every process
 loads the data and takes its shard of one seeded permutation per epoch; gradients are
 averaged by DistributedDataParallel; metrics are summed with all_reduce; only rank 0
-logs and writes checkpoints. Lines stay within 88 columns (ruff's default).
+logs and writes checkpoints. At the end every process waits for rank 0's last save
+and leaves together (leave_distributed); when one process fails it says so and ends at
+once, and the others follow (torchrun stops them, or they give up after --timeout).
+Lines stay within 88 columns (ruff's default).
 """
 # ruff: noqa: F821 - CONFIG, MAIN, load_data, the recipe's functions... are defined by
 # the other parts of the generated script.
@@ -19,6 +22,9 @@ import json
 import os
 import platform
 import random
+import sys
+import traceback
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -42,10 +48,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=CONFIG["seed"])
     parser.add_argument("--out", default=OUT_DIR, help="checkpoint folder")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="seconds a process waits for the others (torchrun runs) before giving up",
+    )
     return parser.parse_args()
 
 
-def setup_distributed(device_name: str) -> tuple[int, int, torch.device]:
+def setup_distributed(
+    device_name: str, timeout: float
+) -> tuple[int, int, torch.device]:
     """(rank, world size, device). A plain `python train.py` is a world of one and
     never starts torch.distributed; torchrun sets RANK, WORLD_SIZE and LOCAL_RANK."""
     rank = int(os.environ.get("RANK", "0"))
@@ -59,8 +73,41 @@ def setup_distributed(device_name: str) -> tuple[int, int, torch.device]:
     if device.type == "cuda":
         torch.cuda.set_device(device)
     if world_size > 1:
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend, timeout=timedelta(seconds=timeout))
     return rank, world_size, device
+
+
+def leave_distributed() -> None:
+    """The end of a torchrun process: wait until every process is done (rank 0 may
+    still be saving), then leave without Python's interpreter shutdown. gloo's worker
+    threads can still be releasing the last collective's tensors; one that needs the
+    GIL while the interpreter shuts down aborts the process ("terminate called without
+    an active exception"), so torchrun would report a failure after a good run."""
+    dist.barrier()
+    dist.destroy_process_group()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def leave_after_failure(rank: int, error: Exception, timeout: float) -> None:
+    """One process failed: name it and the cause, and end it at once. Its peers see it
+    go and stop too; torchrun ends them as well, and a process that hears nothing gives
+    up after --timeout seconds. A normal exit could hang in a pending collective."""
+    text = str(error).strip()
+    lowered = text.lower()
+    if "timed out" in lowered or "timeout" in lowered:
+        why = f"no word from the other processes in {timeout:g} s (one failed or hangs)"
+    elif "closed by peer" in lowered or "reset by peer" in lowered:
+        why = "another process left the run (it failed or was stopped)"
+    else:  # this process's own error: its traceback is the one to read
+        traceback.print_exc()
+        why = f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"
+    print(f"rank {rank} failed: {why}", file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)
 
 
 def seed_everything(seed: int) -> None:
@@ -258,7 +305,19 @@ def main() -> None:
     args = parse_args()
     CONFIG.update(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
     CONFIG.update(seed=args.seed)
-    rank, world, device = setup_distributed(args.device)
+    rank, world, device = setup_distributed(args.device, args.timeout)
+    if world == 1:
+        train(args, rank, world, device)
+        return
+    try:
+        train(args, rank, world, device)
+    except Exception as error:  # noqa: BLE001 - any failure must end every process
+        leave_after_failure(rank, error, args.timeout)
+    leave_distributed()
+
+
+def train(args: argparse.Namespace, rank: int, world: int, device: torch.device):
+    """Every epoch, the checkpoints (rank 0) and what the recipe makes at the end."""
     seed_everything(args.seed)
     x, y = load_data()
     train, val = split(x, y, CONFIG["val_split"], args.seed)
@@ -324,8 +383,6 @@ def main() -> None:
     if rank == 0:
         finish(networks, normaliser, out, device)
         print(f"saved {out / 'weights.safetensors'}")
-    if world > 1:
-        dist.destroy_process_group()
 
 
 if __name__ == "__main__":
