@@ -124,6 +124,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("resume", "Resume", "Train", (), "run", tip="Resume training"),
     Command("stop", "Stop", "Train", ("Shift+F5",), "stop",
             tip="Stop training; the weights so far are kept (Shift+F5)"),
+    Command("evaluate", "&Evaluate", "Train", ("Ctrl+F5",), None,
+            tip="Evaluate the last trained model: calibration, attacks, attributions, dead units (Ctrl+F5)"),
     Command("save_weights", "Save Weights…", "Train", (), "save",
             tip="Save the trained weights (safetensors) and the run's settings to a folder"),
     Command("training_dashboard", "Training &Dashboard", "Train", (), tip="Show the training dock"),
@@ -133,7 +135,7 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 BY_NAME: dict[str, Command] = {c.name: c for c in COMMANDS}
-TRAINING = ("run", "pause", "resume", "stop", "save_weights", "training_dashboard")
+TRAINING = ("run", "pause", "resume", "stop", "evaluate", "save_weights", "training_dashboard")
 
 
 class Actions:

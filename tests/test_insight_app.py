@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QMenu
 from test_dashboard import RUN_TIMEOUT_MS, dash, tiny_doc  # noqa: F401 - the dashboard fixture
 
 from designer.canvas.health_badge import HealthBadge, HealthBadges, badge_text
@@ -145,3 +146,31 @@ def _view(scene, qtbot):
     qtbot.waitExposed(v)
     v.centerOn(scene.nodes["act"])
     return v
+
+
+def test_train_evaluate_action_fills_the_insight_tab(qtbot, window, tmp_path):
+    """Train > Evaluate (Ctrl+F5) is the Insight tab's Evaluate button: one action, disabled
+    until a run has finished, then evaluating that run."""
+    from graph_compiler.document import save
+
+    path = tmp_path / "tiny.json"
+    save(tiny_doc(), path)
+    assert window.file_actions.open(str(path))
+    action = window.acts.evaluate
+    assert not action.isEnabled()  # nothing trained yet
+    assert action in window.findChild(QMenu, "menu_train").actions()
+    dash = window.training.dashboard
+    assert dash.insight.evaluate_button.defaultAction() is action
+    dash.insight.auto.setChecked(False)  # evaluate on request only
+    with qtbot.waitSignal(dash.runFinished, timeout=RUN_TIMEOUT_MS):
+        window.acts.run.trigger()
+    qtbot.waitUntil(action.isEnabled)
+    assert dash.insight.report is None
+    with qtbot.waitSignal(dash.insight.evaluated, timeout=EVAL_TIMEOUT_MS) as done:
+        action.trigger()
+        assert not action.isEnabled()  # one evaluation at a time
+    assert done.args[0]["network"] == "Tiny" and dash.insight.report is done.args[0]
+    assert dash.insight.calibration.plots[1].titleLabel.text.count("ECE") == 1
+    qtbot.waitUntil(lambda: not dash.insight.busy(), timeout=EVAL_TIMEOUT_MS)
+    assert action.isEnabled() and dash.insight.evaluate_button.isEnabled()
+    assert dash.shutdown(10_000)

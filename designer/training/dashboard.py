@@ -203,7 +203,7 @@ class TrainingDashboard(QWidget):
         self.health = HealthView()
         self.evaluation = EvaluationView()
         self.samples = SamplesView()
-        self.insight = InsightView()
+        self.insight = InsightView(self.training_actions.evaluate)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(curves_page, "Curves")

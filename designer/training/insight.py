@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -34,10 +34,12 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from designer.actions import create_actions
 from designer.training.insight_job import InsightTask, evaluate_run_dir, evaluate_trainer
 
 LEVEL_COLORS = {"green": "#3bb273", "amber": "#e8a33d", "red": "#e15759"}
@@ -371,10 +373,15 @@ class InsightView(QWidget):
     evaluated = Signal(object)  # the report dict, on the GUI thread
     unitsReady = Signal(object)  # {node: row of the units section}: the canvas badges
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, evaluate_action: QAction | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.evaluate_button = QPushButton("Evaluate")
-        self.evaluate_button.setToolTip("Evaluate the last trained model on its validation split")
+        # Train > Evaluate (Ctrl+F5) and this button are one action; on its own (tests,
+        # tools) the view makes its private one from the same command registry.
+        self.evaluate_action = evaluate_action or create_actions(self, {}, self, names=("evaluate",)).evaluate
+        self.evaluate_action.triggered.connect(lambda _c=False: self.evaluate())
+        self.evaluate_button = QToolButton()
+        self.evaluate_button.setDefaultAction(self.evaluate_action)
+        self.evaluate_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.open_button = QPushButton("Open run…")
         self.open_button.setToolTip("Evaluate a run folder saved by Save Weights or `netwright train --save`")
         self.export_button = QPushButton("Export report…")
@@ -414,7 +421,6 @@ class InsightView(QWidget):
         self.task: InsightTask | None = None
         self._attr_task: InsightTask | None = None
         self._pending_attr: tuple[int, int] | None = None
-        self.evaluate_button.clicked.connect(lambda: self.evaluate())
         self.open_button.clicked.connect(self._open_dialog)
         self.export_button.clicked.connect(self._export_dialog)
         self.attribution.requested.connect(self._attribute)
@@ -523,7 +529,7 @@ class InsightView(QWidget):
 
     def _update_buttons(self) -> None:
         idle = self.task is None
-        self.evaluate_button.setEnabled(idle and self.trainer is not None)
+        self.evaluate_action.setEnabled(idle and self.trainer is not None)
         self.open_button.setEnabled(idle)
         self.export_button.setEnabled(self.report is not None)
 
