@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMenu
 from test_dashboard import RUN_TIMEOUT_MS, dash, tiny_doc  # noqa: F401 - the dashboard fixture
 
@@ -157,20 +158,21 @@ def test_train_evaluate_action_fills_the_insight_tab(qtbot, window, tmp_path):
     save(tiny_doc(), path)
     assert window.file_actions.open(str(path))
     action = window.acts.evaluate
+    assert action.shortcut() == QKeySequence("Ctrl+F5")
     assert not action.isEnabled()  # nothing trained yet
     assert action in window.findChild(QMenu, "menu_train").actions()
-    dash = window.training.dashboard
-    assert dash.insight.evaluate_button.defaultAction() is action
-    dash.insight.auto.setChecked(False)  # evaluate on request only
-    with qtbot.waitSignal(dash.runFinished, timeout=RUN_TIMEOUT_MS):
+    board = window.training.dashboard
+    assert board.insight.evaluate_button.defaultAction() is action
+    board.insight.auto.setChecked(False)  # evaluate on request only
+    with qtbot.waitSignal(board.runFinished, timeout=RUN_TIMEOUT_MS):
         window.acts.run.trigger()
     qtbot.waitUntil(action.isEnabled)
-    assert dash.insight.report is None
-    with qtbot.waitSignal(dash.insight.evaluated, timeout=EVAL_TIMEOUT_MS) as done:
+    assert board.insight.report is None
+    with qtbot.waitSignal(board.insight.evaluated, timeout=EVAL_TIMEOUT_MS) as done:
         action.trigger()
         assert not action.isEnabled()  # one evaluation at a time
-    assert done.args[0]["network"] == "Tiny" and dash.insight.report is done.args[0]
-    assert dash.insight.calibration.plots[1].titleLabel.text.count("ECE") == 1
-    qtbot.waitUntil(lambda: not dash.insight.busy(), timeout=EVAL_TIMEOUT_MS)
-    assert action.isEnabled() and dash.insight.evaluate_button.isEnabled()
-    assert dash.shutdown(10_000)
+    assert done.args[0]["network"] == "Tiny" and board.insight.report is done.args[0]
+    assert board.insight.calibration.plots[1].titleLabel.text.count("ECE") == 1
+    qtbot.waitUntil(lambda: not board.insight.busy(), timeout=EVAL_TIMEOUT_MS)
+    assert action.isEnabled() and board.insight.evaluate_button.isEnabled()
+    assert board.shutdown(10_000)

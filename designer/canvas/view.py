@@ -207,9 +207,7 @@ class CanvasView(QGraphicsView):
         self.centerOn(scene_pos)
 
     def set_minimap_visible(self, on: bool) -> None:
-        self.minimap.setVisible(on)
-        if on:
-            self.minimap.place()
+        self.minimap.set_wanted(on)
 
     def zoom_by(self, factor: float) -> None:
         self._auto_fit = None

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -40,6 +40,7 @@ from designer.training.actions import TrainingActions
 from designer.training.activations import ActivationView
 from designer.training.buffers import Drained, TrainingBuffers
 from designer.training.controls import RunControls, RunStatus
+from graph_compiler.training.config import TrainingConfigError, parse_config
 from designer.training.evaluation import EvaluationView
 from designer.training.health import HealthView
 from designer.training.insight import InsightView
@@ -57,18 +58,31 @@ if TYPE_CHECKING:
     from graph_compiler.training.engine import Trainer
     from designer.training.worker import TrainingThread, TrainingWorker
 
-def _scrolling_row(row: QWidget) -> QScrollArea:
-    """A one-row bar that scrolls sideways when the dock is narrower than all its controls,
-    instead of forcing its width on the window (which squeezed the palette to 90 px)."""
-    area = QScrollArea()
-    area.setWidget(row)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QScrollArea.Shape.NoFrame)
-    area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-    area.setFixedHeight(row.sizeHint().height() + area.horizontalScrollBar().sizeHint().height())
-    area.setMinimumWidth(200)
-    return area
+class ControlsArea(QScrollArea):
+    """The run controls: one row, or two when the dock is narrower than that row; narrower
+    still, they scroll sideways instead of forcing their width on the window (which
+    squeezed the palette to 90 px)."""
+
+    def __init__(self, controls: RunControls) -> None:
+        super().__init__()
+        self.controls = controls
+        self.setWidget(controls)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setMinimumWidth(200)
+        self._fit()
+
+    def _fit(self) -> None:
+        self.controls.fit_width(self.width())
+        scrolls = self.width() < self.controls.minimumSizeHint().width()
+        bar = self.horizontalScrollBar().sizeHint().height() if scrolls else 0
+        self.setFixedHeight(self.controls.sizeHint().height() + bar)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
 
 
 # torch is imported only when a run starts (worker, probe, engine): the window paints first.
@@ -143,6 +157,7 @@ class TrainingDashboard(QWidget):
         apply_plot_theme(self)
         self._follow_theme()
         self._connect_model()
+        self._show_file_settings()
         self._update_controls()
         self._update_overlays()
 
@@ -216,7 +231,8 @@ class TrainingDashboard(QWidget):
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
-        lay.addWidget(_scrolling_row(self.controls))
+        self.controls_area = ControlsArea(self.controls)
+        lay.addWidget(self.controls_area)
         lay.addWidget(self.status)
         lay.addWidget(self.error_label)
         lay.addWidget(self.tabs, 1)
@@ -540,7 +556,16 @@ class TrainingDashboard(QWidget):
         if self.result is not None:
             self.result.stale = stale
 
+    def _show_file_settings(self) -> None:
+        try:
+            cfg = parse_config(self.model.doc.training)
+        except TrainingConfigError:  # the Run explains; the fields just say "file"
+            self.controls.set_file_settings(None, None, None)
+            return
+        self.controls.set_file_settings(cfg.epochs, cfg.batch_size, cfg.lr)
+
     def _on_document_reset(self) -> None:
+        self._show_file_settings()
         self._on_document_edited()
         if self.run_thread is None:
             self.result = None  # the weights stay attached to the old document only
