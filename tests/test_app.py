@@ -299,3 +299,29 @@ def test_first_window_fits_the_screen(window):
 
     room = QGuiApplication.primaryScreen().availableGeometry()  # 800x800 offscreen: smaller than 1400x900
     assert window.width() <= room.width() and window.height() <= room.height()
+
+
+def test_a_file_on_the_command_line_opens_before_the_recovery_question(env, qtbot):
+    """With unsaved work left by a crash, `netwright FILE` used to ask about it over an
+    empty start page and open FILE only after the answer."""
+    from designer.files import SUFFIX
+
+    rec_dir = env / "recovery"
+    rec_dir.mkdir()
+    payload = {"session": "old", "pid": 2**22 + 12345, "path": None, "saved_at": 1.0,
+               "document": json.loads(Path(str(example_path("mlp_digits"))).read_text())}
+    (rec_dir / f"old{SUFFIX}").write_text(json.dumps(payload))
+    _app, w = build(["netwright", CNN])
+    seen: list[tuple[str | None, bool, bool]] = []
+
+    def restore(_rec) -> bool:
+        seen.append((w.model.path, w.on_start_page(), w.current_view() is not None and w.current_view().isVisible()))
+        return False
+
+    w.prompts.restore = restore
+    try:
+        qtbot.waitUntil(lambda: bool(seen), timeout=10_000)
+        assert seen == [(CNN, False, True)]  # the editor with FILE is up behind the question
+        assert w.model.path == CNN and not (rec_dir / f"old{SUFFIX}").exists()  # declined
+    finally:
+        dispose(w)
