@@ -325,3 +325,23 @@ def test_a_file_on_the_command_line_opens_before_the_recovery_question(env, qtbo
         assert w.model.path == CNN and not (rec_dir / f"old{SUFFIX}").exists()  # declined
     finally:
         dispose(w)
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1600, 1000)])
+@pytest.mark.parametrize("name", ["mlp_digits", "cnn_digits"])
+def test_an_opened_example_shows_its_wrapping_wires_whole(window, qtbot, size, name):
+    """The auto-layout wraps long chains into bands; the wire from one band's end back to
+    the next band's start bulges past the nodes and was cut at the view's left and right."""
+    window.resize(*size)
+    qtbot.waitUntil(lambda: window.width() == size[0])
+    assert window.file_actions.open(str(example_path(name)))
+    view = window.current_view()
+    qtbot.waitUntil(lambda: view.isVisible() and view.scene().built)
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    scene = view.scene()
+    assert all(shown.contains(it.sceneBoundingRect()) for it in scene.nodes.values())
+    cut = [key for key, it in scene.edges.items() if not shown.contains(it.sceneBoundingRect())]
+    assert cut == []
+    wrapping = [it for it in scene.edges.values()
+                if it.sceneBoundingRect().left() < min(n.sceneBoundingRect().left() for n in scene.nodes.values())]
+    assert wrapping, "the example wraps into bands (else this test shows nothing)"

@@ -138,8 +138,11 @@ class CanvasView(QGraphicsView):
             self.centerOn(item.sceneBoundingRect().center())
 
     def _graph_rect(self) -> QRectF:
+        # The wires too: one that wraps from the end of a band back to the start of the
+        # next bulges past the nodes on both sides, and was cut at the view's edges.
+        scene = self.scene()
         rect = QRectF()
-        for it in self.scene().nodes.values():
+        for it in (*scene.nodes.values(), *scene.edges.values()):
             rect = rect.united(it.sceneBoundingRect())
         return rect.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
 
