@@ -19,9 +19,7 @@ LEAD = 40.0  # horizontal run out of an output and into an input
 
 def curve(p1: QPointF, p2: QPointF) -> QPainterPath:
     """Leaves the output to the right and enters the input from the left, even backwards."""
-    # A backward wire (from a band's end back to the next band's start) keeps short
-    # leads: long ones would bulge far past the nodes on both sides of the view.
-    dx = LEAD if p2.x() < p1.x() else max(LEAD, (p2.x() - p1.x()) * 0.5)
+    dx = max(LEAD, abs(p2.x() - p1.x()) * 0.5)
     path = QPainterPath(p1)
     path.cubicTo(QPointF(p1.x() + dx, p1.y()), QPointF(p2.x() - dx, p2.y()), p2)
     return path

@@ -47,6 +47,7 @@ MIME = "application/x-netwright-node"
 MIN_SCALE, MAX_SCALE = 0.02, 4.0
 FIT_MAX_SCALE = 1.0  # fitting a small graph never blows it up past its real size
 FIT_MARGIN = VIEW_MARGIN
+WIRE_MARGIN = 6.0  # scene px a fitted view leaves around a wire
 QUICK_GAP = 80.0  # scene px between a node and the one Tab adds after it: room for the wire
 _K = Qt.Key
 _M = Qt.KeyboardModifier
@@ -140,11 +141,15 @@ class CanvasView(QGraphicsView):
     def _graph_rect(self) -> QRectF:
         # The wires too: one that wraps from the end of a band back to the start of the
         # next bulges past the nodes on both sides, and was cut at the view's edges.
+        # The margin is for the nodes; a wire needs only to be whole.
         scene = self.scene()
-        rect = QRectF()
-        for it in (*scene.nodes.values(), *scene.edges.values()):
-            rect = rect.united(it.sceneBoundingRect())
-        return rect.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
+        nodes, wires = QRectF(), QRectF()
+        for it in scene.nodes.values():
+            nodes = nodes.united(it.sceneBoundingRect())
+        for edge in scene.edges.values():
+            wires = wires.united(edge.sceneBoundingRect())
+        nodes.adjust(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
+        return nodes.united(wires.adjusted(-WIRE_MARGIN, -WIRE_MARGIN, WIRE_MARGIN, WIRE_MARGIN)) if wires.isValid() else nodes
 
     def fit_all(self) -> None:
         """The whole graph in view, centred, at most at its real size (scale 1.0)."""
