@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QKeyCombination, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
@@ -63,7 +63,7 @@ class Command:
         """The sequences a person types, for the shortcut list: X11's standard keys add
         keysym-only bindings (F14 and "Undo" for Undo, F16 and "Copy" for Copy) that
         keyboards rarely have; the action keeps them, the list leaves them out."""
-        return [s for s in self.sequences() if all(_typed(s[i].key()) for i in range(s.count()))]
+        return [s for s in self.sequences() if all(_typed(_combination(s, i).key()) for i in range(s.count()))]
 
 
 # Non-printing keys found on every keyboard; F13-F35 and the media / "Undo" / "Copy"
@@ -74,6 +74,10 @@ _TYPED_KEYS = frozenset({
     Qt.Key.Key_Insert, Qt.Key.Key_Delete, Qt.Key.Key_Escape, Qt.Key.Key_Home, Qt.Key.Key_End,
     Qt.Key.Key_Left, Qt.Key.Key_Up, Qt.Key.Key_Right, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown,
 })
+
+
+def _combination(seq: QKeySequence, i: int) -> QKeyCombination:
+    return seq[i]  # type: ignore[index]  # QKeySequence::operator[], missing from the stubs
 
 
 def _typed(key: Qt.Key) -> bool:

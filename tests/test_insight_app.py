@@ -162,17 +162,24 @@ def test_train_evaluate_action_fills_the_insight_tab(qtbot, window, tmp_path):
     assert not action.isEnabled()  # nothing trained yet
     assert action in window.findChild(QMenu, "menu_train").actions()
     board = window.training.dashboard
-    assert board.insight.evaluate_button.defaultAction() is action
+    assert not board.insight.evaluate_button.isEnabled()
     board.insight.auto.setChecked(False)  # evaluate on request only
     with qtbot.waitSignal(board.runFinished, timeout=RUN_TIMEOUT_MS):
         window.acts.run.trigger()
     qtbot.waitUntil(action.isEnabled)
     assert board.insight.report is None
+    assert board.insight.evaluate_button.isEnabled()
     with qtbot.waitSignal(board.insight.evaluated, timeout=EVAL_TIMEOUT_MS) as done:
         action.trigger()
-        assert not action.isEnabled()  # one evaluation at a time
+        assert not action.isEnabled() and not board.insight.evaluate_button.isEnabled()  # one at a time
     assert done.args[0]["network"] == "Tiny" and board.insight.report is done.args[0]
     assert board.insight.calibration.plots[1].titleLabel.text.count("ECE") == 1
     qtbot.waitUntil(lambda: not board.insight.busy(), timeout=EVAL_TIMEOUT_MS)
     assert action.isEnabled() and board.insight.evaluate_button.isEnabled()
+    triggered = []
+    action.triggered.connect(lambda _c=False: triggered.append(True))
+    with qtbot.waitSignal(board.insight.evaluated, timeout=EVAL_TIMEOUT_MS):
+        qtbot.mouseClick(board.insight.evaluate_button, Qt.MouseButton.LeftButton)  # the same action
+    assert triggered == [True]
+    qtbot.waitUntil(lambda: not board.insight.busy(), timeout=EVAL_TIMEOUT_MS)
     assert board.shutdown(10_000)

@@ -34,12 +34,12 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from designer.actions import create_actions
+from designer.training.plots import CompactAxis
 from designer.training.insight_job import InsightTask, evaluate_run_dir, evaluate_trainer
 
 LEVEL_COLORS = {"green": "#3bb273", "amber": "#e8a33d", "red": "#e15759"}
@@ -71,7 +71,9 @@ class CalibrationView(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.view = pg.GraphicsLayoutWidget()
-        self.plots = [self.view.addPlot(row=0, col=i) for i in range(2)]
+        self.plots = [self.view.addPlot(row=0, col=i, axisItems={"left": CompactAxis("left"),
+                                                                 "bottom": CompactAxis("bottom")})
+                      for i in range(2)]
         self.bars: list[tuple[pg.BarGraphItem, pg.BarGraphItem]] = []
         for plot in self.plots:
             plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
@@ -379,9 +381,12 @@ class InsightView(QWidget):
         # tools) the view makes its private one from the same command registry.
         self.evaluate_action = evaluate_action or create_actions(self, {}, self, names=("evaluate",)).evaluate
         self.evaluate_action.triggered.connect(lambda _c=False: self.evaluate())
-        self.evaluate_button = QToolButton()
-        self.evaluate_button.setDefaultAction(self.evaluate_action)
-        self.evaluate_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        # A push button like its neighbours, standing for the action: it triggers it and
+        # follows its enabled state and tooltip.
+        self.evaluate_button = QPushButton("Evaluate")
+        self.evaluate_button.clicked.connect(self.evaluate_action.trigger)
+        self.evaluate_action.changed.connect(self._follow_action)
+        self._follow_action()
         self.open_button = QPushButton("Open run…")
         self.open_button.setToolTip("Evaluate a run folder saved by Save Weights or `netwright train --save`")
         self.export_button = QPushButton("Export report…")
@@ -526,6 +531,10 @@ class InsightView(QWidget):
             if task is not None:
                 ok = task.wait(timeout_ms) and ok
         return ok
+
+    def _follow_action(self) -> None:
+        self.evaluate_button.setEnabled(self.evaluate_action.isEnabled())
+        self.evaluate_button.setToolTip(self.evaluate_action.toolTip())
 
     def _update_buttons(self) -> None:
         idle = self.task is None
