@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QKeyCombination, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
@@ -58,6 +58,30 @@ class Command:
                 seen.add(text)
                 unique.append(s)
         return unique
+
+    def typed_sequences(self) -> list[QKeySequence]:
+        """The sequences a person types, for the shortcut list: X11's standard keys add
+        keysym-only bindings (F14 and "Undo" for Undo, F16 and "Copy" for Copy) that
+        keyboards rarely have; the action keeps them, the list leaves them out."""
+        return [s for s in self.sequences() if all(_typed(_combination(s, i).key()) for i in range(s.count()))]
+
+
+# Non-printing keys found on every keyboard; F13-F35 and the media / "Undo" / "Copy"
+# keys are left out.
+_TYPED_KEYS = frozenset({
+    *(Qt.Key(Qt.Key.Key_F1.value + i) for i in range(12)),
+    Qt.Key.Key_Tab, Qt.Key.Key_Backtab, Qt.Key.Key_Backspace, Qt.Key.Key_Return, Qt.Key.Key_Enter,
+    Qt.Key.Key_Insert, Qt.Key.Key_Delete, Qt.Key.Key_Escape, Qt.Key.Key_Home, Qt.Key.Key_End,
+    Qt.Key.Key_Left, Qt.Key.Key_Up, Qt.Key.Key_Right, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown,
+})
+
+
+def _combination(seq: QKeySequence, i: int) -> QKeyCombination:
+    return seq[i]  # type: ignore[index]  # QKeySequence::operator[], missing from the stubs
+
+
+def _typed(key: Qt.Key) -> bool:
+    return key.value < Qt.Key.Key_Escape.value or key in _TYPED_KEYS  # below Escape: printable
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -124,6 +148,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("resume", "Resume", "Train", (), "run", tip="Resume training"),
     Command("stop", "Stop", "Train", ("Shift+F5",), "stop",
             tip="Stop training; the weights so far are kept (Shift+F5)"),
+    Command("evaluate", "&Evaluate", "Train", ("Ctrl+F5",), None,
+            tip="Evaluate the last trained model: calibration, attacks, attributions, dead units (Ctrl+F5)"),
     Command("save_weights", "Save Weights…", "Train", (), "save",
             tip="Save the trained weights (safetensors) and the run's settings to a folder"),
     Command("training_dashboard", "Training &Dashboard", "Train", (), tip="Show the training dock"),
@@ -133,7 +159,7 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 BY_NAME: dict[str, Command] = {c.name: c for c in COMMANDS}
-TRAINING = ("run", "pause", "resume", "stop", "save_weights", "training_dashboard")
+TRAINING = ("run", "pause", "resume", "stop", "evaluate", "save_weights", "training_dashboard")
 
 
 class Actions:
@@ -191,7 +217,7 @@ def shortcut_rows() -> list[tuple[str, str, str, str]]:
     """(menu, command, keys, where) for every command that has keys, in menu order."""
     rows = []
     for cmd in COMMANDS:
-        keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in cmd.sequences())
+        keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in cmd.typed_sequences())
         if keys:
             rows.append((cmd.menu, cmd.label, keys, "canvas" if cmd.scope == "canvas" else "anywhere"))
     return rows

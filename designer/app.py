@@ -110,9 +110,13 @@ def build(argv: Sequence[str] | None = None) -> tuple[QApplication, MainWindow]:
             window.start_page.populate()  # the example gallery: what the user sees first
             window.start_page.repaint()
         window.finish_setup()  # model, analysis, canvas, panels
-        restored = False if args.no_recovery else window.file_actions.offer_recovery()
-        if args.file and not restored:
+        # The file asked for opens first, so the recovery question (a modal dialog) comes
+        # over the editor rather than an empty start page. Restoring then replaces it: it
+        # was just opened, so nothing of it is lost.
+        if args.file:
             window.file_actions.open(args.file)
+        if not args.no_recovery:
+            window.file_actions.offer_recovery()
 
     after_first_paint(window.stack, after_paint)
     return app, window

@@ -27,7 +27,7 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
                "fold_repeats", None, "theme_light",
                "theme_dark", None, "@panels", "reset_layout")),
     ("&Network", ("add_network", "rename_network", "remove_network", None, "group", "ungroup")),
-    ("&Train", ("run", "pause", "resume", "stop", None, "save_weights", None, "training_dashboard")),
+    ("&Train", ("run", "pause", "resume", "stop", None, "evaluate", "save_weights", None, "training_dashboard")),
     ("&Help", ("shortcuts", "about")),
 )
 TOOLBAR = ("new", "open", "save", None, "undo", "redo", None, "fit", "zoom_in", "zoom_out",

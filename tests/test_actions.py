@@ -180,3 +180,32 @@ def test_no_two_commands_share_a_key() -> None:
     assert all(isinstance(k, str) for k in BY_NAME["delete"].keys)
     keys = [s.toString() for c in COMMANDS for s in c.sequences()]
     assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
+
+
+def test_the_shortcut_list_shows_typed_keys_and_clips_nothing(window: MainWindow, qtbot) -> None:
+    """X11's standard keys add keysym-only bindings ("Ctrl+Z, F14, Undo"): the list shows
+    what people type; the actions keep every binding."""
+    from designer.shortcuts_dialog import ShortcutsDialog
+
+    odd = {"Undo", "Redo", "Copy", "Cut", "Paste", "Open", "New", "Save", "Exit", "Zoom In", "Zoom Out"}
+    for _menu, command, keys, _where in shortcut_rows():
+        for key in keys.split(", "):
+            assert key not in odd, (command, keys)
+            assert not any(key.endswith(f"F{n}") for n in range(13, 36)), (command, keys)
+    by_label = {row[1]: row[2] for row in shortcut_rows()}
+    assert by_label["Undo"].split(", ")[0] == QKeySequence(QKeySequence.StandardKey.Undo).toString(
+        QKeySequence.SequenceFormat.NativeText)
+    assert by_label["Copy"].split(", ")[0] == QKeySequence(QKeySequence.StandardKey.Copy).toString(
+        QKeySequence.SequenceFormat.NativeText)
+    # the actions still answer every binding of the platform's standard keys
+    for name in ("undo", "copy", "paste"):
+        assert window.acts.all[name].shortcuts() == BY_NAME[name].sequences()
+    dialog = ShortcutsDialog(window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    table = dialog.table
+    header = table.horizontalHeader()
+    for c in range(table.columnCount()):
+        assert header.sectionSize(c) >= max(table.sizeHintForColumn(c), header.sectionSizeHint(c)), c
+    assert header.length() <= table.viewport().width()

@@ -299,3 +299,48 @@ def test_first_window_fits_the_screen(window):
 
     room = QGuiApplication.primaryScreen().availableGeometry()  # 800x800 offscreen: smaller than 1400x900
     assert window.width() <= room.width() and window.height() <= room.height()
+
+
+def test_a_file_on_the_command_line_opens_before_the_recovery_question(env, qtbot):
+    """With unsaved work left by a crash, `netwright FILE` used to ask about it over an
+    empty start page and open FILE only after the answer."""
+    from designer.files import SUFFIX
+
+    rec_dir = env / "recovery"
+    rec_dir.mkdir()
+    payload = {"session": "old", "pid": 2**22 + 12345, "path": None, "saved_at": 1.0,
+               "document": json.loads(Path(str(example_path("mlp_digits"))).read_text())}
+    (rec_dir / f"old{SUFFIX}").write_text(json.dumps(payload))
+    _app, w = build(["netwright", CNN])
+    seen: list[tuple[str | None, bool, bool]] = []
+
+    def restore(_rec) -> bool:
+        seen.append((w.model.path, w.on_start_page(), w.current_view() is not None and w.current_view().isVisible()))
+        return False
+
+    w.prompts.restore = restore
+    try:
+        qtbot.waitUntil(lambda: bool(seen), timeout=10_000)
+        assert seen == [(CNN, False, True)]  # the editor with FILE is up behind the question
+        assert w.model.path == CNN and not (rec_dir / f"old{SUFFIX}").exists()  # declined
+    finally:
+        dispose(w)
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1600, 1000)])
+@pytest.mark.parametrize("name", ["mlp_digits", "cnn_digits"])
+def test_an_opened_example_shows_its_wrapping_wires_whole(window, qtbot, size, name):
+    """The auto-layout wraps long chains into bands; the wire from one band's end back to
+    the next band's start bulges past the nodes and was cut at the view's left and right."""
+    window.resize(*size)
+    qtbot.waitUntil(lambda: window.width() == size[0])
+    assert window.file_actions.open(str(example_path(name)))
+    view = window.current_view()
+    qtbot.waitUntil(lambda: view.isVisible() and view.scene().built)
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    scene = view.scene()
+    assert all(shown.contains(it.sceneBoundingRect()) for it in scene.nodes.values())
+    cut = [key for key, it in scene.edges.items() if not shown.contains(it.sceneBoundingRect())]
+    assert cut == []
+    backward = [key for key in scene.edges if scene.nodes[key[2]].x() < scene.nodes[key[0]].x()]
+    assert backward, "the example wraps into bands (else this test shows nothing)"

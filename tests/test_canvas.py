@@ -255,6 +255,29 @@ def test_quick_add_with_tab_wires_to_selection(view: CanvasView, model: Document
     assert model.analyze_now().ok
 
 
+
+def test_quick_add_places_the_node_right_of_its_source_in_free_space(view: CanvasView, model: DocumentModel) -> None:
+    """Tab with a node selected used to drop the new node where the mouse was (often on
+    top of the source): it goes to the source's right, below whatever already sits there."""
+    model.move_nodes(NET, {"linear2": (900.0, 0.0)})
+    src = view.scene().nodes["relu1"].sceneBoundingRect()
+    for expected_new in ("tanh1", "tanh2"):  # the second one must avoid the first too
+        view.select_ids(["relu1"])
+        key(view, Qt.Key.Key_Tab)
+        popup = view._quick
+        assert popup is not None and popup.isVisible()
+        QTest.keyClicks(popup.edit, "Tanh")
+        QTest.keyClick(popup.edit, Qt.Key.Key_Return)
+        assert view.selected_ids() == [expected_new]
+        assert ("relu1", 0, expected_new, 0) in edge_keys(model)
+        new = view.scene().nodes[expected_new].sceneBoundingRect()
+        assert new.left() > src.right() and new.left() - src.right() < 200  # beside it
+        assert new.top() >= src.top() - 1
+        others = [it.sceneBoundingRect() for nid, it in view.scene().nodes.items() if nid != expected_new]
+        assert not any(new.intersects(r) for r in others), expected_new
+        assert view.mapToScene(view.viewport().rect()).boundingRect().contains(new)
+
+
 def test_quick_add_search_uses_aliases() -> None:
     from designer.canvas.quick_add import catalog_entries, search
     entries = catalog_entries(["ResBlock"])

@@ -217,6 +217,47 @@ def test_confusion_matrix_and_predictions(qtbot):
     assert preds.count == 2 and not preds.images.isHidden()
 
 
+
+def test_confusion_counts_stay_inside_their_cells(qtbot):
+    """In the 1366x768 dock the plot is small: the counts shrink to fit their cells, and
+    hide when even a small font would spill over (the colours still tell)."""
+    from PySide6.QtCore import QRectF
+
+    cm = ConfusionView()
+    qtbot.addWidget(cm)
+    cm.resize(900, 700)
+    cm.show()
+    qtbot.waitExposed(cm)
+    rng = np.random.default_rng(0)
+    m = rng.integers(0, 40, (10, 10)) + np.diag(rng.integers(900, 1800, 10))
+
+    def spill() -> list[str]:
+        view = cm.widget
+        out = []
+        for i, t in enumerate(cm._texts[:100]):
+            if not t.isVisible():
+                continue
+            r, c = divmod(i, 10)
+            text = t.deviceTransform(view.viewportTransform()).mapRect(t.boundingRect())
+            cell = cm.plot.vb.mapViewToDevice(QRectF(c, r, 1, 1)).boundingRect()
+            if not cell.contains(text):
+                out.append(t.text())
+        return out
+
+    cm.set_matrix(m, epoch=1)
+    qtbot.waitUntil(lambda: sum(t.isVisible() for t in cm._texts) == 100)
+    assert spill() == []
+    big = cm._texts[0].font().pixelSize()
+    cm.resize(420, 330)  # a cramped dock: smaller counts, still inside their cells
+    qtbot.waitUntil(lambda: cm._texts[0].font().pixelSize() < big or not cm._texts[0].isVisible())
+    assert spill() == []
+    cm.resize(220, 170)  # too small for readable numbers: none drawn
+    qtbot.waitUntil(lambda: not any(t.isVisible() for t in cm._texts))
+    cm.resize(900, 700)
+    qtbot.waitUntil(lambda: sum(t.isVisible() for t in cm._texts) == 100)
+    assert spill() == []
+
+
 PAYLOADS = {
     "scatter": {"kind": "scatter", "points": np.random.randn(100, 2), "real": np.random.randn(50, 2)},
     "images": {"kind": "images", "images": np.random.rand(6, 1, 8, 8), "originals": np.random.rand(6, 8, 8)},

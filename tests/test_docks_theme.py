@@ -150,3 +150,39 @@ def test_training_plots_follow_a_live_theme_switch(qtbot, env) -> None:
         assert plot_colours(dash) == {("background", light.base), ("axis", light.muted), ("text", light.muted)}
     finally:
         dispose(w)
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1600, 1000)])
+def test_every_run_setting_is_reachable_and_shows_the_files_value(qtbot, env, size) -> None:
+    """At 1366x768 the one-row controls were cut after "Batch" (no way to the learning
+    rate), and the empty overrides read "file" instead of the number the run would use."""
+    from graph_compiler.training.config import parse_config
+
+    w = make_window(qtbot, size)
+    try:
+        assert w.file_actions.open(MLP)
+        w.training.show()
+        w.training.raise_()
+        dash = w.training.dashboard
+        qtbot.waitUntil(lambda: dash.isVisible() and dash.lr_edit.isVisible())
+        QApplication.processEvents()
+        area = dash.controls_area
+        shown = area.viewport().rect()
+        for field in (dash.run_button, dash.device_combo, dash.epochs_spin, dash.batch_spin, dash.lr_edit,
+                      dash.controls.data_button, dash.save_button):
+            at = field.mapTo(area.viewport(), field.rect().topLeft())
+            assert shown.contains(field.rect().translated(at)), field
+        assert area.horizontalScrollBar().maximum() == 0  # nothing to scroll to
+        cfg = parse_config(w.model.doc.training)
+        assert dash.epochs_spin.text() == "" and dash.epochs_spin.lineEdit().placeholderText() == str(cfg.epochs)
+        assert dash.batch_spin.lineEdit().placeholderText() == str(cfg.batch_size)
+        assert dash.lr_edit.text() == "" and float(dash.lr_edit.placeholderText()) == cfg.lr
+        assert dash.controls.overrides()["epochs"] is None
+        dash.epochs_spin.lineEdit().setText("7")  # typed: an override for the next run
+        dash.epochs_spin.interpretText()
+        assert dash.controls.overrides()["epochs"] == 7 and dash.epochs_spin.text() == "7"
+        dash.epochs_spin.lineEdit().clear()  # emptied: back to the file's value
+        dash.epochs_spin.interpretText()
+        assert dash.controls.overrides()["epochs"] is None
+    finally:
+        dispose(w)

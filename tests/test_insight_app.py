@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QMenu
 from test_dashboard import RUN_TIMEOUT_MS, dash, tiny_doc  # noqa: F401 - the dashboard fixture
 
 from designer.canvas.health_badge import HealthBadge, HealthBadges, badge_text
@@ -163,3 +165,39 @@ def test_the_dock_puts_badges_on_the_main_canvas_and_a_click_opens_activations(q
     assert "relu1" in dock.dashboard.activations.info.text()  # nothing trained yet: it says so
     w.model.documentReset.emit()  # another file: the badges go
     assert not dock.badges.badges
+
+
+def test_train_evaluate_action_fills_the_insight_tab(qtbot, window, tmp_path):
+    """Train > Evaluate (Ctrl+F5) is the Insight tab's Evaluate button: one action, disabled
+    until a run has finished, then evaluating that run."""
+    from graph_compiler.document import save
+
+    path = tmp_path / "tiny.json"
+    save(tiny_doc(), path)
+    assert window.file_actions.open(str(path))
+    action = window.acts.evaluate
+    assert action.shortcut() == QKeySequence("Ctrl+F5")
+    assert not action.isEnabled()  # nothing trained yet
+    assert action in window.findChild(QMenu, "menu_train").actions()
+    board = window.training.dashboard
+    assert not board.insight.evaluate_button.isEnabled()
+    board.insight.auto.setChecked(False)  # evaluate on request only
+    with qtbot.waitSignal(board.runFinished, timeout=RUN_TIMEOUT_MS):
+        window.acts.run.trigger()
+    qtbot.waitUntil(action.isEnabled)
+    assert board.insight.report is None
+    assert board.insight.evaluate_button.isEnabled()
+    with qtbot.waitSignal(board.insight.evaluated, timeout=EVAL_TIMEOUT_MS) as done:
+        action.trigger()
+        assert not action.isEnabled() and not board.insight.evaluate_button.isEnabled()  # one at a time
+    assert done.args[0]["network"] == "Tiny" and board.insight.report is done.args[0]
+    assert board.insight.calibration.plots[1].titleLabel.text.count("ECE") == 1
+    qtbot.waitUntil(lambda: not board.insight.busy(), timeout=EVAL_TIMEOUT_MS)
+    assert action.isEnabled() and board.insight.evaluate_button.isEnabled()
+    triggered = []
+    action.triggered.connect(lambda _c=False: triggered.append(True))
+    with qtbot.waitSignal(board.insight.evaluated, timeout=EVAL_TIMEOUT_MS):
+        qtbot.mouseClick(board.insight.evaluate_button, Qt.MouseButton.LeftButton)  # the same action
+    assert triggered == [True]
+    qtbot.waitUntil(lambda: not board.insight.busy(), timeout=EVAL_TIMEOUT_MS)
+    assert board.shutdown(10_000)

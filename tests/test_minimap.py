@@ -7,7 +7,7 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 import itertools
 
 import pytest
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
@@ -94,3 +94,26 @@ def test_nodes_with_errors_are_red(view: CanvasView, qtbot) -> None:
     model.analyze_now()
     qtbot.waitUntil(lambda: colour_at(centre) == error)
     assert colour_at(view.scene().nodes["fc11"].pos() + QPointF(NODE_W / 2, 5)) != error
+
+
+def test_shrinks_on_a_small_canvas_and_hides_when_too_small(view: CanvasView, qtbot) -> None:
+    """With the training dock open on a 1366x768 screen the canvas is ~330 px high: a
+    200x130 overview there hid the nodes it is meant to help find."""
+    mm = view.minimap
+    assert (mm.width(), mm.height()) == (200, 130)
+    view.resize(800, 330)
+    qtbot.waitUntil(lambda: mm.width() < 200)
+    vp = view.viewport().geometry()
+    assert mm.isVisible() and vp.contains(mm.geometry())
+    assert mm.width() <= 0.25 * vp.width() + 1 and mm.height() <= 0.3 * vp.height() + 1
+    # the picture follows the new size: the chain's first node is drawn inside it
+    qtbot.waitUntil(lambda: mm._pixmap is not None and mm._pixmap.deviceIndependentSize().toSize() == mm.size())
+    assert QRectF(0, 0, mm.width(), mm.height()).contains(mm.to_map(view.scene().nodes["fc2"].pos()))
+    view.resize(400, 200)  # too small to be any use: hidden, the nodes get the room
+    qtbot.waitUntil(lambda: not mm.isVisible())
+    view.resize(900, 600)
+    qtbot.waitUntil(lambda: mm.isVisible() and (mm.width(), mm.height()) == (200, 130))
+    view.set_minimap_visible(False)  # the user's choice wins over a canvas with room
+    view.resize(1000, 700)
+    qtbot.waitUntil(lambda: view.viewport().width() > 900)
+    assert not mm.isVisible()

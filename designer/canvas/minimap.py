@@ -19,7 +19,12 @@ from designer.canvas import style
 if TYPE_CHECKING:
     from designer.canvas.view import CanvasView
 
-SIZE = (200, 130)  # widget size in pixels
+SIZE = (200, 130)  # widget size in pixels, on a roomy canvas
+# On a small canvas (a 1366x768 screen with the training dock open) the minimap shrinks to
+# at most this share of the viewport's width and height, and hides below MIN_WIDTH: a
+# 200x130 box over a 330-px canvas would hide the nodes it is meant to help find.
+MAX_SHARE = (0.25, 0.3)
+MIN_WIDTH = 96
 MARGIN = 10  # from the view's corner
 PAD = 6.0  # inside the frame
 
@@ -31,6 +36,7 @@ class Minimap(QWidget):
         super().__init__(view)
         self.view = view
         self.setFixedSize(*SIZE)
+        self.wanted = True  # the user's View > Minimap; it still hides when the canvas is too small
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Overview: click or drag to move the view")
         self._pixmap: QPixmap | None = None
@@ -57,8 +63,24 @@ class Minimap(QWidget):
             self.place()
         return False
 
+    def set_wanted(self, on: bool) -> None:
+        self.wanted = on
+        self.place()
+
+    def fitting_size(self) -> tuple[int, int] | None:
+        """The minimap's size for the viewport's, None when it would be too small to use."""
+        vp = self.view.viewport().size()
+        aspect = SIZE[1] / SIZE[0]
+        w = min(float(SIZE[0]), vp.width() * MAX_SHARE[0], vp.height() * MAX_SHARE[1] / aspect)
+        return (int(w), round(int(w) * aspect)) if w >= MIN_WIDTH else None
+
     def place(self) -> None:
-        """Bottom-right corner of the view's viewport."""
+        """Bottom-right corner of the view's viewport, sized to it (or hidden)."""
+        size = self.fitting_size()
+        if size is not None and size != (self.width(), self.height()):
+            self.setFixedSize(*size)
+            self.schedule()  # the picture is drawn at the widget's size
+        self.setVisible(self.wanted and size is not None)
         vp = self.view.viewport().geometry()
         self.move(vp.right() - self.width() - MARGIN, vp.bottom() - self.height() - MARGIN)
 

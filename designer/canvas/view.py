@@ -8,6 +8,8 @@ command keys (Tab, Delete, Ctrl+C...) are the window's actions (designer/actions
 """
 from __future__ import annotations
 
+import math
+
 from typing import cast
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
@@ -47,13 +49,15 @@ from designer.canvas.minimap import Minimap
 from designer.canvas.node_item import NodeItem, PortRef
 from designer.canvas.quick_add import QuickAdd, catalog_entries
 from designer.canvas.scene import CanvasScene
-from designer.layout import MIN_READABLE_SCALE, NODE_W, VIEW_MARGIN
+from designer.layout import BODY_H, HEADER_H, MIN_READABLE_SCALE, NODE_W, PORT_STEP, VIEW_MARGIN
 from designer.model import DocumentModel
 
 MIME = "application/x-netwright-node"
 MIN_SCALE, MAX_SCALE = 0.02, 4.0
 FIT_MAX_SCALE = 1.0  # fitting a small graph never blows it up past its real size
 FIT_MARGIN = VIEW_MARGIN
+WIRE_MARGIN = 6.0  # scene px a fitted view leaves around a wire
+QUICK_GAP = 80.0  # scene px between a node and the one Tab adds after it: room for the wire
 _K = Qt.Key
 _M = Qt.KeyboardModifier
 # Keys the canvas handles itself while it has focus. Every command key (Delete, Ctrl+C,
@@ -144,10 +148,17 @@ class CanvasView(QGraphicsView):
             self.centerOn(item.sceneBoundingRect().center())
 
     def _graph_rect(self) -> QRectF:
-        rect = QRectF()
-        for it in self.scene().nodes.values():
-            rect = rect.united(it.sceneBoundingRect())
-        return rect.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
+        # The wires too: one that wraps from the end of a band back to the start of the
+        # next bulges past the nodes on both sides, and was cut at the view's edges.
+        # The margin is for the nodes; a wire needs only to be whole.
+        scene = self.scene()
+        nodes, wires = QRectF(), QRectF()
+        for it in scene.nodes.values():
+            nodes = nodes.united(it.sceneBoundingRect())
+        for edge in scene.edges.values():
+            wires = wires.united(edge.sceneBoundingRect())
+        nodes.adjust(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
+        return nodes.united(wires.adjusted(-WIRE_MARGIN, -WIRE_MARGIN, WIRE_MARGIN, WIRE_MARGIN)) if wires.isValid() else nodes
 
     def fit_all(self) -> None:
         """The whole graph in view, centred, at most at its real size (scale 1.0)."""
@@ -216,9 +227,7 @@ class CanvasView(QGraphicsView):
         self.centerOn(scene_pos)
 
     def set_minimap_visible(self, on: bool) -> None:
-        self.minimap.setVisible(on)
-        if on:
-            self.minimap.place()
+        self.minimap.set_wanted(on)
 
     def zoom_by(self, factor: float) -> None:
         self._auto_fit = None
@@ -313,6 +322,8 @@ class CanvasView(QGraphicsView):
             sel = self.selected_ids()
             if len(sel) == 1 and self.scene().nodes[sel[0]].out_names:
                 connect_from = (sel[0], 0)
+                if self._quick_at_menu is None:  # Tab: beside the source, not where the mouse is
+                    scene_pos = self.free_spot_right_of(sel[0])
         self._quick_at, self._quick_from = scene_pos, connect_from
         if self._quick is None:
             self._quick = QuickAdd(self)
@@ -321,11 +332,30 @@ class CanvasView(QGraphicsView):
         self._quick.open_at(self.viewport().mapToGlobal(self.mapFromScene(scene_pos)), catalog_entries(blocks))
         return self._quick
 
+    def free_spot_right_of(self, node_id: str) -> QPointF:
+        """Where a node wired from ``node_id`` goes: to its right, level with it, or lower
+        down that column until it overlaps no node (a new node's usual size assumed)."""
+        scene = self.scene()
+        src = scene.nodes[node_id].sceneBoundingRect()
+        step = scene.grid
+        x = math.ceil((src.right() + QUICK_GAP) / step) * step
+        y = round(src.top() / step) * step
+        others = [it.sceneBoundingRect().adjusted(-step / 2, -step / 2, step / 2, step / 2)
+                  for it in scene.nodes.values()]
+        for _ in range(200):
+            spot = QRectF(x, y, NODE_W, HEADER_H + BODY_H + PORT_STEP)
+            blocker = next((r for r in others if r.intersects(spot)), None)
+            if blocker is None:
+                break
+            y = math.ceil((blocker.bottom() + 1) / step) * step
+        return QPointF(x, y)
+
     def _quick_chosen(self, type_name: str) -> None:
         pos = self.scene().snap_point(self._quick_at)
         nid = self.model.add_node(self.network, type_name, (pos.x(), pos.y()), connect_from=self._quick_from)
         if nid:
             self.select_ids([nid])
+            self.ensureVisible(self.scene().nodes[nid].sceneBoundingRect(), 20, 20)
         self.setFocus()
 
     def rename(self, node_id: str | None = None) -> QLineEdit | None:

@@ -1,4 +1,4 @@
-"""The training commands' actions (Run, Pause, Resume, Stop, Save Weights), as the
+"""The training commands' actions (Run, Pause, Resume, Stop, Evaluate, Save Weights), as the
 dashboard and its controls use them.
 
 In the app they are the window's own actions from the command registry
@@ -21,6 +21,8 @@ class TrainingActions:
         self.resume: QAction = acts.resume
         self.stop: QAction = acts.stop
         self.save: QAction = acts.save_weights
+        # Enabled by the Insight tab, which owns it, once a run has finished.
+        self.evaluate: QAction = acts.evaluate
         self.dashboard: QAction = acts.training_dashboard
         self.reset_states()
 
@@ -42,7 +44,7 @@ class TrainingActions:
         return [self.run, self.pause, self.resume, self.stop]
 
     def all(self) -> list[QAction]:
-        return [*self.controls(), self.save, self.dashboard]
+        return [*self.controls(), self.evaluate, self.save, self.dashboard]
 
 
 __all__ = ["TrainingActions"]

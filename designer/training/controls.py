@@ -10,14 +10,15 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QDoubleValidator, QStandardItemModel
+from PySide6.QtGui import QAction, QDoubleValidator, QResizeEvent, QStandardItemModel, QValidator
 from PySide6.QtWidgets import (
+    QScrollArea,
     QComboBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QProgressBar,
-    QScrollArea,
     QSpinBox,
     QToolButton,
     QWidget,
@@ -46,30 +47,49 @@ def _tool(action: QAction) -> QToolButton:
     return b
 
 
-def _spin(what: str, hi: int) -> QSpinBox:
-    s = QSpinBox()
-    s.setRange(0, hi)
-    s.setSpecialValueText("file")  # 0 = use the document's setting
-    s.setToolTip(f"Override the {what}; 'file' = the document's setting")
-    return s
+class OverrideSpin(QSpinBox):
+    """A per-run override: empty (0) means "the file's setting", whose value shows greyed
+    as the placeholder, so the field reads as the number the run will use."""
+
+    def __init__(self, what: str, hi: int) -> None:
+        super().__init__()
+        self.what = what
+        self.setRange(0, hi)
+        self.setMaximumWidth(self.fontMetrics().horizontalAdvance("0" * 7) + 40)
+        self.set_file_value(None)
+
+    def set_file_value(self, value: int | None) -> None:
+        shown = "" if value is None else str(value)
+        self.lineEdit().setPlaceholderText(shown or "file")
+        self.setToolTip(f"Override the {self.what} for the next run; empty = the file's "
+                        f"{self.what}{f' ({shown})' if shown else ''}")
+
+    def textFromValue(self, value: int) -> str:
+        return "" if value == self.minimum() else super().textFromValue(value)
+
+    def valueFromText(self, text: str) -> int:
+        return self.minimum() if not text.strip() else super().valueFromText(text)
+
+    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:
+        if not text.strip():
+            return QValidator.State.Acceptable, text, pos
+        return super().validate(text, pos)
 
 
+def _row(*widgets: QWidget) -> QWidget:
+    box = QWidget()
+    lay = QHBoxLayout(box)
+    lay.setContentsMargins(0, 0, 0, 0)
+    for w in widgets:
+        lay.addWidget(w)
+    return box
 
-def scrolling_row(row: QWidget) -> QScrollArea:
-    """A one-row bar that scrolls sideways when the dock is narrower than all its controls,
-    instead of forcing its width on the window (which squeezed the palette to 90 px)."""
-    area = QScrollArea()
-    area.setWidget(row)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QScrollArea.Shape.NoFrame)
-    area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-    area.setFixedHeight(row.sizeHint().height() + area.horizontalScrollBar().sizeHint().height())
-    area.setMinimumWidth(200)
-    return area
 
 class RunControls(QWidget):
-    """Run / Pause / Resume / Stop, device, epochs / batch size / lr, Save Weights."""
+    """Run / Pause / Resume / Stop, device, epochs / batch size / lr, Save Weights.
+
+    One row when the dock is wide enough, else the run settings wrap onto a second row
+    under the buttons (``fit_width``), so a 1366-px screen still reaches every field."""
 
     def __init__(self, actions: TrainingActions, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -84,28 +104,56 @@ class RunControls(QWidget):
         self.device_combo = QComboBox()
         self.device_combo.addItems(DEVICES)
         self.device_combo.setToolTip("Where to train: auto picks a CUDA GPU when there is one")
-        self.epochs_spin = _spin("epochs", 1_000_000)
-        self.batch_spin = _spin("batch size", 1 << 20)
+        self.epochs_spin = OverrideSpin("epochs", 1_000_000)
+        self.batch_spin = OverrideSpin("batch size", 1 << 20)
         self.lr_edit = QLineEdit()
-        self.lr_edit.setPlaceholderText("file")
         self.lr_edit.setValidator(QDoubleValidator(0.0, 10.0, 10))
         self.lr_edit.setMaximumWidth(90)
-        self.lr_edit.setToolTip("Learning rate override; empty = the file's setting")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        for w in (self.run_button, self.pause_button, self.resume_button, self.stop_button):
-            row.addWidget(w)
-        row.addSpacing(12)
-        fields: tuple[tuple[str, QWidget], ...] = (("Device", self.device_combo), ("Epochs", self.epochs_spin),
-                                                   ("Batch", self.batch_spin), ("LR", self.lr_edit))
-        for label, field in fields:
-            row.addWidget(QLabel(label))
-            row.addWidget(field)
-        row.addSpacing(12)
-        row.addWidget(self.data_button)
-        row.addStretch(1)
-        row.addWidget(self.save_button)
+        self.set_file_settings(None, None, None)
+        self.buttons = _row(self.run_button, self.pause_button, self.resume_button, self.stop_button)
+        fields: list[QWidget] = []
+        for label, field in (("Device", self.device_combo), ("Epochs", self.epochs_spin),
+                             ("Batch", self.batch_spin), ("LR", self.lr_edit)):
+            fields += [QLabel(label), field]
+        self.settings = _row(*fields, self.data_button)
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setVerticalSpacing(2)
+        self.grid.setColumnStretch(2, 1)
+        self.wrapped = True
+        self.set_wrapped(False)
         self.mark_cuda_availability()
+
+    def set_file_settings(self, epochs: int | None, batch_size: int | None, lr: float | None) -> None:
+        """Show the file's epochs / batch size / learning rate greyed in the empty fields
+        (None: unknown, e.g. the file's training section is invalid)."""
+        self.epochs_spin.set_file_value(epochs)
+        self.batch_spin.set_file_value(batch_size)
+        self.lr_edit.setPlaceholderText("file" if lr is None else f"{lr:g}")
+        self.lr_edit.setToolTip("Learning rate override for the next run; empty = the file's"
+                                + ("" if lr is None else f" ({lr:g})"))
+
+    def one_row_width(self) -> int:
+        sp = self.grid.horizontalSpacing()
+        return (self.buttons.sizeHint().width() + self.settings.sizeHint().width()
+                + self.save_button.sizeHint().width() + 3 * sp)
+
+    def set_wrapped(self, on: bool) -> None:
+        """Settings under the buttons (``on``) or beside them."""
+        if on == self.wrapped:
+            return
+        self.wrapped = on
+        for w in (self.buttons, self.settings, self.save_button):
+            self.grid.removeWidget(w)
+        self.grid.addWidget(self.buttons, 0, 0)
+        self.grid.addWidget(self.save_button, 0, 3)
+        if on:
+            self.grid.addWidget(self.settings, 1, 0, 1, 4, Qt.AlignmentFlag.AlignLeft)
+        else:
+            self.grid.addWidget(self.settings, 0, 1)
+
+    def fit_width(self, width: int) -> None:
+        self.set_wrapped(width < self.one_row_width())
 
     def overrides(self) -> dict[str, Any]:
         """Overrides of the document's training section (None = keep the file's)."""
@@ -140,6 +188,33 @@ class RunControls(QWidget):
         item = model.item(DEVICES.index("cuda"))
         item.setEnabled(ok)
         item.setToolTip("" if ok else "No CUDA GPU is available to this PyTorch")
+
+
+class ControlsArea(QScrollArea):
+    """The run controls: one row, or two when the dock is narrower than that row; narrower
+    still, they scroll sideways instead of forcing their width on the window (which
+    squeezed the palette to 90 px)."""
+
+    def __init__(self, controls: RunControls) -> None:
+        super().__init__()
+        self.controls = controls
+        self.setWidget(controls)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setMinimumWidth(200)
+        self._fit()
+
+    def _fit(self) -> None:
+        self.controls.fit_width(self.width())
+        scrolls = self.width() < self.controls.minimumSizeHint().width()
+        bar = self.horizontalScrollBar().sizeHint().height() if scrolls else 0
+        self.setFixedHeight(self.controls.sizeHint().height() + bar)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
 
 
 class RunStatus(QWidget):
@@ -202,4 +277,4 @@ class RunStatus(QWidget):
             self.show_progress(*self._last, force=True)
 
 
-__all__ = ["DEVICES", "RunControls", "RunStatus", "fmt_duration"]
+__all__ = ["DEVICES", "ControlsArea", "OverrideSpin", "RunControls", "RunStatus", "fmt_duration"]

@@ -38,7 +38,7 @@ from designer import theme
 from designer.training.actions import TrainingActions
 from designer.training.activations import ActivationView
 from designer.training.buffers import Drained, TrainingBuffers
-from designer.training.controls import RunControls, RunStatus, scrolling_row
+from designer.training.controls import ControlsArea, RunControls, RunStatus
 from designer.training.evaluation import EvaluationView
 from designer.training.health import HealthView
 from designer.training.insight import InsightView
@@ -49,13 +49,13 @@ from designer.training.results import TrainedResult
 from designer.training.run_history import RunHistory, RunRecord, make_label, thin
 from designer.training.samples_view import SamplesView
 from graph_compiler.errors import NetwrightError
+from graph_compiler.training.config import TrainingConfigError, parse_config
 
 if TYPE_CHECKING:
     from designer.model import DocumentModel
     from graph_compiler.document import Document
     from graph_compiler.training.engine import Trainer
     from designer.training.worker import TrainingThread, TrainingWorker
-
 
 # torch is imported only when a run starts (worker, probe, engine): the window paints first.
 
@@ -127,6 +127,7 @@ class TrainingDashboard(QWidget):
         apply_plot_theme(self)
         self._follow_theme()
         self._connect_model()
+        self._show_file_settings()
         self._update_controls()
         self._update_overlays()
 
@@ -187,7 +188,7 @@ class TrainingDashboard(QWidget):
         self.health = HealthView()
         self.evaluation = EvaluationView()
         self.samples = SamplesView()
-        self.insight = InsightView()
+        self.insight = InsightView(self.training_actions.evaluate)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(curves_page, "Curves")
@@ -200,7 +201,8 @@ class TrainingDashboard(QWidget):
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
-        lay.addWidget(scrolling_row(self.controls))
+        self.controls_area = ControlsArea(self.controls)
+        lay.addWidget(self.controls_area)
         lay.addWidget(self.status)
         lay.addWidget(self.error_label)
         lay.addWidget(self.tabs, 1)
@@ -524,7 +526,16 @@ class TrainingDashboard(QWidget):
         if self.result is not None:
             self.result.stale = stale
 
+    def _show_file_settings(self) -> None:
+        try:
+            cfg = parse_config(self.model.doc.training)
+        except TrainingConfigError:  # the Run explains; the fields just say "file"
+            self.controls.set_file_settings(None, None, None)
+            return
+        self.controls.set_file_settings(cfg.epochs, cfg.batch_size, cfg.lr)
+
     def _on_document_reset(self) -> None:
+        self._show_file_settings()
         self._on_document_edited()
         if self.run_thread is None:
             self.result = None  # the weights stay attached to the old document only

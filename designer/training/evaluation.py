@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QTransform
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QTransform
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsSimpleTextItem,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from designer.training.imaging import ImagePane, as_images, tile
 
 MAX_CELL_TEXT = 15  # classes; beyond this the numbers would overlap
+COUNT_PX = (7.0, 12.0)  # the counts' pixel size: shrunk to fit the cells, hidden below the first
 
 
 class ConfusionView(QWidget):
@@ -47,6 +48,11 @@ class ConfusionView(QWidget):
         lay.addWidget(self.widget, 1)
         lay.addWidget(self.caption)
         self._texts: list[_CellText] = []  # pooled: reused every epoch
+        self._cells = 0  # how many of them show a count
+        # The counts keep their pixel size whatever the zoom, so the cells' size on screen
+        # decides how large they may be: recomputed when the plot is resized or zoomed.
+        self.plot.vb.sigResized.connect(lambda *_a: self._fit_counts())
+        self.plot.vb.sigRangeChanged.connect(lambda *_a: self._fit_counts())
         self.matrix: np.ndarray | None = None
         self._classes: list[str] = []
 
@@ -79,6 +85,7 @@ class ConfusionView(QWidget):
             t = _CellText()
             self.plot.addItem(t)
             self._texts.append(t)
+        self._cells = cells
         for i, t in enumerate(self._texts):
             if i >= cells:
                 t.setVisible(False)
@@ -86,7 +93,30 @@ class ConfusionView(QWidget):
             r, c = divmod(i, n)
             t.show_count(int(m[r, c]), dark=rates[r, c] > 0.6)
             t.setPos(c + 0.5, r + 0.5)
-            t.setVisible(True)
+        self._fit_counts()
+
+    def count_pixel_size(self) -> float | None:
+        """The counts' font pixel size that fits the widest count in a cell as drawn now;
+        None when even the smallest readable size would overflow."""
+        if self.matrix is None or not self._cells:
+            return None
+        px_w, px_h = self.plot.vb.viewPixelSize()
+        if px_w <= 0 or px_h <= 0:
+            return None
+        font = QFont(self.font())
+        font.setPixelSize(100)
+        fm = QFontMetricsF(font)
+        digits = len(str(int(self.matrix.max())))
+        fit = min(100 * 0.85 / px_w / fm.horizontalAdvance("8" * digits), 100 * 0.8 / px_h / fm.height())
+        size = min(COUNT_PX[1], fit)
+        return size if size >= COUNT_PX[0] else None
+
+    def _fit_counts(self) -> None:
+        size = self.count_pixel_size()
+        for i, t in enumerate(self._texts):
+            if i < self._cells and size is not None:
+                t.set_pixel_size(size)
+            t.setVisible(i < self._cells and size is not None)
 
 
 class _CellText(QGraphicsSimpleTextItem):
@@ -107,6 +137,18 @@ class _CellText(QGraphicsSimpleTextItem):
         self._state = (count, dark)
         self.setText(str(count))
         self.setBrush(QColor("black" if dark else "white"))
+        self._centre()
+
+    def set_pixel_size(self, size: float) -> None:
+        px = max(1, round(size))
+        if self.font().pixelSize() == px:
+            return
+        font = QFont(self.font())
+        font.setPixelSize(px)
+        self.setFont(font)
+        self._centre()
+
+    def _centre(self) -> None:
         br = self.boundingRect()
         self.setTransform(QTransform.fromTranslate(-br.width() / 2, -br.height() / 2))
 

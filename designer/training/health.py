@@ -10,11 +10,11 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from designer.training.buffers import History
 from designer.training.pacing import Pacer, TimedGraphicsLayout
-from designer.training.plots import AXIS_WIDTH, PALETTE, configure_curve, configure_plot
+from designer.training.plots import PALETTE, configure_curve, make_plot
 
 VANISHING = 1e-6  # grad norm below this: the layer has effectively stopped learning
 EXPLODING = 1e3
@@ -60,14 +60,10 @@ class HealthView(QWidget):
         self._dirty = False
 
     def _plot(self, row: int, label: str) -> pg.PlotItem:
-        plot = configure_plot(self.view.addPlot(row=row, col=0))
+        # The two share their x axis: only the lower one says "step", so the upper keeps
+        # its height for the curves.
+        plot = make_plot(self.view, row, label, x_label="step" if row == 1 else None)
         plot.setLogMode(y=True)
-        plot.setLabel("left", label)
-        plot.setLabel("bottom", "step")
-        plot.getAxis("left").setWidth(AXIS_WIDTH)
-        plot.getAxis("left").enableAutoSIPrefix(False)
-        for name in ("left", "bottom"):
-            plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         return plot  # legend: a QLabel outside the scene (see plots.CurveBoard._make_plot)
 
     def reset(self) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from designer.actions import create_actions
 from designer.training.insight_job import InsightTask, evaluate_run_dir, evaluate_trainer
 from designer.training.insight_views import (
     LEVEL_COLORS,
@@ -70,10 +72,18 @@ class InsightView(QWidget):
     evaluated = Signal(object)  # the report dict, on the GUI thread
     unitsReady = Signal(object)  # {node: row of the units section}: the canvas badges
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, evaluate_action: QAction | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # Train > Evaluate (Ctrl+F5) and this button are one action; on its own (tests,
+        # tools) the view makes its private one from the same command registry.
+        self.evaluate_action = evaluate_action or create_actions(self, {}, self, names=("evaluate",)).evaluate
+        self.evaluate_action.triggered.connect(lambda _c=False: self.evaluate())
+        # A push button like its neighbours, standing for the action: it triggers it and
+        # follows its enabled state and tooltip.
         self.evaluate_button = QPushButton("Evaluate")
-        self.evaluate_button.setToolTip("Evaluate the last trained model on its validation split")
+        self.evaluate_button.clicked.connect(self.evaluate_action.trigger)
+        self.evaluate_action.changed.connect(self._follow_action)
+        self._follow_action()
         self.open_button = QPushButton("Open run…")
         self.open_button.setToolTip("Evaluate a run folder saved by Save Weights or `netwright train --save`")
         self.export_button = QPushButton("Export report…")
@@ -113,7 +123,6 @@ class InsightView(QWidget):
         self.task: InsightTask | None = None
         self._attr_task: InsightTask | None = None
         self._pending_attr: tuple[int, int] | None = None
-        self.evaluate_button.clicked.connect(lambda: self.evaluate())
         self.open_button.clicked.connect(self._open_dialog)
         self.export_button.clicked.connect(self._export_dialog)
         self.attribution.requested.connect(self._attribute)
@@ -220,9 +229,13 @@ class InsightView(QWidget):
                 ok = task.wait(timeout_ms) and ok
         return ok
 
+    def _follow_action(self) -> None:
+        self.evaluate_button.setEnabled(self.evaluate_action.isEnabled())
+        self.evaluate_button.setToolTip(self.evaluate_action.toolTip())
+
     def _update_buttons(self) -> None:
         idle = self.task is None
-        self.evaluate_button.setEnabled(idle and self.trainer is not None)
+        self.evaluate_action.setEnabled(idle and self.trainer is not None)
         self.open_button.setEnabled(idle)
         self.export_button.setEnabled(self.report is not None)
 

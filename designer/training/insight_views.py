@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from designer.training.plots import CompactAxis
+
 
 LEVEL_COLORS = {"green": "#3bb273", "amber": "#e8a33d", "red": "#e15759"}
 BLUE, RED = "#4c78a8", "#e45756"
@@ -53,7 +55,9 @@ class CalibrationView(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.view = pg.GraphicsLayoutWidget()
-        self.plots = [self.view.addPlot(row=0, col=i) for i in range(2)]
+        self.plots = [self.view.addPlot(row=0, col=i, axisItems={"left": CompactAxis("left"),
+                                                                 "bottom": CompactAxis("bottom")})
+                      for i in range(2)]
         self.bars: list[tuple[pg.BarGraphItem, pg.BarGraphItem]] = []
         for plot in self.plots:
             plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)

@@ -10,6 +10,7 @@ they summarise and runs of different lengths line up.
 """
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from designer.training.buffers import History
@@ -33,6 +35,60 @@ NOT_CURVES = frozenset({
     "epoch", "epochs", "step", "epoch_step", "steps_per_epoch", "progress", "lr",
     "samples_per_s", "elapsed_s", "epoch_time_s", "best", "monitor",
 })
+
+
+TICK_ROOM_PX = 26  # px of axis per labelled tick: fewer ticks, but each one readable
+TICK_FONT_PT = 8.0
+LOG_MANTISSAS = ((1,), (1, 2, 5), tuple(range(1, 10)))  # per decade, sparsest first
+
+
+class CompactAxis(pg.AxisItem):
+    """An axis that stays readable when the plot is ~120 px high.
+
+    pyqtgraph always labels an axis's top tick level, and on a log axis spanning less
+    than a few decades that level is every 1..9 x 10^k: "10 8 6 4 2" piled on top of each
+    other. Here the log ticks are the densest of 1 / 1-2-5 / 1..9 per decade that leaves
+    ``TICK_ROOM_PX`` per label, the finer levels are drawn only while they leave room
+    (``textFillLimits``), and the labels use a small font."""
+
+    def __init__(self, orientation: str) -> None:
+        super().__init__(orientation)
+        font = QFont()
+        font.setPointSizeF(TICK_FONT_PT)
+        self.setStyle(tickFont=font, maxTickLevel=1, maxTextLevel=1,
+                      textFillLimits=[(0, 0.6), (2, 0.4), (3, 0.3)])
+        self.enableAutoSIPrefix(False)  # accuracy 0.9, not "900 (x0.001)"
+
+    def logTickValues(self, minVal: float, maxVal: float, size: float,
+                      stdTicks: list[tuple[float, list[float]]]) -> list[tuple[float | None, list[float]]]:
+        room = max(2, int(size // TICK_ROOM_PX))
+        decades = [t for spacing, t in stdTicks if spacing >= 1.0]
+        if decades and len(decades[0]) >= 2:  # a wide range: whole decades, thinned to fit
+            vals = list(decades[0])
+            return [(1.0, vals[:: math.ceil(len(vals) / room)])]
+        for mantissas in LOG_MANTISSAS:
+            vals = [v + math.log10(m) for v in range(math.floor(minVal), math.ceil(maxVal) + 1)
+                    for m in mantissas]
+            vals = [x for x in vals if minVal <= x <= maxVal]
+            if len(vals) >= 2:  # the sparsest set that marks the range, thinned to fit
+                return [(None, vals[:: math.ceil(len(vals) / room)])]
+        # Within one step of 1..9 (e.g. 2.1 to 2.9): pyqtgraph's plain ticks, thinned.
+        plain = [x for spacing, t in stdTicks[:1] for x in t]
+        return [(None, plain[:: max(1, math.ceil(len(plain) / room))])]
+
+
+def make_plot(layout: pg.GraphicsLayout, row: int, label: str, x_label: str | None = "step") -> pg.PlotItem:
+    """A plot of ``layout`` with compact axes (see CompactAxis) and fast curves."""
+    plot = configure_plot(layout.addPlot(row=row, col=0, axisItems={
+        "left": CompactAxis("left"), "bottom": CompactAxis("bottom")}))
+    plot.setLabel("left", label, **{"font-size": f"{TICK_FONT_PT}pt"})
+    if x_label:
+        plot.setLabel("bottom", x_label, **{"font-size": f"{TICK_FONT_PT}pt"})
+    for name in ("left", "bottom"):
+        plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    # A fixed width: otherwise every new tick label width re-lays out the whole scene.
+    plot.getAxis("left").setWidth(AXIS_WIDTH)
+    return plot
 
 
 @dataclass(frozen=True)
@@ -134,14 +190,7 @@ class CurveBoard(QWidget):
         # while training holds the GIL), so the plots stay bare: no grid (alpha-blended
         # lines over the whole plot were ~3/4 of a repaint), no in-scene legend (a QLabel
         # above instead), no markers, and axes cached as pixmaps between range changes.
-        plot = configure_plot(self.view.addPlot(row=row, col=0))
-        plot.setLabel("left", label)
-        plot.setLabel("bottom", "step")
-        for name in ("left", "bottom"):
-            plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        # A fixed width: otherwise every new tick label width re-lays out the whole scene.
-        plot.getAxis("left").setWidth(AXIS_WIDTH)
-        plot.getAxis("left").enableAutoSIPrefix(False)  # accuracy 0.9, not "900 (x0.001)"
+        plot = make_plot(self.view, row, label)
         # The y range is set by _settle_y (with hysteresis) instead of pyqtgraph's
         # autorange, which re-renders the axis on every update as the loss falls.
         plot.enableAutoRange(y=False)
