@@ -125,17 +125,14 @@ def module_path(node_id: str) -> list[str] | None:
     Imported nodes keep the owning model's module paths as their ids (``layer1.0.conv1``,
     ``features.3``), so that the generated module rebuilds the same hierarchy and the
     original state-dict keys load unchanged. An id is a path when it has a dot or is a
-    bare number (a child of a top-level nn.Sequential); every part must be an ASCII
-    identifier or a number that shadows none of nn.Module's own attributes.
+    bare number (a child of a top-level nn.Sequential); every part must be a name
+    nn.Module.add_module accepts that shadows none of nn.Module's own attributes.
     """
     text = str(node_id)
     if "." not in text and not (text.isdigit() and text.isascii()):
         return None
     parts = text.split(".")
-    # Real models name their children with identifiers (``conv1``) or indices (``0``);
-    # anything else (``":"``, ``"a b"``) is free text, made into one safe identifier.
-    if any(not (p.isascii() and (p.isidentifier() or p.isdigit())) or p in MODULE_ATTRS
-           or len(p) > MAX_IDENTIFIER * 4 for p in parts):
+    if any(not p or p in MODULE_ATTRS or len(p) > MAX_IDENTIFIER * 4 for p in parts):
         return None
     return parts
 
