@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QFileDialog, QGraphicsItem, QStyleOptionGraphicsIt
 from designer.canvas import style
 from designer.layout import HEADER_H, NODE_W, node_height
 from graph_compiler.analysis import Analysis, Analyzer
-from graph_compiler.diff import DocumentDiff, NetworkDiff, diff_documents, fmt_count
+from graph_compiler.diff import DocumentDiff, NetworkDiff, change_phrases, diff_documents, fmt_count
 from graph_compiler.document import Document, Network, load
 from graph_compiler.errors import NetwrightError
 
@@ -211,14 +211,7 @@ class Comparison(QObject):
             tips.setdefault(nid, []).append("added since the compared file")
         for c in nd.changed:
             states[c.id] = "changed"
-            t = tips.setdefault(c.id, [])
-            if c.renamed:
-                t.append(f"renamed from {c.old_id}")
-            if c.type:
-                t.append(f"type {c.type[0]} → {c.type[1]}")
-            if c.label:
-                t.append(f"label '{c.label[0]}' → '{c.label[1]}'")
-            t += [f"{k}: {a} → {b}" for k, (a, b) in c.params.items()]
+            tips.setdefault(c.id, []).extend(change_phrases(c, "→"))
         for r in nd.rewired:
             states[r.dst] = "changed" if states.get(r.dst) != "added" else "added"
             tips.setdefault(r.dst, []).append(

@@ -424,6 +424,20 @@ def _totals_line(params: Delta, flops: Delta, a_name: str, b_name: str, signed_o
     return text if reason is None else f"{text}: {reason}"
 
 
+def change_phrases(c: NodeChange, arrow: str = "->") -> list[str]:
+    """What changed on a node, as short phrases ("type Linear -> Conv2d", "lr 0.1 -> 0.2"):
+    the text report's and the app's overlay tooltips'."""
+    what = []
+    if c.renamed:
+        what.append(f"renamed from {c.old_id}")
+    if c.type:
+        what.append(f"type {c.type[0]} {arrow} {c.type[1]}")
+    if c.label:
+        what.append(f"label {_value(c.label[0])} {arrow} {_value(c.label[1])}")
+    what += [f"{k} {_value(a)} {arrow} {_value(b)}" for k, (a, b) in c.params.items()]
+    return what
+
+
 def _value(v: Any) -> str:
     return "(unset)" if v is None else (str(v) if not isinstance(v, str) else repr(v))
 
@@ -455,15 +469,7 @@ def format_text(d: DocumentDiff) -> str:
             for nid, s in n.added.items():
                 lines.append(f"  + {nid} ({n.types.get(nid, '')})  {s.shape or '?'}  {fmt_count(s.params)} params")
             for c in n.changed:
-                what = []
-                if c.renamed:
-                    what.append(f"renamed from {c.old_id}")
-                if c.type:
-                    what.append(f"type {c.type[0]} -> {c.type[1]}")
-                if c.label:
-                    what.append(f"label {_value(c.label[0])} -> {_value(c.label[1])}")
-                what += [f"{k} {_value(a)} -> {_value(b)}" for k, (a, b) in c.params.items()]
-                lines.append(f"  ~ {c.id}: " + ", ".join(what))
+                lines.append(f"  ~ {c.id}: " + ", ".join(change_phrases(c)))
             for r in n.rewired:
                 lines.append(f"  ~ wire into {r.dst}:{r.dst_port} now from {r.src[0]}:{r.src[1]}"
                              f" (was {r.old_src[0]}:{r.old_src[1]})")

@@ -25,6 +25,7 @@ import torch
 
 from graph_compiler.data import fetch
 from graph_compiler.data.fetch import RemoteFile
+from graph_compiler.training.text_datasets import char_windows
 from graph_compiler.training.datasets import (
     Dataset,
     DatasetError,
@@ -385,21 +386,7 @@ def _shakespeare(
             f"dataset {name!r}: the {split} split has {len(ids)} characters, too few for "
             f"block_size {block_size}"
         )
-    starts = np.random.default_rng(seed).integers(0, len(ids) - block_size, size=n or 20_000)
-    window = starts[:, None] + np.arange(block_size)[None, :]
-    return Dataset(
-        name=name,
-        x=torch.from_numpy(ids[window]),
-        y=torch.from_numpy(ids[window + 1]),
-        task="language_model",
-        meta={
-            "vocab": vocab,
-            "vocab_size": len(vocab),
-            "block_size": block_size,
-            "corpus_chars": len(text),
-            "split": split,
-        },
-    )
+    return char_windows(name, ids, vocab, block_size, n or 20_000, seed, corpus_chars=len(text), split=split)
 
 
 _add(

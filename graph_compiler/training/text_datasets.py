@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -66,17 +67,19 @@ def _chars(n: int | None, seed: int, block_size: int = 64, max_chars: int = 300_
     lookup = np.zeros(128, dtype=np.int64)
     lookup[[ord(c) for c in vocab]] = np.arange(len(vocab))
     ids = lookup[np.frombuffer(text.encode("ascii"), dtype=np.uint8)]
-    starts = np.random.default_rng(seed).integers(0, len(ids) - block_size, size=n or 2000)
+    return char_windows("chars", ids, vocab, block_size, n or 2000, seed, corpus_chars=len(text))
+
+
+def char_windows(name: str, ids: np.ndarray, vocab: str, block_size: int, n: int, seed: int,
+                 **meta: Any) -> Dataset:
+    """``n`` random windows of ``block_size`` character ids, each with the next character
+    as its target (a character language model's samples)."""
+    starts = np.random.default_rng(seed).integers(0, len(ids) - block_size, size=n)
     window = starts[:, None] + np.arange(block_size)[None, :]
     return Dataset(
-        name="chars",
+        name=name,
         x=torch.from_numpy(ids[window]),
         y=torch.from_numpy(ids[window + 1]),
         task="language_model",
-        meta={
-            "vocab": vocab,
-            "vocab_size": len(vocab),
-            "block_size": block_size,
-            "corpus_chars": len(text),
-        },
+        meta={"vocab": vocab, "vocab_size": len(vocab), "block_size": block_size, **meta},
     )
