@@ -65,7 +65,7 @@ def test_compare_marks_changed_affected_and_removed_nodes_and_clears(window: Mai
     assert "pixels" not in states and "logits" not in states
     assert window.compare.state(net, "fc1") == "changed"
     mark = window.compare.marks[(net, "fc1")]
-    assert "out_features: 64 → 128" in mark.toolTip()
+    assert "out_features 64 → 128" in mark.toolTip()
     ghost = window.compare.ghosts[(net, "drop")]
     for item in window.current_view().scene().nodes.values():  # the ghost hides no node
         assert not ghost.sceneBoundingRect().adjusted(2, 2, -2, -2).intersects(item.sceneBoundingRect().adjusted(9, 2, -9, -2))
