@@ -163,15 +163,17 @@ def test_shortcuts_dialog_lists_the_registry(window: MainWindow, qtbot) -> None:
     assert "F" in table.item(fit, 2).text().split(", ")
 
 
-def test_minimap_toggle_hides_every_canvas_minimap_and_is_remembered(window: MainWindow) -> None:
+def test_minimap_toggle_hides_every_canvas_minimap_and_is_remembered(window: MainWindow, qtbot) -> None:
     view = window.current_view()
-    assert view is not None and view.minimap.isVisible()
+    assert view is not None and view.minimap.wanted
+    view.zoom_by(4.0)  # part of the network out of view: the overview is useful
+    qtbot.waitUntil(view.minimap.isVisible)
     window.acts.minimap.trigger()
     assert not window.acts.minimap.isChecked()
-    assert all(not v.minimap.isVisible() for v in window.views.values())
+    assert all(not v.minimap.wanted and not v.minimap.isVisible() for v in window.views.values())
     assert QSettings().value("canvas/minimap", type=bool) is False
     window.acts.minimap.trigger()
-    assert view.minimap.isVisible()
+    qtbot.waitUntil(view.minimap.isVisible)
 
 
 def test_no_two_commands_share_a_key() -> None:

@@ -562,3 +562,19 @@ def test_foreign_clipboard_shows_a_message_and_changes_nothing(view: CanvasView,
     assert json.dumps([(n.id, n.type, n.pos) for n in model.doc.network(NET).nodes]) == before
     assert model.undo_stack.count() == 0
     assert msgs and msgs[-1]
+
+
+def test_a_wire_back_to_the_left_goes_around_its_own_target(view: CanvasView, model: DocumentModel) -> None:
+    # output1 sits right of everything; wire it back into a node far to the left and below
+    back = model.add_node(NET, "ReLU", (0, 200))
+    assert back is not None
+    model.connect(NET, "linear2", 0, back, 0)
+    edge = view.scene().edges[("linear2", 0, back, 0)]
+    band = QPainterPathStroker()
+    band.setWidth(2.0)
+    stroke = band.createStroke(edge._path)
+    target = view.scene().nodes[back]
+    body = target.sceneBoundingRect().adjusted(12, 0, -12, 0)
+    assert not stroke.intersects(body)
+    for nid in ("input1", "linear1", "relu1"):  # nor the nodes between
+        assert not stroke.intersects(view.scene().nodes[nid].sceneBoundingRect()), nid

@@ -117,3 +117,13 @@ def test_shrinks_on_a_small_canvas_and_hides_when_too_small(view: CanvasView, qt
     view.resize(1000, 700)
     qtbot.waitUntil(lambda: view.viewport().width() > 900)
     assert not mm.isVisible()
+
+
+def test_it_steps_aside_while_the_whole_network_is_in_view(view: CanvasView, qtbot) -> None:
+    mm = view.minimap
+    assert mm.isVisible() and not mm.all_in_view()  # the chain is wider than the view at 1.0
+    view.fit_all()
+    qtbot.waitUntil(lambda: not mm.isVisible())
+    assert mm.wanted and mm.all_in_view()
+    view.zoom_by(3.0)
+    qtbot.waitUntil(mm.isVisible)

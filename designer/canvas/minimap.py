@@ -41,6 +41,7 @@ class Minimap(QWidget):
         self.setToolTip("Overview: click or drag to move the view")
         self._pixmap: QPixmap | None = None
         self._world = QRectF()  # scene rect the pixmap shows
+        self._bounds = QRectF()  # the nodes' own extent: no overview needed while it is all in view
         self._dragging = False
         self._redraw = QTimer(self)
         self._redraw.setSingleShot(True)
@@ -53,7 +54,8 @@ class Minimap(QWidget):
             sig.connect(self.schedule)
         model.analysisUpdated.connect(self._on_analysis)
         for bar in (view.horizontalScrollBar(), view.verticalScrollBar()):
-            bar.valueChanged.connect(self.update)
+            bar.valueChanged.connect(self._on_scrolled)
+            bar.rangeChanged.connect(self._on_scrolled)  # a zoom changes the ranges
         self.schedule()
 
     # ------------------------------------------------------------ geometry
@@ -80,7 +82,7 @@ class Minimap(QWidget):
         if size is not None and size != (self.width(), self.height()):
             self.setFixedSize(*size)
             self.schedule()  # the picture is drawn at the widget's size
-        self.setVisible(self.wanted and size is not None)
+        self.setVisible(self.wanted and size is not None and not self.all_in_view())
         vp = self.view.viewport().geometry()
         self.move(vp.right() - self.width() - MARGIN, vp.bottom() - self.height() - MARGIN)
 
@@ -98,6 +100,15 @@ class Minimap(QWidget):
         s = self._scale()
         return QPointF(self._world.left() + (p.x() - PAD) / s, self._world.top() + (p.y() - PAD) / s)
 
+    def all_in_view(self) -> bool:
+        """The whole network is on screen: an overview would only cover part of it."""
+        return self._bounds.isEmpty() or self.visible_rect().contains(self._bounds)
+
+    def _on_scrolled(self, *_args: object) -> None:
+        if self.wanted and self.isVisible() == self.all_in_view():
+            self.place()
+        self.update()
+
     def visible_rect(self) -> QRectF:
         """The scene rectangle the view shows now."""
         return self.view.mapToScene(self.view.viewport().rect()).boundingRect()
@@ -105,10 +116,8 @@ class Minimap(QWidget):
     # ------------------------------------------------------------ drawing
 
     def schedule(self, *_args: object) -> None:
-        if self.isVisible() or self._pixmap is None:
+        if self.wanted:  # hidden only because all is in view: the extent must stay current
             self._redraw.start()
-        else:
-            self._pixmap = None  # hidden: redraw when shown again
 
     def _on_analysis(self, *_args: object) -> None:
         errors = frozenset(nid for nid, it in self.view.scene().nodes.items() if it.errors)
@@ -142,6 +151,7 @@ class Minimap(QWidget):
             rect = QRectF(min(b[0] for b in boxes), min(b[1] for b in boxes), 0, 0)
             rect.setRight(max(b[0] + b[2] for b in boxes))
             rect.setBottom(max(b[1] + b[3] for b in boxes))
+        self._bounds = QRectF(rect)
         rect = rect.adjusted(-40, -40, 40, 40)
         # Grow the shorter side so the graph sits centred at the widget's aspect ratio.
         aspect = (self.width() - 2 * PAD) / (self.height() - 2 * PAD)
@@ -177,6 +187,7 @@ class Minimap(QWidget):
             p.drawRects(rects)
         p.end()
         self._pixmap = pix
+        self.place()  # the extent may have grown out of view, or back into it
         self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:

@@ -44,6 +44,21 @@ def hits(path: QPainterPath, rects: Sequence[QRectF]) -> list[QRectF]:
     return [r for r in rects if band.intersects(r)]
 
 
+def free_rows(rects: Sequence[QRectF]) -> list[float]:
+    """The middles of the horizontal lanes between the rects' rows that are wide enough
+    for a wire with its clearance on both sides."""
+    spans = sorted((r.top(), r.bottom()) for r in rects)
+    out: list[float] = []
+    if not spans:
+        return out
+    end = spans[0][1]
+    for top, bottom in spans[1:]:
+        if top - end >= 2 * CLEARANCE:
+            out.append((end + top) / 2)
+        end = max(end, bottom)
+    return out
+
+
 def route(p1: QPointF, p2: QPointF, obstacles: Sequence[QRectF]) -> QPainterPath:
     """The wire's path: the plain curve unless it crosses one of ``obstacles`` (the rects
     of other nodes), then the nearest clear detour above or below them."""
@@ -52,10 +67,11 @@ def route(p1: QPointF, p2: QPointF, obstacles: Sequence[QRectF]) -> QPainterPath
     if not blocked:
         return path
     mid = (p1.y() + p2.y()) / 2
+    gaps = free_rows(obstacles)  # e.g. the lane between two bands of a wrapped layout
     for _ in range(3):  # a detour can run into more nodes; widen it past those too
         top = min(r.top() for r in blocked) - CLEARANCE
         bottom = max(r.bottom() for r in blocked) + CLEARANCE
-        candidates = sorted((top, bottom), key=lambda y: abs(y - mid))
+        candidates = sorted((top, bottom, *gaps), key=lambda y: abs(y - mid))
         for y in candidates:
             option = detour(p1, p2, y)
             more = hits(option, obstacles)

@@ -97,15 +97,18 @@ class CanvasScene(TiledScene):
         return "", f"unknown node type {type_name!r}"
 
     def route_obstacles(self, area: QRectF, ends: tuple[NodeItem, NodeItem]) -> list[QRectF]:
-        """Rects of the nodes in ``area`` other than a wire's own ends (wires route around
-        them), for graphs small enough to route."""
+        """Rects of the nodes in ``area`` (wires route around them), for graphs small enough
+        to route. A wire's own two nodes count by their bodies alone, inside the ports: a
+        wire that wraps back to the next band must not cross the node it goes into."""
         if len(self.nodes) > ROUTE_LIMIT:
             return []
         out = []
         for item in self.nodes.values():
+            x, y = item.pos().x(), item.pos().y()
             if item in ends:
-                continue
-            r = QRectF(item.pos().x() - PORT_R, item.pos().y(), item.width + 2 * PORT_R, item.height)
+                r = QRectF(x + PORT_R + 3, y, item.width - 2 * PORT_R - 6, item.height)
+            else:
+                r = QRectF(x - PORT_R, y, item.width + 2 * PORT_R, item.height)
             if r.intersects(area):
                 out.append(r)
         return out

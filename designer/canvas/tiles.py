@@ -45,7 +45,8 @@ class TiledScene(QGraphicsScene):
             tile.setPen(Qt.PenStyle.NoPen)
             tile.setFlags(_CLIPS | QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)  # not hit by items()
             tile.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-            tile.setZValue(0)
+            # Above wires too long for a tile (top level, z 0): a wire passes under nodes.
+            tile.setZValue(0.5)
             self.addItem(tile)
             self._tiles[key] = tile
         return tile
