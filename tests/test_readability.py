@@ -108,3 +108,20 @@ def test_a_long_chain_wraps_to_the_readable_width() -> None:
     edges = [(a, b) for a, b in zip(ids, ids[1:], strict=False)]
     pos = layered_layout(ids, edges, view=DEFAULT_VIEW)
     assert max(x for x, _ in pos.values()) + NODE_W <= DEFAULT_VIEW[0] / MIN_READABLE_SCALE
+
+
+def test_wires_wrapping_to_the_next_band_cross_no_node(qtbot, window) -> None:
+    """The README: a wire that wraps back to the next band runs in the lane between bands."""
+    from PySide6.QtGui import QPainterPathStroker
+
+    assert window.file_actions.open(str(example_path("resnet_small")))
+    scene = window.current_view().scene()
+    band = QPainterPathStroker()
+    band.setWidth(2.0)
+    wrapped = [e for e in scene.edges.values() if e._p2.x() < e._p1.x()]
+    assert wrapped, "the example is laid out in bands"
+    for e in wrapped:
+        stroke = band.createStroke(e._path)
+        for nid, item in scene.nodes.items():
+            body = item.sceneBoundingRect().adjusted(12, 0, -12, 0)
+            assert not stroke.intersects(body), (e.key, nid)
