@@ -1,0 +1,105 @@
+"""Training from the stream cache: an image folder past NETWRIGHT_STREAM_THRESHOLD_MB
+trains through the Trainer with the same split, statistics, batches, augmentation and
+losses as the in-memory path; unreadable images are skipped and reported."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from training_docs import chain
+
+from graph_compiler.data import fetch, streaming
+from graph_compiler.document import from_dict
+from graph_compiler.training.engine import Trainer
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(fetch.DATA_DIR_ENV, str(tmp_path / "cache"))
+    torch.set_num_threads(1)
+    return tmp_path / "cache"
+
+
+def _folder(root: Path, per_class: int = 12) -> Path:
+    rng = np.random.default_rng(0)
+    for label in ("ants", "bees", "cats"):
+        (root / label).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / label / f"{i:03d}.png")
+    return root
+
+
+def _doc(folder: Path, augment: list[Any], **training: Any) -> Any:
+    net = chain("Small", [
+        ("x", "Input", {"shape": [3, 8, 8]}),
+        ("conv", "Conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1}),
+        ("act", "ReLU", {}),
+        ("flat", "Flatten", {}),
+        ("fc", "Linear", {"out_features": 3}),
+        ("out", "Output", {}),
+    ])
+    spec = {"dataset": {"image_folder": str(folder)}, "epochs": 3, "batch_size": 8, "device": "cpu",
+            "val_split": 0.25, "augment": augment, **training}
+    return from_dict({"format": "netwright-graph", "version": 1, "networks": [net], "training": spec})
+
+
+def _run(doc: Any) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, torch.Tensor], Trainer]:
+    trainer = Trainer(doc)
+    events = list(trainer.run())
+    errors = [e.data["message"] for e in events if e.kind == "error"]
+    assert not errors, errors
+    start = next(e.data for e in events if e.kind == "start")
+    epochs = [e.data for e in events if e.kind == "epoch"]
+    return start, epochs, trainer.weights()["Small"], trainer
+
+
+@pytest.mark.parametrize("augment", [[], [{"type": "random_crop", "padding": 1}, {"type": "hflip"}]])
+def test_streamed_training_matches_in_memory(tmp_path, cache, monkeypatch, augment) -> None:
+    folder = _folder(tmp_path / "pics")
+    start_mem, epochs_mem, weights_mem, mem = _run(_doc(folder, augment))
+    assert start_mem["streaming"] is None and mem.streamed is None
+    monkeypatch.setenv(streaming.THRESHOLD_ENV, "0")
+    start, epochs, weights, streamed = _run(_doc(folder, augment))
+    assert streamed.streamed is not None
+    assert start["streaming"]["cache"].startswith(str(cache)) and start["streaming"]["skipped"] == 0
+    assert any("streaming the training data from the cache" in note for note in start["notes"])
+    assert start["in_memory"] is False
+    assert (start["n_train"], start["n_val"]) == (start_mem["n_train"], start_mem["n_val"]) == (27, 9)
+    assert start["normalizer"]["mean"] == pytest.approx(start_mem["normalizer"]["mean"], abs=1e-9)
+    assert start["normalizer"]["std"] == pytest.approx(start_mem["normalizer"]["std"], abs=1e-9)
+    assert len(epochs) == len(epochs_mem) == 3
+    for got, want in zip(epochs, epochs_mem):
+        for key in ("train_loss", "val_loss", "val_accuracy"):
+            assert math.isfinite(got[key])
+            assert got[key] == pytest.approx(want[key], rel=1e-5, abs=1e-6), key
+    for name, tensor in weights.items():
+        torch.testing.assert_close(tensor, weights_mem[name], rtol=1e-5, atol=1e-6)
+
+
+def test_in_memory_true_never_streams(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(streaming.THRESHOLD_ENV, "0")
+    start, _, _, trainer = _run(_doc(_folder(tmp_path / "pics", per_class=3), [], epochs=1, in_memory=True))
+    assert start["streaming"] is None and trainer.streamed is None
+
+
+def test_streamed_training_skips_and_reports_a_corrupt_image(tmp_path, monkeypatch) -> None:
+    folder = _folder(tmp_path / "pics", per_class=4)
+    (folder / "bees" / "broken.png").write_bytes(b"not a png at all")
+    monkeypatch.setenv(streaming.THRESHOLD_ENV, "0")
+    start, epochs, _, _ = _run(_doc(folder, [], epochs=1))
+    assert start["streaming"]["skipped"] == 1
+    assert "broken.png" in start["streaming"]["skipped_files"][0]
+    assert any("skipped 1 unreadable image(s)" in note and "broken.png" in note for note in start["notes"])
+    assert start["n_train"] + start["n_val"] == 12
+    assert math.isfinite(epochs[0]["train_loss"])
+    # The in-memory loader refuses the same folder, naming the file.
+    monkeypatch.setenv(streaming.THRESHOLD_ENV, "1000")
+    events = list(Trainer(_doc(folder, [], epochs=1)).run())
+    error = next(e.data for e in events if e.kind == "error")
+    assert "broken.png" in error["message"]
