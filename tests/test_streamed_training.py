@@ -103,3 +103,55 @@ def test_streamed_training_skips_and_reports_a_corrupt_image(tmp_path, monkeypat
     events = list(Trainer(_doc(folder, [], epochs=1)).run())
     error = next(e.data for e in events if e.kind == "error")
     assert "broken.png" in error["message"]
+
+
+def _csv(path: Path, n: int = 40) -> Path:
+    rng = np.random.default_rng(1)
+    features = rng.normal(size=(n, 3)) * [1.0, 10.0, 0.1] + [0.0, 5.0, -2.0]
+    label = (features[:, 0] + features[:, 2] > -2).astype(int) + (features[:, 1] > 5)
+    value = features @ [0.5, -0.25, 2.0]
+    lines = ["a,b,c,label,value"] + [f"{r[0]:.6f},{r[1]:.6f},{r[2]:.6f},{k},{v:.6f}"
+                                     for r, k, v in zip(features, label, value)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _mlp_doc(csv: Path, target: str, outputs: int, ignore_other: bool) -> Any:
+    net = chain("Small", [
+        ("x", "Input", {"shape": [4 if not ignore_other else 3]}),
+        ("fc1", "Linear", {"out_features": 8}),
+        ("act", "Tanh", {}),
+        ("fc2", "Linear", {"out_features": outputs}),
+        ("out", "Output", {}),
+    ])
+    spec = {"csv": str(csv), "target": target}
+    spec = {**spec, "ignore": ["value" if target == "label" else "label"]} if ignore_other else spec
+    training = {"dataset": spec, "epochs": 3, "batch_size": 8, "device": "cpu", "val_split": 0.2}
+    return from_dict({"format": "netwright-graph", "version": 1, "networks": [net], "training": training})
+
+
+@pytest.mark.parametrize(("target", "outputs"), [("label", 3), ("value", 1)])
+def test_streamed_csv_training_matches_in_memory(tmp_path, cache, monkeypatch, target, outputs) -> None:
+    csv = _csv(tmp_path / "table.csv")
+    start_mem, epochs_mem, weights_mem, _ = _run(_mlp_doc(csv, target, outputs, ignore_other=False))
+    assert start_mem["streaming"] is None
+    assert start_mem["task"] == ("classification" if target == "label" else "regression")
+    monkeypatch.setenv(streaming.THRESHOLD_ENV, "0")
+    start, epochs, weights, _ = _run(_mlp_doc(csv, target, outputs, ignore_other=False))
+    assert start["streaming"]["cache"].startswith(str(cache)) and start["task"] == start_mem["task"]
+    assert (start["n_train"], start["n_val"]) == (start_mem["n_train"], start_mem["n_val"]) == (32, 8)
+    assert start["normalizer"]["mean"] == pytest.approx(start_mem["normalizer"]["mean"], abs=1e-9)
+    assert start["normalizer"]["std"] == pytest.approx(start_mem["normalizer"]["std"], abs=1e-9)
+    for got, want in zip(epochs, epochs_mem, strict=True):
+        assert got["train_loss"] == pytest.approx(want["train_loss"], rel=1e-5, abs=1e-6)
+        assert got["val_loss"] == pytest.approx(want["val_loss"], rel=1e-5, abs=1e-6)
+    for name, tensor in weights.items():
+        torch.testing.assert_close(tensor, weights_mem[name], rtol=1e-5, atol=1e-6)
+
+
+def test_streamed_csv_refuses_in_memory_only_options_by_name(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(streaming.THRESHOLD_ENV, "0")
+    events = list(Trainer(_mlp_doc(_csv(tmp_path / "table.csv"), "label", 3, ignore_other=True)).run())
+    error = next(e.data for e in events if e.kind == "error")
+    assert "'ignore'" in error["message"] and "in_memory" in error["message"]
+    assert "table.csv" in error["message"]

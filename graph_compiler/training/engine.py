@@ -346,22 +346,21 @@ class Trainer:
         if self.config.in_memory is not True:
             self.streamed = self._streamed(spec, base)
             if self.streamed is not None:
-                every = np.arange(len(self.streamed.labels), dtype=np.int64)
+                every = np.arange(len(self.streamed), dtype=np.int64)
                 return self.streamed.shell(every, "all")
         return resolve_dataset(spec, base_dir=base, seed=self.config.seed)
 
     def _streamed(self, spec: object, base: Path | None) -> StreamedData | None:
-        """The stream cache of an image folder too large to load whole, else None."""
+        """The stream cache of an image folder or CSV too large to load whole, else None."""
         from graph_compiler.data.streaming import stream_threshold_bytes
-        from graph_compiler.training.streamed import decoded_bytes, image_folder_spec, open_streamed
+        from graph_compiler.training.streamed import estimated_bytes, open_streamed, streamable_spec
 
-        folder = image_folder_spec(spec, base)
-        if folder is None or decoded_bytes(folder["path"], folder["size"], folder["grayscale"]) \
-                <= stream_threshold_bytes():
+        source = streamable_spec(spec, base)
+        if source is None or estimated_bytes(source) <= stream_threshold_bytes():
             return None
         with warnings.catch_warnings():  # the skipped images are reported in the start event
             warnings.simplefilter("ignore")
-            streamed = open_streamed(folder)
+            streamed = open_streamed(source)
         self.notes.append(f"streaming the training data from the cache {streamed.folder}")
         if streamed.skipped:
             self.notes.append(f"skipped {len(streamed.skipped)} unreadable image(s): "
@@ -373,7 +372,7 @@ class Trainer:
         """The splits of a streamed folder: the same rows, statistics and values as the
         in-memory path; the training x stays in the cache, the validation x is loaded."""
         cfg = self.config
-        every = np.arange(len(streamed.labels), dtype=np.int64)
+        every = np.arange(len(streamed), dtype=np.int64)
         val: Dataset | None
         if cfg.validation is not None:
             train_rows, val = every, self._validation_set(dataset)
@@ -585,7 +584,7 @@ class Trainer:
         channels_last = self._channels_last
         memory = {k: v for k, v in self.tensors.items() if k != "x"}
         for batch in stream_batches(streamed.cache, seed=self.config.seed, epoch=epoch, batch_size=self.batch_size,
-                                    steps=self.steps_per_epoch, device=device, divide={"x": 255.0},
+                                    steps=self.steps_per_epoch, device=device, divide={} if streamed.divide is None else {"x": streamed.divide},
                                     memory=memory, subset=streamed.train_rows, names=["x"]):
             x = norm.apply(batch["x"]) if norm is not None else batch["x"]
             if channels_last:

@@ -1,9 +1,9 @@
-"""Training on an image folder larger than memory: the engine's side of data.streaming.
+"""Training on data larger than memory: the engine's side of data.streaming.
 
-When ``training.dataset`` is an image folder whose decoded float32 size passes the
-threshold (``NETWRIGHT_STREAM_THRESHOLD_MB``, default 2 GiB), it is decoded once into a
-uint8 cache and the training split streams from it (``stream_batches``, background
-prefetch). Everything else matches the in-memory path under the same seed: the split
+When ``training.dataset`` is an image folder whose decoded float32 size, or a CSV file
+whose size on disk, passes the threshold (``NETWRIGHT_STREAM_THRESHOLD_MB``, default
+2 GiB), it is decoded once into a cache (uint8 pixels; float32 columns) and the training
+split streams from it (``stream_batches``, background prefetch). Everything else matches the in-memory path under the same seed: the split
 (``split_rows``), the normalisation statistics (fitted on the training rows in chunks,
 in float64), the batch order, the augmentation and the recipe's ``train_step``. The
 validation split is read into memory (it is the small part). Unreadable images are
@@ -27,12 +27,15 @@ _STATS_CHUNK_BYTES = 64 << 20
 
 @dataclass
 class StreamedData:
-    """A decoded image-folder cache and the rows of the training split."""
+    """A decoded cache and the rows of the training split."""
 
     cache: Any  # a data.streaming.StreamCache
     name: str
-    classes: list[str]
-    labels: torch.Tensor  # int64 [N], all rows of the cache
+    task: str
+    classes: list[str] | None
+    labels: torch.Tensor | None  # y of all rows of the cache, in memory (small)
+    divide: float | None  # 255 for uint8 pixels
+    meta: dict[str, Any]
     train_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
     @property
@@ -48,17 +51,23 @@ class StreamedData:
     def sample_shape(self) -> tuple[int, ...]:
         return tuple(self.cache.arrays["x"].shape[1:])
 
+    def __len__(self) -> int:
+        return len(self.cache.arrays["x"])
+
+    def _dataset(self, x: torch.Tensor, rows: np.ndarray, part: str) -> Dataset:
+        y = None if self.labels is None else self.labels[torch.from_numpy(rows)]
+        return Dataset(name=self.name, x=x, y=y, task=self.task,
+                       classes=None if self.classes is None else list(self.classes),
+                       meta={**self.meta, "split": part, "streaming": str(self.folder)})
+
     def shell(self, rows: np.ndarray, part: str) -> Dataset:
         """A Dataset of ``rows`` whose x holds no memory (a broadcast zero sample): the
         recipe reads its shape and dtype, the batches come from the cache."""
         x = torch.zeros((1, *self.sample_shape), dtype=torch.float32).expand(len(rows), *self.sample_shape)
-        return Dataset(name=self.name, x=x, y=self.labels[torch.from_numpy(rows)], task="classification",
-                       classes=list(self.classes),
-                       meta={"image_shape": list(self.sample_shape), "source": self.cache.meta.get("source"),
-                             "split": part, "streaming": str(self.folder)})
+        return self._dataset(x, rows, part)
 
     def load_rows(self, rows: np.ndarray, part: str) -> Dataset:
-        """The samples ``rows`` in memory, as the image-folder loader makes them (0..1)."""
+        """The samples ``rows`` in memory, as the in-memory loader makes them."""
         array = self.cache.arrays["x"]
         out = np.empty((len(rows), *array.shape[1:]), dtype=array.dtype)
         fd = os.open(array.path, os.O_RDONLY)
@@ -66,10 +75,8 @@ class StreamedData:
             array.read_rows(fd, rows, out)
         finally:
             os.close(fd)
-        return Dataset(name=self.name, x=torch.from_numpy(out).float().div_(255.0),
-                       y=self.labels[torch.from_numpy(rows)], task="classification", classes=list(self.classes),
-                       meta={"image_shape": list(self.sample_shape), "source": self.cache.meta.get("source"),
-                             "split": part})
+        x = torch.from_numpy(out).float()
+        return self._dataset(x.div_(self.divide) if self.divide is not None else x, rows, part)
 
     def fit_stats(self, per_channel: bool) -> tuple[list[float], list[float], list[int]]:
         """Mean and (biased) std of the training rows, like ``Normalizer.fit``: two passes
@@ -103,22 +110,40 @@ class StreamedData:
         return mean.reshape(-1).tolist(), std.reshape(-1).tolist(), out_shape
 
 
-def image_folder_spec(spec: object, base_dir: pathlib.Path | None) -> dict[str, Any] | None:
-    """The image_folder_cache arguments of an image-folder dataset spec, else None."""
-    if not isinstance(spec, dict) or "image_folder" not in spec or not isinstance(spec["image_folder"],
-                                                                                   (str, os.PathLike)):
+# The CSV options a stream cache honours; the others need the in-memory loader.
+_CSV_STREAM_OPTIONS = {"csv", "target", "task", "delimiter", "name"}
+
+
+def streamable_spec(spec: object, base_dir: pathlib.Path | None) -> dict[str, Any] | None:
+    """{"kind": "image_folder" | "csv", "path", ...options} for an image-folder or CSV
+    dataset spec, else None (other datasets never stream)."""
+    if not isinstance(spec, dict):
         return None
-    path = pathlib.Path(spec["image_folder"]).expanduser()
+    kind = next((k for k in ("image_folder", "csv") if k in spec), None)
+    if kind is None or not isinstance(spec[kind], (str, os.PathLike)) or "url" in spec or "name" in spec:
+        return None
+    path = pathlib.Path(spec[kind]).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
+    if kind == "csv":
+        return {**spec, "kind": kind, "path": path, "name": spec.get("name") or path.stem}
     size = spec.get("size")
     if isinstance(size, int) and not isinstance(size, bool):
         size = [size, size]
-    return {"path": path, "size": size, "grayscale": bool(spec.get("grayscale", False)),
+    return {"kind": kind, "path": path, "size": size, "grayscale": bool(spec.get("grayscale", False)),
             "name": spec.get("name") or path.name}
 
 
-def decoded_bytes(path: pathlib.Path, size: list[int] | None, grayscale: bool) -> int:
+def estimated_bytes(spec: dict[str, Any]) -> int:
+    """What the in-memory loader would hold: a CSV's size on disk (a float32 cell is
+    about as long as its text), an image folder's float32 pixels."""
+    if spec["kind"] == "csv":
+        path: pathlib.Path = spec["path"]
+        return path.stat().st_size if path.is_file() else 0
+    return _image_bytes(spec["path"], spec["size"], spec["grayscale"])
+
+
+def _image_bytes(path: pathlib.Path, size: list[int] | None, grayscale: bool) -> int:
     """The float32 size the in-memory loader would make: images x C x H x W x 4, with H, W
     from ``size`` or the first image's header."""
     from PIL import Image
@@ -146,14 +171,57 @@ def decoded_bytes(path: pathlib.Path, size: list[int] | None, grayscale: bool) -
 
 
 def open_streamed(spec: dict[str, Any]) -> StreamedData:
-    """Decode (once) the folder of an ``image_folder_spec`` into its stream cache."""
+    """Decode (once) the data of a ``streamable_spec`` into its stream cache."""
+    if spec["kind"] == "csv":
+        return _open_csv(spec)
     from graph_compiler.data.streaming import image_folder_cache
 
     cache = image_folder_cache(spec["path"], spec["size"], grayscale=spec["grayscale"])
     labels = torch.from_numpy(cache.load("y"))
     if len(labels) < 2:
         raise DatasetError(f"image folder '{spec['path']}' has {len(labels)} readable image(s); training needs 2")
-    return StreamedData(cache=cache, name=str(spec["name"]), classes=list(cache.meta["classes"]), labels=labels)
+    return StreamedData(cache=cache, name=str(spec["name"]), task="classification",
+                        classes=list(cache.meta["classes"]), labels=labels, divide=255.0,
+                        meta={"image_shape": list(cache.arrays["x"].shape[1:]), "source": str(spec["path"])})
 
 
-__all__ = ["StreamedData", "decoded_bytes", "image_folder_spec", "open_streamed"]
+def _open_csv(spec: dict[str, Any]) -> StreamedData:
+    """A numeric CSV's columns; the target becomes labels or values exactly as load_csv
+    makes them (integers with at most MAX_INTEGER_CLASSES values are classes)."""
+    from graph_compiler.data.streaming import csv_columns_cache
+    from graph_compiler.training.loaders.common import MAX_INTEGER_CLASSES, check_choice, float32
+
+    where = f"CSV file '{spec['path']}'"
+    other = sorted(set(spec) - _CSV_STREAM_OPTIONS - {"kind", "path"})
+    if other:
+        raise DatasetError(f"{where} is too large to load whole, and option {other[0]!r} needs the in-memory "
+                           "loader; drop it, or set training.in_memory to true")
+    target, task = spec.get("target"), spec.get("task")
+    if target is not None and not isinstance(target, str):
+        raise DatasetError(f"{where} is too large to load whole: name its 'target' column (got {target!r})")
+    check_choice(where, "task", task, (None, "classification", "regression"))
+    delimiter = spec.get("delimiter", ",")
+    if not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise DatasetError(f"{where}: option 'delimiter' must be one character, got {delimiter!r}")
+    cache = csv_columns_cache(spec["path"], target, delimiter=delimiter)
+    meta = {"source": str(spec["path"]), "feature_names": cache.meta["feature_names"], "one_hot": {},
+            "rows_dropped": 0}
+    if len(cache.arrays["x"]) < 2 or not cache.meta["feature_names"]:
+        raise DatasetError(f"{where} needs at least 2 rows and a feature column besides the target")
+    name = str(spec["name"])
+    if target is None:
+        return StreamedData(cache, name, "unsupervised", None, None, None, meta)
+    meta["target"] = target
+    values = cache.load("y").astype(np.float64)
+    if task is None:
+        integral = bool(np.all(np.mod(values, 1) == 0))
+        task = "classification" if integral and len(np.unique(values)) <= MAX_INTEGER_CLASSES else "regression"
+    if task == "regression":
+        return StreamedData(cache, name, "regression", None, torch.from_numpy(float32(values)[:, None]), None, meta)
+    uniques = np.unique(values)
+    classes = [str(int(v)) if v.is_integer() else repr(float(v)) for v in uniques]
+    ids = torch.from_numpy(np.searchsorted(uniques, values).astype(np.int64))
+    return StreamedData(cache, name, "classification", classes, ids, None, meta)
+
+
+__all__ = ["StreamedData", "estimated_bytes", "open_streamed", "streamable_spec"]
