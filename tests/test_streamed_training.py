@@ -15,6 +15,7 @@ from training_docs import chain
 
 from graph_compiler.data import fetch, streaming
 from graph_compiler.document import from_dict
+from graph_compiler.training.config import TrainingConfigError
 from graph_compiler.training.engine import Trainer
 
 
@@ -155,3 +156,26 @@ def test_streamed_csv_refuses_in_memory_only_options_by_name(tmp_path, monkeypat
     error = next(e.data for e in events if e.kind == "error")
     assert "'ignore'" in error["message"] and "in_memory" in error["message"]
     assert "table.csv" in error["message"]
+
+
+def test_stream_threshold_mb_in_the_file_overrides_the_setting(tmp_path, monkeypatch) -> None:
+    folder = _folder(tmp_path / "pics", per_class=3)
+    start, _, _, _ = _run(_doc(folder, [], epochs=1, stream_threshold_mb=0))
+    assert start["streaming"] is not None and start["config"]["stream_threshold_mb"] == 0
+    monkeypatch.setenv(streaming.THRESHOLD_ENV, "0")
+    start, _, _, _ = _run(_doc(folder, [], epochs=1, stream_threshold_mb=1000))
+    assert start["streaming"] is None
+    with pytest.raises(TrainingConfigError, match="stream_threshold_mb must be a number >= 0"):
+        Trainer(_doc(folder, [], epochs=1, stream_threshold_mb=-1))
+
+
+def test_cli_train_says_it_streams_and_where_the_cache_is(tmp_path, cache, monkeypatch, capsys) -> None:
+    from graph_compiler.cli import main
+    from graph_compiler.document import save
+
+    path = tmp_path / "small.json"
+    save(_doc(_folder(tmp_path / "pics", per_class=3), [], epochs=1), path)
+    monkeypatch.setenv(streaming.THRESHOLD_ENV, "0")
+    assert main(["train", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert f"streaming the training data from the cache {cache}" in captured.out + captured.err

@@ -356,7 +356,9 @@ class Trainer:
         from graph_compiler.training.streamed import estimated_bytes, open_streamed, streamable_spec
 
         source = streamable_spec(spec, base)
-        if source is None or estimated_bytes(source) <= stream_threshold_bytes():
+        mb = self.config.stream_threshold_mb
+        threshold = stream_threshold_bytes() if mb is None else int(mb * (1 << 20))
+        if source is None or estimated_bytes(source) <= threshold:
             return None
         with warnings.catch_warnings():  # the skipped images are reported in the start event
             warnings.simplefilter("ignore")
