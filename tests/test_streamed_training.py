@@ -68,7 +68,7 @@ def test_streamed_training_matches_in_memory(tmp_path, cache, monkeypatch, augme
     monkeypatch.setenv(streaming.THRESHOLD_ENV, "0")
     start, epochs, weights, streamed = _run(_doc(folder, augment))
     assert streamed.streamed is not None
-    assert start["streaming"]["cache"].startswith(str(cache)) and start["streaming"]["skipped"] == 0
+    assert Path(start["streaming"]["cache"]).parent == cache / "streams" and start["streaming"]["skipped"] == 0
     assert any("streaming the training data from the cache" in note for note in start["notes"])
     assert start["in_memory"] is False
     assert (start["n_train"], start["n_val"]) == (start_mem["n_train"], start_mem["n_val"]) == (27, 9)
@@ -117,7 +117,8 @@ def _csv(path: Path, n: int = 40) -> Path:
     return path
 
 
-def _mlp_doc(csv: Path, target: str, outputs: int, ignore_other: bool) -> Any:
+def _mlp_doc(csv: Path, target: str, outputs: int, ignore_other: bool,
+             option: dict[str, Any] | None = None) -> Any:
     net = chain("Small", [
         ("x", "Input", {"shape": [4 if not ignore_other else 3]}),
         ("fc1", "Linear", {"out_features": 8}),
@@ -127,6 +128,7 @@ def _mlp_doc(csv: Path, target: str, outputs: int, ignore_other: bool) -> Any:
     ])
     spec = {"csv": str(csv), "target": target}
     spec = {**spec, "ignore": ["value" if target == "label" else "label"]} if ignore_other else spec
+    spec = {**spec, **(option or {})}
     training = {"dataset": spec, "epochs": 3, "batch_size": 8, "device": "cpu", "val_split": 0.2}
     return from_dict({"format": "netwright-graph", "version": 1, "networks": [net], "training": training})
 
@@ -150,11 +152,14 @@ def test_streamed_csv_training_matches_in_memory(tmp_path, cache, monkeypatch, t
         torch.testing.assert_close(tensor, weights_mem[name], rtol=1e-5, atol=1e-6)
 
 
-def test_streamed_csv_refuses_in_memory_only_options_by_name(tmp_path, monkeypatch) -> None:
+@pytest.mark.parametrize("option", [{"categorical": ["label"]}, {"missing": "drop"}, {"header": True}, {}])
+def test_streamed_csv_refuses_in_memory_only_options_by_name(tmp_path, monkeypatch, option) -> None:
     monkeypatch.setenv(streaming.THRESHOLD_ENV, "0")
-    events = list(Trainer(_mlp_doc(_csv(tmp_path / "table.csv"), "label", 3, ignore_other=True)).run())
+    doc = _mlp_doc(_csv(tmp_path / "table.csv"), "label", 3, ignore_other=not option, option=option)
+    events = list(Trainer(doc).run())
     error = next(e.data for e in events if e.kind == "error")
-    assert "'ignore'" in error["message"] and "in_memory" in error["message"]
+    name = next(iter(option), "ignore")
+    assert f"option {name!r} needs the in-memory loader" in error["message"] and "in_memory" in error["message"]
     assert "table.csv" in error["message"]
 
 
@@ -179,3 +184,13 @@ def test_cli_train_says_it_streams_and_where_the_cache_is(tmp_path, cache, monke
     assert main(["train", str(path)]) == 0
     captured = capsys.readouterr()
     assert f"streaming the training data from the cache {cache}" in captured.out + captured.err
+
+
+def test_the_cache_is_reused_and_rebuilt_when_the_folder_changes(tmp_path, monkeypatch) -> None:
+    folder = _folder(tmp_path / "pics", per_class=3)
+    monkeypatch.setenv(streaming.THRESHOLD_ENV, "0")
+    first = _run(_doc(folder, [], epochs=1))[0]["streaming"]["cache"]
+    assert _run(_doc(folder, [], epochs=1))[0]["streaming"]["cache"] == first
+    Image.fromarray(np.zeros((8, 8, 3), dtype=np.uint8)).save(folder / "ants" / "new.png")
+    start = _run(_doc(folder, [], epochs=1))[0]
+    assert start["streaming"]["cache"] != first and start["n_train"] + start["n_val"] == 10
