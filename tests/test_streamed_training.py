@@ -194,3 +194,17 @@ def test_the_cache_is_reused_and_rebuilt_when_the_folder_changes(tmp_path, monke
     Image.fromarray(np.zeros((8, 8, 3), dtype=np.uint8)).save(folder / "ants" / "new.png")
     start = _run(_doc(folder, [], epochs=1))[0]
     assert start["streaming"]["cache"] != first and start["n_train"] + start["n_val"] == 10
+
+
+def test_a_streamed_run_resumes_like_an_uninterrupted_one(tmp_path, monkeypatch) -> None:
+    folder = _folder(tmp_path / "pics", per_class=4)
+    monkeypatch.setenv(streaming.THRESHOLD_ENV, "0")
+    _, whole, weights_whole, _ = _run(_doc(folder, [], epochs=2))
+    list(Trainer(_doc(folder, [], epochs=1), save=tmp_path / "run").run())
+    trainer = Trainer(_doc(folder, [], epochs=2), resume=tmp_path / "run")
+    events = list(trainer.run())
+    assert next(e.data for e in events if e.kind == "start")["resumed"] is True
+    last = [e.data for e in events if e.kind == "epoch"][-1]
+    assert last["train_loss"] == pytest.approx(whole[-1]["train_loss"], rel=1e-5, abs=1e-6)
+    for name, tensor in trainer.weights()["Small"].items():
+        torch.testing.assert_close(tensor, weights_whole[name], rtol=1e-5, atol=1e-6)
