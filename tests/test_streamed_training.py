@@ -208,3 +208,15 @@ def test_a_streamed_run_resumes_like_an_uninterrupted_one(tmp_path, monkeypatch)
     assert last["train_loss"] == pytest.approx(whole[-1]["train_loss"], rel=1e-5, abs=1e-6)
     for name, tensor in trainer.weights()["Small"].items():
         torch.testing.assert_close(tensor, weights_whole[name], rtol=1e-5, atol=1e-6)
+
+
+def test_a_recipe_that_batches_a_copy_of_x_is_told_to_load_in_memory(tmp_path, monkeypatch) -> None:
+    from graph_compiler.training.recipes.supervised import Classification
+
+    monkeypatch.setattr(Classification, "batch_tensors",
+                        lambda self, ds: {"x": ds.x, "y": ds.y, "again": ds.x[:, :1]}, raising=False)
+    monkeypatch.setenv(streaming.THRESHOLD_ENV, "0")
+    events = list(Trainer(_doc(_folder(tmp_path / "pics", per_class=3), [], epochs=1)).run())
+    error = next(e.data for e in events if e.kind == "error")
+    assert "transforms the samples before batching" in error["message"] and "in_memory" in error["message"]
+    assert not [e for e in events if e.kind == "epoch"]

@@ -300,6 +300,8 @@ class Trainer:
         if not self.optimizers:
             raise TrainingConfigError(f"recipe {recipe_cls.name!r} made no optimizer (ctx.make_optimizer)")
         self.tensors = recipe.batch_tensors(train)
+        if self.streamed is not None:
+            self._check_streamable(train)
         self.augmenter = self._augmenter(train)
         self._accelerate(device)
         n = batching.rows(self.tensors)
@@ -574,15 +576,20 @@ class Trainer:
         train_time = max(1e-9, time.perf_counter() - epoch_t0 - (self._paused_s - paused_at_start))
         return totals.means("train_"), min(i * bs, n_rows), train_time
 
+    def _check_streamable(self, train: Dataset) -> None:
+        """Streamed batches read x from the cache: the recipe must batch x untouched."""
+        placeholder = train.x.untyped_storage().data_ptr()
+        if self.tensors["x"] is not train.x or any(
+                t.untyped_storage().data_ptr() == placeholder for k, t in self.tensors.items() if k != "x"):
+            raise TrainingConfigError(f"recipe {self.config.recipe!r} transforms the samples before batching, "
+                                      "which a streamed dataset cannot do; set training.in_memory to true")
+
     def _streamed_batches(self, epoch: int) -> Iterator[dict[str, torch.Tensor]]:
         """Epoch ``epoch``'s batches read from the cache, normalised on the device."""
         from graph_compiler.data.streaming import stream_batches
 
         streamed, device, norm = self.streamed, self.device, self.normalizer
         assert streamed is not None and device is not None
-        if self.tensors["x"] is not self.ctx.train.x:
-            raise TrainingConfigError(f"recipe {self.config.recipe!r} transforms the samples before batching, "
-                                      "which a streamed dataset cannot do; set training.in_memory to true")
         channels_last = self._channels_last
         memory = {k: v for k, v in self.tensors.items() if k != "x"}
         for batch in stream_batches(streamed.cache, seed=self.config.seed, epoch=epoch, batch_size=self.batch_size,
