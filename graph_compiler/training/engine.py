@@ -29,7 +29,6 @@ import math
 import threading
 import time
 import traceback
-import warnings
 from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,7 @@ from graph_compiler.training import batching, devices, restore
 from graph_compiler.training.augment import Augmenter, parse_augment
 from graph_compiler.training.checkpoints import SavedRun, load_run, save_run, small_meta
 from graph_compiler.training.config import TrainingConfig, TrainingConfigError, parse_config
-from graph_compiler.training.datasets import Dataset, DatasetError, resolve_dataset
+from graph_compiler.training.datasets import Dataset, resolve_dataset
 from graph_compiler.training.events import Event, error_event
 from graph_compiler.training.failures import (
     NonFinite,
@@ -59,13 +58,12 @@ from graph_compiler.training.preprocessing import (
     normalize_splits,
     normalizer_kind,
     split,
-    split_rows,
 )
 from graph_compiler.training.progress import EpochTotals, Monitor, as_number, means_of, step_values
 from graph_compiler.training.rng import capture_rng, restore_rng, seed_everything
 from graph_compiler.training.run_result import RunResult
 from graph_compiler.training.schedules import per_step
-from graph_compiler.training.streamed import StreamedData
+from graph_compiler.training.streamed import StreamedData, open_if_large
 
 # While paused, how often the run wakes to call while_paused (and re-check stop).
 PAUSE_POLL_S = 0.05
@@ -354,21 +352,9 @@ class Trainer:
 
     def _streamed(self, spec: object, base: Path | None) -> StreamedData | None:
         """The stream cache of an image folder or CSV too large to load whole, else None."""
-        from graph_compiler.data.streaming import stream_threshold_bytes
-        from graph_compiler.training.streamed import estimated_bytes, open_streamed, streamable_spec
-
-        source = streamable_spec(spec, base)
-        mb = self.config.stream_threshold_mb
-        threshold = stream_threshold_bytes() if mb is None else int(mb * (1 << 20))
-        if source is None or estimated_bytes(source) <= threshold:
-            return None
-        with warnings.catch_warnings():  # the skipped images are reported in the start event
-            warnings.simplefilter("ignore")
-            streamed = open_streamed(source)
-        self.notes.append(f"streaming the training data from the cache {streamed.folder}")
-        if streamed.skipped:
-            self.notes.append(f"skipped {len(streamed.skipped)} unreadable image(s): "
-                              f"{', '.join(streamed.skipped[:3])}{' ...' if len(streamed.skipped) > 3 else ''}")
+        streamed = open_if_large(spec, base, self.config.stream_threshold_mb)
+        if streamed is not None:
+            self.notes += streamed.notes()
         return streamed
 
     def _streamed_splits(self, streamed: StreamedData, dataset: Dataset,
@@ -376,24 +362,16 @@ class Trainer:
         """The splits of a streamed folder: the same rows, statistics and values as the
         in-memory path; the training x stays in the cache, the validation x is loaded."""
         cfg = self.config
-        every = np.arange(len(streamed), dtype=np.int64)
         val: Dataset | None
         if cfg.validation is not None:
-            train_rows, val = every, self._validation_set(dataset)
-        elif cfg.val_split <= 0:
-            train_rows, val = every, None
+            train, val = streamed.split(0.0, cfg.seed)[0], self._validation_set(dataset)
         else:
-            if len(every) < 2:
-                raise DatasetError(f"dataset {dataset.name!r} has {len(every)} sample(s); a split needs at least 2")
-            t_rows, v_rows = split_rows(len(every), cfg.val_split, cfg.seed)
-            train_rows, val = t_rows.numpy(), streamed.load_rows(v_rows.numpy(), "validation")
-        streamed.train_rows = train_rows
-        train = streamed.shell(train_rows, "train")
+            train, val = streamed.split(cfg.val_split, cfg.seed)
         if self._saved_run is not None:
             self.normalizer = restore.saved_normalizer(self._saved_run)
         else:
             per_channel = normalizer_kind(cfg.normalize, recipe_normalize, train)
-            self.normalizer = None if per_channel is None else Normalizer(*streamed.fit_stats(per_channel))
+            self.normalizer = None if per_channel is None else streamed.fit_normalizer(per_channel)
         if self.normalizer is not None and val is not None:
             val = dataclasses.replace(val, x=self.normalizer.apply(val.x))
         self.in_memory = False

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 
 from graph_compiler.training.datasets import Dataset, DatasetError
+from graph_compiler.training.preprocessing import Normalizer, split_rows
 
 # Training rows read per chunk while fitting the normaliser.
 _STATS_CHUNK_BYTES = 64 << 20
@@ -77,6 +79,30 @@ class StreamedData:
             os.close(fd)
         x = torch.from_numpy(out).float()
         return self._dataset(x.div_(self.divide) if self.divide is not None else x, rows, part)
+
+    def notes(self) -> list[str]:
+        """What the start line says about this data."""
+        lines = [f"streaming the training data from the cache {self.folder}"]
+        if self.skipped:
+            more = " ..." if len(self.skipped) > 3 else ""
+            lines.append(f"skipped {len(self.skipped)} unreadable image(s): {', '.join(self.skipped[:3])}{more}")
+        return lines
+
+    def split(self, val_fraction: float, seed: int) -> tuple[Dataset, Dataset | None]:
+        """(train shell, validation in memory) with the rows ``preprocessing.split`` takes
+        (no validation when ``val_fraction`` <= 0); remembers the training rows."""
+        every = np.arange(len(self), dtype=np.int64)
+        if val_fraction <= 0:
+            self.train_rows = every
+            return self.shell(every, "train"), None
+        if len(every) < 2:
+            raise DatasetError(f"dataset {self.name!r} has {len(every)} sample(s); a split needs at least 2")
+        train_rows, val_rows = split_rows(len(every), val_fraction, seed)
+        self.train_rows = train_rows.numpy()
+        return self.shell(self.train_rows, "train"), self.load_rows(val_rows.numpy(), "validation")
+
+    def fit_normalizer(self, per_channel: bool) -> Normalizer:
+        return Normalizer(*self.fit_stats(per_channel))
 
     def fit_stats(self, per_channel: bool) -> tuple[list[float], list[float], list[int]]:
         """Mean and (biased) std of the training rows, like ``Normalizer.fit``: two passes
@@ -170,6 +196,20 @@ def _image_bytes(path: pathlib.Path, size: list[int] | None, grayscale: bool) ->
     return len(files) * (1 if grayscale else 3) * int(size[0]) * int(size[1]) * 4
 
 
+def open_if_large(spec: object, base_dir: pathlib.Path | None, threshold_mb: float | None) -> StreamedData | None:
+    """The stream cache of ``spec`` when it is an image folder or CSV larger than
+    ``threshold_mb`` (None: ``NETWRIGHT_STREAM_THRESHOLD_MB``), else None."""
+    from graph_compiler.data.streaming import stream_threshold_bytes
+
+    source = streamable_spec(spec, base_dir)
+    threshold = stream_threshold_bytes() if threshold_mb is None else int(threshold_mb * (1 << 20))
+    if source is None or estimated_bytes(source) <= threshold:
+        return None
+    with warnings.catch_warnings():  # skipped images are listed in notes() and the start event
+        warnings.simplefilter("ignore")
+        return open_streamed(source)
+
+
 def open_streamed(spec: dict[str, Any]) -> StreamedData:
     """Decode (once) the data of a ``streamable_spec`` into its stream cache."""
     if spec["kind"] == "csv":
@@ -224,4 +264,4 @@ def _open_csv(spec: dict[str, Any]) -> StreamedData:
     return StreamedData(cache, name, "classification", classes, ids, None, meta)
 
 
-__all__ = ["StreamedData", "estimated_bytes", "open_streamed", "streamable_spec"]
+__all__ = ["StreamedData", "estimated_bytes", "open_if_large", "open_streamed", "streamable_spec"]
