@@ -298,13 +298,17 @@ def _convert(name: str, array: np.ndarray, divide: dict[str, float]) -> torch.Te
 def stream_batches(cache: StreamCache, *, seed: int, epoch: int, batch_size: int, steps: int,
                    device: torch.device, divide: dict[str, float] | None = None,
                    memory: dict[str, torch.Tensor] | None = None, prefetch: int = 3,
+                   subset: np.ndarray | None = None, names: Sequence[str] | None = None,
                    ) -> Iterator[dict[str, torch.Tensor]]:
     """The ``steps`` batches of one epoch, like ``batching.epoch_batches`` on the same
     data: arrays are read from ``cache`` (``divide`` turns uint8 pixels into floats, e.g.
-    {"x": 255}), ``memory`` adds small tensors kept in memory (e.g. labels)."""
+    {"x": 255}), ``memory`` adds small tensors kept in memory (e.g. labels). ``subset``:
+    the cache rows that make up the dataset (a training split), in its order; ``names``:
+    the cache arrays to read (default all)."""
     divide = divide or {}
     memory = memory or {}
-    n = len(next(iter(cache.arrays.values())))
+    arrays = {k: a for k, a in cache.arrays.items() if names is None or k in names}
+    n = len(subset) if subset is not None else len(next(iter(cache.arrays.values())))
     if memory:
         rows({"cache": torch.empty(n), **memory})
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(epoch_seed(seed, epoch))).numpy()
@@ -313,16 +317,17 @@ def stream_batches(cache: StreamCache, *, seed: int, epoch: int, batch_size: int
     stop = threading.Event()
 
     def produce() -> None:
-        fds = {name: os.open(a.path, os.O_RDONLY) for name, a in cache.arrays.items()}
+        fds = {name: os.open(a.path, os.O_RDONLY) for name, a in arrays.items()}
         try:
             for i in range(steps):
                 if stop.is_set():
                     return
                 index = perm[i * batch_size:(i + 1) * batch_size]
+                where = subset[index] if subset is not None else index
                 batch: dict[str, torch.Tensor] = {}
-                for name, array in cache.arrays.items():
+                for name, array in arrays.items():
                     out = np.empty((len(index), *array.shape[1:]), dtype=array.dtype)
-                    batch[name] = _convert(name, array.read_rows(fds[name], index, out), divide)
+                    batch[name] = _convert(name, array.read_rows(fds[name], where, out), divide)
                 idx = torch.from_numpy(index)
                 for name, tensor in memory.items():
                     batch[name] = tensor.index_select(0, idx)

@@ -405,7 +405,7 @@ def _banner(title: str) -> str:
 
 def _settings(plan: _Plan, config: Any, out_dir: str) -> str:
     data = config.to_dict()
-    for key in ("device", "amp", "in_memory", "early_stopping"):
+    for key in ("device", "amp", "in_memory", "stream_threshold_mb", "early_stopping"):
         data.pop(key, None)  # the script picks its device itself; no AMP / early stop here
     normalize = config.normalize
     if normalize == "auto":

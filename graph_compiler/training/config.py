@@ -86,6 +86,8 @@ class TrainingConfig:
     device: str = "auto"
     amp: str = "auto"
     in_memory: bool | str = "auto"
+    # Image folders / CSVs larger than this stream from a cache; None: NETWRIGHT_STREAM_THRESHOLD_MB.
+    stream_threshold_mb: float | None = None
     compile: bool = False
     augment: list[dict[str, Any]] = field(default_factory=list)  # see training/augment.py
     options: dict[str, Any] = field(default_factory=dict)
@@ -193,6 +195,8 @@ def parse_config(raw: Mapping[str, Any] | None, overrides: Mapping[str, Any] | N
         if not (isinstance(v, bool) or v == "auto"):
             raise TrainingConfigError(f"training.in_memory must be true, false or \"auto\", got {v!r}")
         cfg.in_memory = v
+    if g("stream_threshold_mb") is not None:
+        cfg.stream_threshold_mb = _float("stream_threshold_mb", g("stream_threshold_mb"), lo=0.0)
     if g("augment") is not None:
         from graph_compiler.training.augment import parse_augment
 

@@ -20,6 +20,8 @@ Keys per kind (epoch numbers are 1-based; ``epoch`` in a step event is the epoch
     batch_size (int), n_train (int), n_val (int), dataset (str), task (str),
     params ({network: parameter count}), config (dict, the resolved training config),
     normalizer (None | Normalizer.to_dict()), resumed (bool), in_memory (bool),
+    streaming (None | {cache (str, the decoded cache folder), skipped (int, unreadable
+    images left out), skipped_files (list[str], the first 20)}),
     elapsed_s (seconds spent setting up: data, analysis, code, modules).
 
 ``step``  (aggregated: at most one every ~50 ms, never one per step on fast models)

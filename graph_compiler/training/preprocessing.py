@@ -39,9 +39,15 @@ def split(ds: Dataset, val_fraction: float, seed: int) -> tuple[Dataset, Dataset
         )
     if len(ds) < 2:
         raise DatasetError(f"dataset {ds.name!r} has {len(ds)} sample(s); a split needs at least 2")
-    n_val = min(max(1, round(len(ds) * val_fraction)), len(ds) - 1)
-    order = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))
-    return _take(ds, order[n_val:], "train"), _take(ds, order[:n_val], "validation")
+    train_rows, val_rows = split_rows(len(ds), val_fraction, seed)
+    return _take(ds, train_rows, "train"), _take(ds, val_rows, "validation")
+
+
+def split_rows(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The (train, validation) row indices ``split`` takes from ``n`` samples."""
+    n_val = min(max(1, round(n * val_fraction)), n - 1)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return order[n_val:], order[:n_val]
 
 
 def _literal(values: list[float]) -> str:
@@ -142,6 +148,13 @@ def fit_normalizer(mode: str, recipe_mode: str, train: Dataset) -> Normalizer | 
     too, float features are normalised per channel for images ([N, C, H, W]) and per
     feature otherwise, and token ids are left alone. TrainingConfigError when an explicit
     mode does not fit the data."""
+    per_channel = normalizer_kind(mode, recipe_mode, train)
+    return None if per_channel is None else Normalizer.fit(train.x, per_channel=per_channel)
+
+
+def normalizer_kind(mode: str, recipe_mode: str, train: Dataset) -> bool | None:
+    """What ``fit_normalizer`` fits: None (nothing), True (per channel) or False (per
+    feature); it reads only x's dtype and shape."""
     if mode == "auto":
         mode = recipe_mode
     x = train.x
@@ -157,7 +170,7 @@ def fit_normalizer(mode: str, recipe_mode: str, train: Dataset) -> Normalizer | 
     if x.ndim < 2:
         raise TrainingConfigError(
             f"training.normalize needs samples with features; dataset {train.name!r} has x {tuple(x.shape)}")
-    return Normalizer.fit(x, per_channel=(mode == "channels" and x.ndim >= 3))
+    return mode == "channels" and x.ndim >= 3
 
 
 def normalize_splits(norm: Normalizer | None, train: Dataset,
