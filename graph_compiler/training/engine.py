@@ -24,16 +24,14 @@ by "done". Only a bad training section raises, from the constructor
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import threading
 import time
 import traceback
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from graph_compiler.document import Document, to_dict
@@ -56,7 +54,6 @@ from graph_compiler.training.preprocessing import (
     Normalizer,
     fit_normalizer,
     normalize_splits,
-    normalizer_kind,
     split,
 )
 from graph_compiler.training.progress import EpochTotals, Monitor, as_number, means_of, step_values
@@ -114,7 +111,6 @@ class Trainer:
         self.steps_per_epoch = 1
         self.in_memory = False
         self.streamed: StreamedData | None = None  # set when the training split streams from a cache
-        self._channels_last = False
         self._epoch = 0  # last completed epoch
         self._step = 0
         self._start_epoch = 0
@@ -299,7 +295,7 @@ class Trainer:
             raise TrainingConfigError(f"recipe {recipe_cls.name!r} made no optimizer (ctx.make_optimizer)")
         self.tensors = recipe.batch_tensors(train)
         if self.streamed is not None:
-            self._check_streamable(train)
+            self.streamed.check_batch_tensors(self.tensors, train, cfg.recipe)
         self.augmenter = self._augmenter(train)
         self._accelerate(device)
         n = batching.rows(self.tensors)
@@ -318,10 +314,8 @@ class Trainer:
         if devices.use_channels_last(device, modules):
             for module in modules:
                 module.to(memory_format=torch.channels_last)
-            self._channels_last = True
-            if self.streamed is None:  # streamed batches are converted as they arrive
-                self.tensors = {k: t.contiguous(memory_format=torch.channels_last) if t.ndim == 4 else t
-                                for k, t in self.tensors.items()}
+            self.tensors = {k: t.contiguous(memory_format=torch.channels_last) if t.ndim == 4 and not self.streamed
+                            else t for k, t in self.tensors.items()}  # streamed batches: as they arrive
             self.notes.append("channels_last memory format for the conv layers")
         if self.config.compile:
             self.notes.append(devices.compile_modules(modules, device))
@@ -343,39 +337,9 @@ class Trainer:
                 "training.dataset is not set; name a built-in dataset (e.g. \"digits\", \"moons\", \"parity\") "
                 "or a file, e.g. {\"csv\": \"data.csv\", \"target\": \"label\"}")
         base = Path(self.doc.source).parent if self.doc.source else None
-        if self.config.in_memory is not True:
-            self.streamed = self._streamed(spec, base)
-            if self.streamed is not None:
-                every = np.arange(len(self.streamed), dtype=np.int64)
-                return self.streamed.shell(every, "all")
-        return resolve_dataset(spec, base_dir=base, seed=self.config.seed)
-
-    def _streamed(self, spec: object, base: Path | None) -> StreamedData | None:
-        """The stream cache of an image folder or CSV too large to load whole, else None."""
-        streamed = open_if_large(spec, base, self.config.stream_threshold_mb)
-        if streamed is not None:
-            self.notes += streamed.notes()
-        return streamed
-
-    def _streamed_splits(self, streamed: StreamedData, dataset: Dataset,
-                         recipe_normalize: str) -> tuple[Dataset, Dataset | None]:
-        """The splits of a streamed folder: the same rows, statistics and values as the
-        in-memory path; the training x stays in the cache, the validation x is loaded."""
-        cfg = self.config
-        val: Dataset | None
-        if cfg.validation is not None:
-            train, val = streamed.split(0.0, cfg.seed)[0], self._validation_set(dataset)
-        else:
-            train, val = streamed.split(cfg.val_split, cfg.seed)
-        if self._saved_run is not None:
-            self.normalizer = restore.saved_normalizer(self._saved_run)
-        else:
-            per_channel = normalizer_kind(cfg.normalize, recipe_normalize, train)
-            self.normalizer = None if per_channel is None else streamed.fit_normalizer(per_channel)
-        if self.normalizer is not None and val is not None:
-            val = dataclasses.replace(val, x=self.normalizer.apply(val.x))
-        self.in_memory = False
-        return train, val
+        self.streamed = open_if_large(spec, base, self.config)
+        return (self.streamed.shell(None, "all") if self.streamed is not None
+                else resolve_dataset(spec, base_dir=base, seed=self.config.seed))
 
     def _validation_set(self, train: Dataset) -> Dataset:
         """training.validation, checked against the training data it stands beside."""
@@ -393,10 +357,12 @@ class Trainer:
         """Train / validation splits, normalised, on the device when they fit there."""
         cfg, device = self.config, self.device
         assert device is not None
-        if self.streamed is not None:
-            return self._streamed_splits(self.streamed, dataset, recipe_normalize)
         train: Dataset = dataset
         val: Dataset | None
+        if self.streamed is not None:  # the same rows and statistics; the training x stays in its cache
+            val = self._validation_set(dataset) if cfg.validation is not None else None
+            train, val, self.normalizer = self.streamed.splits(cfg, recipe_normalize, val, self._saved_run)
+            return train, val
         if cfg.validation is not None:
             val = self._validation_set(dataset)
         else:
@@ -450,16 +416,14 @@ class Trainer:
         return Event("start", {
             "recipe": cfg.recipe, "networks": recipe.networks(), "main": self.main,
             "device": devices.describe(self.device), "device_reason": self.device_reason,
-            "notes": list(self.notes), "amp": self.ctx.amp.name, "seed": cfg.seed,
+            "notes": [*self.notes, *(self.streamed.notes() if self.streamed is not None else [])], "amp": self.ctx.amp.name, "seed": cfg.seed,
             "epochs": cfg.epochs, "start_epoch": self._start_epoch, "steps_per_epoch": self.steps_per_epoch,
             "batch_size": self.batch_size, "n_train": len(train), "n_val": len(val) if val is not None else 0,
             "dataset": train.name, "task": train.task,
             "params": {n: sum(p.numel() for p in m.parameters()) for n, m in recipe.modules.items()},
             "config": cfg.to_dict(), "normalizer": self.normalizer.to_dict() if self.normalizer else None,
             "resumed": self._saved_run is not None, "in_memory": self.in_memory,
-            "streaming": None if self.streamed is None else {
-                "cache": str(self.streamed.folder), "skipped": len(self.streamed.skipped),
-                "skipped_files": self.streamed.skipped[:20]},
+            "streaming": self.streamed.event() if self.streamed is not None else None,
             "elapsed_s": round(self._elapsed(), 3),
         })
 
@@ -512,7 +476,8 @@ class Trainer:
         if cfg.schedule.type == "step":
             self._set_lr(self._step)
         bs, n_rows = self.batch_size, batching.rows(self.tensors)
-        batches = (self._streamed_batches(epoch) if self.streamed is not None else
+        batches = (self.streamed.batches(self.tensors, cfg.seed, epoch, bs, self.steps_per_epoch, self.device,
+                                         self.normalizer, self.recipe.modules.values()) if self.streamed is not None else
                    batching.epoch_batches(self.tensors, seed=cfg.seed, epoch=epoch, batch_size=bs,
                                           steps=self.steps_per_epoch, in_memory=self.in_memory, device=self.device))
         augment = self.augmenter
@@ -553,30 +518,6 @@ class Trainer:
             torch.cuda.synchronize(self.device)
         train_time = max(1e-9, time.perf_counter() - epoch_t0 - (self._paused_s - paused_at_start))
         return totals.means("train_"), min(i * bs, n_rows), train_time
-
-    def _check_streamable(self, train: Dataset) -> None:
-        """Streamed batches read x from the cache: the recipe must batch x untouched."""
-        placeholder = train.x.untyped_storage().data_ptr()
-        if self.tensors["x"] is not train.x or any(
-                t.untyped_storage().data_ptr() == placeholder for k, t in self.tensors.items() if k != "x"):
-            raise TrainingConfigError(f"recipe {self.config.recipe!r} transforms the samples before batching, "
-                                      "which a streamed dataset cannot do; set training.in_memory to true")
-
-    def _streamed_batches(self, epoch: int) -> Iterator[dict[str, torch.Tensor]]:
-        """Epoch ``epoch``'s batches read from the cache, normalised on the device."""
-        from graph_compiler.data.streaming import stream_batches
-
-        streamed, device, norm = self.streamed, self.device, self.normalizer
-        assert streamed is not None and device is not None
-        channels_last = self._channels_last
-        memory = {k: v for k, v in self.tensors.items() if k != "x"}
-        for batch in stream_batches(streamed.cache, seed=self.config.seed, epoch=epoch, batch_size=self.batch_size,
-                                    steps=self.steps_per_epoch, device=device, divide={} if streamed.divide is None else {"x": streamed.divide},
-                                    memory=memory, subset=streamed.train_rows, names=["x"]):
-            x = norm.apply(batch["x"]) if norm is not None else batch["x"]
-            if channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            yield {**batch, "x": x}
 
     def _validate(self, epoch: int) -> tuple[dict[str, float], dict[str, Any], dict[str, Any] | None]:
         """The recipe's validation numbers (val_ metrics), its other results (extras) and

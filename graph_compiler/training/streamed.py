@@ -11,9 +11,11 @@ skipped and listed (``skipped``) instead of failing the run.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import pathlib
 import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +23,10 @@ import numpy as np
 import torch
 
 from graph_compiler.training.datasets import Dataset, DatasetError
-from graph_compiler.training.preprocessing import Normalizer, split_rows
+from graph_compiler.training import devices, restore
+from graph_compiler.training.checkpoints import SavedRun
+from graph_compiler.training.config import TrainingConfig, TrainingConfigError
+from graph_compiler.training.preprocessing import Normalizer, normalizer_kind, split_rows
 
 # Training rows read per chunk while fitting the normaliser.
 _STATS_CHUNK_BYTES = 64 << 20
@@ -62,9 +67,10 @@ class StreamedData:
                        classes=None if self.classes is None else list(self.classes),
                        meta={**self.meta, "split": part, "streaming": str(self.folder)})
 
-    def shell(self, rows: np.ndarray, part: str) -> Dataset:
-        """A Dataset of ``rows`` whose x holds no memory (a broadcast zero sample): the
+    def shell(self, rows: np.ndarray | None, part: str) -> Dataset:
+        """A Dataset of ``rows`` (None: all) whose x holds no memory (a broadcast zero sample): the
         recipe reads its shape and dtype, the batches come from the cache."""
+        rows = np.arange(len(self), dtype=np.int64) if rows is None else rows
         x = torch.zeros((1, *self.sample_shape), dtype=torch.float32).expand(len(rows), *self.sample_shape)
         return self._dataset(x, rows, part)
 
@@ -101,8 +107,50 @@ class StreamedData:
         self.train_rows = train_rows.numpy()
         return self.shell(self.train_rows, "train"), self.load_rows(val_rows.numpy(), "validation")
 
-    def fit_normalizer(self, per_channel: bool) -> Normalizer:
-        return Normalizer(*self.fit_stats(per_channel))
+    def splits(self, cfg: TrainingConfig, recipe_mode: str, val: Dataset | None,
+               saved: SavedRun | None) -> tuple[Dataset, Dataset | None, Normalizer | None]:
+        """(train shell, validation, normaliser) as the engine's in-memory path makes them:
+        ``val`` is training.validation's set (else split off); the normaliser is a resumed
+        run's (``saved``), else fitted on the training rows, read in chunks."""
+        if val is not None:
+            train = self.split(0.0, cfg.seed)[0]
+        else:
+            train, val = self.split(cfg.val_split, cfg.seed)
+        norm = restore.saved_normalizer(saved) if saved is not None else None
+        if saved is None:
+            per_channel = normalizer_kind(cfg.normalize, recipe_mode, train)
+            norm = None if per_channel is None else Normalizer(*self.fit_stats(per_channel))
+        if norm is not None and val is not None:  # training batches are normalised as they arrive
+            val = dataclasses.replace(val, x=norm.apply(val.x))
+        return train, val, norm
+
+    def event(self) -> dict[str, Any]:
+        """The start event's ``streaming``."""
+        return {"cache": str(self.folder), "skipped": len(self.skipped), "skipped_files": self.skipped[:20]}
+
+    def check_batch_tensors(self, tensors: dict[str, torch.Tensor], train: Dataset, recipe: str) -> None:
+        """Streamed batches read x from the cache: the recipe must batch x untouched."""
+        placeholder = train.x.untyped_storage().data_ptr()
+        if tensors["x"] is not train.x or any(
+                t.untyped_storage().data_ptr() == placeholder for k, t in tensors.items() if k != "x"):
+            raise TrainingConfigError(f"recipe {recipe!r} transforms the samples before batching, which a "
+                                      "streamed dataset cannot do; set training.in_memory to true")
+
+    def batches(self, tensors: dict[str, torch.Tensor], seed: int, epoch: int, batch_size: int, steps: int,
+                device: torch.device, normalizer: Normalizer | None, modules: Iterable[torch.nn.Module],
+                ) -> Iterator[dict[str, torch.Tensor]]:
+        """Epoch ``epoch``'s batches: x read from the cache and normalised on the device,
+        the other ``tensors`` (labels) from memory; the order of ``batching.epoch_batches``."""
+        from graph_compiler.data.streaming import stream_batches
+
+        memory = {k: v for k, v in tensors.items() if k != "x"}
+        channels_last = devices.use_channels_last(device, modules)  # as the engine's _accelerate
+        divide = {} if self.divide is None else {"x": self.divide}
+        for batch in stream_batches(self.cache, seed=seed, epoch=epoch, batch_size=batch_size, steps=steps,
+                                    device=device, divide=divide, memory=memory, subset=self.train_rows,
+                                    names=["x"]):
+            x = normalizer.apply(batch["x"]) if normalizer is not None else batch["x"]
+            yield {**batch, "x": x.contiguous(memory_format=torch.channels_last) if channels_last and x.ndim == 4 else x}
 
     def fit_stats(self, per_channel: bool) -> tuple[list[float], list[float], list[int]]:
         """Mean and (biased) std of the training rows, like ``Normalizer.fit``: two passes
@@ -196,11 +244,15 @@ def _image_bytes(path: pathlib.Path, size: list[int] | None, grayscale: bool) ->
     return len(files) * (1 if grayscale else 3) * int(size[0]) * int(size[1]) * 4
 
 
-def open_if_large(spec: object, base_dir: pathlib.Path | None, threshold_mb: float | None) -> StreamedData | None:
+def open_if_large(spec: object, base_dir: pathlib.Path | None, cfg: TrainingConfig) -> StreamedData | None:
     """The stream cache of ``spec`` when it is an image folder or CSV larger than
-    ``threshold_mb`` (None: ``NETWRIGHT_STREAM_THRESHOLD_MB``), else None."""
+    training.stream_threshold_mb (else ``NETWRIGHT_STREAM_THRESHOLD_MB``), unless
+    training.in_memory is true; else None."""
     from graph_compiler.data.streaming import stream_threshold_bytes
 
+    if cfg.in_memory is True:
+        return None
+    threshold_mb = cfg.stream_threshold_mb
     source = streamable_spec(spec, base_dir)
     threshold = stream_threshold_bytes() if threshold_mb is None else int(threshold_mb * (1 << 20))
     if source is None or estimated_bytes(source) <= threshold:
