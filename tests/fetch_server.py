@@ -22,6 +22,8 @@ class Route:
     send: int | None = None
     # Behaviour for the first `times` requests only; afterwards the full body is served.
     times: int | None = None
+    # When set: send the first half, then wait for the gate before sending the rest.
+    gate: threading.Event | None = None
 
 
 @dataclass
@@ -59,7 +61,13 @@ class FileServer:
                 self.send_header("Content-Length", str(len(route.body)))
                 self.send_header("Content-Type", "application/octet-stream")
                 self.end_headers()
-                self.wfile.write(route.body[:send] if send is not None else route.body)
+                body = route.body[:send] if send is not None else route.body
+                if route.gate is not None:
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    route.gate.wait()
+                    body = body[len(body) // 2:]
+                self.wfile.write(body)
                 self.wfile.flush()
                 if send is not None:
                     self.close_connection = True

@@ -258,6 +258,9 @@ class RunStatus(QWidget):
         value = int(PROGRESS_STEPS * min(1.0, p.get("progress") or 0.0))
         if value != self.progress.value():
             self.progress.setValue(value)
+        if p.get("preparing"):  # "downloading mnist: 3.1 / 11.6 MB" before the first step
+            self.stats_label.setText(str(p["preparing"]))
+            return
         parts = []
         if p.get("epochs"):
             parts.append(f"epoch {p.get('epoch') or 0}/{p['epochs']}")

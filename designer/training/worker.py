@@ -223,6 +223,10 @@ class TrainingWorker(QObject):
                 self.buffers.put("predictions", {"items": d["predictions"], "classes": d.get("classes"),
                                                  "images": self._prediction_images(d["predictions"])})
             self._post_progress(d)
+        elif kind == "progress":  # a download or cache build before the run starts
+            total = int(d.get("total") or 0)
+            self.buffers.put("progress", {"preparing": str(d.get("text", "")),
+                                          "progress": int(d.get("done") or 0) / total if total else 0.0})
         elif kind == "sample":
             self.buffers.put("sample", dict(d))
         elif kind == "start":

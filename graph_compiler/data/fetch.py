@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from graph_compiler.data import progress as data_progress
 from graph_compiler.errors import NetwrightError
 
 DATA_DIR_ENV = "NETWRIGHT_DATA_DIR"
@@ -115,7 +116,8 @@ def fetch(
     """The local path of `file`, downloaded and verified on first use.
 
     `progress` is True for a tqdm bar on stderr, or an object with pooch's progress-bar
-    interface (``total``, ``update(n)``, ``reset()``, ``close()``). `what` names the
+    interface (``total``, ``update(n)``, ``reset()``, ``close()``); False reports to the
+    hook installed with ``data.progress.reporting``, if any. `what` names the
     dataset in messages (default: the group). `use_mirror=False` is for a user's own
     URL, which the mirror setting does not cover.
     """
@@ -123,6 +125,8 @@ def fetch(
     import requests
 
     what = what or group
+    if progress is False:
+        progress = data_progress.current(f"downloading {what}") or False
     folder = cache_dir() / group
     target = folder / file.name
     urls = urls_for(group, file, use_mirror)

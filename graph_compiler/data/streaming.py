@@ -37,6 +37,7 @@ import torch
 
 from graph_compiler.atomic import atomic_write_with, publish_folder
 from graph_compiler.data import fetch
+from graph_compiler.data import progress as data_progress
 from graph_compiler.training.batching import epoch_seed, rows
 from graph_compiler.training.datasets import DatasetError
 
@@ -174,7 +175,10 @@ def image_folder_cache(path: str | os.PathLike[str], size: Sequence[int] | None 
         labels = np.empty(len(files), dtype=np.int64)
         skipped: list[str] = []
         kept = 0
+        bar = data_progress.current(f"caching {folder.name}", "images", len(files))
         for file, label in files:
+            if bar is not None:
+                bar.update(1)
             try:
                 with Image.open(file) as opened:
                     image = opened.convert(mode)
@@ -256,7 +260,10 @@ def csv_columns_cache(path: str | os.PathLike[str], target: str | None, *, delim
             reader = csv.reader(handle, delimiter=delimiter)
             next(reader)
             i = 0
+            bar = data_progress.current(f"caching {pathlib.Path(file).name}", "rows", n)
             for line_no, row in enumerate(reader, start=2):
+                if bar is not None:
+                    bar.update(1)
                 if not row:
                     continue
                 if len(row) != len(names):

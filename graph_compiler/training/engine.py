@@ -50,6 +50,7 @@ from graph_compiler.training.failures import (
     error_event_for,
 )
 from graph_compiler.training.optimizers import OptimizerSet, build_optimizer
+from graph_compiler.training.preparing import load_with_progress
 from graph_compiler.training.preprocessing import (
     Normalizer,
     fit_normalizer,
@@ -89,8 +90,7 @@ class Trainer:
         self.event_interval = event_interval
         self.while_paused = while_paused
         self._paused_since: float | None = None  # perf_counter() while the run waits paused
-        self._stop = threading.Event()
-        self._unpaused = threading.Event()
+        self._stop, self._unpaused = threading.Event(), threading.Event()
         self._unpaused.set()
         # True while a pause or stop is pending: one attribute read per step in the loop
         # (assignments of a bool are atomic under the GIL; the Events carry the real state).
@@ -111,12 +111,10 @@ class Trainer:
         self.steps_per_epoch = 1
         self.in_memory = False
         self.streamed: StreamedData | None = None  # set when the training split streams from a cache
-        self._epoch = 0  # last completed epoch
-        self._step = 0
+        self._epoch, self._step = 0, 0  # last completed epoch, global step
         self._start_epoch = 0
         self._best: dict[str, Any] | None = None
-        self._t0 = time.perf_counter()
-        self._paused_s = 0.0
+        self._t0, self._paused_s = time.perf_counter(), 0.0
         self._phase = "setup"
         self._prepared = False
         self._saved_run: SavedRun | None = None
@@ -185,7 +183,9 @@ class Trainer:
         reason = "error"
         error: Event | None = None
         try:
-            if not self._prepared:
+            if not self._prepared:  # data first, in a helper thread, reporting its progress
+                self._phase = "data"
+                self._dataset_override = yield from load_with_progress(self._load_dataset, self._stop)
                 self.prepare()
             self._phase = "train"
             reason = yield from self._loop()

@@ -7,11 +7,15 @@ payloads may hold small numpy arrays (``Event.to_json()`` turns them into lists)
 
 Order of a run::
 
-    start, (step* , epoch, sample?)* , done            a normal run
+    progress*, start, (step* , epoch, sample?)* , done a normal run
     start, ..., error, done                            a failed run (done.reason == "error")
     error, done                                        setup failed before anything ran
 
 Keys per kind (epoch numbers are 1-based; ``epoch`` in a step event is the epoch running):
+
+``progress``  (before start, while a dataset downloads or its streaming cache is built)
+    what (str, e.g. "downloading mnist"), done, total (int, 0 when unknown), unit ("bytes",
+    "images" or "rows"), text (str, e.g. "downloading mnist: 3.1 / 11.6 MB").
 
 ``start``
     recipe (str), networks (list[str], first = the main network), main (str),
@@ -73,7 +77,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("start", "step", "epoch", "sample", "error", "done")
+KINDS = ("progress", "start", "step", "epoch", "sample", "error", "done")
 
 ERROR_CAUSES = ("config", "data", "graph", "shape", "nan", "oom", "model", "internal")
 
