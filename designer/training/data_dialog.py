@@ -69,28 +69,24 @@ class _Job(QObject):
         super().__init__()
         self.task = task
         self.cancel = False
-        self.total = 0
-        self.n = 0
 
-    # pooch's progress-bar interface, called from the download loop
-    def update(self, n: int) -> None:
+    # The shared data-progress hook, called from the download / cache-build loop.
+    def _report(self, what: str, done: int, total: int, unit: str) -> None:
+        self.progress.emit(done, total)
+
+    def _check(self) -> None:
         if self.cancel:
             raise Cancelled()
-        self.n += n
-        self.progress.emit(self.n, self.total)
-
-    def reset(self) -> None:
-        self.n = 0
-
-    def close(self) -> None:
-        pass
 
     @Slot()
     def run(self) -> None:
+        from graph_compiler.data import progress
         from graph_compiler.errors import NetwrightError
 
         try:
-            self.finished.emit(self.task(self), "")
+            with progress.reporting(progress.Hook(self._report, self._check)):
+                result = self.task()
+            self.finished.emit(result, "")
         except Cancelled:
             self.finished.emit(None, "Cancelled; nothing was kept.")
         except NetwrightError as exc:
@@ -212,13 +208,13 @@ class DataDialog(QDialog):
         self.message.setText(f"Downloading {name} ({std.size / 1e6:,.1f} MB, {std.licence})…")
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
-        self._start(lambda job: std.fetch_all(progress=job), self._downloaded)
+        self._start(std.fetch_all, self._downloaded)
 
     def show_preview(self) -> None:
         doc = copy.deepcopy(self.model.doc.training) if isinstance(self.model.doc.training, dict) else {}
         source = self.model.doc.source
         self.message.setText("Preparing the preview…")
-        self._start(lambda job: _preview(doc, source), self._previewed)
+        self._start(lambda: _preview(doc, source), self._previewed)
 
     def cancel(self) -> None:
         if self._job is not None:
