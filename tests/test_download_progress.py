@@ -1,7 +1,8 @@
 """A training run that has to download its dataset first: "progress" events while the
 files arrive, Stop during the download (nothing kept in the cache, the run ends
 "stopped"), and the dashboard's status line showing the download, all against a local
-HTTP server on 127.0.0.1 serving a small fake MNIST."""
+HTTP server on 127.0.0.1 serving a small fake MNIST; and the stream cache's build
+progress. These check the claim of docs/training.md, "Downloaded data"."""
 from __future__ import annotations
 
 import dataclasses
@@ -21,15 +22,16 @@ from graph_compiler.training.engine import Trainer
 IMAGES = "/mnist/train-images-idx3-ubyte.gz"
 
 
-def mnist_doc() -> Any:
-    names = [("image", "Input", {"shape": [1, 28, 28]}), ("flat", "Flatten", {}),
+def mnist_doc(shape: tuple[int, ...] = (1, 28, 28), **training: Any) -> Any:
+    names = [("image", "Input", {"shape": list(shape)}), ("flat", "Flatten", {}),
              ("fc", "Linear", {"out_features": 10}), ("out", "Output", {})]
     nodes = [{"id": i, "type": t, "params": p, "pos": [k * 100, 0]} for k, (i, t, p) in enumerate(names)]
     edges = [{"src": a[0], "dst": b[0]} for a, b in itertools.pairwise(names)]
     return from_dict({
         "format": "netwright-graph", "version": 1,
         "networks": [{"name": "Net", "nodes": nodes, "edges": edges}],
-        "training": {"recipe": "classification", "dataset": "mnist", "epochs": 1, "batch_size": 8},
+        "training": {"recipe": "classification", "dataset": "mnist", "epochs": 1, "batch_size": 8,
+                     **training},
     })
 
 
@@ -115,3 +117,47 @@ def test_dashboard_shows_the_download_and_stop_cancels_it(qtbot: Any, server: Fi
     assert done.args == ["stopped"]
     assert _files(tmp_path / "cache") == []
     assert dash.shutdown(10_000)
+
+
+def _image_doc(folder: Path) -> Any:
+    return mnist_doc((3, 8, 8), dataset={"image_folder": str(folder)}, val_split=0.25)
+
+
+def _pictures(root: Path, per_class: int = 4) -> Path:
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label in ("ants", "bees"):
+        (root / label).mkdir(parents=True)
+        for i in range(per_class):
+            Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(root / label / f"{i}.png")
+    return root
+
+
+def test_building_the_stream_cache_reports_progress(tmp_path: Path, cache: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from graph_compiler.data import streaming
+
+    monkeypatch.setenv(streaming.THRESHOLD_ENV, "0")
+    events = list(Trainer(_image_doc(_pictures(tmp_path / "pics"))).run())
+    assert events[-1]["reason"] == "completed"
+    caching = [e.data for e in events if e.kind == "progress"]
+    assert [e["done"] for e in caching] == list(range(1, 9))
+    assert {e["total"] for e in caching} == {8} and caching[-1]["text"] == "caching pics: 8 / 8 images"
+
+
+def test_a_cancelled_cache_build_leaves_nothing(tmp_path: Path, cache: Path) -> None:
+    from graph_compiler.data import progress, streaming
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel_at_three(what: str, done: int, total: int, unit: str) -> None:
+        if done == 3:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled), progress.reporting(progress.Hook(cancel_at_three)):
+        streaming.image_folder_cache(_pictures(tmp_path / "pics"))
+    assert _files(cache) == []
+    assert len(_files(streaming.image_folder_cache(tmp_path / "pics").folder)) >= 3  # unhooked: built
