@@ -344,7 +344,8 @@ class _NetworkEmitter:
                                  f"output {outs}", _BODY)
         out = [
             f"class {cls}(nn.Module):",
-            f'    """Network {doc_text(self.net.name)} from {source}: {self.info.total_params:,} parameters."""',
+            f'    """Network {doc_text(self.net.name)} from {source}: {self.info.total_params:,} parameters'
+            f'{" with its defaults" if self._args else ""}."""',
             "",
             *def_lines("__init__", ["self", *self._signature()], "None", 4),
             "        super().__init__()",
