@@ -298,6 +298,9 @@ class CodeRef:
 
     text: str
 
+    def __bool__(self) -> bool:
+        raise TypeError("a block parameter has no truth value while code is generated")
+
 
 def py(value: Any) -> str:
     """A Python literal for a param value, spelled as ruff formats it: lists become

@@ -53,6 +53,15 @@ class UnsupportedModelError(ModelImportError):
         self.problems = problems
 
 
+class NotABlock(Exception):  # noqa: N818 - a signal to the importer, not an error users see
+    """A candidate block class whose calls pass something other than tensors: import again
+    with its instances traced through."""
+
+    def __init__(self, cls: type) -> None:
+        super().__init__(cls.__name__)
+        self.cls = cls
+
+
 @dataclass(frozen=True)
 class _Opaque:
     """A value the graph cannot carry (attention weights, ...): fine unless used."""
@@ -247,6 +256,8 @@ class Converter:
                 raise Unsupported("the same module is called twice, sharing its weights; each Netwright "
                                   "node owns its own weights")
         if type(mod) in self.block_classes:
+            if not all(isinstance(a, Port) for a in args):
+                raise NotABlock(type(mod))  # a list of tensors (DenseNet's layers): trace through it
             ports = [_port(a) for a in args]
             if kwargs:
                 raise Unsupported("keyword arguments to a block")
@@ -406,4 +417,4 @@ def _clean(kind: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 
-__all__ = ["BlockCall", "Converted", "Converter", "ModelImportError", "UnsupportedModelError"]
+__all__ = ["BlockCall", "Converted", "Converter", "ModelImportError", "NotABlock", "UnsupportedModelError"]

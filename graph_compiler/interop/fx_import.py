@@ -32,8 +32,9 @@ import torch
 from torch import nn
 
 from graph_compiler.catalog import REGISTRY
-from graph_compiler.document import Document, Network, Tie, network_to_dict
-from graph_compiler.interop.fx_convert import BlockCall, Converted, Converter, UnsupportedModelError
+from graph_compiler.document import Document, Network, Tie
+from graph_compiler.interop.fx_blocks import BlockGrouper, Instance, placeholder
+from graph_compiler.interop.fx_convert import BlockCall, Converted, Converter, NotABlock, UnsupportedModelError
 from graph_compiler.interop.fx_model_ops import ALL_MODULES as MODULES
 from graph_compiler.interop.fx_ops import special_module
 from graph_compiler.interop.fx_trace import ModelImportError, on_meta, trace, traceback_location
@@ -212,44 +213,45 @@ def _network_name(label: str) -> str:
 
 def _import(model: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype], name: str,
             blocks: bool) -> tuple[Document, dict[str, Converted]]:
-    """The main network, plus with ``blocks`` one block network per distinct instance of
-    each sub-module class used at least twice (instances that convert to the same nodes,
-    params and input shapes share one network)."""
+    """The main network, plus with ``blocks`` block networks for each sub-module class
+    used at least twice: one per structure, the values that differ between its instances
+    as block parameters (fx_blocks)."""
     leaves = _block_candidates(model) if blocks else set()
-    results: dict[str, Converted] = {}
-    by_signature: dict[str, str] = {}
+    while True:
+        try:
+            return _import_with(model, shapes, dtypes, name, leaves)
+        except NotABlock as exc:
+            leaves.discard(exc.cls)
+
+
+def _import_with(model: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype], name: str,
+                 leaves: set[type]) -> tuple[Document, dict[str, Converted]]:
+    instances: list[Instance] = []
     problems: list[str] = []
 
     def block_name(call: BlockCall) -> str:
         result, found = _convert(call.module, call.shapes, call.dtypes, leaves - {call.cls}, block_name,
                                  _network_name(call.cls.__name__))
         problems.extend(f"{call.qual}: {p}" for p in found)
-        signature = repr((call.shapes, [str(d) for d in call.dtypes], network_to_dict(result.network)))
-        if signature not in by_signature:
-            # The first kind takes the class name; others are named after their first use
-            # (BasicBlock_layer2_0: the one with a downsample branch).
-            base = _network_name(call.cls.__name__)
-            if base in results or base == name:
-                base = base + "_" + re.sub(r"\W", "_", call.qual)
-            net_name, i = base, 2
-            while net_name in results or net_name == name:
-                net_name, i = f"{base}{i}", i + 1
-            result.network.name = net_name
-            results[net_name] = result
-            by_signature[signature] = net_name
-        return by_signature[signature]
+        token = placeholder(len(instances))
+        result.network.name = token
+        instances.append(Instance(call, result, token))
+        return token
 
     main, found = _convert(model, shapes, dtypes, leaves, block_name, name)
     if problems or found:
         raise UnsupportedModelError(name, found + problems)
-    results = {name: main, **results}
+    grouper = BlockGrouper(instances, {name})
+    grouper.run()
+    grouper.finish(main.network)
+    results = {name: main, **grouper.networks}
     networks = [r.network for r in results.values()]
     for net in networks:
         _layout(net)
     meta = {"import": {"input_shape": [list(s) for s in shapes],
                        "dtype": ["int64" if d == torch.int64 else "float32" for d in dtypes],
                        "blocks": [n for n in results if n != name],
-                       "notes": sorted({note for r in results.values() for note in r.notes})}}
+                       "notes": sorted({note for r in [main, *(i.result for i in instances)] for note in r.notes})}}
     return Document(networks, meta={"title": name, **meta}), results
 
 
