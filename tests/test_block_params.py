@@ -128,7 +128,7 @@ def test_bad_references_and_values_name_the_node_and_the_known_params() -> None:
     assert "ConvBlock/conv: kernel_size refers to unknown block parameter 'k' (network 'ConvBlock' declares: " \
            "inp, out, stride)" in msgs
     assert "Model/b0: unknown parameter 'widht' for block 'ConvBlock' (known: inp, out, stride)" in msgs
-    assert "Model/b1: block 'ConvBlock': out must be an integer (its default is 8), got 'wide'" in msgs
+    assert "Model/b1: block 'ConvBlock': out must be an integer, got 'wide'" in msgs
     assert "Model/stray: inplace refers to block parameter 'x', but network 'Model' declares no block " \
            "parameters" in msgs
 

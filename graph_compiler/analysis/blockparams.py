@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from graph_compiler.analysis.results import NetworkInfo, TensorType
-from graph_compiler.catalog.spec import short_repr
+from graph_compiler.catalog.spec import Param, short_repr
 from graph_compiler.document import Network, Node, param_ref
 
 Problem = tuple[str, str | None]  # (message, param)
@@ -48,16 +48,23 @@ def bind(params: dict[str, Any], values: dict[str, Any] | None,
     return out, problems
 
 
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true or false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "null" if value is None else "an object"
+def block_params(declared: dict[str, Any]) -> tuple[Param, ...]:
+    """A block's parameters as catalog Params, typed by their defaults: what a block node
+    accepts (checked like any node's params) and what the inspector edits."""
+    out: list[Param] = []
+    for name, default in declared.items():
+        doc = f"block parameter (default {short_repr(default, 30)})"
+        if isinstance(default, bool):
+            out.append(Param(name, "bool", default, doc))
+        elif isinstance(default, int):
+            out.append(Param(name, "int", default, doc))
+        elif isinstance(default, float):
+            out.append(Param(name, "float", default, doc))
+        elif isinstance(default, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in default):
+            out.append(Param(name, "ints", default, doc))
+        else:  # a string, null or another list: any string (or null) goes
+            out.append(Param(name, "str", default, doc, nullable=True))
+    return tuple(out)
 
 
 def check_declarations(net: Network) -> list[Problem]:
@@ -75,20 +82,18 @@ def check_declarations(net: Network) -> list[Problem]:
 def check_values(block: str, declared: dict[str, Any], given: dict[str, Any]) -> list[Problem]:
     """A block node's params: known names, each of the kind of its default."""
     problems: list[Problem] = []
+    params = {p.name: p for p in block_params(declared)}
     for key, value in given.items():
-        if key not in declared:
+        p = params.get(key)
+        if p is None:
             known = ", ".join(declared) if declared else "none: this block takes no parameters"
             problems.append((f"unknown parameter {short_repr(key)} for block {block!r} (known: {known})", str(key)))
             continue
-        default = declared[key]
-        if default is None or value is None and default is None:
-            continue
-        want, got = _kind(default), _kind(value)
-        if want != got or (want == "a number" and isinstance(default, int) and isinstance(value, float)
-                           and not value.is_integer()):
-            what = "an integer" if want == "a number" and isinstance(default, int) else want
-            problems.append((f"block {block!r}: {key} must be {what} (its default is {short_repr(default)}), "
-                             f"got {short_repr(value)}", key))
+        if p.kind == "str" and isinstance(value, list):
+            continue  # a default other than an int list takes any list
+        msg = p.check(value)[1]
+        if msg:
+            problems.append((f"block {block!r}: {msg}", key))
     return problems
 
 
