@@ -101,3 +101,30 @@ def test_grouping_nodes_that_use_block_parameters_passes_them_on(qtbot) -> None:
     model.analyze_now()
     assert model.analysis.ok, [d.format() for d in model.analysis.errors]
     assert model.analysis.node("Model", "d1").n_params == 16 * 32 + 32  # type: ignore[union-attr]
+
+
+def test_an_expanded_use_shows_its_own_shapes_and_the_node_its_values(qtbot) -> None:
+    from designer.canvas import CanvasView
+
+    model = DocumentModel(model_doc([{"width": 32}, {"inp": 32, "width": 8}]))
+    model.analyze_now()
+    view = CanvasView(model, "Model")
+    qtbot.addWidget(view)
+    view.resize(1200, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    scene = view.scene()
+    assert scene.nodes["d2"].key_text == "inp=32, width=8"
+    view.select_ids(["d1", "d2"])
+    assert sorted(view.expand_selected()) == ["d1", "d2"]
+    d1, d2 = scene.nodes["d1"].frame, scene.nodes["d2"].frame
+    assert d1 is not None and d2 is not None
+    assert d1.nodes["fc"].out_shapes == ["[B, 32]"] and d2.nodes["fc"].out_shapes == ["[B, 8]"]
+    assert d2.nodes["fc"].key_text == "32 → 8"
+    model.set_param("Model", "d2", "width", 5)  # an edit of the use reaches its frame
+    model.analyze_now()
+    def shows_five() -> bool:
+        frame = scene.nodes["d2"].frame
+        return frame is not None and frame.nodes["fc"].out_shapes == ["[B, 5]"]
+
+    qtbot.waitUntil(shows_five)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from designer.canvas.edge_item import EdgeItem, EdgeKey
 from designer.canvas.node_item import NodeItem
 from designer.layout import HEADER_H, NODE_W, layered_layout
+from graph_compiler.analysis import NetworkInfo
 from graph_compiler.document import Network
 
 if TYPE_CHECKING:
@@ -140,6 +141,18 @@ class Folding:
             yield path, item
             assert item.frame is not None
             stack.extend((path + (nid,), it) for nid, it in item.frame.nodes.items() if it.frame is not None)
+
+    def use_info(self, path: Path) -> NetworkInfo | None:
+        """The network of the expanded block at ``path`` as that use makes it (a block with
+        parameters is analysed per use); None for a plain block, which has one face."""
+        analysis = self.scene.model.analysis
+        info = analysis.node(self.scene.network, path[0])
+        for nid in path[1:]:
+            if info is None:
+                return None
+            net = info.use if info.use is not None else analysis.networks.get(info.type)
+            info = net.nodes.get(nid) if net is not None else None
+        return info.use if info is not None else None
 
     # ------------------------------------------------------------ expand / fold
 
@@ -333,4 +346,4 @@ class Folding:
             edge.setFlags(EdgeItem.GraphicsItemFlag(0))
             frame.edges[e.key] = edge
         item.set_size(max(NODE_W, right + PAD), max(item.base_height, bottom + PAD))
-        self.scene.apply_frame_analysis(frame, None)
+        self.scene.apply_frame_analysis(frame, None, path)

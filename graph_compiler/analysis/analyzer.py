@@ -204,6 +204,7 @@ class Analyzer:
                 info.params = dict(result.params)
                 info.outputs = None if result.outputs is None else list(result.outputs)
                 info.n_params, info.flops = result.n_params, result.flops
+                info.use = result.use
                 if result.problems:
                     node_diags[nid] = [Diagnostic(ERROR, name, nid, msg, param) for msg, param in result.problems]
             if dirty is not None and (old_info is None or old_info.outputs != info.outputs):
@@ -287,7 +288,8 @@ class Analyzer:
             return _Result(values, None, 0, 0, [(f"block {spec.type!r}: an output has no type", None)])
         batch = next((t.shape[0] for t in in_types if t is not None), 1)
         outputs = [TensorType((batch, *o.shape[1:]), o.dtype) for o in outs if o is not None]
-        return _Result(values, outputs, info.total_params, info.flops, inconsistent(own, spec.info, info, values))
+        return _Result(values, outputs, info.total_params, info.flops, inconsistent(own, spec.info, info, values),
+                       info)
 
 
 def analyze(doc: Document) -> Analysis:

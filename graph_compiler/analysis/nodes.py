@@ -21,6 +21,7 @@ class _Result:
     n_params: int
     flops: int
     problems: list[tuple[str, str | None]]  # (message, param)
+    use: NetworkInfo | None = None  # a parameterised block's network, analysed for this use
 
 
 class BlockSpec:
