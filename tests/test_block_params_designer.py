@@ -128,3 +128,27 @@ def test_an_expanded_use_shows_its_own_shapes_and_the_node_its_values(qtbot) -> 
         return frame is not None and frame.nodes["fc"].out_shapes == ["[B, 5]"]
 
     qtbot.waitUntil(shows_five)
+
+
+def test_inside_a_parameterised_block_a_param_can_be_set_to_a_block_parameter(qtbot) -> None:
+    from PySide6.QtWidgets import QLineEdit
+
+    model = DocumentModel(model_doc([{"width": 32}]))
+    model.analyze_now()
+    insp = InspectorPanel(model)
+    qtbot.addWidget(insp)
+    insp.set_target("Dense", "fc")
+    field = insp.editors["out_features"]
+    assert isinstance(field.editor, QLineEdit) and field.editor.text() == '{"param": "width"}'
+    field.editor.setText('{"param": "nope"}')
+    field.editor.editingFinished.emit()
+    assert field.local_error is not None and "inp, width" in field.local_error
+    assert model.doc.network("Dense").node("fc").params["out_features"] == make_ref("width")  # type: ignore[union-attr]
+    field.editor.setText("24")
+    field.editor.editingFinished.emit()
+    assert model.doc.network("Dense").node("fc").params["out_features"] == 24  # type: ignore[union-attr]
+    field.editor.setText('{"param": "width"}')
+    field.editor.editingFinished.emit()
+    assert model.doc.network("Dense").node("fc").params["out_features"] == make_ref("width")  # type: ignore[union-attr]
+    model.undo_stack.undo()
+    assert model.doc.network("Dense").node("fc").params["out_features"] == 24  # type: ignore[union-attr]

@@ -89,7 +89,9 @@ class InspectorPanel(QWidget):
             return
         block = self.model.doc.network(node.type) if node.type not in REGISTRY else None
         declared = tuple(block.params.items()) if block is not None else ()
-        key = (network or "", node.id, node.type, repr(declared))  # a block's params may change
+        host = self.model.doc.network(network or "")
+        refs = tuple(host.params) if host is not None else ()
+        key = (network or "", node.id, node.type, repr((declared, refs)))  # block params may change
         if key != self._built_for:
             self._build(node)
             self._built_for = key
@@ -158,8 +160,10 @@ class InspectorPanel(QWidget):
         params = spec.params if spec is not None else block_params(block.params) if block is not None else ()
         if params:
             form.addRow(_section("Parameters"))
+            host = self.model.doc.network(self.network or "")
+            refs = tuple(host.params) if host is not None else ()
             for p in params:
-                editor = ParamEditor(p)
+                editor = ParamEditor(p, refs=refs)
                 editor.committed.connect(lambda value, name=p.name: self._commit_param(name, value))
                 self.editors[p.name] = editor
                 label = QLabel(p.name)
