@@ -285,3 +285,30 @@ def test_export_and_train_a_document_with_parameterised_blocks(tmp_path: Path,
     exported.load_state_dict(load_file(str(save / "weights.safetensors")), strict=True)
     assert list(exported.state_dict())[:2] == ["d1.fc.weight", "d1.fc.bias"]
     assert exported(torch.randn(4, 2)).shape == (4, 3)
+
+
+def test_declarations_need_identifier_names_and_plain_defaults() -> None:
+    raw = conv_doc([{}])
+    raw["networks"][1]["params"] = {"inp": 3, "out": 8, "stride": 1, "two words": 1, "bad": {"a": 1}}
+    msgs = _messages(_doc(raw))
+    assert "ConvBlock: block parameter 'two words' must be a Python identifier (letters, digits and _), as it " \
+           "becomes a constructor argument" in msgs
+    assert "ConvBlock: block parameter 'bad' has an object as its default; give a plain value" in msgs
+
+
+def test_empty_or_null_declarations_are_not_written_back() -> None:
+    for empty in ({}, None):
+        raw = conv_doc([{}])
+        raw["networks"][0]["params"] = empty
+        saved = json.loads(document.dumps(_doc(raw)))
+        assert "params" not in saved["networks"][0]
+
+
+def test_each_distinct_use_is_analysed_once() -> None:
+    doc = _doc(conv_doc([{"inp": 3, "out": 3}, {"inp": 3, "out": 3}, {"inp": 3, "out": 3}, {"inp": 3, "out": 5}]))
+    analyzer = Analyzer()
+    analysis = analyzer.analyze(doc)
+    assert analysis.ok, [d.format() for d in analysis.errors]
+    uses = [nid for net, nid in analyzer.recomputed if net == "Model" and nid.startswith("b")]
+    assert uses == ["b0", "b3"]  # b1 and b2 get b0's results: same values, same input types
+    assert {analysis.node("Model", f"b{i}").n_params for i in range(3)} == {3 * 3 * 9 + 3 + 6}  # type: ignore[union-attr]

@@ -434,6 +434,25 @@ def test_instances_that_differ_in_structure_get_one_block_network_each_kind() ->
     CompiledDocument(doc).build().load_state_dict(model.state_dict(), strict=True)
 
 
+def test_a_value_whose_code_computes_with_it_splits_the_kind_instead_of_becoming_a_parameter() -> None:
+    class Halves(nn.Module):
+        def __init__(self, c: int) -> None:
+            super().__init__()
+            self.fc = nn.Linear(c, c)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            b, c = x.shape
+            return self.fc(x).view(b, 2, c // 2).flatten(1)
+
+    model = nn.Sequential(Halves(4), nn.Linear(4, 8), Halves(8), Halves(8))
+    doc = import_model(model, (4,), blocks=True)
+    # The Reshape's target shape differs (2, 2 / 2, 4), and a Reshape's code spells it out.
+    assert doc.network_names() == ["Sequential", "Halves", "Halves_2"]
+    assert [n.type for n in doc.main.nodes] == ["Input", "Halves", "Linear", "Halves_2", "Halves_2", "Output"]
+    assert all(not net.params for net in doc.networks)
+    CompiledDocument(doc).build().load_state_dict(model.state_dict(), strict=True)
+
+
 class OddNames(nn.Module):
     """Children no attribute can name: a dict key with a dash, numbers with gaps. (A child
     named like a keyword, add_module("in", ...), breaks torch.fx's own code generation.)"""

@@ -155,6 +155,17 @@ def test_gpt2_small_counts_its_tied_head_once_in_summary(tmp_path: Path, monkeyp
     assert json.loads(capsys.readouterr().out)["total_params"] == 124_439_808  # not 163,037,184
 
 
+def test_cli_import_with_blocks_names_the_two_block_networks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(TESTS)
+    out = tmp_path / "resnet18.json"
+    assert cli_main(["import", "models.zoo:resnet18", "--input-shape", "3,16,16", "-o", str(out), "--blocks"]) == 0
+    assert capsys.readouterr().out.strip() == (
+        f"wrote {out} (ResNet: 37 nodes, blocks: BasicBlock, BasicBlock_layer2_0; outputs match the original model)")
+    saved = document.load(out)
+    assert saved.network("BasicBlock_layer2_0").params == {"in_channels": 64, "out_channels": 128}  # type: ignore[union-attr]
+
+
 def test_cli_import_export_and_the_original_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(TESTS)
@@ -219,6 +230,11 @@ def test_resnet50_blocks_are_two_parameterised_bottleneck_networks() -> None:
     _randomise(original)
     doc = import_model(original, IMAGE, blocks=True)
     assert doc.meta["import"]["blocks"] == ["Bottleneck", "Bottleneck_layer1_1"]
+    first, plain = doc.network("Bottleneck"), doc.network("Bottleneck_layer1_1")
+    assert first is not None and plain is not None
+    # The first kind has the downsample branch (layer1.0 widens 64 -> 256 at stride 1).
+    assert first.params == {"in_channels": 64, "out_channels": 64, "stride": 1, "conv3_out_channels": 256}
+    assert plain.params == {"in_channels": 256, "out_channels": 64}
     assert sum(n.type.startswith("Bottleneck") for n in doc.main.nodes) == 16
     _check_reproduces(original, doc, IMAGE, "float32", 25_557_032)
 
