@@ -152,3 +152,30 @@ def test_inside_a_parameterised_block_a_param_can_be_set_to_a_block_parameter(qt
     assert model.doc.network("Dense").node("fc").params["out_features"] == make_ref("width")  # type: ignore[union-attr]
     model.undo_stack.undo()
     assert model.doc.network("Dense").node("fc").params["out_features"] == 24  # type: ignore[union-attr]
+
+
+def test_declaring_block_parameters_is_one_undo_step_and_reaches_the_uses(qtbot) -> None:
+    doc = model_doc([{"width": 32}])
+    plain = doc.network("Dense")
+    assert plain is not None
+    plain.params = {}
+    plain.nodes[1].params = {"out_features": 16}
+    model = DocumentModel(doc)
+    model.analyze_now()
+    assert [d.message for d in model.analysis.errors] == [
+        "unknown parameter 'width': a block node takes no parameters"]
+    messages: list[str] = []
+    model.message.connect(messages.append)
+    assert not model.set_block_params("Dense", '{"two words": 1}')
+    assert messages == ["block parameters of Dense: 'two words' is not usable as a parameter name: "
+                        "use letters, digits and _"]
+    assert model.set_block_params("Dense", '{"width": 16}')
+    model.set_param("Dense", "fc", "out_features", make_ref("width"))
+    model.analyze_now()
+    assert model.analysis.ok, [d.format() for d in model.analysis.errors]
+    assert model.analysis.node("Model", "d1").outputs[0].shape[1:] == (32,)  # type: ignore[index,union-attr]
+    model.undo_stack.undo()
+    model.undo_stack.undo()
+    assert model.doc.network("Dense").params == {}  # type: ignore[union-attr]
+    model.analyze_now()
+    assert not model.analysis.ok
