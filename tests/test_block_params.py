@@ -285,6 +285,11 @@ def test_export_and_train_a_document_with_parameterised_blocks(tmp_path: Path,
     exported.load_state_dict(load_file(str(save / "weights.safetensors")), strict=True)
     assert list(exported.state_dict())[:2] == ["d1.fc.weight", "d1.fc.bias"]
     assert exported(torch.randn(4, 2)).shape == (4, 3)
+    assert cli_main(["export", str(path), "--script", "-o", str(tmp_path / "dense_train.py")]) == 0
+    script = (tmp_path / "dense_train.py").read_text()
+    assert "def __init__(self, inp: int = 2, width: int = 8) -> None:" in script
+    assert "self.d2 = Dense(inp=16, width=8)" in script
+    compile(script, "dense_train.py", "exec")
 
 
 def test_declarations_need_identifier_names_and_plain_defaults() -> None:
