@@ -276,7 +276,12 @@ def split_tied(state):
     tensors, tied, seen = {}, {}, {}
     for key, value in state.items():
         v = value.detach()
-        sig = (v.untyped_storage().data_ptr(), v.storage_offset(), tuple(v.shape), tuple(v.stride()))
+        sig = (
+            v.untyped_storage().data_ptr(),
+            v.storage_offset(),
+            tuple(v.shape),
+            tuple(v.stride()),
+        )
         if v.numel() and sig in seen:
             tied[key] = seen[sig]
             continue
