@@ -7,10 +7,7 @@ between the old and new lists (cheap for big files; the linear undo stack keeps 
 from __future__ import annotations
 
 import copy
-import json
-import keyword
 import re
-from typing import Any
 
 from designer.ops import IdAllocator, NetIndex
 from graph_compiler.analysis import Analysis
@@ -34,22 +31,6 @@ def check_block_name(doc: Document, name: str) -> str | None:
     if doc.network(name) is not None:
         return f"there is already a network called {name!r}"
     return None
-
-
-def parse_block_params(text: str) -> tuple[dict[str, Any], str | None]:
-    """A network's block parameters as typed: a JSON object of name -> default value."""
-    try:
-        value = json.loads(text) if text.strip() else {}
-    except ValueError as exc:
-        return {}, f"not JSON: {exc}"
-    if not isinstance(value, dict):
-        return {}, 'write the parameters as a JSON object, e.g. {"width": 64, "stride": 1}'
-    for name, default in value.items():
-        if not name.isidentifier() or keyword.iskeyword(name):
-            return {}, f"{name!r} is not usable as a parameter name: use letters, digits and _"
-        if isinstance(default, dict):
-            return {}, f"{name}: a default is a plain value (number, true/false, string, null or list)"
-    return value, None
 
 
 def group(doc: Document, net: Network, ids: list[str], name: str,

@@ -3,11 +3,12 @@ layout, renaming). What a command does to a canvas's selection (copy, delete, gr
 is in designer/canvas/edit_actions.py; designer/menus.py routes both to the actions."""
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QInputDialog
+
+from designer.block_params_dialog import BlockParamsDialog
 
 if TYPE_CHECKING:
     from designer.canvas.view import CanvasView
@@ -88,18 +89,15 @@ class EditCommands:
         if ok and name.strip() and name.strip() != net:
             self.model.rename_network(net, name.strip())
 
-    def block_params(self) -> None:
-        net_name = self.w.current_network()
-        net = self.model.doc.network(net_name) if net_name else None
-        if net is None:
-            return
-        text, ok = QInputDialog.getText(
-            self.w, "Block parameters",
-            f"{net.name}'s parameters, name: default (JSON), e.g. {{\"width\": 64}}.\n"
-            'Inside it, a node parameter {"param": "width"} stands for one; each block node sets its value.',
-            text=json.dumps(net.params))
-        if ok:
-            self.model.set_block_params(net.name, text)
+    def block_params(self) -> BlockParamsDialog | None:
+        """Opens the current network's Block Parameters dialog (window-modal; OK applies it)."""
+        net = self.w.current_network()
+        if net is None or self.model.doc.network(net) is None:
+            return None
+        dialog = BlockParamsDialog(self.model, net, self.w)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def remove_network(self) -> None:
         net = self.w.current_network()

@@ -11,14 +11,13 @@ may differ, so views refresh only those.
 """
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QUndoStack
 
-from designer import blocks, clipboard, layout
+from designer import block_params, blocks, clipboard, layout
 from designer.commands import (
     AddItemsCommand,
     EdgeKey,
@@ -443,21 +442,28 @@ class DocumentModel(FileOps, QObject):
         self.undo_stack.push(RenameNetworkCommand(self, old, new))
         return True
 
-    def set_block_params(self, network: str, text: str) -> bool:
-        """Declare ``network``'s block parameters from JSON text (name -> default); one undo step."""
+    def set_block_params(self, network: str, params: dict[str, Any],
+                         renames: dict[str, str] | None = None) -> bool:
+        """Declare ``network``'s block parameters (name -> default), renaming ``renames``
+        (old -> new: references inside and the values its block nodes pass follow);
+        one undo step. A bad name or default, or removing a parameter a node still uses,
+        is refused with a message naming it."""
         net = self._net(network)
         if net is None:
             return False
-        params, problem = blocks.parse_block_params(text)
+        try:
+            params = _jsonable(params)
+        except (TypeError, ValueError) as exc:
+            self._refuse(f"block parameters of {network}: {exc}")
+            return False
+        renames = {k: v for k, v in (renames or {}).items() if k != v}
+        if list(params.items()) == list(net.params.items()) and not renames:
+            return True
+        nets, problem = block_params.apply(self.doc, net, params, renames)
         if problem:
             self._refuse(f"block parameters of {network}: {problem}")
             return False
-        if params == net.params:
-            return True
-        new = copy.copy(net)  # shares the nodes and wires, as group / ungroup do
-        new.params = params
-        self.undo_stack.push(SwapNetworksCommand(self, [new if n is net else n for n in self.doc.networks],
-                                                 f"Block parameters of {network}"))
+        self.undo_stack.push(SwapNetworksCommand(self, nets, f"Block parameters of {network}"))
         return True
 
     def remove_network(self, name: str) -> None:

@@ -166,10 +166,10 @@ def test_declaring_block_parameters_is_one_undo_step_and_reaches_the_uses(qtbot)
         "unknown parameter 'width': a block node takes no parameters"]
     messages: list[str] = []
     model.message.connect(messages.append)
-    assert not model.set_block_params("Dense", '{"two words": 1}')
-    assert messages == ["block parameters of Dense: 'two words' is not usable as a parameter name: "
-                        "use letters, digits and _"]
-    assert model.set_block_params("Dense", '{"width": 16}')
+    assert not model.set_block_params("Dense", {"two words": 1})
+    assert messages == ["block parameters of Dense: 'two words' is not a Python identifier: use letters, "
+                        "digits and _, not starting with a digit"]
+    assert model.set_block_params("Dense", {"width": 16})
     model.set_param("Dense", "fc", "out_features", make_ref("width"))
     model.analyze_now()
     assert model.analysis.ok, [d.format() for d in model.analysis.errors]

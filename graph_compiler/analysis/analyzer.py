@@ -12,11 +12,13 @@ from graph_compiler.analysis.blockparams import (
     describe,
     has_refs,
     inconsistent,
+    unused,
     use_nodes,
 )
 from graph_compiler.analysis.nodes import BlockSpec, _eval_block, _evaluate, _freeze, _Result
 from graph_compiler.analysis.results import (
     ERROR,
+    WARNING,
     Analysis,
     Diagnostic,
     NetworkInfo,
@@ -212,6 +214,7 @@ class Analyzer:
         net_diags = list(plan.diagnostics)
         if net.params and keep:
             net_diags.extend(Diagnostic(ERROR, name, None, msg, param) for msg, param in check_declarations(net))
+            net_diags.extend(Diagnostic(WARNING, name, None, msg, param) for msg, param in unused(net))
         if node_diags:
             net_diags.extend(d for nid in plan.order for d in node_diags.get(nid, ()))
         if net.ties:

@@ -79,6 +79,14 @@ def check_declarations(net: Network) -> list[Problem]:
     return problems
 
 
+def unused(net: Network) -> list[Problem]:
+    """Declared parameters that no node of the network refers to: every use's value for
+    them is ignored, which is rarely what was meant (a warning, not an error)."""
+    used = {param_ref(v) for n in net.nodes for v in n.params.values()}
+    return [(f"block parameter {name!r} is declared but no node uses it; set a node parameter to "
+             f'{{"param": "{name}"}} or remove it', name) for name in net.params if name not in used]
+
+
 def check_values(block: str, declared: dict[str, Any], given: dict[str, Any]) -> list[Problem]:
     """A block node's params: known names, each of the kind of its default."""
     problems: list[Problem] = []
