@@ -22,8 +22,16 @@ from PySide6.QtWidgets import QFileDialog, QGraphicsItem, QStyleOptionGraphicsIt
 from designer.canvas import style
 from designer.layout import HEADER_H, NODE_W, node_height
 from graph_compiler.analysis import Analysis, Analyzer
-from graph_compiler.diff import DocumentDiff, NetworkDiff, change_phrases, diff_documents, fmt_count
-from graph_compiler.document import Document, Network, load
+from graph_compiler.diff import (
+    DocumentDiff,
+    NetworkDiff,
+    change_phrases,
+    default_phrase,
+    diff_documents,
+    fmt_count,
+    tie_phrase,
+)
+from graph_compiler.document import Document, Network, load, param_ref
 from graph_compiler.errors import NetwrightError
 
 if TYPE_CHECKING:
@@ -182,8 +190,12 @@ class Comparison(QObject):
             sides = " and ".join("the compared file" if s == "a" else "the document"
                                  for s in d.params.invalid)
             params = f"params unknown: {sides} {'are' if len(d.params.invalid) > 1 else 'is'} invalid"
+        declared = [x.name for x in d.networks if x.params_added or x.params_removed or x.params_changed]
+        ties = sum(len(x.ties_added) + len(x.ties_removed) for x in d.networks)
+        extra = "".join([f"; block parameters of {', '.join(declared)} changed" if declared else "",
+                         f"; {ties} tie{'s' * (ties != 1)} added or removed" if ties else ""])
         text = (f"Compared with {name}: no differences" if d.identical else
-                f"Compared with {name}: {n} node{'s' * (n != 1)} differ; {params}")
+                f"Compared with {name}: {n} node{'s' * (n != 1)} differ{extra}; {params}")
         self.w.statusBar().showMessage(text)
 
     def state(self, network: str, node_id: str) -> str | None:
@@ -216,6 +228,20 @@ class Comparison(QObject):
             states[r.dst] = "changed" if states.get(r.dst) != "added" else "added"
             tips.setdefault(r.dst, []).append(
                 f"input {r.dst_port} now from {r.src[0]} (was {r.old_src[0]})")
+        for k, what in [*((k, "added") for k in nd.ties_added), *((k, "removed") for k in nd.ties_removed)]:
+            ends = (k[0], k[2]) if what == "added" else (nd.matched.get(k[0]), nd.matched.get(k[2]))
+            for nid in ends:
+                if nid is not None:
+                    states.setdefault(nid, "changed")
+                    tips.setdefault(nid, []).append(f"{tie_phrase(k, '→')} {what}")
+        if net is not None and nd.params_changed:
+            # The nodes that take a default that changed: their values changed with it.
+            for node in net.nodes:
+                for value in node.params.values():
+                    ref = param_ref(value)
+                    if ref is not None and ref in nd.params_changed:
+                        states.setdefault(node.id, "affected")
+                        tips.setdefault(node.id, []).append(default_phrase(ref, *nd.params_changed[ref], "→"))
         for nid, (old_shape, new_shape) in nd.shapes.items():
             states.setdefault(nid, "affected")
             tips.setdefault(nid, []).append(f"output {old_shape or '?'} → {new_shape or '?'}")

@@ -6,7 +6,9 @@ to each other, or failing that the same neighbour types), so a renamed node is r
 renamed rather than as one removal and one addition. Positions (layout) do not count.
 
 Each matched node reports its type, label and parameter changes (parameters compared with
-the catalog defaults filled in, so writing a default out is not a change); the analysis of
+the catalog defaults, or a block's declared defaults, filled in, so writing a default out
+is not a change); a network also reports its block parameters (declared, dropped, or with
+another default) and its ties (shared weights) added or removed; the analysis of
 both sides adds the output shapes, parameter counts and FLOPs that change in consequence,
 on edited nodes and downstream of them. Wires are compared through the node matching: an
 input port fed from somewhere else is "rewired", the rest are added or removed.
@@ -15,6 +17,7 @@ Pure Python: the CLI (`netwright diff`) and the designer's Compare overlay both 
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,9 +27,13 @@ from graph_compiler.catalog.spec import REQUIRED, fmt_shape
 from graph_compiler.document import Document, Network, Node
 
 FORMAT = "netwright-diff"
-VERSION = 2  # 2: totals of an invalid side are null, with "invalid" and "reason"
+# 2: totals of an invalid side are null, with "invalid" and "reason"
+# 3: per network, "block_params" (added, removed, changed defaults) and "ties" (added, removed)
+VERSION = 3
 Port = tuple[str, int]  # (node id, port index)
 WireKey = tuple[str, int, str, int]  # (src, src_port, dst, dst_port)
+TieKey = tuple[str, str, str, str]  # (node, param, to_node, to_param)
+Declared = dict[str, dict[str, Any]]  # network name -> its block parameters (name -> default)
 
 
 @dataclass
@@ -132,15 +139,24 @@ class NetworkDiff:
     params: Delta = field(default_factory=lambda: Delta(0, 0))
     flops: Delta = field(default_factory=lambda: Delta(0, 0))
     matched: dict[str, str] = field(default_factory=dict)  # A id -> B id
+    params_added: dict[str, Any] = field(default_factory=dict)  # block parameter -> B's default
+    params_removed: dict[str, Any] = field(default_factory=dict)  # -> A's default
+    params_changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # -> (A's, B's) default
+    ties_added: list[TieKey] = field(default_factory=list)  # B ids
+    ties_removed: list[TieKey] = field(default_factory=list)  # A ids
 
     @property
     def differs(self) -> bool:
         return bool(self.added or self.removed or self.changed or self.wires_added
-                    or self.wires_removed or self.rewired)
+                    or self.wires_removed or self.rewired or self.params_added or self.params_removed
+                    or self.params_changed or self.ties_added or self.ties_removed)
 
     def to_dict(self, a_name: str = "A", b_name: str = "B") -> dict[str, Any]:
         def wire(k: WireKey) -> dict[str, Any]:
             return {"src": k[0], "src_port": k[1], "dst": k[2], "dst_port": k[3]}
+
+        def tie(k: TieKey) -> dict[str, Any]:
+            return {"node": k[0], "param": k[1], "to_node": k[2], "to_param": k[3]}
 
         return {
             "name": self.name, "status": self.status,
@@ -154,6 +170,12 @@ class NetworkDiff:
                 "removed": [wire(k) for k in self.wires_removed],
                 "rewired": [r.to_dict() for r in self.rewired],
             },
+            "block_params": {
+                "added": dict(self.params_added),
+                "removed": dict(self.params_removed),
+                "changed": {k: [a, b] for k, (a, b) in self.params_changed.items()},
+            },
+            "ties": {"added": [tie(k) for k in self.ties_added], "removed": [tie(k) for k in self.ties_removed]},
             "shapes": [{"id": i, "old": a, "new": b} for i, (a, b) in self.shapes.items()],
             "counts": [{"id": i, "old": a, "new": b} for i, (a, b) in self.counts.items()],
             "params": self.params.to_dict(a_name, b_name),
@@ -191,14 +213,37 @@ class DocumentDiff:
 # ---------------------------------------------------------------- matching
 
 
-def _with_defaults(node: Node) -> dict[str, Any]:
-    """Params with the catalog's defaults filled in; a block (no spec) as written."""
+def _with_defaults(node: Node, declared: Declared | None = None) -> dict[str, Any]:
+    """Params with the catalog's defaults filled in; a block node's with its network's
+    declared defaults (``declared``), so a value written out at its default is no change."""
     spec = get_spec(node.type)
     out = dict(node.params)
     if spec is not None:
         for p in spec.params:
             if p.name not in out and p.default is not REQUIRED:
                 out[p.name] = p.default
+    elif declared is not None:
+        for name, default in declared.get(node.type, {}).items():
+            out.setdefault(name, default)
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as JSON values: 1 and True differ, [3, 3] and (3, 3) do not."""
+    return json.dumps(_jsonable(a), sort_keys=True) == json.dumps(_jsonable(b), sort_keys=True)
+
+
+def _declared(doc: Document, other: Document) -> Declared:
+    """``doc``'s block parameter defaults, of the parameters ``other`` declares too: a
+    block node's value left at such a default is compared as that default. A parameter
+    declared on one side only is compared as written (its declaration's own change is
+    reported once, on its network, not on every use)."""
+    out: Declared = {}
+    for net in doc.networks:
+        theirs = other.network(net.name)
+        common = {k: v for k, v in net.params.items() if theirs is not None and k in theirs.params}
+        if common:
+            out[net.name] = common
     return out
 
 
@@ -210,12 +255,13 @@ def _norm(v: Any) -> Any:
 
 
 def _jsonable(v: Any) -> Any:
-    if isinstance(v, tuple):
+    if isinstance(v, (tuple, list)):
         return [_jsonable(x) for x in v]
     return v
 
 
-def match_nodes(a: Network, b: Network) -> dict[str, str]:
+def match_nodes(a: Network, b: Network, declared_a: Declared | None = None,
+                declared_b: Declared | None = None) -> dict[str, str]:
     """A id -> B id: by id, then by structure for the nodes left over (renames)."""
     b_ids = {n.id for n in b.nodes}
     mapping = {n.id: n.id for n in a.nodes if n.id in b_ids}
@@ -227,8 +273,8 @@ def match_nodes(a: Network, b: Network) -> dict[str, str]:
     b_nbrs = _neighbours(b)
     a_types = {n.id: n.type for n in a.nodes}
     b_types = {n.id: n.type for n in b.nodes}
-    a_params = {n.id: _norm(_with_defaults(n)) for n in left_a}
-    b_params = {n.id: _norm(_with_defaults(n)) for n in left_b}
+    a_params = {n.id: _norm(_with_defaults(n, declared_a)) for n in left_a}
+    b_params = {n.id: _norm(_with_defaults(n, declared_b)) for n in left_b}
     while True:  # each round's matches can anchor the next round's
         best: list[tuple[int, int, int, str, str]] = []
         for i, na in enumerate(left_a):
@@ -300,8 +346,11 @@ def _totals(an_a: Analysis | None, an_b: Analysis | None, a_name: str | None,
             Delta(fa, fb, ea, eb, network, a_name or network))
 
 
-def diff_networks(a: Network, b: Network, an_a: Analysis, an_b: Analysis) -> NetworkDiff:
-    mapping = match_nodes(a, b)
+def diff_networks(a: Network, b: Network, an_a: Analysis, an_b: Analysis,
+                  declared_a: Declared | None = None, declared_b: Declared | None = None) -> NetworkDiff:
+    """``declared_a`` / ``declared_b``: each side's block parameters by network, so a block
+    node's values compare with its block's defaults filled in."""
+    mapping = match_nodes(a, b, declared_a, declared_b)
     back = {v: k for k, v in mapping.items()}
     a_map = a.node_map()
     nd = NetworkDiff(b.name, "unchanged", matched=dict(mapping))
@@ -322,10 +371,10 @@ def diff_networks(a: Network, b: Network, an_a: Analysis, an_b: Analysis) -> Net
             change.type = (na.type, n.type)
         if (na.label or "") != (n.label or ""):
             change.label = (na.label or "", n.label or "")
-        pa, pb = _with_defaults(na), _with_defaults(n)
+        pa, pb = _with_defaults(na, declared_a), _with_defaults(n, declared_b)
         for key in sorted(set(pa) | set(pb)):
             va, vb = pa.get(key), pb.get(key)
-            if _norm(va) != _norm(vb):
+            if not _same(va, vb):
                 change.params[key] = (_jsonable(va), _jsonable(vb))
         if change.type or change.label or change.params or change.renamed:
             nd.changed.append(change)
@@ -351,6 +400,15 @@ def diff_networks(a: Network, b: Network, an_a: Analysis, an_b: Analysis) -> Net
                       if k not in a_keys and (k[2], k[3]) not in rewired_ports]
     nd.wires_removed = [a_keys[k] for k in a_keys
                         if k not in b_keys and (k[2], k[3]) not in rewired_ports]
+    nd.params_added = {k: v for k, v in b.params.items() if k not in a.params}
+    nd.params_removed = {k: v for k, v in a.params.items() if k not in b.params}
+    nd.params_changed = {k: (a.params[k], v) for k, v in b.params.items()
+                         if k in a.params and not _same(a.params[k], v)}
+    a_ties = {(mapping.get(t.node, t.node), t.param, mapping.get(t.to_node, t.to_node), t.to_param):
+              (t.node, t.param, t.to_node, t.to_param) for t in a.ties}
+    b_ties = [(t.node, t.param, t.to_node, t.to_param) for t in b.ties]
+    nd.ties_added = [k for k in b_ties if k not in a_ties]
+    nd.ties_removed = [old for k, old in a_ties.items() if k not in set(b_ties)]
     nd.params, nd.flops = _totals(an_a, an_b, a.name, b.name, b.name)
     nd.status = "changed" if nd.differs else "unchanged"
     return nd
@@ -361,6 +419,7 @@ def diff_documents(a: Document, b: Document, an_a: Analysis | None = None,
     """Everything that differs from ``a`` (old) to ``b`` (new)."""
     an_a = an_a if an_a is not None else Analyzer().analyze(a)
     an_b = an_b if an_b is not None else Analyzer().analyze(b)
+    declared_a, declared_b = _declared(a, b), _declared(b, a)
     nets: list[NetworkDiff] = []
     for nb in b.networks:
         na = a.network(nb.name)
@@ -368,15 +427,19 @@ def diff_documents(a: Document, b: Document, an_a: Analysis | None = None,
             nd = NetworkDiff(nb.name, "added")
             nd.added = {n.id: _stats(an_b, nb.name, n.id) for n in nb.nodes}
             nd.types = {n.id: n.type for n in nb.nodes}
+            nd.params_added = dict(nb.params)
+            nd.ties_added = [(t.node, t.param, t.to_node, t.to_param) for t in nb.ties]
             nd.params, nd.flops = _totals(None, an_b, None, nb.name, nb.name)
             nets.append(nd)
         else:
-            nets.append(diff_networks(na, nb, an_a, an_b))
+            nets.append(diff_networks(na, nb, an_a, an_b, declared_a, declared_b))
     for na in a.networks:
         if b.network(na.name) is None:
             nd = NetworkDiff(na.name, "removed")
             nd.removed = {n.id: _stats(an_a, na.name, n.id) for n in na.nodes}
             nd.types = {n.id: n.type for n in na.nodes}
+            nd.params_removed = dict(na.params)
+            nd.ties_removed = [(t.node, t.param, t.to_node, t.to_param) for t in na.ties]
             nd.params, nd.flops = _totals(an_a, None, na.name, None, na.name)
             nets.append(nd)
     ta, tb = a.training or {}, b.training or {}
@@ -439,7 +502,37 @@ def change_phrases(c: NodeChange, arrow: str = "->") -> list[str]:
 
 
 def _value(v: Any) -> str:
-    return "(unset)" if v is None else (str(v) if not isinstance(v, str) else repr(v))
+    """A value as the report prints it: strings quoted, objects (a block parameter
+    reference) and lists as JSON, absent as (unset)."""
+    if v is None:
+        return "(unset)"
+    if isinstance(v, str):
+        return repr(v)
+    if isinstance(v, (dict, list, tuple, bool)):
+        return json.dumps(_jsonable(v))
+    return str(v)
+
+
+def _default(v: Any) -> str:
+    """A declared default: null is a value here, not an unset one."""
+    return "null" if v is None else _value(v)
+
+
+def param_phrases(n: NetworkDiff, arrow: str = "->") -> list[tuple[str, str]]:
+    """A network's block parameter changes as (sign, phrase): the text report's lines and
+    the app's status bar."""
+    out = [("+", f"block parameter {k} = {_default(v)}") for k, v in n.params_added.items()]
+    out += [("-", f"block parameter {k} (default {_default(v)})") for k, v in n.params_removed.items()]
+    out += [("~", default_phrase(k, a, b, arrow)) for k, (a, b) in n.params_changed.items()]
+    return out
+
+
+def default_phrase(name: str, old: Any, new: Any, arrow: str = "->") -> str:
+    return f"block parameter {name}: default {_default(old)} {arrow} {_default(new)}"
+
+
+def tie_phrase(k: TieKey, arrow: str = "->") -> str:
+    return f"tie {k[0]}.{k[1]} {arrow} {k[2]}.{k[3]}"
 
 
 def _show(text: str) -> str:
@@ -464,6 +557,7 @@ def format_text(d: DocumentDiff) -> str:
             lines += ["", f"Network {n.name}: {n.status} ({where}, {count} nodes)"]
         else:
             lines += ["", f"Network {n.name}"]
+            lines += [f"  {sign} {text}" for sign, text in param_phrases(n)]
             for nid, s in n.removed.items():
                 lines.append(f"  - {nid} ({n.types.get(nid, '')})  {s.shape or '?'}  {fmt_count(s.params)} params")
             for nid, s in n.added.items():
@@ -477,6 +571,8 @@ def format_text(d: DocumentDiff) -> str:
                 lines.append(f"  - wire {k[0]}:{k[1]} -> {k[2]}:{k[3]}")
             for k in n.wires_added:
                 lines.append(f"  + wire {k[0]}:{k[1]} -> {k[2]}:{k[3]}")
+            lines += [f"  + {tie_phrase(k)}" for k in n.ties_added]
+            lines += [f"  - {tie_phrase(k)}" for k in n.ties_removed]
             follow = [nid for nid in n.matched.values() if nid in n.shapes or nid in n.counts]
             if follow:
                 lines.append("  shapes and counts that follow:")

@@ -257,3 +257,19 @@ def test_a_declared_parameter_nothing_uses_is_a_warning_until_a_node_uses_it() -
     assert analyzer.analyze(d, {"Dense": {"act"}}).warnings == []  # incrementally too
     d.network("Dense").node("act").params = {}
     assert [w.param for w in analyzer.analyze(d, {"Dense": {"act"}}).warnings] == ["stride"]
+
+
+@pytest.mark.parametrize("factory", ["resnet18", "mobilenet_v2"])
+def test_import_with_blocks_declares_no_parameter_that_nothing_uses(factory: str) -> None:
+    import torch
+    from models import zoo
+
+    from graph_compiler.interop.fx_import import import_model
+
+    torch.manual_seed(0)
+    imported = import_model(getattr(zoo, factory)(), (3, 16, 16), blocks=True)
+    declared = [n for n in imported.networks if n.params]
+    assert declared, "the repeated blocks differ in some values"
+    an = Analyzer().analyze(imported)
+    assert an.ok
+    assert [w.format() for w in an.warnings if "declared but no node uses it" in w.message] == []
