@@ -175,15 +175,12 @@ def apply(doc: Document, net: Network, params: dict[str, Any],
     for other in doc.networks:
         nodes = [_rewrite(n, renames, removed, net.name, inside=other is net) for n in other.nodes]
         changed = any(a is not b for a, b in zip(nodes, other.nodes))
-        if other is net:
-            new = copy.copy(other)  # shares the wires and ties
-            new.nodes = nodes
-            new.params = dict(params)
-            out.append(new)
-        elif changed:
-            new = copy.copy(other)
-            new.nodes = nodes
-            out.append(new)
+        if other is net or changed:
+            swapped = copy.copy(other)  # shares the wires and ties
+            swapped.nodes = nodes
+            if other is net:
+                swapped.params = dict(params)
+            out.append(swapped)
         else:
             out.append(other)
     return out, None

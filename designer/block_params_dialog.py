@@ -117,6 +117,11 @@ class BlockParamsDialog(QDialog):
         self._lock_default(r, kind)
         return r
 
+    def cell(self, row: int, column: int) -> QTableWidgetItem:
+        item = self.table.item(row, column)
+        assert item is not None  # every row has its name, default and "used by" items
+        return item
+
     def kind_combo(self, row: int) -> QComboBox:
         combo = self.table.cellWidget(row, KIND)
         assert isinstance(combo, QComboBox)
@@ -129,7 +134,7 @@ class BlockParamsDialog(QDialog):
             i += 1
         r = self._append(None, f"param{i}", "int", "0")
         self.table.setCurrentCell(r, NAME)
-        self.table.editItem(self.table.item(r, NAME))
+        self.table.editItem(self.cell(r, NAME))
         self._note = ""
         self.validate()
         return r
@@ -139,7 +144,7 @@ class BlockParamsDialog(QDialog):
                       ({self.table.currentRow()} if self.table.currentRow() >= 0 else set()), reverse=True)
         kept: list[str] = []
         for r in rows:
-            origin = self.table.item(r, NAME).data(ORIGIN)
+            origin = self.cell(r, NAME).data(ORIGIN)
             if origin in self._refs:
                 kept.append(f"{origin!r} is used by {', '.join(self._refs[origin])}")
             else:
@@ -150,7 +155,7 @@ class BlockParamsDialog(QDialog):
 
     def _kind_changed(self, combo: QComboBox, kind: str) -> None:
         r = next(i for i in range(self.table.rowCount()) if self.table.cellWidget(i, KIND) is combo)
-        item = self.table.item(r, DEFAULT)
+        item = self.cell(r, DEFAULT)
         blocker = self.table.blockSignals(True)
         if kind == "bool" and parse_default("bool", item.text())[1]:
             item.setText("false")
@@ -166,7 +171,7 @@ class BlockParamsDialog(QDialog):
 
     def _lock_default(self, r: int, kind: str) -> None:
         """A "none" default has no text to edit."""
-        item = self.table.item(r, DEFAULT)
+        item = self.cell(r, DEFAULT)
         blocker = self.table.blockSignals(True)
         if kind == "none":
             item.setText("")
@@ -183,17 +188,17 @@ class BlockParamsDialog(QDialog):
     def rows(self) -> list[Row]:
         out = []
         for r in range(self.table.rowCount()):
-            name = self.table.item(r, NAME)
+            name = self.cell(r, NAME)
             out.append(Row(name.data(ORIGIN), name.text(), self.kind_combo(r).currentText(),
-                           self.table.item(r, DEFAULT).text()))
+                           self.cell(r, DEFAULT).text()))
         return out
 
-    def result(self) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    def declaration(self) -> tuple[dict[str, Any], dict[str, str], list[str]]:
         """(declaration, renames old -> new, problems naming their rows)."""
         return check_rows(self.rows())
 
     def validate(self) -> list[str]:
-        problems = self.result()[2]
+        problems = self.declaration()[2]
         lines = [*problems, *([self._note] if self._note else [])]
         self.problems.setText("\n".join(lines))
         self.problems.setVisible(bool(lines))
@@ -202,7 +207,7 @@ class BlockParamsDialog(QDialog):
 
     def apply(self) -> None:
         """OK: the table as one undo step (nothing when it is unchanged)."""
-        params, renames, problems = self.result()
+        params, renames, problems = self.declaration()
         if problems:
             return
         refused: list[str] = []

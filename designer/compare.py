@@ -230,18 +230,18 @@ class Comparison(QObject):
                 f"input {r.dst_port} now from {r.src[0]} (was {r.old_src[0]})")
         for k, what in [*((k, "added") for k in nd.ties_added), *((k, "removed") for k in nd.ties_removed)]:
             ends = (k[0], k[2]) if what == "added" else (nd.matched.get(k[0]), nd.matched.get(k[2]))
-            for nid in ends:
-                if nid is not None:
-                    states.setdefault(nid, "changed")
-                    tips.setdefault(nid, []).append(f"{tie_phrase(k, '→')} {what}")
+            for end in ends:
+                if end is not None:
+                    states.setdefault(end, "changed")
+                    tips.setdefault(end, []).append(f"{tie_phrase(k, '→')} {what}")
         if net is not None and nd.params_changed:
             # The nodes that take a default that changed: their values changed with it.
-            for node in net.nodes:
-                for value in node.params.values():
+            for n in net.nodes:
+                for value in n.params.values():
                     ref = param_ref(value)
                     if ref is not None and ref in nd.params_changed:
-                        states.setdefault(node.id, "affected")
-                        tips.setdefault(node.id, []).append(default_phrase(ref, *nd.params_changed[ref], "→"))
+                        states.setdefault(n.id, "affected")
+                        tips.setdefault(n.id, []).append(default_phrase(ref, *nd.params_changed[ref], "→"))
         for nid, (old_shape, new_shape) in nd.shapes.items():
             states.setdefault(nid, "affected")
             tips.setdefault(nid, []).append(f"output {old_shape or '?'} → {new_shape or '?'}")
