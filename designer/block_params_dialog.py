@@ -89,7 +89,7 @@ class BlockParamsDialog(QDialog):
         lay.addLayout(row_buttons)
         lay.addWidget(self.problems)
         lay.addWidget(self.buttons)
-        self.resize(620, 360)
+        self.resize(640, 420)
         self._note = ""
         self.validate()
 
