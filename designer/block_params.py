@@ -165,7 +165,9 @@ def apply(doc: Document, net: Network, params: dict[str, Any],
             return [], why
         if isinstance(default, dict):
             return [], f"{name}: a default is a plain value (number, true/false, string, null or list)"
-    removed = {k for k in net.params if k not in params and k not in renames}
+    # An old name is gone unless it was renamed, or kept without another taking it over.
+    taken = set(renames.values())
+    removed = {k for k in net.params if k not in renames and (k not in params or k in taken)}
     still = references(net, removed)
     if still:
         used = "; ".join(f"{k!r} by {', '.join(v)}" for k, v in sorted(still.items()))

@@ -205,6 +205,16 @@ def test_renames_can_swap_two_names(qtbot) -> None:
     assert an.ok and an.node("Model", "d1").outputs[0].shape[1:] == (32,)
 
 
+def test_a_rename_onto_a_removed_name_drops_the_old_values(qtbot) -> None:
+    model = DocumentModel(doc())
+    assert model.set_block_params("Dense", {"inp": 16, "width": 16, "bias": True})
+    model.set_param("Model", "d1", "bias", False)
+    assert model.set_block_params("Dense", {"inp": 16, "bias": 16}, {"width": "bias"})
+    assert model.doc.network("Model").node("d1").params == {"bias": 32}  # width's value, not the old bias
+    assert model.doc.network("Dense").node("fc").params["out_features"] == make_ref("bias")
+    assert model.analyze_now().ok
+
+
 def test_a_rename_reaches_nested_blocks_on_both_sides(qtbot) -> None:
     """Outer passes its own parameter on to Dense: renaming Dense's renames the key the
     outer node passes; renaming Outer's renames the reference in that value."""
@@ -273,3 +283,17 @@ def test_import_with_blocks_declares_no_parameter_that_nothing_uses(factory: str
     an = Analyzer().analyze(imported)
     assert an.ok
     assert [w.format() for w in an.warnings if "declared but no node uses it" in w.message] == []
+
+
+def test_validate_prints_the_unused_parameter_warning_and_passes(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from graph_compiler.cli import main
+
+    d = doc()
+    d.network("Dense").params["stride"] = 1
+    path = tmp_path / "unused.json"
+    document.save(d, path)
+    assert main(["validate", str(path)]) == 0
+    assert capsys.readouterr().out.strip() == (
+        f"{path}:Dense: warning: block parameter 'stride' is declared but no node uses it; set a node "
+        'parameter to {"param": "stride"} or remove it')
