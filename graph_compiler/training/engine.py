@@ -416,7 +416,7 @@ class Trainer:
         return Event("start", {
             "recipe": cfg.recipe, "networks": recipe.networks(), "main": self.main,
             "device": devices.describe(self.device), "device_reason": self.device_reason,
-            "notes": [*self.notes, *(self.streamed.notes() if self.streamed is not None else [])], "amp": self.ctx.amp.name, "seed": cfg.seed,
+            "notes": [*self.notes, *recipe.notes, *(self.streamed.notes() if self.streamed is not None else [])], "amp": self.ctx.amp.name, "seed": cfg.seed,
             "epochs": cfg.epochs, "start_epoch": self._start_epoch, "steps_per_epoch": self.steps_per_epoch,
             "batch_size": self.batch_size, "n_train": len(train), "n_val": len(val) if val is not None else 0,
             "dataset": train.name, "task": train.task,
