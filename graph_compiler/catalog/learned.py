@@ -19,12 +19,15 @@ def _sizes(params: dict[str, Any]) -> str:
 
 def _tensor_expr(p: dict[str, Any]) -> str:
     sizes, init = _sizes(p), p["init"]
+    if p["dtype"] == "bool":  # a mask of True / False, as attention masks often are
+        sizes += ", dtype=torch.bool"
     if init == "zeros":
         return f"torch.zeros({sizes})"
     if init == "ones":
         return f"torch.ones({sizes})"
     if init == "constant":
-        return f"torch.full({py(tuple(p['shape']))}, {py(p['value'])})"
+        kind = ", dtype=torch.bool" if p["dtype"] == "bool" else ""
+        return f"torch.full({py(tuple(p['shape']))}, {py(p['value'])}{kind})"
     if init == "normal":
         return f"torch.empty({sizes}).normal_(std={py(p['std'])})"
     if init == "trunc_normal":
@@ -57,6 +60,12 @@ def _resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str, Any]:
         raise ShapeError(f"Parameter: with batch_dim on, the first size is the batch slot and must be 1, "
                          f"not {shape[0]} (or turn batch_dim off: a [{shape[0]}, ...] tensor broadcasts "
                          "over the batch)", "batch_dim")
+    if params["dtype"] == "bool":
+        if params["init"] not in ("zeros", "ones", "constant", "tril"):
+            raise ShapeError(f"Parameter: a bool tensor cannot start {params['init']}; use zeros, ones, "
+                             "constant or tril", "init")
+        if params["kind"] == "parameter" and params["requires_grad"]:
+            raise ShapeError("Parameter: a bool tensor cannot be learned; make it a buffer", "dtype")
     if params["init"] == "tril" and len(shape) < 2:
         raise ShapeError("Parameter: init 'tril' needs at least 2 dims (a mask is [..., T, T])", "init")
     return params
@@ -88,6 +97,8 @@ SPECS = [
                   min=-1e6, max=1e6),
             Param("std", "float", 0.02, "standard deviation for init 'normal' and 'trunc_normal'",
                   min=0.0, max=1e3),
+            Param("dtype", "choice", "float32", "float32, or bool for a mask of True / False (an attention "
+                  "mask: True where a position may look)", choices=("float32", "bool")),
             Param("persistent", "bool", True, "a buffer is saved in the state dict"),
             Param("requires_grad", "bool", True, "a parameter is trained (off: frozen, as MAE's fixed "
                   "position table)"),

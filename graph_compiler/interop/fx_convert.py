@@ -34,6 +34,7 @@ from graph_compiler.interop.fx_model_ops import (
 )
 from graph_compiler.interop.fx_ops import (
     KNOWN_FUNCTIONS,
+    Const,
     Port,
     RnnState,
     Unsupported,
@@ -169,6 +170,11 @@ class Converter:
                     args, kwargs = self._materialise(node, args, kwargs)
                 values[node] = self._translate(node, args, kwargs)
             except Unsupported as exc:
+                constant = node.meta.get("constant")
+                if isinstance(constant, torch.Tensor):  # a problem only where a node needs it as a tensor
+                    values[node] = Const(constant, "uses a tensor made in forward from constants "
+                                         f"({self._problem(node, str(exc))}); register it as a buffer instead")
+                    continue
                 # Taking apart a stand-in's result (sort(x).values) only echoes its problem.
                 accessor = node.op == "call_function" and node.target in (getattr, operator.getitem)
                 if not (accessor and _contains(args, kwargs, Port, lambda p: p.node == "?")):

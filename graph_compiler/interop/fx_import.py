@@ -254,11 +254,14 @@ def _import(model: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.
 
 
 def _block_candidates(model: nn.Module) -> set[type]:
-    """Custom module classes used at least twice: each becomes block networks."""
+    """Custom module classes used at least twice: each becomes block networks. A module
+    without children is a layer, not structure: its forward's ops go inline, so one
+    written with functions on its own weights (nanoGPT's LayerNorm) still maps to a layer."""
     counts: dict[type, int] = {}
     for sub in model.modules():
         cls = type(sub)
-        if sub is model or cls.__module__.startswith("torch.") or cls in MODULES or special_module(sub):
+        if sub is model or cls.__module__.startswith("torch.") or cls in MODULES or special_module(sub) \
+                or not any(True for _ in sub.children()):
             continue
         counts[cls] = counts.get(cls, 0) + 1
     return {cls for cls, n in counts.items() if n >= 2}
