@@ -230,3 +230,16 @@ def test_children_named_with_keywords_keep_their_keys_in_valid_code(blocks: bool
     assert not doc.meta["import"]["key_map"]  # nothing renamed
     source = generate(doc).source
     assert 'getattr(self, "lambda")' in source and 'getattr(self, "class")[0]' in source
+
+
+class FixedDropoutAttention(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.scaled_dot_product_attention(x, x, x, None, 0.25, True, scale=0.5)
+
+
+def test_sdpa_keeps_dropout_p_and_scale_positional_or_keyword() -> None:
+    # dropout_p > 0 applies even in eval mode in torch's function, so the outputs are
+    # random: only the structure is imported here (verify=False)
+    doc = import_model(FixedDropoutAttention(), (T, N_EMBD), verify=False)
+    (attn,) = [n for n in doc.main.nodes if n.type == "ScaledDotProductAttention"]
+    assert attn.params == {"dropout_p": 0.25, "is_causal": True, "scale": 0.5}
