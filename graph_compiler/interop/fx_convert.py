@@ -320,10 +320,11 @@ class Converter:
             if isinstance(value, (tuple, list)):
                 for i, v in enumerate(value):
                     walk(v, f"{key}{i}")
-            elif isinstance(value, dict):
-                self.problems.append(
-                    f"the model returns a dict (keys {', '.join(map(str, value))}); a network returns a tensor "
-                    "or a tuple of tensors, so import a wrapper whose forward returns them as a tuple")
+            elif isinstance(value, dict):  # no operation is at fault: one line, not a list of ops
+                raise ModelImportError(
+                    f"cannot import {self.result.network.name}: the model returns a dict (keys "
+                    f"{', '.join(map(str, value))}); a network returns a tensor or a tuple of tensors, so import a "
+                    "wrapper whose forward returns them as a tuple")
             elif value is None:  # forward(idx, targets=None) -> (logits, loss=None)
                 self.result.notes.append(f"left out output {key}, which is None for these inputs")
             else:

@@ -117,6 +117,23 @@ def load_weights(path: str | os.PathLike[str], device: str | torch.device = "cpu
     return {str(k): v for k, v in state.items() if isinstance(v, torch.Tensor)}
 
 
+def state_dict_mismatches(expected: Mapping[str, torch.Tensor], state: Mapping[str, Any],
+                          limit: int = 8) -> list[str]:
+    """Why ``state`` does not load strictly where ``expected`` is (a module's state_dict):
+    missing and unexpected keys, and every tensor of the wrong shape with both shapes
+    (``fc1.weight [7, 4] (network wants [8, 4])``); empty when it loads."""
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    wrong = [f"{k} {list(state[k].shape)} (network wants {list(v.shape)})"
+             for k, v in expected.items() if k in state and tuple(state[k].shape) != tuple(v.shape)]
+    problems = []
+    for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
+        if items:
+            more = f" and {len(items) - limit} more" if len(items) > limit else ""
+            problems.append(f"{label}: {', '.join(items[:limit])}{more}")
+    return problems
+
+
 def small_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
     """The parts of a dataset's ``meta`` worth keeping in run.json: scalars, short
     strings and short lists (vocabularies, column names), never big arrays."""
@@ -266,6 +283,7 @@ def load_run(directory: str | os.PathLike[str], *, with_optimizer: bool = True) 
 
 __all__ = [
     "OPTIMIZER",
+    "state_dict_mismatches",
     "RUN_JSON",
     "WEIGHTS",
     "CheckpointError",
