@@ -157,3 +157,35 @@ def test_netwright_train_and_sample_an_imported_gpt(tmp_path: Path, shakespeare:
                      "--temperature", "0"]) == 0
     text = capsys.readouterr().out.rstrip("\n")
     assert text.startswith("Fir") and len(text) == 3 + 12 and set(text) <= set(shakespeare)
+
+
+def test_the_app_trains_an_imported_gpt_and_saves_weights_the_original_class_loads(qtbot, tmp_path: Path) -> None:
+    from PySide6.QtCore import Qt
+
+    from designer.model import DocumentModel
+    from designer.training.dashboard import TrainingDashboard
+    from designer.training.run_history import RunHistory
+
+    _, doc = _imported(vocab_size=96)  # Python's help text, the built-in "chars" set, has < 96 characters
+    doc.training = {"recipe": "language_model", "epochs": 2, "batch_size": 32, "lr": 0.003,
+                    "dataset": {"name": "chars", "block_size": T, "n": 256, "max_chars": 20000},
+                    "options": {"sample_length": 10}}
+    dash = TrainingDashboard(DocumentModel(doc, path=str(tmp_path / "gpt.json")), RunHistory(tmp_path / "runs"))
+    qtbot.addWidget(dash)
+    try:
+        with qtbot.waitSignal(dash.runFinished, timeout=120_000) as done:
+            qtbot.mouseClick(dash.run_button, Qt.MouseButton.LeftButton)
+        assert done.args == ["completed"], dash.last_error
+        folder = dash.save_weights(str(tmp_path / "saved"))
+        assert folder
+    finally:
+        assert dash.shutdown(10_000)
+    from safetensors.torch import load_file
+
+    original = gpt.gpt_tiny(vocab_size=96)
+    original.load_state_dict(load_file(str(Path(folder) / "weights.safetensors")), strict=True)
+    idx = torch.randint(0, 96, (2, T))
+    rebuilt = CompiledDocument(doc).build().eval()
+    rebuilt.load_state_dict(original.state_dict(), strict=True)
+    with torch.no_grad():
+        assert (original.eval()(idx)[0] - rebuilt(idx)).abs().max().item() <= 1e-4
