@@ -174,6 +174,10 @@ def test_sdpa_with_a_registered_mask_sliced_to_the_sequence(mask: str) -> None:
     assert nodes[wire.src].type == "Index" and nodes[wire.src].params["index"].endswith(f":{T}, :{T}")
     assert attn.params["scale"] == pytest.approx(1 / math.sqrt(N_EMBD // N_HEAD))
     assert "transformer.h.0.attn.mask" in MiniGPT(mask=mask).state_dict()
+    # a fresh build (training from scratch) starts with the model's own mask, not zeros
+    assert buffer.params["init"] == ("tril" if mask == "buffer" else "causal_inf")
+    fresh = exec_source(generate(doc).source)["build_model"]().state_dict()["transformer.h.1.attn.mask"]
+    assert torch.equal(fresh, model.state_dict()["transformer.h.1.attn.mask"])
 
 
 @pytest.mark.parametrize("mask", ["made", "made additive"])

@@ -10,7 +10,7 @@ from graph_compiler.catalog.spec import REQUIRED, NodeSpec, Param, Shape, ShapeE
 
 CAT = "Input & shape"
 
-_INITS = ("zeros", "ones", "constant", "normal", "trunc_normal", "uniform", "tril")
+_INITS = ("zeros", "ones", "constant", "normal", "trunc_normal", "uniform", "tril", "causal_inf")
 
 
 def _sizes(params: dict[str, Any]) -> str:
@@ -35,6 +35,8 @@ def _tensor_expr(p: dict[str, Any]) -> str:
     if init == "uniform":
         bound = py(p["value"])
         return f"torch.empty({sizes}).uniform_(-{bound}, {bound})"
+    if init == "causal_inf":  # an additive causal mask: -inf where a position may not look
+        return f'torch.full({py(tuple(p["shape"]))}, float("-inf")).triu(1)'
     return f"torch.ones({sizes}).tril()"  # a causal mask: 1 where a position may look
 
 
@@ -61,13 +63,13 @@ def _resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str, Any]:
                          f"not {shape[0]} (or turn batch_dim off: a [{shape[0]}, ...] tensor broadcasts "
                          "over the batch)", "batch_dim")
     if params["dtype"] == "bool":
-        if params["init"] not in ("zeros", "ones", "constant", "tril"):
+        if params["init"] not in ("zeros", "ones", "constant", "tril"):  # no -inf in a bool
             raise ShapeError(f"Parameter: a bool tensor cannot start {params['init']}; use zeros, ones, "
                              "constant or tril", "init")
         if params["kind"] == "parameter" and params["requires_grad"]:
             raise ShapeError("Parameter: a bool tensor cannot be learned; make it a buffer", "dtype")
-    if params["init"] == "tril" and len(shape) < 2:
-        raise ShapeError("Parameter: init 'tril' needs at least 2 dims (a mask is [..., T, T])", "init")
+    if params["init"] in ("tril", "causal_inf") and len(shape) < 2:
+        raise ShapeError(f"Parameter: init {params['init']!r} needs at least 2 dims (a mask is [..., T, T])", "init")
     return params
 
 
@@ -91,7 +93,8 @@ SPECS = [
                   "token; off: a [C, 1, 1] layer scale, broadcast over [B, C, H, W]"),
             Param("kind", "choice", "parameter", "learned parameter, or buffer (saved, not learned)",
                   choices=("parameter", "buffer")),
-            Param("init", "choice", "zeros", "initial values (tril: a lower-triangular causal mask of ones)",
+            Param("init", "choice", "zeros", "initial values (tril: a lower-triangular causal mask of ones; causal_inf: "
+                  "an additive causal mask, -inf above the diagonal and 0 elsewhere)",
                   choices=_INITS),
             Param("value", "float", 1.0, "the value for init 'constant'; the bound for 'uniform'",
                   min=-1e6, max=1e6),

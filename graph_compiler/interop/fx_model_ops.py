@@ -88,6 +88,8 @@ def parameter_params(ref: ParamRef) -> dict[str, Any]:
     first = float(flat.reshape(-1)[0])
     if value.dim() >= 2 and torch.equal(flat, torch.ones_like(flat).tril()):
         p["init"] = "tril"
+    elif value.dim() >= 2 and torch.equal(flat, torch.full_like(flat, float("-inf")).triu(1)):
+        p["init"] = "causal_inf"
     elif bool((flat == first).all()) and math.isfinite(first):
         p["init"] = {0.0: "zeros", 1.0: "ones"}.get(first, "constant")
         if p["init"] == "constant":
