@@ -247,3 +247,18 @@ def test_sdpa_keeps_dropout_p_and_scale_positional_or_keyword() -> None:
     doc = import_model(FixedDropoutAttention(), (T, N_EMBD), verify=False)
     (attn,) = [n for n in doc.main.nodes if n.type == "ScaledDotProductAttention"]
     assert attn.params == {"dropout_p": 0.25, "is_causal": True, "scale": 0.5}
+
+
+class SharedNorm(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ln = LayerNorm(N_EMBD, bias=True)
+        self.fc = nn.Linear(N_EMBD, N_EMBD)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.ln(self.fc(self.ln(x)))
+
+
+def test_a_functional_layernorm_called_twice_is_refused_like_any_shared_layer() -> None:
+    with pytest.raises(UnsupportedModelError, match="the same module is called twice, sharing its weights"):
+        import_model(SharedNorm(), (T, N_EMBD))

@@ -182,6 +182,13 @@ class Converter:
                 values[node] = self._stand_in(node)
         return self.result
 
+    def own(self, qual: str, node: fx.Node) -> None:
+        """``node`` becomes the node of module ``qual``'s weights; a second call of the same
+        module would share them, which Netwright nodes do not."""
+        if self._owners.setdefault(qual, node) is not node:
+            raise Unsupported("the same module is called twice, sharing its weights; each Netwright "
+                              "node owns its own weights")
+
     def input_ports(self) -> list[Port]:
         return list(self._inputs)
 
@@ -248,10 +255,7 @@ class Converter:
         qual = str(node.target)
         mod = self.gm.get_submodule(qual)
         if any(True for _ in mod.parameters()) or any(True for _ in mod.buffers()):
-            owner = self._owners.setdefault(qual, node)
-            if owner is not node:
-                raise Unsupported("the same module is called twice, sharing its weights; each Netwright "
-                                  "node owns its own weights")
+            self.own(qual, node)
         if type(mod) in self.block_classes:
             ports = [_port(a) for a in args]
             if kwargs:

@@ -392,6 +392,7 @@ def _layer_norm(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[
         raise Unsupported(f"a weight of shape {list(weight.value.shape)} for normalized_shape {list(shape)}")
     if bias is None:
         params["bias"] = False
+    conv.own(owner, node)
     return conv.add(node, "LayerNorm", params, [x], base=owner, qual=owner)
 
 
