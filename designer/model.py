@@ -345,12 +345,12 @@ class DocumentModel(FileOps, QObject):
         if net is None:
             return []
         try:
-            new_nodes, new_edges, missing = clipboard.prepare_paste(
+            new_nodes, new_edges, new_ties, missing = clipboard.prepare_paste(
                 self.doc, net, set(self.index(network).nodes), text, offset, at)
         except DocumentError as exc:
             self._refuse(str(exc))
             return []
-        add = AddItemsCommand(self, network, new_nodes, new_edges, command_text)
+        add = AddItemsCommand(self, network, new_nodes, new_edges, command_text, new_ties)
         if missing:
             swap = SwapNetworksCommand(self, [*self.doc.networks, *missing], "add blocks")
             self.undo_stack.push(MacroCommand([swap, add], command_text))

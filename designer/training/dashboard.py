@@ -539,6 +539,7 @@ class TrainingDashboard(QWidget):
         self._on_document_edited()
         if self.run_thread is None:
             self.result = None  # the weights stay attached to the old document only
+            self.insight.set_trainer(None)  # nothing of this document to evaluate yet
             self._update_controls()
         self._update_overlays()
 
