@@ -87,7 +87,12 @@ def test_imported_gpt_trains_on_the_next_token_and_loads_into_the_original_class
     (start,) = [e.data for e in events if e.kind == "start"]
     assert any("outputs the last position only" in n and "remove node 'getitem'" in n for n in start["notes"])
 
-    trained = load_run(tmp_path / "run").weights[doc.main.name]  # weights.safetensors
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "run" / "weights.safetensors"), "pt") as f:  # the tied head saved once
+        assert "transformer.wte.weight" in f.keys() and "lm_head.weight" not in f.keys()  # noqa: SIM118
+        assert json.loads(f.metadata()["netwright.tied"]) == {"lm_head.weight": "transformer.wte.weight"}
+    trained = load_run(tmp_path / "run").weights[doc.main.name]  # weights.safetensors, both names
     original = gpt.gpt_tiny(flash=flash)
     original.load_state_dict(trained, strict=True)  # the original class, the original keys
     assert original.lm_head.weight is original.transformer.wte.weight  # still tied
@@ -141,13 +146,12 @@ def test_netwright_train_and_sample_an_imported_gpt(tmp_path: Path, shakespeare:
 
     history = json.loads((tmp_path / "run" / "run.json").read_text())["history"]
     assert history[-1]["train_loss"] < history[0]["train_loss"]
-    from safetensors.torch import load_file
+    from safetensors.torch import load_model
 
-    trained = load_file(str(tmp_path / "run" / "weights.safetensors"))
     original = gpt.gpt_tiny()
-    original.load_state_dict(trained, strict=True)
+    load_model(original, str(tmp_path / "run" / "weights.safetensors"), strict=True)  # what other tools do
     rebuilt = CompiledDocument(document.load(graph)).build().eval()
-    rebuilt.load_state_dict(trained, strict=True)
+    rebuilt.load_state_dict(original.state_dict(), strict=True)
     idx = _windows(shakespeare)
     with torch.no_grad():
         assert (original.eval()(idx)[0] - rebuilt(idx)).abs().max().item() <= 1e-4
@@ -180,12 +184,40 @@ def test_the_app_trains_an_imported_gpt_and_saves_weights_the_original_class_loa
         assert folder
     finally:
         assert dash.shutdown(10_000)
-    from safetensors.torch import load_file
+    from safetensors.torch import load_model
 
     original = gpt.gpt_tiny(vocab_size=96)
-    original.load_state_dict(load_file(str(Path(folder) / "weights.safetensors")), strict=True)
+    load_model(original, str(Path(folder) / "weights.safetensors"), strict=True)
     idx = torch.randint(0, 96, (2, T))
     rebuilt = CompiledDocument(doc).build().eval()
     rebuilt.load_state_dict(original.state_dict(), strict=True)
     with torch.no_grad():
         assert (original.eval()(idx)[0] - rebuilt(idx)).abs().max().item() <= 1e-4
+
+
+def test_the_exported_training_script_trains_an_imported_gpt_as_the_app_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import runpy
+    import sys
+
+    from graph_compiler.interop.script_export import generate_script
+
+    _, doc = _imported(vocab_size=96)
+    doc.training = {"recipe": "language_model", "epochs": 2, "batch_size": 32, "lr": 0.003, "seed": 0,
+                    "dataset": {"name": "chars", "block_size": T, "n": 256, "max_chars": 20000}}
+    engine = [e.data for e in Trainer(doc).run() if e.kind == "epoch"]
+    script = tmp_path / "train.py"
+    script.write_text(generate_script(doc))
+    monkeypatch.setattr(sys, "argv", [str(script), "--out", str(tmp_path / "out")])
+    runpy.run_path(str(script), run_name="__main__")
+    lines = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("epoch ")]
+    rows = [dict(zip(parts[2::2], map(float, parts[3::2]))) for parts in lines]
+    assert len(rows) == 2
+    for ours, theirs in zip(rows, engine):  # one target per window, in both
+        assert ours["val_loss"] == pytest.approx(theirs["val_loss"], abs=2e-4)
+        assert ours["val_accuracy"] == pytest.approx(theirs["val_accuracy"], abs=2e-4)
+    from safetensors.torch import load_model
+
+    original = gpt.gpt_tiny(vocab_size=96)
+    load_model(original, str(tmp_path / "out" / "weights.safetensors"), strict=True)  # stored once, tied
+    assert original.lm_head.weight is original.transformer.wte.weight

@@ -38,6 +38,7 @@ from graph_compiler.document import Document, to_dict
 from graph_compiler.errors import GraphError, NetwrightError
 from graph_compiler.training import batching, devices, restore
 from graph_compiler.training.augment import Augmenter, parse_augment
+from graph_compiler.shared_tensors import split_shared
 from graph_compiler.training.checkpoints import SavedRun, load_run, save_run, small_meta
 from graph_compiler.training.config import TrainingConfig, TrainingConfigError, parse_config
 from graph_compiler.training.datasets import Dataset, resolve_dataset
@@ -156,11 +157,15 @@ class Trainer:
     # ------------------------------------------------------------ results
 
     def weights(self) -> dict[str, dict[str, torch.Tensor]]:
-        """CPU copies of every trained network's state_dict (after prepare / a run)."""
+        """CPU copies of every trained network's state_dict (after prepare / a run). A tied
+        weight stays one tensor under both names, so a run folder stores it once."""
         if self.recipe is None:
             return {}
-        return {net: {k: v.detach().to("cpu", copy=True) for k, v in sd.items()}
-                for net, sd in self.recipe.state_dicts().items()}
+        out = {}
+        for net, sd in self.recipe.state_dicts().items():
+            copies, aliases = split_shared(sd)
+            out[net] = {k: copies[aliases.get(k, k)] for k in sd}
+        return out
 
     def modules(self) -> dict[str, torch.nn.Module]:
         return dict(self.recipe.modules) if self.recipe is not None else {}
