@@ -80,12 +80,23 @@ def test_imported_gpt_trains_on_the_next_token_and_loads_into_the_original_class
     _, doc = _imported(flash=flash)
     assert [n.type for n in doc.main.nodes][-3:] == ["Index", "Linear", "Output"]  # x[:, [-1], :] -> lm_head
     doc.training = dict(TRAINING)
-    events = list(Trainer(doc, save=tmp_path / "run").run())
+    trainer = Trainer(doc, save=tmp_path / "run")
+    events = list(trainer.run())
     epochs = _epochs(events)
     assert epochs[-1]["train_loss"] < epochs[0]["train_loss"] - 0.3  # it learns
     assert epochs[-1]["val_loss"] < epochs[0]["val_loss"]
     (start,) = [e.data for e in events if e.kind == "start"]
     assert any("outputs the last position only" in n and "remove node 'getitem'" in n for n in start["notes"])
+    # a prompt shorter than the fixed context of 8 is padded on the left with spaces
+    recipe = trainer.recipe
+    recipe.prompt = "All"
+    seen: list[torch.Tensor] = []
+    forward = recipe._forward
+    recipe._forward = lambda ids: (seen.append(ids), forward(ids))[1]  # type: ignore[method-assign]
+    with torch.no_grad():
+        prompt, text = recipe.generate(4)
+    assert prompt == "All" and len(text) == 4
+    assert recipe.decode(seen[0][0].tolist()) == "     All" and all(ids.shape == (1, T) for ids in seen)
 
     from safetensors import safe_open
 
