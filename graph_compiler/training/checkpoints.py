@@ -81,6 +81,13 @@ def network_filename(network: str, main: str) -> str:
     return f"{stem}.safetensors"
 
 
+def cpu_copy(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A state dict copied to the CPU; a tied weight stays one tensor under all its names,
+    so saving the copy stores it once, as saving the module's own state dict does."""
+    copies, aliases = split_shared(state)
+    return {k: copies[aliases.get(k, k)] for k in state}
+
+
 def save_weights(path: str | os.PathLike[str], state: Mapping[str, torch.Tensor],
                  metadata: Mapping[str, str] | None = None) -> None:
     """Write a state dict as safetensors, atomically: the one writer of weight files.
@@ -283,6 +290,7 @@ def load_run(directory: str | os.PathLike[str], *, with_optimizer: bool = True) 
 
 __all__ = [
     "OPTIMIZER",
+    "cpu_copy",
     "state_dict_mismatches",
     "RUN_JSON",
     "WEIGHTS",

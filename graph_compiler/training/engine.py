@@ -38,8 +38,7 @@ from graph_compiler.document import Document, to_dict
 from graph_compiler.errors import GraphError, NetwrightError
 from graph_compiler.training import batching, devices, restore
 from graph_compiler.training.augment import Augmenter, parse_augment
-from graph_compiler.shared_tensors import split_shared
-from graph_compiler.training.checkpoints import SavedRun, load_run, save_run, small_meta
+from graph_compiler.training.checkpoints import SavedRun, cpu_copy, load_run, save_run, small_meta
 from graph_compiler.training.config import TrainingConfig, TrainingConfigError, parse_config
 from graph_compiler.training.datasets import Dataset, resolve_dataset
 from graph_compiler.training.events import Event, error_event
@@ -157,15 +156,10 @@ class Trainer:
     # ------------------------------------------------------------ results
 
     def weights(self) -> dict[str, dict[str, torch.Tensor]]:
-        """CPU copies of every trained network's state_dict (after prepare / a run). A tied
-        weight stays one tensor under both names, so a run folder stores it once."""
+        """CPU copies of every trained network's state_dict (after prepare / a run)."""
         if self.recipe is None:
             return {}
-        out = {}
-        for net, sd in self.recipe.state_dicts().items():
-            copies, aliases = split_shared(sd)
-            out[net] = {k: copies[aliases.get(k, k)] for k in sd}
-        return out
+        return {net: cpu_copy(sd) for net, sd in self.recipe.state_dicts().items()}
 
     def modules(self) -> dict[str, torch.nn.Module]:
         return dict(self.recipe.modules) if self.recipe is not None else {}
