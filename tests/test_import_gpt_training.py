@@ -191,6 +191,8 @@ def test_the_app_trains_an_imported_gpt_and_saves_weights_the_original_class_loa
         with qtbot.waitSignal(dash.runFinished, timeout=120_000) as done:
             qtbot.mouseClick(dash.run_button, Qt.MouseButton.LeftButton)
         assert done.args == ["completed"], dash.last_error
+        notes = dash.status.notes_label  # the start event's notes, under the status line
+        assert not notes.isHidden() and "outputs the last position only" in notes.text()
         folder = dash.save_weights(str(tmp_path / "saved"))
         assert folder
     finally:
