@@ -3,6 +3,7 @@ layout, renaming). What a command does to a canvas's selection (copy, delete, gr
 is in designer/canvas/edit_actions.py; designer/menus.py routes both to the actions."""
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings
@@ -86,6 +87,19 @@ class EditCommands:
         name, ok = QInputDialog.getText(self.w, "Rename network", f"New name for {net}:", text=net)
         if ok and name.strip() and name.strip() != net:
             self.model.rename_network(net, name.strip())
+
+    def block_params(self) -> None:
+        net_name = self.w.current_network()
+        net = self.model.doc.network(net_name) if net_name else None
+        if net is None:
+            return
+        text, ok = QInputDialog.getText(
+            self.w, "Block parameters",
+            f"{net.name}'s parameters, name: default (JSON), e.g. {{\"width\": 64}}.\n"
+            'Inside it, a node parameter {"param": "width"} stands for one; each block node sets its value.',
+            text=json.dumps(net.params))
+        if ok:
+            self.model.set_block_params(net.name, text)
 
     def remove_network(self) -> None:
         net = self.w.current_network()

@@ -11,13 +11,15 @@ may differ, so views refresh only those.
 """
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QUndoStack
 
-from designer import blocks, clipboard, layout
+from designer import blocks, clipboard
+from graph_compiler import layout
 from designer.commands import (
     AddItemsCommand,
     EdgeKey,
@@ -440,6 +442,23 @@ class DocumentModel(FileOps, QObject):
             self._refuse(f"cannot rename {old}: {problem}")
             return False
         self.undo_stack.push(RenameNetworkCommand(self, old, new))
+        return True
+
+    def set_block_params(self, network: str, text: str) -> bool:
+        """Declare ``network``'s block parameters from JSON text (name -> default); one undo step."""
+        net = self._net(network)
+        if net is None:
+            return False
+        params, problem = blocks.parse_block_params(text)
+        if problem:
+            self._refuse(f"block parameters of {network}: {problem}")
+            return False
+        if params == net.params:
+            return True
+        new = copy.copy(net)  # shares the nodes and wires, as group / ungroup do
+        new.params = params
+        self.undo_stack.push(SwapNetworksCommand(self, [new if n is net else n for n in self.doc.networks],
+                                                 f"Block parameters of {network}"))
         return True
 
     def remove_network(self, name: str) -> None:

@@ -54,6 +54,15 @@ class UnsupportedModelError(ModelImportError):
         self.problems = problems
 
 
+class NotABlock(Exception):  # noqa: N818 - a signal to the importer, not an error users see
+    """A candidate block class whose calls pass something other than tensors: import again
+    with its instances traced through."""
+
+    def __init__(self, cls: type) -> None:
+        super().__init__(cls.__name__)
+        self.cls = cls
+
+
 @dataclass(frozen=True)
 class _Opaque:
     """A value the graph cannot carry (attention weights, ...): fine unless used."""
@@ -257,6 +266,8 @@ class Converter:
         if any(True for _ in mod.parameters()) or any(True for _ in mod.buffers()):
             self.own(qual, node)
         if type(mod) in self.block_classes:
+            if not all(isinstance(a, Port) for a in args):
+                raise NotABlock(type(mod))  # a list of tensors (DenseNet's layers): trace through it
             ports = [_port(a) for a in args]
             if kwargs:
                 raise Unsupported("keyword arguments to a block")
@@ -417,4 +428,4 @@ def _clean(kind: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 
-__all__ = ["BlockCall", "Converted", "Converter", "ModelImportError", "UnsupportedModelError"]
+__all__ = ["BlockCall", "Converted", "Converter", "ModelImportError", "NotABlock", "UnsupportedModelError"]
