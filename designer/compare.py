@@ -20,7 +20,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QFileDialog, QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from designer.canvas import style
-from designer.layout import HEADER_H, NODE_W, node_height
+from graph_compiler.layout import HEADER_H, NODE_W, node_height
 from graph_compiler.analysis import Analysis, Analyzer
 from graph_compiler.diff import (
     DocumentDiff,

@@ -254,12 +254,7 @@ class FileActions:
         if not self.maybe_save():
             self.w.statusBar().showMessage(f"Import of {spec} discarded", 4000)
             return
-        self.model.load_document(doc, None)
-        # The importer's grid puts nodes 40 px apart; lay them out as Auto-layout would.
-        # Part of the import, not an edit: nothing to undo (the document stays unsaved).
-        for name in self.model.doc.network_names():
-            self.model.auto_layout(name)
-        self.model.undo_stack.clear()
+        self.model.load_document(doc, None)  # laid out by the importer as Auto-layout would
         self.w.show_editor()
         self.w.statusBar().showMessage(f"Imported {spec}", 4000)
 

@@ -17,7 +17,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QUndoStack
 
-from designer import block_params, blocks, clipboard, layout
+from designer import block_params, blocks, clipboard
+from graph_compiler import layout
 from designer.commands import (
     AddItemsCommand,
     EdgeKey,

@@ -69,7 +69,8 @@ def generate(doc: Document, analysis: Analysis | None = None) -> Generated:
     classes: list[str] = []
     source_name = doc_text(doc.display_name)
     for net in order:
-        emitter = _NetworkEmitter(net, analysis.networks[net.name], class_names, arg_names)
+        emitter = _NetworkEmitter(net, analysis.networks[net.name], class_names, arg_names,
+                                  imported="import" in doc.meta)
         classes.append(emitter.class_text(source_name))
         attrs[net.name] = emitter.attrs
         used_support |= emitter.support
@@ -118,11 +119,12 @@ class _NetworkEmitter:
     """One network -> one nn.Module class."""
 
     def __init__(self, net: Network, info: NetworkInfo, class_names: dict[str, str],
-                 arg_names: dict[str, dict[str, str]] | None = None) -> None:
+                 arg_names: dict[str, dict[str, str]] | None = None, imported: bool = False) -> None:
         self.net, self.info, self.class_names = net, info, class_names
         self.arg_names = arg_names or {}
         self._args = self.arg_names.get(net.name, {})  # this class's own constructor arguments
         self._stored: dict[str, str] = {}  # argument -> the attribute forward() reads it from
+        self.imported = imported  # node ids are the model's module paths, whatever their spelling
         self.attrs: dict[str, str] = {}
         self.support: set[str] = set()
         self._attr_ns = Namespace(MODULE_ATTRS | {"self"})
@@ -277,7 +279,7 @@ class _NetworkEmitter:
             if ctor is None:
                 continue
             ctors[nid] = ctor
-            path = module_path(nid)
+            path = module_path(nid, self.imported)
             if path is not None and self._tree.add(path, ctor):
                 paths[nid] = path
         for root in self._tree.roots():

@@ -9,7 +9,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 
-from designer.layout import NODE_W, layered_layout
+from graph_compiler.layout import NODE_W, layered_layout
 from designer.model import DocumentModel
 from designer.ops import CYCLE, NO_SUCH_PORT, PORT_FED, SAME_NODE, id_stem
 from graph_compiler import document
@@ -316,7 +316,7 @@ def test_layered_layout_handles_cycles_and_skips() -> None:
 
 
 def test_layered_layout_keeps_a_skip_connection_straight_and_clear() -> None:
-    from designer.layout import node_height, port_y
+    from graph_compiler.layout import node_height, port_y
 
     # x -> a -> b -> add(port 0), and the skip x -> add(port 1), as in a residual block.
     nodes = ["x", "a", "b", "add", "out"]

@@ -16,6 +16,7 @@ from graph_compiler.analysis import Analyzer
 from graph_compiler.cli import main as cli_main
 from graph_compiler.codegen import generate_code
 from graph_compiler.compile import CompiledDocument
+from graph_compiler.layout import DEFAULT_VIEW, MIN_READABLE_SCALE, NODE_W
 from graph_compiler.interop.fx_import import (
     ModelImportError,
     UnsupportedModelError,
@@ -268,8 +269,12 @@ def test_nested_names_keep_the_original_state_dict_keys() -> None:
     assert list(rebuilt.state_dict()) == list(original.state_dict())
     positions = {n.pos for n in doc.main.nodes}
     assert len(positions) == len(doc.main.nodes)  # laid out, no two nodes on one spot
-    xs = {n.id: n.pos[0] for n in doc.main.nodes}
-    assert xs["x"] < xs["stem.0"] < xs["head"] < xs["out"]  # left to right
+    # Auto-layout's wrapped bands for the default window: readable without scrolling sideways.
+    pos = {n.id: n.pos for n in doc.main.nodes}
+    width = max(x for x, _ in pos.values()) + NODE_W - min(x for x, _ in pos.values())
+    assert width <= DEFAULT_VIEW[0] / MIN_READABLE_SCALE
+    assert pos["x"][0] < pos["stem.0"][0] and pos["x"] == min(pos.values(), key=lambda p: (p[1], p[0]))
+    assert pos["out"][1] == max(y for _, y in pos.values()) > pos["stem.0"][1]  # the last band
 
 
 def test_blocks_turn_repeated_classes_into_block_networks() -> None:

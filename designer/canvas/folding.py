@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from designer.canvas.edge_item import EdgeItem, EdgeKey
 from designer.canvas.node_item import NodeItem
-from designer.layout import HEADER_H, NODE_W, layered_layout
+from graph_compiler.layout import HEADER_H, NODE_W, layered_layout
 from graph_compiler.analysis import NetworkInfo
 from graph_compiler.document import Network
 

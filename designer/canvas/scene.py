@@ -17,7 +17,7 @@ from designer.canvas.folding import Folding, Frame, Path
 from designer.canvas.node_item import PORT_R, NodeItem
 from designer.canvas.routing import ROUTE_LIMIT
 from designer.canvas.tiles import TiledScene
-from designer.layout import NODE_W
+from graph_compiler.layout import NODE_W
 from designer.model import DocumentModel
 from graph_compiler.analysis import ERROR
 from graph_compiler.catalog import REGISTRY

@@ -33,14 +33,12 @@ from torch import nn
 
 from graph_compiler.catalog import REGISTRY
 from graph_compiler.document import Document, Network, Tie
+from graph_compiler.layout import DEFAULT_VIEW, NODE_W, layered_layout, node_height
 from graph_compiler.interop.fx_blocks import BlockGrouper, Instance, placeholder
 from graph_compiler.interop.fx_convert import BlockCall, Converted, Converter, NotABlock, UnsupportedModelError
 from graph_compiler.interop.fx_model_ops import ALL_MODULES as MODULES
 from graph_compiler.interop.fx_ops import special_module
 from graph_compiler.interop.fx_trace import ModelImportError, on_meta, trace, traceback_location
-
-_X_STEP, _Y_STEP = 220.0, 110.0
-
 
 # ---------------------------------------------------------------- entry points
 
@@ -256,11 +254,14 @@ def _import_with(model: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[t
 
 
 def _block_candidates(model: nn.Module) -> set[type]:
-    """Custom module classes used at least twice: each becomes block networks."""
+    """Custom module classes used at least twice: each becomes block networks. A module
+    without children is a layer, not structure: its forward's ops go inline, so one
+    written with functions on its own weights (nanoGPT's LayerNorm) still maps to a layer."""
     counts: dict[type, int] = {}
     for sub in model.modules():
         cls = type(sub)
-        if sub is model or cls.__module__.startswith("torch.") or cls in MODULES or special_module(sub):
+        if sub is model or cls.__module__.startswith("torch.") or cls in MODULES or special_module(sub) \
+                or not any(True for _ in sub.children()):
             continue
         counts[cls] = counts.get(cls, 0) + 1
     return {cls for cls, n in counts.items() if n >= 2}
@@ -278,20 +279,18 @@ def _convert(module: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torc
 
 
 def _layout(net: Network) -> None:
-    """Layered left to right: x by the longest path from an Input, y spread per layer."""
-    depth = {n.id: 0 for n in net.nodes}
-    order = {n.id: i for i, n in enumerate(net.nodes)}
-    for n in net.nodes:  # nodes were added in execution order, so sources come first
-        for e in net.in_edges(n.id):
-            depth[n.id] = max(depth[n.id], depth.get(e.src, 0) + 1)
-    layers: dict[int, list[str]] = {}
-    for nid in sorted(depth, key=lambda i: order[i]):
-        layers.setdefault(depth[nid], []).append(nid)
-    nodes = net.node_map()
-    for d, ids in layers.items():
-        top = -(len(ids) - 1) * _Y_STEP / 2
-        for i, nid in enumerate(ids):
-            nodes[nid].pos = (d * _X_STEP, top + i * _Y_STEP)
+    """The designer's auto-layout, for the canvas of the default window: a long model
+    wraps into bands that read like lines of text instead of one row to scroll along."""
+    n_in: dict[str, int] = {}
+    n_out: dict[str, int] = {}
+    for e in net.edges:
+        n_in[e.dst] = max(n_in.get(e.dst, 1), e.dst_port + 1)
+        n_out[e.src] = max(n_out.get(e.src, 1), e.src_port + 1)
+    sizes = {n.id: (NODE_W, node_height(n_in.get(n.id, 1), n_out.get(n.id, 1))) for n in net.nodes}
+    pos = layered_layout([n.id for n in net.nodes], [(e.src, e.dst, e.src_port, e.dst_port) for e in net.edges],
+                         sizes, view=DEFAULT_VIEW)
+    for n in net.nodes:
+        n.pos = pos[n.id]
 
 
 def _tie_shared_weights(doc: Document, results: dict[str, Converted], model: nn.Module) -> None:
