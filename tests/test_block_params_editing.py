@@ -86,7 +86,10 @@ def test_the_dialog_lists_the_declaration_and_ok_applies_the_table_as_one_undo_s
     # Rename width -> units with a new default 24, add a float parameter.
     dialog.table.item(1, NAME).setText("units")
     dialog.table.item(1, DEFAULT).setText("24")
-    r = dialog.add_row()
+    dialog.add_button.click()
+    r = dialog.table.rowCount() - 1
+    assert dialog.rows()[r] == Row(None, "param1", "int", "0")  # a free name, editing it
+    assert dialog.table.currentRow() == r
     dialog.table.item(r, NAME).setText("dropout")
     dialog.kind_combo(r).setCurrentText("float")
     dialog.table.item(r, DEFAULT).setText("0.25")
@@ -152,12 +155,12 @@ def test_a_used_row_cannot_be_removed_and_an_unused_one_takes_the_uses_values_wi
     dialog = open_dialog(w, qtbot)
     assert [r.kind for r in dialog.rows()] == ["int", "int", "bool"]
     dialog.table.selectRow(1)
-    dialog.remove_selected()
+    dialog.remove_button.click()
     assert dialog.table.rowCount() == 3
     assert dialog.problems.text() == ("Not removed: 'width' is used by fc.out_features. Set those parameters "
                                       "to values first (in the inspector).")
     dialog.table.selectRow(2)
-    dialog.remove_selected()
+    dialog.remove_button.click()
     assert [r.name for r in dialog.rows()] == ["inp", "width"]
     ok_button(dialog).click()
     qtbot.waitUntil(lambda: not dialog.isVisible())
