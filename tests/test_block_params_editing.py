@@ -300,3 +300,20 @@ def test_validate_prints_the_unused_parameter_warning_and_passes(tmp_path: Path,
     assert capsys.readouterr().out.strip() == (
         f"{path}:Dense: warning: block parameter 'stride' is declared but no node uses it; set a node "
         'parameter to {"param": "stride"} or remove it')
+
+
+def test_the_inspector_follows_a_declaration_change_of_the_block_it_shows(qtbot) -> None:
+    from designer.panels.inspector import InspectorPanel
+
+    model = DocumentModel(doc())
+    inspector = InspectorPanel(model)
+    qtbot.addWidget(inspector)
+    inspector.set_target("Model", "d2")
+    assert [(p.param.name, p.param.default) for p in inspector.editors.values()] == [("inp", 16), ("width", 16)]
+    model_net = model.doc.network("Model")
+    assert model.set_block_params("Dense", {"inp": 16, "width": 24, "bias": True})
+    assert model.doc.network("Model") is model_net  # no use changed: only the declaration did
+    assert [(p.param.name, p.param.default) for p in inspector.editors.values()] == [
+        ("inp", 16), ("width", 24), ("bias", True)]
+    model.undo_stack.undo()
+    assert list(inspector.editors) == ["inp", "width"]

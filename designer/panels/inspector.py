@@ -115,6 +115,10 @@ class InspectorPanel(QWidget):
     def _on_networks_changed(self) -> None:
         if self.network is not None and self.model.doc.network(self.network) is None:
             self.set_target(None, None)
+        elif self.network is not None:
+            # A block's declared parameters may have changed (Block Parameters…) while the
+            # node shown did not: set_target rebuilds the editors only if they differ.
+            self.set_target(self.network, self.node_id)
 
     # ------------------------------------------------------------ building
 
