@@ -11,6 +11,8 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from PySide6.QtWidgets import QDialogButtonBox
 
 from designer.block_params import Row, check_rows
@@ -317,3 +319,31 @@ def test_the_inspector_follows_a_declaration_change_of_the_block_it_shows(qtbot)
         ("inp", 16), ("width", 24), ("bias", True)]
     model.undo_stack.undo()
     assert list(inspector.editors) == ["inp", "width"]
+
+
+NAMES = st.sampled_from(["a", "b", "c", "width", "inp", "units"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(st.sampled_from(["inp", "width"]), NAMES, max_size=2).filter(
+    lambda m: len(set(m.values())) == len(m)))
+def test_any_rename_keeps_references_and_use_values_consistent(mapping: dict[str, str]) -> None:
+    """Renaming inp / width to any distinct names: every reference names a declared
+    parameter, and each use passes the same values under the new names."""
+    from designer.block_params import apply
+
+    d = doc()
+    dense_net = d.network("Dense")
+    new_names = {k: mapping.get(k, k) for k in dense_net.params}
+    assume(len(set(new_names.values())) == len(new_names))  # else the dialog reports a duplicate row
+    params = {new_names[k]: v for k, v in dense_net.params.items()}
+    nets, problem = apply(d, dense_net, params, {k: v for k, v in mapping.items() if k != v})
+    assert problem is None
+    after = Document(nets)
+    block = after.network("Dense")
+    refs = {v["param"] for n in block.nodes for v in n.params.values() if isinstance(v, dict)}
+    assert refs <= set(block.params) and refs == {new_names["inp"], new_names["width"]}
+    for before_node, after_node in zip(d.network("Model").nodes, after.network("Model").nodes):
+        if before_node.type == "Dense":
+            assert after_node.params == {new_names[k]: v for k, v in before_node.params.items()}
+    assert snapshot(d) == snapshot(doc())  # the old networks are untouched (undo swaps them back)
