@@ -229,8 +229,18 @@ def _with_defaults(node: Node, declared: Declared | None = None) -> dict[str, An
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Equal as JSON values: 1 and True differ, [3, 3] and (3, 3) do not."""
-    return json.dumps(_jsonable(a), sort_keys=True) == json.dumps(_jsonable(b), sort_keys=True)
+    """Equal as values: 1 and True differ; 2 and 2.0, [3, 3] and (3, 3) do not."""
+    return bool(_tagged(a) == _tagged(b))
+
+
+def _tagged(v: Any) -> Any:
+    if isinstance(v, bool):
+        return ("bool", v)
+    if isinstance(v, (list, tuple)):
+        return tuple(_tagged(x) for x in v)
+    if isinstance(v, dict):
+        return ("dict", tuple(sorted((str(k), _tagged(x)) for k, x in v.items())))
+    return v
 
 
 def _declared(doc: Document, other: Document) -> Declared:

@@ -169,3 +169,12 @@ def test_compare_overlay_names_block_parameter_and_tie_changes(window, tmp_path:
     assert got["lm_head"][0] == "changed" and "tie lm_head.weight → wte.weight added" in got["lm_head"][1]
     assert window.statusBar().currentMessage().startswith("Compared with untied.json: 0 nodes differ; "
                                                           "1 tie added or removed; params -320")
+
+
+def test_a_whole_float_equals_its_int_but_a_bool_is_not_a_number() -> None:
+    a, b = old_doc(), old_doc()
+    b.network("ConvBlock").node("conv").params["padding"] = 1.0
+    b.network("ConvBlock").params["stride"] = 1.0
+    assert diff_documents(a, b).identical
+    b.network("ConvBlock").params["stride"] = True
+    assert diff_documents(a, b).network("ConvBlock").params_changed == {"stride": (1, True)}
