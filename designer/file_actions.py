@@ -7,7 +7,6 @@ swaps documents after the new one parsed and analysed).
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +17,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from designer.files import RecoveryRecord, find_recoverable, load_recovery
-from designer.import_job import FX_IMPORT, ImportRunner
+from designer.import_job import ImportRunner
 from graph_compiler.atomic import atomic_write
 from graph_compiler.errors import NetwrightError
 
@@ -213,11 +212,6 @@ class FileActions:
         window stays usable; a busy bar shows in the status bar). The result opens as a
         new, unsaved document when it arrives; a failure is shown in a dialog naming it.
         Returns whether an import was started."""
-        if importlib.util.find_spec("graph_compiler.interop") is None or \
-                importlib.util.find_spec(FX_IMPORT) is None:
-            self.prompts.info("Import from PyTorch",
-                              "Importing PyTorch modules is not available in this build.")
-            return False
         if self.importer.is_running():
             self.prompts.info("Import from PyTorch", "An import is already running; wait for it to finish.")
             return False

@@ -381,6 +381,21 @@ def test_cli_import_writes_a_document_and_weights(tmp_path: Path, monkeypatch: p
     assert "--input-shape" in capsys.readouterr().err
 
 
+def test_cli_import_prints_what_it_assumed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "checked.py").write_text(
+        "import torch\nfrom torch import nn\n\n\nclass Net(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(8, 4)\n\n"
+        "    def forward(self, x):\n        torch._assert(x.shape[1] == 8, 'wants 8 features')\n"
+        "        return self.fc(x)\n")
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["import", "checked.py:Net", "--input-shape", "8", "-o", "net.json"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    notes = document.load(tmp_path / "net.json").meta["import"]["notes"]
+    assert notes and out[1:] == [f"note: {n}" for n in notes]
+    assert "checked.py:11" in out[1]
+
+
 def test_instances_that_differ_only_in_values_share_one_parameterised_block() -> None:
     class Stage(nn.Module):
         def __init__(self, cin: int, cout: int) -> None:
