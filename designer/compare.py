@@ -190,7 +190,8 @@ class Comparison(QObject):
             sides = " and ".join("the compared file" if s == "a" else "the document"
                                  for s in d.params.invalid)
             params = f"params unknown: {sides} {'are' if len(d.params.invalid) > 1 else 'is'} invalid"
-        declared = [x.name for x in d.networks if x.params_added or x.params_removed or x.params_changed]
+        declared = [x.name for x in d.networks
+                    if x.params_added or x.params_removed or x.params_changed or x.params_renamed]
         ties = sum(len(x.ties_added) + len(x.ties_removed) for x in d.networks)
         extra = "".join([f"; block parameters of {', '.join(declared)} changed" if declared else "",
                          f"; {ties} tie{'s' * (ties != 1)} added or removed" if ties else ""])

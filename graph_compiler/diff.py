@@ -7,8 +7,9 @@ renamed rather than as one removal and one addition. Positions (layout) do not c
 
 Each matched node reports its type, label and parameter changes (parameters compared with
 the catalog defaults, or a block's declared defaults, filled in, so writing a default out
-is not a change); a network also reports its block parameters (declared, dropped, or with
-another default) and its ties (shared weights) added or removed; the analysis of
+is not a change); a network also reports its block parameters (declared, dropped, renamed
+(graph_compiler/diff_renames.py) or with another default) and its ties (shared weights)
+added or removed; the analysis of
 both sides adds the output shapes, parameter counts and FLOPs that change in consequence,
 on edited nodes and downstream of them. Wires are compared through the node matching: an
 input port fed from somewhere else is "rewired", the rest are added or removed.
@@ -24,6 +25,7 @@ from typing import Any
 from graph_compiler.analysis import Analysis, Analyzer
 from graph_compiler.catalog import get_spec
 from graph_compiler.catalog.spec import REQUIRED, fmt_shape
+from graph_compiler.diff_renames import fold_renames
 from graph_compiler.document import Document, Network, Node
 
 FORMAT = "netwright-diff"
@@ -142,6 +144,7 @@ class NetworkDiff:
     params_added: dict[str, Any] = field(default_factory=dict)  # block parameter -> B's default
     params_removed: dict[str, Any] = field(default_factory=dict)  # -> A's default
     params_changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # -> (A's, B's) default
+    params_renamed: dict[str, str] = field(default_factory=dict)  # A's name -> B's name
     ties_added: list[TieKey] = field(default_factory=list)  # B ids
     ties_removed: list[TieKey] = field(default_factory=list)  # A ids
 
@@ -149,7 +152,7 @@ class NetworkDiff:
     def differs(self) -> bool:
         return bool(self.added or self.removed or self.changed or self.wires_added
                     or self.wires_removed or self.rewired or self.params_added or self.params_removed
-                    or self.params_changed or self.ties_added or self.ties_removed)
+                    or self.params_changed or self.params_renamed or self.ties_added or self.ties_removed)
 
     def to_dict(self, a_name: str = "A", b_name: str = "B") -> dict[str, Any]:
         def wire(k: WireKey) -> dict[str, Any]:
@@ -174,6 +177,7 @@ class NetworkDiff:
                 "added": dict(self.params_added),
                 "removed": dict(self.params_removed),
                 "changed": {k: [a, b] for k, (a, b) in self.params_changed.items()},
+                "renamed": dict(self.params_renamed),
             },
             "ties": {"added": [tie(k) for k in self.ties_added], "removed": [tie(k) for k in self.ties_removed]},
             "shapes": [{"id": i, "old": a, "new": b} for i, (a, b) in self.shapes.items()],
@@ -454,6 +458,7 @@ def diff_documents(a: Document, b: Document, an_a: Analysis | None = None,
             nets.append(nd)
     ta, tb = a.training or {}, b.training or {}
     training = {k: (ta.get(k), tb.get(k)) for k in sorted(set(ta) | set(tb)) if ta.get(k) != tb.get(k)}
+    fold_renames(nets, a, b)
     main_a = a.networks[0].name if a.networks else None
     main_b = b.networks[0].name if b.networks else None
     params, flops = _totals(an_a, an_b, main_a, main_b, main_b or main_a or "")
@@ -531,7 +536,8 @@ def _default(v: Any) -> str:
 def param_phrases(n: NetworkDiff, arrow: str = "->") -> list[tuple[str, str]]:
     """A network's block parameter changes as (sign, phrase): the text report's lines and
     the app's status bar."""
-    out = [("+", f"block parameter {k} = {_default(v)}") for k, v in n.params_added.items()]
+    out = [("~", f"block parameter {k} renamed to {v}") for k, v in n.params_renamed.items()]
+    out += [("+", f"block parameter {k} = {_default(v)}") for k, v in n.params_added.items()]
     out += [("-", f"block parameter {k} (default {_default(v)})") for k, v in n.params_removed.items()]
     out += [("~", default_phrase(k, a, b, arrow)) for k, (a, b) in n.params_changed.items()]
     return out

@@ -179,7 +179,7 @@ def test_cli_json_follows_the_documented_schema(tmp_path: Path, capsys: pytest.C
     n = data["networks"][0]
     assert set(n) == {"name", "status", "nodes", "edges", "shapes", "counts", "params", "flops", "block_params",
                       "ties"}
-    assert n["block_params"] == {"added": {}, "removed": {}, "changed": {}}
+    assert n["block_params"] == {"added": {}, "removed": {}, "changed": {}, "renamed": {}}
     assert n["ties"] == {"added": [], "removed": []}
     assert n["nodes"]["added"] == [{"id": "drop", "type": "Dropout", "output_shape": "[B, 16]", "params": 0,
                                     "flops": 0}]

@@ -77,8 +77,8 @@ def test_block_parameter_changes_in_json(tmp_path: Path, capsys: pytest.CaptureF
     assert data["version"] == 3
     nets = {n["name"]: n for n in data["networks"]}
     assert nets["ConvBlock"]["block_params"] == {"added": {"k": 3}, "removed": {"stride": 1},
-                                                 "changed": {"out": [8, 16]}}
-    assert nets["Model"]["block_params"] == {"added": {}, "removed": {}, "changed": {}}
+                                                 "changed": {"out": [8, 16]}, "renamed": {}}
+    assert nets["Model"]["block_params"] == {"added": {}, "removed": {}, "changed": {}, "renamed": {}}
     assert nets["Model"]["nodes"]["changed"] == [
         {"id": "b2", "old_id": "b2", "type": None, "label": None, "params": {"stride": [2, None]}}]
     assert nets["ConvBlock"]["nodes"]["changed"] == [
@@ -178,3 +178,40 @@ def test_a_whole_float_equals_its_int_but_a_bool_is_not_a_number() -> None:
     assert diff_documents(a, b).identical
     b.network("ConvBlock").params["stride"] = True
     assert diff_documents(a, b).network("ConvBlock").params_changed == {"stride": (1, True)}
+
+
+def test_a_rename_made_in_the_designer_reads_as_one_rename(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          qtbot) -> None:
+    """Block Parameters… renames `out` to `width` (and its default 8 -> 12): the references
+    and every use's value follow, and the diff says so once, not as a removal, an addition,
+    a changed reference and a moved value per use."""
+    from designer.model import DocumentModel
+
+    model = DocumentModel(old_doc())
+    a = write(tmp_path, "a.json", model.doc)
+    assert model.set_block_params("ConvBlock", {"inp": 3, "width": 12, "stride": 1}, {"out": "width"})
+    assert model.doc.network("Model").node("b2").params == {"inp": 16, "width": 32, "stride": 2}
+    b = write(tmp_path, "b.json", model.doc)
+    assert main(["diff", a, b]) == 1
+    out = capsys.readouterr().out
+    assert out.split("\n\n")[1:3] == [
+        "Network Model: unchanged",
+        "Network ConvBlock\n"
+        "  ~ block parameter out renamed to width\n"
+        "  ~ block parameter width: default 8 -> 12\n"
+        "  shapes and counts that follow:\n"
+        "    conv: [B, 8, 8, 8] -> [B, 12, 8, 8], params 224 -> 336\n"
+        "    relu: [B, 8, 8, 8] -> [B, 12, 8, 8]\n"
+        "    y: [B, 8, 8, 8] -> [B, 12, 8, 8]\n"
+        "  params 224 -> 336 (+112), FLOPs 27.65k -> 41.47k (+13.82k)",
+    ]
+    assert main(["diff", a, b, "--json"]) == 1
+    net = json.loads(capsys.readouterr().out)["networks"][1]
+    assert net["block_params"] == {"added": {}, "removed": {}, "changed": {"width": [8, 12]},
+                                   "renamed": {"out": "width"}}
+    assert net["nodes"]["changed"] == []
+    # Not a rename: the new parameter is used elsewhere than the old one was.
+    model.set_param("ConvBlock", "conv", "out_channels", 8)
+    model.set_param("ConvBlock", "conv", "kernel_size", make_ref("width"))
+    nd = diff_documents(old_doc(), model.doc).network("ConvBlock")
+    assert nd.params_renamed == {} and list(nd.params_removed) == ["out"] and list(nd.params_added) == ["width"]
