@@ -25,12 +25,9 @@ from graph_compiler.analysis import Analysis, Analyzer
 from graph_compiler.diff import (
     DocumentDiff,
     NetworkDiff,
-    change_phrases,
-    default_phrase,
     diff_documents,
-    fmt_count,
-    tie_phrase,
 )
+from graph_compiler.diff_text import change_phrases, default_phrase, fmt_count, tie_phrase
 from graph_compiler.document import Document, Network, load, param_ref
 from graph_compiler.errors import NetwrightError
 

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from graph_compiler.analysis import Analyzer
 from graph_compiler.cli import main
-from graph_compiler.diff import diff_documents, format_text
+from graph_compiler.diff import diff_documents
+from graph_compiler.diff_text import format_text
 from graph_compiler.document import Document, Edge, Network, Node, dumps, load
 from graph_compiler.examples import example_names, example_path
 
