@@ -133,12 +133,16 @@ def test_without_the_last_position_index_it_trains_every_position_like_forward_w
         logits, _ = original.eval()(idx, targets=idx)  # the training branch: every position
         assert (rebuilt(idx) - logits).abs().max().item() <= 1e-4
 
-    doc.training = {**TRAINING, "epochs": 2}
+    # A prompt shorter than the context: the graph's code fixes T (its reshapes were traced
+    # at T), so generation pads the prompt to a full window.
+    doc.training = {**TRAINING, "epochs": 2, "options": {"sample_length": 20, "prompt": "Fir"}}
     events = list(Trainer(doc, save=tmp_path / "run").run())
     epochs = _epochs(events)
     assert epochs[-1]["train_loss"] < epochs[0]["train_loss"]
     (start,) = [e.data for e in events if e.kind == "start"]
     assert not any("last position" in n for n in start["notes"])
+    texts = [t for e in events if e.kind == "sample" for t in e.data["text"]]
+    assert texts and all(t.startswith("Fir") and len(t) > len("Fir") for t in texts)
     gpt.gpt_tiny().load_state_dict(load_run(tmp_path / "run").weights[doc.main.name], strict=True)
 
 

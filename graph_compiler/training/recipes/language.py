@@ -14,8 +14,9 @@ most recent tokens (the model's context); text is decoded with the dataset's voc
 (``meta.vocab``) when it has one.
 
 A network may output the last position only, [B, 1, V] (an imported GPT's
-``forward(idx)``): it learns the token after each window, and prompts shorter than its
-context are padded on the left with spaces (token 0 without a vocabulary).
+``forward(idx)``): it learns the token after each window. Generation feeds every model
+windows of exactly its context, as in training: a shorter prompt is padded on the left
+with spaces (token 0 without a vocabulary).
 
 Options: temperature (0.8), top_k (none), sample_length (200 tokens for ``sample``;
 live previews use up to 120), prompt (text to start from; default: the start of a
@@ -120,9 +121,10 @@ class LanguageModel(PerPositionRecipe):
     def generate(self, n_tokens: int, generator: torch.Generator | None = None) -> tuple[str, str]:
         """(prompt text, generated continuation)."""
         prompt = self.encode_prompt().to(self.ctx.device)
-        # A network that outputs the last position only is an imported inference graph,
-        # made for windows of exactly its context: a shorter prompt is padded on the left.
-        pad = max(0, self.context - len(prompt)) if self.last_only else 0
+        # The model sees windows of exactly its context, as in training: a shorter prompt is
+        # padded on the left. An imported graph needs it (its code fixes the length it was
+        # traced at), and a model built here reads a full window best too.
+        pad = max(0, self.context - len(prompt))
         padded = torch.cat([prompt.new_full((pad,), self.pad_token), prompt])
         out = generate_tokens(lambda t: self._forward(t), padded, n_tokens, self.context,
                               temperature=self.temperature, top_k=self.top_k, generator=generator)
