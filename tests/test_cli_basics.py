@@ -96,7 +96,7 @@ def test_errors_are_one_line_and_debug_shows_the_traceback(tmp_path: Path, where
     garbage = tmp_path / "garbage.json"
     garbage.write_text("not json")
     plain = _netwright("export", str(garbage), "-o", "m.py", cwd=tmp_path)
-    assert plain.returncode == 1
+    assert plain.returncode == 2  # unreadable input
     assert plain.stderr.strip().splitlines() == [f"netwright: {garbage}: invalid JSON at line 1, column 1: "
                                                  "Expecting value"]
     args = ["--debug", "export", str(garbage), "-o", "m.py"] if where == "before" else \
@@ -147,3 +147,22 @@ def test_every_headless_command_works_with_qt_blocked(tmp_path: Path) -> None:
         out = _netwright(*args, cwd=tmp_path, blocker=_BLOCK_QT)
         assert out.returncode == 0, (args, out.stderr[-2000:])
     assert (tmp_path / "m.py").is_file()
+
+
+@pytest.mark.parametrize("command", [
+    ["validate"], ["summary"], ["export", "-o", "m.py"], ["train"], ["evaluate", "--weights", "run"],
+    ["sample", "--weights", "run"], ["diff", "other.json"],
+])
+def test_every_command_exits_2_for_a_file_that_is_not_a_readable_design(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    """The documented exit status: 2 for unreadable input, in every command alike."""
+    from graph_compiler.cli import main as cli
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "garbage.json").write_text("not json")
+    for name in ("missing.json", "garbage.json"):
+        args = [command[0], name, *command[1:]]
+        assert cli(args) == 2, args
+        err = capsys.readouterr().err
+        assert name in err and "Traceback" not in err
+    assert not (tmp_path / "m.py").exists()

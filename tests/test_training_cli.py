@@ -91,7 +91,7 @@ def test_bad_values_are_clear_errors_without_traceback(graph, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "unknown dataset 'digts'; did you mean 'digits'?" in err and "moons" not in err
 
-    assert main(["train", str(tmp_path / "missing.json")]) == 1
+    assert main(["train", str(tmp_path / "missing.json")]) == 2  # unreadable input
     assert "no such file" in capsys.readouterr().err
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from graph_compiler import __version__
-from graph_compiler.errors import NetwrightError
+from graph_compiler.errors import DocumentError, NetwrightError
 
 COMMANDS: dict[str, str] = {
     "validate": "check graph files and list every problem",
@@ -71,6 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Point stdout at devnull so the interpreter's final flush does not raise again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # what a shell reports for a command ended by SIGPIPE
+    except DocumentError as exc:  # a file that is not a readable design: unreadable input
+        if args.debug:
+            raise
+        print(f"netwright: {exc}", file=sys.stderr)
+        return 2
     except NetwrightError as exc:
         if args.debug:
             raise

@@ -79,9 +79,10 @@ def load_trained(run_dir: str | Path, *, file: str | Path | None = None, options
     from graph_compiler import document
     from graph_compiler.training.engine import Trainer  # the engine imports this module
 
+    named = document.load(file) if file is not None else None  # a bad file is named first
     saved = load_run(run_dir, with_optimizer=False)
-    if file is not None:
-        doc = document.load(file)
+    if named is not None:
+        doc = named
     else:
         raw = saved.info.get("document")
         if not isinstance(raw, dict):
