@@ -262,3 +262,45 @@ class SharedNorm(nn.Module):
 def test_a_functional_layernorm_called_twice_is_refused_like_any_shared_layer() -> None:
     with pytest.raises(UnsupportedModelError, match="the same module is called twice, sharing its weights"):
         import_model(SharedNorm(), (T, N_EMBD))
+
+
+class MinGPTPositions(nn.Module):
+    """minGPT's position ids, ``torch.arange(0, t).unsqueeze(0)``, with learned positions."""
+
+    def __init__(self, unsqueeze: bool) -> None:
+        super().__init__()
+        self.unsqueeze = unsqueeze
+        self.wte = nn.Embedding(32, N_EMBD)
+        self.wpe = nn.Embedding(BLOCK, N_EMBD)
+        self.head = nn.Linear(N_EMBD, 32)
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        b, t = idx.size()
+        pos = torch.arange(0, t, dtype=torch.long, device=idx.device)
+        if self.unsqueeze:
+            pos = pos.unsqueeze(0)  # shape (1, t)
+        return self.head(self.wte(idx) + self.wpe(pos))
+
+
+@pytest.mark.parametrize("unsqueeze", [False, True], ids=["nanoGPT", "minGPT"])
+def test_arange_position_ids_with_or_without_unsqueeze(unsqueeze: bool) -> None:
+    doc = _check(MinGPTPositions(unsqueeze), (T,), _tokens(), dtype="int64")
+    assert [n.type for n in doc.main.nodes].count("Positions") == 1
+
+
+class ConstantTensor(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.size(1)
+        return self.fc(torch.ones(n, device=x.device).unsqueeze(0)) + x
+
+
+def test_a_constant_where_a_tensor_is_needed_is_explained_without_internals() -> None:
+    with pytest.raises(UnsupportedModelError) as err:
+        import_model(ConstantTensor(), (4,))
+    (problem,) = err.value.problems
+    assert "Const(" not in problem and "tensor([" not in problem
+    assert "register it as a buffer" in problem and "test_import_model_ops.py" in problem

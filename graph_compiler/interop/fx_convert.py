@@ -389,6 +389,8 @@ def _walk(value: Any, fn: Any) -> None:
 def _port(value: Any) -> Port:
     if isinstance(value, _Opaque):
         raise Unsupported(value.reason)
+    if isinstance(value, Const):
+        raise Unsupported(value.problem)
     if not isinstance(value, Port):
         raise Unsupported(f"takes {type(value).__name__} {value!r} where a tensor was expected")
     return value

@@ -350,6 +350,12 @@ def _attach_key_map(doc: Document, results: dict[str, Converted], model: nn.Modu
             if key not in used:  # a tensor forward never reads
                 mapping[key] = None
     doc.meta["import"]["key_map"] = mapping
+    unused = [k for k in model.state_dict() if k in mapping and mapping[k] is None]
+    if unused:
+        shown = ", ".join(unused[:4]) + (f" and {len(unused) - 4} more" if len(unused) > 4 else "")
+        doc.meta["import"]["notes"].append(
+            f"forward never uses {shown}: left out of the graph, so the original state_dict loads "
+            "only without them (convert_state_dict drops them, or load with strict=False)")
 
 
 def _verify(model: nn.Module, doc: Document, main: Converted, label: str) -> None:

@@ -221,7 +221,10 @@ def _arange(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str,
     for port in conv.input_ports():
         for dim in range(1, len(port.shape)):
             if port.shape[dim] == end:
-                return conv.add(node, "Positions", {"dim": dim}, [port])
+                ids = conv.add(node, "Positions", {"dim": dim}, [port])
+                # The node gives [1, T] (batch first, as every tensor in a graph), so
+                # minGPT's arange(0, t).unsqueeze(0) is the node itself.
+                return Port(ids.node, ids.port, (1, end))
     raise Unsupported(f"arange({end}) matches no input's sequence length")
 
 
