@@ -247,7 +247,7 @@ def test_tensors_forward_never_reads_are_listed_in_the_key_map() -> None:
     model = Unused()
     doc = import_model(model, (4,))
     assert doc.meta["import"]["key_map"] == {"spare.weight": None, "spare.bias": None, "table": None}
-    assert "forward never uses spare.weight, spare.bias, table: left out of the graph" in \
+    assert "forward never uses table, spare.weight, spare.bias: left out of the graph" in \
         " ".join(doc.meta["import"]["notes"])  # `netwright import` prints the notes
     rebuilt = CompiledDocument(doc).build()
     rebuilt.load_state_dict(convert_state_dict(model.state_dict(), doc), strict=True)
