@@ -148,3 +148,27 @@ def test_resuming_a_run_of_another_design_names_the_mismatch(graph, tmp_path, ca
     err = capsys.readouterr().err
     assert f"{save}: that run trained {saved_as}, which {path} does not have" in err
     assert "Traceback" not in err
+
+
+def test_token_windows_in_an_npz_say_their_task(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Integer windows look like regression targets to the guess; the error says how to
+    name the task, and with it the language model trains (docs/training.md)."""
+    import numpy as np
+
+    from graph_compiler import examples
+
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(0, 96, size=(64, 17))
+    np.savez(tmp_path / "tok.npz", x=tokens[:, :-1], y=tokens[:, 1:])
+    doc = examples.load_example("transformer_chars")
+    doc.main.node("tokens").params["shape"] = [16]
+    doc.training = {"recipe": "language_model", "dataset": {"npz": "tok.npz"}, "epochs": 1, "batch_size": 16,
+                    "options": {"sample_length": 4}}
+    graph = tmp_path / "lm.json"
+    document.save(doc, graph)
+    assert main(["train", str(graph), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "is a regression dataset" in err and "(\"task\": 'language_model')" in err
+    doc.training["dataset"] = {"npz": "tok.npz", "task": "language_model"}
+    document.save(doc, graph)
+    assert main(["train", str(graph), "--quiet"]) == 0

@@ -88,6 +88,8 @@ def recipe_for(name: str | None, task: str, dataset: str) -> type[Recipe]:
     if cls.tasks and task not in cls.tasks:
         better = default_recipe_for(task)
         hint = f"; set training.recipe to {better!r}" if better else ""
+        # A csv / npz file's task is guessed from its labels unless the dataset says it.
+        hint += f", or say the file's task in the dataset (\"task\": {cls.tasks[0]!r})"
         raise DatasetError(
             f"recipe {cls.name!r} trains {' / '.join(cls.tasks)} datasets, but dataset "
             f"{dataset!r} is a {task} dataset{hint}")
