@@ -3,6 +3,7 @@ signals (never the other way round). Only the items named in a signal are touche
 analysis results refresh the existing items' text and badges without recreating them."""
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from PySide6.QtCore import QLineF, QPointF, QRect, QRectF
@@ -169,6 +170,10 @@ class CanvasScene(TiledScene):
             self.apply_analysis(None)
         if "import" in self.model.doc.meta:
             self.folding.fold_runs()  # imported models open folded: blocks, and ×N runs
+        # Like the document (see load_document), the items live as long as it is open: out
+        # of the collector's sight, a full collection inside a structural edit on 10,000
+        # nodes costs a few ms instead of about 45.
+        gc.freeze()
 
     def _nodes_rect(self) -> QRectF:
         if not self.nodes:
