@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from designer.canvas import lod as LOD
 from designer.canvas import style
-from designer.canvas.text import fmt_count, key_params
+from designer.canvas.text import fmt_count, key_params, shape_text
 from designer.layout import HEADER_H, NODE_W, PORT_STEP, PORT_Y0, node_height, port_y
 
 if TYPE_CHECKING:
@@ -144,8 +144,8 @@ class NodeItem(QGraphicsRectItem):
     def set_analysis(self, info: Any, errors: list[str]) -> bool:
         """Shapes, counts and diagnostics; returns whether anything visible changed."""
         params = info.params if info is not None else self._params
-        ins = [str(t) if t is not None else "?" for t in info.inputs] if info is not None else []
-        outs = [str(t) for t in info.outputs] if info is not None and info.outputs else []
+        ins = [shape_text(t) if t is not None else "?" for t in info.inputs] if info is not None else []
+        outs = [shape_text(t) for t in info.outputs] if info is not None and info.outputs else []
         n_params = info.n_params if info is not None else 0
         notes = tuple(info.notes) if info is not None else ()
         sig = (key_params(self.type_name, params), tuple(ins), tuple(outs), n_params, tuple(errors), notes)

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QGraphicsScene
 
 from designer.canvas import lod as LOD
 from designer.canvas import style
-from designer.canvas.text import fmt_count
+from designer.canvas.text import fmt_count, shape_text
 from designer.canvas.edge_item import EdgeItem, EdgeKey
 from designer.canvas.folding import Folding, Frame, Path
 from designer.canvas.node_item import PORT_R, NodeItem
@@ -80,7 +80,7 @@ class CanvasScene(TiledScene):
 
     def dragged(self) -> None:
         """After Qt moved the selected nodes for a mouse drag: snap them, drag their wires."""
-        self._map = None
+        self.map_changed()
         for item in self.selectedItems():
             if isinstance(item, NodeItem):
                 pos = self.snap_point(item.pos())
@@ -135,7 +135,7 @@ class CanvasScene(TiledScene):
 
     def rebuild(self) -> None:
         self.built = True
-        self._map = None
+        self.map_changed()
         self._syncing += 1
         try:
             for e in self.edges.values():
@@ -160,7 +160,7 @@ class CanvasScene(TiledScene):
                 src = infos.get(edge.src)
                 outs = src.outputs if src is not None else None
                 t = outs[edge.src_port] if outs and edge.src_port < len(outs) else None
-                self._add_edge(edge.key, str(t) if t is not None else "")
+                self._add_edge(edge.key, shape_text(t) if t is not None else "")
                 if t is not None and edge.key in self.edges:
                     self.edges[edge.key].set_type(t)  # the tooltip; the label is already right
         finally:
@@ -222,7 +222,7 @@ class CanvasScene(TiledScene):
 
     def place_all(self) -> None:
         """Put every top-level item where its node is, plus the room made for frames."""
-        self._map = None
+        self.map_changed()
         net = self.model.doc.network(self.network)
         if net is None:
             return
@@ -332,14 +332,14 @@ class CanvasScene(TiledScene):
                 if node is None:
                     if item is not None:
                         self._remove_node(nid)
-                        self._map = None
+                        self.map_changed()
                     continue
                 if item is None:
                     item = self._create(node)
-                    self._map = None
+                    self.map_changed()
                 else:
                     if item.type_name != node.type:
-                        self._map = None  # another colour on the map
+                        self.map_changed()  # another colour on the map
                     self._sync(item, node)
                     x, y = self.folding.place(nid, node.pos)
                     if (item.pos().x(), item.pos().y()) != (x, y) or item.parentItem() is None:
@@ -347,7 +347,7 @@ class CanvasScene(TiledScene):
                         for e in item.edges:
                             e.adjust()
                         self.rehome([item])
-                        self._map = None
+                        self.map_changed()
                 touched.append(item)
         finally:
             self._syncing -= 1
@@ -361,7 +361,7 @@ class CanvasScene(TiledScene):
         if network != self.network or not self.built:
             return
         self.folding.unfold_all_runs()  # rewired: a folded run may no longer be one
-        self._map = None
+        self.map_changed()
         net = self.model.doc.network(network)
         keys = {e.key for e in net.edges} if net is not None else set()
         changed: set[str] = set()
@@ -416,7 +416,9 @@ class CanvasScene(TiledScene):
         else:
             items = [(nid, self.nodes[nid]) for nid in ids if nid in self.nodes]
         if self._apply(items, infos, errors):
-            self._map = None  # the map outlines broken nodes
+            self.map_changed()  # the map outlines broken nodes
+        elif items:
+            self.fit_rect = None  # a wire's shape label may have grown or shrunk
         self._count_runs(infos)
         for _path, item in self.folding.frames():
             assert item.frame is not None
@@ -433,7 +435,7 @@ class CanvasScene(TiledScene):
 
     def runs_changed(self, firsts: list[str]) -> None:
         """After folding or unfolding runs: counts for the folded, own counts for the rest."""
-        self._map = None
+        self.map_changed()
         ready = self.model.analysis_if_ready()
         if ready is None:
             return
@@ -453,7 +455,7 @@ class CanvasScene(TiledScene):
                 errors.setdefault(d.node, []).append(d.message)
         items = frame.nodes.items() if ids is None else [(n, frame.nodes[n]) for n in ids if n in frame.nodes]
         if self._apply(list(items), infos, errors):
-            self._map = None
+            self.map_changed()
 
     @staticmethod
     def _apply(items: list[tuple[str, NodeItem]], infos: dict[str, Any], errors: dict[str, list[str]]) -> bool:

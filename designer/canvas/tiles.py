@@ -33,6 +33,9 @@ class TiledScene(QGraphicsScene):
         super().__init__(parent)
         self._tiles: dict[tuple[int, int], QGraphicsRectItem] = {}
         self._map: QPicture | None = None  # the zoomed-out drawing, see draw_map
+        # What a view fits to (CanvasView._graph_rect), kept until the map changes: a
+        # view that follows its size while a big file opens fits itself several times.
+        self.fit_rect: QRectF | None = None
 
     # ------------------------------------------------------------ tiles
 
@@ -99,7 +102,9 @@ class TiledScene(QGraphicsScene):
             painter.drawRects(selected)
 
     def map_changed(self) -> None:
+        """Anything moved, came, went or changed colour."""
         self._map = None
+        self.fit_rect = None
 
     def _record_map(self) -> QPicture:
         c = style.colors()

@@ -151,14 +151,19 @@ class CanvasView(QGraphicsView):
         # The wires too: one that wraps from the end of a band back to the start of the
         # next bulges past the nodes on both sides, and was cut at the view's edges.
         # The margin is for the nodes; a wire needs only to be whole.
+        # Top-level nodes and wires sit in tiles at the origin or in the scene itself, so
+        # their own bounds are scene bounds: asking for sceneBoundingRect() would make Qt
+        # work out 20,000 scene transforms as a big file opens (a tenth of opening it).
         scene = self.scene()
-        nodes, wires = QRectF(), QRectF()
-        for it in scene.nodes.values():
-            nodes = nodes.united(it.sceneBoundingRect())
-        for edge in scene.edges.values():
-            wires = wires.united(edge.sceneBoundingRect())
+        if scene.fit_rect is not None:
+            return QRectF(scene.fit_rect)
+        nodes = _union([it.rect().translated(it.pos()) for it in scene.nodes.values()])
+        wires = _union([edge.boundingRect() for edge in scene.edges.values()])
         nodes.adjust(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
-        return nodes.united(wires.adjusted(-WIRE_MARGIN, -WIRE_MARGIN, WIRE_MARGIN, WIRE_MARGIN)) if wires.isValid() else nodes
+        if wires.isValid():
+            nodes = nodes.united(wires.adjusted(-WIRE_MARGIN, -WIRE_MARGIN, WIRE_MARGIN, WIRE_MARGIN))
+        scene.fit_rect = QRectF(nodes)
+        return nodes
 
     def fit_all(self) -> None:
         """The whole graph in view, centred, at most at its real size (scale 1.0)."""
@@ -586,3 +591,12 @@ class CanvasView(QGraphicsView):
         if event.key() == _K.Key_Space and not event.isAutoRepeat():
             self._space = False
         super().keyReleaseEvent(event)
+
+
+def _union(rects: list[QRectF]) -> QRectF:
+    """The rectangle around ``rects`` (a null one for none), in one pass of arithmetic."""
+    if not rects:
+        return QRectF()
+    left = min(r.left() for r in rects)
+    top = min(r.top() for r in rects)
+    return QRectF(left, top, max(r.right() for r in rects) - left, max(r.bottom() for r in rects) - top)
