@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-from PySide6.QtCore import QLineF, QPointF, QRect, QRectF
+from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, QTimer
 from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QGraphicsScene
 
@@ -26,6 +26,9 @@ from graph_compiler.catalog import REGISTRY
 MARGIN = 1500.0  # free space around the graph, so there is room to add nodes
 
 
+OVERVIEW_DELAY_MS = 200  # the zoom has settled when no paint asked otherwise for this long
+
+
 class CanvasScene(TiledScene):
     """``build=False`` leaves the scene empty until ``ensure_built`` (the view calls it when
     first shown): a model with a hundred block tabs opens at the cost of the tab in view."""
@@ -43,7 +46,12 @@ class CanvasScene(TiledScene):
         self.grid = 20.0
         self._syncing = 0
         self._item_sig: dict[str, Any] = {}
-        self.overview = False
+        self.overview = False  # wires cached as pixmaps (see set_overview)
+        self._overview_wanted = False
+        self._overview_timer = QTimer(self)
+        self._overview_timer.setSingleShot(True)
+        self._overview_timer.setInterval(OVERVIEW_DELAY_MS)
+        self._overview_timer.timeout.connect(self._apply_overview)
         self.refreshed = 0  # items the last analysis refresh touched
         self.folding = Folding(self)
         model.documentReset.connect(self.rebuild)
@@ -301,7 +309,16 @@ class CanvasScene(TiledScene):
     def set_overview(self, on: bool) -> None:
         """Zoomed out, wires are straight lines a few pixels long: cache them as pixmaps
         so that panning a whole 10,000-node graph blits instead of calling paint() for
-        every wire. Zoomed in they stay uncached (long curves make big pixmaps)."""
+        every wire. Zoomed in they stay uncached (long curves make big pixmaps).
+        Switching 10,000 wires costs about 18 ms, so it waits until the zoom settles: a
+        wheel that crosses the threshold back and forth would pay it on every notch."""
+        if on == self._overview_wanted:
+            return
+        self._overview_wanted = on
+        self._overview_timer.start()
+
+    def _apply_overview(self) -> None:
+        on = self._overview_wanted
         if on == self.overview:
             return
         self.overview = on
