@@ -17,9 +17,10 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPix
 from PySide6.QtWidgets import QWidget
 
 from designer.canvas import style
+from designer.canvas.lazy import guess_height
+from designer.layout import NODE_W
 
 if TYPE_CHECKING:
-    from designer.canvas.node_item import NodeItem
     from designer.canvas.view import CanvasView
 
 SIZE = (200, 130)  # widget size in pixels, on a roomy canvas
@@ -128,7 +129,7 @@ class Minimap(QWidget):
             self._pixmap = None  # out of date; set_wanted measures and draws again
 
     def _on_analysis(self, *_args: object) -> None:
-        errors = frozenset(nid for nid, it in self.view.scene().nodes.items() if it.errors)
+        errors = frozenset(self.view.scene().error_ids())
         if errors != self._errors:  # only the red boxes can change
             self._errors = errors
             self.schedule()
@@ -152,16 +153,22 @@ class Minimap(QWidget):
             self.place()  # shown: showEvent draws
         self.update()
 
-    def _nodes(self) -> list[tuple[float, float, NodeItem]]:
+    def _nodes(self) -> list[tuple[float, float, float, float, str, bool]]:
+        """(x, y, width, height, category, broken) of every node, built or not."""
         scene = self.view.scene()
         net = self.view.model.doc.network(self.view.network)
         # Positions from the document (plain tuples): asking 10,000 items for pos() through
         # the Qt bindings costs more than all the drawing.
         found = []
+        unbuilt = scene.lazy.nodes
+        broken = scene.error_ids() if unbuilt else set()
         for node in net.nodes if net is not None else ():
             item = scene.nodes.get(node.id)
             if item is not None:
-                found.append((node.pos[0], node.pos[1], item))
+                found.append((node.pos[0], node.pos[1], item.width, item.height, item.category, bool(item.errors)))
+            elif node.id in unbuilt:
+                found.append((node.pos[0], node.pos[1], NODE_W, guess_height(node), scene.category(node.type),
+                              node.id in broken))
         return found
 
     def _measure(self) -> None:
@@ -170,19 +177,19 @@ class Minimap(QWidget):
         rect = QRectF()
         if found:
             rect = QRectF(min(f[0] for f in found), min(f[1] for f in found), 0, 0)
-            rect.setRight(max(f[0] + f[2].width for f in found))
-            rect.setBottom(max(f[1] + f[2].height for f in found))
+            rect.setRight(max(f[0] + f[2] for f in found))
+            rect.setBottom(max(f[1] + f[3] for f in found))
         self._set_extent(rect)
 
     def _boxes(self) -> list[tuple[float, float, float, float, str]]:
         boxes: list[tuple[float, float, float, float, str]] = []
         colours: dict[str, str] = {}
         error = style.colors().error
-        for x, y, item in self._nodes():
-            colour = colours.get(item.category)
+        for x, y, w, h, category, broken in self._nodes():
+            colour = colours.get(category)
             if colour is None:
-                colour = colours[item.category] = style.category_hex(item.category)
-            boxes.append((x, y, item.width, item.height, error if item.errors else colour))
+                colour = colours[category] = style.category_hex(category)
+            boxes.append((x, y, w, h, error if broken else colour))
         rect = QRectF()
         if boxes:
             rect = QRectF(min(b[0] for b in boxes), min(b[1] for b in boxes), 0, 0)

@@ -15,6 +15,7 @@ from designer.canvas import style
 from designer.canvas.text import fmt_count, shape_text
 from designer.canvas.edge_item import EdgeItem, EdgeKey
 from designer.canvas.folding import Folding, Frame, Path
+from designer.canvas.lazy import LAZY_MIN_NODES, LazyItems
 from designer.canvas.node_item import PORT_R, NodeItem
 from designer.canvas.routing import ROUTE_LIMIT
 from designer.canvas.tiles import TiledScene
@@ -54,6 +55,7 @@ class CanvasScene(TiledScene):
         self._overview_timer.timeout.connect(self._apply_overview)
         self.refreshed = 0  # items the last analysis refresh touched
         self.folding = Folding(self)
+        self.lazy = LazyItems(self)  # nodes and wires of a big network not built yet
         model.documentReset.connect(self.rebuild)
         model.nodesChanged.connect(self._on_nodes)
         model.edgesChanged.connect(self._on_edges)
@@ -96,6 +98,9 @@ class CanvasScene(TiledScene):
                     item.setPos(pos)
                 for e in item.edges:
                     e.adjust()
+
+    def category(self, type_name: str) -> str:
+        return self._meta(type_name)[0]
 
     def _meta(self, type_name: str) -> tuple[str, str]:
         spec = REGISTRY.get(type_name)
@@ -152,25 +157,23 @@ class CanvasScene(TiledScene):
             self._tiles.clear()
             self.nodes.clear()
             self.edges.clear()
+            self.lazy.clear()
             self._item_sig.clear()
             self.folding = Folding(self)  # a new document opens folded
             net = self.model.doc.network(self.network)
             if net is None:
                 return
-            for node in net.nodes:
-                if node.id not in self.nodes:
-                    self._create(node)
-            # Wires get their shape labels now, not in a second pass over every curve.
-            ready = self.model.analysis_if_ready()
-            info = ready.networks.get(self.network) if ready is not None else None
-            infos = info.nodes if info is not None else {}
-            for edge in net.edges:
-                src = infos.get(edge.src)
-                outs = src.outputs if src is not None else None
-                t = outs[edge.src_port] if outs and edge.src_port < len(outs) else None
-                self._add_edge(edge.key, shape_text(t) if t is not None else "")
-                if t is not None and edge.key in self.edges:
-                    self.edges[edge.key].set_type(t)  # the tooltip; the label is already right
+            if len(net.nodes) >= LAZY_MIN_NODES and "import" not in self.model.doc.meta:
+                for node in net.nodes:  # built as the view comes to them (lazy.py)
+                    if node.id not in self.lazy.nodes:
+                        self.lazy.add_node(node)
+                for edge in net.edges:
+                    self.lazy.add_edge(edge.key)
+            else:
+                for node in net.nodes:
+                    if node.id not in self.nodes:
+                        self._create(node)
+                self.wire_up([edge.key for edge in net.edges])
         finally:
             self._syncing -= 1
         self.setSceneRect(self._nodes_rect().adjusted(-MARGIN, -MARGIN, MARGIN, MARGIN))
@@ -183,14 +186,66 @@ class CanvasScene(TiledScene):
         # nodes costs a few ms instead of about 45.
         gc.freeze()
 
+    def wire_up(self, keys: list[EdgeKey]) -> None:
+        """Wires between built nodes, with their shape labels now rather than in a second
+        pass over every curve."""
+        ready = self.model.analysis_if_ready()
+        info = ready.networks.get(self.network) if ready is not None else None
+        infos = info.nodes if info is not None else {}
+        for key in keys:
+            src = infos.get(key[0])
+            outs = src.outputs if src is not None else None
+            t = outs[key[1]] if outs and key[1] < len(outs) else None
+            self._add_edge(key, shape_text(t) if t is not None else "")
+            if t is not None and key in self.edges:
+                self.edges[key].set_type(t)  # the tooltip; the label is already right
+
     def _nodes_rect(self) -> QRectF:
-        if not self.nodes:
+        if not self.nodes and not self.lazy.nodes:
             return QRectF(0, 0, NODE_W, 100)
-        xs = [it.pos().x() for it in self.nodes.values()]
-        ys = [it.pos().y() for it in self.nodes.values()]
-        hs = max(it.height for it in self.nodes.values())
-        ws = max(it.width for it in self.nodes.values())
-        return QRectF(min(xs), min(ys), max(xs) - min(xs) + ws, max(ys) - min(ys) + hs)
+        boxes = [QRectF(it.pos().x(), it.pos().y(), it.width, it.height) for it in self.nodes.values()]
+        boxes += [self.lazy.node_box(node) for node in self.lazy.nodes.values()]
+        left, top = min(b.left() for b in boxes), min(b.top() for b in boxes)
+        return QRectF(left, top, max(b.right() for b in boxes) - left, max(b.bottom() for b in boxes) - top)
+
+    # ------------------------------------------------------------ items made when needed
+
+    def item(self, nid: str) -> NodeItem | None:
+        """The item of node ``nid``, built now if the view has not come to it yet."""
+        item = self.nodes.get(nid)
+        if item is None and nid in self.lazy.nodes:
+            self.realize_ids({nid})
+            item = self.nodes.get(nid)
+        return item
+
+    def realize(self, rect: QRectF) -> None:
+        """Build the items that lie in (or whose wires cross) a scene rectangle."""
+        if self.lazy:
+            ids = self.lazy.due(rect)
+            if ids:
+                self.realize_ids(ids)
+
+    def ensure_all(self) -> None:
+        """Every item built: for commands that work on the whole network."""
+        if self.lazy:
+            self.realize_ids(set(self.lazy.nodes))
+
+    def realize_ids(self, ids: set[str]) -> None:
+        made = self.lazy.build(ids)
+        if made and self.model.analysis_if_ready() is not None:
+            self.apply_analysis(set(made))
+        gc.freeze()  # as rebuild: items live as long as the document
+
+    def error_ids(self) -> set[str]:
+        """Nodes with errors, built or not (the map and minimap mark them)."""
+        ready = self.model.analysis_if_ready()
+        if ready is None:
+            return {nid for nid, it in self.nodes.items() if it.errors}
+        return {d.node for d in ready.diagnostics
+                if d.network == self.network and d.node and d.severity == ERROR}
+
+    def map_extras(self) -> tuple[list[QLineF], list[tuple[str, QRectF]], list[QRectF]]:
+        return self.lazy.map_parts()
 
     def _grow(self, items: list[NodeItem]) -> None:
         if not items:
@@ -350,6 +405,13 @@ class CanvasScene(TiledScene):
                     if item is not None:
                         self._remove_node(nid)
                         self.map_changed()
+                    elif nid in self.lazy.nodes:
+                        self.lazy.drop_node(nid)
+                        self.map_changed()
+                    continue
+                if item is None and nid in self.lazy.nodes:
+                    self.lazy.refile(node)  # not built yet: filed again where it now is
+                    self.map_changed()
                     continue
                 if item is None:
                     item = self._create(node)
@@ -385,8 +447,13 @@ class CanvasScene(TiledScene):
         for key in [k for k in self.edges if k not in keys]:
             self._remove_edge(key)
             changed.update((key[0], key[2]))
-        for key in keys - self.edges.keys():
-            self._add_edge(key)
+        for key in [k for k in self.lazy.edges if k not in keys]:
+            self.lazy.drop_edge(key)
+        for key in keys - self.edges.keys() - self.lazy.edges:
+            if key[0] in self.lazy.nodes or key[2] in self.lazy.nodes:
+                self.lazy.add_edge(key)  # built with the node that is not yet
+            else:
+                self._add_edge(key)
             changed.update((key[0], key[2]))
         # A variadic node (Add, Concat) shows one spare input, so its ports follow its wires.
         nodes = self.model.index(network).nodes

@@ -101,6 +101,10 @@ class TiledScene(QGraphicsScene):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRects(selected)
 
+    def map_extras(self) -> tuple[list[QLineF], list[tuple[str, QRectF]], list[QRectF]]:
+        """What the map shows besides the items: (wires, (colour, box), broken boxes)."""
+        return [], [], []
+
     def map_changed(self) -> None:
         """Anything moved, came, went or changed colour."""
         self._map = None
@@ -125,6 +129,11 @@ class TiledScene(QGraphicsScene):
                 (frames.append((hexc, rect)) if it.frame is not None else boxes.setdefault(hexc, []).append(rect))
                 if it.errors:
                     broken.append(rect)
+        more_lines, more_boxes, more_broken = self.map_extras()
+        lines += more_lines
+        broken += more_broken
+        for hexc, rect in more_boxes:
+            boxes.setdefault(hexc, []).append(rect)
         p.setPen(Qt.PenStyle.NoPen)
         for hexc, rect in frames:  # frames first: their inner nodes go on top
             fill = style.qcolor(hexc)
