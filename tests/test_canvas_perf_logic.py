@@ -9,6 +9,8 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 import random
 
+import pytest
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PySide6.QtWidgets import QPlainTextEdit
@@ -271,3 +273,33 @@ def test_the_map_is_recorded_again_only_when_it_would_look_different(qtbot) -> N
     view.viewport().grab()
     model.move_nodes("Model", {"relu6": (0.0, 900.0)})
     assert scene._map is None
+
+
+def test_panning_far_out_blits_the_map_drawn_at_that_scale(qtbot) -> None:
+    model, view = make_view(qtbot, chain(60))
+    view.resize(800, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    view.resetTransform()
+    view.zoom_by(0.05)
+    view.center_on("linear31")
+    scene = view.scene()
+    before = view.viewport().grab().toImage()  # a first paint at this scale: the picture
+    assert scene._map is not None and scene._map_pixmap is None
+    view.viewport().grab()  # the same scale again: panning is likely, draw it into a pixmap
+    drawn = scene._map_pixmap
+    assert drawn is not None and drawn[0] == pytest.approx((0.05, 0.05))
+    bar = view.horizontalScrollBar()
+    bar.setValue(bar.value() + 30)
+    view.viewport().grab()
+    bar.setValue(bar.value() - 30)
+    after = view.viewport().grab().toImage()
+    assert scene._map_pixmap is drawn  # panned: the same pixmap, blitted
+    assert after == before  # and the canvas looks as the replayed picture did
+    view.zoom_by(1.2)
+    view.viewport().grab()
+    assert scene._map_pixmap is drawn  # a new scale (a zoom in progress): the picture again
+    view.viewport().grab()
+    assert scene._map_pixmap is not drawn and scene._map_pixmap[0] == pytest.approx((0.06, 0.06))  # settled
+    model.move_nodes("Model", {"relu6": (0.0, 900.0)})
+    assert scene._map_pixmap is None  # an edit redraws both

@@ -7,10 +7,11 @@
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from PySide6.QtCore import QLineF, QRectF, Qt
-from PySide6.QtGui import QPainter, QPen, QPicture
+from PySide6.QtGui import QPainter, QPen, QPicture, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsScene
 
 from designer.canvas import style
@@ -24,6 +25,7 @@ from designer.canvas.node_item import NodeItem
 TILE = 2000.0
 TILE_PAD = 800.0
 _CLIPS = QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape
+MAP_PIXELS = 8_000_000  # the largest map pixmap kept for panning (32 MB)
 
 
 
@@ -33,6 +35,8 @@ class TiledScene(QGraphicsScene):
         super().__init__(parent)
         self._tiles: dict[tuple[int, int], QGraphicsRectItem] = {}
         self._map: QPicture | None = None  # the zoomed-out drawing, see draw_map
+        self._map_pixmap: tuple[tuple[float, float], QPixmap] | None = None  # it, drawn at a scale
+        self._map_scale = (0.0, 0.0)  # the scale of the last map drawn
         # What a view fits to (CanvasView._graph_rect), kept until the map changes: a
         # view that follows its size while a big file opens fits itself several times.
         self.fit_rect: QRectF | None = None
@@ -90,7 +94,22 @@ class TiledScene(QGraphicsScene):
         10,000 items to paint themselves cost ten times a frame's budget."""
         if self._map is None:
             self._map = self._record_map()
-        painter.drawPicture(0, 0, self._map)
+            self._map_pixmap = None
+        t = painter.worldTransform()
+        scale = (t.m11(), t.m22())
+        if scale == self._map_scale and (self._map_pixmap is None or self._map_pixmap[0] != scale):
+            self._map_pixmap = self._render_map(painter, scale)
+        if self._map_pixmap is not None and self._map_pixmap[0] == scale:
+            # Panning at one scale: the map as drawn at this scale, blitted (replaying
+            # 20,000 boxes and lines cost a whole frame's budget).
+            corner = t.map(self.sceneRect().topLeft())
+            painter.save()
+            painter.resetTransform()
+            painter.drawPixmap(round(corner.x()), round(corner.y()), self._map_pixmap[1])
+            painter.restore()
+        else:  # zooming: a new scale each frame, the recorded picture replays at any
+            painter.drawPicture(0, 0, self._map)
+        self._map_scale = scale
         c = style.colors()
         selected = [it.mapRectToScene(QRectF(0, 0, it.width, it.height))
                     for it in self.selectedItems() if isinstance(it, NodeItem)]
@@ -101,6 +120,25 @@ class TiledScene(QGraphicsScene):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRects(selected)
 
+    def _render_map(self, painter: QPainter, scale: tuple[float, float]) -> tuple[tuple[float, float], QPixmap] | None:
+        """The map over the whole scene rect at ``scale``, when that makes a pixmap of at
+        most MAP_PIXELS."""
+        assert self._map is not None
+        rect = self.sceneRect()
+        ratio = painter.device().devicePixelRatioF()
+        w, h = math.ceil(rect.width() * scale[0] * ratio), math.ceil(rect.height() * scale[1] * ratio)
+        if w * h > MAP_PIXELS or w <= 0 or h <= 0:
+            return None
+        pix = QPixmap(w, h)
+        pix.setDevicePixelRatio(ratio)
+        pix.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pix)
+        p.scale(scale[0], scale[1])
+        p.translate(-rect.left(), -rect.top())
+        p.drawPicture(0, 0, self._map)
+        p.end()
+        return scale, pix
+
     def map_extras(self) -> tuple[list[QLineF], list[tuple[str, QRectF]], list[QRectF]]:
         """What the map shows besides the items: (wires, (colour, box), broken boxes)."""
         return [], [], []
@@ -108,6 +146,7 @@ class TiledScene(QGraphicsScene):
     def map_changed(self) -> None:
         """Anything moved, came, went or changed colour."""
         self._map = None
+        self._map_pixmap = None
         self.fit_rect = None
 
     def _record_map(self) -> QPicture:
