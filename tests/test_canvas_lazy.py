@@ -8,6 +8,8 @@ import os
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PySide6.QtCore import QRectF
 
 from designer.canvas import CanvasView
@@ -162,3 +164,16 @@ def test_edits_to_nodes_not_built_yet(view: CanvasView) -> None:
     model.analyze_now()
     paint(view)
     assert new not in scene.nodes and b in scene.nodes and (a, 0, b, 0) in scene.edges
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(-20000, 20000), st.floats(-20000, 20000), st.floats(-5000, 5000))
+def test_a_wire_box_before_its_item_is_the_curve_box(x1: float, x2: float, dy: float) -> None:
+    from PySide6.QtCore import QPointF
+
+    from designer.canvas.lazy import curve_span
+    from designer.canvas.routing import curve
+
+    box = curve(QPointF(x1, 0.0), QPointF(x2, dy)).boundingRect()
+    lo, hi = curve_span(x1, x2)
+    assert lo == pytest.approx(box.left(), abs=0.5) and hi == pytest.approx(box.right(), abs=0.5)

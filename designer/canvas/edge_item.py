@@ -47,10 +47,11 @@ def _overlaps(left: float, top: float, w: float, node: NodeItem) -> bool:
 
 class EdgeItem(QGraphicsPathItem):
     """A QGraphicsPathItem so its bounds are computed in C++ (see NodeItem). Its path is
-    the curve, the label's box, and the curve's box grown by half the hit band, so the
-    bounds hold the hit shape (a 10 px band around the wire, see shape()) without a pen:
-    with a pen Qt would derive the bounds from shape(), a Python stroke per wire (a
-    tenth of building a 10,000-node scene)."""
+    not the curve (self._path, painted by paint()) but the curve's box grown by half the
+    hit band, plus the label's box: so the bounds hold the hit shape (a 10 px band around
+    the wire, see shape()) without a pen (with one, Qt derives the bounds from shape(), a
+    Python stroke per wire, a tenth of building a 10,000-node scene), and without the
+    curve's control points, which lie far outside a wire that wraps back across a row."""
 
     def __init__(self, key: EdgeKey, src: NodeItem, dst: NodeItem, label: str = "",
                  obstacles: Obstacles | None = None) -> None:
@@ -113,8 +114,8 @@ class EdgeItem(QGraphicsPathItem):
         self._apply_bounds()
 
     def _apply_bounds(self) -> None:
-        bounds = QPainterPath(self._path)
-        bounds.addRect(self._path.controlPointRect().adjusted(-_HIT_HALF, -_HIT_HALF, _HIT_HALF, _HIT_HALF))
+        bounds = QPainterPath()
+        bounds.addRect(self._path.boundingRect().adjusted(-_HIT_HALF, -_HIT_HALF, _HIT_HALF, _HIT_HALF))
         self._label_rect = QRectF()
         if self.label:
             if self._routed:

@@ -15,6 +15,7 @@ before.
 """
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QLineF, QRectF
@@ -46,6 +47,21 @@ def cells(rect: QRectF) -> list[Cell]:
 
 
 _heights: dict[str, float] = {}
+
+
+def curve_span(x1: float, x2: float) -> tuple[float, float]:
+    """How far a wire's curve (routing.curve, from x1 to x2) reaches left and right: a
+    cubic's extremes, where its derivative is zero (its control points reach further)."""
+    dx = max(LEAD, abs(x2 - x1) * 0.5)
+    p0, p1, p2, p3 = x1, x1 + dx, x2 - dx, x2
+    a, b, c = (p1 - p0) - 2 * (p2 - p1) + (p3 - p2), 2 * ((p2 - p1) - (p1 - p0)), p1 - p0
+    ts = [-c / b] if a == 0 and b != 0 else []
+    if a != 0 and b * b - 4 * a * c >= 0:
+        root = math.sqrt(b * b - 4 * a * c)
+        ts = [(-b + root) / (2 * a), (-b - root) / (2 * a)]
+    xs = [x1, x2] + [(1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * p1 + 3 * (1 - t) * t * t * p2 + t ** 3 * p3
+                     for t in ts if 0 < t < 1]
+    return min(xs), max(xs)
 
 
 def guess_height(node: Node) -> float:
@@ -126,8 +142,7 @@ class LazyItems:
         a, b = self._port(key[0], True, key[1]), self._port(key[2], False, key[3])
         if a is None or b is None:
             return None
-        dx = max(LEAD, abs(b[0] - a[0]) * 0.5)
-        left, right = min(a[0], b[0] - dx), max(b[0], a[0] + dx)
+        left, right = curve_span(a[0], b[0])
         top, bottom = min(a[1], b[1]), max(a[1], b[1])
         return QRectF(left, top - 10, right - left, bottom - top + 20)
 
@@ -164,9 +179,9 @@ class LazyItems:
                 continue
             ax, ay = a[0] + NODE_W, a[1] + port_y(key[1])
             bx, by = b[0], b[1] + port_y(key[3])
-            dx = max(LEAD, abs(bx - ax) * 0.5)
-            wl.append(min(ax, bx - dx))
-            wr.append(max(bx, ax + dx))
+            lo, hi = curve_span(ax, bx)
+            wl.append(lo)
+            wr.append(hi)
             wt.append(min(ay, by) - 10)
             wb.append(max(ay, by) + 10)
         wires = QRectF()

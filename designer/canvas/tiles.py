@@ -26,6 +26,9 @@ TILE = 2000.0
 TILE_PAD = 800.0
 _CLIPS = QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape
 MAP_PIXELS = 8_000_000  # the largest map pixmap kept for panning (32 MB)
+# The map is drawn into a pixmap once the view pans at one scale, or paints in place this
+# often: an edit repaints once or twice, and would pay for the pixmap for nothing.
+MAP_REPLAYS = 3
 
 
 
@@ -37,6 +40,8 @@ class TiledScene(QGraphicsScene):
         self._map: QPicture | None = None  # the zoomed-out drawing, see draw_map
         self._map_pixmap: tuple[tuple[float, float], QPixmap] | None = None  # it, drawn at a scale
         self._map_scale = (0.0, 0.0)  # the scale of the last map drawn
+        self._map_offset = (0.0, 0.0)
+        self._map_replays = 0  # paints of this map at this scale so far
         # What a view fits to (CanvasView._graph_rect), kept until the map changes: a
         # view that follows its size while a big file opens fits itself several times.
         self.fit_rect: QRectF | None = None
@@ -95,9 +100,14 @@ class TiledScene(QGraphicsScene):
         if self._map is None:
             self._map = self._record_map()
             self._map_pixmap = None
+            self._map_replays = 0
         t = painter.worldTransform()
-        scale = (t.m11(), t.m22())
-        if scale == self._map_scale and (self._map_pixmap is None or self._map_pixmap[0] != scale):
+        scale, offset = (t.m11(), t.m22()), (t.dx(), t.dy())
+        if scale != self._map_scale:
+            self._map_replays = 0
+        elif offset != self._map_offset:
+            self._map_replays = MAP_REPLAYS  # panning at this scale: worth a pixmap now
+        if self._map_replays >= MAP_REPLAYS and (self._map_pixmap is None or self._map_pixmap[0] != scale):
             self._map_pixmap = self._render_map(painter, scale)
         if self._map_pixmap is not None and self._map_pixmap[0] == scale:
             # Panning at one scale: the map as drawn at this scale, blitted (replaying
@@ -107,9 +117,10 @@ class TiledScene(QGraphicsScene):
             painter.resetTransform()
             painter.drawPixmap(round(corner.x()), round(corner.y()), self._map_pixmap[1])
             painter.restore()
-        else:  # zooming: a new scale each frame, the recorded picture replays at any
+        else:  # zooming (a new scale each frame) or just edited: the picture replays
             painter.drawPicture(0, 0, self._map)
-        self._map_scale = scale
+            self._map_replays += 1
+        self._map_scale, self._map_offset = scale, offset
         c = style.colors()
         selected = [it.mapRectToScene(QRectF(0, 0, it.width, it.height))
                     for it in self.selectedItems() if isinstance(it, NodeItem)]
