@@ -177,3 +177,10 @@ def test_a_wire_box_before_its_item_is_the_curve_box(x1: float, x2: float, dy: f
     box = curve(QPointF(x1, 0.0), QPointF(x2, dy)).boundingRect()
     lo, hi = curve_span(x1, x2)
     assert lo == pytest.approx(box.left(), abs=0.5) and hi == pytest.approx(box.right(), abs=0.5)
+
+
+def test_wires_of_a_big_network_are_not_routed_while_it_is_built_bit_by_bit(view: CanvasView) -> None:
+    scene = view.scene()
+    paint(view)
+    assert 0 < len(scene.nodes) < 400  # as few items as a small graph, whose wires route
+    assert scene.route_obstacles(visible(view), (scene.nodes["input1"], scene.nodes["n1"])) == []

@@ -114,7 +114,7 @@ class CanvasScene(TiledScene):
         """Rects of the nodes in ``area`` (wires route around them), for graphs small enough
         to route. A wire's own two nodes count by their bodies alone, inside the ports: a
         wire that wraps back to the next band must not cross the node it goes into."""
-        if len(self.nodes) > ROUTE_LIMIT:
+        if len(self.nodes) + len(self.lazy.nodes) > ROUTE_LIMIT:
             return []
         out = []
         for item in self.nodes.values():
@@ -129,7 +129,7 @@ class CanvasScene(TiledScene):
 
     def _reroute_near(self, items: list[NodeItem]) -> None:
         """Wires that pass where moved or new nodes now are take a new route."""
-        if not items or len(self.nodes) > ROUTE_LIMIT:
+        if not items or len(self.nodes) + len(self.lazy.nodes) > ROUTE_LIMIT:
             return
         rects = [it.sceneBoundingRect() for it in items]
         for edge in self.edges.values():
