@@ -2,7 +2,7 @@
 
 - Tiles: items live in square tiles that clip to their bounds, so painting skips a whole
   tile outside the view instead of testing each of its items.
-- The map: far out, the view replays one recorded picture of boxes and lines instead of
+- The map: far out, the view draws one map of boxes and lines, gathered once, instead of
   asking every item to paint (see CanvasView.paintEvent).
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from PySide6.QtCore import QLineF, QRectF, Qt
-from PySide6.QtGui import QPainter, QPen, QPicture, QPixmap
+from PySide6.QtGui import QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsScene
 
 from designer.canvas import style
@@ -37,7 +37,7 @@ class TiledScene(QGraphicsScene):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._tiles: dict[tuple[int, int], QGraphicsRectItem] = {}
-        self._map: QPicture | None = None  # the zoomed-out drawing, see draw_map
+        self._map: MapDrawing | None = None  # the zoomed-out drawing, see draw_map
         self._map_pixmap: tuple[tuple[float, float], QPixmap] | None = None  # it, drawn at a scale
         self._map_scale = (0.0, 0.0)  # the scale of the last map drawn
         self._map_offset = (0.0, 0.0)
@@ -94,8 +94,8 @@ class TiledScene(QGraphicsScene):
     # ------------------------------------------------------------ map (zoomed far out)
 
     def draw_map(self, painter: QPainter) -> None:
-        """The whole graph as a map: coloured boxes and straight wires, recorded once as a
-        QPicture and replayed per frame. Far out, nodes show no text anyway, and asking
+        """The whole graph as a map: coloured boxes and straight wires, gathered once and
+        drawn per frame. Far out, nodes show no text anyway, and asking
         10,000 items to paint themselves cost ten times a frame's budget."""
         if self._map is None:
             self._map = self._record_map()
@@ -117,8 +117,8 @@ class TiledScene(QGraphicsScene):
             painter.resetTransform()
             painter.drawPixmap(round(corner.x()), round(corner.y()), self._map_pixmap[1])
             painter.restore()
-        else:  # zooming (a new scale each frame) or just edited: the picture replays
-            painter.drawPicture(0, 0, self._map)
+        else:  # zooming (a new scale each frame) or just edited: drawn afresh
+            self._map.draw(painter)
             self._map_replays += 1
         self._map_scale, self._map_offset = scale, offset
         c = style.colors()
@@ -146,7 +146,7 @@ class TiledScene(QGraphicsScene):
         p = QPainter(pix)
         p.scale(scale[0], scale[1])
         p.translate(-rect.left(), -rect.top())
-        p.drawPicture(0, 0, self._map)
+        self._map.draw(p)
         p.end()
         return scale, pix
 
@@ -160,10 +160,7 @@ class TiledScene(QGraphicsScene):
         self._map_pixmap = None
         self.fit_rect = None
 
-    def _record_map(self) -> QPicture:
-        c = style.colors()
-        picture = QPicture()
-        p = QPainter(picture)
+    def _record_map(self) -> MapDrawing:
         lines: list[QLineF] = []
         boxes: dict[str, list[QRectF]] = {}
         frames: list[tuple[str, QRectF]] = []
@@ -184,8 +181,22 @@ class TiledScene(QGraphicsScene):
         broken += more_broken
         for hexc, rect in more_boxes:
             boxes.setdefault(hexc, []).append(rect)
+        return MapDrawing(frames, lines, boxes, broken)
+
+
+class MapDrawing:
+    """The far-out map as lists of boxes and lines, drawn with one call per colour. Not a
+    QPicture: replaying 10,000 recorded boxes took three times drawing them directly."""
+
+    def __init__(self, frames: list[tuple[str, QRectF]], lines: list[QLineF], boxes: dict[str, list[QRectF]],
+                 broken: list[QRectF]) -> None:
+        self.frames, self.lines, self.boxes, self.broken = frames, lines, boxes, broken
+
+    def draw(self, p: QPainter) -> None:
+        c = style.colors()
+        p.save()
         p.setPen(Qt.PenStyle.NoPen)
-        for hexc, rect in frames:  # frames first: their inner nodes go on top
+        for hexc, rect in self.frames:  # frames first: their inner nodes go on top
             fill = style.qcolor(hexc)
             fill.setAlpha(40)
             p.setBrush(fill)
@@ -193,16 +204,15 @@ class TiledScene(QGraphicsScene):
         pen = QPen(style.qcolor(c.wire), 1.0)
         pen.setCosmetic(True)
         p.setPen(pen)
-        p.drawLines(lines)
+        p.drawLines(self.lines)
         p.setPen(Qt.PenStyle.NoPen)
-        for hexc, rects in boxes.items():
+        for hexc, rects in self.boxes.items():
             p.setBrush(style.qcolor(hexc))
             p.drawRects(rects)
-        if broken:
+        if self.broken:
             pen = QPen(style.qcolor(c.error), 2.5)
             pen.setCosmetic(True)
             p.setPen(pen)
             p.setBrush(Qt.BrushStyle.NoBrush)
-            p.drawRects(broken)
-        p.end()
-        return picture
+            p.drawRects(self.broken)
+        p.restore()
