@@ -3,7 +3,7 @@
 Building a node's item and its wires costs about 0.12 ms in Python; a big flat network
 would spend more than a second on items nobody looks at yet. A network of at least
 LAZY_MIN_NODES nodes therefore starts with no items: its nodes and wires are filed by
-the 2,000-unit cell where they lie (a wire in every cell its curve's box crosses), and
+the 500-unit cell where they lie (a wire in every cell its curve's box crosses), and
 the view builds the cells it is about to paint (CanvasView.paintEvent). Anything asking
 for a node by id gets its item built on the spot (CanvasScene.item); the few commands
 that need every item (select all, auto-layout, expand a block, compare) build the rest
@@ -23,7 +23,6 @@ from PySide6.QtCore import QLineF, QRectF
 from designer.canvas import style
 from designer.canvas.node_item import HIT_R
 from designer.canvas.routing import LEAD
-from designer.canvas.tiles import TILE
 from designer.layout import NODE_W, node_height, port_y
 from graph_compiler.catalog import REGISTRY
 from graph_compiler.document import Node
@@ -33,6 +32,9 @@ if TYPE_CHECKING:
     from designer.canvas.scene import CanvasScene
 
 LAZY_MIN_NODES = 3000
+# Small cells: panning builds a thin strip at a time (a few ms), not a 2,000-unit column
+# of a hundred nodes or more in one frame.
+CELL = 500.0
 
 REACH = 600.0  # a node or label reaches this far beyond its cell's corner at most
 
@@ -41,8 +43,8 @@ Cell = tuple[int, int]
 
 def cells(rect: QRectF) -> list[Cell]:
     """The cells a scene rectangle touches."""
-    x0, x1 = int(rect.left() // TILE), int(rect.right() // TILE)
-    y0, y1 = int(rect.top() // TILE), int(rect.bottom() // TILE)
+    x0, x1 = int(rect.left() // CELL), int(rect.right() // CELL)
+    y0, y1 = int(rect.top() // CELL), int(rect.bottom() // CELL)
     return [(x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
 
 
@@ -194,7 +196,7 @@ class LazyItems:
     def add_node(self, node: Node) -> None:
         self.drop_node(node.id)
         x, y = self.position(node)
-        cell = (int(x // TILE), int(y // TILE))
+        cell = (int(x // CELL), int(y // CELL))
         self.nodes[node.id] = node
         self._cell_of[node.id] = cell
         self._node_cells.setdefault(cell, set()).add(node.id)
