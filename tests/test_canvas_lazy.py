@@ -184,3 +184,17 @@ def test_wires_of_a_big_network_are_not_routed_while_it_is_built_bit_by_bit(view
     paint(view)
     assert 0 < len(scene.nodes) < 400  # as few items as a small graph, whose wires route
     assert scene.route_obstacles(visible(view), (scene.nodes["input1"], scene.nodes["n1"])) == []
+
+
+def test_a_node_moved_before_it_is_built_shows_where_it_went(view: CanvasView) -> None:
+    scene, model = view.scene(), view.model
+    paint(view)
+    far = f"n{N - 50}"
+    assert far not in scene.nodes
+    model.move_nodes("Model", {far: (-3000.0, -2000.0)})  # beyond the graph's top-left corner
+    assert far in scene.lazy.nodes and view._graph_rect().left() < -3000.0
+    view.centerOn(-2900.0, -1960.0)
+    paint(view)
+    assert far in scene.nodes and (scene.nodes[far].pos().x(), scene.nodes[far].pos().y()) == (-3000.0, -2000.0)
+    wires = [k for k in scene.edges if far in (k[0], k[2])]
+    assert len(wires) == 2  # both its wires, built with it: they cross the view to reach it
