@@ -303,3 +303,33 @@ def test_panning_far_out_blits_the_map_drawn_at_that_scale(qtbot) -> None:
     assert scene._map_pixmap is not drawn and scene._map_pixmap[0] == pytest.approx((0.06, 0.06))
     model.move_nodes("Model", {"relu6": (0.0, 900.0)})
     assert scene._map_pixmap is None  # an edit redraws both
+
+
+def test_wires_switch_cache_mode_at_once_then_wait_while_a_zoom_goes_back_and_forth(qtbot) -> None:
+    import time
+
+    from designer.canvas.edge_item import EdgeItem
+    from designer.canvas.scene import OVERVIEW_DELAY_MS
+
+    model, view = make_view(qtbot, chain(30))
+    view.show()
+    qtbot.waitExposed(view)
+    scene = view.scene()
+    view.resetTransform()
+    view.viewport().grab()
+
+    def settled() -> bool:
+        return not scene._overview_timer.isActive() and \
+            time.monotonic() - scene._overview_at > OVERVIEW_DELAY_MS / 1000
+
+    qtbot.waitUntil(settled)  # the fit as it opened was far out: that switch is over
+    assert not scene.overview
+    view.zoom_by(0.3)
+    view.viewport().grab()  # the first crossing: at once
+    edge = next(iter(scene.edges.values()))
+    assert scene.overview and edge.cacheMode() == EdgeItem.CacheMode.DeviceCoordinateCache
+    view.zoom_by(2.0)
+    view.viewport().grab()  # back within the delay: waits for the zoom to settle
+    assert scene.overview
+    qtbot.waitUntil(lambda: not scene.overview)
+    assert edge.cacheMode() == EdgeItem.CacheMode.NoCache

@@ -4,6 +4,7 @@ analysis results refresh the existing items' text and badges without recreating 
 from __future__ import annotations
 
 import gc
+import time
 from typing import Any
 
 from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, QTimer
@@ -49,6 +50,7 @@ class CanvasScene(TiledScene):
         self._item_sig: dict[str, Any] = {}
         self.overview = False  # wires cached as pixmaps (see set_overview)
         self._overview_wanted = False
+        self._overview_at = 0.0  # when the wanted mode last changed (time.monotonic)
         self._overview_timer = QTimer(self)
         self._overview_timer.setSingleShot(True)
         self._overview_timer.setInterval(OVERVIEW_DELAY_MS)
@@ -365,12 +367,18 @@ class CanvasScene(TiledScene):
         """Zoomed out, wires are straight lines a few pixels long: cache them as pixmaps
         so that panning a whole 10,000-node graph blits instead of calling paint() for
         every wire. Zoomed in they stay uncached (long curves make big pixmaps).
-        Switching 10,000 wires costs about 18 ms, so it waits until the zoom settles: a
-        wheel that crosses the threshold back and forth would pay it on every notch."""
+        Switching 10,000 wires costs about 18 ms: the first crossing of the threshold
+        switches at once, further ones within OVERVIEW_DELAY_MS wait until the zoom
+        settles (a wheel going back and forth would pay it on every notch)."""
         if on == self._overview_wanted:
             return
         self._overview_wanted = on
-        self._overview_timer.start()
+        now = time.monotonic()
+        if self._overview_timer.isActive() or now - self._overview_at < OVERVIEW_DELAY_MS / 1000:
+            self._overview_timer.start()
+        else:
+            self._apply_overview()
+        self._overview_at = now
 
     def _apply_overview(self) -> None:
         on = self._overview_wanted
