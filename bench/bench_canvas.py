@@ -67,8 +67,8 @@ def chain_doc(n: int) -> Document:
 
 def blocked_doc(n: int, per_block: int = 100) -> Document:
     """About ``n`` nodes as an imported model would come: a main network of block nodes,
-    each block a chain of ``per_block`` Linear/ReLU nodes (distinct blocks, as an importer
-    makes one per module), with ``meta.import.blocks`` naming them."""
+    each block a chain of ``per_block`` Linear/ReLU nodes (distinct blocks, as an importer makes
+    for modules that differ in structure), with ``meta.import.blocks`` naming them."""
     n_blocks = max(1, n // per_block)
     nets: list[Network] = []
     main_nodes = [Node("input1", "Input", {"shape": [32]}, (0.0, 0.0))]

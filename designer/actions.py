@@ -138,6 +138,8 @@ COMMANDS: tuple[Command, ...] = (
             tip="Add a network (usable as a block)"),
     Command("rename_network", "&Rename Network…", "Network", (), tip="Rename the current network"),
     Command("remove_network", "Re&move Network", "Network", (), tip="Remove the current network"),
+    Command("block_params", "Block &Parameters…", "Network", (),
+            tip="Declare the current network's block parameters, like a module's constructor arguments"),
     Command("group", "&Group into Block", "Network", ("Ctrl+G",), "block", "canvas",
             "Turn the selected nodes into a block network used as one node"),
     Command("ungroup", "&Ungroup", "Network", ("Ctrl+Shift+G",), None, "canvas",

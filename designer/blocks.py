@@ -12,7 +12,7 @@ import re
 from designer.ops import IdAllocator, NetIndex
 from graph_compiler.analysis import Analysis
 from graph_compiler.catalog import REGISTRY
-from graph_compiler.document import Document, Edge, Network, Node, Tie
+from graph_compiler.document import Document, Edge, Network, Node, Tie, make_ref, param_ref
 
 IO_TYPES = ("Input", "Output")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_ \-]{0,63}$")
@@ -95,17 +95,22 @@ def group(doc: Document, net: Network, ids: list[str], name: str,
             oid = alloc.new("Output")
             inner.append(Node(oid, "Output", {}, (max(xs) + 260.0, min(ys) + 130.0 * k)))
             inner_edges.append(Edge(e.src, oid, e.src_port, 0))
+    # Block parameters of the host that the chosen nodes refer to become the new block's,
+    # passed on by its node: {"param": "width"} keeps meaning the host's width.
+    used = [r for n in inner for v in n.params.values() for r in [param_ref(v)] if r is not None]
+    passed = {r: net.params[r] for r in dict.fromkeys(used) if r in net.params}
     block = Network(name, inner, inner_edges,
-                    ties=[copy.deepcopy(t) for t in net.ties if t.node in sel])
+                    ties=[copy.deepcopy(t) for t in net.ties if t.node in sel], params=passed)
 
     host_alloc = IdAllocator(n.id for n in net.nodes if n.id not in sel)
     bid = host_alloc.new(name)
     host_nodes = [n for n in net.nodes if n.id not in sel]
-    host_nodes.append(Node(bid, name, {}, (min(xs), sum(ys) / len(ys))))
+    host_nodes.append(Node(bid, name, {r: make_ref(r) for r in passed}, (min(xs), sum(ys) / len(ys))))
     host_edges = [e for e in net.edges if e.src not in sel and e.dst not in sel]
     host_edges += [Edge(e.src, bid, e.src_port, in_ports[(e.src, e.src_port)]) for e in incoming]
     host_edges += [Edge(bid, e.dst, out_ports[(e.src, e.src_port)], e.dst_port) for e in outgoing]
-    host = Network(net.name, host_nodes, host_edges, net.extra, [t for t in net.ties if t.node not in sel])
+    host = Network(net.name, host_nodes, host_edges, net.extra, [t for t in net.ties if t.node not in sel],
+                   net.params)
     nets = [host if n is net else n for n in doc.networks]
     nets.append(block)
     return nets, bid
@@ -133,9 +138,14 @@ def ungroup(doc: Document, net: Network, node_id: str) -> tuple[list[Network], l
     else:
         cx = cy = 0.0
     new_nodes = []
+    values = {**block.params, **{k: v for k, v in node.params.items() if k in block.params}}
     for n in body:
         c = copy.deepcopy(n)
         c.id = rename[n.id]
+        # This use's values replace the block's parameters (a value that is itself a
+        # reference to the host's parameter stays one).
+        c.params = {k: copy.deepcopy(values[r]) if (r := param_ref(v)) in values else v
+                    for k, v in c.params.items()}
         c.pos = (n.pos[0] - cx + node.pos[0], n.pos[1] - cy + node.pos[1])
         new_nodes.append(c)
 
@@ -166,7 +176,7 @@ def ungroup(doc: Document, net: Network, node_id: str) -> tuple[list[Network], l
                 for t in block.ties if t.node in rename and t.to_node in rename]
     host = Network(net.name, [n for n in net.nodes if n.id != node_id] + new_nodes,
                    [e for e in net.edges if node_id not in (e.src, e.dst)] + new_edges, net.extra,
-                   [*net.ties, *new_ties])
+                   [*net.ties, *new_ties], net.params)
     still_used = any(n.type == block.name for other in doc.networks if other is not net
                      for n in other.nodes) or any(n.type == block.name for n in host.nodes)
     nets = [host if n is net else n for n in doc.networks

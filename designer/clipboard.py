@@ -1,8 +1,8 @@
 """Copy / paste as JSON text, so a selection pastes between windows and into a text editor.
 
 The clipboard holds {"format": "netwright-selection", "nodes": [...], "edges": [...],
-"blocks": [...]}: the nodes, the wires between them, and the definitions of any blocks they
-use (so a block pastes into a file that lacks it). A whole Netwright file pastes too (its
+"ties": [...], "blocks": [...]}: the nodes, the wires and tied weights between them, and the
+definitions of any blocks they use (so a block pastes into a file that lacks it). A whole Netwright file pastes too (its
 main network). Parsing reuses the file loader, so clipboard text is checked exactly as
 strictly as a file is.
 """
@@ -20,10 +20,12 @@ from graph_compiler.document import (
     Edge,
     Network,
     Node,
+    Tie,
     edge_to_dict,
     from_dict,
     network_to_dict,
     node_to_dict,
+    tie_to_dict,
 )
 from graph_compiler.errors import DocumentError
 
@@ -55,6 +57,9 @@ def copy_json(doc: Document, net: Network, ids: list[str]) -> str:
         "format": CLIP_FORMAT, "version": VERSION, "network": net.name,
         "nodes": [node_to_dict(n) for n in nodes], "edges": [edge_to_dict(e) for e in edges],
     }
+    ties = [t for t in net.ties if t.node in chosen and t.to_node in chosen]
+    if ties:  # a tie with one end outside the selection has nothing to share with
+        data["ties"] = [tie_to_dict(t) for t in ties]
     blocks = [b for b in used_blocks(doc, nodes) if b.name != net.name]
     if blocks:
         data["blocks"] = [network_to_dict(b) for b in blocks]
@@ -65,8 +70,8 @@ def _reject(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
-def parse_clipboard(text: str) -> tuple[list[Node], list[Edge], list[Network]]:
-    """(nodes, edges, block networks) from clipboard text; DocumentError for anything else."""
+def parse_clipboard(text: str) -> tuple[list[Node], list[Edge], list[Tie], list[Network]]:
+    """(nodes, edges, ties, block networks) from clipboard text; DocumentError for anything else."""
     if not isinstance(text, str) or not text.strip():
         raise DocumentError("the clipboard is empty")
     if len(text) > MAX_CLIP_CHARS:
@@ -86,9 +91,11 @@ def parse_clipboard(text: str) -> tuple[list[Node], list[Edge], list[Network]]:
             blocks = raw.get("blocks", [])
             if not isinstance(blocks, list):
                 raise DocumentError("'blocks' must be a list")
-            wrapped = {"format": FORMAT, "version": VERSION,
-                       "networks": [{"name": "clipboard", "nodes": raw.get("nodes", []),
-                                     "edges": raw.get("edges", [])}, *blocks]}
+            clip: dict[str, Any] = {"name": "clipboard", "nodes": raw.get("nodes", []),
+                                    "edges": raw.get("edges", [])}
+            if "ties" in raw:
+                clip["ties"] = raw["ties"]
+            wrapped = {"format": FORMAT, "version": VERSION, "networks": [clip, *blocks]}
             doc = from_dict(wrapped)
         else:
             raise DocumentError("the clipboard does not hold Netwright nodes "
@@ -97,7 +104,7 @@ def parse_clipboard(text: str) -> tuple[list[Node], list[Edge], list[Network]]:
         raise DocumentError("the clipboard text is nested too deeply") from None
     except DocumentError as exc:
         raise DocumentError(f"cannot paste: {exc}") from None
-    nodes, edges = doc.networks[0].nodes, doc.networks[0].edges
+    nodes, edges, ties = doc.networks[0].nodes, doc.networks[0].edges, doc.networks[0].ties
     seen: set[str] = set()
     for n in nodes:
         if n.id in seen:
@@ -107,15 +114,19 @@ def parse_clipboard(text: str) -> tuple[list[Node], list[Edge], list[Network]]:
         if e.src not in seen or e.dst not in seen:
             raise DocumentError(f"cannot paste: wire {e.src} -> {e.dst} refers to a node "
                                 "that is not in the clipboard")
-    return nodes, edges, doc.networks[1:]
+    for t in ties:
+        if t.node not in seen or t.to_node not in seen:
+            raise DocumentError(f"cannot paste: tie {t.node}.{t.param} -> {t.to_node}.{t.to_param} refers "
+                                "to a node that is not in the clipboard")
+    return nodes, edges, ties, doc.networks[1:]
 
 
 def prepare_paste(doc: Document, net: Network, taken: set[str], text: str,
                   offset: tuple[float, float], at: tuple[float, float] | None
-                  ) -> tuple[list[Node], list[Edge], list[Network]]:
-    """(new nodes with fresh ids, their edges, block networks the document lacks).
+                  ) -> tuple[list[Node], list[Edge], list[Tie], list[Network]]:
+    """(new nodes with fresh ids, their edges and ties, block networks the document lacks).
     ``at`` puts the pasted group's top-left corner there instead of offsetting it."""
-    nodes, edges, block_nets = parse_clipboard(text)
+    nodes, edges, ties, block_nets = parse_clipboard(text)
     if not nodes:
         raise DocumentError("the clipboard holds no nodes")
     known = set(doc.network_names()) | {b.name for b in block_nets}
@@ -131,5 +142,6 @@ def prepare_paste(doc: Document, net: Network, taken: set[str], text: str,
     new_nodes = [Node(rename[n.id], n.type, n.params, (n.pos[0] + offset[0], n.pos[1] + offset[1]),
                       n.label, n.extra) for n in nodes]
     new_edges = [Edge(rename[e.src], rename[e.dst], e.src_port, e.dst_port, e.extra) for e in edges]
+    new_ties = [Tie(rename[t.node], t.param, rename[t.to_node], t.to_param, dict(t.extra)) for t in ties]
     missing = [b for b in block_nets if doc.network(b.name) is None and b.name not in REGISTRY]
-    return new_nodes, new_edges, missing
+    return new_nodes, new_edges, new_ties, missing

@@ -31,26 +31,31 @@ class ModelCommand(QUndoCommand):
 
 
 class AddItemsCommand(ModelCommand):
-    """Adds nodes and edges (add node, paste, duplicate, connect); undo removes exactly them."""
+    """Adds nodes, edges and ties among them (add node, paste, duplicate, connect); undo
+    removes exactly them."""
 
     def __init__(self, model: DocumentModel, network: str, nodes: list[Node], edges: list[Edge],
-                 text: str) -> None:
+                 text: str, ties: list[Tie] | None = None) -> None:
         super().__init__(model, network, text)
         self.nodes = nodes
         self.edges = edges
+        self.ties = ties or []
 
     def redo(self) -> None:
         net = self.net()
         net.nodes.extend(self.nodes)
         net.edges.extend(self.edges)
+        net.ties.extend(self.ties)
         self.model.notify_changed(self.network, [n.id for n in self.nodes], bool(self.edges), structure=True)
 
     def undo(self) -> None:
         net = self.net()
         drop_n = {id(n) for n in self.nodes}
         drop_e = {id(e) for e in self.edges}
+        drop_t = {id(t) for t in self.ties}
         net.nodes[:] = [n for n in net.nodes if id(n) not in drop_n]
         net.edges[:] = [e for e in net.edges if id(e) not in drop_e]
+        net.ties[:] = [t for t in net.ties if id(t) not in drop_t]
         self.model.notify_changed(self.network, [n.id for n in self.nodes], bool(self.edges), structure=True)
 
 

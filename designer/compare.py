@@ -20,10 +20,15 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QFileDialog, QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from designer.canvas import style
-from designer.layout import HEADER_H, NODE_W, node_height
+from graph_compiler.layout import HEADER_H, NODE_W, node_height
 from graph_compiler.analysis import Analysis, Analyzer
-from graph_compiler.diff import DocumentDiff, NetworkDiff, change_phrases, diff_documents, fmt_count
-from graph_compiler.document import Document, Network, load
+from graph_compiler.diff import (
+    DocumentDiff,
+    NetworkDiff,
+    diff_documents,
+)
+from graph_compiler.diff_text import change_phrases, default_phrase, fmt_count, tie_phrase
+from graph_compiler.document import Document, Network, load, param_ref
 from graph_compiler.errors import NetwrightError
 
 if TYPE_CHECKING:
@@ -183,8 +188,13 @@ class Comparison(QObject):
             sides = " and ".join("the compared file" if s == "a" else "the document"
                                  for s in d.params.invalid)
             params = f"params unknown: {sides} {'are' if len(d.params.invalid) > 1 else 'is'} invalid"
+        declared = [x.name for x in d.networks
+                    if x.params_added or x.params_removed or x.params_changed or x.params_renamed]
+        ties = sum(len(x.ties_added) + len(x.ties_removed) for x in d.networks)
+        extra = "".join([f"; block parameters of {', '.join(declared)} changed" if declared else "",
+                         f"; {ties} tie{'s' * (ties != 1)} added or removed" if ties else ""])
         text = (f"Compared with {name}: no differences" if d.identical else
-                f"Compared with {name}: {n} node{'s' * (n != 1)} differ; {params}")
+                f"Compared with {name}: {n} node{'s' * (n != 1)} differ{extra}; {params}")
         self.w.statusBar().showMessage(text)
 
     def state(self, network: str, node_id: str) -> str | None:
@@ -217,6 +227,20 @@ class Comparison(QObject):
             states[r.dst] = "changed" if states.get(r.dst) != "added" else "added"
             tips.setdefault(r.dst, []).append(
                 f"input {r.dst_port} now from {r.src[0]} (was {r.old_src[0]})")
+        for k, what in [*((k, "added") for k in nd.ties_added), *((k, "removed") for k in nd.ties_removed)]:
+            ends = (k[0], k[2]) if what == "added" else (nd.matched.get(k[0]), nd.matched.get(k[2]))
+            for end in ends:
+                if end is not None:
+                    states.setdefault(end, "changed")
+                    tips.setdefault(end, []).append(f"{tie_phrase(k, '→')} {what}")
+        if net is not None and nd.params_changed:
+            # The nodes that take a default that changed: their values changed with it.
+            for n in net.nodes:
+                for value in n.params.values():
+                    ref = param_ref(value)
+                    if ref is not None and ref in nd.params_changed:
+                        states.setdefault(n.id, "affected")
+                        tips.setdefault(n.id, []).append(default_phrase(ref, *nd.params_changed[ref], "→"))
         for nid, (old_shape, new_shape) in nd.shapes.items():
             states.setdefault(nid, "affected")
             tips.setdefault(nid, []).append(f"output {old_shape or '?'} → {new_shape or '?'}")

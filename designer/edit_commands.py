@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QInputDialog
+
+from designer.block_params_dialog import BlockParamsDialog
 
 if TYPE_CHECKING:
     from designer.canvas.view import CanvasView
@@ -86,6 +88,16 @@ class EditCommands:
         name, ok = QInputDialog.getText(self.w, "Rename network", f"New name for {net}:", text=net)
         if ok and name.strip() and name.strip() != net:
             self.model.rename_network(net, name.strip())
+
+    def block_params(self) -> BlockParamsDialog | None:
+        """Opens the current network's Block Parameters dialog (window-modal; OK applies it)."""
+        net = self.w.current_network()
+        if net is None or self.model.doc.network(net) is None:
+            return None
+        dialog = BlockParamsDialog(self.model, net, self.w)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def remove_network(self) -> None:
         net = self.w.current_network()

@@ -7,7 +7,6 @@ swaps documents after the new one parsed and analysed).
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +17,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from designer.files import RecoveryRecord, find_recoverable, load_recovery
-from designer.import_job import FX_IMPORT, ImportRunner
+from designer.import_job import ImportRunner
 from graph_compiler.atomic import atomic_write
 from graph_compiler.errors import NetwrightError
 
@@ -213,11 +212,6 @@ class FileActions:
         window stays usable; a busy bar shows in the status bar). The result opens as a
         new, unsaved document when it arrives; a failure is shown in a dialog naming it.
         Returns whether an import was started."""
-        if importlib.util.find_spec("graph_compiler.interop") is None or \
-                importlib.util.find_spec(FX_IMPORT) is None:
-            self.prompts.info("Import from PyTorch",
-                              "Importing PyTorch modules is not available in this build.")
-            return False
         if self.importer.is_running():
             self.prompts.info("Import from PyTorch", "An import is already running; wait for it to finish.")
             return False
@@ -254,12 +248,7 @@ class FileActions:
         if not self.maybe_save():
             self.w.statusBar().showMessage(f"Import of {spec} discarded", 4000)
             return
-        self.model.load_document(doc, None)
-        # The importer's grid puts nodes 40 px apart; lay them out as Auto-layout would.
-        # Part of the import, not an edit: nothing to undo (the document stays unsaved).
-        for name in self.model.doc.network_names():
-            self.model.auto_layout(name)
-        self.model.undo_stack.clear()
+        self.model.load_document(doc, None)  # laid out by the importer as Auto-layout would
         self.w.show_editor()
         self.w.statusBar().showMessage(f"Imported {spec}", 4000)
 

@@ -8,7 +8,6 @@ the window stays usable. The worker never touches a widget or the document.
 """
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +15,6 @@ from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar
 
-FX_IMPORT = "graph_compiler.interop.fx_import"
 Shape = tuple[int, ...] | list[tuple[int, ...]]
 
 
@@ -38,8 +36,9 @@ def run_import(spec: str, shape: Shape) -> Any:
     """What the worker runs (tests may call it directly). The app opens imports with their
     structure: each repeated sub-module class becomes block networks (like --blocks), and
     inputs are token ids when the model embeds them (float ones do not run)."""
-    module = importlib.import_module(FX_IMPORT)
-    return module.import_module(spec, shape, dtype="auto", blocks=True)
+    from graph_compiler.interop.fx_import import import_module  # torch: loaded on first use
+
+    return import_module(spec, shape, dtype="auto", blocks=True)
 
 
 class ImportRunner(QObject):

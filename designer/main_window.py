@@ -53,7 +53,7 @@ ON_DEMAND_DOCKS = frozenset({"training"})
 # Actions that act on an open design: greyed out on the start page.
 CANVAS_ACTIONS = ("save", "save_as", "fit", "zoom_in", "zoom_out", "auto_layout", "export_python",
                   "cut", "copy", "paste", "duplicate", "delete", "select_all", "rename", "quick_add",
-                  "add_network", "rename_network", "remove_network", "group", "ungroup", "compare",
+                  "add_network", "rename_network", "remove_network", "block_params", "group", "ungroup", "compare",
                   "expand", "fold", "fold_repeats")
 
 

@@ -26,7 +26,7 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
     ("&View", ("fit", "zoom_in", "zoom_out", "minimap", "snap", "auto_layout", None, "expand", "fold",
                "fold_repeats", None, "theme_light",
                "theme_dark", None, "@panels", "reset_layout")),
-    ("&Network", ("add_network", "rename_network", "remove_network", None, "group", "ungroup")),
+    ("&Network", ("add_network", "rename_network", "remove_network", "block_params", None, "group", "ungroup")),
     ("&Train", ("run", "pause", "resume", "stop", None, "evaluate", "save_weights", None, "training_dashboard")),
     ("&Help", ("shortcuts", "about")),
 )
@@ -74,7 +74,8 @@ def handlers(w: MainWindow) -> dict[str, Callable[[], object]]:
         "minimap": lambda: ed.set_minimap(w.acts.minimap.isChecked()),
         "theme_light": lambda: w.set_theme("light"), "theme_dark": lambda: w.set_theme("dark"),
         "add_network": ed.add_network, "rename_network": ed.rename_network,
-        "remove_network": ed.remove_network, "shortcuts": w.show_shortcuts, "about": w.about,
+        "remove_network": ed.remove_network, "block_params": ed.block_params,
+        "shortcuts": w.show_shortcuts, "about": w.about,
         "compare": w.compare_with, "clear_comparison": w.clear_comparison,
         "reset_layout": w.reset_layout,
     })

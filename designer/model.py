@@ -17,7 +17,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QUndoStack
 
-from designer import blocks, clipboard, layout
+from designer import block_params, blocks, clipboard
+from graph_compiler import layout
 from designer.commands import (
     AddItemsCommand,
     EdgeKey,
@@ -345,12 +346,12 @@ class DocumentModel(FileOps, QObject):
         if net is None:
             return []
         try:
-            new_nodes, new_edges, missing = clipboard.prepare_paste(
+            new_nodes, new_edges, new_ties, missing = clipboard.prepare_paste(
                 self.doc, net, set(self.index(network).nodes), text, offset, at)
         except DocumentError as exc:
             self._refuse(str(exc))
             return []
-        add = AddItemsCommand(self, network, new_nodes, new_edges, command_text)
+        add = AddItemsCommand(self, network, new_nodes, new_edges, command_text, new_ties)
         if missing:
             swap = SwapNetworksCommand(self, [*self.doc.networks, *missing], "add blocks")
             self.undo_stack.push(MacroCommand([swap, add], command_text))
@@ -440,6 +441,30 @@ class DocumentModel(FileOps, QObject):
             self._refuse(f"cannot rename {old}: {problem}")
             return False
         self.undo_stack.push(RenameNetworkCommand(self, old, new))
+        return True
+
+    def set_block_params(self, network: str, params: dict[str, Any],
+                         renames: dict[str, str] | None = None) -> bool:
+        """Declare ``network``'s block parameters (name -> default), renaming ``renames``
+        (old -> new: references inside and the values its block nodes pass follow);
+        one undo step. A bad name or default, or removing a parameter a node still uses,
+        is refused with a message naming it."""
+        net = self._net(network)
+        if net is None:
+            return False
+        try:
+            params = _jsonable(params)
+        except (TypeError, ValueError) as exc:
+            self._refuse(f"block parameters of {network}: {exc}")
+            return False
+        renames = {k: v for k, v in (renames or {}).items() if k != v}
+        if list(params.items()) == list(net.params.items()) and not renames:
+            return True
+        nets, problem = block_params.apply(self.doc, net, params, renames)
+        if problem:
+            self._refuse(f"block parameters of {network}: {problem}")
+            return False
+        self.undo_stack.push(SwapNetworksCommand(self, nets, f"Block parameters of {network}"))
         return True
 
     def remove_network(self, name: str) -> None:

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 from graph_compiler.analysis import Analysis, Analyzer, BlockSpec, NetworkInfo, network_order
 from graph_compiler.catalog import REGISTRY, fmt_shape
+from graph_compiler.catalog.spec import CodeRef, py
 from graph_compiler.catalog.support import SUPPORT
-from graph_compiler.document import Document, Network, Node
+from graph_compiler.document import Document, Network, Node, param_ref
 from graph_compiler.errors import GraphError
 from graph_compiler.naming import (
     BUILTINS,
@@ -62,12 +63,14 @@ def generate(doc: Document, analysis: Analysis | None = None) -> Generated:
     order, _ = network_order(doc)
     top = Namespace(GLOBALS | BUILTINS)
     class_names = {net.name: top.create(class_name(net.name)) for net in order}
+    arg_names = {net.name: block_arguments(net) for net in order if net.params}
     used_support: set[str] = set()
     attrs: dict[str, dict[str, str]] = {}
     classes: list[str] = []
     source_name = doc_text(doc.display_name)
     for net in order:
-        emitter = _NetworkEmitter(net, analysis.networks[net.name], class_names)
+        emitter = _NetworkEmitter(net, analysis.networks[net.name], class_names, arg_names,
+                                  imported="import" in doc.meta)
         classes.append(emitter.class_text(source_name))
         attrs[net.name] = emitter.attrs
         used_support |= emitter.support
@@ -98,16 +101,37 @@ def _note(node_id: str, label: str, shapes: str) -> str:
     return f"{text}: {shapes}"
 
 
+def block_arguments(net: Network) -> dict[str, str]:
+    """A parameterised block's constructor arguments: parameter name -> safe identifier."""
+    ns = Namespace(GLOBALS | BUILTINS | {"self", "super"})
+    return {name: ns.create(identifier(name, "arg")) for name in net.params}
+
+
+def _annotation(default: object) -> str:
+    if isinstance(default, list):
+        return "tuple[int, ...]" if all(isinstance(v, int) and not isinstance(v, bool) for v in default) else "tuple"
+    if default is None:
+        return "object"
+    return type(default).__name__ if isinstance(default, (bool, int, float, str)) else "object"
+
+
 class _NetworkEmitter:
     """One network -> one nn.Module class."""
 
-    def __init__(self, net: Network, info: NetworkInfo, class_names: dict[str, str]) -> None:
+    def __init__(self, net: Network, info: NetworkInfo, class_names: dict[str, str],
+                 arg_names: dict[str, dict[str, str]] | None = None, imported: bool = False) -> None:
         self.net, self.info, self.class_names = net, info, class_names
+        self.arg_names = arg_names or {}
+        self._args = self.arg_names.get(net.name, {})  # this class's own constructor arguments
+        self._stored: dict[str, str] = {}  # argument -> the attribute forward() reads it from
+        self.imported = imported  # node ids are the model's module paths, whatever their spelling
         self.attrs: dict[str, str] = {}
         self.support: set[str] = set()
         self._attr_ns = Namespace(MODULE_ATTRS | {"self"})
         self._local_ns = Namespace(GLOBALS | BUILTINS | set(class_names.values()))
         self._init: list[str] = []
+        self._keep: list[str] = []  # __init__ lines keeping arguments forward() reads
+        self._nodes = net.node_map()
         self._fwd: list[str] = []
         self._tree = ModuleTree()
         self._mods: dict[str, str] = {}  # node id -> its module's expression in forward
@@ -218,8 +242,17 @@ class _NetworkEmitter:
             call = f"{mod}({', '.join(v or 'None' for v in ins)})"
             lines = [f"{_unpack(outs)} = {call}"]
         else:
+            params = self._code_params(nid, info.params, forward=True)
             self.support.update(spec.support_for(info.params))
-            lines = spec.forward_lines(mod, ins, outs, info.params)
+            try:
+                lines = spec.forward_lines(mod, ins, outs, params)
+            except (TypeError, ValueError, KeyError, AttributeError) as exc:
+                raise self._ref_error(nid, type_name, exc) from None
+            text = "\n".join(lines)
+            for name, attr in self._stored.items():
+                keep = f"self.{attr} = {self._args[name]}"
+                if f"self.{attr}" in text and keep not in self._keep:
+                    self._keep.append(keep)
         shapes = ", ".join(fmt_shape(t.shape) for t in (info.outputs or []))
         note = _note(nid, label, shapes)
         laid = [layout(line, _BODY) for line in lines]
@@ -238,12 +271,15 @@ class _NetworkEmitter:
             if node.type in ("Input", "Output"):
                 continue
             spec = REGISTRY.get(node.type)
-            ctor = (f"{self.class_names[node.type]}()" if spec is None
-                    else spec.constructor(self.info.nodes[nid].params))
+            params = self._code_params(nid, self.info.nodes[nid].params, forward=False)
+            try:
+                ctor = self._block_ctor(node.type, params) if spec is None else spec.constructor(params)
+            except (TypeError, ValueError, KeyError, AttributeError) as exc:
+                raise self._ref_error(nid, node.type, exc) from None
             if ctor is None:
                 continue
             ctors[nid] = ctor
-            path = module_path(nid)
+            path = module_path(nid, self.imported)
             if path is not None and self._tree.add(path, ctor):
                 paths[nid] = path
         for root in self._tree.roots():
@@ -264,6 +300,42 @@ class _NetworkEmitter:
                 for line in self._tree.init_lines(path[0]):
                     self._init += layout(line, _BODY)
 
+    def _signature(self) -> list[str]:
+        return [f"{arg}: {_annotation(self.net.params[name])} = {py(self.net.params[name])}"
+                for name, arg in self._args.items()]
+
+    def _block_ctor(self, block: str, params: dict[str, object]) -> str:
+        names = self.arg_names.get(block, {})
+        args = ", ".join(f"{names[k]}={py(v)}" for k, v in params.items() if k in names)
+        return f"{self.class_names[block]}({args})"
+
+    def _code_params(self, nid: str, resolved: dict[str, object], forward: bool) -> dict[str, object]:
+        """The values code is written from: the block's own resolved values, with a
+        block parameter reference written as the argument's name (in forward(), as the
+        attribute __init__ keeps it in)."""
+        node = self._nodes.get(nid)
+        if node is None or not self._args:
+            return resolved
+        out = dict(resolved)
+        for key, raw in node.params.items():
+            name = param_ref(raw)
+            if name is None or name not in self._args:
+                continue
+            arg = self._args[name]
+            if forward:
+                if name not in self._stored:
+                    self._stored[name] = self._attr_ns.create(arg)
+                out[key] = CodeRef(f"self.{self._stored[name]}")
+            else:
+                out[key] = CodeRef(arg)
+        return out
+
+    def _ref_error(self, nid: str, type_name: str, exc: Exception) -> GraphError:
+        refs = [k for k, v in self._nodes[nid].params.items() if param_ref(v) is not None]
+        return GraphError(f"cannot generate code: {self.net.name}/{nid}: {type_name}'s code computes with "
+                          f"{', '.join(refs) or 'its parameters'}, so it cannot be a block parameter "
+                          f"({type(exc).__name__}); give it a value in the block")
+
     def _class_source(self, args: list[str], returns: list[str], source: str) -> str:
         cls = self.class_names[self.net.name]
         ret_type = "torch.Tensor" if len(returns) == 1 else "tuple[torch.Tensor, ...]"
@@ -274,11 +346,13 @@ class _NetworkEmitter:
                                  f"output {outs}", _BODY)
         out = [
             f"class {cls}(nn.Module):",
-            f'    """Network {doc_text(self.net.name)} from {source}: {self.info.total_params:,} parameters."""',
+            f'    """Network {doc_text(self.net.name)} from {source}: {self.info.total_params:,} parameters'
+            f'{" with its defaults" if self._args else ""}."""',
             "",
-            "    def __init__(self) -> None:",
+            *def_lines("__init__", ["self", *self._signature()], "None", 4),
             "        super().__init__()",
             *self._init,
+            *(line for kept in self._keep for line in layout(kept, _BODY)),
             "",
             *def_lines("forward", params, ret_type, 4),
             *self._fwd,

@@ -6,7 +6,10 @@ to each other, or failing that the same neighbour types), so a renamed node is r
 renamed rather than as one removal and one addition. Positions (layout) do not count.
 
 Each matched node reports its type, label and parameter changes (parameters compared with
-the catalog defaults filled in, so writing a default out is not a change); the analysis of
+the catalog defaults, or a block's declared defaults, filled in, so writing a default out
+is not a change); a network also reports its block parameters (declared, dropped, renamed
+(graph_compiler/diff_renames.py) or with another default) and its ties (shared weights)
+added or removed; the analysis of
 both sides adds the output shapes, parameter counts and FLOPs that change in consequence,
 on edited nodes and downstream of them. Wires are compared through the node matching: an
 input port fed from somewhere else is "rewired", the rest are added or removed.
@@ -21,12 +24,17 @@ from typing import Any
 from graph_compiler.analysis import Analysis, Analyzer
 from graph_compiler.catalog import get_spec
 from graph_compiler.catalog.spec import REQUIRED, fmt_shape
+from graph_compiler.diff_renames import fold_renames
 from graph_compiler.document import Document, Network, Node
 
 FORMAT = "netwright-diff"
-VERSION = 2  # 2: totals of an invalid side are null, with "invalid" and "reason"
+# 2: totals of an invalid side are null, with "invalid" and "reason"
+# 3: per network, "block_params" (added, removed, changed defaults) and "ties" (added, removed)
+VERSION = 3
 Port = tuple[str, int]  # (node id, port index)
 WireKey = tuple[str, int, str, int]  # (src, src_port, dst, dst_port)
+TieKey = tuple[str, str, str, str]  # (node, param, to_node, to_param)
+Declared = dict[str, dict[str, Any]]  # network name -> its block parameters (name -> default)
 
 
 @dataclass
@@ -132,15 +140,25 @@ class NetworkDiff:
     params: Delta = field(default_factory=lambda: Delta(0, 0))
     flops: Delta = field(default_factory=lambda: Delta(0, 0))
     matched: dict[str, str] = field(default_factory=dict)  # A id -> B id
+    params_added: dict[str, Any] = field(default_factory=dict)  # block parameter -> B's default
+    params_removed: dict[str, Any] = field(default_factory=dict)  # -> A's default
+    params_changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # -> (A's, B's) default
+    params_renamed: dict[str, str] = field(default_factory=dict)  # A's name -> B's name
+    ties_added: list[TieKey] = field(default_factory=list)  # B ids
+    ties_removed: list[TieKey] = field(default_factory=list)  # A ids
 
     @property
     def differs(self) -> bool:
         return bool(self.added or self.removed or self.changed or self.wires_added
-                    or self.wires_removed or self.rewired)
+                    or self.wires_removed or self.rewired or self.params_added or self.params_removed
+                    or self.params_changed or self.params_renamed or self.ties_added or self.ties_removed)
 
     def to_dict(self, a_name: str = "A", b_name: str = "B") -> dict[str, Any]:
         def wire(k: WireKey) -> dict[str, Any]:
             return {"src": k[0], "src_port": k[1], "dst": k[2], "dst_port": k[3]}
+
+        def tie(k: TieKey) -> dict[str, Any]:
+            return {"node": k[0], "param": k[1], "to_node": k[2], "to_param": k[3]}
 
         return {
             "name": self.name, "status": self.status,
@@ -154,6 +172,13 @@ class NetworkDiff:
                 "removed": [wire(k) for k in self.wires_removed],
                 "rewired": [r.to_dict() for r in self.rewired],
             },
+            "block_params": {
+                "added": dict(self.params_added),
+                "removed": dict(self.params_removed),
+                "changed": {k: [a, b] for k, (a, b) in self.params_changed.items()},
+                "renamed": dict(self.params_renamed),
+            },
+            "ties": {"added": [tie(k) for k in self.ties_added], "removed": [tie(k) for k in self.ties_removed]},
             "shapes": [{"id": i, "old": a, "new": b} for i, (a, b) in self.shapes.items()],
             "counts": [{"id": i, "old": a, "new": b} for i, (a, b) in self.counts.items()],
             "params": self.params.to_dict(a_name, b_name),
@@ -191,14 +216,47 @@ class DocumentDiff:
 # ---------------------------------------------------------------- matching
 
 
-def _with_defaults(node: Node) -> dict[str, Any]:
-    """Params with the catalog's defaults filled in; a block (no spec) as written."""
+def _with_defaults(node: Node, declared: Declared | None = None) -> dict[str, Any]:
+    """Params with the catalog's defaults filled in; a block node's with its network's
+    declared defaults (``declared``), so a value written out at its default is no change."""
     spec = get_spec(node.type)
     out = dict(node.params)
     if spec is not None:
         for p in spec.params:
             if p.name not in out and p.default is not REQUIRED:
                 out[p.name] = p.default
+    elif declared is not None:
+        for name, default in declared.get(node.type, {}).items():
+            out.setdefault(name, default)
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as values: 1 and True differ; 2 and 2.0, [3, 3] and (3, 3) do not."""
+    return bool(_tagged(a) == _tagged(b))
+
+
+def _tagged(v: Any) -> Any:
+    if isinstance(v, bool):
+        return ("bool", v)
+    if isinstance(v, (list, tuple)):
+        return tuple(_tagged(x) for x in v)
+    if isinstance(v, dict):
+        return ("dict", tuple(sorted((str(k), _tagged(x)) for k, x in v.items())))
+    return v
+
+
+def _declared(doc: Document, other: Document) -> Declared:
+    """``doc``'s block parameter defaults, of the parameters ``other`` declares too: a
+    block node's value left at such a default is compared as that default. A parameter
+    declared on one side only is compared as written (its declaration's own change is
+    reported once, on its network, not on every use)."""
+    out: Declared = {}
+    for net in doc.networks:
+        theirs = other.network(net.name)
+        common = {k: v for k, v in net.params.items() if theirs is not None and k in theirs.params}
+        if common:
+            out[net.name] = common
     return out
 
 
@@ -209,13 +267,14 @@ def _norm(v: Any) -> Any:
     return v
 
 
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, tuple):
-        return [_jsonable(x) for x in v]
+def jsonable(v: Any) -> Any:
+    if isinstance(v, (tuple, list)):
+        return [jsonable(x) for x in v]
     return v
 
 
-def match_nodes(a: Network, b: Network) -> dict[str, str]:
+def match_nodes(a: Network, b: Network, declared_a: Declared | None = None,
+                declared_b: Declared | None = None) -> dict[str, str]:
     """A id -> B id: by id, then by structure for the nodes left over (renames)."""
     b_ids = {n.id for n in b.nodes}
     mapping = {n.id: n.id for n in a.nodes if n.id in b_ids}
@@ -227,8 +286,8 @@ def match_nodes(a: Network, b: Network) -> dict[str, str]:
     b_nbrs = _neighbours(b)
     a_types = {n.id: n.type for n in a.nodes}
     b_types = {n.id: n.type for n in b.nodes}
-    a_params = {n.id: _norm(_with_defaults(n)) for n in left_a}
-    b_params = {n.id: _norm(_with_defaults(n)) for n in left_b}
+    a_params = {n.id: _norm(_with_defaults(n, declared_a)) for n in left_a}
+    b_params = {n.id: _norm(_with_defaults(n, declared_b)) for n in left_b}
     while True:  # each round's matches can anchor the next round's
         best: list[tuple[int, int, int, str, str]] = []
         for i, na in enumerate(left_a):
@@ -300,8 +359,11 @@ def _totals(an_a: Analysis | None, an_b: Analysis | None, a_name: str | None,
             Delta(fa, fb, ea, eb, network, a_name or network))
 
 
-def diff_networks(a: Network, b: Network, an_a: Analysis, an_b: Analysis) -> NetworkDiff:
-    mapping = match_nodes(a, b)
+def diff_networks(a: Network, b: Network, an_a: Analysis, an_b: Analysis,
+                  declared_a: Declared | None = None, declared_b: Declared | None = None) -> NetworkDiff:
+    """``declared_a`` / ``declared_b``: each side's block parameters by network, so a block
+    node's values compare with its block's defaults filled in."""
+    mapping = match_nodes(a, b, declared_a, declared_b)
     back = {v: k for k, v in mapping.items()}
     a_map = a.node_map()
     nd = NetworkDiff(b.name, "unchanged", matched=dict(mapping))
@@ -322,11 +384,11 @@ def diff_networks(a: Network, b: Network, an_a: Analysis, an_b: Analysis) -> Net
             change.type = (na.type, n.type)
         if (na.label or "") != (n.label or ""):
             change.label = (na.label or "", n.label or "")
-        pa, pb = _with_defaults(na), _with_defaults(n)
+        pa, pb = _with_defaults(na, declared_a), _with_defaults(n, declared_b)
         for key in sorted(set(pa) | set(pb)):
             va, vb = pa.get(key), pb.get(key)
-            if _norm(va) != _norm(vb):
-                change.params[key] = (_jsonable(va), _jsonable(vb))
+            if not _same(va, vb):
+                change.params[key] = (jsonable(va), jsonable(vb))
         if change.type or change.label or change.params or change.renamed:
             nd.changed.append(change)
         sa, sb = _stats(an_a, a.name, old_id), _stats(an_b, b.name, n.id)
@@ -351,6 +413,15 @@ def diff_networks(a: Network, b: Network, an_a: Analysis, an_b: Analysis) -> Net
                       if k not in a_keys and (k[2], k[3]) not in rewired_ports]
     nd.wires_removed = [a_keys[k] for k in a_keys
                         if k not in b_keys and (k[2], k[3]) not in rewired_ports]
+    nd.params_added = {k: v for k, v in b.params.items() if k not in a.params}
+    nd.params_removed = {k: v for k, v in a.params.items() if k not in b.params}
+    nd.params_changed = {k: (a.params[k], v) for k, v in b.params.items()
+                         if k in a.params and not _same(a.params[k], v)}
+    a_ties = {(mapping.get(t.node, t.node), t.param, mapping.get(t.to_node, t.to_node), t.to_param):
+              (t.node, t.param, t.to_node, t.to_param) for t in a.ties}
+    b_ties = [(t.node, t.param, t.to_node, t.to_param) for t in b.ties]
+    nd.ties_added = [k for k in b_ties if k not in a_ties]
+    nd.ties_removed = [old for k, old in a_ties.items() if k not in set(b_ties)]
     nd.params, nd.flops = _totals(an_a, an_b, a.name, b.name, b.name)
     nd.status = "changed" if nd.differs else "unchanged"
     return nd
@@ -361,6 +432,7 @@ def diff_documents(a: Document, b: Document, an_a: Analysis | None = None,
     """Everything that differs from ``a`` (old) to ``b`` (new)."""
     an_a = an_a if an_a is not None else Analyzer().analyze(a)
     an_b = an_b if an_b is not None else Analyzer().analyze(b)
+    declared_a, declared_b = _declared(a, b), _declared(b, a)
     nets: list[NetworkDiff] = []
     for nb in b.networks:
         na = a.network(nb.name)
@@ -368,130 +440,25 @@ def diff_documents(a: Document, b: Document, an_a: Analysis | None = None,
             nd = NetworkDiff(nb.name, "added")
             nd.added = {n.id: _stats(an_b, nb.name, n.id) for n in nb.nodes}
             nd.types = {n.id: n.type for n in nb.nodes}
+            nd.params_added = dict(nb.params)
+            nd.ties_added = [(t.node, t.param, t.to_node, t.to_param) for t in nb.ties]
             nd.params, nd.flops = _totals(None, an_b, None, nb.name, nb.name)
             nets.append(nd)
         else:
-            nets.append(diff_networks(na, nb, an_a, an_b))
+            nets.append(diff_networks(na, nb, an_a, an_b, declared_a, declared_b))
     for na in a.networks:
         if b.network(na.name) is None:
             nd = NetworkDiff(na.name, "removed")
             nd.removed = {n.id: _stats(an_a, na.name, n.id) for n in na.nodes}
             nd.types = {n.id: n.type for n in na.nodes}
+            nd.params_removed = dict(na.params)
+            nd.ties_removed = [(t.node, t.param, t.to_node, t.to_param) for t in na.ties]
             nd.params, nd.flops = _totals(an_a, None, na.name, None, na.name)
             nets.append(nd)
     ta, tb = a.training or {}, b.training or {}
     training = {k: (ta.get(k), tb.get(k)) for k in sorted(set(ta) | set(tb)) if ta.get(k) != tb.get(k)}
+    fold_renames(nets, a, b)
     main_a = a.networks[0].name if a.networks else None
     main_b = b.networks[0].name if b.networks else None
     params, flops = _totals(an_a, an_b, main_a, main_b, main_b or main_a or "")
     return DocumentDiff(a.display_name, b.display_name, nets, training, params, flops)
-
-
-# ---------------------------------------------------------------- text
-
-
-def _human(n: int) -> str:
-    sign = "-" if n < 0 else ""
-    n = abs(n)
-    for unit, div in (("G", 10**9), ("M", 10**6), ("k", 10**3)):
-        if n >= div:
-            return f"{sign}{n / div:.2f}{unit}"
-    return f"{sign}{n}"
-
-
-def _signed(n: int | None, human: bool = False) -> str:
-    if n is None:
-        return "unknown"
-    text = _human(n) if human else f"{n:,}"
-    return text if n < 0 else f"+{text}"
-
-
-def fmt_count(n: int | None, human: bool = False) -> str:
-    """A total or count as printed; None (could not be inferred) is '?'."""
-    if n is None:
-        return "?"
-    return _human(n) if human else f"{n:,}"
-
-
-def _totals_line(params: Delta, flops: Delta, a_name: str, b_name: str, signed_only: bool) -> str:
-    p_delta, f_delta = _signed(params.delta), _signed(flops.delta, True)
-    if signed_only:
-        text = f"params {p_delta}, FLOPs {f_delta}"
-    else:
-        text = (f"params {fmt_count(params.a)} -> {fmt_count(params.b)} ({p_delta}), "
-                f"FLOPs {fmt_count(flops.a, True)} -> {fmt_count(flops.b, True)} ({f_delta})")
-    reason = params.reason(a_name, b_name)
-    return text if reason is None else f"{text}: {reason}"
-
-
-def change_phrases(c: NodeChange, arrow: str = "->") -> list[str]:
-    """What changed on a node, as short phrases ("type Linear -> Conv2d", "lr 0.1 -> 0.2"):
-    the text report's and the app's overlay tooltips'."""
-    what = []
-    if c.renamed:
-        what.append(f"renamed from {c.old_id}")
-    if c.type:
-        what.append(f"type {c.type[0]} {arrow} {c.type[1]}")
-    if c.label:
-        what.append(f"label {_value(c.label[0])} {arrow} {_value(c.label[1])}")
-    what += [f"{k} {_value(a)} {arrow} {_value(b)}" for k, (a, b) in c.params.items()]
-    return what
-
-
-def _value(v: Any) -> str:
-    return "(unset)" if v is None else (str(v) if not isinstance(v, str) else repr(v))
-
-
-def _show(text: str) -> str:
-    """A name as printed: control characters (a newline, a terminal escape) escaped, so a
-    hostile id cannot forge lines of the report or drive the terminal."""
-    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
-
-
-def format_text(d: DocumentDiff) -> str:
-    """The human-readable report `netwright diff` prints."""
-    lines = [f"--- {d.a}", f"+++ {d.b}"]
-    if d.identical:
-        lines.append("No differences (layout aside).")
-        return "\n".join(_show(line) for line in lines)
-    for n in d.networks:
-        if n.status == "unchanged":
-            lines += ["", f"Network {n.name}: unchanged"]
-            continue
-        if n.status in ("added", "removed"):
-            where = "only in " + (d.b if n.status == "added" else d.a)
-            count = len(n.added) + len(n.removed)
-            lines += ["", f"Network {n.name}: {n.status} ({where}, {count} nodes)"]
-        else:
-            lines += ["", f"Network {n.name}"]
-            for nid, s in n.removed.items():
-                lines.append(f"  - {nid} ({n.types.get(nid, '')})  {s.shape or '?'}  {fmt_count(s.params)} params")
-            for nid, s in n.added.items():
-                lines.append(f"  + {nid} ({n.types.get(nid, '')})  {s.shape or '?'}  {fmt_count(s.params)} params")
-            for c in n.changed:
-                lines.append(f"  ~ {c.id}: " + ", ".join(change_phrases(c)))
-            for r in n.rewired:
-                lines.append(f"  ~ wire into {r.dst}:{r.dst_port} now from {r.src[0]}:{r.src[1]}"
-                             f" (was {r.old_src[0]}:{r.old_src[1]})")
-            for k in n.wires_removed:
-                lines.append(f"  - wire {k[0]}:{k[1]} -> {k[2]}:{k[3]}")
-            for k in n.wires_added:
-                lines.append(f"  + wire {k[0]}:{k[1]} -> {k[2]}:{k[3]}")
-            follow = [nid for nid in n.matched.values() if nid in n.shapes or nid in n.counts]
-            if follow:
-                lines.append("  shapes and counts that follow:")
-            for nid in follow:
-                parts = []
-                if nid in n.shapes:
-                    parts.append(f"{n.shapes[nid][0] or '?'} -> {n.shapes[nid][1] or '?'}")
-                if nid in n.counts:
-                    a, b = n.counts[nid]
-                    parts.append(f"params {fmt_count(a)} -> {fmt_count(b)}")
-                lines.append(f"    {nid}: " + ", ".join(parts))
-        lines.append("  " + _totals_line(n.params, n.flops, d.a, d.b, signed_only=False))
-    if d.training:
-        lines += ["", "Training"]
-        for key, (a, b) in d.training.items():
-            lines.append(f"  ~ {key}: {_value(a)} -> {_value(b)}")
-    lines += ["", "Main network: " + _totals_line(d.params, d.flops, d.a, d.b, signed_only=True)]
-    return "\n".join(_show(line) for line in lines)

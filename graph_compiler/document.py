@@ -30,7 +30,8 @@ MAX_PARAM_DEPTH = 8  # nesting of lists / objects inside one param value
 
 _NODE_KEYS = ("id", "type", "params", "pos", "label")
 _EDGE_KEYS = ("src", "dst", "src_port", "dst_port")
-_NET_KEYS = ("name", "nodes", "edges", "ties")
+_NET_KEYS = ("name", "params", "nodes", "edges", "ties")
+PARAM_REF = "param"  # {"param": NAME}: a node param value that is a block parameter
 _TIE_KEYS = ("node", "param", "to_node", "to_param")
 _DOC_KEYS = ("format", "version", "networks", "training", "meta")
 
@@ -80,6 +81,9 @@ class Network:
     edges: list[Edge] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     ties: list[Tie] = field(default_factory=list)  # shared parameters between nodes
+    # Block parameters (name -> default): node params inside may be {"param": name}, and
+    # each block node using this network sets them, like a module's constructor arguments.
+    params: dict[str, Any] = field(default_factory=dict)
 
     # Nodes are a list, not a dict keyed by id, so that a file with duplicate ids
     # loads and validation can report every duplicate instead of silently keeping one.
@@ -149,6 +153,20 @@ class Document:
     @property
     def display_name(self) -> str:
         return Path(self.source).name if self.source else "untitled"
+
+
+def param_ref(value: Any) -> str | None:
+    """The block parameter a node param value refers to ({"param": NAME}), else None.
+    No catalog parameter takes an object, so the form is unambiguous."""
+    if type(value) is dict and len(value) == 1:
+        name = value.get(PARAM_REF)
+        if isinstance(name, str):
+            return name
+    return None
+
+
+def make_ref(name: str) -> dict[str, str]:
+    return {PARAM_REF: name}
 
 
 # ---------------------------------------------------------------- parsing helpers
@@ -277,7 +295,12 @@ def _parse_network(raw: Any, where: str) -> Network:
     edges = [_parse_edge(e, f"{where}.edges[{i}]") for i, e in enumerate(edges_raw)]
     ties_raw = _expect(raw.get("ties", []), list, f"{where}.ties", "a list")
     ties = [_parse_tie(t, f"{where}.ties[{i}]") for i, t in enumerate(ties_raw)]
-    return Network(name, nodes, edges, _extras(raw, _NET_KEYS), ties)
+    params_raw = raw.get("params")
+    params = {} if params_raw is None else _expect(params_raw, dict, f"{where}.params", "an object")
+    for key, value in params.items():
+        _name(key, f"{where}.params", "a block parameter name")
+        _check_value(value, f"{where}.params.{key}")
+    return Network(name, nodes, edges, _extras(raw, _NET_KEYS), ties, dict(params))
 
 
 def _parse_tie(raw: Any, where: str) -> Tie:
@@ -481,11 +504,11 @@ def tie_to_dict(t: Tie) -> dict[str, Any]:
 
 
 def network_to_dict(net: Network) -> dict[str, Any]:
-    d: dict[str, Any] = {
-        "name": net.name,
-        "nodes": [node_to_dict(n) for n in net.nodes],
-        "edges": [edge_to_dict(e) for e in net.edges],
-    }
+    d: dict[str, Any] = {"name": net.name}
+    if net.params:
+        d["params"] = net.params
+    d["nodes"] = [node_to_dict(n) for n in net.nodes]
+    d["edges"] = [edge_to_dict(e) for e in net.edges]
     if net.ties:
         d["ties"] = [tie_to_dict(t) for t in net.ties]
     d.update(net.extra)

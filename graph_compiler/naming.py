@@ -119,17 +119,20 @@ def string(text: str) -> str:
     return str_literal(str(text))
 
 
-def module_path(node_id: str) -> list[str] | None:
+def module_path(node_id: str, imported: bool = False) -> list[str] | None:
     """The nested attribute path a node id names, or None for a plain id.
 
     Imported nodes keep the owning model's module paths as their ids (``layer1.0.conv1``,
     ``features.3``), so that the generated module rebuilds the same hierarchy and the
     original state-dict keys load unchanged. An id is a path when it has a dot or is a
-    bare number (a child of a top-level nn.Sequential); every part must be a name
+    bare number (a child of a top-level nn.Sequential), and in an ``imported`` document
+    also when it cannot be an attribute (a child added as ``"lambda"``, ``"1x1"`` or
+    ``"my-layer"``: its key must stay that name); every part must be a name
     nn.Module.add_module accepts that shadows none of nn.Module's own attributes.
     """
     text = str(node_id)
-    if "." not in text and not (text.isdigit() and text.isascii()):
+    one_part = (text.isdigit() and text.isascii()) or (imported and not attribute_name(text))
+    if "." not in text and not one_part:
         return None
     parts = text.split(".")
     if any(not p or p in MODULE_ATTRS or len(p) > MAX_IDENTIFIER * 4 for p in parts):

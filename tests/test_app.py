@@ -202,20 +202,8 @@ def test_network_menu(window, monkeypatch):
     assert window.tabs.count() == 3
 
 
-def test_import_from_pytorch_unavailable_is_explained(window):
-    seen = []
-    window.prompts.info = lambda title, text: seen.append(text)
-    window.prompts.error = lambda title, text: seen.append(text)
-    if _has_fx_import():
-        pytest.skip("the importer exists in this build")
-    window.acts.import_pytorch.trigger()
-    assert seen and "not available" in seen[0]
-
-
 @pytest.mark.slow  # traces and verifies with torch: ~10 s on 2 cores
 def test_import_from_pytorch(window, monkeypatch, tmp_path, qtbot):
-    if not _has_fx_import():
-        pytest.skip("the importer is not in this build")
     (tmp_path / "tiny_model.py").write_text(
         "from torch import nn\n"
         "def build():\n"
@@ -235,8 +223,6 @@ def test_import_from_pytorch(window, monkeypatch, tmp_path, qtbot):
 
 
 def test_import_from_pytorch_error_names_the_problem(window, monkeypatch, tmp_path, qtbot):
-    if not _has_fx_import():
-        pytest.skip("the importer is not in this build")
     errors: list[str] = []
     window.prompts.error = lambda title, text: errors.append(text)
     answers = iter([(f"{tmp_path / 'missing_model.py'}:Net", True), ("4", True)])
@@ -255,13 +241,6 @@ def test_parse_shapes():
     assert parse_shapes("3, 32, 32") == [(3, 32, 32)]
     assert parse_shapes("(16,); [4]") == [(16,), (4,)]
     assert parse_shapes("3, x") is None and parse_shapes("") is None and parse_shapes("0") is None
-
-
-def _has_fx_import() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("graph_compiler.interop") is not None and \
-        importlib.util.find_spec("graph_compiler.interop.fx_import") is not None
 
 
 def test_themes(window):

@@ -26,7 +26,7 @@ from designer.actions import Actions, create_actions
 from designer.canvas import MIME, CanvasView
 from designer.canvas.edge_item import EdgeItem
 from designer.canvas.node_item import NodeItem
-from designer.layout import NODE_W
+from graph_compiler.layout import NODE_W
 from designer.menus import CONTEXT_MENU, canvas_handlers
 from designer.model import DocumentModel
 from graph_compiler.document import Document, Edge, Network, Node

@@ -9,7 +9,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 
-from designer.layout import NODE_W, layered_layout
+from graph_compiler.layout import NODE_W, layered_layout
 from designer.model import DocumentModel
 from designer.ops import CYCLE, NO_SUCH_PORT, PORT_FED, SAME_NODE, id_stem
 from graph_compiler import document
@@ -223,6 +223,32 @@ def test_bad_paste_changes_nothing(model: DocumentModel, text: str) -> None:
     assert msgs and msgs[-1]
 
 
+def test_copy_paste_carries_ties_within_the_selection(qtbot) -> None:
+    """A tied pair pasted together stays tied (its own pair); a lone half pastes untied."""
+    nodes = [Node("idx", "Input", {"shape": [6], "dtype": "int64"}, (0, 0)),
+             Node("wte", "Embedding", {"num_embeddings": 50, "embedding_dim": 8}, (200, 0)),
+             Node("lm_head", "Linear", {"out_features": 50, "bias": False}, (400, 0)),
+             Node("logits", "Output", {}, (600, 0))]
+    ids = [n.id for n in nodes]
+    doc = Document([Network(NET, nodes, [Edge(a, b) for a, b in itertools.pairwise(ids)],
+                            ties=[document.Tie("lm_head", "weight", "wte", "weight")])])
+    m = DocumentModel(doc)
+    text = m.copy_json(NET, ["wte", "lm_head"])
+    assert json.loads(text)["ties"] == [{"node": "lm_head", "param": "weight", "to_node": "wte",
+                                         "to_param": "weight"}]
+    new = m.paste_json(NET, text)
+    assert [(t.node, t.to_node) for t in net(m).ties] == [("lm_head", "wte"), (new[1], new[0])]
+    assert not [d for d in m.analyze_now().diagnostics if "tie" in d.message]
+    m.undo_stack.undo()
+    assert [(t.node, t.to_node) for t in net(m).ties] == [("lm_head", "wte")]
+    assert "ties" not in json.loads(m.copy_json(NET, ["lm_head"]))
+    bad = json.loads(text)
+    bad["ties"][0]["to_node"] = "elsewhere"
+    msgs = messages(m)
+    assert m.paste_json(NET, json.dumps(bad)) == []
+    assert "tie lm_head.weight -> elsewhere.weight" in msgs[-1]
+
+
 def test_paste_brings_block_definitions(model: DocumentModel) -> None:
     bid = model.group_into_block(NET, ["linear1", "relu1"], "Body")
     text = model.copy_json(NET, [bid])
@@ -290,7 +316,7 @@ def test_layered_layout_handles_cycles_and_skips() -> None:
 
 
 def test_layered_layout_keeps_a_skip_connection_straight_and_clear() -> None:
-    from designer.layout import node_height, port_y
+    from graph_compiler.layout import node_height, port_y
 
     # x -> a -> b -> add(port 0), and the skip x -> add(port 1), as in a residual block.
     nodes = ["x", "a", "b", "add", "out"]

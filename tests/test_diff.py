@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from graph_compiler.analysis import Analyzer
 from graph_compiler.cli import main
-from graph_compiler.diff import diff_documents, format_text
+from graph_compiler.diff import diff_documents
+from graph_compiler.diff_text import format_text
 from graph_compiler.document import Document, Edge, Network, Node, dumps, load
 from graph_compiler.examples import example_names, example_path
 
@@ -175,9 +176,12 @@ def test_cli_json_follows_the_documented_schema(tmp_path: Path, capsys: pytest.C
     assert main(["diff", str(a), str(b), "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {"format", "version", "a", "b", "identical", "networks", "training", "totals"}
-    assert (data["format"], data["version"], data["identical"]) == ("netwright-diff", 2, False)
+    assert (data["format"], data["version"], data["identical"]) == ("netwright-diff", 3, False)
     n = data["networks"][0]
-    assert set(n) == {"name", "status", "nodes", "edges", "shapes", "counts", "params", "flops"}
+    assert set(n) == {"name", "status", "nodes", "edges", "shapes", "counts", "params", "flops", "block_params",
+                      "ties"}
+    assert n["block_params"] == {"added": {}, "removed": {}, "changed": {}, "renamed": {}}
+    assert n["ties"] == {"added": [], "removed": []}
     assert n["nodes"]["added"] == [{"id": "drop", "type": "Dropout", "output_shape": "[B, 16]", "params": 0,
                                     "flops": 0}]
     assert n["edges"]["rewired"] == [{"dst": "fc2", "dst_port": 0, "old_src": "act", "old_src_port": 0,
@@ -186,7 +190,8 @@ def test_cli_json_follows_the_documented_schema(tmp_path: Path, capsys: pytest.C
     assert data["totals"]["params"] == {"a": 212, "b": 212, "delta": 0, "invalid": [], "reason": None}
     # The schema documented in docs/diff.md names every key the command writes.
     doc = (ROOT / "docs" / "diff.md").read_text(encoding="utf-8")
-    for key in ("old_id", "rewired", "old_src_port", "output_shape", "counts", "totals", "identical"):
+    for key in ("old_id", "rewired", "old_src_port", "output_shape", "counts", "totals", "identical",
+                "block_params", "ties", "to_node", "to_param"):
         assert f'"{key}"' in doc
 
 

@@ -193,6 +193,34 @@ def test_a_manually_copied_file_is_used_offline(cache, monkeypatch) -> None:
     assert test.meta["vocab"] == vocab, "both splits share one vocabulary"
 
 
+def test_a_hand_copied_file_with_the_wrong_sha256_is_named_offline(cache, monkeypatch) -> None:
+    corpus = b"the right text\n" * 50
+    info = standard.STANDARD["tiny_shakespeare"]
+    closed = FileServer().start()
+    url = closed.url + "input.txt"
+    closed.stop()
+    monkeypatch.setitem(standard.STANDARD, "tiny_shakespeare", dataclasses.replace(
+        info, files={"text": dataclasses.replace(info.files["text"], sha256=sha256(corpus), urls=(url,))}))
+    copied = cache / "tiny_shakespeare" / "input.txt"
+    copied.parent.mkdir(parents=True)
+    other = b"another version\n"
+    copied.write_bytes(other)
+    with pytest.raises(FetchError) as err:
+        load_dataset("tiny_shakespeare")
+    text = str(err.value)
+    assert f"The file at {copied} is not the expected one: its sha256 is {sha256(other)}" in text
+    assert f"not {sha256(corpus)}" in text and url in text
+    assert copied.read_bytes() == other  # the user's file is left alone
+    online = FileServer().start()
+    online.routes["/tiny_shakespeare/input.txt"] = Route(corpus)
+    monkeypatch.setenv(fetch.MIRROR_ENV, online.url)
+    try:
+        assert len(load_dataset("tiny_shakespeare", n=4, block_size=8)) == 4
+    finally:
+        online.stop()
+    assert copied.read_bytes() == corpus  # reachable: the right file replaced it
+
+
 def test_data_dir_setting_moves_the_cache(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv(fetch.DATA_DIR_ENV, str(tmp_path / "elsewhere"))
     assert fetch.cache_dir() == tmp_path / "elsewhere"

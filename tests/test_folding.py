@@ -13,7 +13,7 @@ from designer.canvas import CanvasView
 from designer.canvas.edge_item import EdgeItem
 from designer.canvas.folding import repeat_runs
 from designer.canvas.interactions import inner_node_at
-from designer.layout import NODE_W
+from graph_compiler.layout import NODE_W
 from designer.model import DocumentModel
 from graph_compiler import document
 from graph_compiler.document import Document, Edge, Network, Node

@@ -103,6 +103,7 @@ def test_bad_input_gives_one_clear_message_and_writes_nothing(case: str, zoo: Pa
     assert cli_main(["import", *args, "-o", str(out)]) == 1
     err = capsys.readouterr().err
     assert message in err, err
+    assert len(err.strip().splitlines()) == 1, err  # one line
     assert "Traceback" not in err
     assert not out.exists()
 

@@ -14,7 +14,9 @@ from torch import nn
 from graph_compiler import document
 from graph_compiler.analysis import Analyzer
 from graph_compiler.cli import main as cli_main
+from graph_compiler.codegen import generate_code
 from graph_compiler.compile import CompiledDocument
+from graph_compiler.layout import DEFAULT_VIEW, MIN_READABLE_SCALE, NODE_W
 from graph_compiler.interop.fx_import import (
     ModelImportError,
     UnsupportedModelError,
@@ -267,8 +269,12 @@ def test_nested_names_keep_the_original_state_dict_keys() -> None:
     assert list(rebuilt.state_dict()) == list(original.state_dict())
     positions = {n.pos for n in doc.main.nodes}
     assert len(positions) == len(doc.main.nodes)  # laid out, no two nodes on one spot
-    xs = {n.id: n.pos[0] for n in doc.main.nodes}
-    assert xs["x"] < xs["stem.0"] < xs["head"] < xs["out"]  # left to right
+    # Auto-layout's wrapped bands for the default window: readable without scrolling sideways.
+    pos = {n.id: n.pos for n in doc.main.nodes}
+    width = max(x for x, _ in pos.values()) + NODE_W - min(x for x, _ in pos.values())
+    assert width <= DEFAULT_VIEW[0] / MIN_READABLE_SCALE
+    assert pos["x"][0] < pos["stem.0"][0] and pos["x"] == min(pos.values(), key=lambda p: (p[1], p[0]))
+    assert pos["out"][1] == max(y for _, y in pos.values()) > pos["stem.0"][1]  # the last band
 
 
 def test_blocks_turn_repeated_classes_into_block_networks() -> None:
@@ -375,7 +381,22 @@ def test_cli_import_writes_a_document_and_weights(tmp_path: Path, monkeypatch: p
     assert "--input-shape" in capsys.readouterr().err
 
 
-def test_instances_that_differ_get_one_block_network_each_kind() -> None:
+def test_cli_import_prints_what_it_assumed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "checked.py").write_text(
+        "import torch\nfrom torch import nn\n\n\nclass Net(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(8, 4)\n\n"
+        "    def forward(self, x):\n        torch._assert(x.shape[1] == 8, 'wants 8 features')\n"
+        "        return self.fc(x)\n")
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["import", "checked.py:Net", "--input-shape", "8", "-o", "net.json"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    notes = document.load(tmp_path / "net.json").meta["import"]["notes"]
+    assert notes and out[1:] == [f"note: {n}" for n in notes]
+    assert "checked.py:11" in out[1]
+
+
+def test_instances_that_differ_only_in_values_share_one_parameterised_block() -> None:
     class Stage(nn.Module):
         def __init__(self, cin: int, cout: int) -> None:
             super().__init__()
@@ -384,12 +405,71 @@ def test_instances_that_differ_get_one_block_network_each_kind() -> None:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return torch.relu(self.fc(x))
 
-    model = nn.Sequential(Stage(4, 8), Stage(8, 8), Stage(8, 8))
+    model = nn.Sequential(Stage(4, 8), Stage(8, 8), Stage(8, 3))
+    _randomise(model)
     doc = import_model(model, (4,), blocks=True)
-    # Stage(4, 8) differs from the two Stage(8, 8), which share one network.
+    # One structure, so one network: the values that differ are its block parameters,
+    # with the first use's values as defaults, and each use sets its own.
+    assert doc.network_names() == ["Sequential", "Stage"]
+    stage = doc.network("Stage")
+    assert stage is not None and stage.params == {"in_features": 4, "out_features": 8}
+    assert stage.node("fc").params == {"in_features": {"param": "in_features"},
+                                       "out_features": {"param": "out_features"}}
+    assert [(n.type, n.params) for n in doc.main.nodes] == [
+        ("Input", {"shape": [4]}), ("Stage", {"in_features": 4, "out_features": 8}),
+        ("Stage", {"in_features": 8, "out_features": 8}), ("Stage", {"in_features": 8, "out_features": 3}),
+        ("Output", {})]
+    analysis = Analyzer().analyze(doc)
+    assert analysis.ok
+    assert [analysis.node("Sequential", str(i)).n_params for i in range(3)] == [40, 72, 27]  # type: ignore[union-attr]
+    assert analysis.networks["Sequential"].total_params == 139
+    source = generate_code(doc)
+    assert "def __init__(self, in_features: int = 4, out_features: int = 8) -> None:" in source
+    assert "nn.Linear(in_features, out_features)" in source
+    assert "Stage(in_features=8, out_features=3)" in source
+    rebuilt = CompiledDocument(doc).build().eval()
+    rebuilt.load_state_dict(model.state_dict(), strict=True)
+    x = torch.randn(3, 4)
+    with torch.no_grad():
+        assert torch.allclose(model.eval()(x), rebuilt(x), rtol=1e-4, atol=1e-5)
+
+
+def test_instances_that_differ_in_structure_get_one_block_network_each_kind() -> None:
+    class Stage(nn.Module):
+        def __init__(self, n: int) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+            self.extra = nn.Linear(4, 4) if n else None
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = torch.relu(self.fc(x))
+            return self.extra(x) if self.extra is not None else x
+
+    model = nn.Sequential(Stage(0), Stage(1), Stage(1))
+    doc = import_model(model, (4,), blocks=True)
     assert doc.network_names() == ["Sequential", "Stage", "Stage_1"]  # named after its first use
     assert [n.type for n in doc.main.nodes] == ["Input", "Stage", "Stage_1", "Stage_1", "Output"]
     assert doc.meta["import"]["blocks"] == ["Stage", "Stage_1"]
+    assert all(not net.params for net in doc.networks)  # nothing varies within a kind
+    CompiledDocument(doc).build().load_state_dict(model.state_dict(), strict=True)
+
+
+def test_a_value_whose_code_computes_with_it_splits_the_kind_instead_of_becoming_a_parameter() -> None:
+    class Halves(nn.Module):
+        def __init__(self, c: int) -> None:
+            super().__init__()
+            self.fc = nn.Linear(c, c)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            b, c = x.shape
+            return self.fc(x).view(b, 2, c // 2).flatten(1)
+
+    model = nn.Sequential(Halves(4), nn.Linear(4, 8), Halves(8), Halves(8))
+    doc = import_model(model, (4,), blocks=True)
+    # The Reshape's target shape differs (2, 2 / 2, 4), and a Reshape's code spells it out.
+    assert doc.network_names() == ["Sequential", "Halves", "Halves_2"]
+    assert [n.type for n in doc.main.nodes] == ["Input", "Halves", "Linear", "Halves_2", "Halves_2", "Output"]
+    assert all(not net.params for net in doc.networks)
     CompiledDocument(doc).build().load_state_dict(model.state_dict(), strict=True)
 
 

@@ -32,6 +32,7 @@ from torch import nn
 
 from graph_compiler import document
 from graph_compiler.analysis import Analyzer
+from graph_compiler.catalog import REGISTRY
 from graph_compiler.cli import main as cli_main
 from graph_compiler.compile import CompiledDocument, exec_source
 from graph_compiler.interop.fx_import import import_model
@@ -154,6 +155,17 @@ def test_gpt2_small_counts_its_tied_head_once_in_summary(tmp_path: Path, monkeyp
     assert json.loads(capsys.readouterr().out)["total_params"] == 124_439_808  # not 163,037,184
 
 
+def test_cli_import_with_blocks_names_the_two_block_networks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(TESTS)
+    out = tmp_path / "resnet18.json"
+    assert cli_main(["import", "models.zoo:resnet18", "--input-shape", "3,16,16", "-o", str(out), "--blocks"]) == 0
+    assert capsys.readouterr().out.strip() == (
+        f"wrote {out} (ResNet: 37 nodes, blocks: BasicBlock, BasicBlock_layer2_0; outputs match the original model)")
+    saved = document.load(out)
+    assert saved.network("BasicBlock_layer2_0").params == {"in_channels": 64, "out_channels": 128}  # type: ignore[union-attr]
+
+
 def test_cli_import_export_and_the_original_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(TESTS)
@@ -172,21 +184,80 @@ def test_cli_import_export_and_the_original_checkpoint(tmp_path: Path, monkeypat
         assert (exported(x) - original.eval()(x)).abs().max().item() <= 1e-4
 
 
-def test_resnet18_blocks_are_basic_block_networks() -> None:
-    original = zoo.resnet18()
-    _randomise(original)
-    doc = import_model(original, SMALL, blocks=True)
-    blocks = doc.meta["import"]["blocks"]
-    assert blocks and all(b.startswith("BasicBlock") for b in blocks)
-    assert [n.type for n in doc.main.nodes].count("BasicBlock") == 2  # layer1's twins share one network
-    assert "BasicBlock_layer2_0" in blocks  # the first with a downsample branch names its kind
-    assert sum(n.type in blocks for n in doc.main.nodes) == 8  # every BasicBlock is a block node
-    assert len(doc.main.nodes) < 20  # the main graph reads as stem, 8 blocks, head
+def _check_reproduces(original: nn.Module, doc: document.Document, shape: tuple[int, ...], dtype: str,
+                      count: int) -> None:
+    analysis = Analyzer().analyze(doc)
+    assert analysis.ok, [d.format() for d in analysis.errors][:5]
+    assert analysis.networks[doc.main.name].total_params == count
     rebuilt = CompiledDocument(doc).build().eval()
-    rebuilt.load_state_dict(original.state_dict(), strict=True)
-    x = torch.randn(2, *SMALL)
+    rebuilt.load_state_dict(original.state_dict(), strict=True)  # the original keys, unchanged
+    x = _batch(shape, dtype)
     with torch.no_grad():
-        assert (rebuilt(x) - original.eval()(x)).abs().max().item() <= 1e-4
+        want, got = _tensors(original.eval()(x)), _tensors(rebuilt(x))
+    assert len(want) == len(got)
+    for w, g in zip(want, got):
+        assert w.shape == g.shape and (w - g).abs().max().item() <= 1e-4
+
+
+def test_resnet18_blocks_are_two_parameterised_basic_block_networks() -> None:
+    original = resnet.resnet18()  # full size: 1000 classes
+    _randomise(original)
+    doc = import_model(original, IMAGE, blocks=True)
+    # One network per structure (with and without a downsample branch), not one per instance.
+    assert doc.meta["import"]["blocks"] == ["BasicBlock", "BasicBlock_layer2_0"]
+    assert doc.network_names() == ["ResNet", "BasicBlock", "BasicBlock_layer2_0"]
+    plain, down = doc.network("BasicBlock"), doc.network("BasicBlock_layer2_0")
+    assert plain is not None and down is not None
+    assert plain.params == {"in_channels": 64} and down.params == {"in_channels": 64, "out_channels": 128}
+    uses = [(n.id, n.type, n.params) for n in doc.main.nodes if n.type in ("BasicBlock", "BasicBlock_layer2_0")]
+    assert uses == [
+        ("layer1.0", "BasicBlock", {"in_channels": 64}), ("layer1.1", "BasicBlock", {"in_channels": 64}),
+        ("layer2.0", "BasicBlock_layer2_0", {"in_channels": 64, "out_channels": 128}),
+        ("layer2.1", "BasicBlock", {"in_channels": 128}),
+        ("layer3.0", "BasicBlock_layer2_0", {"in_channels": 128, "out_channels": 256}),
+        ("layer3.1", "BasicBlock", {"in_channels": 256}),
+        ("layer4.0", "BasicBlock_layer2_0", {"in_channels": 256, "out_channels": 512}),
+        ("layer4.1", "BasicBlock", {"in_channels": 512})]
+    assert len(doc.main.nodes) < 20  # the main graph reads as stem, 8 blocks, head
+    _check_reproduces(original, doc, IMAGE, "float32", 11_689_512)
+    analysis = Analyzer().analyze(doc)
+    # Each use is analysed with its own values: layer4.1 is a 512-channel block.
+    assert analysis.node("ResNet", "layer4.1").n_params == 2 * (512 * 512 * 9 + 2 * 512)  # type: ignore[union-attr]
+
+
+def test_resnet50_blocks_are_two_parameterised_bottleneck_networks() -> None:
+    original = resnet.resnet50()
+    _randomise(original)
+    doc = import_model(original, IMAGE, blocks=True)
+    assert doc.meta["import"]["blocks"] == ["Bottleneck", "Bottleneck_layer1_1"]
+    first, plain = doc.network("Bottleneck"), doc.network("Bottleneck_layer1_1")
+    assert first is not None and plain is not None
+    # The first kind has the downsample branch (layer1.0 widens 64 -> 256 at stride 1).
+    assert first.params == {"in_channels": 64, "out_channels": 64, "stride": 1, "conv3_out_channels": 256}
+    assert plain.params == {"in_channels": 256, "out_channels": 64}
+    assert sum(n.type.startswith("Bottleneck") for n in doc.main.nodes) == 16
+    _check_reproduces(original, doc, IMAGE, "float32", 25_557_032)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_import_with_blocks_reproduces_the_model(name: str) -> None:
+    factory, shape, dtype = MODELS[name]
+    torch.manual_seed(0)
+    original = factory()
+    _randomise(original)
+    doc = import_model(original, shape, dtype=dtype, blocks=True)
+    assert doc.meta["import"]["blocks"], "every family here repeats a sub-module class"
+    assert all(n.type in doc.meta["import"]["blocks"] or n.type in REGISTRY for net in doc.networks for n in net.nodes)
+    _check_reproduces(original, doc, shape, dtype, _params(original))
+
+
+def test_mobilenet_v2_blocks_fold_each_inverted_residual_kind_into_one_network() -> None:
+    original = zoo.mobilenet_v2()
+    doc = import_model(original, SMALL, blocks=True)
+    kinds = [b for b in doc.meta["import"]["blocks"] if b.startswith("InvertedResidual")]
+    # expand ratio 1; expanding without and with the residual connection
+    assert len(kinds) == 3
+    assert sum(n.type in kinds for n in doc.main.nodes) == 17  # every InvertedResidual is a block node
 
 
 @pytest.mark.slow

@@ -201,3 +201,5 @@ def test_train_evaluate_action_fills_the_insight_tab(qtbot, window, tmp_path):
     assert triggered == [True]
     qtbot.waitUntil(lambda: not board.insight.busy(), timeout=EVAL_TIMEOUT_MS)
     assert board.shutdown(10_000)
+    assert window.file_actions.open(str(path))  # another document: its model is untrained
+    assert not action.isEnabled() and not board.insight.evaluate_button.isEnabled()

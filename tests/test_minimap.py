@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from designer.canvas import CanvasView, style
-from designer.layout import NODE_W
+from graph_compiler.layout import NODE_W
 from designer.model import DocumentModel
 from graph_compiler.document import Document, Edge, Network, Node
 

@@ -8,7 +8,7 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 import pytest
 
 from designer.canvas import lod as LOD
-from designer.layout import DEFAULT_VIEW, MIN_READABLE_SCALE, NODE_W, layered_layout
+from graph_compiler.layout import DEFAULT_VIEW, MIN_READABLE_SCALE, NODE_W, layered_layout
 from designer.main_window import MainWindow
 from graph_compiler.examples import example_names, example_path
 

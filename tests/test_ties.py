@@ -227,3 +227,35 @@ def test_random_ties_give_typed_errors_or_working_code(ties: list[tuple[str, str
         return
     model = CompiledDocument(doc, analysis).build()
     assert sum(p.numel() for p in model.parameters()) == analysis.networks["TinyLM"].total_params
+
+
+def test_exported_training_script_stores_a_tied_weight_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The standalone script writes the tied tensor once, and Netwright reads its run back."""
+    import runpy
+    import sys
+
+    from safetensors import safe_open
+
+    from graph_compiler.interop.script_export import generate_script
+    from graph_compiler.training.checkpoints import load_run
+
+    raw = lm([TIE], head=96)
+    raw["networks"][0]["nodes"][0]["params"]["shape"] = [16]
+    raw["networks"][0]["nodes"][1]["params"]["num_embeddings"] = 96
+    doc = from_dict(raw)
+    doc.training = {"recipe": "language_model", "dataset": {"name": "chars", "block_size": 16, "n": 200},
+                    "epochs": 1, "batch_size": 16, "lr": 0.01, "options": {"sample_length": 5}}
+    script = tmp_path / "train.py"
+    script.write_text(generate_script(doc))
+    monkeypatch.setattr(sys, "argv", [str(script), "--out", str(tmp_path / "out")])
+    runpy.run_path(str(script), run_name="__main__")
+    with safe_open(str(tmp_path / "out" / "weights.safetensors"), "pt") as f:
+        stored = set(f.keys())
+        tied = json.loads(f.metadata()["netwright.tied"])
+    assert len(stored & {"wte.weight", "lm_head.weight"}) == 1
+    assert set(tied.items()) <= {("lm_head.weight", "wte.weight"), ("wte.weight", "lm_head.weight")} and tied
+    run = load_run(tmp_path / "out", with_optimizer=False)
+    model = CompiledDocument(doc).build()
+    model.load_state_dict(run.weights[run.main], strict=True)
+    assert model.lm_head.weight is model.wte.weight
+    torch.testing.assert_close(model.wte.weight, run.weights[run.main]["wte.weight"])

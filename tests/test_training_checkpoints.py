@@ -147,8 +147,13 @@ def test_load_trained_refuses_weights_that_do_not_fit(tmp_path):
     fc1["params"]["out_features"] = 7
     other = tmp_path / "wider.json"
     other.write_text(json.dumps(raw))
-    with pytest.raises(CheckpointError, match="the saved weights do not fit the document's networks"):
+    with pytest.raises(CheckpointError, match="the saved weights do not fit the document's networks") as err:
         load_trained(tmp_path / "run", file=other, device="cpu")
+    # the layer and both shapes, not torch's "Error(s) in loading state_dict for ..."
+    saved = load_weights(tmp_path / "run")
+    rows, cols = saved["fc1.weight"].shape
+    assert f"wrong shape: fc1.weight [{rows}, {cols}] (network wants [7, {cols}])" in str(err.value)
+    assert "fc1.bias" in str(err.value) and "Error(s)" not in str(err.value)
 
 
 def test_weight_files_are_read_without_running_code(tmp_path):

@@ -5,8 +5,8 @@
   expanded blocks in turn. The frame's ports are the block's ports, so the outer wires
   stay where they are; the nodes after it and below it move aside on screen (only on
   screen: their positions in the file do not change).
-- A run of repeated blocks (the same block type chained N times, each feeding only the
-  next) can be folded into its first node, drawn as "Type ×N", and expanded again.
+- A run of repeated blocks (the same block type with the same parameter values chained
+  N times, each feeding only the next) can be folded into its first node, drawn as "Type ×N", and expanded again.
 - Inner layouts are computed when a block is first expanded (lazily, as Google's Model
   Explorer does), so a folded model of any size opens at the cost of its top level.
 
@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 from designer.canvas.edge_item import EdgeItem, EdgeKey
 from designer.canvas.node_item import NodeItem
-from designer.layout import HEADER_H, NODE_W, layered_layout
+from graph_compiler.layout import HEADER_H, NODE_W, layered_layout
+from graph_compiler.analysis import NetworkInfo
 from graph_compiler.document import Network
 
 if TYPE_CHECKING:
@@ -42,9 +43,11 @@ class Frame:
 
 
 def repeat_runs(net: Network, is_block: Callable[[str], bool], min_len: int = 2) -> list[list[str]]:
-    """Maximal chains of ``min_len`` or more nodes of one block type, each feeding only
-    the next and fed only by the one before, in chain order."""
+    """Maximal chains of ``min_len`` or more nodes of one block type with equal params
+    (the same block parameter values), each feeding only the next and fed only by the one
+    before, in chain order."""
     types = {n.id: n.type for n in net.nodes}
+    params = {n.id: n.params for n in net.nodes}
     outs: dict[str, set[str]] = {}
     ins: dict[str, set[str]] = {}
     for e in net.edges:
@@ -57,7 +60,8 @@ def repeat_runs(net: Network, is_block: Callable[[str], bool], min_len: int = 2)
         if len(nxt) != 1:
             return None
         (m,) = nxt
-        return m if types[m] == types[nid] and ins.get(m) == {nid} and m != nid else None
+        same = types[m] == types[nid] and params[m] == params[nid]
+        return m if same and ins.get(m) == {nid} and m != nid else None
 
     has_prev = {m for n in types if is_block(types[n]) for m in [follower(n)] if m is not None}
     runs: list[list[str]] = []
@@ -137,6 +141,18 @@ class Folding:
             yield path, item
             assert item.frame is not None
             stack.extend((path + (nid,), it) for nid, it in item.frame.nodes.items() if it.frame is not None)
+
+    def use_info(self, path: Path) -> NetworkInfo | None:
+        """The network of the expanded block at ``path`` as that use makes it (a block with
+        parameters is analysed per use); None for a plain block, which has one face."""
+        analysis = self.scene.model.analysis
+        info = analysis.node(self.scene.network, path[0])
+        for nid in path[1:]:
+            if info is None:
+                return None
+            net = info.use if info.use is not None else analysis.networks.get(info.type)
+            info = net.nodes.get(nid) if net is not None else None
+        return info.use if info is not None else None
 
     # ------------------------------------------------------------ expand / fold
 
@@ -331,4 +347,4 @@ class Folding:
             edge.setFlags(EdgeItem.GraphicsItemFlag(0))
             frame.edges[e.key] = edge
         item.set_size(max(NODE_W, right + PAD), max(item.base_height, bottom + PAD))
-        self.scene.apply_frame_analysis(frame, None)
+        self.scene.apply_frame_analysis(frame, None, path)

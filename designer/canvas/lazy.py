@@ -23,7 +23,7 @@ from PySide6.QtCore import QLineF, QRectF
 from designer.canvas import style
 from designer.canvas.node_item import HIT_R
 from designer.canvas.routing import LEAD
-from designer.layout import NODE_W, node_height, port_y
+from graph_compiler.layout import NODE_W, node_height, port_y
 from graph_compiler.catalog import REGISTRY
 from graph_compiler.document import Node
 

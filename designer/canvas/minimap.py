@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QWidget
 
 from designer.canvas import style
 from designer.canvas.lazy import guess_height
-from designer.layout import NODE_W
+from graph_compiler.layout import NODE_W
 
 if TYPE_CHECKING:
     from designer.canvas.view import CanvasView

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from designer.canvas import lod as LOD
 from designer.canvas import style
 from designer.canvas.text import fmt_count, key_params, shape_text
-from designer.layout import HEADER_H, NODE_W, PORT_STEP, PORT_Y0, node_height, port_y
+from graph_compiler.layout import HEADER_H, NODE_W, PORT_STEP, PORT_Y0, node_height, port_y
 
 if TYPE_CHECKING:
     from designer.canvas.edge_item import EdgeItem

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QWidget
 
 from designer.canvas import style
 from designer.canvas.node_item import NodeItem
-from designer.layout import HEADER_H, NODE_W
+from graph_compiler.layout import HEADER_H, NODE_W
 
 if TYPE_CHECKING:
     from designer.canvas.view import CanvasView

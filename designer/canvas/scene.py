@@ -20,7 +20,7 @@ from designer.canvas.lazy import LAZY_MIN_NODES, LazyItems
 from designer.canvas.node_item import PORT_R, NodeItem
 from designer.canvas.routing import ROUTE_LIMIT
 from designer.canvas.tiles import TiledScene
-from designer.layout import NODE_W
+from graph_compiler.layout import NODE_W
 from designer.model import DocumentModel
 from graph_compiler.analysis import ERROR
 from graph_compiler.catalog import REGISTRY
@@ -512,9 +512,9 @@ class CanvasScene(TiledScene):
         elif items:
             self.fit_rect = None  # a wire's shape label may have grown or shrunk
         self._count_runs(infos)
-        for _path, item in self.folding.frames():
+        for path, item in self.folding.frames():
             assert item.frame is not None
-            self.apply_frame_analysis(item.frame, self.model.changed_nodes(item.frame.network))
+            self.apply_frame_analysis(item.frame, self.model.changed_nodes(item.frame.network), path)
         self.refreshed = len(items)
         return len(items)
 
@@ -536,10 +536,13 @@ class CanvasScene(TiledScene):
                 self.nodes[nid]._sig = None  # its own count comes back on unfold
         self.apply_analysis(set(firsts))
 
-    def apply_frame_analysis(self, frame: Frame, ids: set[str] | None) -> None:
-        """Shapes and errors inside an expanded block: a broken block shows where."""
+    def apply_frame_analysis(self, frame: Frame, ids: set[str] | None, path: tuple[str, ...] = ()) -> None:
+        """Shapes and errors inside an expanded block: a broken block shows where. A block
+        with parameters shows this use's shapes (``path``: where the frame is)."""
         analysis = self.model.analysis
-        info = analysis.networks.get(frame.network)
+        info = (self.folding.use_info(path) if path else None) or analysis.networks.get(frame.network)
+        if info is not None and info is not analysis.networks.get(frame.network):
+            ids = None  # the use's results: any of them may have changed with the outer node
         infos = info.nodes if info is not None else {}
         errors: dict[str, list[str]] = {}
         for d in analysis.diagnostics:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from graph_compiler.analysis import TensorType
-from graph_compiler.catalog import fmt_shape
+from graph_compiler.catalog import REGISTRY, fmt_shape
 
 _SHAPE_TEXTS: dict[TensorType, str] = {}
 
@@ -115,7 +115,10 @@ def key_params(type_name: str, params: dict[str, Any]) -> str:
     """A one-line summary of the params that matter; '' when there is nothing to say."""
     rule = _RULES.get(type_name)
     if rule is None:
-        return ""
+        if type_name in REGISTRY:
+            return ""
+        # A block node: its parameter values, which tell its uses apart.
+        return ", ".join(f"{k}={_k1(v)}" for k, v in params.items())
     try:
         return rule(params)
     except Exception:  # noqa: BLE001 - a bad param value must not break painting

@@ -50,7 +50,7 @@ from designer.canvas.lazy import graph_extent
 from designer.canvas.node_item import NodeItem, PortRef
 from designer.canvas.quick_add import QuickAdd, catalog_entries
 from designer.canvas.scene import CanvasScene
-from designer.layout import BODY_H, HEADER_H, MIN_READABLE_SCALE, NODE_W, PORT_STEP, VIEW_MARGIN
+from graph_compiler.layout import BODY_H, HEADER_H, MIN_READABLE_SCALE, NODE_W, PORT_STEP, VIEW_MARGIN
 from designer.model import DocumentModel
 
 MIME = "application/x-netwright-node"

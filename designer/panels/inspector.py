@@ -23,6 +23,7 @@ from designer import theme
 from designer.canvas.style import category_color
 from designer.panels.param_editors import MISSING, ParamEditor
 from designer.panels.summary import human
+from graph_compiler.analysis.blockparams import block_params
 from graph_compiler.catalog import REGISTRY, fmt_shape
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ class InspectorPanel(QWidget):
         self.network: str | None = None
         self.node_id: str | None = None
         self.editors: dict[str, ParamEditor] = {}
-        self._built_for: tuple[str, str, str] | None = None  # (network, id, type)
+        self._built_for: tuple[str, str, str, str] | None = None  # (network, id, type, block params)
 
         self.scroll_area = QScrollArea(self)
         self.scroll_area.setWidgetResizable(True)
@@ -86,7 +87,11 @@ class InspectorPanel(QWidget):
                                      else "Select a node to see and edit its parameters.")
             self.placeholder.show()
             return
-        key = (network or "", node.id, node.type)
+        block = self.model.doc.network(node.type) if node.type not in REGISTRY else None
+        declared = tuple(block.params.items()) if block is not None else ()
+        host = self.model.doc.network(network or "")
+        refs = tuple(host.params) if host is not None else ()
+        key = (network or "", node.id, node.type, repr((declared, refs)))  # block params may change
         if key != self._built_for:
             self._build(node)
             self._built_for = key
@@ -110,6 +115,10 @@ class InspectorPanel(QWidget):
     def _on_networks_changed(self) -> None:
         if self.network is not None and self.model.doc.network(self.network) is None:
             self.set_target(None, None)
+        elif self.network is not None:
+            # A block's declared parameters may have changed (Block Parameters…) while the
+            # node shown did not: set_target rebuilds the editors only if they differ.
+            self.set_target(self.network, self.node_id)
 
     # ------------------------------------------------------------ building
 
@@ -151,10 +160,14 @@ class InspectorPanel(QWidget):
         form.addRow(self.doc_label)
 
         self.editors = {}
-        if spec is not None and spec.params:
+        block = self.model.doc.network(node.type) if spec is None else None
+        params = spec.params if spec is not None else block_params(block.params) if block is not None else ()
+        if params:
             form.addRow(_section("Parameters"))
-            for p in spec.params:
-                editor = ParamEditor(p)
+            host = self.model.doc.network(self.network or "")
+            refs = tuple(host.params) if host is not None else ()
+            for p in params:
+                editor = ParamEditor(p, refs=refs)
                 editor.committed.connect(lambda value, name=p.name: self._commit_param(name, value))
                 self.editors[p.name] = editor
                 label = QLabel(p.name)

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from graph_compiler.catalog import Param
 from graph_compiler.catalog.spec import REQUIRED
+from graph_compiler.document import make_ref, param_ref
 
 _INT32 = 2**31 - 1
 MISSING: Any = object()  # the key is absent from the node's params
@@ -64,14 +65,23 @@ def _parse_ints(text: str) -> list[int] | None:
         return None
 
 
-def parse_text(param: Param, text: str) -> tuple[Any, str | None]:
+def parse_text(param: Param, text: str, refs: tuple[str, ...] = ()) -> tuple[Any, str | None]:
     """Parse what the user typed. Returns (value, None), (None, None) for an empty field that
-    may be empty (default / auto), or (None, message)."""
+    may be empty (default / auto), or (None, message). ``refs``: the block parameters of the
+    node's network, which ``{"param": NAME}`` may name."""
     t = text.strip()
     if not t:
         if param.inferred or param.default is not REQUIRED or param.nullable:
             return None, None
         return None, f"{param.name} is required"
+    if refs and t.startswith("{"):
+        try:
+            name = param_ref(json.loads(t))
+        except ValueError:
+            name = None
+        if name is None or name not in refs:
+            return None, f'write a block parameter as {{"param": NAME}}, NAME one of {", ".join(refs)}'
+        return make_ref(name), None
     kind = param.kind
     value: Any
     if kind == "int":
@@ -161,9 +171,10 @@ class ParamEditor(QWidget):
 
     committed = Signal(object)  # the new value, or None to remove the key
 
-    def __init__(self, param: Param, parent: QWidget | None = None) -> None:
+    def __init__(self, param: Param, parent: QWidget | None = None, refs: tuple[str, ...] = ()) -> None:
         super().__init__(parent)
         self.param = param
+        self.refs = refs  # the network's block parameters: then a text field, which can name one
         self.raw: Any = MISSING  # what the document holds now
         self.local_error: str | None = None  # text the user typed that could not be used
         self.doc_error: str | None = None  # the analysis's complaint about this param
@@ -207,7 +218,7 @@ class ParamEditor(QWidget):
 
     def _typed_can_show(self, raw: Any) -> bool:
         p = self.param
-        if p.inferred or p.kind not in ("int", "float", "bool", "choice"):
+        if p.inferred or p.kind not in ("int", "float", "bool", "choice") or self.refs:
             return False  # line edits: they can show "auto" and anything the file holds
         if raw is MISSING:
             return p.default is not REQUIRED and p.default is not None
@@ -301,7 +312,7 @@ class ParamEditor(QWidget):
     def _commit_text(self) -> None:
         if not isinstance(self.editor, QLineEdit):
             return
-        value, message = parse_text(self.param, self.editor.text())
+        value, message = parse_text(self.param, self.editor.text(), self.refs)
         if message:
             self.local_error = message
             self._refresh_error()

@@ -14,13 +14,14 @@ from pathlib import Path
 from PySide6.QtCore import QPointF, QRectF, QSize, QStandardPaths, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPixmap
 
-from designer import layout, theme
+from designer import theme
+from graph_compiler import layout
 from designer.canvas.style import category_color
 from graph_compiler.catalog import REGISTRY
 from graph_compiler.document import Document, Network
 from graph_compiler.errors import NetwrightError
 
-# Scene size of a node box, as designer/layout.py plans it (minus a margin, so wires show).
+# Scene size of a node box, as graph_compiler/layout.py plans it (minus a margin, so wires show).
 NODE_W, NODE_H = layout.NODE_W * 0.8, layout.node_height(1, 1) * 0.75
 _memory: dict[str, QPixmap] = {}
 

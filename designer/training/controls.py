@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QSpinBox,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -239,12 +240,25 @@ class RunStatus(QWidget):
         self.stats_label.setObjectName("muted")
         self._shown_at = 0.0
         self._last: tuple[dict[str, Any], str] | None = None
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        # What the run chose to do (the start event's notes: an imported GPT trained on its
+        # last position only, channels_last, torch.compile, streamed data), one line each.
+        self.notes_label = QLabel("")
+        self.notes_label.setObjectName("muted")
+        self.notes_label.setWordWrap(True)
+        self.notes_label.setVisible(False)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
         row.addWidget(self.state_label)
         row.addWidget(self.stale_badge)
         row.addWidget(self.progress, 1)
         row.addWidget(self.stats_label)
+        outer.addLayout(row)
+        outer.addWidget(self.notes_label)
+
+    def show_notes(self, notes: list[str]) -> None:
+        self.notes_label.setText("\n".join(notes))
+        self.notes_label.setVisible(bool(notes))
 
     def show_progress(self, p: dict[str, Any], device: str, force: bool = False) -> None:
         # A label and a progress bar cost ~1-2 ms a change in the GUI thread: 4 Hz is

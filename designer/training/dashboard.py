@@ -291,6 +291,7 @@ class TrainingDashboard(QWidget):
             self.worker.watch(*self.watched)
         self.state = "running"
         self.state_label.setText("Starting…")
+        self.status.show_notes([])
         self.run_thread.start()
         self.timer.start()
         self._update_controls()
@@ -365,6 +366,7 @@ class TrainingDashboard(QWidget):
             self.device_text = str(s.get("device", ""))
             self._run_info = {"recipe": s.get("recipe", ""), "dataset": s.get("dataset", "")}
             self.curves.set_x_extent(int(s.get("epochs", 0)) * int(s.get("steps_per_epoch", 0)))
+            self.status.show_notes([str(n) for n in s.get("notes") or []])
             if self.state == "running":
                 self.state_label.setText("Training")
         if "progress" in latest:
@@ -539,6 +541,7 @@ class TrainingDashboard(QWidget):
         self._on_document_edited()
         if self.run_thread is None:
             self.result = None  # the weights stay attached to the old document only
+            self.insight.set_trainer(None)  # nothing of this document to evaluate yet
             self._update_controls()
         self._update_overlays()
 

@@ -11,7 +11,7 @@ from typing import Any
 from graph_compiler.analysis.results import MAX_NODE_PARAMS, MAX_VALUES, NetworkInfo, TensorType
 from graph_compiler.catalog import NodeSpec, Shape, ShapeError
 from graph_compiler.catalog.spec import REQUIRED, short_repr
-from graph_compiler.document import Node
+from graph_compiler.document import Network
 
 
 @dataclass
@@ -21,14 +21,28 @@ class _Result:
     n_params: int
     flops: int
     problems: list[tuple[str, str | None]]  # (message, param)
+    use: NetworkInfo | None = None  # a parameterised block's network, analysed for this use
 
 
 class BlockSpec:
-    """A network used as a node: its Input nodes are the ports in, its Outputs the ports out."""
+    """A network used as a node: its Input nodes are the ports in, its Outputs the ports out.
 
-    def __init__(self, info: NetworkInfo) -> None:
+    ``network`` and ``context`` (the blocks, recursive and all network names it was
+    analysed with) let a parameterised block be analysed again per use; ``gen`` changes
+    whenever its own network was re-analysed, so results cached per use go stale with it."""
+
+    def __init__(self, info: NetworkInfo, network: Network | None = None, gen: int = 0,
+                 context: tuple[dict[str, BlockSpec], set[str], set[str]] | None = None) -> None:
         self.info = info
         self.type = info.name
+        self.network = network
+        self.gen = gen
+        self.context = context
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Declared block parameters (name -> default); {} for a plain block."""
+        return self.network.params if self.network is not None else {}
 
     def fingerprint(self) -> tuple[Any, ...]:
         ins = tuple(str(t) if t else None for t in self.info.input_types())
@@ -172,9 +186,11 @@ def _failed(params: dict[str, Any], message: str, param: str | None = None) -> _
     return _Result(params, None, 0, 0, [(message, param)])
 
 
-def _eval_block(spec: BlockSpec, node: Node, in_types: list[TensorType | None], upstream_ok: bool) -> _Result:
+def _eval_block(spec: BlockSpec, raw: dict[str, Any], in_types: list[TensorType | None],
+                upstream_ok: bool) -> _Result:
+    """A block without parameters: one fixed face, its own network's input and output types."""
     problems: list[tuple[str, str | None]] = []
-    for k in node.params:
+    for k in raw:
         problems.append((f"unknown parameter {short_repr(k)}: a block node takes no parameters", str(k)))
     info = spec.info
     if not info.ok:

@@ -63,6 +63,7 @@ class NodeInfo:
     n_params: int = 0
     flops: int = 0
     notes: list[str] = field(default_factory=list)  # facts worth showing, e.g. a tied weight
+    use: NetworkInfo | None = None  # a parameterised block node: its network as this use makes it
 
     @property
     def output_shapes(self) -> list[Shape] | None:

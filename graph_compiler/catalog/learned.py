@@ -10,7 +10,7 @@ from graph_compiler.catalog.spec import REQUIRED, NodeSpec, Param, Shape, ShapeE
 
 CAT = "Input & shape"
 
-_INITS = ("zeros", "ones", "constant", "normal", "trunc_normal", "uniform", "tril")
+_INITS = ("zeros", "ones", "constant", "normal", "trunc_normal", "uniform", "tril", "causal_inf")
 
 
 def _sizes(params: dict[str, Any]) -> str:
@@ -19,12 +19,15 @@ def _sizes(params: dict[str, Any]) -> str:
 
 def _tensor_expr(p: dict[str, Any]) -> str:
     sizes, init = _sizes(p), p["init"]
+    if p["dtype"] == "bool":  # a mask of True / False, as attention masks often are
+        sizes += ", dtype=torch.bool"
     if init == "zeros":
         return f"torch.zeros({sizes})"
     if init == "ones":
         return f"torch.ones({sizes})"
     if init == "constant":
-        return f"torch.full({py(tuple(p['shape']))}, {py(p['value'])})"
+        kind = ", dtype=torch.bool" if p["dtype"] == "bool" else ""
+        return f"torch.full({py(tuple(p['shape']))}, {py(p['value'])}{kind})"
     if init == "normal":
         return f"torch.empty({sizes}).normal_(std={py(p['std'])})"
     if init == "trunc_normal":
@@ -32,6 +35,8 @@ def _tensor_expr(p: dict[str, Any]) -> str:
     if init == "uniform":
         bound = py(p["value"])
         return f"torch.empty({sizes}).uniform_(-{bound}, {bound})"
+    if init == "causal_inf":  # an additive causal mask: -inf where a position may not look
+        return f'torch.full({py(tuple(p["shape"]))}, float("-inf")).triu(1)'
     return f"torch.ones({sizes}).tril()"  # a causal mask: 1 where a position may look
 
 
@@ -57,8 +62,14 @@ def _resolve(params: dict[str, Any], ins: Sequence[Shape]) -> dict[str, Any]:
         raise ShapeError(f"Parameter: with batch_dim on, the first size is the batch slot and must be 1, "
                          f"not {shape[0]} (or turn batch_dim off: a [{shape[0]}, ...] tensor broadcasts "
                          "over the batch)", "batch_dim")
-    if params["init"] == "tril" and len(shape) < 2:
-        raise ShapeError("Parameter: init 'tril' needs at least 2 dims (a mask is [..., T, T])", "init")
+    if params["dtype"] == "bool":
+        if params["init"] not in ("zeros", "ones", "constant", "tril"):  # no -inf in a bool
+            raise ShapeError(f"Parameter: a bool tensor cannot start {params['init']}; use zeros, ones, "
+                             "constant or tril", "init")
+        if params["kind"] == "parameter" and params["requires_grad"]:
+            raise ShapeError("Parameter: a bool tensor cannot be learned; make it a buffer", "dtype")
+    if params["init"] in ("tril", "causal_inf") and len(shape) < 2:
+        raise ShapeError(f"Parameter: init {params['init']!r} needs at least 2 dims (a mask is [..., T, T])", "init")
     return params
 
 
@@ -82,12 +93,15 @@ SPECS = [
                   "token; off: a [C, 1, 1] layer scale, broadcast over [B, C, H, W]"),
             Param("kind", "choice", "parameter", "learned parameter, or buffer (saved, not learned)",
                   choices=("parameter", "buffer")),
-            Param("init", "choice", "zeros", "initial values (tril: a lower-triangular causal mask of ones)",
+            Param("init", "choice", "zeros", "initial values (tril: a lower-triangular causal mask of ones; causal_inf: "
+                  "an additive causal mask, -inf above the diagonal and 0 elsewhere)",
                   choices=_INITS),
             Param("value", "float", 1.0, "the value for init 'constant'; the bound for 'uniform'",
                   min=-1e6, max=1e6),
             Param("std", "float", 0.02, "standard deviation for init 'normal' and 'trunc_normal'",
                   min=0.0, max=1e3),
+            Param("dtype", "choice", "float32", "float32, or bool for a mask of True / False (an attention "
+                  "mask: True where a position may look)", choices=("float32", "bool")),
             Param("persistent", "bool", True, "a buffer is saved in the state dict"),
             Param("requires_grad", "bool", True, "a parameter is trained (off: frozen, as MAE's fixed "
                   "position table)"),

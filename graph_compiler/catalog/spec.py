@@ -290,9 +290,23 @@ class NodeSpec:
         return [f"{outs[0] or '_'} = {mod}({', '.join(v or 'None' for v in ins)})"]
 
 
+@dataclass(frozen=True)
+class CodeRef:
+    """A block parameter where generated code would write a param's value: the code
+    writes ``text`` (the constructor argument's name) instead. Equal to no value, so it
+    is always written; code that computes with the value fails, and the caller reports it."""
+
+    text: str
+
+    def __bool__(self) -> bool:
+        raise TypeError("a block parameter has no truth value while code is generated")
+
+
 def py(value: Any) -> str:
     """A Python literal for a param value, spelled as ruff formats it: lists become
     tuples (as hand-written torch code has), strings are double-quoted and escaped."""
+    if isinstance(value, CodeRef):
+        return value.text
     if isinstance(value, (list, tuple)):
         inner = ", ".join(py(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"

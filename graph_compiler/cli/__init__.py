@@ -43,19 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
         # SUPPRESS: left out after the command, it must not reset a --debug given before it
         # (a subparser's defaults overwrite the main parser's values).
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors")
-        module = _load(name)
-        if module is not None:
-            module.add_arguments(p)
+        _load(name).add_arguments(p)
     return parser
 
 
-def _load(name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(f"graph_compiler.cli.{_MODULES.get(name, name)}")
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("graph_compiler.cli"):
-            return None
-        raise
+def _load(name: str) -> ModuleType:
+    return importlib.import_module(f"graph_compiler.cli.{_MODULES.get(name, name)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,9 +62,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     module = _load(args.command)
-    if module is None:
-        print(f"netwright: '{args.command}' is not available in this build", file=sys.stderr)
-        return 2
     try:
         return int(module.run(args) or 0)
     except KeyboardInterrupt:

@@ -11,7 +11,8 @@ import os
 import sys
 
 from graph_compiler import document
-from graph_compiler.diff import diff_documents, format_text
+from graph_compiler.diff import diff_documents
+from graph_compiler.diff_text import format_text
 from graph_compiler.errors import DocumentError
 
 

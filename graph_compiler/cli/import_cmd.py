@@ -53,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
     blocks = doc.meta["import"].get("blocks") or []
     extra = f", blocks: {', '.join(blocks)}" if blocks else ""
     print(f"wrote {Path(args.output)} ({doc.main.name}: {nodes} nodes{extra}; outputs match the original model)")
+    for note in doc.meta["import"].get("notes") or []:
+        print(f"note: {note}")  # what the import assumed: shape asserts dropped, sizes fixed
     if args.save_weights:
         from graph_compiler.interop.weights import MAIN_WEIGHTS, convert_state_dict
         from graph_compiler.training.checkpoints import save_weights

@@ -203,8 +203,26 @@ def _failure_text(
     )
     return (
         f"dataset {what!r}: cannot download {file.name}:\n{tried}\n"
+        f"{_present_text(target, file)}"
         f"To work offline, copy the file (sha256 {file.sha256.lower()}) to {target}"
         f"{mirror_hint}."
+    )
+
+
+def _present_text(target: pathlib.Path, file: RemoteFile) -> str:
+    """Why a file already at the cache path was not used: a hand-copied file of another
+    version, or a damaged copy, would otherwise look like it was never found."""
+    if not target.is_file():
+        return ""
+    import pooch
+
+    try:
+        got = pooch.file_hash(str(target), alg="sha256")
+    except OSError as exc:
+        return f"The file at {target} cannot be read ({exc.strerror or exc}).\n"
+    return (
+        f"The file at {target} is not the expected one: its sha256 is {got}, not "
+        f"{file.sha256.lower()} (another version, or a damaged copy); replace it.\n"
     )
 
 

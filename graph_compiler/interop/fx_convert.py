@@ -34,6 +34,7 @@ from graph_compiler.interop.fx_model_ops import (
 )
 from graph_compiler.interop.fx_ops import (
     KNOWN_FUNCTIONS,
+    Const,
     Port,
     RnnState,
     Unsupported,
@@ -51,6 +52,15 @@ class UnsupportedModelError(ModelImportError):
         listed = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"cannot import {model}: {len(problems)} operation(s) have no Netwright node:\n{listed}")
         self.problems = problems
+
+
+class NotABlock(Exception):  # noqa: N818 - a signal to the importer, not an error users see
+    """A candidate block class whose calls pass something other than tensors: import again
+    with its instances traced through."""
+
+    def __init__(self, cls: type) -> None:
+        super().__init__(cls.__name__)
+        self.cls = cls
 
 
 @dataclass(frozen=True)
@@ -169,12 +179,24 @@ class Converter:
                     args, kwargs = self._materialise(node, args, kwargs)
                 values[node] = self._translate(node, args, kwargs)
             except Unsupported as exc:
+                constant = node.meta.get("constant")
+                if isinstance(constant, torch.Tensor):  # a problem only where a node needs it as a tensor
+                    values[node] = Const(constant, "uses a tensor made in forward from constants "
+                                         f"({self._problem(node, str(exc))}); register it as a buffer instead")
+                    continue
                 # Taking apart a stand-in's result (sort(x).values) only echoes its problem.
                 accessor = node.op == "call_function" and node.target in (getattr, operator.getitem)
                 if not (accessor and _contains(args, kwargs, Port, lambda p: p.node == "?")):
                     self.problems.append(self._problem(node, str(exc)))
                 values[node] = self._stand_in(node)
         return self.result
+
+    def own(self, qual: str, node: fx.Node) -> None:
+        """``node`` becomes the node of module ``qual``'s weights; a second call of the same
+        module would share them, which Netwright nodes do not."""
+        if self._owners.setdefault(qual, node) is not node:
+            raise Unsupported("the same module is called twice, sharing its weights; each Netwright "
+                              "node owns its own weights")
 
     def input_ports(self) -> list[Port]:
         return list(self._inputs)
@@ -242,11 +264,10 @@ class Converter:
         qual = str(node.target)
         mod = self.gm.get_submodule(qual)
         if any(True for _ in mod.parameters()) or any(True for _ in mod.buffers()):
-            owner = self._owners.setdefault(qual, node)
-            if owner is not node:
-                raise Unsupported("the same module is called twice, sharing its weights; each Netwright "
-                                  "node owns its own weights")
+            self.own(qual, node)
         if type(mod) in self.block_classes:
+            if not all(isinstance(a, Port) for a in args):
+                raise NotABlock(type(mod))  # a list of tensors (DenseNet's layers): trace through it
             ports = [_port(a) for a in args]
             if kwargs:
                 raise Unsupported("keyword arguments to a block")
@@ -314,10 +335,11 @@ class Converter:
             if isinstance(value, (tuple, list)):
                 for i, v in enumerate(value):
                     walk(v, f"{key}{i}")
-            elif isinstance(value, dict):
-                self.problems.append(
-                    f"the model returns a dict (keys {', '.join(map(str, value))}); a network returns a tensor "
-                    "or a tuple of tensors, so import a wrapper whose forward returns them as a tuple")
+            elif isinstance(value, dict):  # no operation is at fault: one line, not a list of ops
+                raise ModelImportError(
+                    f"cannot import {self.result.network.name}: the model returns a dict (keys "
+                    f"{', '.join(map(str, value))}); a network returns a tensor or a tuple of tensors, so import a "
+                    "wrapper whose forward returns them as a tuple")
             elif value is None:  # forward(idx, targets=None) -> (logits, loss=None)
                 self.result.notes.append(f"left out output {key}, which is None for these inputs")
             else:
@@ -406,4 +428,4 @@ def _clean(kind: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 
-__all__ = ["BlockCall", "Converted", "Converter", "ModelImportError", "UnsupportedModelError"]
+__all__ = ["BlockCall", "Converted", "Converter", "ModelImportError", "NotABlock", "UnsupportedModelError"]

@@ -32,14 +32,13 @@ import torch
 from torch import nn
 
 from graph_compiler.catalog import REGISTRY
-from graph_compiler.document import Document, Network, Tie, network_to_dict
-from graph_compiler.interop.fx_convert import BlockCall, Converted, Converter, UnsupportedModelError
+from graph_compiler.document import Document, Network, Tie
+from graph_compiler.layout import DEFAULT_VIEW, NODE_W, layered_layout, node_height
+from graph_compiler.interop.fx_blocks import BlockGrouper, Instance, placeholder
+from graph_compiler.interop.fx_convert import BlockCall, Converted, Converter, NotABlock, UnsupportedModelError
 from graph_compiler.interop.fx_model_ops import ALL_MODULES as MODULES
 from graph_compiler.interop.fx_ops import special_module
 from graph_compiler.interop.fx_trace import ModelImportError, on_meta, trace, traceback_location
-
-_X_STEP, _Y_STEP = 220.0, 110.0
-
 
 # ---------------------------------------------------------------- entry points
 
@@ -212,53 +211,57 @@ def _network_name(label: str) -> str:
 
 def _import(model: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype], name: str,
             blocks: bool) -> tuple[Document, dict[str, Converted]]:
-    """The main network, plus with ``blocks`` one block network per distinct instance of
-    each sub-module class used at least twice (instances that convert to the same nodes,
-    params and input shapes share one network)."""
+    """The main network, plus with ``blocks`` block networks for each sub-module class
+    used at least twice: one per structure, the values that differ between its instances
+    as block parameters (fx_blocks)."""
     leaves = _block_candidates(model) if blocks else set()
-    results: dict[str, Converted] = {}
-    by_signature: dict[str, str] = {}
+    while True:
+        try:
+            return _import_with(model, shapes, dtypes, name, leaves)
+        except NotABlock as exc:
+            leaves.discard(exc.cls)
+
+
+def _import_with(model: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype], name: str,
+                 leaves: set[type]) -> tuple[Document, dict[str, Converted]]:
+    instances: list[Instance] = []
     problems: list[str] = []
 
     def block_name(call: BlockCall) -> str:
         result, found = _convert(call.module, call.shapes, call.dtypes, leaves - {call.cls}, block_name,
                                  _network_name(call.cls.__name__))
         problems.extend(f"{call.qual}: {p}" for p in found)
-        signature = repr((call.shapes, [str(d) for d in call.dtypes], network_to_dict(result.network)))
-        if signature not in by_signature:
-            # The first kind takes the class name; others are named after their first use
-            # (BasicBlock_layer2_0: the one with a downsample branch).
-            base = _network_name(call.cls.__name__)
-            if base in results or base == name:
-                base = base + "_" + re.sub(r"\W", "_", call.qual)
-            net_name, i = base, 2
-            while net_name in results or net_name == name:
-                net_name, i = f"{base}{i}", i + 1
-            result.network.name = net_name
-            results[net_name] = result
-            by_signature[signature] = net_name
-        return by_signature[signature]
+        token = placeholder(len(instances))
+        result.network.name = token
+        instances.append(Instance(call, result, token))
+        return token
 
     main, found = _convert(model, shapes, dtypes, leaves, block_name, name)
     if problems or found:
         raise UnsupportedModelError(name, found + problems)
-    results = {name: main, **results}
+    grouper = BlockGrouper(instances, {name})
+    grouper.run()
+    grouper.finish(main.network)
+    results = {name: main, **grouper.networks}
     networks = [r.network for r in results.values()]
     for net in networks:
         _layout(net)
     meta = {"import": {"input_shape": [list(s) for s in shapes],
                        "dtype": ["int64" if d == torch.int64 else "float32" for d in dtypes],
                        "blocks": [n for n in results if n != name],
-                       "notes": sorted({note for r in results.values() for note in r.notes})}}
+                       "notes": sorted({note for r in [main, *(i.result for i in instances)] for note in r.notes})}}
     return Document(networks, meta={"title": name, **meta}), results
 
 
 def _block_candidates(model: nn.Module) -> set[type]:
-    """Custom module classes used at least twice: each becomes block networks."""
+    """Custom module classes used at least twice: each becomes block networks. A module
+    without children is a layer, not structure: its forward's ops go inline, so one
+    written with functions on its own weights (nanoGPT's LayerNorm) still maps to a layer."""
     counts: dict[type, int] = {}
     for sub in model.modules():
         cls = type(sub)
-        if sub is model or cls.__module__.startswith("torch.") or cls in MODULES or special_module(sub):
+        if sub is model or cls.__module__.startswith("torch.") or cls in MODULES or special_module(sub) \
+                or not any(True for _ in sub.children()):
             continue
         counts[cls] = counts.get(cls, 0) + 1
     return {cls for cls, n in counts.items() if n >= 2}
@@ -276,20 +279,18 @@ def _convert(module: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torc
 
 
 def _layout(net: Network) -> None:
-    """Layered left to right: x by the longest path from an Input, y spread per layer."""
-    depth = {n.id: 0 for n in net.nodes}
-    order = {n.id: i for i, n in enumerate(net.nodes)}
-    for n in net.nodes:  # nodes were added in execution order, so sources come first
-        for e in net.in_edges(n.id):
-            depth[n.id] = max(depth[n.id], depth.get(e.src, 0) + 1)
-    layers: dict[int, list[str]] = {}
-    for nid in sorted(depth, key=lambda i: order[i]):
-        layers.setdefault(depth[nid], []).append(nid)
-    nodes = net.node_map()
-    for d, ids in layers.items():
-        top = -(len(ids) - 1) * _Y_STEP / 2
-        for i, nid in enumerate(ids):
-            nodes[nid].pos = (d * _X_STEP, top + i * _Y_STEP)
+    """The designer's auto-layout, for the canvas of the default window: a long model
+    wraps into bands that read like lines of text instead of one row to scroll along."""
+    n_in: dict[str, int] = {}
+    n_out: dict[str, int] = {}
+    for e in net.edges:
+        n_in[e.dst] = max(n_in.get(e.dst, 1), e.dst_port + 1)
+        n_out[e.src] = max(n_out.get(e.src, 1), e.src_port + 1)
+    sizes = {n.id: (NODE_W, node_height(n_in.get(n.id, 1), n_out.get(n.id, 1))) for n in net.nodes}
+    pos = layered_layout([n.id for n in net.nodes], [(e.src, e.dst, e.src_port, e.dst_port) for e in net.edges],
+                         sizes, view=DEFAULT_VIEW)
+    for n in net.nodes:
+        n.pos = pos[n.id]
 
 
 def _tie_shared_weights(doc: Document, results: dict[str, Converted], model: nn.Module) -> None:

@@ -23,12 +23,14 @@ from torch.nn import functional as F
 
 from graph_compiler.interop.fx_ops import (
     FUNCTIONS,
+    Const,
     METHODS,
     MODULES,
     Port,
     Shape,
     Unsupported,
     _adaptive,
+    _getattr,
     _getitem,
     _plain,
     arg,
@@ -56,6 +58,7 @@ class Cropped:
     """``self.bias[:, :, :T, :T]``: a buffer cut to the sequence length."""
 
     ref: ParamRef
+    index: Any = None  # the slices, for a node that takes the cut mask as it is
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ def parameter_params(ref: ParamRef) -> dict[str, Any]:
         p["kind"] = "buffer"
         if not ref.persistent:
             p["persistent"] = False
+    if value.dtype == torch.bool:
+        p["dtype"] = "bool"
     p["init"] = "zeros"
     if value.is_meta or value.numel() == 0:
         return p
@@ -83,6 +88,8 @@ def parameter_params(ref: ParamRef) -> dict[str, Any]:
     first = float(flat.reshape(-1)[0])
     if value.dim() >= 2 and torch.equal(flat, torch.ones_like(flat).tril()):
         p["init"] = "tril"
+    elif value.dim() >= 2 and torch.equal(flat, torch.full_like(flat, float("-inf")).triu(1)):
+        p["init"] = "causal_inf"
     elif bool((flat == first).all()) and math.isfinite(first):
         p["init"] = {0.0: "zeros", 1.0: "ones"}.get(first, "constant")
         if p["init"] == "constant":
@@ -196,7 +203,7 @@ def _getitem_any(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict
     if isinstance(value, ParamRef):
         items = index if isinstance(index, tuple) else (index,)
         if all(isinstance(i, slice) and i.start is None and i.step is None for i in items):
-            return Cropped(value)  # self.bias[:, :, :T, :T]
+            return Cropped(value, index)  # self.bias[:, :, :T, :T]
         value = conv.parameter(node, value)
     if isinstance(value, Port) and value.rnn is None:
         return conv.add(node, "Index", {"index": _index_text(index)}, [value])
@@ -219,17 +226,74 @@ def _arange(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str,
 
 
 def _sdpa(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    q, k, v = (tensor(arg(args, kwargs, i, n)) for i, n in enumerate(("query", "key", "value")))
-    if arg(args, kwargs, 3, "attn_mask") is not None:
-        raise Unsupported("an attn_mask (the node's is_causal covers the causal case)")
-    if kwargs.get("enable_gqa"):
+    q, k, v = (_as_port(conv, node, arg(args, kwargs, i, n)) for i, n in enumerate(("query", "key", "value")))
+    if arg(args, kwargs, 7, "enable_gqa", False):
         raise Unsupported("enable_gqa")
-    params: dict[str, Any] = {"dropout_p": float(arg(args, kwargs, 4, "dropout_p", 0.0)),
-                              "is_causal": bool(arg(args, kwargs, 5, "is_causal", False))}
-    scale = kwargs.get("scale")
+    dropout = arg(args, kwargs, 4, "dropout_p", 0.0)
+    if not _number(dropout):
+        raise Unsupported("a dropout_p that is not a number")
+    params: dict[str, Any] = {"dropout_p": float(dropout), "is_causal": bool(arg(args, kwargs, 5, "is_causal", False))}
+    scale = arg(args, kwargs, 6, "scale")
     if scale is not None:
+        if not _number(scale):
+            raise Unsupported("a scale that is not a number")
         params["scale"] = float(scale)
-    return conv.add(node, "ScaledDotProductAttention", params, [q, k, v])
+    inputs = [q, k, v]
+    mask = arg(args, kwargs, 3, "attn_mask")
+    if mask is not None:
+        if params["is_causal"]:
+            raise Unsupported("both attn_mask and is_causal (torch refuses that too)")
+        if isinstance(mask, Const):  # made in forward from constants: only the causal mask has a node
+            if not _is_causal_mask(mask.value, q.shape[-2], k.shape[-2]):
+                raise Unsupported("an attn_mask made in forward from constants that is not the causal mask "
+                                  "(register it as a buffer with self.register_buffer, so the graph can hold it)")
+            params["is_causal"] = True
+        else:
+            inputs.append(_mask_port(conv, node, mask, len(q.shape)))
+    return conv.add(node, "ScaledDotProductAttention", params, inputs)
+
+
+def _as_port(conv: Converter, node: Any, value: Any) -> Port:
+    return conv.parameter(node, value) if isinstance(value, ParamRef) else tensor(value)
+
+
+def _mask_port(conv: Converter, node: Any, mask: Any, rank: int) -> Port:
+    """An attn_mask tensor: a computed one as it is, a model's buffer as a Parameter node,
+    cut by an Index node where forward cuts it (``self.mask[:, :, :T, :T]``). A buffer
+    without the leading [1, 1] of the scores' [B, heads] gets them in the same Index, as
+    the graph's broadcasting takes equal ranks (``self.mask[:T, :T]`` -> [1, 1, T, T])."""
+    if isinstance(mask, MaskTest):
+        raise Unsupported("a comparison (mask == 0) as attn_mask; pass the mask itself")
+    if not isinstance(mask, (Cropped, ParamRef)):
+        return tensor(mask, "attn_mask")
+    ref = mask.ref if isinstance(mask, Cropped) else mask
+    whole = conv.parameter(node, ref)
+    items = list(mask.index if isinstance(mask.index, tuple) else (mask.index,)) if isinstance(mask, Cropped) else []
+    items += [slice(None)] * (ref.value.dim() - len(items))
+    if len(whole.shape) > ref.value.dim():  # the Parameter node's batch slot
+        items.insert(0, slice(None))
+    missing = rank - len(whole.shape)
+    if missing < 0:
+        raise Unsupported(f"an attn_mask of {len(whole.shape)} dims for scores of {rank}")
+    items[1:1] = [None] * missing
+    if all(isinstance(i, slice) and i == slice(None) for i in items):
+        return whole
+    index = tuple(items)
+    cut = torch.empty(whole.shape, device="meta")[index].shape
+    port = conv.add(node, "Index", {"index": _index_text(index)}, [whole], base=f"{ref.qual}_cut")
+    return Port(port.node, 0, tuple(cut))
+
+
+def _is_causal_mask(value: torch.Tensor, length: int, keys: int) -> bool:
+    """Whether a constant mask is exactly is_causal's: bool tril (True: may look), or 0 on
+    and below the diagonal and -inf above it."""
+    if value.dim() < 2 or tuple(value.shape[-2:]) != (length, keys) or value.numel() != length * keys:
+        return False
+    tril = torch.ones(length, keys, dtype=torch.bool).tril()
+    flat = value.reshape(length, keys).cpu()
+    if flat.dtype == torch.bool:
+        return torch.equal(flat, tril)
+    return torch.equal(flat.float(), torch.zeros(length, keys).masked_fill(~tril, float("-inf")))
 
 
 def _compare(where: str) -> Callable[..., Any]:
@@ -281,6 +345,57 @@ def _identity(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[st
     return tensor(args[0])
 
 
+def _tensor_attr(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``self.weight.shape`` is a constant (nanoGPT's LayerNorm passes it to F.layer_norm);
+    any other attribute of a model's tensor makes it a Parameter node first."""
+    value = args[0]
+    if isinstance(value, ParamRef):
+        if args[1] == "shape":
+            return tuple(int(d) for d in value.value.shape)
+        value = conv.parameter(node, value)
+    return _getattr(conv, node, (value, *args[1:]), kwargs)
+
+
+def _layer_norm(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``F.layer_norm(x, shape, self.weight, self.bias, eps)`` in a module of its own
+    (nanoGPT's LayerNorm with an optional bias): a LayerNorm node named after that module,
+    so its weights keep their keys (``ln_1.weight``, and no ``ln_1.bias`` without a bias)."""
+    x = tensor(args[0])
+    shape = arg(args, kwargs, 1, "normalized_shape")
+    weight, bias = arg(args, kwargs, 2, "weight"), arg(args, kwargs, 3, "bias")
+    eps = arg(args, kwargs, 4, "eps", 1e-5)
+    if isinstance(shape, int):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)) or not all(isinstance(d, int) for d in shape) or not _number(eps):
+        raise Unsupported("a normalized_shape or eps that is not a constant")
+    params: dict[str, Any] = {"eps": float(eps)}
+    if len(shape) > 1:
+        params["normalized_shape"] = list(shape)
+    if weight is None:
+        if bias is not None:
+            raise Unsupported("a bias without a weight")
+        return conv.add(node, "LayerNorm", {**params, "elementwise_affine": False}, [x])
+    if not isinstance(weight, ParamRef) or not (bias is None or isinstance(bias, ParamRef)):
+        raise Unsupported("a weight or bias computed in forward (LayerNorm learns its own)")
+    owner, _, name = weight.qual.rpartition(".")
+    if name != "weight" or (bias is not None and bias.qual != f"{owner}.bias"):
+        raise Unsupported(f"weights named {weight.qual}{'' if bias is None else ' / ' + bias.qual} (LayerNorm "
+                          "keeps them as <module>.weight and <module>.bias)")
+    if not owner:
+        raise Unsupported("the weight of the module being imported itself (a LayerNorm needs a module of its "
+                          "own: import the model that uses it)")
+    module = conv.gm.get_submodule(owner)
+    own = {n for n, _ in module.named_parameters()} | {n for n, _ in module.named_buffers()}
+    if own != {"weight"} | ({"bias"} if bias is not None else set()):
+        raise Unsupported(f"{owner} holds tensors besides LayerNorm's weight and bias ({', '.join(sorted(own))})")
+    if tuple(weight.value.shape) != tuple(shape):
+        raise Unsupported(f"a weight of shape {list(weight.value.shape)} for normalized_shape {list(shape)}")
+    if bias is None:
+        params["bias"] = False
+    conv.own(owner, node)
+    return conv.add(node, "LayerNorm", params, [x], base=owner, qual=owner)
+
+
 # ---------------------------------------------------------------- modules
 
 
@@ -317,7 +432,8 @@ MORE_FUNCTIONS: dict[Any, Callable[..., Any]] = {
     operator.pow: _pow, torch.pow: _pow, operator.neg: _neg,
     operator.matmul: _matmul, torch.matmul: _matmul, torch.bmm: _matmul,
     torch.transpose: _transpose, operator.getitem: _getitem_any,
-    torch.arange: _arange, F.scaled_dot_product_attention: _sdpa,
+    torch.arange: _arange, F.scaled_dot_product_attention: _sdpa, F.layer_norm: _layer_norm,
+    getattr: _tensor_attr,
     operator.eq: _compare("zero"), operator.ne: _compare("nonzero"),
     torch.masked_fill: _masked_fill,
     torch.sum: _reduce("sum"), torch.amax: _reduce("amax"), torch.amin: _reduce("amin"),
@@ -342,7 +458,8 @@ ALL_FUNCTIONS = {**FUNCTIONS, **MORE_FUNCTIONS}
 ALL_METHODS = {**METHODS, **MORE_METHODS}
 
 # Ops whose translators read ParamRefs themselves; elsewhere a ParamRef becomes a node.
-READS_REFS = {operator.getitem, operator.eq, operator.ne, torch.masked_fill, "masked_fill", "eq", "ne"}
+READS_REFS = {operator.getitem, operator.eq, operator.ne, torch.masked_fill, "masked_fill", "eq", "ne",
+              F.layer_norm, getattr, F.scaled_dot_product_attention}
 
 __all__ = ["ALL_FUNCTIONS", "ALL_METHODS", "ALL_MODULES", "READS_REFS", "Cropped", "MaskTest", "ParamRef",
            "parameter_params"]

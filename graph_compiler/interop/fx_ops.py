@@ -47,6 +47,16 @@ class RnnState:
     part: str = "h"  # "state" (an LSTM's (h, c) pair), "h" or "c"
 
 
+@dataclass(frozen=True, eq=False)
+class Const:
+    """A tensor forward makes from constants alone (``torch.ones(T, T).tril()``), with its
+    value on the traced batch: fine where a translator knows what it means (a causal
+    attn_mask), and ``problem`` wherever a node needs it as a tensor."""
+
+    value: torch.Tensor
+    problem: str
+
+
 @dataclass(frozen=True)
 class Shape:
     """A size read off a tensor (x.size(0), x.shape): only meaningful to view/reshape,
@@ -79,6 +89,8 @@ def tensor(value: Any, what: str = "input") -> Port:
         return value
     if isinstance(value, RnnState):
         raise Unsupported("uses a recurrent layer's hidden state other than as h[-1] of a one-way layer")
+    if isinstance(value, Const):
+        raise Unsupported(value.problem)
     raise Unsupported(f"takes a constant {what} ({value!r}); Netwright nodes combine tensors only")
 
 
@@ -155,10 +167,9 @@ def _batchnorm(m: nn.Module) -> tuple[str, dict[str, Any]]:
 
 
 def _layernorm(m: nn.LayerNorm) -> tuple[str, dict[str, Any]]:
-    if m.elementwise_affine and m.bias is None:
-        raise Unsupported("bias=False")
     shape = list(m.normalized_shape)
-    p: dict[str, Any] = {"eps": m.eps, "elementwise_affine": m.elementwise_affine}
+    p: dict[str, Any] = {"eps": m.eps, "elementwise_affine": m.elementwise_affine,
+                         "bias": not m.elementwise_affine or m.bias is not None}
     if len(shape) > 1:
         p["normalized_shape"] = shape
     return "LayerNorm", p
@@ -513,7 +524,7 @@ def describe(node: Any) -> str:
     return f"{module}.{name}"
 
 
-__all__ = ["FUNCTIONS", "KNOWN_FUNCTIONS", "METHODS", "MODULES", "Port", "RnnState", "Shape", "Unsupported", "arg",
+__all__ = ["FUNCTIONS", "KNOWN_FUNCTIONS", "METHODS", "MODULES", "Const", "Port", "RnnState", "Shape", "Unsupported", "arg",
            "compact", "describe"]
 
 

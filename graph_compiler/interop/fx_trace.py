@@ -187,7 +187,17 @@ class _ShapeProp(fx.Interpreter):
         described = fx.node.map_aggregate(result, meta)
         if found:
             n.meta["tensor_meta"] = described
+        if isinstance(result, torch.Tensor) and _made_of_constants(n):
+            n.meta["constant"] = result  # the same for every input: a causal mask made in forward
         return result
+
+
+def _made_of_constants(n: fx.Node) -> bool:
+    """A call on constants, sizes fixed by the input shape, and tensors' device / dtype only."""
+    if n.op not in ("call_function", "call_method"):
+        return False
+    return all("constant" in a.meta or (a.op == "call_function" and a.target is getattr
+                                        and a.args[1] in ("device", "dtype")) for a in n.all_input_nodes)
 
 
 def _user_frame() -> str:
@@ -225,6 +235,16 @@ def _shape_only(node: fx.Node) -> bool:
     return visit(node)
 
 
+class _GraphOnly(fx.GraphModule):
+    """The traced graph with the model's modules and tensors under their own paths, run
+    only by fx.Interpreter. fx's generated forward() is never made: fx writes a child
+    named with a Python keyword (``self.add_module("class", ...)``) as ``self.class``,
+    which is not Python, though the model itself is fine."""
+
+    def recompile(self) -> Any:
+        return None
+
+
 @dataclass
 class Traced:
     """A traced module with shapes propagated, what tracing specialised, and the example
@@ -253,9 +273,8 @@ def trace(module: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.d
             f"cannot trace {label} with torch.fx{traceback_location(exc)}: {type(exc).__name__}: {first}"
         ) from None
     notes = tracer.notes + _drop_guards(graph, len(shapes))
-    gm = fx.GraphModule(tracer.root, graph)
+    gm = _GraphOnly(tracer.root, graph)
     gm.graph.eliminate_dead_code()
-    gm.recompile()
     with torch.no_grad():
         try:
             output = _ShapeProp(gm).run(*example)

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from torch import nn
 
 MAIN_WEIGHTS = "weights.safetensors"
-_MAX_LISTED = 8
 
 
 class WeightsError(InteropError):
@@ -53,16 +52,9 @@ def weights_file(path: str | os.PathLike[str], doc: Document, network: str | Non
 
 def check_state_dict(module: nn.Module, state: Mapping[str, Any], where: str) -> None:
     """Every key and shape must match, or one WeightsError lists the differences."""
-    expected = module.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    wrong = [f"{k} {list(state[k].shape)} (network wants {list(v.shape)})"
-             for k, v in expected.items() if k in state and tuple(state[k].shape) != tuple(v.shape)]
-    problems = []
-    for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
-        if items:
-            more = f" and {len(items) - _MAX_LISTED} more" if len(items) > _MAX_LISTED else ""
-            problems.append(f"{label}: {', '.join(items[:_MAX_LISTED])}{more}")
+    from graph_compiler.training.checkpoints import state_dict_mismatches
+
+    problems = state_dict_mismatches(module.state_dict(), state)
     if problems:
         raise WeightsError(f"{where} do not fit the network: " + "; ".join(problems))
 

@@ -81,6 +81,13 @@ def network_filename(network: str, main: str) -> str:
     return f"{stem}.safetensors"
 
 
+def cpu_copy(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A state dict copied to the CPU; a tied weight stays one tensor under all its names,
+    so saving the copy stores it once, as saving the module's own state dict does."""
+    copies, aliases = split_shared(state)
+    return {k: copies[aliases.get(k, k)] for k in state}
+
+
 def save_weights(path: str | os.PathLike[str], state: Mapping[str, torch.Tensor],
                  metadata: Mapping[str, str] | None = None) -> None:
     """Write a state dict as safetensors, atomically: the one writer of weight files.
@@ -115,6 +122,23 @@ def load_weights(path: str | os.PathLike[str], device: str | torch.device = "cpu
     if not isinstance(state, dict):
         raise CheckpointError(f"{p}: expected a state dict, found {type(state).__name__}")
     return {str(k): v for k, v in state.items() if isinstance(v, torch.Tensor)}
+
+
+def state_dict_mismatches(expected: Mapping[str, torch.Tensor], state: Mapping[str, Any],
+                          limit: int = 8) -> list[str]:
+    """Why ``state`` does not load strictly where ``expected`` is (a module's state_dict):
+    missing and unexpected keys, and every tensor of the wrong shape with both shapes
+    (``fc1.weight [7, 4] (network wants [8, 4])``); empty when it loads."""
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    wrong = [f"{k} {list(state[k].shape)} (network wants {list(v.shape)})"
+             for k, v in expected.items() if k in state and tuple(state[k].shape) != tuple(v.shape)]
+    problems = []
+    for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
+        if items:
+            more = f" and {len(items) - limit} more" if len(items) > limit else ""
+            problems.append(f"{label}: {', '.join(items[:limit])}{more}")
+    return problems
 
 
 def small_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
@@ -266,6 +290,8 @@ def load_run(directory: str | os.PathLike[str], *, with_optimizer: bool = True) 
 
 __all__ = [
     "OPTIMIZER",
+    "cpu_copy",
+    "state_dict_mismatches",
     "RUN_JSON",
     "WEIGHTS",
     "CheckpointError",

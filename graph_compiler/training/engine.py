@@ -38,7 +38,7 @@ from graph_compiler.document import Document, to_dict
 from graph_compiler.errors import GraphError, NetwrightError
 from graph_compiler.training import batching, devices, restore
 from graph_compiler.training.augment import Augmenter, parse_augment
-from graph_compiler.training.checkpoints import SavedRun, load_run, save_run, small_meta
+from graph_compiler.training.checkpoints import SavedRun, cpu_copy, load_run, save_run, small_meta
 from graph_compiler.training.config import TrainingConfig, TrainingConfigError, parse_config
 from graph_compiler.training.datasets import Dataset, resolve_dataset
 from graph_compiler.training.events import Event, error_event
@@ -159,8 +159,7 @@ class Trainer:
         """CPU copies of every trained network's state_dict (after prepare / a run)."""
         if self.recipe is None:
             return {}
-        return {net: {k: v.detach().to("cpu", copy=True) for k, v in sd.items()}
-                for net, sd in self.recipe.state_dicts().items()}
+        return {net: cpu_copy(sd) for net, sd in self.recipe.state_dicts().items()}
 
     def modules(self) -> dict[str, torch.nn.Module]:
         return dict(self.recipe.modules) if self.recipe is not None else {}
@@ -416,7 +415,7 @@ class Trainer:
         return Event("start", {
             "recipe": cfg.recipe, "networks": recipe.networks(), "main": self.main,
             "device": devices.describe(self.device), "device_reason": self.device_reason,
-            "notes": [*self.notes, *(self.streamed.notes() if self.streamed is not None else [])], "amp": self.ctx.amp.name, "seed": cfg.seed,
+            "notes": [*self.notes, *recipe.notes, *(self.streamed.notes() if self.streamed is not None else [])], "amp": self.ctx.amp.name, "seed": cfg.seed,
             "epochs": cfg.epochs, "start_epoch": self._start_epoch, "steps_per_epoch": self.steps_per_epoch,
             "batch_size": self.batch_size, "n_train": len(train), "n_val": len(val) if val is not None else 0,
             "dataset": train.name, "task": train.task,

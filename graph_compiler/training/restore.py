@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from graph_compiler.document import from_dict
-from graph_compiler.training.checkpoints import CheckpointError, SavedRun, load_run
+from graph_compiler.training.checkpoints import CheckpointError, SavedRun, load_run, state_dict_mismatches
 from graph_compiler.training.optimizers import OptimizerSet
 from graph_compiler.training.preprocessing import Normalizer
 
@@ -29,6 +29,12 @@ def load_run_weights(recipe: Any, saved: SavedRun, device: torch.device) -> None
     missing = [n for n in recipe.networks() if n not in saved.weights]
     if missing:
         raise CheckpointError(f"{saved.path}: no saved weights for network {missing[0]!r}")
+    for name, state in saved.weights.items():
+        if name in recipe.modules:
+            problems = state_dict_mismatches(recipe.modules[name].state_dict(), state)
+            if problems:
+                raise CheckpointError(f"{saved.path}: the saved weights do not fit the document's networks "
+                                      f"(network {name!r}: {'; '.join(problems)})")
     try:
         recipe.load_state_dicts({n: {k: v.to(device) for k, v in sd.items()}
                                  for n, sd in saved.weights.items() if n in recipe.modules})

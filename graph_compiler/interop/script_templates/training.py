@@ -267,19 +267,41 @@ def write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def split_tied(state):
+    """Each tensor once, as a CPU copy, and {other name: stored name} for a tied weight.
+
+    A tied weight (one tensor under two names, such as a language model's embedding and
+    output head) would be written twice; safetensors refuses shared storage anyway.
+    Netwright's loader reads the names back from the "netwright.tied" metadata."""
+    tensors, tied, seen = {}, {}, {}
+    for key, value in state.items():
+        v = value.detach()
+        sig = (
+            v.untyped_storage().data_ptr(),
+            v.storage_offset(),
+            tuple(v.shape),
+            tuple(v.stride()),
+        )
+        if v.numel() and sig in seen:
+            tied[key] = seen[sig]
+            continue
+        seen[sig] = key
+        tensors[key] = v.to("cpu", copy=True).contiguous()
+    return tensors, tied
+
+
 def save_checkpoint(out: Path, networks, epoch: int, history, normaliser) -> None:
     """A Netwright run folder: safetensors weights (never pickle) and run.json."""
     out.mkdir(parents=True, exist_ok=True)
     files = {}
     for name, module in networks.items():
         files[name] = safe_filename(name)
-        state = module.state_dict()
-        # clone: tied weights share storage, which safetensors refuses to write.
-        state = {
-            k: v.detach().to("cpu", copy=True).contiguous() for k, v in state.items()
-        }
+        state, tied = split_tied(module.state_dict())
+        metadata = {"format": "pt", "network": name}
+        if tied:
+            metadata["netwright.tied"] = json.dumps(tied, sort_keys=True)
         tmp = out / f".{files[name]}.tmp"
-        save_file(state, str(tmp), metadata={"format": "pt", "network": name})
+        save_file(state, str(tmp), metadata=metadata)
         os.replace(tmp, out / files[name])
     run = {
         "format": "netwright-run",

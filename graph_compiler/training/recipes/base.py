@@ -139,6 +139,7 @@ class Recipe:
     def __init__(self, ctx: RecipeContext) -> None:
         self.ctx = ctx
         self.modules: dict[str, nn.Module] = {}
+        self.notes: list[str] = []  # how setup() chose to train these networks, for the start event
 
     # -- required
     def networks(self) -> list[str]:

@@ -13,6 +13,11 @@ temperature (and optional top-k) sampling, feeding at most the Input's length T 
 most recent tokens (the model's context); text is decoded with the dataset's vocabulary
 (``meta.vocab``) when it has one.
 
+A network may output the last position only, [B, 1, V] (an imported GPT's
+``forward(idx)``): it learns the token after each window. Generation feeds every model
+windows of exactly its context, as in training: a shorter prompt is padded on the left
+with spaces (token 0 without a vocabulary).
+
 Options: temperature (0.8), top_k (none), sample_length (200 tokens for ``sample``;
 live previews use up to 120), prompt (text to start from; default: the start of a
 validation window).
@@ -41,6 +46,7 @@ class LanguageModel(PerPositionRecipe):
     task_word = "a language model"
     generative = True
     monitor = "val_loss"
+    last_position_ok = True
     OPTIONS = ("network", "temperature", "top_k", "sample_length", "prompt", "allow_non_causal",
                "attention_layer", "attention_head")
 
@@ -115,10 +121,21 @@ class LanguageModel(PerPositionRecipe):
     def generate(self, n_tokens: int, generator: torch.Generator | None = None) -> tuple[str, str]:
         """(prompt text, generated continuation)."""
         prompt = self.encode_prompt().to(self.ctx.device)
-        out = generate_tokens(lambda t: self._forward(t), prompt, n_tokens, self.context,
+        # The model sees windows of exactly its context, as in training: a shorter prompt is
+        # padded on the left. An imported graph needs it (its code fixes the length it was
+        # traced at), and a model built here reads a full window best too.
+        pad = max(0, self.context - len(prompt))
+        padded = torch.cat([prompt.new_full((pad,), self.pad_token), prompt])
+        out = generate_tokens(lambda t: self._forward(t), padded, n_tokens, self.context,
                               temperature=self.temperature, top_k=self.top_k, generator=generator)
-        ids: list[int] = out[0].tolist()
+        ids: list[int] = out[0].tolist()[pad:]
         return self.decode(ids[: len(prompt)]), self.decode(ids[len(prompt):])
+
+    @property
+    def pad_token(self) -> int:
+        """What pads a short prompt: a space when the vocabulary has one, else token 0."""
+        vocab = self.vocab
+        return vocab.index(" ") if vocab is not None and " " in vocab else 0
 
     def live_samples(self) -> dict[str, Any] | None:
         prompt, text = self.generate(min(LIVE_LENGTH, self.sample_length), generator=torch.Generator().manual_seed(self.ctx.epoch))

@@ -35,10 +35,15 @@ class SequenceRegression(Regression):
 
 
 class PerPositionRecipe(Recipe):
-    """Cross-entropy at every position of logits [B, T, C] against y [B, T]."""
+    """Cross-entropy at every position of logits [B, T, C] against y [B, T].
+
+    With ``last_position_ok`` (language models) a network may instead output the last
+    position only, [B, 1, C], as an imported GPT's ``forward(idx)`` does: it is then
+    trained and scored on the token that follows each window, y[:, -1]."""
 
     task_word = "sequence-to-sequence"
     OPTIONS: tuple[str, ...] = ("network",)
+    last_position_ok: ClassVar[bool] = False
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
@@ -55,6 +60,7 @@ class PerPositionRecipe(Recipe):
             raise TrainingConfigError(f"training.loss: {self.name} trains with cross_entropy, "
                                       f"not {ctx.config.loss!r}")
         self.num_classes = self._num_classes()
+        self.last_only = False  # set by setup(): the network outputs the last position only
 
     def _num_classes(self) -> int:
         ds = self.ctx.train
@@ -83,24 +89,55 @@ class PerPositionRecipe(Recipe):
                             "sequence dimension (no Flatten / Mean) and end with Linear(out_features="
                             f"{k})")
             return problems
-        if out.shape[1] != T:
+        if out.shape[1] != T and not (self.last_position_ok and out.shape[1] == 1):
+            also = " (or 1: the last position only)" if self.last_position_ok else ""
             problems.append(f"network {self.net!r} outputs {out.shape[1]} positions {fmt_shape(out.shape)}, "
-                            f"but the targets have {T}")
+                            f"but the targets have {T}{also}")
         if out.shape[2] < k:
             problems.append(f"network {self.net!r} outputs {fmt_shape(out.shape)}, but dataset "
                             f"{dataset.name!r} has {k} classes (its vocabulary); set the last Linear's "
                             f"out_features to {k}")
         return problems
 
+    def outputs_last_position_only(self) -> bool:
+        """The network outputs [B, 1, C] for windows of T > 1 tokens (see the class doc)."""
+        outs = self.output_types(self.net)
+        y = self.ctx.train.y
+        return (self.last_position_ok and bool(outs) and outs[0] is not None and len(outs[0].shape) == 3
+                and outs[0].shape[1] == 1 and y is not None and y.ndim == 2 and y.shape[1] > 1)
+
+    def _last_position_node(self) -> str | None:
+        """The node that keeps only the last position (nanoGPT's ``x[:, [-1], :]``), when
+        exactly one node turns [B, T, ...] into [B, 1, ...]."""
+        info = self.ctx.analysis.networks[self.net]
+        T = self.ctx.train.x.shape[1]
+        found = [nid for nid in info.order if (node := info.nodes[nid]).outputs and node.inputs
+                 and node.inputs[0] is not None and len(node.inputs[0].shape) >= 2 and node.inputs[0].shape[1] == T
+                 and len(node.outputs[0].shape) >= 2 and node.outputs[0].shape[1] == 1]
+        return found[0] if len(found) == 1 else None
+
     def setup(self) -> None:
         self.model = self.build(self.net)
         self.opt = self.ctx.make_optimizer(self.model.parameters())
+        self.last_only = self.outputs_last_position_only()
+        if self.last_only:
+            T = self.ctx.train.x.shape[1]
+            node = self._last_position_node()
+            how = (f"remove node {node!r}, which keeps the last position, and connect its input on"
+                   if node else "remove the node that keeps the last position")
+            self.notes.append(f"network {self.net!r} outputs the last position only: each window of {T} tokens "
+                              f"trains one prediction, the token after it (to train on all {T} positions, {how}; "
+                              "the weights stay the same)")
+
+    def targets(self, y: torch.Tensor) -> torch.Tensor:
+        """The targets the network's output is scored against: y, or its last column."""
+        return y[:, -1:] if self.last_only else y
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         return first_output(self.model(x))
 
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
-        x, y = batch["x"], batch["y"]
+        x, y = batch["x"], self.targets(batch["y"])
         with self.ctx.amp.autocast():
             logits = self._forward(x)
             loss = sequence_cross_entropy(logits.float(), y)
@@ -116,7 +153,7 @@ class PerPositionRecipe(Recipe):
         for b in self.ctx.batches(self.batch_tensors(val)):
             with self.ctx.amp.autocast():
                 logits = self._forward(b["x"]).float()
-            y = b["y"]
+            y = self.targets(b["y"])
             total += sequence_cross_entropy(logits, y, reduction="sum")
             hit = logits.argmax(-1) == y
             right += hit.sum()
