@@ -177,6 +177,7 @@ class Comparison(QObject):
         for nd in d.networks:
             view = self.w.views.get(nd.name)
             if view is not None and nd.status != "removed":
+                view.scene().ensure_all()  # marks go on items
                 self._mark(nd.name, nd, view.scene().nodes, model.doc.network(nd.name))
         name = Path(self.path or "").name
         n = sum(len(x.added) + len(x.removed) + len(x.changed) for x in d.networks)

@@ -9,6 +9,8 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 import random
 
+import pytest
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PySide6.QtWidgets import QPlainTextEdit
@@ -271,3 +273,63 @@ def test_the_map_is_recorded_again_only_when_it_would_look_different(qtbot) -> N
     view.viewport().grab()
     model.move_nodes("Model", {"relu6": (0.0, 900.0)})
     assert scene._map is None
+
+
+def test_panning_far_out_blits_the_map_drawn_at_that_scale(qtbot) -> None:
+    model, view = make_view(qtbot, chain(60))
+    view.resize(800, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    view.resetTransform()
+    view.zoom_by(0.05)
+    view.center_on("linear31")
+    scene = view.scene()
+    before = view.viewport().grab().toImage()  # a first paint at this scale: the picture
+    view.viewport().grab()  # painted again in place (an edit's second paint): the picture
+    assert scene._map is not None and scene._map_pixmap is None
+    bar = view.horizontalScrollBar()
+    bar.setValue(bar.value() + 30)
+    view.viewport().grab()  # panned at this scale: the map is drawn once into a pixmap
+    drawn = scene._map_pixmap
+    assert drawn is not None and drawn[0] == pytest.approx((0.05, 0.05))
+    bar.setValue(bar.value() - 30)
+    after = view.viewport().grab().toImage()
+    assert scene._map_pixmap is drawn  # panned again: the same pixmap, blitted
+    assert after == before  # and the canvas looks as the replayed picture did
+    view.zoom_by(1.2)
+    view.viewport().grab()
+    bar.setValue(bar.value() + 30)
+    view.viewport().grab()
+    assert scene._map_pixmap is not drawn and scene._map_pixmap[0] == pytest.approx((0.06, 0.06))
+    model.move_nodes("Model", {"relu6": (0.0, 900.0)})
+    assert scene._map_pixmap is None  # an edit redraws both
+
+
+def test_wires_switch_cache_mode_at_once_then_wait_while_a_zoom_goes_back_and_forth(qtbot) -> None:
+    import time
+
+    from designer.canvas.edge_item import EdgeItem
+    from designer.canvas.scene import OVERVIEW_DELAY_MS
+
+    model, view = make_view(qtbot, chain(30))
+    view.show()
+    qtbot.waitExposed(view)
+    scene = view.scene()
+    view.resetTransform()
+    view.viewport().grab()
+
+    def settled() -> bool:
+        return not scene._overview_timer.isActive() and \
+            time.monotonic() - scene._overview_at > OVERVIEW_DELAY_MS / 1000
+
+    qtbot.waitUntil(settled)  # the fit as it opened was far out: that switch is over
+    assert not scene.overview
+    view.zoom_by(0.3)
+    view.viewport().grab()  # the first crossing: at once
+    edge = next(iter(scene.edges.values()))
+    assert scene.overview and edge.cacheMode() == EdgeItem.CacheMode.DeviceCoordinateCache
+    view.zoom_by(2.0)
+    view.viewport().grab()  # back within the delay: waits for the zoom to settle
+    assert scene.overview
+    qtbot.waitUntil(lambda: not scene.overview)
+    assert edge.cacheMode() == EdgeItem.CacheMode.NoCache

@@ -48,13 +48,11 @@ def stacked_doc(n_layers: int = 4, imported: bool = False) -> Document:
 
 
 def start_point(edge: EdgeItem) -> QPointF:
-    el = edge.path().elementAt(0)
-    return QPointF(el.x, el.y)
+    return QPointF(edge.p1)  # where the drawn curve starts
 
 
 def end_point(edge: EdgeItem) -> QPointF:
-    el = edge.path().elementAt(3)  # move, then one cubic: control, control, end
-    return QPointF(el.x, el.y)
+    return QPointF(edge.p2)
 
 
 def make_view(qtbot, doc: Document, network: str = "Model") -> tuple[DocumentModel, CanvasView]:

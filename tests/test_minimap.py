@@ -127,3 +127,26 @@ def test_it_steps_aside_while_the_whole_network_is_in_view(view: CanvasView, qtb
     assert mm.wanted and mm.all_in_view()
     view.zoom_by(3.0)
     qtbot.waitUntil(mm.isVisible)
+
+
+def test_while_hidden_an_edit_only_measures_and_showing_draws_it(view: CanvasView, qtbot) -> None:
+    mm = view.minimap
+    view.fit_all()
+    qtbot.waitUntil(lambda: not mm.isVisible())
+    far = view.model.add_node(NET, "ReLU", (300.0 * 15, 1500.0))  # below the chain
+    qtbot.waitUntil(lambda: mm._bounds.bottom() > 1500.0)  # the extent follows the edit...
+    assert mm._pixmap is None  # ...but nothing is drawn for a hidden minimap
+    view.fit_all()
+    view.zoom_by(3.0)
+    qtbot.waitUntil(mm.isVisible)
+    assert mm._pixmap is not None  # drawn when shown, with the new node in it
+    item = view.scene().nodes[far]
+    img = mm._pixmap.toImage()
+    ratio = mm._pixmap.devicePixelRatio()
+
+    def pixel(x: float, y: float) -> QColor:
+        p = mm.to_map(QPointF(x, y))
+        return img.pixelColor(int(p.x() * ratio), int(p.y() * ratio))
+
+    centre = (300.0 * 15 + item.width / 2, 1500.0 + item.height / 2)
+    assert pixel(*centre) != pixel(centre[0], 800.0)  # a box where it is, background above it

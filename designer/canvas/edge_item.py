@@ -12,6 +12,7 @@ from designer.canvas import lod as LOD
 from designer.canvas import style
 from designer.canvas.node_item import PORT_R, NodeItem, font
 from designer.canvas.routing import LEAD, curve, route
+from designer.canvas.text import shape_text
 from graph_compiler.analysis import TensorType
 
 EdgeKey = tuple[str, int, str, int]
@@ -19,7 +20,7 @@ Obstacles = Callable[[QRectF, tuple[NodeItem, NodeItem]], list[QRectF]]
 DTYPE_NAMES = {"float": "float32", "long": "int64"}  # the analysis's dtypes, as torch names them
 _LABEL_PAD = 10.0  # label box width beyond its text
 _metrics: list[QFontMetricsF] = []
-_HIT_PEN = QPen(Qt.GlobalColor.transparent, 10)
+_HIT_HALF = 5.0  # half the width of the band around the wire that a click hits
 _FLAGS = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
 
 
@@ -45,9 +46,12 @@ def _overlaps(left: float, top: float, w: float, node: NodeItem) -> bool:
 
 
 class EdgeItem(QGraphicsPathItem):
-    """A QGraphicsPathItem so bounds and hit shape are computed in C++ (see NodeItem).
-    Its path is the curve plus the label's box; the wide pen is never drawn, it only
-    makes the hit shape a 10 px band around the wire."""
+    """A QGraphicsPathItem so its bounds are computed in C++ (see NodeItem). Its path is
+    not the curve (self._path, painted by paint()) but the curve's box grown by half the
+    hit band, plus the label's box: so the bounds hold the hit shape (a 10 px band around
+    the wire, see shape()) without a pen (with one, Qt derives the bounds from shape(), a
+    Python stroke per wire, a tenth of building a 10,000-node scene), and without the
+    curve's control points, which lie far outside a wire that wraps back across a row."""
 
     def __init__(self, key: EdgeKey, src: NodeItem, dst: NodeItem, label: str = "",
                  obstacles: Obstacles | None = None) -> None:
@@ -55,7 +59,7 @@ class EdgeItem(QGraphicsPathItem):
         self._obstacles = obstacles  # the scene's: rects of other nodes in an area
         self._type: TensorType | None = None
         self._routed = False  # a detour around nodes, not the plain curve
-        self.setPen(_HIT_PEN)
+        self.setPen(Qt.PenStyle.NoPen)
         self.key = key
         self.src = src
         self.dst = dst
@@ -87,7 +91,7 @@ class EdgeItem(QGraphicsPathItem):
             self.set_label("")
         else:
             self.setToolTip(f"{where}\n{t}  ·  {DTYPE_NAMES.get(t.dtype, t.dtype)}")
-            self.set_label(str(t))
+            self.set_label(shape_text(t))
 
     def set_label(self, text: str) -> None:
         if text != self.label:
@@ -110,7 +114,8 @@ class EdgeItem(QGraphicsPathItem):
         self._apply_bounds()
 
     def _apply_bounds(self) -> None:
-        bounds = QPainterPath(self._path)
+        bounds = QPainterPath()
+        bounds.addRect(self._path.boundingRect().adjusted(-_HIT_HALF, -_HIT_HALF, _HIT_HALF, _HIT_HALF))
         self._label_rect = QRectF()
         if self.label:
             if self._routed:
@@ -147,7 +152,7 @@ class EdgeItem(QGraphicsPathItem):
         # C++ version would also fill the curve's belly, grabbing clicks on empty canvas.
         if self._shape is None:
             stroker = QPainterPathStroker()
-            stroker.setWidth(10)
+            stroker.setWidth(2 * _HIT_HALF)
             self._shape = stroker.createStroke(self._path)
             if self.label_shown():
                 self._shape.addRect(self._label_rect)

@@ -36,6 +36,7 @@ def delete_selection(view: CanvasView) -> None:
 
 
 def select_all(view: CanvasView) -> None:
+    view.scene().ensure_all()
     view.select_ids(list(view.scene().nodes))
 
 

@@ -157,6 +157,7 @@ class Folding:
     # ------------------------------------------------------------ expand / fold
 
     def expand(self, paths: Iterable[Path]) -> list[Path]:
+        self.scene.ensure_all()  # a frame makes room by moving other nodes: all need items
         done = []
         for path in paths:
             item = self.item_at(path)

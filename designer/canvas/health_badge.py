@@ -128,7 +128,7 @@ class HealthBadges:
             if not isValid(badge) or nid not in self.rows or items.get(nid) is not badge.parentItem():
                 self._drop(nid)
         for nid, row in self.rows.items():
-            item = items.get(nid)
+            item = self.scene.item(nid)  # built now if the view has not come to it
             if item is None:
                 continue
             existing = self.badges.get(nid)

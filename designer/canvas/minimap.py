@@ -4,7 +4,9 @@ It shows every node as a dot-sized box (red when it has an error), and the part 
 graph the view shows as a rectangle; clicking or dragging on it moves the view there.
 The boxes are drawn once into a pixmap whenever the graph or its analysis changes (a
 short timer folds a burst of edits into one redraw), so scrolling only repaints the
-rectangle: a 10,000-node graph costs one pixmap per edit, not per frame.
+rectangle: a 10,000-node graph costs one pixmap per edit, not per frame. While the
+minimap is hidden (all in view, a small canvas) an edit only re-measures the graph's
+extent; the picture is drawn when it shows.
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPix
 from PySide6.QtWidgets import QWidget
 
 from designer.canvas import style
+from designer.canvas.lazy import guess_height
+from graph_compiler.layout import NODE_W
 
 if TYPE_CHECKING:
     from designer.canvas.view import CanvasView
@@ -67,7 +71,10 @@ class Minimap(QWidget):
 
     def set_wanted(self, on: bool) -> None:
         self.wanted = on
-        self.place()
+        if on:
+            self.rebuild()  # edits made while it was off went unmeasured
+        else:
+            self.place()
 
     def fitting_size(self) -> tuple[int, int] | None:
         """The minimap's size for the viewport's, None when it would be too small to use."""
@@ -118,39 +125,80 @@ class Minimap(QWidget):
     def schedule(self, *_args: object) -> None:
         if self.wanted:  # hidden only because all is in view: the extent must stay current
             self._redraw.start()
+        else:
+            self._pixmap = None  # out of date; set_wanted measures and draws again
 
     def _on_analysis(self, *_args: object) -> None:
-        errors = frozenset(nid for nid, it in self.view.scene().nodes.items() if it.errors)
+        errors = frozenset(self.view.scene().error_ids())
         if errors != self._errors:  # only the red boxes can change
             self._errors = errors
             self.schedule()
 
     def showEvent(self, event: QShowEvent) -> None:
         if self._pixmap is None:
-            self.rebuild()
+            self._draw(self._boxes())
 
     def rebuild(self) -> None:
+        """Measure the graph; draw its picture only while the minimap is on screen (hidden,
+        because all is in view or the canvas is small, only the extent must stay current,
+        and showing it draws the picture)."""
+        self._pixmap = None
+        if self.isVisible():
+            boxes = self._boxes()
+            self.place()  # the extent may have grown out of view, or back into it
+            if self._pixmap is None and self.isVisible():
+                self._draw(boxes)
+        else:
+            self._measure()
+            self.place()  # shown: showEvent draws
+        self.update()
+
+    def _nodes(self) -> list[tuple[float, float, float, float, str, bool]]:
+        """(x, y, width, height, category, broken) of every node, built or not."""
         scene = self.view.scene()
         net = self.view.model.doc.network(self.view.network)
         # Positions from the document (plain tuples): asking 10,000 items for pos() through
         # the Qt bindings costs more than all the drawing.
+        found = []
+        unbuilt = scene.lazy.nodes
+        broken = scene.error_ids() if unbuilt else set()
+        for node in net.nodes if net is not None else ():
+            item = scene.nodes.get(node.id)
+            if item is not None:
+                found.append((node.pos[0], node.pos[1], item.width, item.height, item.category, bool(item.errors)))
+            elif node.id in unbuilt:
+                found.append((node.pos[0], node.pos[1], NODE_W, guess_height(node), scene.category(node.type),
+                              node.id in broken))
+        return found
+
+    def _measure(self) -> None:
+        """The nodes' extent alone (what deciding to show the minimap needs)."""
+        found = self._nodes()
+        rect = QRectF()
+        if found:
+            rect = QRectF(min(f[0] for f in found), min(f[1] for f in found), 0, 0)
+            rect.setRight(max(f[0] + f[2] for f in found))
+            rect.setBottom(max(f[1] + f[3] for f in found))
+        self._set_extent(rect)
+
+    def _boxes(self) -> list[tuple[float, float, float, float, str]]:
         boxes: list[tuple[float, float, float, float, str]] = []
         colours: dict[str, str] = {}
         error = style.colors().error
-        for node in net.nodes if net is not None else ():
-            item = scene.nodes.get(node.id)
-            if item is None:
-                continue
-            colour = colours.get(item.category)
+        for x, y, w, h, category, broken in self._nodes():
+            colour = colours.get(category)
             if colour is None:
-                colour = colours[item.category] = style.category_hex(item.category)
-            boxes.append((node.pos[0], node.pos[1], item.width, item.height,
-                          error if item.errors else colour))
+                colour = colours[category] = style.category_hex(category)
+            boxes.append((x, y, w, h, error if broken else colour))
         rect = QRectF()
         if boxes:
             rect = QRectF(min(b[0] for b in boxes), min(b[1] for b in boxes), 0, 0)
             rect.setRight(max(b[0] + b[2] for b in boxes))
             rect.setBottom(max(b[1] + b[3] for b in boxes))
+        self._set_extent(rect)
+        return boxes
+
+    def _set_extent(self, rect: QRectF) -> None:
         self._bounds = QRectF(rect)
         rect = rect.adjusted(-40, -40, 40, 40)
         # Grow the shorter side so the graph sits centred at the widget's aspect ratio.
@@ -162,6 +210,8 @@ class Minimap(QWidget):
             grow = rect.width() / aspect - rect.height()
             rect.adjust(0, -grow / 2, 0, grow / 2)
         self._world = rect
+
+    def _draw(self, boxes: list[tuple[float, float, float, float, str]]) -> None:
         ratio = self.devicePixelRatioF()
         pix = QPixmap(int(self.width() * ratio), int(self.height() * ratio))
         pix.setDevicePixelRatio(ratio)
@@ -187,7 +237,6 @@ class Minimap(QWidget):
             p.drawRects(rects)
         p.end()
         self._pixmap = pix
-        self.place()  # the extent may have grown out of view, or back into it
         self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:

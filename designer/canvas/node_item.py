@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from designer.canvas import lod as LOD
 from designer.canvas import style
-from designer.canvas.text import fmt_count, key_params
+from designer.canvas.text import fmt_count, key_params, shape_text
 from graph_compiler.layout import HEADER_H, NODE_W, PORT_STEP, PORT_Y0, node_height, port_y
 
 if TYPE_CHECKING:
@@ -45,6 +45,25 @@ def font(kind: str) -> QFont:
         f.setBold(kind == "title")
         _fonts[kind] = f
     return f
+
+
+_overview_fonts: dict[int, tuple[QFont, QFontMetricsF]] = {}
+
+
+def _overview_font(px: int) -> tuple[QFont, QFontMetricsF]:
+    """The body font at ``px`` pixels, and its metrics (zoomed-out titles)."""
+    hit = _overview_fonts.get(px)
+    if hit is None:
+        f = QFont(font("body"))
+        f.setPixelSize(px)
+        hit = _overview_fonts[px] = (f, QFontMetricsF(f))
+    return hit
+
+
+class _Texts(NamedTuple):
+    header: tuple[str, float, str, float]
+    body: tuple[float, float, str, str]
+    port_labels: list[tuple[QRectF, Qt.AlignmentFlag, str]]
 
 
 class PortRef(NamedTuple):
@@ -114,6 +133,8 @@ class NodeItem(QGraphicsRectItem):
         self.accepting: set[PortRef] = set()  # ports lit while a wire is dragged
         self.hover_port: PortRef | None = None
         self._sig: Any = None
+        self._laid_out: tuple[tuple[Any, ...], _Texts] | None = None  # see _texts
+        self._overview_texts: dict[tuple[int, float, str], str] = {}  # see _overview_title
         # No ItemSendsGeometryChanges and no itemChange override: Qt would call into
         # Python about ten times per item while building the scene. Drags snap and drag
         # their wires in mouseMoveEvent; model-driven moves go through the scene.
@@ -144,8 +165,8 @@ class NodeItem(QGraphicsRectItem):
     def set_analysis(self, info: Any, errors: list[str]) -> bool:
         """Shapes, counts and diagnostics; returns whether anything visible changed."""
         params = info.params if info is not None else self._params
-        ins = [str(t) if t is not None else "?" for t in info.inputs] if info is not None else []
-        outs = [str(t) for t in info.outputs] if info is not None and info.outputs else []
+        ins = [shape_text(t) if t is not None else "?" for t in info.inputs] if info is not None else []
+        outs = [shape_text(t) for t in info.outputs] if info is not None and info.outputs else []
         n_params = info.n_params if info is not None else 0
         notes = tuple(info.notes) if info is not None else ()
         sig = (key_params(self.type_name, params), tuple(ins), tuple(outs), n_params, tuple(errors), notes)
@@ -287,8 +308,27 @@ class NodeItem(QGraphicsRectItem):
         self._paint_body(painter, c)
         self._paint_ports(painter, c)
 
+    def _texts(self) -> _Texts:
+        """What the detailed paint draws, laid out: measuring and eliding text took a
+        third of painting a node, on every frame of a zoom. Kept until what it reads
+        changes (set_node, set_analysis, folding and run counts assign these directly)."""
+        key = (self.title, self.type_name, len(self.repeat), self.in_names, self.out_names,
+               self.key_text, self.shape_text, self.count_text)
+        if self._laid_out is None or self._laid_out[0] != key:
+            header = self._measure_header()
+            body = self._measure_body()
+            self._laid_out = (key, _Texts(header, body, self._measure_port_labels()))
+        return self._laid_out[1]
+
     def _header_texts(self) -> tuple[str, float, str, float]:
         """(title as drawn, its width, type name as drawn or '', its width)."""
+        return self._texts().header
+
+    def _body_texts(self) -> tuple[float, float, str, str]:
+        """(left, width, key params as drawn, 'shape   count' as drawn) of the body text."""
+        return self._texts().body
+
+    def _measure_header(self) -> tuple[str, float, str, float]:
         fm_small = QFontMetricsF(font("small"))
         fm_title = QFontMetricsF(font("title"))
         title = self.display_title()
@@ -303,8 +343,7 @@ class NodeItem(QGraphicsRectItem):
         type_text = fm_small.elidedText(self.type_name, Qt.TextElideMode.ElideRight, type_w) if show_type else ""
         return fm_title.elidedText(title, Qt.TextElideMode.ElideRight, title_w), title_w, type_text, type_w
 
-    def _body_texts(self) -> tuple[float, float, str, str]:
-        """(left, width, key params as drawn, 'shape   count' as drawn) of the body text."""
+    def _measure_body(self) -> tuple[float, float, str, str]:
         multi = len(self.in_names) > 1 or len(self.out_names) > 1
         fms = QFontMetricsF(font("small"))
         max_label = NODE_W * 0.3
@@ -336,11 +375,19 @@ class NodeItem(QGraphicsRectItem):
         return {"title": title, "type": type_text, "params": key, "body": bottom}
 
     def _overview_title(self, level: float) -> tuple[QFont, str]:
-        """Zoomed out, the title in a font of a constant size on screen, cut to the box."""
-        f = QFont(font("body"))
-        f.setPixelSize(max(1, round(10.0 / level)))
-        return f, QFontMetricsF(f).elidedText(self.display_title(), Qt.TextElideMode.ElideRight,
-                                              self.width - 4.0 / level)
+        """Zoomed out, the title in a font of a constant size on screen, cut to the box.
+        Remembered per font size: a zoom passes the same few sizes again and again."""
+        px = max(1, round(10.0 / level))
+        title = self.display_title()
+        avail = self.width - 4.0 / level
+        key = (px, avail, title)
+        hit = self._overview_texts.get(key)
+        f, fm = _overview_font(px)
+        if hit is None:
+            if len(self._overview_texts) > 16:
+                self._overview_texts.clear()
+            hit = self._overview_texts[key] = fm.elidedText(title, Qt.TextElideMode.ElideRight, avail)
+        return f, hit
 
     def _paint_overview(self, painter: QPainter, c: style.CanvasColors, cat: Any, level: float) -> None:
         """Zoomed out: a coloured box, and its title while a few letters still fit, in a
@@ -400,9 +447,6 @@ class NodeItem(QGraphicsRectItem):
             self._paint_ports(painter, c)
 
     def _paint_body(self, painter: QPainter, c: style.CanvasColors) -> None:
-        multi = len(self.in_names) > 1 or len(self.out_names) > 1
-        fms = QFontMetricsF(font("small"))
-        max_label = NODE_W * 0.3
         left, text_w, key, bottom = self._body_texts()
         painter.setFont(font("body"))
         painter.setPen(style.qcolor(c.text))
@@ -416,17 +460,29 @@ class NodeItem(QGraphicsRectItem):
         if bottom:
             painter.setFont(font("small"))
             painter.drawText(QRectF(left, y, text_w, 16), Qt.AlignmentFlag.AlignHCenter, bottom)
-        if multi:
+        labels = self._texts().port_labels
+        if labels:
             painter.setFont(font("small"))
             painter.setPen(style.qcolor(c.muted))
-            for output, names in ((False, self.in_names), (True, self.out_names)):
-                for i, name in enumerate(names):
-                    p = self.port_pos(output, i)
-                    w = min(max_label, fms.horizontalAdvance(name))
-                    r = QRectF(p.x() - 8 - w if output else 8, p.y() - 8, w, 16)
-                    align = Qt.AlignmentFlag.AlignRight if output else Qt.AlignmentFlag.AlignLeft
-                    painter.drawText(r, align | Qt.AlignmentFlag.AlignVCenter,
-                                     fms.elidedText(name, Qt.TextElideMode.ElideRight, max_label))
+            for r, align, text in labels:
+                painter.drawText(r, align, text)
+
+    def _measure_port_labels(self) -> list[tuple[QRectF, Qt.AlignmentFlag, str]]:
+        """Port names beside the ports, for a node with several inputs or outputs."""
+        if not (len(self.in_names) > 1 or len(self.out_names) > 1):
+            return []
+        fms = QFontMetricsF(font("small"))
+        max_label = NODE_W * 0.3
+        out = []
+        for output, names in ((False, self.in_names), (True, self.out_names)):
+            for i, name in enumerate(names):
+                p = self.port_pos(output, i)
+                w = min(max_label, fms.horizontalAdvance(name))
+                r = QRectF(p.x() - 8 - w if output else 8, p.y() - 8, w, 16)
+                align = Qt.AlignmentFlag.AlignRight if output else Qt.AlignmentFlag.AlignLeft
+                out.append((r, align | Qt.AlignmentFlag.AlignVCenter,
+                            fms.elidedText(name, Qt.TextElideMode.ElideRight, max_label)))
+        return out
 
     def _paint_ports(self, painter: QPainter, c: style.CanvasColors) -> None:
         cat = style.qcolor(style.category_hex(self.category))

@@ -3,17 +3,20 @@ signals (never the other way round). Only the items named in a signal are touche
 analysis results refresh the existing items' text and badges without recreating them."""
 from __future__ import annotations
 
+import gc
+import time
 from typing import Any
 
-from PySide6.QtCore import QLineF, QPointF, QRect, QRectF
+from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, QTimer
 from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QGraphicsScene
 
 from designer.canvas import lod as LOD
 from designer.canvas import style
-from designer.canvas.text import fmt_count
+from designer.canvas.text import fmt_count, shape_text
 from designer.canvas.edge_item import EdgeItem, EdgeKey
 from designer.canvas.folding import Folding, Frame, Path
+from designer.canvas.lazy import LAZY_MIN_NODES, LazyItems
 from designer.canvas.node_item import PORT_R, NodeItem
 from designer.canvas.routing import ROUTE_LIMIT
 from designer.canvas.tiles import TiledScene
@@ -23,6 +26,9 @@ from graph_compiler.analysis import ERROR
 from graph_compiler.catalog import REGISTRY
 
 MARGIN = 1500.0  # free space around the graph, so there is room to add nodes
+
+
+OVERVIEW_DELAY_MS = 200  # the zoom has settled when no paint asked otherwise for this long
 
 
 class CanvasScene(TiledScene):
@@ -42,9 +48,16 @@ class CanvasScene(TiledScene):
         self.grid = 20.0
         self._syncing = 0
         self._item_sig: dict[str, Any] = {}
-        self.overview = False
+        self.overview = False  # wires cached as pixmaps (see set_overview)
+        self._overview_wanted = False
+        self._overview_at = 0.0  # when the wanted mode last changed (time.monotonic)
+        self._overview_timer = QTimer(self)
+        self._overview_timer.setSingleShot(True)
+        self._overview_timer.setInterval(OVERVIEW_DELAY_MS)
+        self._overview_timer.timeout.connect(self._apply_overview)
         self.refreshed = 0  # items the last analysis refresh touched
         self.folding = Folding(self)
+        self.lazy = LazyItems(self)  # nodes and wires of a big network not built yet
         model.documentReset.connect(self.rebuild)
         model.nodesChanged.connect(self._on_nodes)
         model.edgesChanged.connect(self._on_edges)
@@ -79,7 +92,7 @@ class CanvasScene(TiledScene):
 
     def dragged(self) -> None:
         """After Qt moved the selected nodes for a mouse drag: snap them, drag their wires."""
-        self._map = None
+        self.map_changed()
         for item in self.selectedItems():
             if isinstance(item, NodeItem):
                 pos = self.snap_point(item.pos())
@@ -87,6 +100,9 @@ class CanvasScene(TiledScene):
                     item.setPos(pos)
                 for e in item.edges:
                     e.adjust()
+
+    def category(self, type_name: str) -> str:
+        return self._meta(type_name)[0]
 
     def _meta(self, type_name: str) -> tuple[str, str]:
         spec = REGISTRY.get(type_name)
@@ -100,7 +116,7 @@ class CanvasScene(TiledScene):
         """Rects of the nodes in ``area`` (wires route around them), for graphs small enough
         to route. A wire's own two nodes count by their bodies alone, inside the ports: a
         wire that wraps back to the next band must not cross the node it goes into."""
-        if len(self.nodes) > ROUTE_LIMIT:
+        if len(self.nodes) + len(self.lazy.nodes) > ROUTE_LIMIT:
             return []
         out = []
         for item in self.nodes.values():
@@ -115,7 +131,7 @@ class CanvasScene(TiledScene):
 
     def _reroute_near(self, items: list[NodeItem]) -> None:
         """Wires that pass where moved or new nodes now are take a new route."""
-        if not items or len(self.nodes) > ROUTE_LIMIT:
+        if not items or len(self.nodes) + len(self.lazy.nodes) > ROUTE_LIMIT:
             return
         rects = [it.sceneBoundingRect() for it in items]
         for edge in self.edges.values():
@@ -134,7 +150,7 @@ class CanvasScene(TiledScene):
 
     def rebuild(self) -> None:
         self.built = True
-        self._map = None
+        self.map_changed()
         self._syncing += 1
         try:
             for e in self.edges.values():
@@ -143,25 +159,23 @@ class CanvasScene(TiledScene):
             self._tiles.clear()
             self.nodes.clear()
             self.edges.clear()
+            self.lazy.clear()
             self._item_sig.clear()
             self.folding = Folding(self)  # a new document opens folded
             net = self.model.doc.network(self.network)
             if net is None:
                 return
-            for node in net.nodes:
-                if node.id not in self.nodes:
-                    self._create(node)
-            # Wires get their shape labels now, not in a second pass over every curve.
-            ready = self.model.analysis_if_ready()
-            info = ready.networks.get(self.network) if ready is not None else None
-            infos = info.nodes if info is not None else {}
-            for edge in net.edges:
-                src = infos.get(edge.src)
-                outs = src.outputs if src is not None else None
-                t = outs[edge.src_port] if outs and edge.src_port < len(outs) else None
-                self._add_edge(edge.key, str(t) if t is not None else "")
-                if t is not None and edge.key in self.edges:
-                    self.edges[edge.key].set_type(t)  # the tooltip; the label is already right
+            if len(net.nodes) >= LAZY_MIN_NODES and "import" not in self.model.doc.meta:
+                for node in net.nodes:  # built as the view comes to them (lazy.py)
+                    if node.id not in self.lazy.nodes:
+                        self.lazy.add_node(node)
+                for edge in net.edges:
+                    self.lazy.add_edge(edge.key)
+            else:
+                for node in net.nodes:
+                    if node.id not in self.nodes:
+                        self._create(node)
+                self.wire_up([edge.key for edge in net.edges])
         finally:
             self._syncing -= 1
         self.setSceneRect(self._nodes_rect().adjusted(-MARGIN, -MARGIN, MARGIN, MARGIN))
@@ -169,15 +183,71 @@ class CanvasScene(TiledScene):
             self.apply_analysis(None)
         if "import" in self.model.doc.meta:
             self.folding.fold_runs()  # imported models open folded: blocks, and ×N runs
+        # Like the document (see load_document), the items live as long as it is open: out
+        # of the collector's sight, a full collection inside a structural edit on 10,000
+        # nodes costs a few ms instead of about 45.
+        gc.freeze()
+
+    def wire_up(self, keys: list[EdgeKey]) -> None:
+        """Wires between built nodes, with their shape labels now rather than in a second
+        pass over every curve."""
+        ready = self.model.analysis_if_ready()
+        info = ready.networks.get(self.network) if ready is not None else None
+        infos = info.nodes if info is not None else {}
+        for key in keys:
+            src = infos.get(key[0])
+            outs = src.outputs if src is not None else None
+            t = outs[key[1]] if outs and key[1] < len(outs) else None
+            self._add_edge(key, shape_text(t) if t is not None else "")
+            if t is not None and key in self.edges:
+                self.edges[key].set_type(t)  # the tooltip; the label is already right
 
     def _nodes_rect(self) -> QRectF:
-        if not self.nodes:
+        if not self.nodes and not self.lazy.nodes:
             return QRectF(0, 0, NODE_W, 100)
-        xs = [it.pos().x() for it in self.nodes.values()]
-        ys = [it.pos().y() for it in self.nodes.values()]
-        hs = max(it.height for it in self.nodes.values())
-        ws = max(it.width for it in self.nodes.values())
-        return QRectF(min(xs), min(ys), max(xs) - min(xs) + ws, max(ys) - min(ys) + hs)
+        boxes = [QRectF(it.pos().x(), it.pos().y(), it.width, it.height) for it in self.nodes.values()]
+        boxes += [self.lazy.node_box(node) for node in self.lazy.nodes.values()]
+        left, top = min(b.left() for b in boxes), min(b.top() for b in boxes)
+        return QRectF(left, top, max(b.right() for b in boxes) - left, max(b.bottom() for b in boxes) - top)
+
+    # ------------------------------------------------------------ items made when needed
+
+    def item(self, nid: str) -> NodeItem | None:
+        """The item of node ``nid``, built now if the view has not come to it yet."""
+        item = self.nodes.get(nid)
+        if item is None and nid in self.lazy.nodes:
+            self.realize_ids({nid})
+            item = self.nodes.get(nid)
+        return item
+
+    def realize(self, rect: QRectF) -> None:
+        """Build the items that lie in (or whose wires cross) a scene rectangle."""
+        if self.lazy:
+            ids = self.lazy.due(rect)
+            if ids:
+                self.realize_ids(ids)
+
+    def ensure_all(self) -> None:
+        """Every item built: for commands that work on the whole network."""
+        if self.lazy:
+            self.realize_ids(set(self.lazy.nodes))
+
+    def realize_ids(self, ids: set[str]) -> None:
+        made = self.lazy.build(ids)
+        if made and self.model.analysis_if_ready() is not None:
+            self.apply_analysis(set(made))
+        gc.freeze()  # as rebuild: items live as long as the document
+
+    def error_ids(self) -> set[str]:
+        """Nodes with errors, built or not (the map and minimap mark them)."""
+        ready = self.model.analysis_if_ready()
+        if ready is None:
+            return {nid for nid, it in self.nodes.items() if it.errors}
+        return {d.node for d in ready.diagnostics
+                if d.network == self.network and d.node and d.severity == ERROR}
+
+    def map_extras(self) -> tuple[list[QLineF], list[tuple[str, QRectF]], list[QRectF]]:
+        return self.lazy.map_parts()
 
     def _grow(self, items: list[NodeItem]) -> None:
         if not items:
@@ -217,7 +287,7 @@ class CanvasScene(TiledScene):
 
     def place_all(self) -> None:
         """Put every top-level item where its node is, plus the room made for frames."""
-        self._map = None
+        self.map_changed()
         net = self.model.doc.network(self.network)
         if net is None:
             return
@@ -296,7 +366,22 @@ class CanvasScene(TiledScene):
     def set_overview(self, on: bool) -> None:
         """Zoomed out, wires are straight lines a few pixels long: cache them as pixmaps
         so that panning a whole 10,000-node graph blits instead of calling paint() for
-        every wire. Zoomed in they stay uncached (long curves make big pixmaps)."""
+        every wire. Zoomed in they stay uncached (long curves make big pixmaps).
+        Switching 10,000 wires costs about 18 ms: the first crossing of the threshold
+        switches at once, further ones within OVERVIEW_DELAY_MS wait until the zoom
+        settles (a wheel going back and forth would pay it on every notch)."""
+        if on == self._overview_wanted:
+            return
+        self._overview_wanted = on
+        now = time.monotonic()
+        if self._overview_timer.isActive() or now - self._overview_at < OVERVIEW_DELAY_MS / 1000:
+            self._overview_timer.start()
+        else:
+            self._apply_overview()
+        self._overview_at = now
+
+    def _apply_overview(self) -> None:
+        on = self._overview_wanted
         if on == self.overview:
             return
         self.overview = on
@@ -327,14 +412,21 @@ class CanvasScene(TiledScene):
                 if node is None:
                     if item is not None:
                         self._remove_node(nid)
-                        self._map = None
+                        self.map_changed()
+                    elif nid in self.lazy.nodes:
+                        self.lazy.drop_node(nid)
+                        self.map_changed()
+                    continue
+                if item is None and nid in self.lazy.nodes:
+                    self.lazy.refile(node)  # not built yet: filed again where it now is
+                    self.map_changed()
                     continue
                 if item is None:
                     item = self._create(node)
-                    self._map = None
+                    self.map_changed()
                 else:
                     if item.type_name != node.type:
-                        self._map = None  # another colour on the map
+                        self.map_changed()  # another colour on the map
                     self._sync(item, node)
                     x, y = self.folding.place(nid, node.pos)
                     if (item.pos().x(), item.pos().y()) != (x, y) or item.parentItem() is None:
@@ -342,7 +434,7 @@ class CanvasScene(TiledScene):
                         for e in item.edges:
                             e.adjust()
                         self.rehome([item])
-                        self._map = None
+                        self.map_changed()
                 touched.append(item)
         finally:
             self._syncing -= 1
@@ -356,15 +448,20 @@ class CanvasScene(TiledScene):
         if network != self.network or not self.built:
             return
         self.folding.unfold_all_runs()  # rewired: a folded run may no longer be one
-        self._map = None
+        self.map_changed()
         net = self.model.doc.network(network)
         keys = {e.key for e in net.edges} if net is not None else set()
         changed: set[str] = set()
         for key in [k for k in self.edges if k not in keys]:
             self._remove_edge(key)
             changed.update((key[0], key[2]))
-        for key in keys - self.edges.keys():
-            self._add_edge(key)
+        for key in [k for k in self.lazy.edges if k not in keys]:
+            self.lazy.drop_edge(key)
+        for key in keys - self.edges.keys() - self.lazy.edges:
+            if key[0] in self.lazy.nodes or key[2] in self.lazy.nodes:
+                self.lazy.add_edge(key)  # built with the node that is not yet
+            else:
+                self._add_edge(key)
             changed.update((key[0], key[2]))
         # A variadic node (Add, Concat) shows one spare input, so its ports follow its wires.
         nodes = self.model.index(network).nodes
@@ -411,7 +508,9 @@ class CanvasScene(TiledScene):
         else:
             items = [(nid, self.nodes[nid]) for nid in ids if nid in self.nodes]
         if self._apply(items, infos, errors):
-            self._map = None  # the map outlines broken nodes
+            self.map_changed()  # the map outlines broken nodes
+        elif items:
+            self.fit_rect = None  # a wire's shape label may have grown or shrunk
         self._count_runs(infos)
         for path, item in self.folding.frames():
             assert item.frame is not None
@@ -428,7 +527,7 @@ class CanvasScene(TiledScene):
 
     def runs_changed(self, firsts: list[str]) -> None:
         """After folding or unfolding runs: counts for the folded, own counts for the rest."""
-        self._map = None
+        self.map_changed()
         ready = self.model.analysis_if_ready()
         if ready is None:
             return
@@ -451,7 +550,7 @@ class CanvasScene(TiledScene):
                 errors.setdefault(d.node, []).append(d.message)
         items = frame.nodes.items() if ids is None else [(n, frame.nodes[n]) for n in ids if n in frame.nodes]
         if self._apply(list(items), infos, errors):
-            self._map = None
+            self.map_changed()
 
     @staticmethod
     def _apply(items: list[tuple[str, NodeItem]], infos: dict[str, Any], errors: dict[str, list[str]]) -> bool:

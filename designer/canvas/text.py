@@ -5,7 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from graph_compiler.analysis import TensorType
 from graph_compiler.catalog import REGISTRY, fmt_shape
+
+_SHAPE_TEXTS: dict[TensorType, str] = {}
+
+
+def shape_text(t: TensorType) -> str:
+    """``str(t)``, remembered: a big graph shows the same few shapes on thousands of
+    nodes and wires, and formatting one costs several times looking it up."""
+    text = _SHAPE_TEXTS.get(t)
+    if text is None:
+        if len(_SHAPE_TEXTS) > 10_000:
+            _SHAPE_TEXTS.clear()
+        text = _SHAPE_TEXTS[t] = str(t)
+    return text
 
 
 def fmt_count(n: int) -> str:

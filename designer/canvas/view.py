@@ -12,7 +12,7 @@ import math
 
 from typing import cast
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QContextMenuEvent,
@@ -46,6 +46,7 @@ from designer.canvas import lod as LOD
 from designer.canvas import overlays
 from designer.canvas.interactions import MoveTracker, WireDrag, inner_node_at, item_path, node_at, port_at
 from designer.canvas.minimap import Minimap
+from designer.canvas.lazy import graph_extent
 from designer.canvas.node_item import NodeItem, PortRef
 from designer.canvas.quick_add import QuickAdd, catalog_entries
 from designer.canvas.scene import CanvasScene
@@ -133,7 +134,7 @@ class CanvasView(QGraphicsView):
         try:
             scene.clearSelection()
             for nid in ids:
-                item = scene.nodes.get(nid)
+                item = scene.item(nid)
                 if item is not None:
                     item.setSelected(True)
         finally:
@@ -142,7 +143,7 @@ class CanvasView(QGraphicsView):
 
     def center_on(self, node_id: str) -> None:
         self.scene().ensure_built()
-        item = self.scene().nodes.get(node_id)
+        item = self.scene().item(node_id)
         if item is not None:
             self._auto_fit = None
             self.centerOn(item.sceneBoundingRect().center())
@@ -152,20 +153,21 @@ class CanvasView(QGraphicsView):
         # next bulges past the nodes on both sides, and was cut at the view's edges.
         # The margin is for the nodes; a wire needs only to be whole.
         scene = self.scene()
-        nodes, wires = QRectF(), QRectF()
-        for it in scene.nodes.values():
-            nodes = nodes.united(it.sceneBoundingRect())
-        for edge in scene.edges.values():
-            wires = wires.united(edge.sceneBoundingRect())
+        if scene.fit_rect is not None:
+            return QRectF(scene.fit_rect)
+        nodes, wires = graph_extent(scene)
         nodes.adjust(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
-        return nodes.united(wires.adjusted(-WIRE_MARGIN, -WIRE_MARGIN, WIRE_MARGIN, WIRE_MARGIN)) if wires.isValid() else nodes
+        if wires.isValid():
+            nodes = nodes.united(wires.adjusted(-WIRE_MARGIN, -WIRE_MARGIN, WIRE_MARGIN, WIRE_MARGIN))
+        scene.fit_rect = QRectF(nodes)
+        return nodes
 
     def fit_all(self) -> None:
         """The whole graph in view, centred, at most at its real size (scale 1.0)."""
         if not self.scene().built:
             return  # fitted when first shown
         vp = self.viewport().rect()
-        if not self.scene().nodes or vp.width() < 2 or vp.height() < 2:
+        if not self.scene().nodes and not self.scene().lazy or vp.width() < 2 or vp.height() < 2:
             return
         rect = self._graph_rect()
         s = min(vp.width() / rect.width(), vp.height() / rect.height(), FIT_MAX_SCALE)
@@ -180,7 +182,7 @@ class CanvasView(QGraphicsView):
         the view holds at the smallest readable scale, starting where the graph starts
         (its left edge, and its first node, the input, at mid-height), to be scrolled."""
         vp = self.viewport().rect()
-        if not self.scene().nodes or vp.width() < 2 or vp.height() < 2:
+        if not self.scene().nodes and not self.scene().lazy or vp.width() < 2 or vp.height() < 2:
             return
         rect = self._graph_rect()
         s = min(vp.width() / rect.width(), vp.height() / rect.height(), FIT_MAX_SCALE)
@@ -197,10 +199,11 @@ class CanvasView(QGraphicsView):
 
     def _first_node(self) -> NodeItem:
         """The document's first node (usually the input), not the first item made."""
-        nodes = self.scene().nodes
+        scene = self.scene()
         net = self.model.doc.network(self.network)
-        first = next((n.id for n in net.nodes if n.id in nodes), None) if net is not None else None
-        return nodes[first] if first is not None else next(iter(nodes.values()))
+        item = next((it for it in map(scene.item, [n.id for n in net.nodes]) if it is not None), None) \
+            if net is not None else None  # map is lazy: only the first is built
+        return item if item is not None else next(iter(scene.nodes.values()))
 
     def _user_moved(self, *_args: object) -> None:
         self._auto_fit = None
@@ -241,6 +244,7 @@ class CanvasView(QGraphicsView):
         if scale < LOD.NODE_TITLES and self.scene().built:
             self._paint_map(event)  # too far out for any text: one picture, not N items
             return
+        self.scene().realize(self.mapToScene(self.viewport().rect()).boundingRect())
         super().paintEvent(event)
 
     def _paint_map(self, event: QPaintEvent) -> None:
@@ -288,6 +292,7 @@ class CanvasView(QGraphicsView):
 
     def auto_layout(self) -> None:
         """Laid out for this view's size (long chains wrap into bands), then shown readably."""
+        self.scene().ensure_all()  # the layout needs every node's size
         sizes = {nid: (NODE_W, it.height) for nid, it in self.scene().nodes.items()}
         vp = self.viewport().rect()
         self.model.auto_layout(self.network, sizes, view=(float(vp.width()), float(vp.height())))
@@ -336,10 +341,12 @@ class CanvasView(QGraphicsView):
         """Where a node wired from ``node_id`` goes: to its right, level with it, or lower
         down that column until it overlaps no node (a new node's usual size assumed)."""
         scene = self.scene()
+        scene.item(node_id)  # built, if the view had not come to it
         src = scene.nodes[node_id].sceneBoundingRect()
         step = scene.grid
         x = math.ceil((src.right() + QUICK_GAP) / step) * step
         y = round(src.top() / step) * step
+        scene.realize(QRectF(x, y, NODE_W, 200 * step))  # the column searched below
         others = [it.sceneBoundingRect().adjusted(-step / 2, -step / 2, step / 2, step / 2)
                   for it in scene.nodes.values()]
         for _ in range(200):
@@ -388,6 +395,7 @@ class CanvasView(QGraphicsView):
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             return
         pos = self.mapToScene(event.position().toPoint())
+        self.scene().realize(QRectF(pos, pos).adjusted(-1, -1, 1, 1))  # far out, what is clicked
         if event.button() == Qt.MouseButton.LeftButton:
             ref = port_at(self.scene(), pos)
             if ref is not None:
@@ -413,6 +421,10 @@ class CanvasView(QGraphicsView):
         if self._wire is not None:
             self._wire.move(self.mapToScene(event.position().toPoint()))
             return
+        band = self.rubberBandRect()
+        if not band.isNull():  # what the band will hold is built before Qt selects it
+            at = event.position().toPoint()
+            self.scene().realize(self.mapToScene(band.united(QRect(at, at))).boundingRect())
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:

@@ -25,7 +25,8 @@ from graph_compiler.analysis.results import (
     NodeInfo,
     TensorType,
 )
-from graph_compiler.analysis.structure import _Plan, _plan, _signature, network_order
+from graph_compiler.analysis.replan import replan
+from graph_compiler.analysis.structure import _Plan, _signature, network_order
 from graph_compiler.catalog import REGISTRY, NodeSpec
 from graph_compiler.document import Document, Network, Node
 from graph_compiler.ties import apply_ties
@@ -150,7 +151,7 @@ class Analyzer:
         old_plan = self._plans.get(name)
         plan = old_plan
         if plan is None or plan.signature != signature:
-            plan = _plan(net, nodes, blocks, bad_nets, net_names, signature)
+            plan = replan(plan, net, nodes, blocks, bad_nets, net_names, signature)
             if keep:
                 self._plans[name] = plan
         prev = self._states.get(name) if keep else None
@@ -158,11 +159,16 @@ class Analyzer:
         if prev is None or old_plan is None or net.ties:
             dirty = None  # ties adjust the counts of the nodes they join: walk them all
         if dirty is not None and old_plan is not None and plan is not old_plan:
-            dirty.update(nid for nid in plan.order if plan.sources[nid] != old_plan.sources.get(nid)
-                         or plan.inputs_ok[nid] != old_plan.inputs_ok.get(nid))
-            # Structural diagnostics (unwired ports, unused nodes) come and go with wiring.
-            if touched is not None:
-                touched.update(d.node for d in set(old_plan.diagnostics) ^ set(plan.diagnostics) if d.node)
+            if plan.rewired is not None and plan.diag_nodes is not None:  # updated in place: it knows
+                dirty.update(plan.rewired)
+                if touched is not None:
+                    touched.update(plan.diag_nodes)
+            else:
+                dirty.update(nid for nid in plan.order if plan.sources[nid] != old_plan.sources.get(nid)
+                             or plan.inputs_ok[nid] != old_plan.inputs_ok.get(nid))
+                # Structural diagnostics (unwired ports, unused nodes) come and go with wiring.
+                if touched is not None:
+                    touched.update(d.node for d in set(old_plan.diagnostics) ^ set(plan.diagnostics) if d.node)
         infos: dict[str, NodeInfo]
         node_diags: dict[str, list[Diagnostic]]
         if prev is None or dirty is None:

@@ -25,6 +25,36 @@ from graph_compiler.graphs import ancestors_of, cycles, topological_order
 
 
 @dataclass
+class _Wiring:
+    """A network's edges, checked and indexed: what feeds each input port, and who
+    follows whom (for cycles, reachability and order)."""
+
+    feeds: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
+    ports: dict[str, list[int]] = field(default_factory=dict)  # node -> input ports fed
+    succ: dict[str, list[str]] = field(default_factory=dict)
+    pred: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class _Local:
+    """What updating a plan after a local edit needs (graph_compiler/analysis/replan.py):
+    the checked wiring and each node's structural diagnostics by kind. Kept only for a
+    plan without duplicate ids, bad edges or cycles; the sets and indexes are filled in
+    the first time an update needs them."""
+
+    ids: list[str]  # the network's node ids, in document order
+    specs: dict[str, NodeSpec | BlockSpec]
+    wiring: _Wiring
+    reach: set[str] | None  # nodes with a path to an Output; None when there is no Output
+    type_diags: dict[str, Diagnostic]  # unknown or recursive node types
+    port_diags: dict[str, list[Diagnostic]]  # unwired input ports
+    unused: dict[str, Diagnostic]  # "does not reach any Output"
+    node_set: set[tuple[Any, ...]] | None = None  # the signature's node and edge entries
+    edge_set: set[tuple[Any, ...]] | None = None
+    index: dict[str, int] | None = None  # each node's place in the order
+
+
+@dataclass
 class _Plan:
     """What a network's structure alone decides: its structural diagnostics, the order of
     inference, and where each node's inputs come from. Kept between analyses and rebuilt
@@ -40,6 +70,12 @@ class _Plan:
     input_ids: list[str]
     output_ids: list[str]
     succ: dict[str, list[str]] = field(default_factory=dict)  # who reads each node
+    local: _Local | None = None
+    # Set by an incremental update: the nodes whose sources or inputs_ok, and the nodes
+    # whose structural diagnostics, may differ from the plan it was derived from (None:
+    # unknown, compare the two plans).
+    rewired: set[str] | None = None
+    diag_nodes: set[str] | None = None
 
 
 def _signature(net: Network, blocks: dict[str, BlockSpec], bad_nets: set[str],
@@ -70,8 +106,12 @@ def _plan(net: Network, nodes: dict[str, Node], blocks: dict[str, BlockSpec], ba
         if n.id in seen:
             err(n.id, f"duplicate node id {n.id!r}; ids must be unique within a network")
         seen.add(n.id)
+    clean = not diags
     specs = _resolve_types(nodes, blocks, bad_nets, net_names, name, err)
+    type_diags = {d.node: d for d in diags if d.node is not None}
+    n_before_wiring = len(diags)
     wiring = _wire(net, nodes, specs, err)
+    clean = clean and len(diags) == n_before_wiring
 
     in_cycle: set[str] = set()
     ids = list(nodes)
@@ -85,46 +125,75 @@ def _plan(net: Network, nodes: dict[str, Node], blocks: dict[str, BlockSpec], ba
             err(cycle[0], f"cycle: {chain}; a network must not feed back into itself")
 
     inputs_ok: dict[str, bool] = {}
+    port_diags: dict[str, list[Diagnostic]] = {}
     required: dict[int, int] = {}  # per spec object: most nodes share a few specs
     for nid, spec in specs.items():
-        fed = wiring.ports.get(nid, [])
-        ok = True
-        n_req = required.get(id(spec))
-        if n_req is None:
-            n_req = required[id(spec)] = _n_required_inputs(spec)
-        for port in range(n_req):
-            if (nid, port) not in wiring.feeds:
-                ok = False
-                err(nid, f"input port {port} ({_input_name(spec, port)}) is not connected")
-        if isinstance(spec, NodeSpec) and spec.variadic and fed:
-            for port in range(len(spec.inputs), max(fed)):
-                if (nid, port) not in wiring.feeds:
-                    ok = False
-                    err(nid, f"input port {port} ({_input_name(spec, port)}) is not connected, "
-                        f"but port {max(fed)} is; connect {spec.type}'s inputs in order")
+        ok, found = _check_ports(name, nid, spec, wiring, required)
         inputs_ok[nid] = ok
+        if found:
+            port_diags[nid] = found
+            diags.extend(found)
 
     input_ids = [n.id for n in nodes.values() if n.type == "Input"]
     output_ids = [n.id for n in nodes.values() if n.type == "Output"]
-    if not input_ids:
-        err(None, "the network has no Input node")
-    if not output_ids:
-        err(None, "the network has no Output node")
-    else:
+    _no_ends(name, input_ids, output_ids, diags)
+    reach: set[str] | None = None
+    unused: dict[str, Diagnostic] = {}
+    if output_ids:
         reach = ancestors_of(output_ids, wiring.pred)
         for nid in ids:
             if nid not in reach:
-                err(nid, "does not reach any Output (its result is unused)", sev=WARNING)
+                d = unused[nid] = _unused(name, nid)
+                diags.append(d)
 
     if in_cycle:
         order = topological_order([i for i in ids if i not in in_cycle], wiring.succ)
     sources: dict[str, list[tuple[str, int] | None]] = {}
     for nid in order:
-        fed_ports = wiring.ports.get(nid)
-        sources[nid] = [wiring.feeds.get((nid, p)) for p in range(max(fed_ports) + 1)] if fed_ports else []
+        sources[nid] = _sources(nid, wiring)
         inputs_ok.setdefault(nid, False)
     untyped = {nid for nid in nodes if nid not in specs}
-    return _Plan(signature, diags, order, sources, inputs_ok, untyped, input_ids, output_ids, wiring.succ)
+    local = None
+    if clean and not in_cycle:
+        local = _Local(ids, specs, wiring, reach, type_diags, port_diags, unused)
+    return _Plan(signature, diags, order, sources, inputs_ok, untyped, input_ids, output_ids, wiring.succ,
+                 local)
+
+
+def _check_ports(name: str, nid: str, spec: NodeSpec | BlockSpec, wiring: _Wiring,
+                 required: dict[int, int]) -> tuple[bool, list[Diagnostic]]:
+    """Whether a node's required input ports are fed, without gaps, and what is wrong."""
+    found: list[Diagnostic] = []
+    fed = wiring.ports.get(nid, [])
+    n_req = required.get(id(spec))
+    if n_req is None:
+        n_req = required[id(spec)] = _n_required_inputs(spec)
+    for port in range(n_req):
+        if (nid, port) not in wiring.feeds:
+            found.append(Diagnostic(ERROR, name, nid, f"input port {port} ({_input_name(spec, port)}) is not connected"))
+    if isinstance(spec, NodeSpec) and spec.variadic and fed:
+        for port in range(len(spec.inputs), max(fed)):
+            if (nid, port) not in wiring.feeds:
+                found.append(Diagnostic(ERROR, name, nid,
+                                        f"input port {port} ({_input_name(spec, port)}) is not connected, "
+                                        f"but port {max(fed)} is; connect {spec.type}'s inputs in order"))
+    return not found, found
+
+
+def _no_ends(name: str, input_ids: list[str], output_ids: list[str], diags: list[Diagnostic]) -> None:
+    if not input_ids:
+        diags.append(Diagnostic(ERROR, name, None, "the network has no Input node"))
+    if not output_ids:
+        diags.append(Diagnostic(ERROR, name, None, "the network has no Output node"))
+
+
+def _unused(name: str, nid: str) -> Diagnostic:
+    return Diagnostic(WARNING, name, nid, "does not reach any Output (its result is unused)")
+
+
+def _sources(nid: str, wiring: _Wiring) -> list[tuple[str, int] | None]:
+    fed_ports = wiring.ports.get(nid)
+    return [wiring.feeds.get((nid, p)) for p in range(max(fed_ports) + 1)] if fed_ports else []
 
 
 def _resolve_types(nodes: dict[str, Node], blocks: dict[str, BlockSpec], bad_nets: set[str],
@@ -144,17 +213,6 @@ def _resolve_types(nodes: dict[str, Node], blocks: dict[str, BlockSpec], bad_net
             hint = f"; did you mean {close[0]}?" if close else ""
             err(n.id, f"unknown node type {short_repr(n.type)}{hint}")
     return specs
-
-
-@dataclass
-class _Wiring:
-    """A network's edges, checked and indexed: what feeds each input port, and who
-    follows whom (for cycles, reachability and order)."""
-
-    feeds: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
-    ports: dict[str, list[int]] = field(default_factory=dict)  # node -> input ports fed
-    succ: dict[str, list[str]] = field(default_factory=dict)
-    pred: dict[str, list[str]] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- wiring
