@@ -35,7 +35,7 @@ docs: install
 	$(BIN)/python -m graph_compiler.docgen
 
 lint: install
-	$(BIN)/ruff check graph_compiler designer tests
+	$(BIN)/ruff check graph_compiler designer tests bench
 
 # Lint, the architecture contracts (pyproject.toml, [tool.importlinter]) and the types
 # ([tool.mypy]: strict on graph_compiler). Caches live in .venv: a warm run takes seconds.

@@ -28,7 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from graph_compiler.document import Document, Edge, Network, Node
+from graph_compiler.document import Document, Edge, Network, Node  # noqa: E402 - after the path set-up
 
 # ---------------------------------------------------------------- graphs
 
