@@ -9,34 +9,14 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 from PySide6.QtWidgets import QSpinBox
 
+from block_docs import model_doc
+
 from designer.canvas.folding import repeat_runs
 from designer.model import DocumentModel
 from designer.panels.inspector import InspectorPanel
-from graph_compiler.document import Document, Edge, Network, Node, make_ref
+from graph_compiler.document import make_ref
 
 
-def dense_block() -> Network:
-    nodes = [Node("x", "Input", {"shape": [16]}, (0, 0)),
-             Node("fc", "Linear", {"in_features": make_ref("inp"), "out_features": make_ref("width")}, (300, 0)),
-             Node("act", "ReLU", {}, (600, 0)),
-             Node("y", "Output", {}, (900, 0))]
-    return Network("Dense", nodes, [Edge("x", "fc"), Edge("fc", "act"), Edge("act", "y")],
-                   params={"inp": 16, "width": 16})
-
-
-def model_doc(uses: list[dict[str, int]]) -> Document:
-    nodes = [Node("input1", "Input", {"shape": [16]}, (0, 0))]
-    edges = []
-    prev = "input1"
-    for i, values in enumerate(uses):
-        nid = f"d{i + 1}"
-        nodes.append(Node(nid, "Dense", dict(values), (300.0 * (i + 1), 0)))
-        edges.append(Edge(prev, nid))
-        prev = nid
-    nodes += [Node("head", "Linear", {"out_features": 4}, (300.0 * (len(uses) + 1), 0)),
-              Node("output1", "Output", {}, (300.0 * (len(uses) + 2), 0))]
-    edges += [Edge(prev, "head"), Edge("head", "output1")]
-    return Document([Network("Model", nodes, edges), dense_block()])
 
 
 def test_inspector_edits_a_block_nodes_params_as_one_undo_step(qtbot) -> None:

@@ -15,6 +15,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from PySide6.QtWidgets import QDialogButtonBox
 
+from block_docs import dense_block
+
 from designer.block_params import Row, check_rows
 from designer.block_params_dialog import DEFAULT, NAME, USED, BlockParamsDialog
 from designer.main_window import MainWindow
@@ -22,15 +24,6 @@ from designer.model import DocumentModel
 from graph_compiler.analysis import WARNING, Analyzer
 from graph_compiler import document
 from graph_compiler.document import Document, Edge, Network, Node, make_ref
-
-
-def dense() -> Network:
-    nodes = [Node("x", "Input", {"shape": [16]}, (0, 0)),
-             Node("fc", "Linear", {"in_features": make_ref("inp"), "out_features": make_ref("width")}, (300, 0)),
-             Node("act", "ReLU", {}, (600, 0)),
-             Node("y", "Output", {}, (900, 0))]
-    return Network("Dense", nodes, [Edge("x", "fc"), Edge("fc", "act"), Edge("act", "y")],
-                   params={"inp": 16, "width": 16})
 
 
 def doc() -> Document:
@@ -41,7 +34,7 @@ def doc() -> Document:
              Node("head", "Linear", {"out_features": 4}, (900, 0)),
              Node("output1", "Output", {}, (1200, 0))]
     edges = [Edge("input1", "d1"), Edge("d1", "d2"), Edge("d2", "head"), Edge("head", "output1")]
-    return Document([Network("Model", nodes, edges), dense()])
+    return Document([Network("Model", nodes, edges), dense_block()])
 
 
 def snapshot(d: Document) -> list[object]:
