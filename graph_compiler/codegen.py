@@ -17,7 +17,7 @@ from graph_compiler.analysis import Analysis, Analyzer, BlockSpec, NetworkInfo, 
 from graph_compiler.catalog import REGISTRY, fmt_shape
 from graph_compiler.catalog.spec import CodeRef, py
 from graph_compiler.catalog.support import SUPPORT
-from graph_compiler.document import Document, Network, Node, param_ref
+from graph_compiler.document import Document, Network, Node, map_refs, refs_in
 from graph_compiler.errors import GraphError
 from graph_compiler.naming import (
     BUILTINS,
@@ -318,20 +318,26 @@ class _NetworkEmitter:
             return resolved
         out = dict(resolved)
         for key, raw in node.params.items():
-            name = param_ref(raw)
-            if name is None or name not in self._args:
+            names = refs_in(raw)
+            if not names or not set(names) <= set(self._args):
                 continue
-            arg = self._args[name]
-            if forward:
-                if name not in self._stored:
-                    self._stored[name] = self._attr_ns.create(arg)
-                out[key] = CodeRef(f"self.{self._stored[name]}")
-            else:
-                out[key] = CodeRef(arg)
+            code = map_refs(raw, lambda name: self._code_ref(name, forward))
+            have = resolved.get(key)
+            if isinstance(code, list) and isinstance(have, (list, tuple)) and len(have) == len(code):
+                code = [c if isinstance(c, CodeRef) else r for c, r in zip(code, have)]  # plain elements as resolved
+            out[key] = code
         return out
 
+    def _code_ref(self, name: str, forward: bool) -> CodeRef:
+        arg = self._args[name]
+        if not forward:
+            return CodeRef(arg)
+        if name not in self._stored:
+            self._stored[name] = self._attr_ns.create(arg)
+        return CodeRef(f"self.{self._stored[name]}")
+
     def _ref_error(self, nid: str, type_name: str, exc: Exception) -> GraphError:
-        refs = [k for k, v in self._nodes[nid].params.items() if param_ref(v) is not None]
+        refs = [k for k, v in self._nodes[nid].params.items() if refs_in(v)]
         return GraphError(f"cannot generate code: {self.net.name}/{nid}: {type_name}'s code computes with "
                           f"{', '.join(refs) or 'its parameters'}, so it cannot be a block parameter "
                           f"({type(exc).__name__}); give it a value in the block")

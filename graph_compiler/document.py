@@ -169,6 +169,24 @@ def make_ref(name: str) -> dict[str, str]:
     return {PARAM_REF: name}
 
 
+def refs_in(value: Any) -> list[str]:
+    """The block parameters a node param value refers to: the value itself
+    ({"param": NAME}) or elements of a list value ([{"param": "dim"}, 1, 1])."""
+    if isinstance(value, list):
+        return [r for v in value if (r := param_ref(v)) is not None]
+    r = param_ref(value)
+    return [] if r is None else [r]
+
+
+def map_refs(value: Any, replace: Callable[[str], Any]) -> Any:
+    """``value`` with each reference in it (itself or a list element) replaced by
+    ``replace(name)``; the rest is shared, not copied."""
+    if isinstance(value, list) and any(param_ref(v) is not None for v in value):
+        return [v if (r := param_ref(v)) is None else replace(r) for v in value]
+    r = param_ref(value)
+    return value if r is None else replace(r)
+
+
 # ---------------------------------------------------------------- parsing helpers
 
 

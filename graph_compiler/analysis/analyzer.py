@@ -201,7 +201,7 @@ class Analyzer:
                 raw = node.params
                 ref_problems: list[Problem] = []
                 if has_refs(raw):
-                    raw, ref_problems = bind(raw, binding, name)
+                    raw, ref_problems = bind(raw, binding, name, node.type)
                 if isinstance(spec, BlockSpec):
                     result = self._eval_block_use(name, nid, spec, raw, in_types, upstream_ok)
                 else:

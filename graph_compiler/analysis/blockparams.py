@@ -14,37 +14,63 @@ from typing import Any
 
 from graph_compiler.analysis.results import NetworkInfo, TensorType
 from graph_compiler.catalog.spec import Param, short_repr
-from graph_compiler.document import Network, Node, param_ref
+from graph_compiler.document import Network, Node, param_ref, refs_in
 
 Problem = tuple[str, str | None]  # (message, param)
 
 
+# Node params whose 0 entries mean "keep the input's size here": generated code reads
+# that size off the input, which it cannot do for a value that arrives as an argument.
+ZERO_KEEPS = {("Reshape", "shape")}
+
+
 def has_refs(params: dict[str, Any]) -> bool:
-    return any(type(v) is dict for v in params.values())
+    return any(type(v) is dict or (type(v) is list and any(type(e) is dict for e in v)) for v in params.values())
 
 
-def bind(params: dict[str, Any], values: dict[str, Any] | None,
-         network: str) -> tuple[dict[str, Any], list[Problem]]:
-    """``params`` with every reference replaced by its value; a problem per bad reference."""
+def _lookup(label: str, value: Any, values: dict[str, Any] | None, network: str) -> tuple[Any, str | None]:
+    name = param_ref(value)
+    if name is None:
+        return None, (f"{label}={short_repr(value)}: an object is not a parameter value "
+                      '(a block parameter reference is {"param": NAME})')
+    if values is None or not values:
+        return None, (f"{label} refers to block parameter {name!r}, but network {network!r} declares "
+                      "no block parameters")
+    if name not in values:
+        known = ", ".join(sorted(values))
+        return None, (f"{label} refers to unknown block parameter {short_repr(name)} "
+                      f"(network {network!r} declares: {known})")
+    return values[name], None
+
+
+def bind(params: dict[str, Any], values: dict[str, Any] | None, network: str,
+         node_type: str = "") -> tuple[dict[str, Any], list[Problem]]:
+    """``params`` with every reference (a whole value or a list element) replaced by its
+    value; a problem per bad reference (that param is left out)."""
     out: dict[str, Any] = {}
     problems: list[Problem] = []
     for key, value in params.items():
-        if type(value) is not dict:
+        if type(value) is dict:
+            bound, msg = _lookup(key, value, values, network)
+        elif type(value) is list and any(type(e) is dict for e in value):
+            items: list[Any] = []
+            msg = None
+            for i, e in enumerate(value):
+                got, bad = (e, None) if type(e) is not dict else _lookup(f"{key}[{i}]", e, values, network)
+                if bad is None and type(e) is dict and got == 0 and (node_type, key) in ZERO_KEEPS:
+                    bad = (f"{key}[{i}] refers to block parameter {param_ref(e)!r}, whose value here is 0; "
+                           f"0 keeps the input's size, which a block parameter cannot stand for: write 0 "
+                           "in the list itself")
+                msg = msg or bad
+                items.append(got)
+            bound = items
+        else:
             out[key] = value
             continue
-        name = param_ref(value)
-        if name is None:
-            problems.append((f"{key}={short_repr(value)}: an object is not a parameter value "
-                             '(a block parameter reference is {"param": NAME})', key))
-        elif values is None or not values:
-            problems.append((f"{key} refers to block parameter {name!r}, but network {network!r} declares "
-                             "no block parameters", key))
-        elif name not in values:
-            known = ", ".join(sorted(values))
-            problems.append((f"{key} refers to unknown block parameter {short_repr(name)} "
-                             f"(network {network!r} declares: {known})", key))
+        if msg is None:
+            out[key] = bound
         else:
-            out[key] = values[name]
+            problems.append((msg, key))
     return out, problems
 
 
@@ -82,7 +108,7 @@ def check_declarations(net: Network) -> list[Problem]:
 def unused(net: Network) -> list[Problem]:
     """Declared parameters that no node of the network refers to: every use's value for
     them is ignored, which is rarely what was meant (a warning, not an error)."""
-    used = {param_ref(v) for n in net.nodes for v in n.params.values()}
+    used = {r for n in net.nodes for v in n.params.values() for r in refs_in(v)}
     return [(f"block parameter {name!r} is declared but no node uses it; set a node parameter to "
              f'{{"param": "{name}"}} or remove it', name) for name in net.params if name not in used]
 
@@ -116,7 +142,7 @@ def use_nodes(net: Network, values: dict[str, Any], in_types: list[TensorType | 
             if t is not None:
                 params = {**params, "shape": list(t.shape[1:]), "dtype": "int64" if t.dtype == "long" else "float32"}
         elif has_refs(params):
-            params = bind(params, values, net.name)[0]  # bad references: reported on the block's own tab
+            params = bind(params, values, net.name, n.type)[0]  # bad references: reported on the block's own tab
         out.append(Node(n.id, n.type, params, n.pos, n.label))
     return out
 
@@ -132,9 +158,8 @@ def inconsistent(net: Network, own: NetworkInfo, use: NetworkInfo, values: dict[
         mine, theirs = own.nodes.get(n.id), use.nodes.get(n.id)
         if mine is None or theirs is None or mine.outputs is None or theirs.outputs is None:
             continue
-        refs = {k for k, v in n.params.items() if param_ref(v) is not None}
         for key, value in theirs.params.items():
-            if key in refs or key not in mine.params or mine.params[key] == value:
+            if key not in mine.params or mine.params[key] == value or _covered(n.params.get(key), mine.params[key], value):
                 continue
             fits = [k for k, v in values.items() if v == value and net.params.get(k) == mine.params[key]]
             hint = (f' (it follows {fits[0]}: {{"param": "{fits[0]}"}})' if fits else "")
@@ -144,6 +169,17 @@ def inconsistent(net: Network, own: NetworkInfo, use: NetworkInfo, values: dict[
             if len(problems) >= 5:
                 return problems
     return problems
+
+
+def _covered(raw: Any, mine: Any, theirs: Any) -> bool:
+    """Whether every difference between two resolved values is where ``raw`` refers to a
+    block parameter: the whole value, or the differing elements of a list."""
+    if param_ref(raw) is not None:
+        return True
+    if not (isinstance(raw, list) and isinstance(mine, (list, tuple)) and isinstance(theirs, (list, tuple))):
+        return False
+    return len(raw) == len(mine) == len(theirs) and all(
+        a == b or param_ref(r) is not None for r, a, b in zip(raw, mine, theirs))
 
 
 def describe(values: dict[str, Any]) -> str:

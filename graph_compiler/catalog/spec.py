@@ -301,6 +301,9 @@ class CodeRef:
     def __bool__(self) -> bool:
         raise TypeError("a block parameter has no truth value while code is generated")
 
+    def __str__(self) -> str:  # an f-string writing the value writes the name
+        return self.text
+
 
 def py(value: Any) -> str:
     """A Python literal for a param value, spelled as ruff formats it: lists become
