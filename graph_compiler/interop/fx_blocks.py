@@ -5,9 +5,11 @@ known, the instances of a class are grouped by structure (node ids, types, wires
 within a group, the values that differ between instances (out_channels, stride, inferred
 in_channels...) become block parameters: ResNet-18's eight BasicBlocks become two
 networks (with and without a downsample branch), each used with its own
-``in_channels``/``out_channels``. A value whose generated code cannot take a parameter
-(it computes with it) splits the group instead, and so do different input shapes of a
-block without parameters (a plain block has one fixed input shape).
+``in_channels``/``out_channels``. In a list value (a layer scale's ``shape``
+[dim, 1, 1], a channel shuffle's view sizes) only the elements that differ become
+parameters. A value whose generated code cannot take a parameter (it computes with it)
+splits the group instead, and so do different input shapes of a block without
+parameters (a plain block has one fixed input shape).
 """
 from __future__ import annotations
 
@@ -17,12 +19,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from graph_compiler.analysis import Analyzer, NetworkInfo
+from graph_compiler.analysis.blockparams import ZERO_KEEPS
 from graph_compiler.catalog import REGISTRY
 from graph_compiler.catalog.spec import CodeRef
 from graph_compiler.document import Document, Network, make_ref
 from graph_compiler.interop.fx_convert import BlockCall, Converted
 
 PLACEHOLDER = "\x00block"  # the node type of an instance until its class is grouped
+
+# A value that varies between instances: (node id, param, element index or None for the whole value).
+Slot = tuple[str, str, int | None]
 
 
 @dataclass
@@ -51,12 +57,23 @@ def _rewrite(net: Network, done: dict[str, tuple[str, dict[str, Any]]]) -> None:
             n.params = dict(values)
 
 
-def _referenceable(node_type: str, resolved: dict[str, Any], keys: set[str]) -> bool:
-    """Whether the node's generated code can take these params as constructor arguments."""
+def _value_at(params: dict[str, Any], key: str, index: int | None) -> Any:
+    value = params.get(key)
+    return value if index is None else value[index]
+
+
+def _referenceable(node_type: str, resolved: dict[str, Any], slots: set[Slot]) -> bool:
+    """Whether the node's generated code can take these values as constructor arguments."""
     spec = REGISTRY.get(node_type)
     if spec is None:
         return True  # a block node: its params are constructor arguments already
-    params = {**resolved, **{k: CodeRef(f"arg_{k}") for k in keys}}
+    params = dict(resolved)
+    for _nid, key, index in sorted(slots, key=lambda s: (s[1], -1 if s[2] is None else s[2])):
+        if index is None:
+            params[key] = CodeRef(f"arg_{key}")
+        else:
+            params[key] = [*params[key]]
+            params[key][index] = CodeRef(f"arg_{key}_{index}")
     try:
         spec.constructor(params)
         spec.support_for(params)
@@ -125,9 +142,9 @@ class BlockGrouper:
         return [analysis.networks[n.name] for n in nets]
 
     def _varying(self, insts: list[Instance], infos: list[NetworkInfo],
-                 members: list[int]) -> dict[tuple[str, str], list[Any]]:
+                 members: list[int]) -> dict[Slot, list[Any]]:
         first = insts[members[0]].result.network
-        out: dict[tuple[str, str], list[Any]] = {}
+        out: dict[Slot, list[Any]] = {}
         for n in first.nodes:
             if n.type == "Input":
                 continue
@@ -138,8 +155,17 @@ class BlockGrouper:
                 keys.sort(key=lambda k: order.get(k, len(order)))
             for key in keys:
                 values = [infos[i].nodes[n.id].params.get(key) for i in members]
-                if any(v != values[0] or type(v) is not type(values[0]) for v in values):
-                    out[(n.id, key)] = values
+                if not any(_differ(v, values[0]) for v in values):
+                    continue
+                written = [insts[i].result.network.node_map()[n.id].params.get(key) for i in members]
+                if all(isinstance(v, (list, tuple)) and (w is None or w == list(v)) for w, v in zip(written, values)) \
+                        and len({len(v) for v in values}) == 1:
+                    for j in range(len(values[0])):  # a list (written or inferred): its differing elements
+                        column = [v[j] for v in values]
+                        if any(_differ(c, column[0]) for c in column):
+                            out[(n.id, key, j)] = column
+                else:
+                    out[(n.id, key, None)] = values
         return out
 
     def _split(self, insts: list[Instance], infos: list[NetworkInfo], members: list[int]) -> list[list[int]]:
@@ -148,20 +174,24 @@ class BlockGrouper:
         varying = self._varying(insts, infos, members)
         first = insts[members[0]].result.network
         types = {n.id: n.type for n in first.nodes}
-        fixed: list[tuple[str, str]] = []
-        by_node: dict[str, set[str]] = {}
-        for nid, key in varying:
-            by_node.setdefault(nid, set()).add(key)
-        for nid, keys in by_node.items():
+        fixed: list[Slot] = []
+        by_node: dict[str, set[Slot]] = {}
+        for slot, values in varying.items():
+            if slot[2] is not None and (types[slot[0]], slot[1]) in ZERO_KEEPS and 0 in values:
+                fixed.append(slot)  # 0 means "the input's size": not a value code can pass
+            else:
+                by_node.setdefault(slot[0], set()).add(slot)
+        for nid, slots in by_node.items():
             resolved = infos[members[0]].nodes[nid].params
-            if _referenceable(types[nid], resolved, keys):
+            if _referenceable(types[nid], resolved, slots):
                 continue
-            bad = [k for k in sorted(keys) if not _referenceable(types[nid], resolved, {k})]
-            fixed.extend((nid, k) for k in (bad or sorted(keys)))
+            bad = [s for s in sorted(slots, key=repr) if not _referenceable(types[nid], resolved, {s})]
+            fixed.extend(bad or sorted(slots, key=repr))
         if fixed:
             parts: dict[Any, list[int]] = {}
             for i in members:
-                parts.setdefault(repr([infos[i].nodes[nid].params.get(k) for nid, k in fixed]), []).append(i)
+                key = repr([_value_at(infos[i].nodes[nid].params, k, j) for nid, k, j in fixed])
+                parts.setdefault(key, []).append(i)
             if len(parts) > 1:
                 return [p for part in parts.values() for p in self._split(insts, infos, part)]
         if not varying:
@@ -176,19 +206,26 @@ class BlockGrouper:
         varying = self._varying(insts, infos, members)
         # Slots that vary together (conv1.out_channels, bn1.num_features, ...) share one parameter.
         params: dict[str, list[Any]] = {}
-        slot_param: dict[tuple[str, str], str] = {}
-        for (nid, key), values in varying.items():
-            found = next((p for p, vs in params.items() if vs == values
-                          and all(type(a) is type(b) for a, b in zip(vs, values))), None)
+        slot_param: dict[Slot, str] = {}
+        # Whole values first: a list element equal to one in every instance (a layer
+        # scale's [dim, 1, 1] and its conv's channels) reuses its name.
+        for slot, values in sorted(varying.items(), key=lambda item: item[0][2] is not None):
+            nid, key, index = slot
+            found = next((p for p, vs in params.items() if not any(_differ(a, b) for a, b in zip(vs, values))), None)
             if found is None:
-                found = key if key.isidentifier() and key not in params else _slot_name(nid, key, params)
+                found = (key if index is None and key.isidentifier() and key not in params
+                         else _slot_name(nid, key if index is None else f"{key}_{index}", params))
                 params[found] = values
-            slot_param[(nid, key)] = found
+            slot_param[slot] = found
         net = copy.deepcopy(rep.result.network)
         net.name = self._name(cls, rep.call.qual)
         nodes = net.node_map()
-        for (nid, key), pname in slot_param.items():
-            nodes[nid].params[key] = make_ref(pname)
+        for (nid, key, index), pname in slot_param.items():
+            if index is None:
+                nodes[nid].params[key] = make_ref(pname)
+            else:  # an inferred list is written out to hold the reference
+                value = nodes[nid].params[key] = list(nodes[nid].params.get(key, infos[members[0]].nodes[nid].params[key]))
+                value[index] = make_ref(pname)
         net.params = {p: _json(vs[0]) for p, vs in params.items()}
         result = Converted(net, dict(rep.result.origins), list(rep.result.notes))
         self.networks[net.name] = result
@@ -206,6 +243,10 @@ class BlockGrouper:
         while name in self.networks or name in self.reserved:
             name, i = f"{base}{i}", i + 1
         return name
+
+
+def _differ(a: Any, b: Any) -> bool:
+    return a != b or type(a) is not type(b)
 
 
 def _slot_name(nid: str, key: str, taken: dict[str, Any]) -> str:
