@@ -337,10 +337,14 @@ class _NetworkEmitter:
         return CodeRef(f"self.{self._stored[name]}")
 
     def _ref_error(self, nid: str, type_name: str, exc: Exception) -> GraphError:
-        refs = [k for k, v in self._nodes[nid].params.items() if refs_in(v)]
+        params = self._nodes[nid].params
+        refs = [k for k, v in params.items() if refs_in(v)]
+        whole = [k for k in refs if isinstance(self.info.nodes[nid].params.get(k), (list, tuple))
+                 and not isinstance(params[k], list)]
+        hint = (f', or refer to its elements ({whole[0]}: [{{"param": NAME}}, 1, ...])' if whole else "")
         return GraphError(f"cannot generate code: {self.net.name}/{nid}: {type_name}'s code computes with "
                           f"{', '.join(refs) or 'its parameters'}, so it cannot be a block parameter "
-                          f"({type(exc).__name__}); give it a value in the block")
+                          f"({type(exc).__name__}); give it a value in the block{hint}")
 
     def _class_source(self, args: list[str], returns: list[str], source: str) -> str:
         cls = self.class_names[self.net.name]

@@ -42,9 +42,10 @@ MISSING: Any = object()  # the key is absent from the node's params
 
 
 def format_value(value: Any) -> str:
-    """How a param value reads in a text field: 3, 3, 3 for lists, plain words for strings."""
+    """How a param value reads in a text field: 3, 3, 3 for lists (a block parameter in
+    one by its name: dim, 1, 1), plain words for strings."""
     if isinstance(value, (list, tuple)):
-        return ", ".join(format_value(v) for v in value)
+        return ", ".join(ref if (ref := param_ref(v)) is not None else format_value(v) for v in value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -65,6 +66,28 @@ def _parse_ints(text: str) -> list[int] | None:
         return None
 
 
+def _ref_list(param: Param, text: str, refs: tuple[str, ...]) -> tuple[Any, str | None] | None:
+    """A list naming block parameters among its numbers (dim, 1, 1), or None when it
+    names none. The numbers are checked with each name standing for a valid size; the
+    names' values are checked by analysis, per use."""
+    parts = [p for p in re.split(r"[,\s]+", text.strip().strip("[]()").strip()) if p]
+    if not any(p.isidentifier() for p in parts):
+        return None
+    value: list[Any] = []
+    for part in parts:
+        if part.isidentifier():
+            if part not in refs:
+                return None, f"'{part}' is not a number or a block parameter of this network ({', '.join(refs)})"
+            value.append(make_ref(part))
+            continue
+        try:
+            value.append(int(part))
+        except ValueError:
+            return None, f"'{part}' is not a whole number or a block parameter"
+    message = param.check([1 if param_ref(v) is not None else v for v in value])[1]
+    return (None, message) if message else (value, None)
+
+
 def parse_text(param: Param, text: str, refs: tuple[str, ...] = ()) -> tuple[Any, str | None]:
     """Parse what the user typed. Returns (value, None), (None, None) for an empty field that
     may be empty (default / auto), or (None, message). ``refs``: the block parameters of the
@@ -83,6 +106,10 @@ def parse_text(param: Param, text: str, refs: tuple[str, ...] = ()) -> tuple[Any
             return None, f'write a block parameter as {{"param": NAME}}, NAME one of {", ".join(refs)}'
         return make_ref(name), None
     kind = param.kind
+    if refs and kind in ("ints", "shape", "padding"):
+        listed = _ref_list(param, t, refs)
+        if listed is not None:
+            return listed
     value: Any
     if kind == "int":
         try:
@@ -364,8 +391,9 @@ def same_value_or_missing(a: Any, b: Any) -> bool:
 
 
 def _is_plain(raw: Any) -> bool:
-    if isinstance(raw, (list, tuple)):
-        return all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in raw)
+    if isinstance(raw, (list, tuple)):  # numbers, and block parameters shown by name
+        return all((isinstance(x, (int, float)) and not isinstance(x, bool)) or param_ref(x) is not None
+                   for x in raw)
     return isinstance(raw, (int, float, str, bool)) or raw is None
 
 
