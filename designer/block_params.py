@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from graph_compiler.document import Document, Network, Node, make_ref, param_ref
+from graph_compiler.document import Document, Network, Node, make_ref, map_refs, refs_in
 
 # Names a constructor argument must not take: Python's keywords, and ``self``.
 RESERVED = frozenset(keyword.kwlist) | {"self"}
@@ -144,9 +144,9 @@ def references(net: Network, names: set[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for n in net.nodes:
         for key, value in n.params.items():
-            ref = param_ref(value)
-            if ref is not None and ref in names:
-                out.setdefault(ref, []).append(f"{n.id}.{key}")
+            for ref in dict.fromkeys(refs_in(value)):
+                if ref in names:
+                    out.setdefault(ref, []).append(f"{n.id}.{key}")
     return out
 
 
@@ -194,11 +194,9 @@ def _rewrite(node: Node, renames: dict[str, str], removed: set[str], block: str,
     params: dict[str, Any] = {}
     changed = False
     for key, value in node.params.items():
-        if inside:
-            ref = param_ref(value)
-            if ref is not None and ref in renames:
-                value = make_ref(renames[ref])
-                changed = True
+        if inside and any(ref in renames for ref in refs_in(value)):
+            value = map_refs(value, lambda ref: make_ref(renames.get(ref, ref)))
+            changed = True
         if node.type == block:
             if key in removed:
                 changed = True

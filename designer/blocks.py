@@ -12,7 +12,7 @@ import re
 from designer.ops import IdAllocator, NetIndex
 from graph_compiler.analysis import Analysis
 from graph_compiler.catalog import REGISTRY
-from graph_compiler.document import Document, Edge, Network, Node, Tie, make_ref, param_ref
+from graph_compiler.document import Document, Edge, Network, Node, Tie, make_ref, map_refs, refs_in
 
 IO_TYPES = ("Input", "Output")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_ \-]{0,63}$")
@@ -97,7 +97,7 @@ def group(doc: Document, net: Network, ids: list[str], name: str,
             inner_edges.append(Edge(e.src, oid, e.src_port, 0))
     # Block parameters of the host that the chosen nodes refer to become the new block's,
     # passed on by its node: {"param": "width"} keeps meaning the host's width.
-    used = [r for n in inner for v in n.params.values() for r in [param_ref(v)] if r is not None]
+    used = [r for n in inner for v in n.params.values() for r in refs_in(v)]
     passed = {r: net.params[r] for r in dict.fromkeys(used) if r in net.params}
     block = Network(name, inner, inner_edges,
                     ties=[copy.deepcopy(t) for t in net.ties if t.node in sel], params=passed)
@@ -144,7 +144,7 @@ def ungroup(doc: Document, net: Network, node_id: str) -> tuple[list[Network], l
         c.id = rename[n.id]
         # This use's values replace the block's parameters (a value that is itself a
         # reference to the host's parameter stays one).
-        c.params = {k: copy.deepcopy(values[r]) if (r := param_ref(v)) in values else v
+        c.params = {k: map_refs(v, lambda r: copy.deepcopy(values[r]) if r in values else make_ref(r))
                     for k, v in c.params.items()}
         c.pos = (n.pos[0] - cx + node.pos[0], n.pos[1] - cy + node.pos[1])
         new_nodes.append(c)

@@ -28,7 +28,7 @@ from graph_compiler.diff import (
     diff_documents,
 )
 from graph_compiler.diff_text import change_phrases, default_phrase, fmt_count, tie_phrase
-from graph_compiler.document import Document, Network, load, param_ref
+from graph_compiler.document import Document, Network, load, refs_in
 from graph_compiler.errors import NetwrightError
 
 if TYPE_CHECKING:
@@ -236,9 +236,8 @@ class Comparison(QObject):
         if net is not None and nd.params_changed:
             # The nodes that take a default that changed: their values changed with it.
             for n in net.nodes:
-                for value in n.params.values():
-                    ref = param_ref(value)
-                    if ref is not None and ref in nd.params_changed:
+                for ref in dict.fromkeys(r for value in n.params.values() for r in refs_in(value)):
+                    if ref in nd.params_changed:
                         states.setdefault(n.id, "affected")
                         tips.setdefault(n.id, []).append(default_phrase(ref, *nd.params_changed[ref], "→"))
         for nid, (old_shape, new_shape) in nd.shapes.items():

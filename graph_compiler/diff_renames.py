@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from graph_compiler.document import Document, Network, param_ref
+from graph_compiler.document import Document, Network, make_ref, map_refs, refs_in
 
 if TYPE_CHECKING:
     from graph_compiler.diff import NetworkDiff, NodeChange
@@ -21,7 +21,7 @@ def _refs(net: Network, name: str, ids: dict[str, str] | None = None) -> set[tup
     """(node id, param) pairs of ``net`` that refer to block parameter ``name``; ids
     translated through ``ids`` (A's to B's) when given."""
     return {((ids or {}).get(n.id, n.id), key) for n in net.nodes for key, v in n.params.items()
-            if param_ref(v) == name}
+            if name in refs_in(v)}
 
 
 def fold_renames(nets: list[NetworkDiff], a: Document, b: Document) -> None:
@@ -43,7 +43,7 @@ def fold_renames(nets: list[NetworkDiff], a: Document, b: Document) -> None:
             if old_default != new_default or type(old_default) is not type(new_default):
                 nd.params_changed[new] = (old_default, new_default)
             for c in nd.changed:
-                for key in [k for k, (va, vb) in c.params.items() if param_ref(va) == old and param_ref(vb) == new]:
+                for key in [k for k, (va, vb) in c.params.items() if old in refs_in(va) and _renamed(va, old, new) == vb]:
                     del c.params[key]
             for other in nets:  # the uses: the value under the old key is now under the new one
                 for c in other.changed:
@@ -53,6 +53,10 @@ def fold_renames(nets: list[NetworkDiff], a: Document, b: Document) -> None:
         nd.changed = [c for c in nd.changed if c.type or c.label or c.params or c.renamed]
         if nd.status in ("changed", "unchanged"):
             nd.status = "changed" if nd.differs else "unchanged"
+
+
+def _renamed(value: object, old: str, new: str) -> object:
+    return map_refs(value, lambda r: make_ref(new if r == old else r))
 
 
 def _move_value(c: NodeChange, old: str, new: str) -> None:

@@ -58,8 +58,18 @@ def _rewrite(net: Network, done: dict[str, tuple[str, dict[str, Any]]]) -> None:
 
 
 def _value_at(params: dict[str, Any], key: str, index: int | None) -> Any:
-    value = params.get(key)
+    value: Any = params.get(key)
     return value if index is None else value[index]
+
+
+def _columns(values: list[Any], written: list[Any]) -> list[list[Any]] | None:
+    """Lists of one length (each as the node writes it, or inferred) as their columns;
+    None for anything else, which varies as a whole."""
+    if not all(isinstance(v, (list, tuple)) and (w is None or w == list(v)) for v, w in zip(values, written)):
+        return None
+    if len({len(v) for v in values}) != 1:
+        return None
+    return [list(column) for column in zip(*values)]
 
 
 def _referenceable(node_type: str, resolved: dict[str, Any], slots: set[Slot]) -> bool:
@@ -145,6 +155,7 @@ class BlockGrouper:
                  members: list[int]) -> dict[Slot, list[Any]]:
         first = insts[members[0]].result.network
         out: dict[Slot, list[Any]] = {}
+        maps = {i: insts[i].result.network.node_map() for i in members}
         for n in first.nodes:
             if n.type == "Input":
                 continue
@@ -157,15 +168,13 @@ class BlockGrouper:
                 values = [infos[i].nodes[n.id].params.get(key) for i in members]
                 if not any(_differ(v, values[0]) for v in values):
                     continue
-                written = [insts[i].result.network.node_map()[n.id].params.get(key) for i in members]
-                if all(isinstance(v, (list, tuple)) and (w is None or w == list(v)) for w, v in zip(written, values)) \
-                        and len({len(v) for v in values}) == 1:
-                    for j in range(len(values[0])):  # a list (written or inferred): its differing elements
-                        column = [v[j] for v in values]
-                        if any(_differ(c, column[0]) for c in column):
-                            out[(n.id, key, j)] = column
-                else:
+                columns = _columns(values, [maps[i][n.id].params.get(key) for i in members])
+                if columns is None:
                     out[(n.id, key, None)] = values
+                    continue
+                for j, column in enumerate(columns):  # a list (written or inferred): its differing elements
+                    if any(_differ(c, column[0]) for c in column):
+                        out[(n.id, key, j)] = column
         return out
 
     def _split(self, insts: list[Instance], infos: list[NetworkInfo], members: list[int]) -> list[list[int]]:
