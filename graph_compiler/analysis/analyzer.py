@@ -280,7 +280,11 @@ class Analyzer:
     def _analyze_use(self, spec: BlockSpec, values: dict[str, Any], in_types: list[TensorType | None]) -> _Result:
         assert spec.network is not None and spec.context is not None  # a parameterised block has both
         own = spec.network
-        net = Network(own.name, use_nodes(own, values, in_types), own.edges, ties=own.ties, params=own.params)
+        nodes, bound_problems = use_nodes(own, values, in_types)
+        if bound_problems:  # e.g. a Reshape size that is 0 in this use
+            where = f"in block {spec.type!r} ({describe(values)})"
+            return _Result(values, None, 0, 0, [(f"{where}: {msg}", None) for msg in bound_problems])
+        net = Network(own.name, nodes, own.edges, ties=own.ties, params=own.params)
         blocks, bad_nets, net_names = spec.context
         found: list[Diagnostic] = []
         info = self._analyze_network(net, blocks, bad_nets, net_names, found, keep=False)

@@ -131,9 +131,13 @@ def check_values(block: str, declared: dict[str, Any], given: dict[str, Any]) ->
     return problems
 
 
-def use_nodes(net: Network, values: dict[str, Any], in_types: list[TensorType | None]) -> list[Node]:
-    """The block's nodes for one use: references bound, Input shapes set to what is fed."""
+def use_nodes(net: Network, values: dict[str, Any],
+              in_types: list[TensorType | None]) -> tuple[list[Node], list[str]]:
+    """The block's nodes for one use: references bound, Input shapes set to what is fed;
+    and what this use's values make impossible (node: message). Bad references are
+    reported on the block's own tab, where they are errors whatever the values."""
     out: list[Node] = []
+    problems: list[str] = []
     feeds = iter(in_types)
     for n in net.nodes:
         params = n.params
@@ -142,9 +146,10 @@ def use_nodes(net: Network, values: dict[str, Any], in_types: list[TensorType | 
             if t is not None:
                 params = {**params, "shape": list(t.shape[1:]), "dtype": "int64" if t.dtype == "long" else "float32"}
         elif has_refs(params):
-            params = bind(params, values, net.name, n.type)[0]  # bad references: reported on the block's own tab
+            params, bad = bind(params, values, net.name, n.type)
+            problems.extend(f"{n.id}: {msg}" for msg, _key in bad)
         out.append(Node(n.id, n.type, params, n.pos, n.label))
-    return out
+    return out, problems
 
 
 def inconsistent(net: Network, own: NetworkInfo, use: NetworkInfo, values: dict[str, Any]) -> list[Problem]:
