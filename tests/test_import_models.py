@@ -34,6 +34,7 @@ from graph_compiler import document
 from graph_compiler.analysis import Analyzer
 from graph_compiler.catalog import REGISTRY
 from graph_compiler.cli import main as cli_main
+from graph_compiler.codegen import generate_code
 from graph_compiler.compile import CompiledDocument, exec_source
 from graph_compiler.interop.fx_import import import_model
 from graph_compiler.training.datasets import Dataset
@@ -237,6 +238,40 @@ def test_resnet50_blocks_are_two_parameterised_bottleneck_networks() -> None:
     assert plain.params == {"in_channels": 256, "out_channels": 64}
     assert sum(n.type.startswith("Bottleneck") for n in doc.main.nodes) == 16
     _check_reproduces(original, doc, IMAGE, "float32", 25_557_032)
+
+
+def test_convnext_blocks_are_one_cnblock_network_whose_layer_scale_follows_its_width() -> None:
+    original = convnext.convnext_tiny()  # 4 stages (3, 3, 9, 3 blocks) of 96, 192, 384, 768 channels
+    _randomise(original)
+    doc = import_model(original, IMAGE, blocks=True)
+    # One network, not one per stage: the [C, 1, 1] layer scale's C is a block parameter,
+    # the very one the depthwise conv's channels use.
+    assert doc.meta["import"]["blocks"] == ["CNBlock"]
+    block = doc.network("CNBlock")
+    assert block is not None and block.params["in_channels"] == 96 and block.params["out_features"] == 384
+    nodes = block.node_map()
+    assert nodes["layer_scale"].params["shape"] == [{"param": "in_channels"}, 1, 1]
+    assert nodes["block.0"].params["groups"] == {"param": "in_channels"}
+    assert nodes["block.2"].params["normalized_shape"] == [{"param": "in_channels"}]
+    uses = [n.params for n in doc.main.nodes if n.type == "CNBlock"]
+    assert len(uses) == 18 and uses[-1]["in_channels"] == 768 and uses[-1]["out_features"] == 3072
+    _check_reproduces(original, doc, IMAGE, "float32", 28_589_128)
+    source = generate_code(doc)
+    assert "self.layer_scale = nn.Parameter(torch.empty(in_channels, 1, 1).normal_(std=std))" in source
+
+
+def test_shufflenet_channel_shuffle_sizes_become_block_parameters() -> None:
+    original = zoo.shufflenet_v2()
+    _randomise(original)
+    doc = import_model(original, IMAGE, blocks=True)
+    # The view sizes of each stage's channel shuffle no longer split the blocks: one
+    # network with a branch1 (the stride-2 first unit of a stage), one without.
+    assert doc.meta["import"]["blocks"] == ["InvertedResidual", "InvertedResidual_stage2_1"]
+    block = doc.network("InvertedResidual")
+    assert block is not None
+    shape = block.node_map()["view"].params["shape"]
+    assert shape[:2] == [2, {"param": "in_channels"}] and all(s.keys() == {"param"} for s in shape[2:])
+    _check_reproduces(original, doc, IMAGE, "float32", _params(original))
 
 
 @pytest.mark.parametrize("name", list(MODELS))
