@@ -456,7 +456,7 @@ def test_instances_that_differ_in_structure_get_one_block_network_each_kind() ->
     CompiledDocument(doc).build().load_state_dict(model.state_dict(), strict=True)
 
 
-def test_a_value_whose_code_computes_with_it_splits_the_kind_instead_of_becoming_a_parameter() -> None:
+def test_list_elements_that_differ_become_parameters_of_one_kind() -> None:
     class Halves(nn.Module):
         def __init__(self, c: int) -> None:
             super().__init__()
@@ -468,9 +468,36 @@ def test_a_value_whose_code_computes_with_it_splits_the_kind_instead_of_becoming
 
     model = nn.Sequential(Halves(4), nn.Linear(4, 8), Halves(8), Halves(8))
     doc = import_model(model, (4,), blocks=True)
-    # The Reshape's target shape differs (2, 2 / 2, 4), and a Reshape's code spells it out.
-    assert doc.network_names() == ["Sequential", "Halves", "Halves_2"]
-    assert [n.type for n in doc.main.nodes] == ["Input", "Halves", "Linear", "Halves_2", "Halves_2", "Output"]
+    # The Reshape's target shape differs (2, 2 / 2, 4) in one element only: a parameter.
+    assert doc.network_names() == ["Sequential", "Halves"]
+    halves = doc.network("Halves")
+    assert halves is not None and halves.params == {"in_features": 4, "view_shape_1": 2}
+    assert halves.node_map()["view"].params["shape"] == [2, {"param": "view_shape_1"}]
+    assert [n.params for n in doc.main.nodes if n.type == "Halves"] == [
+        {"in_features": 4, "view_shape_1": 2}, {"in_features": 8, "view_shape_1": 4},
+        {"in_features": 8, "view_shape_1": 4}]
+    rebuilt = CompiledDocument(doc).build()
+    rebuilt.load_state_dict(model.state_dict(), strict=True)
+    x = torch.randn(3, 4)
+    with torch.no_grad():
+        assert torch.allclose(rebuilt(x), model(x))
+
+
+def test_a_value_whose_code_computes_with_it_splits_the_kind_instead_of_becoming_a_parameter() -> None:
+    class Chunks(nn.Module):
+        def __init__(self, sizes: tuple[int, ...]) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+            self.sizes = sizes
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fc(x).view(x.shape[0], *self.sizes).flatten(1)
+
+    model = nn.Sequential(Chunks((2, 2)), Chunks((4,)), Chunks((2, 2)))
+    doc = import_model(model, (4,), blocks=True)
+    # The Reshape's target shapes have different lengths, which no element can stand for.
+    assert doc.network_names() == ["Sequential", "Chunks", "Chunks_1"]
+    assert [n.type for n in doc.main.nodes] == ["Input", "Chunks", "Chunks_1", "Chunks", "Output"]
     assert all(not net.params for net in doc.networks)
     CompiledDocument(doc).build().load_state_dict(model.state_dict(), strict=True)
 
