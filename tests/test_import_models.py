@@ -267,10 +267,11 @@ def test_shufflenet_channel_shuffle_sizes_become_block_parameters() -> None:
     # The view sizes of each stage's channel shuffle no longer split the blocks: one
     # network with a branch1 (the stride-2 first unit of a stage), one without.
     assert doc.meta["import"]["blocks"] == ["InvertedResidual", "InvertedResidual_stage2_1"]
-    block = doc.network("InvertedResidual")
-    assert block is not None
-    shape = block.node_map()["view"].params["shape"]
-    assert shape[:2] == [2, {"param": "in_channels"}] and all(s.keys() == {"param"} for s in shape[2:])
+    block, plain = doc.network("InvertedResidual"), doc.network("InvertedResidual_stage2_1")
+    assert block is not None and plain is not None
+    assert "branch1.0" in block.node_map() and "branch1.0" not in plain.node_map()
+    assert block.node_map()["view"].params["shape"] == [2, {"param": "in_channels"}, {"param": "view_shape_2"},
+                                                        {"param": "view_shape_2"}]
     _check_reproduces(original, doc, IMAGE, "float32", _params(original))
 
 

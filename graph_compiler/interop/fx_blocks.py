@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from graph_compiler.analysis import Analyzer, NetworkInfo
-from graph_compiler.analysis.blockparams import ZERO_KEEPS
 from graph_compiler.catalog import REGISTRY
 from graph_compiler.catalog.spec import CodeRef
 from graph_compiler.document import Document, Network, make_ref
@@ -185,11 +184,8 @@ class BlockGrouper:
         types = {n.id: n.type for n in first.nodes}
         fixed: list[Slot] = []
         by_node: dict[str, set[Slot]] = {}
-        for slot, values in varying.items():
-            if slot[2] is not None and (types[slot[0]], slot[1]) in ZERO_KEEPS and 0 in values:
-                fixed.append(slot)  # 0 means "the input's size": not a value code can pass
-            else:
-                by_node.setdefault(slot[0], set()).add(slot)
+        for slot in varying:
+            by_node.setdefault(slot[0], set()).add(slot)
         for nid, slots in by_node.items():
             resolved = infos[members[0]].nodes[nid].params
             if _referenceable(types[nid], resolved, slots):
