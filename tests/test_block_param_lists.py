@@ -11,6 +11,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PySide6.QtWidgets import QLineEdit
 from test_codegen import assert_ruff_clean
 
 from graph_compiler import document
@@ -250,12 +251,38 @@ def test_the_inspector_shows_a_reference_in_a_list_by_name_and_reads_it_back(qtb
     editor = ParamEditor(shape, refs=("dim",))
     qtbot.addWidget(editor)
     editor.set_value([REF, 1, 1])
-    from PySide6.QtWidgets import QLineEdit
     assert isinstance(editor.editor, QLineEdit) and editor.editor.text() == "dim, 1, 1"
     with qtbot.waitSignal(editor.committed) as got:
         editor.editor.setText("dim, 2, 2")
         editor.editor.editingFinished.emit()
     assert got.args == [[REF, 2, 2]]
+
+
+def test_the_inspector_edits_a_list_with_a_reference_as_one_undo_step(qtbot: Any) -> None:
+    from designer.model import DocumentModel
+    from designer.panels.inspector import InspectorPanel
+
+    model = DocumentModel(document.from_dict(scaled_doc()))
+    model.analyze_now()
+    insp = InspectorPanel(model)
+    qtbot.addWidget(insp)
+    insp.set_target("Scaled", "gamma")
+    field = insp.editors["shape"]
+    assert isinstance(field.editor, QLineEdit) and field.editor.text() == "dim, 1, 1"
+
+    def gamma() -> Any:
+        block = model.doc.network("Scaled")
+        assert block is not None
+        return block.node_map()["gamma"].params["shape"]
+
+    field.editor.setText("1, 1, 1")
+    field.editor.editingFinished.emit()
+    assert gamma() == [1, 1, 1]
+    field.editor.setText("[dim, 1, 1]")
+    field.editor.editingFinished.emit()
+    assert gamma() == [REF, 1, 1]
+    model.undo_stack.undo()
+    assert gamma() == [1, 1, 1]
 
 
 # ---------------------------------------------------------------- hypothesis
