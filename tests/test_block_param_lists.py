@@ -285,6 +285,29 @@ def test_the_inspector_edits_a_list_with_a_reference_as_one_undo_step(qtbot: Any
     assert gamma() == [1, 1, 1]
 
 
+def test_diff_reads_a_rename_used_inside_lists_as_one_rename() -> None:
+    from designer.block_params import apply
+    from graph_compiler.diff import diff_documents
+
+    old = document.from_dict(scaled_doc())
+    block = old.network("Scaled")
+    assert block is not None
+    nets, _why = apply(old, block, {"width": 8}, {"dim": "width"})
+    new = document.Document(nets)
+    nd = diff_documents(old, new).network("Scaled")
+    assert nd is not None and nd.params_renamed == {"dim": "width"}
+    assert not nd.params_removed and not nd.params_added
+    assert [c.params for c in nd.changed] == []  # the lists' references follow the rename: no change
+    # Not a rename when the new name stands in one list only.
+    raw = scaled_doc(reshape=[-1])
+    raw["networks"][1]["params"] = {"width": 8}
+    raw["networks"][1]["nodes"][1]["params"]["shape"] = [{"param": "width"}, 1, 1]
+    raw["networks"][0]["nodes"][2]["params"] = {"width": 6}
+    raw["networks"][0]["nodes"][3]["params"] = {"width": 10}
+    nd = diff_documents(old, document.from_dict(raw)).network("Scaled")
+    assert nd is not None and nd.params_renamed == {} and list(nd.params_removed) == ["dim"]
+
+
 # ---------------------------------------------------------------- hypothesis
 
 elements = (st.integers(-2, 12) | st.sampled_from(["dim", "other", ""]).map(lambda n: {"param": n})
