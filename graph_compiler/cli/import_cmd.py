@@ -27,7 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="input dtype: int64 for token ids (repeat per input; default float32)")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="the graph file to write")
     p.add_argument("--blocks", action="store_true",
-                   help="turn each custom sub-module class used 2+ times into a block network")
+                   help="turn each custom sub-module class used 2+ times into one block network per "
+                        "structure, the sizes that differ between uses becoming block parameters")
     p.add_argument("--name", metavar="NAME", help="name of the main network (default: the class name)")
     p.add_argument("--save-weights", metavar="DIR", help="also write the model's weights as DIR/weights.safetensors")
 
