@@ -6,8 +6,8 @@ import os
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 import pytest
-from PySide6.QtCore import QPointF
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QColor, QPainterPathStroker
 
 from designer.canvas import style
 from graph_compiler.layout import HEADER_H, NODE_W
@@ -41,3 +41,84 @@ def test_block_headers_keep_their_colour_after_expand_and_fold(qtbot, scale: flo
     view.centerOn(view.scene().nodes["layer3"].sceneBoundingRect().center())
     assert header_pixel(view, "layer3") == want
     assert style.qcolor(style.category_hex("Blocks")).alpha() == 255
+
+
+def banded_doc():
+    """Input, 7 blocks and an output wrapped into three bands of three, as imports lay out."""
+    from graph_compiler.document import Document, Edge, Network, Node
+    from tests.test_folding import layer_block
+    ids = ["input1"] + [f"l{i}" for i in range(1, 8)] + ["output1"]
+    nodes = []
+    for k, nid in enumerate(ids):
+        kind = "Input" if nid == "input1" else "Output" if nid == "output1" else "Layer"
+        params = {"shape": [16]} if kind == "Input" else {}
+        nodes.append(Node(nid, kind, params, (300.0 * (k % 3), 200.0 * (k // 3))))
+    edges = [Edge(a, b) for a, b in zip(ids, ids[1:])]
+    return Document([Network("Model", nodes, edges), layer_block()])
+
+
+def crosses(path, rect) -> bool:
+    """Whether a drawn wire (its stroke, not the area its path encloses) enters ``rect``."""
+    stroker = QPainterPathStroker()
+    stroker.setWidth(2)
+    return stroker.createStroke(path).intersects(rect)
+
+
+def rect_of(item):
+    return item.sceneBoundingRect()
+
+
+def test_expanding_in_a_wrapped_layout_makes_room_locally_and_fold_restores(qtbot) -> None:
+    model, view = make_view(qtbot, banded_doc())
+    scene = view.scene()
+    before = {nid: (it.pos().x(), it.pos().y()) for nid, it in scene.nodes.items()}
+    changed: list = []
+    scene.changed.connect(lambda rects: changed.extend(rects))
+    assert scene.expand(["l4"]) == ["l4"]  # the middle of the middle band
+    frame = scene.nodes["l4"]
+    grown = frame.width - NODE_W
+    after = {nid: (it.pos().x(), it.pos().y()) for nid, it in scene.nodes.items()}
+    # The band above stays; the rest of the frame's band moves right by the frame's growth;
+    # the band below moves straight down (no node thrown into a far column).
+    for nid in ("input1", "l1", "l2", "l3"):
+        assert after[nid] == before[nid]
+    assert after["l5"] == (before["l5"][0] + grown, before["l5"][1])
+    for nid in ("l6", "l7", "output1"):
+        assert after[nid][0] == before[nid][0] and after[nid][1] > before[nid][1]
+        assert rect_of(scene.nodes[nid]).top() > rect_of(frame).bottom()
+    # Nothing overlaps the frame, and the wires that do not end at it go around it.
+    for nid, it in scene.nodes.items():
+        if nid != "l4":
+            assert not rect_of(it).intersects(rect_of(frame)), nid
+    inside = rect_of(frame).adjusted(12, 12, -12, -12)
+    for key, edge in scene.edges.items():
+        if "l4" not in (key[0], key[2]):
+            assert not crosses(edge._path, inside), key
+    # Inner wires route around the inner nodes too (the block's own layout is one row).
+    for key, edge in frame.frame.edges.items():
+        for nid, child in frame.frame.nodes.items():
+            if nid not in (key[0], key[2]):
+                body = child.mapRectToParent(child.boundingRect()).adjusted(4, 4, -4, -4)
+                assert not crosses(edge._path, body), (key, nid)
+    big = QRectF(rect_of(frame))
+    changed.clear()
+    scene.fold(["l4"])
+    qtbot.waitUntil(lambda: bool(changed))
+    # Folding repaints the frame's old area in full: no stale wire pieces stay there.
+    assert any(QRectF(r).contains(big) for r in changed)
+    assert {nid: (it.pos().x(), it.pos().y()) for nid, it in scene.nodes.items()} == before
+
+
+def test_the_minimap_follows_expand_and_fold(qtbot) -> None:
+    _model, view = make_view(qtbot, banded_doc())
+    view.resize(700, 420)
+    view.resetTransform()  # zoomed in: the minimap shows
+    view.minimap.rebuild()
+    qtbot.waitUntil(view.minimap.isVisible)
+    folded_bounds = QRectF(view.minimap._bounds)
+    view.scene().expand(["l4"])
+    frame = view.scene().nodes["l4"].sceneBoundingRect()
+    qtbot.waitUntil(lambda: view.minimap._bounds.contains(frame))
+    assert view.minimap._bounds.height() > folded_bounds.height()
+    view.scene().fold(["l4"])
+    qtbot.waitUntil(lambda: view.minimap._bounds == folded_bounds)

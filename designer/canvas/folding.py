@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
-from designer.canvas.edge_item import EdgeItem, EdgeKey
+from designer.canvas.edge_item import EdgeItem, EdgeKey, node_obstacles
 from designer.canvas.node_item import NodeItem
+from designer.canvas.routing import LEAD
 from graph_compiler.layout import HEADER_H, NODE_W, layered_layout
 from graph_compiler.analysis import NetworkInfo
 from graph_compiler.document import Network
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from designer.canvas.scene import CanvasScene
 
 PAD = 20.0  # frame margin around the inner network
+SIDE = LEAD + 8.0  # left and right: a wire wrapping to the next inner band stays inside
 Pos = tuple[float, float]
 Path = tuple[str, ...]  # node ids from the top level down to an expanded block
 
@@ -95,22 +98,34 @@ def inner_positions(net: Network, sizes: dict[str, tuple[float, float]]) -> dict
 
 
 def make_room(positions: dict[str, Pos], grown: dict[str, tuple[float, float, float]]) -> dict[str, Pos]:
-    """On-screen offsets so that expanded nodes do not cover their neighbours.
-    ``grown``: {node: (extra width, extra height, folded height)}. A node right of an
-    expanded one moves right by its extra width; one below it, in its column, moves down
-    by its extra height."""
-    shift: dict[str, Pos] = {}
-    for big, (dw, dh, h0) in grown.items():
+    """On-screen offsets so that expanded nodes do not cover their neighbours, keeping a
+    layout wrapped into bands readable. ``grown``: {node: (extra width, extra height,
+    folded height)}. The frame's band grows: a node beside it (its top above the folded
+    frame's bottom) and to its right moves right by the extra width; every node below
+    the folded frame, in any column, moves down by the extra height (frames side by side
+    in one band move what is below them by the tallest one's, not by their sum). Nodes
+    in later bands therefore keep their places relative to each other. (A node counts as
+    beside the frame when its top is within a folded height of the frame's top.)"""
+    shift: dict[str, list[float]] = {nid: [0.0, 0.0] for nid in positions}
+    for big, (dw, _dh, h0) in grown.items():
         bx, by = positions[big]
         for nid, (x, y) in positions.items():
-            if nid == big:
-                continue
-            dx = dw if x > bx else 0.0
-            dy = dh if (y >= by + h0 and x <= bx + NODE_W and x > bx - NODE_W) else 0.0
-            if dx or dy:
-                ox, oy = shift.get(nid, (0.0, 0.0))
-                shift[nid] = (ox + dx, oy + dy)
-    return shift
+            if nid != big and x > bx and by - h0 < y < by + h0:
+                shift[nid][0] += dw
+    # Frames whose folded rows overlap form one band; each band pushes down once.
+    bands: list[tuple[float, float]] = []  # (bottom of the folded row, extra height)
+    for big in sorted(grown, key=lambda n: positions[n][1]):
+        _dw, dh, h0 = grown[big]
+        top, bottom = positions[big][1], positions[big][1] + h0
+        if bands and top < bands[-1][0]:
+            bands[-1] = (max(bands[-1][0], bottom), max(bands[-1][1], dh))
+        else:
+            bands.append((bottom, dh))
+    for nid, (_x, y) in positions.items():
+        for bottom, dh in bands:
+            if y >= bottom:
+                shift[nid][1] += dh
+    return {nid: (d[0], d[1]) for nid, d in shift.items() if d[0] or d[1]}
 
 
 class Folding:
@@ -283,6 +298,8 @@ class Folding:
             positions = {n.id: n.pos for n in net.nodes if n.id in scene.nodes}
         self.shift = make_room(positions, grown) if grown else {}
         scene.place_all()
+        scene.update()  # all of it: wires that crossed a frame's old area are repainted there
+        scene.foldChanged.emit()
 
     def forget_layouts(self, network: str | None = None) -> None:
         if network is None:
@@ -335,16 +352,16 @@ class Folding:
         for nid, child in frame.nodes.items():
             x, y = layout.get(nid, (0.0, 0.0))
             dx, dy = shift.get(nid, (0.0, 0.0))
-            child.setPos(PAD + x + dx, HEADER_H + PAD + y + dy)
+            child.setPos(SIDE + x + dx, HEADER_H + PAD + y + dy)
             right = max(right, child.pos().x() + child.width)
             bottom = max(bottom, child.pos().y() + child.height)
         for e in net.edges:
             src, dst = frame.nodes.get(e.src), frame.nodes.get(e.dst)
             if src is None or dst is None or e.key in frame.edges:
                 continue
-            edge = EdgeItem(e.key, src, dst)
+            edge = EdgeItem(e.key, src, dst, "", partial(node_obstacles, frame.nodes.values()))
             edge.setParentItem(item)
             edge.setFlags(EdgeItem.GraphicsItemFlag(0))
             frame.edges[e.key] = edge
-        item.set_size(max(NODE_W, right + PAD), max(item.base_height, bottom + PAD))
+        item.set_size(max(NODE_W, right + SIDE), max(item.base_height, bottom + PAD))
         self.scene.apply_frame_analysis(frame, None, path)

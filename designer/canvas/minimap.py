@@ -57,6 +57,7 @@ class Minimap(QWidget):
         for sig in (model.documentReset, model.nodesChanged):
             sig.connect(self.schedule)
         model.analysisUpdated.connect(self._on_analysis)
+        view.scene().foldChanged.connect(self.schedule)
         for bar in (view.horizontalScrollBar(), view.verticalScrollBar()):
             bar.valueChanged.connect(self._on_scrolled)
             bar.rangeChanged.connect(self._on_scrolled)  # a zoom changes the ranges
@@ -159,13 +160,19 @@ class Minimap(QWidget):
         net = self.view.model.doc.network(self.view.network)
         # Positions from the document (plain tuples): asking 10,000 items for pos() through
         # the Qt bindings costs more than all the drawing.
+        # Where folding put them: expanded frames make room, folded ×N runs show one node.
         found = []
         unbuilt = scene.lazy.nodes
         broken = scene.error_ids() if unbuilt else set()
+        place = scene.folding.place
+        hidden = {nid for run in scene.folding.runs.values() for nid in run[1:]}
         for node in net.nodes if net is not None else ():
             item = scene.nodes.get(node.id)
             if item is not None:
-                found.append((node.pos[0], node.pos[1], item.width, item.height, item.category, bool(item.errors)))
+                if node.id in hidden:
+                    continue
+                x, y = place(node.id, node.pos)
+                found.append((x, y, item.width, item.height, item.category, bool(item.errors)))
             elif node.id in unbuilt:
                 found.append((node.pos[0], node.pos[1], NODE_W, guess_height(node), scene.category(node.type),
                               node.id in broken))

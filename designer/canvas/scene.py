@@ -7,17 +7,17 @@ import gc
 import time
 from typing import Any
 
-from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, QTimer
+from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, QTimer, Signal
 from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QGraphicsScene
 
 from designer.canvas import lod as LOD
 from designer.canvas import style
 from designer.canvas.text import shape_text
-from designer.canvas.edge_item import EdgeItem, EdgeKey
+from designer.canvas.edge_item import EdgeItem, EdgeKey, node_obstacles
 from designer.canvas.folding import Folding, Path
 from designer.canvas.lazy import LAZY_MIN_NODES, LazyItems
-from designer.canvas.node_item import PORT_R, NodeItem
+from designer.canvas.node_item import NodeItem
 from designer.canvas.routing import ROUTE_LIMIT
 from designer.canvas.scene_analysis import AnalysedScene
 from graph_compiler.layout import NODE_W
@@ -32,7 +32,11 @@ OVERVIEW_DELAY_MS = 200  # the zoom has settled when no paint asked otherwise fo
 
 class CanvasScene(AnalysedScene):
     """``build=False`` leaves the scene empty until ``ensure_built`` (the view calls it when
-    first shown): a model with a hundred block tabs opens at the cost of the tab in view."""
+    first shown): a model with a hundred block tabs opens at the cost of the tab in view.
+    ``foldChanged``: a block was expanded or folded, or a ×N run: the layout on screen
+    changed while the document did not (the minimap follows it)."""
+
+    foldChanged = Signal()
 
     def __init__(self, model: DocumentModel, network: str, parent: Any = None, build: bool = True) -> None:
         super().__init__(parent)
@@ -112,21 +116,11 @@ class CanvasScene(AnalysedScene):
         return "", f"unknown node type {type_name!r}"
 
     def route_obstacles(self, area: QRectF, ends: tuple[NodeItem, NodeItem]) -> list[QRectF]:
-        """Rects of the nodes in ``area`` (wires route around them), for graphs small enough
-        to route. A wire's own two nodes count by their bodies alone, inside the ports: a
-        wire that wraps back to the next band must not cross the node it goes into."""
+        """Rects of the nodes in ``area`` (wires route around them, expanded frames
+        included), for graphs small enough to route."""
         if len(self.nodes) + len(self.lazy.nodes) > ROUTE_LIMIT:
             return []
-        out = []
-        for item in self.nodes.values():
-            x, y = item.pos().x(), item.pos().y()
-            if item in ends:
-                r = QRectF(x + PORT_R + 3, y, item.width - 2 * PORT_R - 6, item.height)
-            else:
-                r = QRectF(x - PORT_R, y, item.width + 2 * PORT_R, item.height)
-            if r.intersects(area):
-                out.append(r)
-        return out
+        return node_obstacles(self.nodes.values(), area, ends)
 
     def _reroute_near(self, items: list[NodeItem]) -> None:
         """Wires that pass where moved or new nodes now are take a new route."""

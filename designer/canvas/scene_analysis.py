@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import SignalInstance
+
 from designer.canvas.folding import Folding, Frame
 from designer.canvas.node_item import NodeItem
 from designer.canvas.text import fmt_count
@@ -22,6 +24,7 @@ class AnalysedScene(TiledScene):
     folding: Folding
     built: bool
     refreshed: int
+    foldChanged: SignalInstance
 
     def error_ids(self) -> set[str]:
         """Nodes with errors, built or not (the map and minimap mark them)."""
@@ -72,6 +75,7 @@ class AnalysedScene(TiledScene):
     def runs_changed(self, firsts: list[str]) -> None:
         """After folding or unfolding runs: counts for the folded, own counts for the rest."""
         self.map_changed()
+        self.foldChanged.emit()
         ready = self.model.analysis_if_ready()
         if ready is None:
             return
