@@ -122,3 +122,22 @@ def test_the_minimap_follows_expand_and_fold(qtbot) -> None:
     assert view.minimap._bounds.height() > folded_bounds.height()
     view.scene().fold(["l4"])
     qtbot.waitUntil(lambda: view.minimap._bounds == folded_bounds)
+
+
+def test_folded_runs_leave_no_empty_slot_and_unfolding_restores_the_file_layout(qtbot) -> None:
+    model, view = make_view(qtbot, stacked_doc(4, imported=True))  # one row: input, 4 blocks, head, output
+    scene = view.scene()
+    assert list(scene.folding.runs) == ["layer1"]
+    x = {nid: it.pos().x() for nid, it in scene.nodes.items() if it.isVisible()}
+    step = x["layer1"] - x["input1"]
+    # The node after the ×4 node sits one column on, where layer2 was, not four.
+    assert step > NODE_W and x["head"] - x["layer1"] == pytest.approx(step, abs=1)
+    visible = [it.sceneBoundingRect() for it in scene.nodes.values() if it.isVisible()]
+    assert not any(a.intersects(b) for i, a in enumerate(visible) for b in visible[i + 1:])
+    # The minimap draws the ×4 node alone, where it is on screen.
+    view.minimap.rebuild()
+    assert len(view.minimap._nodes()) == len(visible)
+    assert model.doc.main.node("head").pos == (1500.0, 0.0)  # the file is unchanged
+    scene.expand(["layer1"])  # back into its 4 nodes: every node where the file puts it
+    for node in model.doc.main.nodes:
+        assert (scene.nodes[node.id].pos().x(), scene.nodes[node.id].pos().y()) == node.pos

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from designer.canvas.edge_item import EdgeItem, EdgeKey, node_obstacles
 from designer.canvas.node_item import NodeItem
 from designer.canvas.routing import LEAD
-from graph_compiler.layout import HEADER_H, NODE_W, layered_layout
+from graph_compiler.layout import DEFAULT_VIEW, HEADER_H, NODE_W, layered_layout
 from graph_compiler.analysis import NetworkInfo
 from graph_compiler.document import Network
 
@@ -135,7 +135,8 @@ class Folding:
         self.scene = scene
         self.expanded: set[Path] = set()
         self.runs: dict[str, list[str]] = {}  # first node -> the run it stands for
-        self.shift: dict[str, Pos] = {}  # top-level node -> on-screen offset
+        self.shift: dict[str, Pos] = {}  # top-level node -> on-screen offset (both below)
+        self.closed: dict[str, Pos] = {}  # offsets of the top level re-laid out without folded runs' slots
         self._layouts: dict[str, dict[str, Pos]] = {}  # block network -> inner layout
 
     # ------------------------------------------------------------ queries
@@ -236,6 +237,7 @@ class Folding:
             self.runs[run[0]] = run
             folded.append(run[0])
         if folded:
+            self.close_gaps()
             self.scene.runs_changed(folded)
         return folded
 
@@ -244,12 +246,18 @@ class Folding:
         if run is None:
             return False
         self._show_run(run, False)
+        self.close_gaps()
         self.scene.runs_changed([first])
         return True
 
     def unfold_all_runs(self) -> None:
-        for first in list(self.runs):
-            self.unfold_run(first)
+        firsts = list(self.runs)
+        if not firsts:
+            return
+        for first in firsts:
+            self._show_run(self.runs.pop(first), False)
+        self.close_gaps()  # once, not once per run
+        self.scene.runs_changed(firsts)
 
     def _show_run(self, run: list[str], folded: bool) -> None:
         nodes = self.scene.nodes
@@ -295,11 +303,42 @@ class Folding:
         positions = {}
         net = scene.model.doc.network(scene.network)
         if net is not None:
-            positions = {n.id: n.pos for n in net.nodes if n.id in scene.nodes}
-        self.shift = make_room(positions, grown) if grown else {}
+            positions = {n.id: self._closed_pos(n.id, n.pos) for n in net.nodes if n.id in scene.nodes}
+        room = make_room(positions, grown) if grown else {}
+        self.shift = {}
+        for nid in self.closed.keys() | room.keys():
+            (ax, ay), (bx, by) = self.closed.get(nid, (0.0, 0.0)), room.get(nid, (0.0, 0.0))
+            self.shift[nid] = (ax + bx, ay + by)
         scene.place_all()
         scene.update()  # all of it: wires that crossed a frame's old area are repainted there
         scene.foldChanged.emit()
+
+    def _closed_pos(self, nid: str, pos: Pos) -> Pos:
+        dx, dy = self.closed.get(nid, (0.0, 0.0))
+        return (pos[0] + dx, pos[1] + dy)
+
+    def close_gaps(self) -> None:
+        """While runs are folded into "×N" nodes, lay the top level out again (on screen
+        only) as if each run were its one node, so no empty slots stay where the others
+        were; with no runs folded, every node is back where the file puts it."""
+        self.closed = {}
+        net = self.scene.model.doc.network(self.scene.network)
+        if self.runs and net is not None:
+            stand = {nid: run[0] for run in self.runs.values() for nid in run}
+            shown = [n.id for n in net.nodes if stand.get(n.id, n.id) == n.id]
+            edges = [(stand.get(e.src, e.src), stand.get(e.dst, e.dst), e.src_port, e.dst_port)
+                     for e in net.edges if stand.get(e.src, e.src) != stand.get(e.dst, e.dst)]
+            items = self.scene.nodes
+            sizes = {nid: (NODE_W, items[nid].base_height) for nid in shown if nid in items}
+            new = layered_layout(shown, edges, sizes, view=DEFAULT_VIEW)
+            old = {n.id: n.pos for n in net.nodes}
+            # Anchored where the graph starts in the file, so the view does not jump.
+            ax = min(p[0] for p in old.values()) - min(p[0] for p in new.values())
+            ay = min(p[1] for p in old.values()) - min(p[1] for p in new.values())
+            for nid, pos in old.items():
+                x, y = new[stand.get(nid, nid)]
+                self.closed[nid] = (x + ax - pos[0], y + ay - pos[1])
+        self.refresh()
 
     def forget_layouts(self, network: str | None = None) -> None:
         if network is None:
