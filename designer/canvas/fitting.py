@@ -36,6 +36,11 @@ class FittedView(QGraphicsView):
     def network(self) -> str:
         return self.scene().network
 
+    def keeps_fit(self) -> bool:
+        """Whether the view still keeps the framing it opened with (or Fit gave it): the
+        user has not zoomed, scrolled or clicked since."""
+        return self._auto_fit is not None
+
     def _graph_rect(self) -> QRectF:
         # The wires too: one that wraps from the end of a band back to the start of the
         # next bulges past the nodes on both sides, and was cut at the view's edges.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRect, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QShowEvent
 from PySide6.QtWidgets import QWidget
 
@@ -31,6 +31,7 @@ MAX_SHARE = (0.25, 0.3)
 MIN_WIDTH = 96
 MARGIN = 10  # from the view's corner
 PAD = 6.0  # inside the frame
+CORNER_LIMIT = 3000  # more nodes: always the bottom-right corner (a big graph is read zoomed out)
 
 
 class Minimap(QWidget):
@@ -52,6 +53,8 @@ class Minimap(QWidget):
         self._redraw.setInterval(120)
         self._redraw.timeout.connect(self.rebuild)
         self._errors: frozenset[str] = frozenset()
+        self.waiting = False  # hidden until the user moves: see place
+        self._rects: list[QRectF] = []  # the nodes on screen, as last measured (see place)
         view.viewport().installEventFilter(self)  # follow the viewport's size
         model = view.model
         for sig in (model.documentReset, model.nodesChanged):
@@ -85,14 +88,41 @@ class Minimap(QWidget):
         return (int(w), round(int(w) * aspect)) if w >= MIN_WIDTH else None
 
     def place(self) -> None:
-        """Bottom-right corner of the view's viewport, sized to it (or hidden)."""
+        """A corner of the view's viewport, sized to it (or hidden): the bottom-right one,
+        unless another corner hides fewer nodes. While the view keeps the framing a file
+        opened with (the user has not moved yet) and every corner would hide part of a
+        node, it waits: a new user's first look at a graph too tall to show whole is not
+        covered; the first scroll or zoom shows it. Scrolling does not move it."""
         size = self.fitting_size()
         if size is not None and size != (self.width(), self.height()):
             self.setFixedSize(*size)
             self.schedule()  # the picture is drawn at the widget's size
-        self.setVisible(self.wanted and size is not None and not self.all_in_view())
+        show = self.wanted and size is not None and not self.all_in_view()
         vp = self.view.viewport().geometry()
-        self.move(vp.right() - self.width() - MARGIN, vp.bottom() - self.height() - MARGIN)
+        w, h = self.width(), self.height()
+        left, right = vp.left() + MARGIN, vp.right() - w - MARGIN
+        top, bottom = vp.top() + MARGIN, vp.bottom() - h - MARGIN
+        corners = [QPoint(right, bottom), QPoint(left, bottom), QPoint(right, top), QPoint(left, top)]
+        at, self.waiting = corners[0], False
+        if show and self._rects:
+            cover = [self._covered(c) for c in corners]
+            best = min(range(4), key=cover.__getitem__)  # the first of equals
+            at = corners[best]
+            self.waiting = cover[best] > 0 and self.view.keeps_fit()
+        self.setVisible(show and not self.waiting)
+        self.move(at)
+
+    def _covered(self, at: QPoint) -> float:
+        """How much of the nodes (scene area) the minimap would hide with its top-left
+        corner at ``at`` (view coordinates)."""
+        vp_at = self.view.viewport().mapFrom(self.view, at)
+        area = self.view.mapToScene(QRect(vp_at, self.size())).boundingRect()
+        total = 0.0
+        for r in self._rects:
+            if r.intersects(area):
+                cut = r.intersected(area)
+                total += cut.width() * cut.height()
+        return total
 
     def _scale(self) -> float:
         w, h = self.width() - 2 * PAD, self.height() - 2 * PAD
@@ -113,7 +143,7 @@ class Minimap(QWidget):
         return self._bounds.isEmpty() or self.visible_rect().contains(self._bounds)
 
     def _on_scrolled(self, *_args: object) -> None:
-        if self.wanted and self.isVisible() == self.all_in_view():
+        if self.wanted and (self.waiting or self.isVisible() == self.all_in_view()):
             self.place()
         self.update()
 
@@ -176,6 +206,7 @@ class Minimap(QWidget):
             elif node.id in unbuilt:
                 found.append((node.pos[0], node.pos[1], NODE_W, guess_height(node), scene.category(node.type),
                               node.id in broken))
+        self._rects = [QRectF(f[0], f[1], f[2], f[3]) for f in found] if len(found) <= CORNER_LIMIT else []
         return found
 
     def _measure(self) -> None:
