@@ -112,7 +112,7 @@ def test_expanding_in_a_wrapped_layout_makes_room_locally_and_fold_restores(qtbo
 def test_the_minimap_follows_expand_and_fold(qtbot) -> None:
     _model, view = make_view(qtbot, banded_doc())
     view.resize(700, 420)
-    view.resetTransform()  # zoomed in: the minimap shows
+    view.zoom_by(1.0 / view.transform().m11())  # the user zooms in to real size: the minimap shows
     view.minimap.rebuild()
     qtbot.waitUntil(view.minimap.isVisible)
     folded_bounds = QRectF(view.minimap._bounds)
@@ -141,3 +141,26 @@ def test_folded_runs_leave_no_empty_slot_and_unfolding_restores_the_file_layout(
     scene.expand(["layer1"])  # back into its 4 nodes: every node where the file puts it
     for node in model.doc.main.nodes:
         assert (scene.nodes[node.id].pos().x(), scene.nodes[node.id].pos().y()) == node.pos
+
+
+def test_the_inspector_of_a_folded_run_speaks_for_the_whole_run(qtbot, window) -> None:
+    window.resize(1366, 768)
+    window.show()
+    qtbot.waitExposed(window)
+    window.model.load_document(stacked_doc(3, imported=True))
+    window.model.analyze_now()
+    window.show_editor()
+    view = window.views["Model"]
+    qtbot.waitUntil(lambda: view.isVisible() and view.scene().built)
+    first = view.scene().nodes["layer1"]
+    assert first.repeat == ["layer1", "layer2", "layer3"]
+    view.select_ids(["layer1"])
+    each = window.model.analysis.node("Model", "layer1").n_params  # 16 x 16 + 16
+    insp = window.inspector
+    assert insp.stats["params"].text() == f"{3 * each:,}  (3 uses)"
+    assert first.count_text == f"{3 * each:,} params"  # the node body says the same
+    flops = sum(window.model.analysis.node("Model", n).flops for n in first.repeat)
+    assert f"({flops:,})" in insp.stats["flops"].text()
+    # Unfolded, the same selection is one node again.
+    view.expand_selected()
+    qtbot.waitUntil(lambda: insp.stats["params"].text() == f"{each:,}")
