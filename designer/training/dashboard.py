@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import html
 import traceback
 import weakref
 from collections.abc import Callable
@@ -591,6 +592,8 @@ class TrainingDashboard(QWidget):
     def _show_error(self, text: str) -> None:
         self.last_error = text
         self.error_label.setText(text)
+        # Where it came from, for whoever wants it (the command line's --debug).
+        self.error_label.setToolTip(f"<pre>{html.escape(self.last_traceback)}</pre>" if self.last_traceback else "")
         self.error_label.setVisible(True)
 
     def _hide_error(self) -> None:
