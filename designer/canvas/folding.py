@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from designer.canvas.edge_item import EdgeItem, EdgeKey, node_obstacles
 from designer.canvas.node_item import NodeItem
-from designer.canvas.routing import LEAD
+from designer.canvas.routing import LEAD, ROUTE_LIMIT
 from graph_compiler.layout import DEFAULT_VIEW, HEADER_H, NODE_W, layered_layout
 from graph_compiler.analysis import NetworkInfo
 from graph_compiler.document import Network
@@ -394,11 +394,13 @@ class Folding:
             child.setPos(SIDE + x + dx, HEADER_H + PAD + y + dy)
             right = max(right, child.pos().x() + child.width)
             bottom = max(bottom, child.pos().y() + child.height)
+        # Inner wires route around the inner nodes, as the top level's do (and within the same limit).
+        route = partial(node_obstacles, frame.nodes.values()) if len(frame.nodes) <= ROUTE_LIMIT else None
         for e in net.edges:
             src, dst = frame.nodes.get(e.src), frame.nodes.get(e.dst)
             if src is None or dst is None or e.key in frame.edges:
                 continue
-            edge = EdgeItem(e.key, src, dst, "", partial(node_obstacles, frame.nodes.values()))
+            edge = EdgeItem(e.key, src, dst, "", route)
             edge.setParentItem(item)
             edge.setFlags(EdgeItem.GraphicsItemFlag(0))
             frame.edges[e.key] = edge
