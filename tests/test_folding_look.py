@@ -120,6 +120,14 @@ def test_the_minimap_follows_expand_and_fold(qtbot) -> None:
     frame = view.scene().nodes["l4"].sceneBoundingRect()
     qtbot.waitUntil(lambda: view.minimap._bounds.contains(frame))
     assert view.minimap._bounds.height() > folded_bounds.height()
+    # The frame is drawn as a frame, its inner nodes on top where they are on screen.
+    from designer.canvas.minimap import FRAME
+    boxes = view.minimap._nodes()
+    frames = [b for b in boxes if b[4].startswith(FRAME)]
+    item = view.scene().nodes["l4"]
+    assert len(frames) == 1 and frames[0][:4] == (item.pos().x(), item.pos().y(), item.width, item.height)
+    inner = view.scene().nodes["l4"].frame.nodes["fc"]
+    assert (inner.scenePos().x(), inner.scenePos().y(), inner.width, inner.height, "Dense", False) in boxes
     view.scene().fold(["l4"])
     qtbot.waitUntil(lambda: view.minimap._bounds == folded_bounds)
 

@@ -21,6 +21,7 @@ from designer.canvas.lazy import guess_height
 from graph_compiler.layout import NODE_W
 
 if TYPE_CHECKING:
+    from designer.canvas.node_item import NodeItem
     from designer.canvas.view import CanvasView
 
 SIZE = (200, 130)  # widget size in pixels, on a roomy canvas
@@ -31,6 +32,7 @@ MAX_SHARE = (0.25, 0.3)
 MIN_WIDTH = 96
 MARGIN = 10  # from the view's corner
 PAD = 6.0  # inside the frame
+FRAME = "frame:"  # a box that is an expanded block's frame (see _frame_boxes)
 CORNER_LIMIT = 3000  # more nodes: always the bottom-right corner (a big graph is read zoomed out)
 
 
@@ -191,7 +193,7 @@ class Minimap(QWidget):
         # Positions from the document (plain tuples): asking 10,000 items for pos() through
         # the Qt bindings costs more than all the drawing.
         # Where folding put them: expanded frames make room, folded ×N runs show one node.
-        found = []
+        found: list[tuple[float, float, float, float, str, bool]] = []
         unbuilt = scene.lazy.nodes
         broken = scene.error_ids() if unbuilt else set()
         place = scene.folding.place
@@ -202,12 +204,28 @@ class Minimap(QWidget):
                 if node.id in hidden:
                     continue
                 x, y = place(node.id, node.pos)
-                found.append((x, y, item.width, item.height, item.category, bool(item.errors)))
+                if item.frame is not None:
+                    self._frame_boxes(item, x, y, found)
+                else:
+                    found.append((x, y, item.width, item.height, item.category, bool(item.errors)))
             elif node.id in unbuilt:
                 found.append((node.pos[0], node.pos[1], NODE_W, guess_height(node), scene.category(node.type),
                               node.id in broken))
         self._rects = [QRectF(f[0], f[1], f[2], f[3]) for f in found] if len(found) <= CORNER_LIMIT else []
         return found
+
+    @staticmethod
+    def _frame_boxes(item: NodeItem, x: float, y: float,
+                     found: list[tuple[float, float, float, float, str, bool]]) -> None:
+        """An expanded block: its frame (tinted), then its inner nodes on top, nested."""
+        assert item.frame is not None
+        found.append((x, y, item.width, item.height, FRAME + item.category, bool(item.errors)))
+        for child in item.frame.nodes.values():
+            cx, cy = x + child.pos().x(), y + child.pos().y()
+            if child.frame is not None:
+                Minimap._frame_boxes(child, cx, cy, found)
+            else:
+                found.append((cx, cy, child.width, child.height, child.category, bool(child.errors)))
 
     def _measure(self) -> None:
         """The nodes' extent alone (what deciding to show the minimap needs)."""
@@ -226,8 +244,11 @@ class Minimap(QWidget):
         for x, y, w, h, category, broken in self._nodes():
             colour = colours.get(category)
             if colour is None:
-                colour = colours[category] = style.category_hex(category)
-            boxes.append((x, y, w, h, error if broken else colour))
+                frame = category.startswith(FRAME)
+                colour = colours[category] = (FRAME if frame else "") + style.category_hex(category.removeprefix(FRAME))
+            if broken:  # a broken frame is outlined red; its inner nodes show where
+                colour = FRAME + error if colour.startswith(FRAME) else error
+            boxes.append((x, y, w, h, colour))
         rect = QRectF()
         if boxes:
             rect = QRectF(min(b[0] for b in boxes), min(b[1] for b in boxes), 0, 0)
@@ -270,8 +291,15 @@ class Minimap(QWidget):
         for x, y, w, h, colour in boxes:
             by_colour.setdefault(colour, []).append(
                 QRectF(PAD + (x - left) * s, PAD + (y - top) * s, max(2.0, w * s), max(2.0, h * s)))
-        for colour, rects in by_colour.items():
-            p.setBrush(style.qcolor(colour))
+        # Expanded blocks' frames first, tinted and outlined: their inner nodes go on top.
+        for colour, rects in sorted(by_colour.items(), key=lambda kv: not kv[0].startswith(FRAME)):
+            if colour.startswith(FRAME):
+                hexc = colour.removeprefix(FRAME)
+                p.setPen(QPen(style.qcolor(hexc), 1))
+                p.setBrush(style.tint(hexc, 40))
+            else:
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(style.qcolor(colour))
             p.drawRects(rects)
         p.end()
         self._pixmap = pix
