@@ -156,6 +156,11 @@ def test_imported_names_stay_told_apart_and_keep_their_count(qtbot, window: Main
     window.tabs.setCurrentWidget(view)
     qtbot.waitUntil(lambda: view.isVisible() and view.scene().built)
     scene = view.scene()
+    # It opens whole and readable (folded: the ×2 run is one node, and no slot is left).
+    view.fit_readable()
+    assert view.transform().m11() >= MIN_READABLE_SCALE and view.keeps_fit()
+    seen = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert all(seen.contains(it.sceneBoundingRect()) for it in scene.nodes.values() if it.isVisible())
     level = max(view.transform().m11(), LOD.NODE_DETAIL)
     for level in (level, (LOD.NODE_TITLES + LOD.NODE_DETAIL) / 2):  # detailed, and zoomed out
         titles = {nid: it.drawn_texts(level)["title"] for nid, it in scene.nodes.items() if it.isVisible()}
