@@ -345,6 +345,8 @@ class MainWindow(QMainWindow):
                 self.edit.apply_view_settings(view)
                 view.set_context_actions(context_actions(self.acts))
                 view.selectionChangedIds.connect(lambda ids, v=view: self._on_selection(v, ids))
+                # A run folded or unfolded: the inspector shows the whole run, or one node again.
+                view.scene().foldChanged.connect(lambda v=view: self._on_selection(v, v.selected_ids()))
                 view.nodeActivated.connect(self._show_inspector)
                 self.views[name] = view
                 self.tabs.insertTab(i, view, theme.icon("network"), name)
@@ -377,7 +379,8 @@ class MainWindow(QMainWindow):
     def _on_selection(self, view: CanvasView | None, ids: list) -> None:
         if view is None or view is not self.current_view():
             return
-        self.inspector.set_target(self.current_network(), ids[0] if len(ids) == 1 else None, len(ids))
+        run = view.scene().folding.runs.get(ids[0]) if len(ids) == 1 else None
+        self.inspector.set_target(self.current_network(), ids[0] if len(ids) == 1 else None, len(ids), run)
 
     def _show_inspector(self, _node_id: str = "") -> None:
         """A double-clicked node: bring its parameters forward."""

@@ -187,6 +187,11 @@ def test_a_failing_layer_is_an_error_message_and_the_app_and_document_live_on(
             qtbot.mouseClick(dash.run_button, Qt.MouseButton.LeftButton)
         assert done.args == ["error"]
         assert not dash.error_label.isHidden() and shown in dash.error_label.text(), dash.error_label.text()
+        # Advice in the app's own terms, not the command line's; the traceback on hover.
+        assert "netwright validate" not in dash.error_label.text() and "--debug" not in dash.error_label.text()
+        if fault == "error":
+            assert "Diagnostics panel" in dash.error_label.text()
+            assert "Traceback" in dash.error_label.toolTip() and "FaultyLayer" in dash.error_label.toolTip()
         assert dash.state == "error" and dash.run_thread is None
         assert dash.result is None and model.trained is None  # broken weights are not kept
         # The app lives on: the document is untouched, and the next run starts.

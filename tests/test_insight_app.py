@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMenu
 from test_dashboard import RUN_TIMEOUT_MS, dash, tiny_doc  # noqa: F401 - the dashboard fixture
@@ -203,3 +203,33 @@ def test_train_evaluate_action_fills_the_insight_tab(qtbot, window, tmp_path):
     assert board.shutdown(10_000)
     assert window.file_actions.open(str(path))  # another document: its model is untrained
     assert not action.isEnabled() and not board.insight.evaluate_button.isEnabled()
+
+
+def test_badges_cover_no_title(qtbot):
+    # Laid out as auto-layout does: columns NODE_W + 100 apart, a node above another in
+    # its column 40 apart. A badge above its node covered the title of the node above.
+    from graph_compiler.document import Document, Edge, Network, Node
+    from graph_compiler.layout import HEADER_H, NODE_W
+    step = NODE_W + 100.0
+    nodes = [Node("x", "Input", {"shape": [2]}, (0.0, 0.0)), Node("fc1", "Linear", {"out_features": 4}, (step, 0.0)),
+             Node("act", "ReLU", {}, (step, 120.0)), Node("fc2", "Linear", {"out_features": 2}, (2 * step, 120.0)),
+             Node("out", "Output", {}, (3 * step, 120.0))]
+    model = DocumentModel(Document([Network("Tiny", nodes, [Edge("x", "fc1"), Edge("fc1", "act"), Edge("act", "fc2"),
+                                                              Edge("fc2", "out")])]))
+    model.analyze_now()
+    scene = CanvasScene(model, "Tiny")
+    view = _view(scene, qtbot)
+    view.resetTransform()  # real size: the badge's pixels are scene units
+    badges = HealthBadges(lambda _n: None)
+    row = {"dead_fraction": 0.5, "saturated_fraction": None, "grad_norm": 0.1, "level": "amber"}
+    badges.update(scene, {n: {**row, "node": n, "type": "ReLU"} for n in ("fc1", "act", "fc2")})
+    for nid, badge in badges.badges.items():
+        box = badge.sceneBoundingRect()
+        own = scene.nodes[nid].sceneBoundingRect()
+        assert own.top() <= box.top() and box.bottom() <= own.top() + HEADER_H  # level with its header
+        for other in scene.nodes.values():
+            title = QRectF(other.pos().x(), other.pos().y(), NODE_W, HEADER_H)
+            assert not box.intersects(title), (nid, other.node_id)
+        for edge in scene.edges.values():  # nor a wire's shape label
+            if edge.label_shown():
+                assert not box.intersects(edge._label_rect), (nid, edge.key)

@@ -150,3 +150,52 @@ def test_while_hidden_an_edit_only_measures_and_showing_draws_it(view: CanvasVie
 
     centre = (300.0 * 15 + item.width / 2, 1500.0 + item.height / 2)
     assert pixel(*centre) != pixel(centre[0], 800.0)  # a box where it is, background above it
+
+
+def grid_doc(cols: int, rows: int) -> Document:
+    nodes = [Node(f"n{r}_{c}", "Linear", {"out_features": 8}, (300.0 * c, 150.0 * r))
+             for r in range(rows) for c in range(cols)]
+    nodes[0] = Node("n0_0", "Input", {"shape": [8]}, (0.0, 0.0))
+    ids = [n.id for n in nodes]
+    return Document([Network(NET, nodes, [Edge(a, b) for a, b in itertools.pairwise(ids)])])
+
+
+def test_takes_a_corner_that_hides_no_node(qtbot) -> None:
+    model = DocumentModel(long_chain())
+    model.analyze_now()
+    v = CanvasView(model, NET)
+    qtbot.addWidget(v)
+    v.resize(900, 600)
+    v.show()
+    qtbot.waitExposed(v)
+    v.zoom_by(1.0 / v.transform().m11())
+    # The row of nodes runs along the bottom of the view: the bottom corners would hide it.
+    row = v.scene().nodes["fc5"].sceneBoundingRect()
+    v.centerOn(QPointF(row.center().x(), row.bottom() - v.viewport().height() / 2 + 20))
+    mm = v.minimap
+    mm.rebuild()
+    qtbot.waitUntil(mm.isVisible)
+    vp = v.viewport().geometry()
+    assert mm.geometry().top() < vp.center().y()  # a top corner
+    g = mm.geometry()
+    covered = v.mapToScene(g.translated(v.viewport().mapFrom(v, g.topLeft()) - g.topLeft())).boundingRect()
+    assert not any(it.sceneBoundingRect().intersects(covered) for it in v.scene().nodes.values())
+
+
+def test_waits_for_the_first_move_where_every_corner_would_hide_a_node(qtbot) -> None:
+    # As a file opens at the readable scale with the graph too big to show whole, nodes
+    # fill the view's corners: the minimap waits for the user's first scroll or zoom.
+    model = DocumentModel(grid_doc(4, 6))
+    model.analyze_now()
+    v = CanvasView(model, NET)
+    qtbot.addWidget(v)
+    v.resize(770, 474)
+    v.show()
+    qtbot.waitExposed(v)
+    mm = v.minimap
+    qtbot.waitUntil(lambda: bool(mm._rects))
+    mm.place()
+    assert v.keeps_fit() and not mm.all_in_view()
+    assert mm.waiting and not mm.isVisible()
+    v.zoom_by(0.9)
+    assert mm.isVisible() and not mm.waiting

@@ -125,3 +125,64 @@ def test_wires_wrapping_to_the_next_band_cross_no_node(qtbot, window) -> None:
         for nid, item in scene.nodes.items():
             body = item.sceneBoundingRect().adjusted(12, 0, -12, 0)
             assert not stroke.intersects(body), (e.key, nid)
+
+
+def imported_names_doc():
+    """An imported model's names: module paths that share a long prefix, a long block
+    name folded into a ×2 run, and a block with long parameter names."""
+    from graph_compiler.document import Document, Edge, Network, Node
+    block = Network("InvertedResidual_features_block", [
+        Node("x", "Input", {"shape": [8]}, (0, 0)), Node("fc", "Linear", {"out_features": 8}, (300, 0)),
+        Node("y", "Output", {}, (600, 0))], [Edge("x", "fc"), Edge("fc", "y")])
+    ids = ["idx", "transformer.wte", "transformer.wpe", "features.1", "features.2", "out"]
+    types = ["Input", "Linear", "Linear", block.name, block.name, "Output"]
+    params = [{"shape": [8]}, {"out_features": 8}, {"out_features": 8}, {}, {}, {}]
+    nodes = [Node(i, t, p, (300.0 * k, 0.0)) for k, (i, t, p) in enumerate(zip(ids, types, params))]
+    main = Network("Model", nodes, [Edge(a, b) for a, b in zip(ids, ids[1:])])
+    doc = Document([main, block])
+    doc.meta["import"] = {"blocks": [block.name]}
+    return doc
+
+
+def test_imported_names_stay_told_apart_and_keep_their_count(qtbot, window: MainWindow) -> None:
+    from graph_compiler.document import Node
+    window.resize(1366, 768)
+    window.show()
+    qtbot.waitExposed(window)
+    window.model.load_document(imported_names_doc())
+    window.model.analyze_now()
+    window.show_editor()  # past the start page
+    view = window.views["Model"]
+    window.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: view.isVisible() and view.scene().built)
+    scene = view.scene()
+    # It opens whole and readable (folded: the ×2 run is one node, and no slot is left).
+    view.fit_readable()
+    assert view.transform().m11() >= MIN_READABLE_SCALE and view.keeps_fit()
+    seen = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert all(seen.contains(it.sceneBoundingRect()) for it in scene.nodes.values() if it.isVisible())
+    level = max(view.transform().m11(), LOD.NODE_DETAIL)
+    for level in (level, (LOD.NODE_TITLES + LOD.NODE_DETAIL) / 2):  # detailed, and zoomed out
+        titles = {nid: it.drawn_texts(level)["title"] for nid, it in scene.nodes.items() if it.isVisible()}
+        assert len(set(titles.values())) == len(titles), (titles, scene.folding.runs)  # no two read the same
+        for nid, drawn in titles.items():  # each shows how its module path ends
+            if drawn != nid and not scene.nodes[nid].repeat:
+                assert drawn.startswith("\u2026") and nid.endswith(drawn[1:]), (nid, drawn)
+        assert titles.get("features.1", "").endswith(" \u00d72"), titles  # the run count is never cut
+    wte = scene.nodes["transformer.wte"]
+    # The full id is in the tooltip.
+    from PySide6.QtCore import QPointF
+    from PySide6.QtWidgets import QGraphicsSceneHoverEvent
+    ev = QGraphicsSceneHoverEvent()
+    ev.setPos(QPointF(NODE_W / 2, 40))
+    wte.hoverMoveEvent(ev)
+    assert wte.toolTip().startswith("transformer.wte (Linear)")
+    # A block use with long parameter names shows every value, the names shortened.
+    item = scene.nodes["features.1"]
+    item.repeat = []
+    item.set_node(Node("features.1", "InvertedResidual_features_block",
+                       {"in_channels": 16, "out_channels": 24, "expand_ratio": 6}, (0, 0)),
+                  ("x",), ("y",), "Blocks", "")
+    drawn = item.drawn_texts(1.0)["params"]
+    assert drawn in ("in_channels=16, out_channels=24, expand_ratio=6", "in_ch=16, out_ch=24, expand_ra=6",
+                     "ic=16, oc=24, er=6"), drawn

@@ -2,7 +2,7 @@
 shape it carries; a straight line when zoomed out. WireItem: the rubber wire of a drag."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QFontMetricsF, QPainter, QPainterPath, QPainterPathStroker, QPen
@@ -36,6 +36,23 @@ def label_width(text: str) -> float:
             _widths.clear()
         w = _widths[text] = _metrics[0].horizontalAdvance(text) + _LABEL_PAD
     return w
+
+
+def node_obstacles(items: Iterable[NodeItem], area: QRectF, ends: tuple[NodeItem, NodeItem]) -> list[QRectF]:
+    """Rects of the nodes in ``area`` that a wire routes around (sibling items: the top
+    level, or the inside of one expanded frame). A wire's own two nodes count by their
+    bodies alone, inside the ports: a wire that wraps back to the next band must not
+    cross the node it goes into."""
+    out = []
+    for item in items:
+        x, y = item.pos().x(), item.pos().y()
+        if item in ends:
+            r = QRectF(x + PORT_R + 3, y, item.width - 2 * PORT_R - 6, item.height)
+        else:
+            r = QRectF(x - PORT_R, y, item.width + 2 * PORT_R, item.height)
+        if r.intersects(area):
+            out.append(r)
+    return out
 
 
 def _overlaps(left: float, top: float, w: float, node: NodeItem) -> bool:
@@ -166,7 +183,10 @@ class EdgeItem(QGraphicsPathItem):
         if level < LOD.EDGE_CURVES:
             pen.setCosmetic(True)
             painter.setPen(pen)
-            painter.drawLine(self._p1, self._p2)
+            if self._routed:  # a detour around nodes (and expanded frames) stays one
+                painter.drawPath(self._path)
+            else:
+                painter.drawLine(self._p1, self._p2)
             return
         if not self.valid:
             pen.setStyle(Qt.PenStyle.DashLine)

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
-from designer.canvas.edge_item import EdgeItem, EdgeKey
+from designer.canvas.edge_item import EdgeItem, EdgeKey, node_obstacles
 from designer.canvas.node_item import NodeItem
-from graph_compiler.layout import HEADER_H, NODE_W, layered_layout
+from designer.canvas.routing import LEAD, ROUTE_LIMIT
+from graph_compiler.layout import DEFAULT_VIEW, HEADER_H, NODE_W, layered_layout
 from graph_compiler.analysis import NetworkInfo
 from graph_compiler.document import Network
 
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from designer.canvas.scene import CanvasScene
 
 PAD = 20.0  # frame margin around the inner network
+SIDE = LEAD + 8.0  # left and right: a wire wrapping to the next inner band stays inside
 Pos = tuple[float, float]
 Path = tuple[str, ...]  # node ids from the top level down to an expanded block
 
@@ -95,22 +98,34 @@ def inner_positions(net: Network, sizes: dict[str, tuple[float, float]]) -> dict
 
 
 def make_room(positions: dict[str, Pos], grown: dict[str, tuple[float, float, float]]) -> dict[str, Pos]:
-    """On-screen offsets so that expanded nodes do not cover their neighbours.
-    ``grown``: {node: (extra width, extra height, folded height)}. A node right of an
-    expanded one moves right by its extra width; one below it, in its column, moves down
-    by its extra height."""
-    shift: dict[str, Pos] = {}
-    for big, (dw, dh, h0) in grown.items():
+    """On-screen offsets so that expanded nodes do not cover their neighbours, keeping a
+    layout wrapped into bands readable. ``grown``: {node: (extra width, extra height,
+    folded height)}. The frame's band grows: a node beside it (its top above the folded
+    frame's bottom) and to its right moves right by the extra width; every node below
+    the folded frame, in any column, moves down by the extra height (frames side by side
+    in one band move what is below them by the tallest one's, not by their sum). Nodes
+    in later bands therefore keep their places relative to each other. (A node counts as
+    beside the frame when its top is within a folded height of the frame's top.)"""
+    shift: dict[str, list[float]] = {nid: [0.0, 0.0] for nid in positions}
+    for big, (dw, _dh, h0) in grown.items():
         bx, by = positions[big]
         for nid, (x, y) in positions.items():
-            if nid == big:
-                continue
-            dx = dw if x > bx else 0.0
-            dy = dh if (y >= by + h0 and x <= bx + NODE_W and x > bx - NODE_W) else 0.0
-            if dx or dy:
-                ox, oy = shift.get(nid, (0.0, 0.0))
-                shift[nid] = (ox + dx, oy + dy)
-    return shift
+            if nid != big and x > bx and by - h0 < y < by + h0:
+                shift[nid][0] += dw
+    # Frames whose folded rows overlap form one band; each band pushes down once.
+    bands: list[tuple[float, float]] = []  # (bottom of the folded row, extra height)
+    for big in sorted(grown, key=lambda n: positions[n][1]):
+        _dw, dh, h0 = grown[big]
+        top, bottom = positions[big][1], positions[big][1] + h0
+        if bands and top < bands[-1][0]:
+            bands[-1] = (max(bands[-1][0], bottom), max(bands[-1][1], dh))
+        else:
+            bands.append((bottom, dh))
+    for nid, (_x, y) in positions.items():
+        for bottom, dh in bands:
+            if y >= bottom:
+                shift[nid][1] += dh
+    return {nid: (d[0], d[1]) for nid, d in shift.items() if d[0] or d[1]}
 
 
 class Folding:
@@ -120,7 +135,8 @@ class Folding:
         self.scene = scene
         self.expanded: set[Path] = set()
         self.runs: dict[str, list[str]] = {}  # first node -> the run it stands for
-        self.shift: dict[str, Pos] = {}  # top-level node -> on-screen offset
+        self.shift: dict[str, Pos] = {}  # top-level node -> on-screen offset (both below)
+        self.closed: dict[str, Pos] = {}  # offsets of the top level re-laid out without folded runs' slots
         self._layouts: dict[str, dict[str, Pos]] = {}  # block network -> inner layout
 
     # ------------------------------------------------------------ queries
@@ -221,6 +237,7 @@ class Folding:
             self.runs[run[0]] = run
             folded.append(run[0])
         if folded:
+            self.close_gaps()
             self.scene.runs_changed(folded)
         return folded
 
@@ -229,12 +246,18 @@ class Folding:
         if run is None:
             return False
         self._show_run(run, False)
+        self.close_gaps()
         self.scene.runs_changed([first])
         return True
 
     def unfold_all_runs(self) -> None:
-        for first in list(self.runs):
-            self.unfold_run(first)
+        firsts = list(self.runs)
+        if not firsts:
+            return
+        for first in firsts:
+            self._show_run(self.runs.pop(first), False)
+        self.close_gaps()  # once, not once per run
+        self.scene.runs_changed(firsts)
 
     def _show_run(self, run: list[str], folded: bool) -> None:
         nodes = self.scene.nodes
@@ -280,9 +303,42 @@ class Folding:
         positions = {}
         net = scene.model.doc.network(scene.network)
         if net is not None:
-            positions = {n.id: n.pos for n in net.nodes if n.id in scene.nodes}
-        self.shift = make_room(positions, grown) if grown else {}
+            positions = {n.id: self._closed_pos(n.id, n.pos) for n in net.nodes if n.id in scene.nodes}
+        room = make_room(positions, grown) if grown else {}
+        self.shift = {}
+        for nid in self.closed.keys() | room.keys():
+            (ax, ay), (bx, by) = self.closed.get(nid, (0.0, 0.0)), room.get(nid, (0.0, 0.0))
+            self.shift[nid] = (ax + bx, ay + by)
         scene.place_all()
+        scene.update()  # all of it: wires that crossed a frame's old area are repainted there
+        scene.foldChanged.emit()
+
+    def _closed_pos(self, nid: str, pos: Pos) -> Pos:
+        dx, dy = self.closed.get(nid, (0.0, 0.0))
+        return (pos[0] + dx, pos[1] + dy)
+
+    def close_gaps(self) -> None:
+        """While runs are folded into "×N" nodes, lay the top level out again (on screen
+        only) as if each run were its one node, so no empty slots stay where the others
+        were; with no runs folded, every node is back where the file puts it."""
+        self.closed = {}
+        net = self.scene.model.doc.network(self.scene.network)
+        if self.runs and net is not None:
+            stand = {nid: run[0] for run in self.runs.values() for nid in run}
+            shown = [n.id for n in net.nodes if stand.get(n.id, n.id) == n.id]
+            edges = [(stand.get(e.src, e.src), stand.get(e.dst, e.dst), e.src_port, e.dst_port)
+                     for e in net.edges if stand.get(e.src, e.src) != stand.get(e.dst, e.dst)]
+            items = self.scene.nodes
+            sizes = {nid: (NODE_W, items[nid].base_height) for nid in shown if nid in items}
+            new = layered_layout(shown, edges, sizes, view=DEFAULT_VIEW)
+            old = {n.id: n.pos for n in net.nodes}
+            # Anchored where the graph starts in the file, so the view does not jump.
+            ax = min(p[0] for p in old.values()) - min(p[0] for p in new.values())
+            ay = min(p[1] for p in old.values()) - min(p[1] for p in new.values())
+            for nid, pos in old.items():
+                x, y = new[stand.get(nid, nid)]
+                self.closed[nid] = (x + ax - pos[0], y + ay - pos[1])
+        self.refresh()
 
     def forget_layouts(self, network: str | None = None) -> None:
         if network is None:
@@ -335,16 +391,18 @@ class Folding:
         for nid, child in frame.nodes.items():
             x, y = layout.get(nid, (0.0, 0.0))
             dx, dy = shift.get(nid, (0.0, 0.0))
-            child.setPos(PAD + x + dx, HEADER_H + PAD + y + dy)
+            child.setPos(SIDE + x + dx, HEADER_H + PAD + y + dy)
             right = max(right, child.pos().x() + child.width)
             bottom = max(bottom, child.pos().y() + child.height)
+        # Inner wires route around the inner nodes, as the top level's do (and within the same limit).
+        route = partial(node_obstacles, frame.nodes.values()) if len(frame.nodes) <= ROUTE_LIMIT else None
         for e in net.edges:
             src, dst = frame.nodes.get(e.src), frame.nodes.get(e.dst)
             if src is None or dst is None or e.key in frame.edges:
                 continue
-            edge = EdgeItem(e.key, src, dst)
+            edge = EdgeItem(e.key, src, dst, "", route)
             edge.setParentItem(item)
             edge.setFlags(EdgeItem.GraphicsItemFlag(0))
             frame.edges[e.key] = edge
-        item.set_size(max(NODE_W, right + PAD), max(item.base_height, bottom + PAD))
+        item.set_size(max(NODE_W, right + SIDE), max(item.base_height, bottom + PAD))
         self.scene.apply_frame_analysis(frame, None, path)

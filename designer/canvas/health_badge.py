@@ -1,6 +1,6 @@
 """Health badges on the canvas: where the trained network is sick, on the graph the user drew.
 
-Each node with activations gets a small pill above its top-right corner, coloured by the
+Each node with activations gets a small pill beside its header, to its right, coloured by the
 level graph_compiler.insight.units gives it (green < 10%, amber < 50%, red otherwise, of
 the worse of its dead and saturated fractions). Its text is the telling number (dead % for
 the ReLU family, saturated % for sigmoid / tanh, else the gradient norm); hovering shows
@@ -67,8 +67,12 @@ class HealthBadge(QGraphicsItem):
         self.place()
 
     def place(self) -> None:
+        # Beside the header, right of the node and clear of its output port: above the
+        # node, the pill covered the title of whatever sat there (the node above in its
+        # column, or its own title when zoomed out); the wires' shape labels run lower,
+        # at the ports' height.
         rect = self.parentItem().boundingRect()
-        self.setPos(rect.right(), rect.top())  # the pill hangs left and up from this corner
+        self.setPos(rect.right() + 2, 3.0)  # the pill hangs right and down from here
 
     def set_row(self, row: Mapping[str, Any]) -> None:
         self.row = dict(row)
@@ -78,7 +82,7 @@ class HealthBadge(QGraphicsItem):
         self.update()
 
     def boundingRect(self) -> QRectF:
-        return QRectF(-WIDTH, -HEIGHT - 2, WIDTH, HEIGHT)
+        return QRectF(0, 0, WIDTH, HEIGHT)
 
     def paint(self, painter: QPainter, _option: QStyleOptionGraphicsItem, _widget: QWidget | None = None) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)

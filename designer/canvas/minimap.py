@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRect, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QShowEvent
 from PySide6.QtWidgets import QWidget
 
@@ -21,6 +21,7 @@ from designer.canvas.lazy import guess_height
 from graph_compiler.layout import NODE_W
 
 if TYPE_CHECKING:
+    from designer.canvas.node_item import NodeItem
     from designer.canvas.view import CanvasView
 
 SIZE = (200, 130)  # widget size in pixels, on a roomy canvas
@@ -31,6 +32,8 @@ MAX_SHARE = (0.25, 0.3)
 MIN_WIDTH = 96
 MARGIN = 10  # from the view's corner
 PAD = 6.0  # inside the frame
+FRAME = "frame:"  # a box that is an expanded block's frame (see _frame_boxes)
+CORNER_LIMIT = 3000  # more nodes: always the bottom-right corner (a big graph is read zoomed out)
 
 
 class Minimap(QWidget):
@@ -52,11 +55,14 @@ class Minimap(QWidget):
         self._redraw.setInterval(120)
         self._redraw.timeout.connect(self.rebuild)
         self._errors: frozenset[str] = frozenset()
+        self.waiting = False  # hidden until the user moves: see place
+        self._rects: list[QRectF] = []  # the nodes on screen, as last measured (see place)
         view.viewport().installEventFilter(self)  # follow the viewport's size
         model = view.model
         for sig in (model.documentReset, model.nodesChanged):
             sig.connect(self.schedule)
         model.analysisUpdated.connect(self._on_analysis)
+        view.scene().foldChanged.connect(self.schedule)
         for bar in (view.horizontalScrollBar(), view.verticalScrollBar()):
             bar.valueChanged.connect(self._on_scrolled)
             bar.rangeChanged.connect(self._on_scrolled)  # a zoom changes the ranges
@@ -84,14 +90,41 @@ class Minimap(QWidget):
         return (int(w), round(int(w) * aspect)) if w >= MIN_WIDTH else None
 
     def place(self) -> None:
-        """Bottom-right corner of the view's viewport, sized to it (or hidden)."""
+        """A corner of the view's viewport, sized to it (or hidden): the bottom-right one,
+        unless another corner hides fewer nodes. While the view keeps the framing a file
+        opened with (the user has not moved yet) and every corner would hide part of a
+        node, it waits: a new user's first look at a graph too tall to show whole is not
+        covered; the first scroll or zoom shows it. Scrolling does not move it."""
         size = self.fitting_size()
         if size is not None and size != (self.width(), self.height()):
             self.setFixedSize(*size)
             self.schedule()  # the picture is drawn at the widget's size
-        self.setVisible(self.wanted and size is not None and not self.all_in_view())
+        show = self.wanted and size is not None and not self.all_in_view()
         vp = self.view.viewport().geometry()
-        self.move(vp.right() - self.width() - MARGIN, vp.bottom() - self.height() - MARGIN)
+        w, h = self.width(), self.height()
+        left, right = vp.left() + MARGIN, vp.right() - w - MARGIN
+        top, bottom = vp.top() + MARGIN, vp.bottom() - h - MARGIN
+        corners = [QPoint(right, bottom), QPoint(left, bottom), QPoint(right, top), QPoint(left, top)]
+        at, self.waiting = corners[0], False
+        if show and self._rects:
+            cover = [self._covered(c) for c in corners]
+            best = min(range(4), key=cover.__getitem__)  # the first of equals
+            at = corners[best]
+            self.waiting = cover[best] > 0 and self.view.keeps_fit()
+        self.setVisible(show and not self.waiting)
+        self.move(at)
+
+    def _covered(self, at: QPoint) -> float:
+        """How much of the nodes (scene area) the minimap would hide with its top-left
+        corner at ``at`` (view coordinates)."""
+        vp_at = self.view.viewport().mapFrom(self.view, at)
+        area = self.view.mapToScene(QRect(vp_at, self.size())).boundingRect()
+        total = 0.0
+        for r in self._rects:
+            if r.intersects(area):
+                cut = r.intersected(area)
+                total += cut.width() * cut.height()
+        return total
 
     def _scale(self) -> float:
         w, h = self.width() - 2 * PAD, self.height() - 2 * PAD
@@ -112,7 +145,7 @@ class Minimap(QWidget):
         return self._bounds.isEmpty() or self.visible_rect().contains(self._bounds)
 
     def _on_scrolled(self, *_args: object) -> None:
-        if self.wanted and self.isVisible() == self.all_in_view():
+        if self.wanted and (self.waiting or self.isVisible() == self.all_in_view()):
             self.place()
         self.update()
 
@@ -159,17 +192,40 @@ class Minimap(QWidget):
         net = self.view.model.doc.network(self.view.network)
         # Positions from the document (plain tuples): asking 10,000 items for pos() through
         # the Qt bindings costs more than all the drawing.
-        found = []
+        # Where folding put them: expanded frames make room, folded ×N runs show one node.
+        found: list[tuple[float, float, float, float, str, bool]] = []
         unbuilt = scene.lazy.nodes
         broken = scene.error_ids() if unbuilt else set()
+        place = scene.folding.place
+        hidden = {nid for run in scene.folding.runs.values() for nid in run[1:]}
         for node in net.nodes if net is not None else ():
             item = scene.nodes.get(node.id)
             if item is not None:
-                found.append((node.pos[0], node.pos[1], item.width, item.height, item.category, bool(item.errors)))
+                if node.id in hidden:
+                    continue
+                x, y = place(node.id, node.pos)
+                if item.frame is not None:
+                    self._frame_boxes(item, x, y, found)
+                else:
+                    found.append((x, y, item.width, item.height, item.category, bool(item.errors)))
             elif node.id in unbuilt:
                 found.append((node.pos[0], node.pos[1], NODE_W, guess_height(node), scene.category(node.type),
                               node.id in broken))
+        self._rects = [QRectF(f[0], f[1], f[2], f[3]) for f in found] if len(found) <= CORNER_LIMIT else []
         return found
+
+    @staticmethod
+    def _frame_boxes(item: NodeItem, x: float, y: float,
+                     found: list[tuple[float, float, float, float, str, bool]]) -> None:
+        """An expanded block: its frame (tinted), then its inner nodes on top, nested."""
+        assert item.frame is not None
+        found.append((x, y, item.width, item.height, FRAME + item.category, bool(item.errors)))
+        for child in item.frame.nodes.values():
+            cx, cy = x + child.pos().x(), y + child.pos().y()
+            if child.frame is not None:
+                Minimap._frame_boxes(child, cx, cy, found)
+            else:
+                found.append((cx, cy, child.width, child.height, child.category, bool(child.errors)))
 
     def _measure(self) -> None:
         """The nodes' extent alone (what deciding to show the minimap needs)."""
@@ -188,8 +244,11 @@ class Minimap(QWidget):
         for x, y, w, h, category, broken in self._nodes():
             colour = colours.get(category)
             if colour is None:
-                colour = colours[category] = style.category_hex(category)
-            boxes.append((x, y, w, h, error if broken else colour))
+                frame = category.startswith(FRAME)
+                colour = colours[category] = (FRAME if frame else "") + style.category_hex(category.removeprefix(FRAME))
+            if broken:  # a broken frame is outlined red; its inner nodes show where
+                colour = FRAME + error if colour.startswith(FRAME) else error
+            boxes.append((x, y, w, h, colour))
         rect = QRectF()
         if boxes:
             rect = QRectF(min(b[0] for b in boxes), min(b[1] for b in boxes), 0, 0)
@@ -232,8 +291,15 @@ class Minimap(QWidget):
         for x, y, w, h, colour in boxes:
             by_colour.setdefault(colour, []).append(
                 QRectF(PAD + (x - left) * s, PAD + (y - top) * s, max(2.0, w * s), max(2.0, h * s)))
-        for colour, rects in by_colour.items():
-            p.setBrush(style.qcolor(colour))
+        # Expanded blocks' frames first, tinted and outlined: their inner nodes go on top.
+        for colour, rects in sorted(by_colour.items(), key=lambda kv: not kv[0].startswith(FRAME)):
+            if colour.startswith(FRAME):
+                hexc = colour.removeprefix(FRAME)
+                p.setPen(QPen(style.qcolor(hexc), 1))
+                p.setBrush(style.tint(hexc, 40))
+            else:
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(style.qcolor(colour))
             p.drawRects(rects)
         p.end()
         self._pixmap = pix

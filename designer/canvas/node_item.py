@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
 
 from designer.canvas import lod as LOD
 from designer.canvas import style
-from designer.canvas.text import fmt_count, key_params, shape_text
+from designer.canvas.names import elide_title
+from designer.canvas.text import block_key, fmt_count, key_params, shape_text
 from graph_compiler.layout import HEADER_H, NODE_W, PORT_STEP, PORT_Y0, node_height, port_y
 
 if TYPE_CHECKING:
@@ -119,6 +120,7 @@ class NodeItem(QGraphicsRectItem):
         self.notes: list[str] = []
         self.doc = ""
         self._params: dict[str, Any] = {}
+        self._shown_params: dict[str, Any] = {}  # the values the body shows (a use's, resolved)
         self.height = node_height(1, 1)
         self.base_height = self.height  # folded height (the height of its ports)
         self.width = NODE_W
@@ -159,6 +161,7 @@ class NodeItem(QGraphicsRectItem):
         self.in_names, self.out_names = in_names, out_names
         self._params = node.params
         self.key_text = key_params(node.type, node.params)  # refined by set_analysis
+        self._shown_params = dict(node.params)
         self._sig = None
         self.update()
 
@@ -174,6 +177,7 @@ class NodeItem(QGraphicsRectItem):
             return False
         self._sig = sig
         self.key_text, self.in_shapes, self.out_shapes = sig[0], ins, outs
+        self._shown_params = dict(params)
         shown = outs if outs or self.out_names else ins  # an Output node shows what it returns
         self.shape_text = "  ".join(shown) if shown else ("?" if errors else "")
         self.count_text = f"{fmt_count(n_params)} params" if n_params else ""
@@ -258,7 +262,9 @@ class NodeItem(QGraphicsRectItem):
         if ref is not None:
             self.setToolTip(self.port_tooltip(ref))
         else:
-            lines = [f"{self.title} ({self.type_name})", self.doc]
+            lines = [f"{self.title} ({self.type_name})", self.doc, self.key_text]
+            if self.repeat:
+                lines.append(f"{len(self.repeat)} uses folded: {', '.join(self.repeat)}")
             lines += [f"• {m}" for m in self.errors]
             lines += [f"◦ {m}" for m in self.notes]
             self.setToolTip("\n".join(x for x in lines if x))
@@ -341,7 +347,11 @@ class NodeItem(QGraphicsRectItem):
         title_w = min(title_nat, max(avail - type_nat, avail * 0.55)) if show_type else avail
         type_w = avail - title_w
         type_text = fm_small.elidedText(self.type_name, Qt.TextElideMode.ElideRight, type_w) if show_type else ""
-        return fm_title.elidedText(title, Qt.TextElideMode.ElideRight, title_w), title_w, type_text, type_w
+        return elide_title(*self._title_parts(), fm_title, title_w), title_w, type_text, type_w
+
+    def _title_parts(self) -> tuple[str, str]:
+        """(name, suffix never cut): a folded run is "Type" and " ×N"."""
+        return (self.type_name, f" \u00d7{len(self.repeat)}") if self.repeat else (self.title, "")
 
     def _measure_body(self) -> tuple[float, float, str, str]:
         multi = len(self.in_names) > 1 or len(self.out_names) > 1
@@ -360,7 +370,16 @@ class NodeItem(QGraphicsRectItem):
         # has room for the count only.
         shape = self.shape_text if len(self.out_names) <= 1 or self.shape_text == "?" else ""
         bottom = "   ".join(x for x in (shape, self.count_text) if x)
-        key = QFontMetricsF(font("body")).elidedText(self.key_text, Qt.TextElideMode.ElideRight, text_w)
+        fm_body = QFontMetricsF(font("body"))
+        key = fm_body.elidedText(self.key_text, Qt.TextElideMode.ElideRight, text_w)
+        if key != self.key_text and self.category == "Blocks" and self._shown_params:
+            # A block's parameter line, too long: the names shortened, then cut to their
+            # initials, so that every value shows (the tooltip has them whole).
+            for level in (1, 2):
+                short = block_key(self._shown_params, level)
+                key = fm_body.elidedText(short, Qt.TextElideMode.ElideRight, text_w)
+                if key == short:
+                    break
         return left, text_w, key, fms.elidedText(bottom, Qt.TextElideMode.ElideMiddle, text_w)
 
     def drawn_texts(self, level: float) -> dict[str, str]:
@@ -386,7 +405,7 @@ class NodeItem(QGraphicsRectItem):
         if hit is None:
             if len(self._overview_texts) > 16:
                 self._overview_texts.clear()
-            hit = self._overview_texts[key] = fm.elidedText(title, Qt.TextElideMode.ElideRight, avail)
+            hit = self._overview_texts[key] = elide_title(*self._title_parts(), fm, avail)
         return f, hit
 
     def _paint_overview(self, painter: QPainter, c: style.CanvasColors, cat: Any, level: float) -> None:
@@ -424,9 +443,7 @@ class NodeItem(QGraphicsRectItem):
         pen = QPen(style.qcolor(border), 2.0)
         pen.setCosmetic(level < LOD.NODE_DETAIL)
         painter.setPen(pen)
-        body = style.qcolor(style.category_hex(self.category))
-        body.setAlpha(28)
-        painter.setBrush(body)
+        painter.setBrush(style.tint(style.category_hex(self.category), 28))
         painter.drawRoundedRect(rect, 8, 8)
         head = QPainterPath()
         head.addRoundedRect(rect.adjusted(1, 1, -1, -1), 7, 7)

@@ -7,22 +7,21 @@ import gc
 import time
 from typing import Any
 
-from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, QTimer
+from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, QTimer, Signal
 from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QGraphicsScene
 
 from designer.canvas import lod as LOD
 from designer.canvas import style
-from designer.canvas.text import fmt_count, shape_text
-from designer.canvas.edge_item import EdgeItem, EdgeKey
-from designer.canvas.folding import Folding, Frame, Path
+from designer.canvas.text import shape_text
+from designer.canvas.edge_item import EdgeItem, EdgeKey, node_obstacles
+from designer.canvas.folding import Folding, Path
 from designer.canvas.lazy import LAZY_MIN_NODES, LazyItems
-from designer.canvas.node_item import PORT_R, NodeItem
+from designer.canvas.node_item import NodeItem
 from designer.canvas.routing import ROUTE_LIMIT
-from designer.canvas.tiles import TiledScene
+from designer.canvas.scene_analysis import AnalysedScene
 from graph_compiler.layout import NODE_W
 from designer.model import DocumentModel
-from graph_compiler.analysis import ERROR
 from graph_compiler.catalog import REGISTRY
 
 MARGIN = 1500.0  # free space around the graph, so there is room to add nodes
@@ -31,9 +30,13 @@ MARGIN = 1500.0  # free space around the graph, so there is room to add nodes
 OVERVIEW_DELAY_MS = 200  # the zoom has settled when no paint asked otherwise for this long
 
 
-class CanvasScene(TiledScene):
+class CanvasScene(AnalysedScene):
     """``build=False`` leaves the scene empty until ``ensure_built`` (the view calls it when
-    first shown): a model with a hundred block tabs opens at the cost of the tab in view."""
+    first shown): a model with a hundred block tabs opens at the cost of the tab in view.
+    ``foldChanged``: a block was expanded or folded, or a ×N run: the layout on screen
+    changed while the document did not (the minimap follows it)."""
+
+    foldChanged = Signal()
 
     def __init__(self, model: DocumentModel, network: str, parent: Any = None, build: bool = True) -> None:
         super().__init__(parent)
@@ -113,21 +116,11 @@ class CanvasScene(TiledScene):
         return "", f"unknown node type {type_name!r}"
 
     def route_obstacles(self, area: QRectF, ends: tuple[NodeItem, NodeItem]) -> list[QRectF]:
-        """Rects of the nodes in ``area`` (wires route around them), for graphs small enough
-        to route. A wire's own two nodes count by their bodies alone, inside the ports: a
-        wire that wraps back to the next band must not cross the node it goes into."""
+        """Rects of the nodes in ``area`` (wires route around them, expanded frames
+        included), for graphs small enough to route."""
         if len(self.nodes) + len(self.lazy.nodes) > ROUTE_LIMIT:
             return []
-        out = []
-        for item in self.nodes.values():
-            x, y = item.pos().x(), item.pos().y()
-            if item in ends:
-                r = QRectF(x + PORT_R + 3, y, item.width - 2 * PORT_R - 6, item.height)
-            else:
-                r = QRectF(x - PORT_R, y, item.width + 2 * PORT_R, item.height)
-            if r.intersects(area):
-                out.append(r)
-        return out
+        return node_obstacles(self.nodes.values(), area, ends)
 
     def _reroute_near(self, items: list[NodeItem]) -> None:
         """Wires that pass where moved or new nodes now are take a new route."""
@@ -237,14 +230,6 @@ class CanvasScene(TiledScene):
         if made and self.model.analysis_if_ready() is not None:
             self.apply_analysis(set(made))
         gc.freeze()  # as rebuild: items live as long as the document
-
-    def error_ids(self) -> set[str]:
-        """Nodes with errors, built or not (the map and minimap mark them)."""
-        ready = self.model.analysis_if_ready()
-        if ready is None:
-            return {nid for nid, it in self.nodes.items() if it.errors}
-        return {d.node for d in ready.diagnostics
-                if d.network == self.network and d.node and d.severity == ERROR}
 
     def map_extras(self) -> tuple[list[QLineF], list[tuple[str, QRectF]], list[QRectF]]:
         return self.lazy.map_parts()
@@ -486,87 +471,6 @@ class CanvasScene(TiledScene):
             self.rebuild()  # the network is gone: show nothing (its tab will close)
             return
         self._resync(lambda it: it.type_name not in REGISTRY)
-
-    def refresh_analysis(self) -> None:
-        """analysisUpdated: refresh the items whose results may have changed."""
-        if not self.built:
-            return
-        self.apply_analysis(self.model.changed_nodes(self.network))
-
-    def apply_analysis(self, ids: set[str] | None = None) -> int:
-        """Shapes, counts and errors onto the items named (all when None); returns how many
-        items were refreshed (tests count them: an edit must not touch the whole graph)."""
-        analysis = self.model.analysis
-        info = analysis.networks.get(self.network)
-        errors: dict[str, list[str]] = {}
-        for d in analysis.diagnostics:
-            if d.network == self.network and d.node and d.severity == ERROR and (ids is None or d.node in ids):
-                errors.setdefault(d.node, []).append(d.message)
-        infos = info.nodes if info is not None else {}
-        if ids is None:
-            items = list(self.nodes.items())
-        else:
-            items = [(nid, self.nodes[nid]) for nid in ids if nid in self.nodes]
-        if self._apply(items, infos, errors):
-            self.map_changed()  # the map outlines broken nodes
-        elif items:
-            self.fit_rect = None  # a wire's shape label may have grown or shrunk
-        self._count_runs(infos)
-        for path, item in self.folding.frames():
-            assert item.frame is not None
-            self.apply_frame_analysis(item.frame, self.model.changed_nodes(item.frame.network), path)
-        self.refreshed = len(items)
-        return len(items)
-
-    def _count_runs(self, infos: dict[str, Any]) -> None:
-        """A folded run shows the parameters of all its blocks."""
-        for first, run in self.folding.runs.items():
-            total = sum(i.n_params for i in (infos.get(n) for n in run) if i is not None)
-            self.nodes[first].count_text = f"{fmt_count(total)} params" if total else ""
-            self.nodes[first].update()
-
-    def runs_changed(self, firsts: list[str]) -> None:
-        """After folding or unfolding runs: counts for the folded, own counts for the rest."""
-        self.map_changed()
-        ready = self.model.analysis_if_ready()
-        if ready is None:
-            return
-        for nid in firsts:
-            if nid in self.nodes:
-                self.nodes[nid]._sig = None  # its own count comes back on unfold
-        self.apply_analysis(set(firsts))
-
-    def apply_frame_analysis(self, frame: Frame, ids: set[str] | None, path: tuple[str, ...] = ()) -> None:
-        """Shapes and errors inside an expanded block: a broken block shows where. A block
-        with parameters shows this use's shapes (``path``: where the frame is)."""
-        analysis = self.model.analysis
-        info = (self.folding.use_info(path) if path else None) or analysis.networks.get(frame.network)
-        if info is not None and info is not analysis.networks.get(frame.network):
-            ids = None  # the use's results: any of them may have changed with the outer node
-        infos = info.nodes if info is not None else {}
-        errors: dict[str, list[str]] = {}
-        for d in analysis.diagnostics:
-            if d.network == frame.network and d.node and d.severity == ERROR and (ids is None or d.node in ids):
-                errors.setdefault(d.node, []).append(d.message)
-        items = frame.nodes.items() if ids is None else [(n, frame.nodes[n]) for n in ids if n in frame.nodes]
-        if self._apply(list(items), infos, errors):
-            self.map_changed()
-
-    @staticmethod
-    def _apply(items: list[tuple[str, NodeItem]], infos: dict[str, Any], errors: dict[str, list[str]]) -> bool:
-        """Returns whether any item became broken or whole."""
-        flipped = False
-        for nid, item in items:
-            node_info = infos.get(nid)
-            was_broken = bool(item.errors)
-            item.set_analysis(node_info, errors.get(nid, []))
-            flipped = flipped or was_broken != bool(item.errors)
-            outs = node_info.outputs if node_info is not None else None
-            for edge in item.edges:
-                if edge.src is item and edge.key[0] == nid:
-                    sp = edge.key[1]
-                    edge.set_type(outs[sp] if outs and sp < len(outs) else None)
-        return flipped
 
     # ------------------------------------------------------------ background
 

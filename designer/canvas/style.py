@@ -79,10 +79,19 @@ def colors() -> CanvasColors:
 
 
 def qcolor(hex_text: str) -> QColor:
-    """QColor from '#rrggbb', cached (paint() asks for the same few colours a lot)."""
+    """QColor from '#rrggbb', cached (paint() asks for the same few colours a lot). The
+    colour is shared: never change it (``tint`` gives a see-through copy)."""
     c = _qcolor_cache.get(hex_text)
     if c is None:
         c = _qcolor_cache[hex_text] = QColor(hex_text)
+    return c
+
+
+def tint(hex_text: str, alpha: int) -> QColor:
+    """A new QColor of ``hex_text`` with ``alpha``: setting the alpha of the shared
+    ``qcolor`` once faded every block header drawn after an expanded frame."""
+    c = QColor(qcolor(hex_text))
+    c.setAlpha(alpha)
     return c
 
 

@@ -118,11 +118,30 @@ def key_params(type_name: str, params: dict[str, Any]) -> str:
         if type_name in REGISTRY:
             return ""
         # A block node: its parameter values, which tell its uses apart.
-        return ", ".join(f"{k}={_k1(v)}" for k, v in params.items())
+        return block_key(params)
     try:
         return rule(params)
     except Exception:  # noqa: BLE001 - a bad param value must not break painting
         return ""
+
+
+def short_param_name(name: str, level: int = 1) -> str:
+    """Level 1: ``in_channels`` -> ``in_ch`` (each word but the first cut to two letters,
+    digits kept); level 2: ``ic`` (initials, digits kept). A one-word name stays whole."""
+    words = [w for w in name.split("_") if w]
+    if len(words) < 2 or level <= 0:
+        return name
+    if level >= 2:
+        return "".join(w[0] + "".join(ch for ch in w[1:] if ch.isdigit()) for w in words)
+    cut = [w[:2] + "".join(ch for ch in w[2:] if ch.isdigit()) for w in words[1:]]
+    return "_".join([words[0], *cut])
+
+
+def block_key(params: dict[str, Any], short: int = 0) -> str:
+    """A block node's parameter values (``in_channels=16, stride=2``); ``short`` 1 or 2:
+    with the names shortened (see short_param_name), for a node too narrow for the full
+    line (its tooltip has that)."""
+    return ", ".join(f"{short_param_name(k, short)}={_k1(v)}" for k, v in params.items())
 
 
 def shapes_text(shapes: list[tuple[int, ...]] | None) -> str:

@@ -197,9 +197,7 @@ class MapDrawing:
         p.save()
         p.setPen(Qt.PenStyle.NoPen)
         for hexc, rect in self.frames:  # frames first: their inner nodes go on top
-            fill = style.qcolor(hexc)
-            fill.setAlpha(40)
-            p.setBrush(fill)
+            p.setBrush(style.tint(hexc, 40))
             p.drawRect(rect)
         pen = QPen(style.qcolor(c.wire), 1.0)
         pen.setCosmetic(True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-from typing import cast
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
@@ -25,8 +24,6 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPixmapCache,
-    QResizeEvent,
-    QShowEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
@@ -45,19 +42,15 @@ from designer.canvas import edit_actions as act
 from designer.canvas import lod as LOD
 from designer.canvas import overlays
 from designer.canvas.interactions import MoveTracker, WireDrag, inner_node_at, item_path, node_at, port_at
+from designer.canvas.fitting import MAX_SCALE, MIN_SCALE, FittedView
 from designer.canvas.minimap import Minimap
-from designer.canvas.lazy import graph_extent
 from designer.canvas.node_item import NodeItem, PortRef
 from designer.canvas.quick_add import QuickAdd, catalog_entries
 from designer.canvas.scene import CanvasScene
-from graph_compiler.layout import BODY_H, HEADER_H, MIN_READABLE_SCALE, NODE_W, PORT_STEP, VIEW_MARGIN
+from graph_compiler.layout import BODY_H, HEADER_H, NODE_W, PORT_STEP
 from designer.model import DocumentModel
 
 MIME = "application/x-netwright-node"
-MIN_SCALE, MAX_SCALE = 0.02, 4.0
-FIT_MAX_SCALE = 1.0  # fitting a small graph never blows it up past its real size
-FIT_MARGIN = VIEW_MARGIN
-WIRE_MARGIN = 6.0  # scene px a fitted view leaves around a wire
 QUICK_GAP = 80.0  # scene px between a node and the one Tab adds after it: room for the wire
 _K = Qt.Key
 _M = Qt.KeyboardModifier
@@ -70,7 +63,7 @@ _OWN_KEYS = {
 }
 
 
-class CanvasView(QGraphicsView):
+class CanvasView(FittedView):
     selectionChangedIds = Signal(list)
     nodeActivated = Signal(str)
 
@@ -117,13 +110,6 @@ class CanvasView(QGraphicsView):
 
     # ------------------------------------------------------------ contract
 
-    def scene(self) -> CanvasScene:  # a view always shows its CanvasScene
-        return cast(CanvasScene, super().scene())
-
-    @property
-    def network(self) -> str:
-        return self.scene().network
-
     def selected_ids(self) -> list[str]:
         return [it.node_id for it in self.scene().selectedItems() if isinstance(it, NodeItem)]
 
@@ -147,82 +133,6 @@ class CanvasView(QGraphicsView):
         if item is not None:
             self._auto_fit = None
             self.centerOn(item.sceneBoundingRect().center())
-
-    def _graph_rect(self) -> QRectF:
-        # The wires too: one that wraps from the end of a band back to the start of the
-        # next bulges past the nodes on both sides, and was cut at the view's edges.
-        # The margin is for the nodes; a wire needs only to be whole.
-        scene = self.scene()
-        if scene.fit_rect is not None:
-            return QRectF(scene.fit_rect)
-        nodes, wires = graph_extent(scene)
-        nodes.adjust(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
-        if wires.isValid():
-            nodes = nodes.united(wires.adjusted(-WIRE_MARGIN, -WIRE_MARGIN, WIRE_MARGIN, WIRE_MARGIN))
-        scene.fit_rect = QRectF(nodes)
-        return nodes
-
-    def fit_all(self) -> None:
-        """The whole graph in view, centred, at most at its real size (scale 1.0)."""
-        if not self.scene().built:
-            return  # fitted when first shown
-        vp = self.viewport().rect()
-        if not self.scene().nodes and not self.scene().lazy or vp.width() < 2 or vp.height() < 2:
-            return
-        rect = self._graph_rect()
-        s = min(vp.width() / rect.width(), vp.height() / rect.height(), FIT_MAX_SCALE)
-        s = max(MIN_SCALE, s)
-        self.resetTransform()
-        self.scale(s, s)
-        self.centerOn(rect.center())
-        self._auto_fit = "all"
-
-    def fit_readable(self) -> None:
-        """As a file opens: the whole graph if it can be read that way, else as much as
-        the view holds at the smallest readable scale, starting where the graph starts
-        (its left edge, and its first node, the input, at mid-height), to be scrolled."""
-        vp = self.viewport().rect()
-        if not self.scene().nodes and not self.scene().lazy or vp.width() < 2 or vp.height() < 2:
-            return
-        rect = self._graph_rect()
-        s = min(vp.width() / rect.width(), vp.height() / rect.height(), FIT_MAX_SCALE)
-        s = max(MIN_READABLE_SCALE, s)
-        self.resetTransform()
-        self.scale(s, s)
-        w, h = vp.width() / s, vp.height() / s
-        first = self._first_node().sceneBoundingRect().center()
-        x = rect.center().x() if rect.width() <= w else rect.left() + w / 2
-        y = rect.center().y() if rect.height() <= h else min(max(first.y(), rect.top() + h / 2),
-                                                            rect.bottom() - h / 2)
-        self.centerOn(QPointF(x, y))
-        self._auto_fit = "readable"
-
-    def _first_node(self) -> NodeItem:
-        """The document's first node (usually the input), not the first item made."""
-        scene = self.scene()
-        net = self.model.doc.network(self.network)
-        item = next((it for it in map(scene.item, [n.id for n in net.nodes]) if it is not None), None) \
-            if net is not None else None  # map is lazy: only the first is built
-        return item if item is not None else next(iter(scene.nodes.values()))
-
-    def _user_moved(self, *_args: object) -> None:
-        self._auto_fit = None
-
-    def showEvent(self, event: QShowEvent) -> None:
-        if not self.scene().built:
-            self.scene().ensure_built()
-            if self._auto_fit == "all":
-                self.fit_all()
-            elif self._auto_fit == "readable":
-                self.fit_readable()
-        super().showEvent(event)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        if self._auto_fit == "all":
-            self.fit_all()
-        elif self._auto_fit == "readable":
-            self.fit_readable()
 
     def look_at(self, scene_pos: QPointF) -> None:
         """Centre the view on a scene point (the minimap's click)."""

@@ -45,6 +45,7 @@ class InspectorPanel(QWidget):
         self.model = model
         self.network: str | None = None
         self.node_id: str | None = None
+        self.run: list[str] = []  # see set_target
         self.editors: dict[str, ParamEditor] = {}
         self._built_for: tuple[str, str, str, str] | None = None  # (network, id, type, block params)
 
@@ -75,9 +76,13 @@ class InspectorPanel(QWidget):
 
     # ------------------------------------------------------------ target
 
-    def set_target(self, network: str | None, node_id: str | None, selected: int = 1) -> None:
-        """Inspect one node (``selected``: how many are selected, for the placeholder text)."""
+    def set_target(self, network: str | None, node_id: str | None, selected: int = 1,
+                   run: list[str] | None = None) -> None:
+        """Inspect one node (``selected``: how many are selected, for the placeholder text).
+        ``run``: the nodes a folded "×N" node stands for (its first is ``node_id``): the
+        output, parameter and FLOP figures are then the whole run's."""
         self.network, self.node_id = network, node_id
+        self.run = list(run) if run and len(run) > 1 else []
         node = self._node()
         if node is None:
             self.network = self.node_id = None
@@ -91,7 +96,7 @@ class InspectorPanel(QWidget):
         declared = tuple(block.params.items()) if block is not None else ()
         host = self.model.doc.network(network or "")
         refs = tuple(host.params) if host is not None else ()
-        key = (network or "", node.id, node.type, repr((declared, refs)))  # block params may change
+        key = (network or "", node.id, node.type, repr((declared, refs, self.run)))  # block params may change
         if key != self._built_for:
             self._build(node)
             self._built_for = key
@@ -158,6 +163,13 @@ class InspectorPanel(QWidget):
                                    f"<a href='open'>Open {_esc(node.type)}</a>")
             self.doc_label.linkActivated.connect(lambda _l, n=node.type: self.openNetwork.emit(n))
         form.addRow(self.doc_label)
+        if self.run:
+            folded = QLabel(f"Folded: this node stands for {len(self.run)} uses of {_esc(node.type)} "
+                            f"({_esc(', '.join(self.run))}); the figures below are all of them. "
+                            f"Expand it to see each; the parameters here are {_esc(node.id)}'s.")
+            folded.setObjectName("caption")
+            folded.setWordWrap(True)
+            form.addRow(folded)
 
         self.editors = {}
         block = self.model.doc.network(node.type) if spec is None else None
@@ -216,10 +228,14 @@ class InspectorPanel(QWidget):
             editor.set_value(node.params.get(name, MISSING), resolved)
             editor.set_doc_error(by_param.get(name))
         if info is not None and info.outputs:
+            infos = [i for i in (analysis.node(self.network, n) for n in self.run) if i is not None] or [info]
+            out = infos[-1].outputs or info.outputs  # a folded run gives what its last use gives
             self.stats["shape"].setText("\n".join(fmt_shape(t.shape) + ("" if t.dtype == "float" else f"  ({t.dtype})")
-                                                  for t in info.outputs))
-            self.stats["params"].setText(f"{info.n_params:,}")
-            self.stats["flops"].setText(f"{human(info.flops)}  ({info.flops:,})")
+                                                  for t in out))
+            n_params, flops = sum(i.n_params for i in infos), sum(i.flops for i in infos)
+            uses = f"  ({len(infos)} uses)" if len(infos) > 1 else ""
+            self.stats["params"].setText(f"{n_params:,}{uses}")
+            self.stats["flops"].setText(f"{human(flops)}  ({flops:,}){uses}")
         else:
             for label in self.stats.values():
                 label.setText("—")

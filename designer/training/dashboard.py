@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import html
 import traceback
 import weakref
 from collections.abc import Callable
@@ -264,7 +265,7 @@ class TrainingDashboard(QWidget):
         configure_torch_threads()  # main thread, before the first run; a no-op afterwards
         doc = self.model.doc
         overrides = self.overrides()
-        self._hide_error()
+        self.error_label.setVisible(False)
         try:
             trainer = self.trainer_factory(doc, overrides)
         except NetwrightError as exc:
@@ -591,10 +592,9 @@ class TrainingDashboard(QWidget):
     def _show_error(self, text: str) -> None:
         self.last_error = text
         self.error_label.setText(text)
+        # The traceback (the command line's --debug) for whoever wants it:
+        self.error_label.setToolTip(f"<pre>{html.escape(self.last_traceback)}</pre>" if self.last_traceback else "")
         self.error_label.setVisible(True)
-
-    def _hide_error(self) -> None:
-        self.error_label.setVisible(False)
 
 
 __all__ = ["TrainingDashboard", "default_trainer_factory", "semantic_key"]

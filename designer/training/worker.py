@@ -28,11 +28,15 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from designer.training.buffers import TrainingBuffers
 from designer.training.plots import epoch_series, step_series
 from graph_compiler.training.events import Event
+from graph_compiler.training.failures import CHECK_MODEL_HINT
 from graph_compiler.training.probe import ModelProbe, ProbeError
 
 if TYPE_CHECKING:
     from graph_compiler.training.engine import Trainer
 
+# The engine's hints are worded for the command line; in the app, point at its own panels.
+GUI_HINTS = {CHECK_MODEL_HINT: "check the Diagnostics panel for problems in the graph; "
+                               "hover this message to see where the error came from"}
 HEALTH_INTERVAL_S = 0.25  # per-layer norms at most 4x a second
 BADGE_INTERVAL_S = 2.0  # dead / saturated units for the canvas badges (one probe forward pass)
 ACTIVATION_INTERVAL_S = 1.0  # refresh of the watched node's activations while training
@@ -241,6 +245,7 @@ class TrainingWorker(QObject):
         elif kind == "error":
             msg = str(d.get("message", "training failed"))
             hint = d.get("hint")
+            hint = GUI_HINTS.get(hint, hint) if isinstance(hint, str) else hint
             self.buffers.message("error", msg + (f"\nHint: {hint}" if hint else ""))
             if d.get("traceback"):
                 self.buffers.put("traceback", d["traceback"])

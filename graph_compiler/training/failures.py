@@ -18,6 +18,8 @@ from graph_compiler.training.config import TrainingConfigError
 from graph_compiler.training.datasets import DatasetError
 from graph_compiler.training.events import Event, error_event
 
+# Worded for the command line; the app words it for its own panels (designer/training/worker.py).
+CHECK_MODEL_HINT = "run `netwright validate` on the file; with --debug the traceback is shown"
 PHASE_TEXT = {"setup": "setting up", "data": "loading the dataset", "graph": "compiling the graph",
               "recipe": "setting up the recipe", "build": "building the networks", "train": "training",
               "eval": "validating"}
@@ -105,10 +107,10 @@ def error_event_for(exc: BaseException, where: Where) -> Event:
         at = (f" at epoch {epoch}, step {step}" if where.phase == "train"
               else f" while validating epoch {epoch}" if where.phase == "eval" else f" while {where.phase_text()}")
         return error_event(f"the model failed{at}: {detail}", "model", epoch=epoch, step=step,
-                           hint="run `netwright validate` on the file; with --debug the traceback is shown",
+                           hint=CHECK_MODEL_HINT,
                            traceback=tb)
     return error_event(f"internal error while {where.phase_text()}: {detail}", "internal",
                        epoch=epoch, step=step, traceback=tb)
 
 
-__all__ = ["PHASE_TEXT", "NonFinite", "ShapeProblems", "Stopped", "Where", "error_event_for"]
+__all__ = ["CHECK_MODEL_HINT", "PHASE_TEXT", "NonFinite", "ShapeProblems", "Stopped", "Where", "error_event_for"]
