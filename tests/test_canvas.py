@@ -483,6 +483,15 @@ def test_palette_colours_light_and_dark() -> None:
     assert light.isValid() and dark.isValid() and light != dark
     assert dark.lightness() > light.lightness()
     assert style.category_color("no such category").isValid()
+    try:  # what a node paint reads, per variant: the header and its readable title colour
+        for dark in (False, True):
+            style.set_dark(dark)
+            head, title = style.header_colors("Activation")
+            assert head == style.category_color("Activation", dark=dark)
+            assert title.name() == style.text_on(style.category_hex("Activation", dark))
+        assert style.header_colors("Activation")[0] != style.header_colors("Dense")[0]
+    finally:
+        style.set_dark(None)
 
 
 # ---------------------------------------------------------------- picking wires up again

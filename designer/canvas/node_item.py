@@ -280,7 +280,7 @@ class NodeItem(QGraphicsRectItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         c = style.colors()
-        cat = style.qcolor(style.category_hex(self.category))
+        cat, on_cat = style.header_colors(self.category)
         rect = QRectF(0, 0, NODE_W, self.height)
         selected = self.isSelected()
         level = LOD.lod(painter, option)
@@ -288,7 +288,7 @@ class NodeItem(QGraphicsRectItem):
             self._paint_frame(painter, c, cat, level)
             return
         if level < LOD.NODE_DETAIL:
-            self._paint_overview(painter, c, cat, level)
+            self._paint_overview(painter, c, cat, on_cat, level)
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         border = c.selection if selected else (c.error if self.errors else c.node_border)
@@ -302,7 +302,7 @@ class NodeItem(QGraphicsRectItem):
         painter.fillPath(body, cat)
         painter.restore()
 
-        painter.setPen(style.qcolor(style.text_on(style.category_hex(self.category))))
+        painter.setPen(on_cat)
         title, title_w, type_text, type_w = self._header_texts()
         if type_text:
             painter.setFont(font("small"))
@@ -408,7 +408,8 @@ class NodeItem(QGraphicsRectItem):
             hit = self._overview_texts[key] = elide_title(*self._title_parts(), fm, avail)
         return f, hit
 
-    def _paint_overview(self, painter: QPainter, c: style.CanvasColors, cat: Any, level: float) -> None:
+    def _paint_overview(self, painter: QPainter, c: style.CanvasColors, cat: Any, on_cat: Any,
+                        level: float) -> None:
         """Zoomed out: a coloured box, and its title while a few letters still fit, in a
         font that stays the same size on screen (a map's labels, not the node's text)."""
         rect = QRectF(0, 0, NODE_W, self.height)
@@ -430,7 +431,7 @@ class NodeItem(QGraphicsRectItem):
             return
         f, text = self._overview_title(level)
         painter.setFont(f)
-        painter.setPen(style.qcolor(style.text_on(style.category_hex(self.category))))
+        painter.setPen(on_cat)
         painter.drawText(rect.adjusted(2.0 / level, 0, -2.0 / level, 0), Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_frame(self, painter: QPainter, c: style.CanvasColors, cat: Any, level: float) -> None:

@@ -100,6 +100,21 @@ def category_hex(category: str, dark: bool | None = None) -> str:
     return table.get(category, UNKNOWN_COLOR)
 
 
+_header_cache: dict[tuple[str, bool], tuple[QColor, QColor]] = {}
+
+
+def header_colors(category: str) -> tuple[QColor, QColor]:
+    """(header colour, title colour) of a node of ``category`` in the current variant:
+    one lookup for what every node paint needs (a zoom paints hundreds of nodes a frame).
+    Shared colours: never change them."""
+    dark = is_dark()
+    hit = _header_cache.get((category, dark))
+    if hit is None:
+        head = category_hex(category, dark)
+        hit = _header_cache[(category, dark)] = (qcolor(head), qcolor(text_on(head)))
+    return hit
+
+
 def category_color(category: str, dark: bool | None = None) -> QColor:
     return QColor(category_hex(category, dark))
 
