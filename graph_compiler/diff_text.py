@@ -98,6 +98,21 @@ def _show(text: str) -> str:
     return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
+def _follow_lines(n: NetworkDiff) -> list[str]:
+    """The shapes and parameter counts that change in consequence, node by node."""
+    follow = [nid for nid in n.matched.values() if nid in n.shapes or nid in n.counts]
+    lines = ["  shapes and counts that follow:"] if follow else []
+    for nid in follow:
+        parts = []
+        if nid in n.shapes:
+            parts.append(f"{n.shapes[nid][0] or '?'} -> {n.shapes[nid][1] or '?'}")
+        if nid in n.counts:
+            a, b = n.counts[nid]
+            parts.append(f"params {fmt_count(a)} -> {fmt_count(b)}")
+        lines.append(f"    {nid}: " + ", ".join(parts))
+    return lines
+
+
 def format_text(d: DocumentDiff) -> str:
     """The human-readable report `netwright diff` prints."""
     lines = [f"--- {d.a}", f"+++ {d.b}"]
@@ -106,7 +121,13 @@ def format_text(d: DocumentDiff) -> str:
         return "\n".join(_show(line) for line in lines)
     for n in d.networks:
         if n.status == "unchanged":
-            lines += ["", f"Network {n.name}: unchanged"]
+            if not (n.shapes or n.counts or n.params.delta or n.flops.delta):
+                lines += ["", f"Network {n.name}: unchanged"]
+                continue
+            # No edit of its own, but a block it uses changed: say what that does here.
+            lines += ["", f"Network {n.name}: no edits of its own; through the blocks it uses:"]
+            lines += _follow_lines(n)
+            lines.append("  " + _totals_line(n.params, n.flops, d.a, d.b, signed_only=False))
             continue
         if n.status in ("added", "removed"):
             where = "only in " + (d.b if n.status == "added" else d.a)
@@ -130,17 +151,7 @@ def format_text(d: DocumentDiff) -> str:
                 lines.append(f"  + wire {k[0]}:{k[1]} -> {k[2]}:{k[3]}")
             lines += [f"  + {tie_phrase(k)}" for k in n.ties_added]
             lines += [f"  - {tie_phrase(k)}" for k in n.ties_removed]
-            follow = [nid for nid in n.matched.values() if nid in n.shapes or nid in n.counts]
-            if follow:
-                lines.append("  shapes and counts that follow:")
-            for nid in follow:
-                parts = []
-                if nid in n.shapes:
-                    parts.append(f"{n.shapes[nid][0] or '?'} -> {n.shapes[nid][1] or '?'}")
-                if nid in n.counts:
-                    a, b = n.counts[nid]
-                    parts.append(f"params {fmt_count(a)} -> {fmt_count(b)}")
-                lines.append(f"    {nid}: " + ", ".join(parts))
+            lines += _follow_lines(n)
         lines.append("  " + _totals_line(n.params, n.flops, d.a, d.b, signed_only=False))
     if d.training:
         lines += ["", "Training"]

@@ -215,3 +215,20 @@ def test_a_rename_made_in_the_designer_reads_as_one_rename(tmp_path: Path, capsy
     model.set_param("ConvBlock", "conv", "kernel_size", make_ref("width"))
     nd = diff_documents(old_doc(), model.doc).network("ConvBlock")
     assert nd.params_renamed == {} and list(nd.params_removed) == ["out"] and list(nd.params_added) == ["width"]
+
+
+def test_a_network_whose_blocks_changed_shows_what_follows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Only a layer inside the block changed: the main network has no edit of its own, but
+    its block nodes' counts and totals move, and the report says so (docs/diff.md)."""
+    old = old_doc()
+    new = copy.deepcopy(old)
+    new.network("ConvBlock").node("conv").params.update(kernel_size=5, padding=2)  # inside the block
+    (tmp_path / "a.json").write_text(dumps(old))
+    (tmp_path / "b.json").write_text(dumps(new))
+    assert main(["diff", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 1
+    text = capsys.readouterr().out
+    assert "Network Model: no edits of its own; through the blocks it uses:" in text
+    assert "    b1: params 448 -> 1,216" in text
+    assert "Network Model: unchanged" not in text
+    d = diff_documents(old, new)
+    assert {n.name: n.status for n in d.networks} == {"Model": "unchanged", "ConvBlock": "changed"}
