@@ -5,7 +5,9 @@ work. ``create_actions`` makes one QAction per command; the menus, the toolbars,
 canvas's context menu and its keys all use those same objects, and Help > Keyboard
 Shortcuts is generated from this table. A key therefore does one thing wherever the
 focus is; the only exception is text: a line edit or spin box with the focus keeps the
-keys it edits with (Delete, Ctrl+C...), as Qt's shortcut override gives it.
+keys it edits with (Delete, Ctrl+C...), as Qt's shortcut override gives it. The
+inspector's fields give Undo / Redo back to the window once their edit is committed
+(designer/panels/undo_keys.py).
 
 Scope "canvas" keys (Delete, Ctrl+C...) work while a canvas (or anything in the tab
 widget that holds them) has the focus, so Delete typed in the inspector edits text and
