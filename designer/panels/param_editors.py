@@ -368,7 +368,9 @@ class ParamEditor(QWidget):
         e = self.editor
         if isinstance(e, QLineEdit):
             return e.text() != self._shown_text
-        if isinstance(e, (QSpinBox, QDoubleSpinBox)):
+        if isinstance(e, QSpinBox):
+            return e.text() != e.textFromValue(e.value())
+        if isinstance(e, QDoubleSpinBox):
             return e.text() != e.textFromValue(e.value())
         return False
 
