@@ -117,7 +117,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("quick_add", "&Add Node…", "Edit", ("Tab",), None, "canvas",
             "Type a layer's name to add it, wired to the selected node"),
     # ---- View
-    Command("fit", "&Fit to Window", "View", ("Ctrl+0", "F"), "fit", "canvas", "Show the whole network"),
+    Command("fit", "&Fit to Window", "View", ("Ctrl+0", "F"), "fit", "canvas",
+            "Frame the network readably (whole when it fits); again: the whole network at any scale"),
     Command("zoom_in", "Zoom &In", "View", (Key.ZoomIn, "Ctrl+="), "zoom-in", tip="Zoom in"),
     Command("zoom_out", "Zoom &Out", "View", (Key.ZoomOut,), "zoom-out", tip="Zoom out"),
     # No icon: in a menu an icon takes the place of the check mark that shows the state.
