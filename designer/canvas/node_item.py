@@ -121,6 +121,7 @@ class NodeItem(QGraphicsRectItem):
         self.doc = ""
         self._params: dict[str, Any] = {}
         self._shown_params: dict[str, Any] = {}  # the values the body shows (a use's, resolved)
+        self.key_floor = 0  # the least name shortening of its network's blocks (share_key_level)
         self.height = node_height(1, 1)
         self.base_height = self.height  # folded height (the height of its ports)
         self.width = NODE_W
@@ -319,7 +320,7 @@ class NodeItem(QGraphicsRectItem):
         third of painting a node, on every frame of a zoom. Kept until what it reads
         changes (set_node, set_analysis, folding and run counts assign these directly)."""
         key = (self.title, self.type_name, len(self.repeat), self.in_names, self.out_names,
-               self.key_text, self.shape_text, self.count_text)
+               self.key_text, self.shape_text, self.count_text, self.key_floor)
         if self._laid_out is None or self._laid_out[0] != key:
             header = self._measure_header()
             body = self._measure_body()
@@ -353,7 +354,8 @@ class NodeItem(QGraphicsRectItem):
         """(name, suffix never cut): a folded run is "Type" and " ×N"."""
         return (self.type_name, f" \u00d7{len(self.repeat)}") if self.repeat else (self.title, "")
 
-    def _measure_body(self) -> tuple[float, float, str, str]:
+    def _body_box(self) -> tuple[float, float]:
+        """(left, width) of the body's text, between the port names of a multi-port node."""
         multi = len(self.in_names) > 1 or len(self.out_names) > 1
         fms = QFontMetricsF(font("small"))
         max_label = NODE_W * 0.3
@@ -365,21 +367,31 @@ class NodeItem(QGraphicsRectItem):
             return 14.0 + min(max_label, max(fms.horizontalAdvance(n) for n in names))
 
         left, right = side(self.in_names), side(self.out_names)
-        text_w = NODE_W - left - right
+        return left, NODE_W - left - right
+
+    def key_level(self) -> int:
+        """How far a block's parameter names must be shortened (0: whole, 1: ``in_ch``,
+        2: ``ic``, see short_param_name) for every value to show; 0 for other nodes."""
+        if self.category != "Blocks" or not self._shown_params:
+            return 0
+        fm, text_w = QFontMetricsF(font("body")), self._body_box()[1]
+        return next((lv for lv in (0, 1) if fm.horizontalAdvance(block_key(self._shown_params, lv)) <= text_w), 2)
+
+    def _measure_body(self) -> tuple[float, float, str, str]:
+        fms = QFontMetricsF(font("small"))
+        left, text_w = self._body_box()
         # Several outputs: their shapes are on the wires and the port tooltips; the body
         # has room for the count only.
         shape = self.shape_text if len(self.out_names) <= 1 or self.shape_text == "?" else ""
         bottom = "   ".join(x for x in (shape, self.count_text) if x)
         fm_body = QFontMetricsF(font("body"))
         key = fm_body.elidedText(self.key_text, Qt.TextElideMode.ElideRight, text_w)
-        if key != self.key_text and self.category == "Blocks" and self._shown_params:
-            # A block's parameter line, too long: the names shortened, then cut to their
-            # initials, so that every value shows (the tooltip has them whole).
-            for level in (1, 2):
-                short = block_key(self._shown_params, level)
-                key = fm_body.elidedText(short, Qt.TextElideMode.ElideRight, text_w)
-                if key == short:
-                    break
+        level = max(self.key_level(), self.key_floor) if self.category == "Blocks" and self._shown_params else 0
+        if level:
+            # A block's parameter line, too long here or on another block of the network:
+            # the names shortened, then cut to their initials, so that every value shows,
+            # with the same names on every block (the tooltip has them whole).
+            key = fm_body.elidedText(block_key(self._shown_params, level), Qt.TextElideMode.ElideRight, text_w)
         return left, text_w, key, fms.elidedText(bottom, Qt.TextElideMode.ElideMiddle, text_w)
 
     def drawn_texts(self, level: float) -> dict[str, str]:
