@@ -5,7 +5,9 @@ work. ``create_actions`` makes one QAction per command; the menus, the toolbars,
 canvas's context menu and its keys all use those same objects, and Help > Keyboard
 Shortcuts is generated from this table. A key therefore does one thing wherever the
 focus is; the only exception is text: a line edit or spin box with the focus keeps the
-keys it edits with (Delete, Ctrl+C...), as Qt's shortcut override gives it.
+keys it edits with (Delete, Ctrl+C...), as Qt's shortcut override gives it. The
+inspector's fields give Undo / Redo back to the window once their edit is committed
+(designer/panels/undo_keys.py).
 
 Scope "canvas" keys (Delete, Ctrl+C...) work while a canvas (or anything in the tab
 widget that holds them) has the focus, so Delete typed in the inspector edits text and
@@ -115,7 +117,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("quick_add", "&Add Node…", "Edit", ("Tab",), None, "canvas",
             "Type a layer's name to add it, wired to the selected node"),
     # ---- View
-    Command("fit", "&Fit to Window", "View", ("Ctrl+0", "F"), "fit", "canvas", "Show the whole network"),
+    Command("fit", "&Fit to Window", "View", ("Ctrl+0", "F"), "fit", "canvas",
+            "Frame the network readably (whole when it fits); again: the whole network at any scale"),
     Command("zoom_in", "Zoom &In", "View", (Key.ZoomIn, "Ctrl+="), "zoom-in", tip="Zoom in"),
     Command("zoom_out", "Zoom &Out", "View", (Key.ZoomOut,), "zoom-out", tip="Zoom out"),
     # No icon: in a menu an icon takes the place of the check mark that shows the state.

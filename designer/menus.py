@@ -53,7 +53,7 @@ def canvas_handlers(current: Callable[[], CanvasView | None]) -> dict[str, Calla
         "paste": on_view(canvas_edit.paste), "duplicate": on_view(canvas_edit.duplicate_selection),
         "delete": on_view(canvas_edit.delete_selection), "select_all": on_view(canvas_edit.select_all),
         "rename": on_view(lambda v: v.rename()), "quick_add": on_view(lambda v: v.open_quick_add()),
-        "fit": on_view(lambda v: v.fit_all()), "zoom_in": on_view(lambda v: v.zoom_by(1.25)),
+        "fit": on_view(lambda v: v.fit()), "zoom_in": on_view(lambda v: v.zoom_by(1.25)),
         "zoom_out": on_view(lambda v: v.zoom_by(0.8)), "auto_layout": on_view(lambda v: v.auto_layout()),
         "group": on_view(canvas_edit.group_selection), "ungroup": on_view(canvas_edit.ungroup_selection),
         "expand": on_view(lambda v: v.expand_selected()), "fold": on_view(lambda v: v.fold_selected()),

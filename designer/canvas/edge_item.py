@@ -42,9 +42,13 @@ def node_obstacles(items: Iterable[NodeItem], area: QRectF, ends: tuple[NodeItem
     """Rects of the nodes in ``area`` that a wire routes around (sibling items: the top
     level, or the inside of one expanded frame). A wire's own two nodes count by their
     bodies alone, inside the ports: a wire that wraps back to the next band must not
-    cross the node it goes into."""
+    cross the node it goes into. Hidden items are no obstacle: the members of a folded
+    "×N" run stand hidden where the ×N node is, and wires into and out of it ran around
+    them onto the next lane."""
     out = []
     for item in items:
+        if not item.isVisible():
+            continue
         x, y = item.pos().x(), item.pos().y()
         if item in ends:
             r = QRectF(x + PORT_R + 3, y, item.width - 2 * PORT_R - 6, item.height)

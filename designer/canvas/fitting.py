@@ -55,6 +55,42 @@ class FittedView(QGraphicsView):
         scene.fit_rect = QRectF(nodes)
         return nodes
 
+    def fit(self) -> None:
+        """The Fit command: the graph framed readably (the whole of it when it reads
+        whole, else its start, to scroll from); again, when that is already the framing
+        and the graph does not fit readably, the whole graph at whatever scale it takes."""
+        if self._auto_fit == "readable" and self._readable_scale() > self._whole_scale():
+            self.fit_all()
+        else:
+            self.fit_readable()
+
+    def _whole_scale(self) -> float:
+        """The scale that shows the whole graph (at most its real size)."""
+        vp, rect = self.viewport().rect(), self._graph_rect()
+        return min(vp.width() / rect.width(), vp.height() / rect.height(), FIT_MAX_SCALE)
+
+    def _readable_scale(self) -> float:
+        return max(MIN_READABLE_SCALE, self._whole_scale())
+
+    def after_fold(self) -> None:
+        """A block was expanded or folded: the graph's extent changed. An overview stays
+        an overview of the new extent; a view zoomed out past reading (an overview of the
+        expanded graph, say) comes back to a readable scale where it looks."""
+        if not self.scene().built or self.viewport().width() < 2 or self.viewport().height() < 2:
+            return
+        if self._auto_fit == "all":
+            self.fit_all()
+            return
+        target = self._readable_scale()
+        s = self.transform().m11()
+        if s < target * 0.999:
+            selected = self.scene().selectedItems()
+            at = selected[0].sceneBoundingRect().center() if selected else \
+                self.mapToScene(self.viewport().rect().center())
+            self.resetTransform()
+            self.scale(target, target)
+            self.centerOn(at)
+
     def fit_all(self) -> None:
         """The whole graph in view, centred, at most at its real size (scale 1.0)."""
         if not self.scene().built:

@@ -61,9 +61,19 @@ def _overview_font(px: int) -> tuple[QFont, QFontMetricsF]:
     return hit
 
 
+class _Body(NamedTuple):
+    left: float  # of the key line
+    width: float
+    key: str
+    top: str  # the shape, over the count, when there is no key line and they do not fit in one
+    bottom: str  # "shape   count"
+    bottom_left: float
+    bottom_width: float
+
+
 class _Texts(NamedTuple):
     header: tuple[str, float, str, float]
-    body: tuple[float, float, str, str]
+    body: _Body
     port_labels: list[tuple[QRectF, Qt.AlignmentFlag, str]]
 
 
@@ -121,6 +131,7 @@ class NodeItem(QGraphicsRectItem):
         self.doc = ""
         self._params: dict[str, Any] = {}
         self._shown_params: dict[str, Any] = {}  # the values the body shows (a use's, resolved)
+        self.key_floor = 0  # the least name shortening of its network's blocks (share_key_level)
         self.height = node_height(1, 1)
         self.base_height = self.height  # folded height (the height of its ports)
         self.width = NODE_W
@@ -319,19 +330,18 @@ class NodeItem(QGraphicsRectItem):
         third of painting a node, on every frame of a zoom. Kept until what it reads
         changes (set_node, set_analysis, folding and run counts assign these directly)."""
         key = (self.title, self.type_name, len(self.repeat), self.in_names, self.out_names,
-               self.key_text, self.shape_text, self.count_text)
+               self.key_text, self.shape_text, self.count_text, self.key_floor, self.height)
         if self._laid_out is None or self._laid_out[0] != key:
-            header = self._measure_header()
-            body = self._measure_body()
-            self._laid_out = (key, _Texts(header, body, self._measure_port_labels()))
+            labels = self._measure_port_labels()
+            self._laid_out = (key, _Texts(self._measure_header(), self._measure_body(labels), labels))
         return self._laid_out[1]
 
     def _header_texts(self) -> tuple[str, float, str, float]:
         """(title as drawn, its width, type name as drawn or '', its width)."""
         return self._texts().header
 
-    def _body_texts(self) -> tuple[float, float, str, str]:
-        """(left, width, key params as drawn, 'shape   count' as drawn) of the body text."""
+    def _body_texts(self) -> _Body:
+        """The body's two lines as drawn (key params; 'shape   count') and where."""
         return self._texts().body
 
     def _measure_header(self) -> tuple[str, float, str, float]:
@@ -353,34 +363,59 @@ class NodeItem(QGraphicsRectItem):
         """(name, suffix never cut): a folded run is "Type" and " ×N"."""
         return (self.type_name, f" \u00d7{len(self.repeat)}") if self.repeat else (self.title, "")
 
-    def _measure_body(self) -> tuple[float, float, str, str]:
-        multi = len(self.in_names) > 1 or len(self.out_names) > 1
-        fms = QFontMetricsF(font("small"))
-        max_label = NODE_W * 0.3
-
-        def side(names: tuple[str, ...]) -> float:
-            """Room a side's port names take (8 px from the edge, 6 px before the text)."""
-            if not multi or not names:
-                return 10.0
-            return 14.0 + min(max_label, max(fms.horizontalAdvance(n) for n in names))
-
-        left, right = side(self.in_names), side(self.out_names)
-        text_w = NODE_W - left - right
+    def _shown_shape(self) -> str:
         # Several outputs: their shapes are on the wires and the port tooltips; the body
         # has room for the count only.
-        shape = self.shape_text if len(self.out_names) <= 1 or self.shape_text == "?" else ""
-        bottom = "   ".join(x for x in (shape, self.count_text) if x)
-        fm_body = QFontMetricsF(font("body"))
+        return self.shape_text if len(self.out_names) <= 1 or self.shape_text == "?" else ""
+
+    def _line_boxes(self, labels: list[tuple[QRectF, Qt.AlignmentFlag, str]], lines: int) -> list[tuple[float, float]]:
+        """(left, width) of the body's first and second line, each narrowed only by the
+        port names beside it: a two-input node's shape line is not cut for "out", which
+        sits on the line above."""
+        top = HEADER_H + max(4.0, (self.height - HEADER_H - 16.0 * lines) / 2)  # as _paint_body
+        boxes = []
+        for y in (top, top + 16.0 if lines > 1 else top):
+            left = right = 10.0
+            for r, align, _ in labels:
+                if r.top() < y + 16.0 and y < r.bottom():  # 6 px between a name and the text
+                    if align & Qt.AlignmentFlag.AlignRight:
+                        right = max(right, NODE_W - r.left() + 6.0)
+                    else:
+                        left = max(left, r.right() + 6.0)
+            boxes.append((left, NODE_W - left - right))
+        return boxes
+
+    def key_level(self, text_w: float | None = None) -> int:
+        """How far a block's parameter names must be shortened (0: whole, 1: ``in_ch``,
+        2: ``ic``, see short_param_name) for every value to show; 0 for other nodes."""
+        if self.category != "Blocks" or not self._shown_params:
+            return 0
+        if text_w is None:
+            lines = 1 + bool(self._shown_shape() or self.count_text)
+            text_w = self._line_boxes(self._measure_port_labels(), lines)[0][1]
+        fm = QFontMetricsF(font("body"))
+        return next((lv for lv in (0, 1) if fm.horizontalAdvance(block_key(self._shown_params, lv)) <= text_w), 2)
+
+    def _measure_body(self, labels: list[tuple[QRectF, Qt.AlignmentFlag, str]]) -> _Body:
+        fms, fm_body = QFontMetricsF(font("small")), QFontMetricsF(font("body"))
+        shape, count = self._shown_shape(), self.count_text
+        bottom = "   ".join(x for x in (shape, count) if x)
+        (left, text_w), (bottom_left, bottom_w) = self._line_boxes(labels, bool(self.key_text) + bool(bottom))
+        if not self.key_text and shape and count and fms.horizontalAdvance(bottom) > bottom_w:
+            # No parameter line, and the shape and count do not fit side by side (between
+            # a two-input node's port names): one above the other, both whole.
+            (left, text_w), (bottom_left, bottom_w) = self._line_boxes(labels, 2)
+            return _Body(left, text_w, "", fms.elidedText(shape, Qt.TextElideMode.ElideMiddle, text_w),
+                         fms.elidedText(count, Qt.TextElideMode.ElideRight, bottom_w), bottom_left, bottom_w)
         key = fm_body.elidedText(self.key_text, Qt.TextElideMode.ElideRight, text_w)
-        if key != self.key_text and self.category == "Blocks" and self._shown_params:
-            # A block's parameter line, too long: the names shortened, then cut to their
-            # initials, so that every value shows (the tooltip has them whole).
-            for level in (1, 2):
-                short = block_key(self._shown_params, level)
-                key = fm_body.elidedText(short, Qt.TextElideMode.ElideRight, text_w)
-                if key == short:
-                    break
-        return left, text_w, key, fms.elidedText(bottom, Qt.TextElideMode.ElideMiddle, text_w)
+        level = max(self.key_level(text_w), self.key_floor) if self.category == "Blocks" and self._shown_params else 0
+        if level:
+            # A block's parameter line, too long here or on another block of the network:
+            # the names shortened, then cut to their initials, so that every value shows,
+            # with the same names on every block (the tooltip has them whole).
+            key = fm_body.elidedText(block_key(self._shown_params, level), Qt.TextElideMode.ElideRight, text_w)
+        bottom = fms.elidedText(bottom, Qt.TextElideMode.ElideMiddle, bottom_w)
+        return _Body(left, text_w, key, "", bottom, bottom_left, bottom_w)
 
     def drawn_texts(self, level: float) -> dict[str, str]:
         """What paint() draws at level of detail ``level`` (the view's scale): 'title',
@@ -390,8 +425,9 @@ class NodeItem(QGraphicsRectItem):
         if level < LOD.NODE_DETAIL:
             return {"title": self._overview_title(level)[1], "type": "", "params": "", "body": ""}
         title, _, type_text, _ = self._header_texts()
-        _, _, key, bottom = self._body_texts()
-        return {"title": title, "type": type_text, "params": key, "body": bottom}
+        body = self._body_texts()
+        return {"title": title, "type": type_text, "params": body.key,
+                "body": "\n".join(t for t in (body.top, body.bottom) if t)}
 
     def _overview_title(self, level: float) -> tuple[QFont, str]:
         """Zoomed out, the title in a font of a constant size on screen, cut to the box.
@@ -465,19 +501,22 @@ class NodeItem(QGraphicsRectItem):
             self._paint_ports(painter, c)
 
     def _paint_body(self, painter: QPainter, c: style.CanvasColors) -> None:
-        left, text_w, key, bottom = self._body_texts()
+        left, text_w, key, top, bottom, bottom_left, bottom_w = self._body_texts()
         painter.setFont(font("body"))
         painter.setPen(style.qcolor(c.text))
-        lines = int(bool(key)) + int(bool(bottom))
+        lines = int(bool(key or top)) + int(bool(bottom))
         # The text block sits in the middle of the body, not stuck under the header.
         y = HEADER_H + max(4.0, (self.height - HEADER_H - 16.0 * lines) / 2)
         if key:
             painter.drawText(QRectF(left, y, text_w, 16), Qt.AlignmentFlag.AlignHCenter, key)
-            y += 16
         painter.setPen(style.qcolor(c.error if self.shape_text == "?" else c.muted))
+        painter.setFont(font("small"))
+        if top:
+            painter.drawText(QRectF(left, y, text_w, 16), Qt.AlignmentFlag.AlignHCenter, top)
+        if key or top:
+            y += 16
         if bottom:
-            painter.setFont(font("small"))
-            painter.drawText(QRectF(left, y, text_w, 16), Qt.AlignmentFlag.AlignHCenter, bottom)
+            painter.drawText(QRectF(bottom_left, y, bottom_w, 16), Qt.AlignmentFlag.AlignHCenter, bottom)
         labels = self._texts().port_labels
         if labels:
             painter.setFont(font("small"))

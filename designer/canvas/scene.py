@@ -289,7 +289,9 @@ class CanvasScene(AnalysedScene):
             self.rehome(list(self.nodes.values()))
         finally:
             self._syncing -= 1
-        self._grow(list(self.nodes.values()))
+        # Anew, not grown: once a block folds, its frame's room goes and the scroll range
+        # shrinks back, or the view scrolls and fits over an empty sheet.
+        self.setSceneRect(self._nodes_rect().adjusted(-MARGIN, -MARGIN, MARGIN, MARGIN))
 
     def expand(self, ids: list[str]) -> list[str]:
         """Expand block nodes in place (or a folded ×N run back into its N nodes)."""

@@ -3,6 +3,7 @@ an analysis may have changed (never the whole graph for a local edit), inside ex
 blocks too, and the totals of folded ×N runs."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from PySide6.QtCore import SignalInstance
@@ -59,9 +60,11 @@ class AnalysedScene(TiledScene):
         elif items:
             self.fit_rect = None  # a wire's shape label may have grown or shrunk
         self._count_runs(infos)
+        share_key_level(self.nodes.values())
         for path, item in self.folding.frames():
             assert item.frame is not None
             self.apply_frame_analysis(item.frame, self.model.changed_nodes(item.frame.network), path)
+            share_key_level(item.frame.nodes.values())
         self.refreshed = len(items)
         return len(items)
 
@@ -115,3 +118,15 @@ class AnalysedScene(TiledScene):
                     sp = edge.key[1]
                     edge.set_type(outs[sp] if outs and sp < len(outs) else None)
         return flipped
+
+
+def share_key_level(items: Iterable[NodeItem]) -> None:
+    """The block nodes shown side by side shorten their parameter names alike: as much
+    as the longest line among them needs, so ``in_channels`` reads ``ic`` on every block
+    or on none, never ``ic`` on one and ``in_ch`` on the next."""
+    blocks = [it for it in items if it.category == "Blocks" and it.isVisible()]
+    level = max((it.key_level() for it in blocks), default=0)
+    for it in blocks:
+        if it.key_floor != level:
+            it.key_floor = level
+            it.update()

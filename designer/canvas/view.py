@@ -105,6 +105,7 @@ class CanvasView(FittedView):
         for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):
             bar.actionTriggered.connect(self._user_moved)
         self.scene().selectionChanged.connect(self._on_selection)
+        self.scene().foldChanged.connect(self.after_fold)
         model.message.connect(self._on_message)
         theme.manager().changed.connect(self._on_theme)  # bound: dropped with the view
 

@@ -23,6 +23,7 @@ from designer import theme
 from designer.canvas.style import category_color
 from designer.panels.param_editors import MISSING, ParamEditor
 from designer.panels.summary import human
+from designer.panels.undo_keys import DocumentUndoKeys
 from graph_compiler.analysis.blockparams import block_params
 from graph_compiler.catalog import REGISTRY, fmt_shape
 
@@ -64,10 +65,12 @@ class InspectorPanel(QWidget):
         self.body: QWidget | None = None
         self.id_edit = QLineEdit()
         self.label_edit = QLineEdit()
+        self._label_shown = ""  # the document's label the field last showed
         self.type_label = QLabel()
         self.doc_label = QLabel()
         self.stats: dict[str, QLabel] = {}
         self.problems = QLabel()
+        self.undo_keys = DocumentUndoKeys(self._field_pending, self)
 
         model.nodesChanged.connect(self._on_nodes_changed)
         model.analysisUpdated.connect(self.refresh_values)
@@ -147,8 +150,10 @@ class InspectorPanel(QWidget):
         self.id_edit.setToolTip("The node's id: unique in its network, used in generated code")
         form.addRow("Id", self.id_edit)
         self.label_edit = QLineEdit()
+        self._label_shown = ""
         self.label_edit.setPlaceholderText("(none)")
         self.label_edit.editingFinished.connect(self._commit_label)
+        self.undo_keys.watch(self.label_edit)
         form.addRow("Label", self.label_edit)
         self.doc_label = QLabel()
         self.doc_label.setObjectName("caption")
@@ -181,6 +186,7 @@ class InspectorPanel(QWidget):
             for p in params:
                 editor = ParamEditor(p, refs=refs)
                 editor.committed.connect(lambda value, name=p.name: self._commit_param(name, value))
+                editor.editorBuilt.connect(self.undo_keys.watch)
                 self.editors[p.name] = editor
                 label = QLabel(p.name)
                 label.setToolTip(editor.toolTip())
@@ -212,8 +218,11 @@ class InspectorPanel(QWidget):
         node = self._node()
         if node is None or self.body is None:
             return
-        if self.label_edit.text() != node.label and not self.label_edit.hasFocus():
-            self.label_edit.setText(node.label)
+        typed = self.label_edit.text().strip()
+        if typed != node.label and (not self.label_edit.hasFocus() or typed == self._label_shown):
+            self.label_edit.setText(node.label)  # not while the user types another label
+        if self.label_edit.text().strip() == node.label:
+            self._label_shown = node.label
         analysis = self.model.analysis
         assert self.network is not None  # _node() found the node in it
         info = analysis.node(self.network, node.id)
@@ -246,6 +255,12 @@ class InspectorPanel(QWidget):
             self.problems.setText("".join(rows))
         else:
             self.problems.setText(f"<span style='color:{c.muted}'>None</span>")
+
+    def _field_pending(self, field: QWidget) -> bool:
+        """Whether ``field`` holds text not yet committed (then Ctrl+Z undoes its typing)."""
+        if field is self.label_edit:
+            return self.label_edit.text().strip() != self._label_shown
+        return any(e.editor is field and e.pending() for e in self.editors.values())
 
     def _commit_param(self, name: str, value: Any) -> None:
         if self.network is None or self.node_id is None:

@@ -197,6 +197,7 @@ class ParamEditor(QWidget):
     """A field for one param: the typed editor plus an inline error line under it."""
 
     committed = Signal(object)  # the new value, or None to remove the key
+    editorBuilt = Signal(QWidget)  # the field, each time the editor is (re)made
 
     def __init__(self, param: Param, parent: QWidget | None = None, refs: tuple[str, ...] = ()) -> None:
         super().__init__(parent)
@@ -207,6 +208,7 @@ class ParamEditor(QWidget):
         self.doc_error: str | None = None  # the analysis's complaint about this param
         self.editor: QWidget | None = None
         self.kind_shown = ""  # "typed" or "text"
+        self._shown_text = ""  # what the line edit showed from the document
         self._box = QHBoxLayout()
         self._box.setContentsMargins(0, 0, 0, 0)
         self.error_label = QLabel(self)
@@ -297,6 +299,7 @@ class ParamEditor(QWidget):
         self.editor = editor
         self.kind_shown = kind
         self._box.addWidget(editor)
+        self.editorBuilt.emit(editor)
 
     def _show(self, raw: Any, resolved: Any) -> None:
         p, e = self.param, self.editor
@@ -312,6 +315,7 @@ class ParamEditor(QWidget):
             e.setCurrentIndex(idx)
         elif isinstance(e, QLineEdit):
             e.setText("" if raw is MISSING else format_value(raw) if _is_plain(raw) else json.dumps(raw))
+            self._shown_text = e.text()
             self._update_placeholder(resolved)
 
     def _update_placeholder(self, resolved: Any) -> None:
@@ -358,6 +362,17 @@ class ParamEditor(QWidget):
                 and self.kind_shown == "typed":
             return  # showing the default already; writing it would be a no-op edit
         self.committed.emit(value)
+
+    def pending(self) -> bool:
+        """Whether the field holds typed text not yet committed to the document."""
+        e = self.editor
+        if isinstance(e, QLineEdit):
+            return e.text() != self._shown_text
+        if isinstance(e, QSpinBox):
+            return e.text() != e.textFromValue(e.value())
+        if isinstance(e, QDoubleSpinBox):
+            return e.text() != e.textFromValue(e.value())
+        return False
 
     def text(self) -> str:
         e = self.editor
