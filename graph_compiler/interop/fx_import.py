@@ -350,7 +350,15 @@ def _attach_key_map(doc: Document, results: dict[str, Converted], model: nn.Modu
             if key not in used:  # a tensor forward never reads
                 mapping[key] = None
     doc.meta["import"]["key_map"] = mapping
-    unused = [k for k in model.state_dict() if k in mapping and mapping[k] is None]
+    keys = list(model.state_dict())
+    renamed = [f"{k} -> {v}" for k, v in mapping.items()
+               if v is not None and any(key.startswith(k + ".") for key in keys)]
+    if renamed:
+        shown = ", ".join(renamed[:4]) + (f" and {len(renamed) - 4} more" if len(renamed) > 4 else "")
+        doc.meta["import"]["notes"].append(
+            f"renamed modules {shown} in the generated code, so the "
+            "original state_dict loads only through convert_state_dict (meta.import.key_map)")
+    unused = [k for k in keys if k in mapping and mapping[k] is None]
     if unused:
         shown = ", ".join(unused[:4]) + (f" and {len(unused) - 4} more" if len(unused) > 4 else "")
         doc.meta["import"]["notes"].append(
