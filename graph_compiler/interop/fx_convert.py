@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -44,11 +44,49 @@ from graph_compiler.interop.fx_ops import (
 )
 from graph_compiler.interop.fx_trace import TRACE_BATCH, ModelImportError, location
 
+@dataclass(frozen=True)
+class Problem:
+    """One operation with no node: what it calls, why not, its source line, and the
+    module whose forward makes the call (``layers.0.attention``)."""
+
+    what: str
+    reason: str
+    where: str = ""
+    scope: str = ""
+    layer: bool = False  # the scope is the layer itself: nn.AvgPool1d (layers.0.pool)
+
+    def within(self, qual: str) -> Problem:
+        """The same problem seen from the module that holds ``qual``."""
+        return replace(self, scope=f"{qual}.{self.scope}" if self.scope else qual)
+
+    def text(self, scopes: Sequence[str] = ()) -> str:
+        scopes = list(scopes) or ([self.scope] if self.scope else [])
+        more = f" and {len(scopes) - 1} more" if len(scopes) > 1 else ""
+        if self.layer and scopes:
+            head, inside = f"{self.what} ({scopes[0]}{more})", ""
+        else:
+            head, inside = self.what, f" (in {scopes[0]}{more})" if scopes else ""
+        return f"{head}: {self.reason}{inside}" + (f" [{self.where}]" if self.where else "")
+
+
+def collapse(problems: Sequence[Problem | str]) -> list[str]:
+    """One line per distinct problem: the same call at the same source line in N layers
+    (a Llama's eight attention blocks) is one line naming the first and counting the rest."""
+    scopes: dict[Problem | str, list[str]] = {}
+    for p in problems:
+        key = replace(p, scope="") if isinstance(p, Problem) else p
+        found = scopes.setdefault(key, [])
+        if isinstance(p, Problem) and p.scope and p.scope not in found:
+            found.append(p.scope)
+    return [key.text(found) if isinstance(key, Problem) else key for key, found in scopes.items()]
+
+
 class UnsupportedModelError(ModelImportError):
     """The model uses operations the catalog cannot express; ``problems`` lists each with
-    its source line."""
+    its source line and the module that makes the call, once however many layers repeat it."""
 
-    def __init__(self, model: str, problems: list[str]) -> None:
+    def __init__(self, model: str, found: Sequence[Problem | str]) -> None:
+        problems = collapse(found)
         listed = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"cannot import {model}: {len(problems)} operation(s) have no Netwright node:\n{listed}")
         self.problems = problems
@@ -101,7 +139,7 @@ class Converter:
         self.block_name = block_name  # converts one block instance, names its network
         self._block_nets: set[str] = set()
         self.result = Converted(Network(name))
-        self.problems: list[str] = []
+        self.problems: list[Problem | str] = []
         self._taken: set[str] = set()
         self._owners: dict[str, fx.Node] = {}  # module path -> the call that owns its weights
         self._params: dict[str, Port] = {}  # tensor path -> its Parameter node
@@ -182,7 +220,7 @@ class Converter:
                 constant = node.meta.get("constant")
                 if isinstance(constant, torch.Tensor):  # a problem only where a node needs it as a tensor
                     values[node] = Const(constant, "uses a tensor made in forward from constants "
-                                         f"({self._problem(node, str(exc))}); register it as a buffer instead")
+                                         f"({self._problem(node, str(exc)).text()}); register it as a buffer instead")
                     continue
                 # Taking apart a stand-in's result (sort(x).values) only echoes its problem.
                 accessor = node.op == "call_function" and node.target in (getattr, operator.getitem)
@@ -235,16 +273,17 @@ class Converter:
             return Port("?", 0, tuple(meta.shape))
         return tuple(Port("?", i, s) for i, s in enumerate(self.shapes_of(node)))
 
-    def _problem(self, node: fx.Node, reason: str) -> str:
+    def _problem(self, node: fx.Node, reason: str) -> Problem:
+        stack = node.meta.get("nn_module_stack") or {}
+        scope = str(list(stack.values())[-1][0]) if stack else ""
         if node.op == "call_module":
-            mod = self.gm.get_submodule(str(node.target))
-            what = f"{_module_name(mod)} ({node.target})"
-        elif node.op == "get_attr":
+            what = _module_name(self.gm.get_submodule(str(node.target)))
+            return Problem(what, reason, location(node), str(node.target), layer=True)
+        if node.op == "get_attr":
             what = f"the parameter or buffer self.{node.target} used directly in forward"
         else:
             what = describe(node)
-        where = location(node)
-        return f"{what}: {reason}" + (f" [{where}]" if where else "")
+        return Problem(what, reason, location(node), scope)
 
     def _translate(self, node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if node.op == "call_module":
@@ -430,4 +469,5 @@ def _clean(kind: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 
-__all__ = ["BlockCall", "Converted", "Converter", "ModelImportError", "NotABlock", "UnsupportedModelError"]
+__all__ = ["BlockCall", "Converted", "Converter", "ModelImportError", "NotABlock", "Problem", "UnsupportedModelError",
+           "collapse"]

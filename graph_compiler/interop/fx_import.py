@@ -35,7 +35,14 @@ from graph_compiler.catalog import REGISTRY
 from graph_compiler.document import Document, Network, Tie
 from graph_compiler.layout import DEFAULT_VIEW, NODE_W, layered_layout, node_height
 from graph_compiler.interop.fx_blocks import BlockGrouper, Instance, placeholder
-from graph_compiler.interop.fx_convert import BlockCall, Converted, Converter, NotABlock, UnsupportedModelError
+from graph_compiler.interop.fx_convert import (
+    BlockCall,
+    Converted,
+    Converter,
+    NotABlock,
+    Problem,
+    UnsupportedModelError,
+)
 from graph_compiler.interop.fx_model_ops import ALL_MODULES as MODULES
 from graph_compiler.interop.fx_ops import special_module
 from graph_compiler.interop.fx_trace import ModelImportError, on_meta, trace, traceback_location
@@ -225,12 +232,12 @@ def _import(model: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.
 def _import_with(model: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype], name: str,
                  leaves: set[type]) -> tuple[Document, dict[str, Converted]]:
     instances: list[Instance] = []
-    problems: list[str] = []
+    problems: list[Problem | str] = []
 
     def block_name(call: BlockCall) -> str:
         result, found = _convert(call.module, call.shapes, call.dtypes, leaves - {call.cls}, block_name,
                                  _network_name(call.cls.__name__))
-        problems.extend(f"{call.qual}: {p}" for p in found)
+        problems.extend(p.within(call.qual) if isinstance(p, Problem) else f"{call.qual}: {p}" for p in found)
         token = placeholder(len(instances))
         result.network.name = token
         instances.append(Instance(call, result, token))
@@ -268,7 +275,7 @@ def _block_candidates(model: nn.Module) -> set[type]:
 
 
 def _convert(module: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype], leaves: set[type],
-             block_name: Callable[[BlockCall], str], net_name: str) -> tuple[Converted, list[str]]:
+             block_name: Callable[[BlockCall], str], net_name: str) -> tuple[Converted, list[Problem | str]]:
     """One module as one network; classes in ``leaves`` become block nodes."""
     traced = trace(module, shapes, dtypes, leaves, net_name)
     conv = Converter(traced.gm, net_name, leaves, block_name)

@@ -52,6 +52,9 @@ class ParamRef:
     buffer: bool
     persistent: bool = True
 
+    def __repr__(self) -> str:  # in messages: the tensor's name, never its values
+        return f"{'buffer' if self.buffer else 'parameter'} {self.qual}"
+
 
 @dataclass(frozen=True)
 class Cropped:
@@ -59,6 +62,9 @@ class Cropped:
 
     ref: ParamRef
     index: Any = None  # the slices, for a node that takes the cut mask as it is
+
+    def __repr__(self) -> str:
+        return f"a slice of {self.ref!r}"
 
 
 @dataclass(frozen=True)
