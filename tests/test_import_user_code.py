@@ -8,10 +8,18 @@ with strict=True into the exported code (keys unchanged), and eval outputs withi
 """
 from __future__ import annotations
 
+import math
+
+import pytest
 import torch
 from torch import nn
+from torch.nn import functional as F
 
-from tests.test_import_model_ops import _check
+from graph_compiler.analysis import Analyzer
+from graph_compiler.codegen import generate
+from graph_compiler.compile import exec_source
+from graph_compiler.interop.fx_import import import_model, import_state_dict
+from tests.test_import_model_ops import _check, _randomise
 
 D = 8
 
@@ -44,3 +52,113 @@ def test_children_named_like_builtins_or_self_keep_their_keys() -> None:
             "a_rather_long_submodule_name_for_the_output.weight"} <= set(model.state_dict())
     assert not doc.meta["import"]["key_map"]
     assert not [n for n in doc.meta["import"]["notes"] if "renamed" in n]
+
+
+class PositionalEncoding(nn.Module):
+    """The PyTorch tutorial's sinusoidal positions: a buffer sliced to the sequence."""
+
+    def __init__(self, d: int = 16, max_len: int = 64) -> None:
+        super().__init__()
+        pe = torch.zeros(1, max_len, d)
+        pos = torch.arange(max_len).unsqueeze(1)
+        div = torch.exp(torch.arange(0, d, 2) * (-math.log(10000.0) / d))
+        pe[0, :, 0::2] = torch.sin(pos * div)
+        pe[0, :, 1::2] = torch.cos(pos * div)
+        self.register_buffer("pe", pe)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.pe[:, : x.size(1)]
+
+
+class TutorialLM(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(32, 16)
+        self.pos = PositionalEncoding()
+        self.fc = nn.Linear(16, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.pos(self.emb(x)).mean(1))
+
+
+def test_a_sliced_position_buffer_added_to_the_input_is_a_cut_parameter() -> None:
+    model = TutorialLM()
+    doc = _check(model, (10,), torch.randint(0, 32, (3, 10)), dtype="int64")
+    (pe,) = [n for n in doc.main.nodes if n.type == "Parameter"]
+    assert pe.id == "pos.pe" and pe.params["kind"] == "buffer"
+    cuts = [n for n in doc.main.nodes if n.type == "Index"]
+    assert [n.params["index"] for n in cuts] == [":, :10, :"]
+
+
+def rotate_half(x: torch.Tensor) -> torch.Tensor:
+    x1 = x[..., : x.shape[-1] // 2]
+    x2 = x[..., x.shape[-1] // 2:]
+    return torch.cat((-x2, x1), dim=-1)
+
+
+class Rotary(nn.Module):
+    """Hugging Face Llama's rotary cache (transformers' LlamaRotaryEmbedding before 4.38):
+    non-persistent cos / sin tables, sliced to the sequence."""
+
+    def __init__(self, dim: int, base: int = 10000, max_pos: int = 64) -> None:
+        super().__init__()
+        inv_freq = 1.0 / (base ** (torch.arange(0, dim, 2).float() / dim))
+        t = torch.arange(max_pos).float()
+        emb = torch.cat((torch.outer(t, inv_freq), torch.outer(t, inv_freq)), dim=-1)
+        self.register_buffer("cos_cached", emb.cos(), persistent=False)
+        self.register_buffer("sin_cached", emb.sin(), persistent=False)
+
+    def forward(self, x: torch.Tensor, seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.cos_cached[:seq_len], self.sin_cached[:seq_len]
+
+
+class RotaryAttention(nn.Module):
+    def __init__(self, d: int = 16, h: int = 2) -> None:
+        super().__init__()
+        self.h, self.hd = h, d // h
+        self.q_proj = nn.Linear(d, d, bias=False)
+        self.k_proj = nn.Linear(d, d, bias=False)
+        self.v_proj = nn.Linear(d, d, bias=False)
+        self.o_proj = nn.Linear(d, d, bias=False)
+        self.rotary_emb = Rotary(self.hd)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.size()
+        q = self.q_proj(x).view(B, T, self.h, self.hd).transpose(1, 2)
+        k = self.k_proj(x).view(B, T, self.h, self.hd).transpose(1, 2)
+        v = self.v_proj(x).view(B, T, self.h, self.hd).transpose(1, 2)
+        cos, sin = self.rotary_emb(v, seq_len=T)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return self.o_proj(y.transpose(1, 2).reshape(B, T, C))
+
+
+class RotaryStack(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList([RotaryAttention(), RotaryAttention()])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = x + layer(x)
+        return x
+
+
+@pytest.mark.parametrize("blocks", [False, True], ids=["flat", "blocks"])
+def test_hf_rotary_cos_sin_slices_multiply_the_heads(blocks: bool) -> None:
+    model = RotaryStack()
+    _randomise(model)
+    x = torch.randn(3, 12, 16)
+    doc = import_model(model, (12, 16), blocks=blocks)
+    kept = [f"layers.{i}.rotary_emb.{n}_cached" for i in (0, 1) for n in ("cos", "sin")]
+    assert doc.meta["import"]["buffers"] == kept
+    assert any("persistent=False" in note for note in doc.meta["import"]["notes"])
+    analysis = Analyzer().analyze(doc)
+    assert analysis.ok and analysis.networks[doc.main.name].total_params == sum(p.numel() for p in model.parameters())
+    exported = exec_source(generate(doc).source)["build_model"]().eval()
+    # The graph saves the cos / sin tables the model computes: the original keys, plus those.
+    exported.load_state_dict(import_state_dict(model, doc), strict=True)
+    assert set(exported.state_dict()) == set(model.state_dict()) | set(kept)
+    with torch.no_grad():
+        assert (exported(x) - model.eval()(x)).abs().max().item() <= 1e-4

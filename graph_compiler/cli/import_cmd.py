@@ -57,11 +57,12 @@ def run(args: argparse.Namespace) -> int:
     for note in doc.meta["import"].get("notes") or []:
         print(f"note: {note}")  # what the import assumed: shape asserts dropped, sizes fixed
     if args.save_weights:
-        from graph_compiler.interop.weights import MAIN_WEIGHTS, convert_state_dict
+        from graph_compiler.interop.fx_import import import_state_dict
+        from graph_compiler.interop.weights import MAIN_WEIGHTS
         from graph_compiler.training.checkpoints import save_weights
 
         folder = Path(args.save_weights)
         folder.mkdir(parents=True, exist_ok=True)
-        save_weights(folder / MAIN_WEIGHTS, convert_state_dict(model.state_dict(), doc))
+        save_weights(folder / MAIN_WEIGHTS, import_state_dict(model, doc))
         print(f"wrote {folder / MAIN_WEIGHTS}")
     return 0

@@ -29,7 +29,9 @@ from graph_compiler.interop.fx_model_ops import (
 )
 from graph_compiler.interop.fx_model_ops import (
     READS_REFS,
+    Cropped,
     ParamRef,
+    cut_port,
     parameter_params,
 )
 from graph_compiler.interop.fx_ops import (
@@ -133,8 +135,9 @@ class Converter:
     """One traced module -> one Netwright network (nodes, wires, ids, problems)."""
 
     def __init__(self, gm: fx.GraphModule, name: str, block_classes: set[type],
-                 block_name: Callable[[BlockCall], str]) -> None:
+                 block_name: Callable[[BlockCall], str], source: nn.Module) -> None:
         self.gm = gm
+        self.source = source  # the traced module itself: fx copies buffers as persistent ones
         self.block_classes = block_classes
         self.block_name = block_name  # converts one block instance, names its network
         self._block_nets: set[str] = set()
@@ -247,7 +250,8 @@ class Converter:
             raise Unsupported("a constant tensor made in forward (torch.tensor, torch.ones, ...); "
                               "register it as a buffer or parameter instead")
         buffer = not isinstance(value, nn.Parameter)
-        return ParamRef(qual, value, buffer, persistent=name not in module._non_persistent_buffers_set)
+        holder = self.source.get_submodule(owner) if owner else self.source
+        return ParamRef(qual, value, buffer, persistent=name not in holder._non_persistent_buffers_set)
 
     def parameter(self, node: fx.Node, ref: ParamRef) -> Port:
         """The Parameter node for a model's own tensor (one per tensor, however often used)."""
@@ -259,8 +263,14 @@ class Converter:
         return self._params[ref.qual]
 
     def _materialise(self, node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        # A block call keeps a slice of a buffer as it is, so the block is traced through
+        # (its input would otherwise be a tensor without a batch).
+        block = node.op == "call_module" and type(self.gm.get_submodule(str(node.target))) in self.block_classes
+
         def swap(v: Any) -> Any:
-            return self.parameter(node, v) if isinstance(v, ParamRef) else v
+            if isinstance(v, ParamRef) or (isinstance(v, Cropped) and not block):
+                return cut_port(self, node, v)
+            return v
         return fx.node.map_aggregate(args, swap), fx.node.map_aggregate(kwargs, swap)
 
     def _stand_in(self, node: fx.Node) -> Any:

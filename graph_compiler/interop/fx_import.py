@@ -106,6 +106,7 @@ def import_model(model: nn.Module, input_shape: Sequence[int] | Sequence[Sequenc
         doc, results = _import(model, shapes, dtypes, _network_name(label), blocks)
         _tie_shared_weights(doc, results, model)
         _attach_key_map(doc, results, model)
+        _keep_computed_buffers(doc, model)
         if verify and not on_meta(model):
             _verify(model, doc, results[doc.main.name], label)
     finally:
@@ -278,7 +279,7 @@ def _convert(module: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torc
              block_name: Callable[[BlockCall], str], net_name: str) -> tuple[Converted, list[Problem | str]]:
     """One module as one network; classes in ``leaves`` become block nodes."""
     traced = trace(module, shapes, dtypes, leaves, net_name)
-    conv = Converter(traced.gm, net_name, leaves, block_name)
+    conv = Converter(traced.gm, net_name, leaves, block_name, module)
     result = conv.run(shapes, dtypes)
     result.notes = traced.notes + result.notes
     result.example, result.expected = traced.example, traced.output
@@ -373,15 +374,48 @@ def _attach_key_map(doc: Document, results: dict[str, Converted], model: nn.Modu
             "only without them (convert_state_dict drops them, or load with strict=False)")
 
 
+def _keep_computed_buffers(doc: Document, model: nn.Module) -> None:
+    """meta.import.buffers: the model's non-persistent buffers that the graph saves,
+    as no Parameter init recreates their values (a rotary cos / sin table)."""
+    from graph_compiler.compile import CompiledDocument
+    from graph_compiler.interop.weights import key_map, rename_key
+
+    saved = set(model.state_dict())
+    hidden = [k for k, _ in model.named_buffers() if k not in saved]
+    if not hidden:
+        return
+    with torch.device("meta"):
+        keys = set(CompiledDocument(doc).build().state_dict())
+    mapping = key_map(doc)
+    kept = [k for k in hidden if rename_key(k, mapping) in keys]
+    if kept:
+        doc.meta["import"]["buffers"] = kept
+        shown = ", ".join(kept[:4]) + (f" and {len(kept) - 4} more" if len(kept) > 4 else "")
+        doc.meta["import"]["notes"].append(
+            f"{shown}: buffers the model does not save (persistent=False) and computes in __init__; the graph "
+            "saves them, so load the model's state_dict with strict=False, or import_state_dict(model, doc)")
+
+
+def import_state_dict(model: nn.Module, doc: Document) -> dict[str, Any]:
+    """The model's weights for the imported graph's module: its state dict, renamed where
+    the import had to (meta.import.key_map), plus the non-persistent buffers the graph
+    saves (meta.import.buffers)."""
+    from graph_compiler.interop.weights import convert_state_dict
+
+    info = doc.meta.get("import")
+    kept = set(info.get("buffers", [])) if isinstance(info, dict) else set()
+    state = {**model.state_dict(), **{k: b for k, b in model.named_buffers() if k in kept}}
+    return convert_state_dict(state, doc)
+
+
 def _verify(model: nn.Module, doc: Document, main: Converted, label: str) -> None:
     """The original weights must load and give the original outputs, or the import failed.
     The model's outputs are those of tracing, on the same batch: fx ran the model's own
     layers and functions, op for op."""
     from graph_compiler.compile import CompiledDocument
-    from graph_compiler.interop.weights import convert_state_dict
 
     compiled = CompiledDocument(doc)
-    state = convert_state_dict(model.state_dict(), doc)
+    state = import_state_dict(model, doc)
     # Built on the meta device and given the original tensors themselves: no random
     # initialisation, no copy (the module is only run, under no_grad, then dropped).
     with torch.device("meta"):
@@ -416,4 +450,5 @@ def _flatten_outputs(value: Any) -> Iterable[torch.Tensor]:
             yield from _flatten_outputs(v)
 
 
-__all__ = ["ModelImportError", "UnsupportedModelError", "import_model", "import_module", "load_model"]
+__all__ = ["ModelImportError", "UnsupportedModelError", "import_model", "import_module", "import_state_dict",
+           "load_model"]

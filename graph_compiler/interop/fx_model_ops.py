@@ -83,8 +83,6 @@ def parameter_params(ref: ParamRef) -> dict[str, Any]:
     p: dict[str, Any] = {"shape": shape, "batch_dim": shape[0] == 1 and len(shape) > 1}
     if ref.buffer:
         p["kind"] = "buffer"
-        if not ref.persistent:
-            p["persistent"] = False
     if value.dtype == torch.bool:
         p["dtype"] = "bool"
     p["init"] = "zeros"
@@ -103,6 +101,13 @@ def parameter_params(ref: ParamRef) -> dict[str, Any]:
     elif not ref.buffer:
         p["init"] = "normal"
         p["std"] = round(float(flat.std()), 6) if flat.numel() > 1 else 0.02
+    else:
+        # A table computed in __init__ (rotary cos / sin, sinusoidal positions) that no
+        # init recreates: the graph keeps it in its state dict, even where the model
+        # does not (import_state_dict adds it from the model).
+        return p
+    if ref.buffer and not ref.persistent:
+        p["persistent"] = False
     return p
 
 
@@ -120,6 +125,13 @@ def _binary(kind: str, scalar: str, rscalar: str) -> Callable[..., Any]:
             return Shape()  # arithmetic on sizes
         if kwargs.get("alpha", 1) != 1:
             raise Unsupported("alpha")
+        # A model's own tensor, or a constant slice of one (``x + self.pe[:, :x.size(1)]``,
+        # ``q * self.cos_cached[:T]``): a Parameter node, cut and given leading 1s up to
+        # the other side's rank, as torch's broadcasting lines dims up from the right.
+        if isinstance(a, (ParamRef, Cropped)):
+            a = cut_port(conv, node, a, len(b.shape) if isinstance(b, Port) else None)
+        if isinstance(b, (ParamRef, Cropped)):
+            b = cut_port(conv, node, b, len(a.shape) if isinstance(a, Port) else None)
         if isinstance(a, Port) and isinstance(b, Port):
             return conv.add(node, kind, {}, [a, b])
         if isinstance(a, Port) and _number(b):
@@ -206,11 +218,19 @@ def _index_text(index: Any) -> str:
 
 def _getitem_any(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     value, index = args[0], args[1]
+    items = index if isinstance(index, tuple) else (index,)
     if isinstance(value, ParamRef):
-        items = index if isinstance(index, tuple) else (index,)
         if all(isinstance(i, slice) and i.start is None and i.step is None for i in items):
             return Cropped(value, index)  # self.bias[:, :, :T, :T]
-        value = conv.parameter(node, value)
+        value = Cropped(value)
+    if isinstance(value, Cropped):  # cos[None, :, None, :] of cos = self.freqs_cos[:T]
+        base = cut_port(conv, node, value)
+        if len(base.shape) > len(_cut_shape(value)):  # the Parameter node's batch slot
+            # a leading None of the model's indexing is that slot; otherwise it stays
+            items = (slice(None), *(items[1:] if items and items[0] is None else items))
+        shape = tuple(torch.empty(base.shape, device="meta")[items].shape)
+        port = conv.add(node, "Index", {"index": _index_text(items)}, [base])
+        return Port(port.node, 0, shape)
     if isinstance(value, Port) and value.rnn is None:
         return conv.add(node, "Index", {"index": _index_text(index)}, [value])
     return _getitem(conv, node, (value, index), kwargs)
@@ -263,34 +283,50 @@ def _sdpa(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, A
 
 
 def _as_port(conv: Converter, node: Any, value: Any) -> Port:
-    return conv.parameter(node, value) if isinstance(value, ParamRef) else tensor(value)
+    return cut_port(conv, node, value) if isinstance(value, (ParamRef, Cropped)) else tensor(value)
+
+
+def _cut_shape(value: Cropped) -> tuple[int, ...]:
+    """The shape of the model's tensor as forward cuts it."""
+    if value.index is None:
+        return tuple(value.ref.value.shape)
+    return tuple(torch.empty(value.ref.value.shape, device="meta")[value.index].shape)
+
+
+def cut_port(conv: Converter, node: Any, value: ParamRef | Cropped, rank: int | None = None) -> Port:
+    """A model's tensor as a Parameter node, cut by an Index node where forward cuts it
+    (``self.mask[:, :, :T, :T]``, ``self.pe[:, :T]``), with leading 1s up to ``rank``:
+    the graph's broadcasting takes equal ranks, so ``self.mask[:T, :T]`` beside scores
+    of [B, heads, T, T] becomes [1, 1, T, T]. T is fixed by the imported input shape,
+    so the cut is a constant."""
+    cropped = value if isinstance(value, Cropped) else Cropped(value)
+    ref = cropped.ref
+    whole = conv.parameter(node, ref)
+    index = cropped.index
+    items = [] if index is None else list(index if isinstance(index, tuple) else (index,))
+    items += [slice(None)] * (ref.value.dim() - len(items))
+    if len(whole.shape) > ref.value.dim():  # the Parameter node's batch slot
+        items.insert(0, slice(None))
+    if rank is not None:
+        missing = rank - len(whole.shape)
+        if missing < 0:
+            raise Unsupported(f"uses {value!r}, of {len(whole.shape)} dims, with a tensor of {rank}")
+        items[1:1] = [None] * missing
+    if all(isinstance(i, slice) and i == slice(None) for i in items):
+        return whole
+    cut = torch.empty(whole.shape, device="meta")[tuple(items)].shape
+    port = conv.add(node, "Index", {"index": _index_text(tuple(items))}, [whole], base=f"{ref.qual}_cut")
+    return Port(port.node, 0, tuple(cut))
 
 
 def _mask_port(conv: Converter, node: Any, mask: Any, rank: int) -> Port:
     """An attn_mask tensor: a computed one as it is, a model's buffer as a Parameter node,
-    cut by an Index node where forward cuts it (``self.mask[:, :, :T, :T]``). A buffer
-    without the leading [1, 1] of the scores' [B, heads] gets them in the same Index, as
-    the graph's broadcasting takes equal ranks (``self.mask[:T, :T]`` -> [1, 1, T, T])."""
+    cut by an Index node where forward cuts it (cut_port)."""
     if isinstance(mask, MaskTest):
         raise Unsupported("a comparison (mask == 0) as attn_mask; pass the mask itself")
     if not isinstance(mask, (Cropped, ParamRef)):
         return tensor(mask, "attn_mask")
-    ref = mask.ref if isinstance(mask, Cropped) else mask
-    whole = conv.parameter(node, ref)
-    items = list(mask.index if isinstance(mask.index, tuple) else (mask.index,)) if isinstance(mask, Cropped) else []
-    items += [slice(None)] * (ref.value.dim() - len(items))
-    if len(whole.shape) > ref.value.dim():  # the Parameter node's batch slot
-        items.insert(0, slice(None))
-    missing = rank - len(whole.shape)
-    if missing < 0:
-        raise Unsupported(f"an attn_mask of {len(whole.shape)} dims for scores of {rank}")
-    items[1:1] = [None] * missing
-    if all(isinstance(i, slice) and i == slice(None) for i in items):
-        return whole
-    index = tuple(items)
-    cut = torch.empty(whole.shape, device="meta")[index].shape
-    port = conv.add(node, "Index", {"index": _index_text(index)}, [whole], base=f"{ref.qual}_cut")
-    return Port(port.node, 0, tuple(cut))
+    return cut_port(conv, node, mask, rank)
 
 
 def _is_causal_mask(value: torch.Tensor, length: int, keys: int) -> bool:
@@ -468,7 +504,9 @@ ALL_METHODS = {**METHODS, **MORE_METHODS}
 
 # Ops whose translators read ParamRefs themselves; elsewhere a ParamRef becomes a node.
 READS_REFS = {operator.getitem, operator.eq, operator.ne, torch.masked_fill, "masked_fill", "eq", "ne",
-              F.layer_norm, getattr, F.scaled_dot_product_attention}
+              F.layer_norm, getattr, F.scaled_dot_product_attention,
+              operator.add, torch.add, operator.mul, torch.mul, operator.sub, torch.sub, operator.truediv,
+              torch.div, "add", "mul", "sub", "div"}
 
 __all__ = ["ALL_FUNCTIONS", "ALL_METHODS", "ALL_MODULES", "READS_REFS", "Cropped", "MaskTest", "ParamRef",
-           "parameter_params"]
+           "cut_port", "parameter_params"]
