@@ -8,6 +8,7 @@ with strict=True into the exported code (keys unchanged), and eval outputs withi
 """
 from __future__ import annotations
 
+import inspect
 import math
 
 import pytest
@@ -18,8 +19,8 @@ from torch.nn import functional as F
 from graph_compiler.analysis import Analyzer
 from graph_compiler.codegen import generate
 from graph_compiler.compile import exec_source
-from graph_compiler.interop.fx_import import import_model, import_state_dict
-from tests.test_import_model_ops import _check, _randomise
+from graph_compiler.interop.fx_import import UnsupportedModelError, import_model, import_state_dict
+from tests.test_import_model_ops import T, _check, _randomise
 
 D = 8
 
@@ -162,3 +163,135 @@ def test_hf_rotary_cos_sin_slices_multiply_the_heads(blocks: bool) -> None:
     assert set(exported.state_dict()) == set(model.state_dict()) | set(kept)
     with torch.no_grad():
         assert (exported(x) - model.eval()(x)).abs().max().item() <= 1e-4
+
+
+class MetaRMSNorm(nn.Module):
+    """Meta's Llama RMSNorm, verbatim (llama/model.py)."""
+
+    def __init__(self, dim: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def _norm(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        output = self._norm(x.float()).type_as(x)
+        return output * self.weight
+
+
+class SqrtRMSNorm(nn.Module):
+    """The other common spelling: divide by torch.sqrt."""
+
+    def __init__(self, dim: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.weight * (x / torch.sqrt(torch.mean(x**2, dim=-1, keepdim=True) + self.eps))
+
+
+class NormedMLP(nn.Module):
+    def __init__(self, norm: type[nn.Module]) -> None:
+        super().__init__()
+        self.fc = nn.Linear(D, 16)
+        self.norm = norm(16)
+        self.out = nn.Linear(16, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.norm(self.fc(x)))
+
+
+@pytest.mark.parametrize("norm", [MetaRMSNorm, SqrtRMSNorm], ids=["rsqrt", "sqrt"])
+def test_hand_written_rmsnorm_keeps_its_weight_key(norm: type[nn.Module]) -> None:
+    model = NormedMLP(norm)
+    doc = _check(model, (5, D), torch.randn(3, 5, D))
+    assert "norm.weight" in model.state_dict()
+    ops = {n.params["op"] for n in doc.main.nodes if n.type == "UnaryOp"}
+    assert ops == {"rsqrt" if norm is MetaRMSNorm else "sqrt"}
+    casts = [note for note in doc.meta["import"]["notes"] if note.startswith("dropped .")]
+    if norm is MetaRMSNorm:
+        assert [c.split(" at ")[0] for c in casts] == ["dropped .float(), a cast of a float32 tensor to float32",
+                                                       "dropped .type_as(), a cast of a float32 tensor to float32"]
+        assert all("test_import_user_code.py" in c for c in casts)
+    else:
+        assert not casts
+
+
+class TokenCast(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.float())
+
+
+def test_a_cast_that_changes_the_dtype_is_refused_in_one_line() -> None:
+    with pytest.raises(UnsupportedModelError) as err:
+        import_model(TokenCast(), (4,), dtype="int64")
+    (problem,) = err.value.problems
+    assert problem.startswith("Tensor.float(): a dtype cast (torch.int64 to torch.float32); the graph computes in "
+                              "float32 [test_import_user_code.py:")
+
+
+def meta_rotary(xq: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Meta Llama's apply_rotary_emb (real-valued form): unbind and stack have no node."""
+    xq_r, xq_i = xq.float().reshape(xq.shape[:-1] + (-1, 2)).unbind(-1)
+    cos, sin = cos[None, :, None, :], sin[None, :, None, :]
+    out = torch.stack([xq_r * cos - xq_i * sin, xq_r * sin + xq_i * cos], dim=-1).flatten(3)
+    return out.type_as(xq)
+
+
+class MetaAttention(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.wq = nn.Linear(16, 16, bias=False)
+
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        b, t, _ = x.shape
+        return meta_rotary(self.wq(x).view(b, t, 2, 8), cos, sin).view(b, t, 16)
+
+
+class MetaBlock(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.attention = MetaAttention()
+        self.attention_norm = MetaRMSNorm(16)
+
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        return x + self.attention(self.attention_norm(x), cos, sin)
+
+
+class MetaLlama(nn.Module):
+    def __init__(self, n: int = 4) -> None:
+        super().__init__()
+        self.tok_embeddings = nn.Embedding(32, 16)
+        self.layers = nn.ModuleList([MetaBlock() for _ in range(n)])
+        freqs = torch.outer(torch.arange(32).float(), 1.0 / 10000 ** (torch.arange(0, 8, 2).float() / 8))
+        self.register_buffer("freqs_cos", torch.cos(freqs), persistent=False)
+        self.register_buffer("freqs_sin", torch.sin(freqs), persistent=False)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        h = self.tok_embeddings(tokens)
+        seqlen = tokens.shape[1]
+        cos, sin = self.freqs_cos[:seqlen], self.freqs_sin[:seqlen]
+        for layer in self.layers:
+            h = layer(h, cos, sin)
+        return h
+
+
+@pytest.mark.parametrize("blocks", [False, True], ids=["flat", "blocks"])
+def test_what_repeats_in_every_layer_is_listed_once_with_its_module_path(blocks: bool) -> None:
+    with pytest.raises(UnsupportedModelError) as err:
+        import_model(MetaLlama(), (T,), dtype="int64", blocks=blocks)
+    line = inspect.getsourcelines(meta_rotary)[1]
+    assert err.value.problems == [
+        "Tensor.unbind(): no catalog node does this (in layers.0.attention and 3 more) "
+        f"[test_import_user_code.py:{line + 2}: xq_r, xq_i = xq.float().reshape(xq.shape[:-1] + (-1, 2)).unbind(-1)]",
+        "torch.stack: no catalog node does this (in layers.0.attention and 3 more) "
+        f"[test_import_user_code.py:{line + 4}: out = torch.stack([xq_r * cos - xq_i * sin, xq_r * sin + xq_i * cos], "
+        "dim=-1).flatten(3)]"]
+    assert "tensor(" not in str(err.value) and len(str(err.value)) < 600

@@ -239,6 +239,11 @@ class Converter:
             raise Unsupported("the same module is called twice, sharing its weights; each Netwright "
                               "node owns its own weights")
 
+    def note(self, node: fx.Node, text: str) -> None:
+        """Something the import left out or assumed, with its source line."""
+        where = location(node)
+        self.result.notes.append(text + (f" at {where}" if where else ""))
+
     def input_ports(self) -> list[Port]:
         return list(self._inputs)
 

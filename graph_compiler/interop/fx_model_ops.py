@@ -236,6 +236,33 @@ def _getitem_any(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict
     return _getitem(conv, node, (value, index), kwargs)
 
 
+_UNARY = ("abs", "exp", "log", "sqrt", "rsqrt", "square", "reciprocal", "sin", "cos", "erf")
+
+
+def _unary(op: str) -> Callable[..., Any]:
+    """torch.rsqrt(x), x.sqrt(), ...: the catalog's UnaryOp (hand-written RMSNorm's rsqrt)."""
+    def translate(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if kwargs.get("out") is not None:
+            raise Unsupported("out=")
+        return conv.add(node, "UnaryOp", {"op": op}, [tensor(args[0])])
+    return translate
+
+
+def _cast(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``x.float()``, ``y.type_as(x)``, ``x.to(x.dtype)`` on a tensor that is float32 already
+    and stays float32 (Llama's RMSNorm: ``self._norm(x.float()).type_as(x)``): nothing to
+    do, which the import notes. Other casts change what the graph computes: refused."""
+    x = tensor(args[0])
+    source = node.args[0].meta.get("tensor_meta") if hasattr(node.args[0], "meta") else None
+    result = node.meta.get("tensor_meta")
+    before = getattr(source, "dtype", None)
+    after = getattr(result, "dtype", None)
+    if before != torch.float32 or after != torch.float32:
+        raise Unsupported(f"a dtype cast ({before} to {after}); the graph computes in float32")
+    conv.note(node, f"dropped .{node.target}(), a cast of a float32 tensor to float32")
+    return x
+
+
 def _arange(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """torch.arange(0, T) position ids: T is the length of an input's sequence."""
     if len(args) == 1:
@@ -484,6 +511,7 @@ MORE_FUNCTIONS: dict[Any, Callable[..., Any]] = {
     torch.sum: _reduce("sum"), torch.amax: _reduce("amax"), torch.amin: _reduce("amin"),
     torch.prod: _reduce("prod"), torch.std: _reduce("std"), torch.var: _reduce("var"),
     torch.logsumexp: _reduce("logsumexp"),
+    **{getattr(torch, op): _unary(op) for op in _UNARY},
     F.relu6: lambda conv, node, args, kwargs: conv.add(node, "ReLU6", {}, [tensor(args[0])]),
     F.hardswish: lambda conv, node, args, kwargs: conv.add(node, "Hardswish", {}, [tensor(args[0])]),
     F.hardsigmoid: lambda conv, node, args, kwargs: conv.add(node, "Hardsigmoid", {}, [tensor(args[0])]),
@@ -494,7 +522,8 @@ MORE_METHODS: dict[str, Callable[..., Any]] = {
     "sub": _binary("Subtract", "sub", "rsub"), "div": _binary("Divide", "div", "rdiv"),
     "pow": _pow, "neg": _neg, "matmul": _matmul, "transpose": _transpose, "expand": _expand,
     "masked_fill": _masked_fill, "eq": _compare("zero"), "ne": _compare("nonzero"),
-    "contiguous": _identity,
+    "contiguous": _identity, "float": _cast, "type_as": _cast, "to": _cast,
+    **{op: _unary(op) for op in _UNARY},
     **{op: _reduce(op) for op in ("sum", "amax", "amin", "prod", "std", "var", "logsumexp")},
 }
 
