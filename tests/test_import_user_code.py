@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import inspect
 import math
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from graph_compiler import document
 from graph_compiler.analysis import Analyzer
+from graph_compiler.cli import main
 from graph_compiler.codegen import generate
 from graph_compiler.compile import exec_source
 from graph_compiler.interop.fx_import import UnsupportedModelError, import_model, import_state_dict
@@ -295,3 +299,26 @@ def test_what_repeats_in_every_layer_is_listed_once_with_its_module_path(blocks:
         f"[test_import_user_code.py:{line + 4}: out = torch.stack([xq_r * cos - xq_i * sin, xq_r * sin + xq_i * cos], "
         "dim=-1).flatten(3)]"]
     assert "tensor(" not in str(err.value) and len(str(err.value)) < 600
+
+
+def test_token_data_without_a_task_gets_token_advice_for_an_embedding_model(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An imported Embedding model trained on integer windows in an npz without "task":
+    the windows load as float features, and the advice is to name the task (setting the
+    Input to float32 would break the Embedding)."""
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "tok.npz", x=rng.integers(0, 32, size=(64, 10)), y=rng.integers(0, 3, size=64))
+    doc = import_model(TutorialLM(), (10,), dtype="int64")
+    doc.training = {"dataset": {"npz": "tok.npz"}, "epochs": 1, "batch_size": 16}
+    graph = tmp_path / "tut.json"
+    document.save(doc, graph)
+    assert main(["train", str(graph), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert ("the Input of network 'TutorialLM' takes int64 token ids but dataset 'tok' has float features (the Input "
+            "feeds Embedding 'emb', which needs token ids); the dataset's x holds integers, read as float "
+            "features for task 'classification': set the dataset's \"task\" to \"sequence_classification\" (one "
+            "label per sequence) or \"language_model\" (next-token targets), so integer x stays int64 token ids") in err
+    assert "set the Input's dtype" not in err
+    doc.training["dataset"] = {"npz": "tok.npz", "task": "sequence_classification"}
+    document.save(doc, graph)
+    assert main(["train", str(graph), "--quiet"]) == 0
