@@ -24,7 +24,7 @@ from graph_compiler.cli import main
 from graph_compiler.codegen import generate
 from graph_compiler.compile import exec_source
 from graph_compiler.interop.fx_import import UnsupportedModelError, import_model, import_state_dict
-from tests.test_import_model_ops import T, _check, _randomise
+from tests.test_import_model_ops import BLOCK, T, _check, _randomise
 
 D = 8
 
@@ -322,3 +322,28 @@ def test_token_data_without_a_task_gets_token_advice_for_an_embedding_model(
     doc.training["dataset"] = {"npz": "tok.npz", "task": "sequence_classification"}
     document.save(doc, graph)
     assert main(["train", str(graph), "--quiet"]) == 0
+
+
+class HiddenMask(nn.Module):
+    """A causal mask registered with persistent=False: not in the state dict, and the
+    graph's buffer must not be either (its tril init recreates it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.qkv = nn.Linear(16, 48)
+        self.register_buffer("mask", torch.ones(BLOCK, BLOCK, dtype=torch.bool).tril(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.size()
+        q, k, v = self.qkv(x).split(16, dim=2)
+        q, k, v = (q.view(B, T, 2, 8).transpose(1, 2), k.view(B, T, 2, 8).transpose(1, 2),
+                   v.view(B, T, 2, 8).transpose(1, 2))
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=self.mask[:T, :T])
+        return y.transpose(1, 2).reshape(B, T, C)
+
+
+def test_a_non_persistent_mask_buffer_stays_out_of_the_state_dict() -> None:
+    doc = _check(HiddenMask(), (T, 16), torch.randn(3, T, 16))
+    (mask,) = [n for n in doc.main.nodes if n.type == "Parameter"]
+    assert mask.params["persistent"] is False and mask.params["init"] == "tril"
+    assert "buffers" not in doc.meta["import"]
