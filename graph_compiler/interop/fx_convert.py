@@ -29,10 +29,6 @@ from graph_compiler.interop.fx_model_ops import (
 )
 from graph_compiler.interop.fx_model_ops import (
     READS_REFS,
-    Cropped,
-    ParamRef,
-    cut_port,
-    parameter_params,
 )
 from graph_compiler.interop.fx_ops import (
     KNOWN_FUNCTIONS,
@@ -44,6 +40,7 @@ from graph_compiler.interop.fx_ops import (
     describe,
     special_module,
 )
+from graph_compiler.interop.fx_tensors import Cropped, ParamRef, cut_port, parameter_params
 from graph_compiler.interop.fx_trace import TRACE_BATCH, ModelImportError, location
 
 @dataclass(frozen=True)
