@@ -347,3 +347,22 @@ def test_a_non_persistent_mask_buffer_stays_out_of_the_state_dict() -> None:
     (mask,) = [n for n in doc.main.nodes if n.type == "Parameter"]
     assert mask.params["persistent"] is False and mask.params["init"] == "tril"
     assert "buffers" not in doc.meta["import"]
+
+
+class ReadsItsLayersBias(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x) + self.fc.bias
+
+
+def test_a_layers_own_tensor_read_directly_is_refused_not_renamed() -> None:
+    with pytest.raises(UnsupportedModelError) as err:
+        import_model(ReadsItsLayersBias(), (4,))
+    (problem,) = err.value.problems
+    line = inspect.getsourcelines(ReadsItsLayersBias.forward)[1] + 1
+    assert problem == ("operator.add: reads fc.bias directly, though layer fc owns it; each Netwright node owns its "
+                       "own weights (compute with the layer's output, or keep the tensor in a module of its own) "
+                       f"[test_import_user_code.py:{line}: return self.fc(x) + self.fc.bias]")

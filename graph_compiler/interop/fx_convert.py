@@ -235,6 +235,9 @@ class Converter:
         if self._owners.setdefault(qual, node) is not node:
             raise Unsupported("the same module is called twice, sharing its weights; each Netwright "
                               "node owns its own weights")
+        read = next((t for t in self._params if t.startswith(qual + ".")), None)
+        if read is not None:
+            raise Unsupported(_read_and_owned(read, qual))
 
     def note(self, node: fx.Node, text: str) -> None:
         """Something the import left out or assumed, with its source line."""
@@ -258,6 +261,10 @@ class Converter:
     def parameter(self, node: fx.Node, ref: ParamRef) -> Port:
         """The Parameter node for a model's own tensor (one per tensor, however often used)."""
         if ref.qual not in self._params:
+            parts = ref.qual.split(".")
+            layer = next((q for q in (".".join(parts[:i]) for i in range(1, len(parts))) if q in self._owners), None)
+            if layer is not None:
+                raise Unsupported(_read_and_owned(ref.qual, layer))
             params = parameter_params(ref)
             shape = tuple(params["shape"]) if params["batch_dim"] else (1, *params["shape"])
             port = self.add(node, "Parameter", params, [], base=ref.qual, qual=ref.qual)
@@ -407,6 +414,11 @@ class Converter:
             nid = self._unique(key if len(flat) > 1 else "out")
             self.result.network.nodes.append(Node(nid, "Output"))
             self.result.network.edges.append(Edge(value.node, nid, value.port, 0))
+
+
+def _read_and_owned(tensor: str, layer: str) -> str:
+    return (f"reads {tensor} directly, though layer {layer} owns it; each Netwright node owns its own "
+            "weights (compute with the layer's output, or keep the tensor in a module of its own)")
 
 
 class _Failed:
