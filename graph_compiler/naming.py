@@ -126,12 +126,13 @@ def module_path(node_id: str, imported: bool = False) -> list[str] | None:
     ``features.3``), so that the generated module rebuilds the same hierarchy and the
     original state-dict keys load unchanged. An id is a path when it has a dot or is a
     bare number (a child of a top-level nn.Sequential), and in an ``imported`` document
-    also when it cannot be an attribute (a child added as ``"lambda"``, ``"1x1"`` or
-    ``"my-layer"``: its key must stay that name); every part must be a name
+    always: its key must stay that name, whether it is a plain attribute (``self``,
+    ``input``, ``l``, ``_proj``, a long name) or cannot be one (a child added as
+    ``"lambda"``, ``"1x1"`` or ``"my-layer"``); every part must be a name
     nn.Module.add_module accepts that shadows none of nn.Module's own attributes.
     """
     text = str(node_id)
-    one_part = (text.isdigit() and text.isascii()) or (imported and not attribute_name(text))
+    one_part = (text.isdigit() and text.isascii()) or imported
     if "." not in text and not one_part:
         return None
     parts = text.split(".")

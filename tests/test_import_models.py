@@ -162,7 +162,8 @@ def test_cli_import_with_blocks_names_the_two_block_networks(tmp_path: Path, mon
     out = tmp_path / "resnet18.json"
     assert cli_main(["import", "models.zoo:resnet18", "--input-shape", "3,16,16", "-o", str(out), "--blocks"]) == 0
     assert capsys.readouterr().out.strip() == (
-        f"wrote {out} (ResNet: 37 nodes, blocks: BasicBlock, BasicBlock_layer2_0; outputs match the original model)")
+        f"wrote {out} (ResNet: 17 nodes, blocks: BasicBlock (9), BasicBlock_layer2_0 (11); outputs match the original "
+        "model)")
     saved = document.load(out)
     assert saved.network("BasicBlock_layer2_0").params == {"in_channels": 64, "out_channels": 128}  # type: ignore[union-attr]
 

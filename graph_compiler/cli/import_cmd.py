@@ -50,18 +50,20 @@ def run(args: argparse.Namespace) -> int:
         document.save(doc, args.output)
     except OSError as exc:
         raise NetwrightError(f"{args.output}: cannot write ({exc.strerror or exc})") from None
-    nodes = sum(len(n.nodes) for n in doc.networks)
-    blocks = doc.meta["import"].get("blocks") or []
-    extra = f", blocks: {', '.join(blocks)}" if blocks else ""
-    print(f"wrote {Path(args.output)} ({doc.main.name}: {nodes} nodes{extra}; outputs match the original model)")
+    # The main network's nodes, then each block network's own (a block node counts once).
+    blocks = [net for net in doc.networks if net is not doc.main]
+    extra = ", blocks: " + ", ".join(f"{net.name} ({len(net.nodes)})" for net in blocks) if blocks else ""
+    print(f"wrote {Path(args.output)} ({doc.main.name}: {len(doc.main.nodes)} nodes{extra}; "
+          "outputs match the original model)")
     for note in doc.meta["import"].get("notes") or []:
         print(f"note: {note}")  # what the import assumed: shape asserts dropped, sizes fixed
     if args.save_weights:
-        from graph_compiler.interop.weights import MAIN_WEIGHTS, convert_state_dict
+        from graph_compiler.interop.fx_import import import_state_dict
+        from graph_compiler.interop.weights import MAIN_WEIGHTS
         from graph_compiler.training.checkpoints import save_weights
 
         folder = Path(args.save_weights)
         folder.mkdir(parents=True, exist_ok=True)
-        save_weights(folder / MAIN_WEIGHTS, convert_state_dict(model.state_dict(), doc))
+        save_weights(folder / MAIN_WEIGHTS, import_state_dict(model, doc))
         print(f"wrote {folder / MAIN_WEIGHTS}")
     return 0

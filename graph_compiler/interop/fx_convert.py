@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -29,8 +29,6 @@ from graph_compiler.interop.fx_model_ops import (
 )
 from graph_compiler.interop.fx_model_ops import (
     READS_REFS,
-    ParamRef,
-    parameter_params,
 )
 from graph_compiler.interop.fx_ops import (
     KNOWN_FUNCTIONS,
@@ -42,13 +40,52 @@ from graph_compiler.interop.fx_ops import (
     describe,
     special_module,
 )
+from graph_compiler.interop.fx_tensors import Cropped, ParamRef, cut_port, parameter_params
 from graph_compiler.interop.fx_trace import TRACE_BATCH, ModelImportError, location
+
+@dataclass(frozen=True)
+class Problem:
+    """One operation with no node: what it calls, why not, its source line, and the
+    module whose forward makes the call (``layers.0.attention``)."""
+
+    what: str
+    reason: str
+    where: str = ""
+    scope: str = ""
+    layer: bool = False  # the scope is the layer itself: nn.AvgPool1d (layers.0.pool)
+
+    def within(self, qual: str) -> Problem:
+        """The same problem seen from the module that holds ``qual``."""
+        return replace(self, scope=f"{qual}.{self.scope}" if self.scope else qual)
+
+    def text(self, scopes: Sequence[str] = ()) -> str:
+        scopes = list(scopes) or ([self.scope] if self.scope else [])
+        more = f" and {len(scopes) - 1} more" if len(scopes) > 1 else ""
+        if self.layer and scopes:
+            head, inside = f"{self.what} ({scopes[0]}{more})", ""
+        else:
+            head, inside = self.what, f" (in {scopes[0]}{more})" if scopes else ""
+        return f"{head}: {self.reason}{inside}" + (f" [{self.where}]" if self.where else "")
+
+
+def collapse(problems: Sequence[Problem | str]) -> list[str]:
+    """One line per distinct problem: the same call at the same source line in N layers
+    (a Llama's eight attention blocks) is one line naming the first and counting the rest."""
+    scopes: dict[Problem | str, list[str]] = {}
+    for p in problems:
+        key = replace(p, scope="") if isinstance(p, Problem) else p
+        found = scopes.setdefault(key, [])
+        if isinstance(p, Problem) and p.scope and p.scope not in found:
+            found.append(p.scope)
+    return [key.text(found) if isinstance(key, Problem) else key for key, found in scopes.items()]
+
 
 class UnsupportedModelError(ModelImportError):
     """The model uses operations the catalog cannot express; ``problems`` lists each with
-    its source line."""
+    its source line and the module that makes the call, once however many layers repeat it."""
 
-    def __init__(self, model: str, problems: list[str]) -> None:
+    def __init__(self, model: str, found: Sequence[Problem | str]) -> None:
+        problems = collapse(found)
         listed = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"cannot import {model}: {len(problems)} operation(s) have no Netwright node:\n{listed}")
         self.problems = problems
@@ -95,13 +132,14 @@ class Converter:
     """One traced module -> one Netwright network (nodes, wires, ids, problems)."""
 
     def __init__(self, gm: fx.GraphModule, name: str, block_classes: set[type],
-                 block_name: Callable[[BlockCall], str]) -> None:
+                 block_name: Callable[[BlockCall], str], source: nn.Module) -> None:
         self.gm = gm
+        self.source = source  # the traced module itself: fx copies buffers as persistent ones
         self.block_classes = block_classes
         self.block_name = block_name  # converts one block instance, names its network
         self._block_nets: set[str] = set()
         self.result = Converted(Network(name))
-        self.problems: list[str] = []
+        self.problems: list[Problem | str] = []
         self._taken: set[str] = set()
         self._owners: dict[str, fx.Node] = {}  # module path -> the call that owns its weights
         self._params: dict[str, Port] = {}  # tensor path -> its Parameter node
@@ -182,7 +220,7 @@ class Converter:
                 constant = node.meta.get("constant")
                 if isinstance(constant, torch.Tensor):  # a problem only where a node needs it as a tensor
                     values[node] = Const(constant, "uses a tensor made in forward from constants "
-                                         f"({self._problem(node, str(exc))}); register it as a buffer instead")
+                                         f"({self._problem(node, str(exc)).text()}); register it as a buffer instead")
                     continue
                 # Taking apart a stand-in's result (sort(x).values) only echoes its problem.
                 accessor = node.op == "call_function" and node.target in (getattr, operator.getitem)
@@ -197,6 +235,14 @@ class Converter:
         if self._owners.setdefault(qual, node) is not node:
             raise Unsupported("the same module is called twice, sharing its weights; each Netwright "
                               "node owns its own weights")
+        read = next((t for t in self._params if t.startswith(qual + ".")), None)
+        if read is not None:
+            raise Unsupported(_read_and_owned(read, qual))
+
+    def note(self, node: fx.Node, text: str) -> None:
+        """Something the import left out or assumed, with its source line."""
+        where = location(node)
+        self.result.notes.append(text + (f" at {where}" if where else ""))
 
     def input_ports(self) -> list[Port]:
         return list(self._inputs)
@@ -209,11 +255,16 @@ class Converter:
             raise Unsupported("a constant tensor made in forward (torch.tensor, torch.ones, ...); "
                               "register it as a buffer or parameter instead")
         buffer = not isinstance(value, nn.Parameter)
-        return ParamRef(qual, value, buffer, persistent=name not in module._non_persistent_buffers_set)
+        holder = self.source.get_submodule(owner) if owner else self.source
+        return ParamRef(qual, value, buffer, persistent=name not in holder._non_persistent_buffers_set)
 
     def parameter(self, node: fx.Node, ref: ParamRef) -> Port:
         """The Parameter node for a model's own tensor (one per tensor, however often used)."""
         if ref.qual not in self._params:
+            parts = ref.qual.split(".")
+            layer = next((q for q in (".".join(parts[:i]) for i in range(1, len(parts))) if q in self._owners), None)
+            if layer is not None:
+                raise Unsupported(_read_and_owned(ref.qual, layer))
             params = parameter_params(ref)
             shape = tuple(params["shape"]) if params["batch_dim"] else (1, *params["shape"])
             port = self.add(node, "Parameter", params, [], base=ref.qual, qual=ref.qual)
@@ -221,8 +272,14 @@ class Converter:
         return self._params[ref.qual]
 
     def _materialise(self, node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        # A block call keeps a slice of a buffer as it is, so the block is traced through
+        # (its input would otherwise be a tensor without a batch).
+        block = node.op == "call_module" and type(self.gm.get_submodule(str(node.target))) in self.block_classes
+
         def swap(v: Any) -> Any:
-            return self.parameter(node, v) if isinstance(v, ParamRef) else v
+            if isinstance(v, ParamRef) or (isinstance(v, Cropped) and not block):
+                return cut_port(self, node, v)
+            return v
         return fx.node.map_aggregate(args, swap), fx.node.map_aggregate(kwargs, swap)
 
     def _stand_in(self, node: fx.Node) -> Any:
@@ -235,16 +292,17 @@ class Converter:
             return Port("?", 0, tuple(meta.shape))
         return tuple(Port("?", i, s) for i, s in enumerate(self.shapes_of(node)))
 
-    def _problem(self, node: fx.Node, reason: str) -> str:
+    def _problem(self, node: fx.Node, reason: str) -> Problem:
+        stack = node.meta.get("nn_module_stack") or {}
+        scope = str(list(stack.values())[-1][0]) if stack else ""
         if node.op == "call_module":
-            mod = self.gm.get_submodule(str(node.target))
-            what = f"{_module_name(mod)} ({node.target})"
-        elif node.op == "get_attr":
+            what = _module_name(self.gm.get_submodule(str(node.target)))
+            return Problem(what, reason, location(node), str(node.target), layer=True)
+        if node.op == "get_attr":
             what = f"the parameter or buffer self.{node.target} used directly in forward"
         else:
             what = describe(node)
-        where = location(node)
-        return f"{what}: {reason}" + (f" [{where}]" if where else "")
+        return Problem(what, reason, location(node), scope)
 
     def _translate(self, node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if node.op == "call_module":
@@ -358,6 +416,11 @@ class Converter:
             self.result.network.edges.append(Edge(value.node, nid, value.port, 0))
 
 
+def _read_and_owned(tensor: str, layer: str) -> str:
+    return (f"reads {tensor} directly, though layer {layer} owns it; each Netwright node owns its own "
+            "weights (compute with the layer's output, or keep the tensor in a module of its own)")
+
+
 class _Failed:
     """The value of a node that could not be converted (already reported)."""
 
@@ -430,4 +493,5 @@ def _clean(kind: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 
-__all__ = ["BlockCall", "Converted", "Converter", "ModelImportError", "NotABlock", "UnsupportedModelError"]
+__all__ = ["BlockCall", "Converted", "Converter", "ModelImportError", "NotABlock", "Problem", "UnsupportedModelError",
+           "collapse"]

@@ -35,7 +35,14 @@ from graph_compiler.catalog import REGISTRY
 from graph_compiler.document import Document, Network, Tie
 from graph_compiler.layout import DEFAULT_VIEW, NODE_W, layered_layout, node_height
 from graph_compiler.interop.fx_blocks import BlockGrouper, Instance, placeholder
-from graph_compiler.interop.fx_convert import BlockCall, Converted, Converter, NotABlock, UnsupportedModelError
+from graph_compiler.interop.fx_convert import (
+    BlockCall,
+    Converted,
+    Converter,
+    NotABlock,
+    Problem,
+    UnsupportedModelError,
+)
 from graph_compiler.interop.fx_model_ops import ALL_MODULES as MODULES
 from graph_compiler.interop.fx_ops import special_module
 from graph_compiler.interop.fx_trace import ModelImportError, on_meta, trace, traceback_location
@@ -99,6 +106,7 @@ def import_model(model: nn.Module, input_shape: Sequence[int] | Sequence[Sequenc
         doc, results = _import(model, shapes, dtypes, _network_name(label), blocks)
         _tie_shared_weights(doc, results, model)
         _attach_key_map(doc, results, model)
+        _keep_computed_buffers(doc, model)
         if verify and not on_meta(model):
             _verify(model, doc, results[doc.main.name], label)
     finally:
@@ -225,12 +233,12 @@ def _import(model: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.
 def _import_with(model: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype], name: str,
                  leaves: set[type]) -> tuple[Document, dict[str, Converted]]:
     instances: list[Instance] = []
-    problems: list[str] = []
+    problems: list[Problem | str] = []
 
     def block_name(call: BlockCall) -> str:
         result, found = _convert(call.module, call.shapes, call.dtypes, leaves - {call.cls}, block_name,
                                  _network_name(call.cls.__name__))
-        problems.extend(f"{call.qual}: {p}" for p in found)
+        problems.extend(p.within(call.qual) if isinstance(p, Problem) else f"{call.qual}: {p}" for p in found)
         token = placeholder(len(instances))
         result.network.name = token
         instances.append(Instance(call, result, token))
@@ -268,10 +276,10 @@ def _block_candidates(model: nn.Module) -> set[type]:
 
 
 def _convert(module: nn.Module, shapes: list[tuple[int, ...]], dtypes: list[torch.dtype], leaves: set[type],
-             block_name: Callable[[BlockCall], str], net_name: str) -> tuple[Converted, list[str]]:
+             block_name: Callable[[BlockCall], str], net_name: str) -> tuple[Converted, list[Problem | str]]:
     """One module as one network; classes in ``leaves`` become block nodes."""
     traced = trace(module, shapes, dtypes, leaves, net_name)
-    conv = Converter(traced.gm, net_name, leaves, block_name)
+    conv = Converter(traced.gm, net_name, leaves, block_name, module)
     result = conv.run(shapes, dtypes)
     result.notes = traced.notes + result.notes
     result.example, result.expected = traced.example, traced.output
@@ -350,7 +358,15 @@ def _attach_key_map(doc: Document, results: dict[str, Converted], model: nn.Modu
             if key not in used:  # a tensor forward never reads
                 mapping[key] = None
     doc.meta["import"]["key_map"] = mapping
-    unused = [k for k in model.state_dict() if k in mapping and mapping[k] is None]
+    keys = list(model.state_dict())
+    renamed = [f"{k} -> {v}" for k, v in mapping.items()
+               if v is not None and any(key.startswith(k + ".") for key in keys)]
+    if renamed:
+        shown = ", ".join(renamed[:4]) + (f" and {len(renamed) - 4} more" if len(renamed) > 4 else "")
+        doc.meta["import"]["notes"].append(
+            f"renamed modules {shown} in the generated code, so the "
+            "original state_dict loads only through convert_state_dict (meta.import.key_map)")
+    unused = [k for k in keys if k in mapping and mapping[k] is None]
     if unused:
         shown = ", ".join(unused[:4]) + (f" and {len(unused) - 4} more" if len(unused) > 4 else "")
         doc.meta["import"]["notes"].append(
@@ -358,15 +374,48 @@ def _attach_key_map(doc: Document, results: dict[str, Converted], model: nn.Modu
             "only without them (convert_state_dict drops them, or load with strict=False)")
 
 
+def _keep_computed_buffers(doc: Document, model: nn.Module) -> None:
+    """meta.import.buffers: the model's non-persistent buffers that the graph saves,
+    as no Parameter init recreates their values (a rotary cos / sin table)."""
+    from graph_compiler.compile import CompiledDocument
+    from graph_compiler.interop.weights import key_map, rename_key
+
+    saved = set(model.state_dict())
+    hidden = [k for k, _ in model.named_buffers() if k not in saved]
+    if not hidden:
+        return
+    with torch.device("meta"):
+        keys = set(CompiledDocument(doc).build().state_dict())
+    mapping = key_map(doc)
+    kept = [k for k in hidden if rename_key(k, mapping) in keys]
+    if kept:
+        doc.meta["import"]["buffers"] = kept
+        shown = ", ".join(kept[:4]) + (f" and {len(kept) - 4} more" if len(kept) > 4 else "")
+        doc.meta["import"]["notes"].append(
+            f"{shown}: buffers the model does not save (persistent=False) and computes in __init__; the graph "
+            "saves them, so load the model's state_dict with strict=False, or import_state_dict(model, doc)")
+
+
+def import_state_dict(model: nn.Module, doc: Document) -> dict[str, Any]:
+    """The model's weights for the imported graph's module: its state dict, renamed where
+    the import had to (meta.import.key_map), plus the non-persistent buffers the graph
+    saves (meta.import.buffers)."""
+    from graph_compiler.interop.weights import convert_state_dict
+
+    info = doc.meta.get("import")
+    kept = set(info.get("buffers", [])) if isinstance(info, dict) else set()
+    state = {**model.state_dict(), **{k: b for k, b in model.named_buffers() if k in kept}}
+    return convert_state_dict(state, doc)
+
+
 def _verify(model: nn.Module, doc: Document, main: Converted, label: str) -> None:
     """The original weights must load and give the original outputs, or the import failed.
     The model's outputs are those of tracing, on the same batch: fx ran the model's own
     layers and functions, op for op."""
     from graph_compiler.compile import CompiledDocument
-    from graph_compiler.interop.weights import convert_state_dict
 
     compiled = CompiledDocument(doc)
-    state = convert_state_dict(model.state_dict(), doc)
+    state = import_state_dict(model, doc)
     # Built on the meta device and given the original tensors themselves: no random
     # initialisation, no copy (the module is only run, under no_grad, then dropped).
     with torch.device("meta"):
@@ -401,4 +450,5 @@ def _flatten_outputs(value: Any) -> Iterable[torch.Tensor]:
             yield from _flatten_outputs(v)
 
 
-__all__ = ["ModelImportError", "UnsupportedModelError", "import_model", "import_module", "load_model"]
+__all__ = ["ModelImportError", "UnsupportedModelError", "import_model", "import_module", "import_state_dict",
+           "load_model"]

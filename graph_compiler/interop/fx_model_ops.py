@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -37,67 +36,17 @@ from graph_compiler.interop.fx_ops import (
     dim_index,
     tensor,
 )
+from graph_compiler.interop.fx_tensors import (
+    Cropped,
+    MaskTest,
+    ParamRef,
+    cut_port,
+    cut_shape,
+    index_text,
+)
 
 if TYPE_CHECKING:
     from graph_compiler.interop.fx_convert import Converter
-
-
-@dataclass(frozen=True)
-class ParamRef:
-    """A parameter or buffer read in forward (``self.class_token``): ``qual`` is its
-    path, ``value`` the tensor itself (on the meta device for a structure-only import)."""
-
-    qual: str
-    value: torch.Tensor
-    buffer: bool
-    persistent: bool = True
-
-
-@dataclass(frozen=True)
-class Cropped:
-    """``self.bias[:, :, :T, :T]``: a buffer cut to the sequence length."""
-
-    ref: ParamRef
-    index: Any = None  # the slices, for a node that takes the cut mask as it is
-
-
-@dataclass(frozen=True)
-class MaskTest:
-    """``mask == 0`` (where="zero") or ``mask != 0`` / a bool mask (where="nonzero")."""
-
-    source: ParamRef | Cropped | Port
-    where: str
-
-
-def parameter_params(ref: ParamRef) -> dict[str, Any]:
-    """The Parameter node that recreates a model's tensor: same shape, same kind, and an
-    init that reproduces it where it is a constant (a layer scale, a causal mask)."""
-    value = ref.value
-    shape = [int(d) for d in value.shape] or [1]
-    p: dict[str, Any] = {"shape": shape, "batch_dim": shape[0] == 1 and len(shape) > 1}
-    if ref.buffer:
-        p["kind"] = "buffer"
-        if not ref.persistent:
-            p["persistent"] = False
-    if value.dtype == torch.bool:
-        p["dtype"] = "bool"
-    p["init"] = "zeros"
-    if value.is_meta or value.numel() == 0:
-        return p
-    flat = value.detach().float()
-    first = float(flat.reshape(-1)[0])
-    if value.dim() >= 2 and torch.equal(flat, torch.ones_like(flat).tril()):
-        p["init"] = "tril"
-    elif value.dim() >= 2 and torch.equal(flat, torch.full_like(flat, float("-inf")).triu(1)):
-        p["init"] = "causal_inf"
-    elif bool((flat == first).all()) and math.isfinite(first):
-        p["init"] = {0.0: "zeros", 1.0: "ones"}.get(first, "constant")
-        if p["init"] == "constant":
-            p["value"] = first
-    elif not ref.buffer:
-        p["init"] = "normal"
-        p["std"] = round(float(flat.std()), 6) if flat.numel() > 1 else 0.02
-    return p
 
 
 # ---------------------------------------------------------------- arithmetic
@@ -114,6 +63,13 @@ def _binary(kind: str, scalar: str, rscalar: str) -> Callable[..., Any]:
             return Shape()  # arithmetic on sizes
         if kwargs.get("alpha", 1) != 1:
             raise Unsupported("alpha")
+        # A model's own tensor, or a constant slice of one (``x + self.pe[:, :x.size(1)]``,
+        # ``q * self.cos_cached[:T]``): a Parameter node, cut and given leading 1s up to
+        # the other side's rank, as torch's broadcasting lines dims up from the right.
+        if isinstance(a, (ParamRef, Cropped)):
+            a = cut_port(conv, node, a, len(b.shape) if isinstance(b, Port) else None)
+        if isinstance(b, (ParamRef, Cropped)):
+            b = cut_port(conv, node, b, len(a.shape) if isinstance(a, Port) else None)
         if isinstance(a, Port) and isinstance(b, Port):
             return conv.add(node, kind, {}, [a, b])
         if isinstance(a, Port) and _number(b):
@@ -171,43 +127,51 @@ def _expand(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str,
     return conv.add(node, "Expand", {"size": per_sample}, [x, like])
 
 
-def _index_text(index: Any) -> str:
-    items = index if isinstance(index, tuple) else (index,)
-    parts: list[str] = []
-    for item in items:
-        if item is Ellipsis:
-            parts.append("...")
-        elif item is None:
-            parts.append("None")
-        elif isinstance(item, bool) or not isinstance(item, (int, slice, list)):
-            raise Unsupported(f"an index by {type(item).__name__} (Index takes integers, slices and one list)")
-        elif isinstance(item, int):
-            parts.append(str(item))
-        elif isinstance(item, list):
-            if not all(isinstance(v, int) and not isinstance(v, bool) for v in item):
-                raise Unsupported("an index list of anything but integers")
-            parts.append("[" + ", ".join(map(str, item)) + "]")
-        else:
-            if any(isinstance(v, Shape) for v in (item.start, item.stop, item.step)):
-                raise Unsupported("a slice bounded by the batch size")
-            start = "" if item.start is None else str(item.start)
-            stop = "" if item.stop is None else str(item.stop)
-            parts.append(f"{start}:{stop}" + ("" if item.step is None else f":{item.step}"))
-    if not parts or parts[0] not in (":", "..."):
-        raise Unsupported("indexing the batch dimension (dim 0)")
-    return ", ".join(parts)
-
-
 def _getitem_any(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     value, index = args[0], args[1]
+    items = index if isinstance(index, tuple) else (index,)
     if isinstance(value, ParamRef):
-        items = index if isinstance(index, tuple) else (index,)
         if all(isinstance(i, slice) and i.start is None and i.step is None for i in items):
             return Cropped(value, index)  # self.bias[:, :, :T, :T]
-        value = conv.parameter(node, value)
+        value = Cropped(value)
+    if isinstance(value, Cropped):  # cos[None, :, None, :] of cos = self.freqs_cos[:T]
+        base = cut_port(conv, node, value)
+        if len(base.shape) > len(cut_shape(value)):  # the Parameter node's batch slot
+            # a leading None of the model's indexing is that slot; otherwise it stays
+            items = (slice(None), *(items[1:] if items and items[0] is None else items))
+        shape = tuple(torch.empty(base.shape, device="meta")[items].shape)
+        port = conv.add(node, "Index", {"index": index_text(items)}, [base])
+        return Port(port.node, 0, shape)
     if isinstance(value, Port) and value.rnn is None:
-        return conv.add(node, "Index", {"index": _index_text(index)}, [value])
+        return conv.add(node, "Index", {"index": index_text(index)}, [value])
     return _getitem(conv, node, (value, index), kwargs)
+
+
+_UNARY = ("abs", "exp", "log", "sqrt", "rsqrt", "square", "reciprocal", "sin", "cos", "erf")
+
+
+def _unary(op: str) -> Callable[..., Any]:
+    """torch.rsqrt(x), x.sqrt(), ...: the catalog's UnaryOp (hand-written RMSNorm's rsqrt)."""
+    def translate(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if kwargs.get("out") is not None:
+            raise Unsupported("out=")
+        return conv.add(node, "UnaryOp", {"op": op}, [tensor(args[0])])
+    return translate
+
+
+def _cast(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``x.float()``, ``y.type_as(x)``, ``x.to(x.dtype)`` on a tensor that is float32 already
+    and stays float32 (Llama's RMSNorm: ``self._norm(x.float()).type_as(x)``): nothing to
+    do, which the import notes. Other casts change what the graph computes: refused."""
+    x = tensor(args[0])
+    source = node.args[0].meta.get("tensor_meta") if hasattr(node.args[0], "meta") else None
+    result = node.meta.get("tensor_meta")
+    before = getattr(source, "dtype", None)
+    after = getattr(result, "dtype", None)
+    if before != torch.float32 or after != torch.float32:
+        raise Unsupported(f"a dtype cast ({before} to {after}); the graph computes in float32")
+    conv.note(node, f"dropped .{node.target}(), a cast of a float32 tensor to float32")
+    return x
 
 
 def _arange(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -257,34 +221,17 @@ def _sdpa(conv: Converter, node: Any, args: tuple[Any, ...], kwargs: dict[str, A
 
 
 def _as_port(conv: Converter, node: Any, value: Any) -> Port:
-    return conv.parameter(node, value) if isinstance(value, ParamRef) else tensor(value)
+    return cut_port(conv, node, value) if isinstance(value, (ParamRef, Cropped)) else tensor(value)
 
 
 def _mask_port(conv: Converter, node: Any, mask: Any, rank: int) -> Port:
     """An attn_mask tensor: a computed one as it is, a model's buffer as a Parameter node,
-    cut by an Index node where forward cuts it (``self.mask[:, :, :T, :T]``). A buffer
-    without the leading [1, 1] of the scores' [B, heads] gets them in the same Index, as
-    the graph's broadcasting takes equal ranks (``self.mask[:T, :T]`` -> [1, 1, T, T])."""
+    cut by an Index node where forward cuts it (cut_port)."""
     if isinstance(mask, MaskTest):
         raise Unsupported("a comparison (mask == 0) as attn_mask; pass the mask itself")
     if not isinstance(mask, (Cropped, ParamRef)):
         return tensor(mask, "attn_mask")
-    ref = mask.ref if isinstance(mask, Cropped) else mask
-    whole = conv.parameter(node, ref)
-    items = list(mask.index if isinstance(mask.index, tuple) else (mask.index,)) if isinstance(mask, Cropped) else []
-    items += [slice(None)] * (ref.value.dim() - len(items))
-    if len(whole.shape) > ref.value.dim():  # the Parameter node's batch slot
-        items.insert(0, slice(None))
-    missing = rank - len(whole.shape)
-    if missing < 0:
-        raise Unsupported(f"an attn_mask of {len(whole.shape)} dims for scores of {rank}")
-    items[1:1] = [None] * missing
-    if all(isinstance(i, slice) and i == slice(None) for i in items):
-        return whole
-    index = tuple(items)
-    cut = torch.empty(whole.shape, device="meta")[index].shape
-    port = conv.add(node, "Index", {"index": _index_text(index)}, [whole], base=f"{ref.qual}_cut")
-    return Port(port.node, 0, tuple(cut))
+    return cut_port(conv, node, mask, rank)
 
 
 def _is_causal_mask(value: torch.Tensor, length: int, keys: int) -> bool:
@@ -442,6 +389,7 @@ MORE_FUNCTIONS: dict[Any, Callable[..., Any]] = {
     torch.sum: _reduce("sum"), torch.amax: _reduce("amax"), torch.amin: _reduce("amin"),
     torch.prod: _reduce("prod"), torch.std: _reduce("std"), torch.var: _reduce("var"),
     torch.logsumexp: _reduce("logsumexp"),
+    **{getattr(torch, op): _unary(op) for op in _UNARY},
     F.relu6: lambda conv, node, args, kwargs: conv.add(node, "ReLU6", {}, [tensor(args[0])]),
     F.hardswish: lambda conv, node, args, kwargs: conv.add(node, "Hardswish", {}, [tensor(args[0])]),
     F.hardsigmoid: lambda conv, node, args, kwargs: conv.add(node, "Hardsigmoid", {}, [tensor(args[0])]),
@@ -452,7 +400,8 @@ MORE_METHODS: dict[str, Callable[..., Any]] = {
     "sub": _binary("Subtract", "sub", "rsub"), "div": _binary("Divide", "div", "rdiv"),
     "pow": _pow, "neg": _neg, "matmul": _matmul, "transpose": _transpose, "expand": _expand,
     "masked_fill": _masked_fill, "eq": _compare("zero"), "ne": _compare("nonzero"),
-    "contiguous": _identity,
+    "contiguous": _identity, "float": _cast, "type_as": _cast, "to": _cast,
+    **{op: _unary(op) for op in _UNARY},
     **{op: _reduce(op) for op in ("sum", "amax", "amin", "prod", "std", "var", "logsumexp")},
 }
 
@@ -462,7 +411,8 @@ ALL_METHODS = {**METHODS, **MORE_METHODS}
 
 # Ops whose translators read ParamRefs themselves; elsewhere a ParamRef becomes a node.
 READS_REFS = {operator.getitem, operator.eq, operator.ne, torch.masked_fill, "masked_fill", "eq", "ne",
-              F.layer_norm, getattr, F.scaled_dot_product_attention}
+              F.layer_norm, getattr, F.scaled_dot_product_attention,
+              operator.add, torch.add, operator.mul, torch.mul, operator.sub, torch.sub, operator.truediv,
+              torch.div, "add", "mul", "sub", "div"}
 
-__all__ = ["ALL_FUNCTIONS", "ALL_METHODS", "ALL_MODULES", "READS_REFS", "Cropped", "MaskTest", "ParamRef",
-           "parameter_params"]
+__all__ = ["ALL_FUNCTIONS", "ALL_METHODS", "ALL_MODULES", "READS_REFS"]

@@ -56,6 +56,9 @@ class Const:
     value: torch.Tensor
     problem: str
 
+    def __repr__(self) -> str:  # in messages: never the tensor's values
+        return "a tensor made in forward from constants"
+
 
 @dataclass(frozen=True)
 class Shape:

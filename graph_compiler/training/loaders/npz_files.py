@@ -90,6 +90,8 @@ def load_npz(
             )
 
     meta: dict[str, Any] = {"source": str(path)}
+    if features.dtype.kind in "biu" and task not in SEQUENCE_TASKS:
+        meta["integer_x"] = True  # token ids read as features: recipes' advice names the task
     y_tensor, classes = _npz_targets(where, y, labels, task)
     if task in ("sequence_to_sequence", "language_model"):
         meta["vocab_size"] = (

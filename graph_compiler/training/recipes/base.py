@@ -237,12 +237,31 @@ class Recipe:
                 f"{batch_shape(dataset.x)}; set the Input's shape to {list(dataset.x.shape[1:])}")
         data_long = not torch.is_floating_point(dataset.x)
         if want.dtype == "long" and not data_long:
-            problems.append(f"the Input of {label} takes int64 token ids but dataset {dataset.name!r} has float "
-                            "features; set the Input's dtype to float32")
+            problems.append(self._tokens_advice(network, port, label, dataset))
         elif want.dtype != "long" and data_long:
             problems.append(f"the Input of {label} takes float features but dataset {dataset.name!r} has int64 "
                             "token ids; set the Input's dtype to int64 and add an Embedding")
         return problems
+
+
+    def _tokens_advice(self, network: str, port: int, label: str, dataset: Dataset) -> str:
+        """Token ids expected, float features given. An Input feeding an Embedding must
+        stay int64: whole-number features are token ids read without a sequence task."""
+        text = f"the Input of {label} takes int64 token ids but dataset {dataset.name!r} has float features"
+        net = self.ctx.document.network(network)
+        nid = self.ctx.analysis.networks[network].inputs[port]
+        kinds = {n.id: n.type for n in net.nodes} if net is not None else {}
+        embeddings = [e.dst for e in (net.edges if net is not None else []) if e.src == nid
+                      and kinds.get(e.dst) == "Embedding"]
+        if not embeddings:
+            return text + "; set the Input's dtype to float32"
+        text += f" (the Input feeds Embedding {embeddings[0]!r}, which needs token ids)"
+        tasks = ("\"sequence_classification\" (one label per sequence) or \"language_model\" (next-token "
+                 "targets)")
+        if not dataset.meta.get("integer_x"):
+            return text + f"; give it integer token ids with the dataset's \"task\" set to {tasks}"
+        return (text + f"; the dataset's x holds integers, read as float features for task {dataset.task!r}: "
+                f"set the dataset's \"task\" to {tasks}, so integer x stays int64 token ids")
 
 
 def first_output(out: Any) -> torch.Tensor:
