@@ -27,8 +27,8 @@ def long_chain(n: int = 30) -> Document:
     return Document([Network(NET, nodes, [Edge(a, b) for a, b in itertools.pairwise(ids)])])
 
 
-@pytest.fixture
-def view(qtbot):
+def real_size_view(qtbot) -> CanvasView:
+    """The long chain in a 900x600 view at real size: far wider than the view."""
     model = DocumentModel(long_chain())
     model.analyze_now()
     v = CanvasView(model, NET)
@@ -36,7 +36,13 @@ def view(qtbot):
     v.resize(900, 600)
     v.show()
     qtbot.waitExposed(v)
-    v.zoom_by(1.0 / v.transform().m11())  # real size: the chain is far wider than the view
+    v.zoom_by(1.0 / v.transform().m11())
+    return v
+
+
+@pytest.fixture
+def view(qtbot):
+    v = real_size_view(qtbot)
     mm = v.minimap
     qtbot.waitUntil(lambda: mm._pixmap is not None)
     return v
@@ -161,14 +167,7 @@ def grid_doc(cols: int, rows: int) -> Document:
 
 
 def test_takes_a_corner_that_hides_no_node(qtbot) -> None:
-    model = DocumentModel(long_chain())
-    model.analyze_now()
-    v = CanvasView(model, NET)
-    qtbot.addWidget(v)
-    v.resize(900, 600)
-    v.show()
-    qtbot.waitExposed(v)
-    v.zoom_by(1.0 / v.transform().m11())
+    v = real_size_view(qtbot)
     # The row of nodes runs along the bottom of the view: the bottom corners would hide it.
     row = v.scene().nodes["fc5"].sceneBoundingRect()
     v.centerOn(QPointF(row.center().x(), row.bottom() - v.viewport().height() / 2 + 20))

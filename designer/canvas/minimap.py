@@ -10,7 +10,8 @@ extent; the picture is drawn when it shows.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRect, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QShowEvent
@@ -229,13 +230,7 @@ class Minimap(QWidget):
 
     def _measure(self) -> None:
         """The nodes' extent alone (what deciding to show the minimap needs)."""
-        found = self._nodes()
-        rect = QRectF()
-        if found:
-            rect = QRectF(min(f[0] for f in found), min(f[1] for f in found), 0, 0)
-            rect.setRight(max(f[0] + f[2] for f in found))
-            rect.setBottom(max(f[1] + f[3] for f in found))
-        self._set_extent(rect)
+        self._set_extent(_extent(self._nodes()))
 
     def _boxes(self) -> list[tuple[float, float, float, float, str]]:
         boxes: list[tuple[float, float, float, float, str]] = []
@@ -249,12 +244,7 @@ class Minimap(QWidget):
             if broken:  # a broken frame is outlined red; its inner nodes show where
                 colour = FRAME + error if colour.startswith(FRAME) else error
             boxes.append((x, y, w, h, colour))
-        rect = QRectF()
-        if boxes:
-            rect = QRectF(min(b[0] for b in boxes), min(b[1] for b in boxes), 0, 0)
-            rect.setRight(max(b[0] + b[2] for b in boxes))
-            rect.setBottom(max(b[1] + b[3] for b in boxes))
-        self._set_extent(rect)
+        self._set_extent(_extent(boxes))
         return boxes
 
     def _set_extent(self, rect: QRectF) -> None:
@@ -338,3 +328,13 @@ class Minimap(QWidget):
     def _go(self, at: QPointF) -> None:
         self.view.look_at(self.to_scene(at))
         self.update()
+
+
+def _extent(boxes: Sequence[tuple[Any, ...]]) -> QRectF:
+    """The rectangle around boxes given as (x, y, width, height, ...); empty for none."""
+    rect = QRectF()
+    if boxes:
+        rect = QRectF(min(b[0] for b in boxes), min(b[1] for b in boxes), 0, 0)
+        rect.setRight(max(b[0] + b[2] for b in boxes))
+        rect.setBottom(max(b[1] + b[3] for b in boxes))
+    return rect
