@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from designer import theme
+from designer.page_sizing import size_to_current_page
 from designer.edit_commands import EditCommands
 from designer.file_actions import FileActions
 from designer.files import RecentFiles
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.start_page)
         self.stack.addWidget(self.tabs)
+        size_to_current_page(self.stack)  # the start page's minimum must not shrink the docks
         self.setCentralWidget(self.stack)
         self.file_actions = FileActions(self)
         self.prompts = self.file_actions.prompts

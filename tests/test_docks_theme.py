@@ -17,6 +17,7 @@ from designer.main_window import MainWindow
 from graph_compiler.examples import example_path
 
 MLP = str(example_path("mlp_digits"))
+CNN = str(example_path("cnn_digits"))
 
 
 @pytest.fixture
@@ -81,6 +82,32 @@ def test_the_training_dock_never_squeezes_the_palette(qtbot, env, size) -> None:
         assert w.training.minimumSizeHint().width() <= 400
         assert w.docks["inspector"].width() >= 300
         assert w.minimumSizeHint().width() <= size[0]
+    finally:
+        dispose(w)
+
+
+def test_the_training_dock_never_makes_a_laptop_window_taller_than_its_screen(qtbot, env) -> None:
+    """Only the dashboard page on show counts toward the window's minimum height: the
+    Insight page's plots, behind the Curves tab, grew a 1366x768 window to 793 px."""
+    w = make_window(qtbot, (1366, 740))  # a 768 px screen less the desktop's panel
+    try:
+        assert w.file_actions.open(CNN)
+        w.training.show()
+        w.training.raise_()
+        qtbot.waitUntil(lambda: w.training.isVisible() and w.training.is_built())
+        QApplication.processEvents()
+        tabs, insight = w.training.dashboard.tabs, w.training.dashboard.insight.tabs
+        for pages in (tabs, insight):
+            for i in range(pages.count()):
+                pages.setCurrentIndex(i)
+                if pages is insight:
+                    tabs.setCurrentWidget(w.training.dashboard.insight)
+                QApplication.processEvents()
+                assert w.height() == 740, (pages.tabText(i), w.height())
+                assert w.minimumSizeHint().height() <= 740
+        w.show_start_page()
+        QApplication.processEvents()
+        assert w.height() == 740
     finally:
         dispose(w)
 

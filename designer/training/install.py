@@ -21,6 +21,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QDockWidget, QLabel
 
 from designer.canvas.health_badge import HealthBadges
+from designer.page_sizing import size_to_current_page
 from designer.training.actions import TrainingActions
 
 if TYPE_CHECKING:
@@ -66,6 +67,10 @@ class TrainingDock(QDockWidget):
             history = self._history or RunHistory(default_dir())
             self._dashboard = TrainingDashboard(self.model, history, actions=self.training_actions)
             self._dashboard.nodeHealth.connect(self.show_node_health)
+            # Only the page on show sets the dock's minimum height: the Insight plots
+            # behind the Curves tab pushed a laptop-sized window past its screen.
+            size_to_current_page(self._dashboard.tabs)
+            size_to_current_page(self._dashboard.insight.tabs)
             self.setWidget(self._dashboard)
         return self._dashboard
 
