@@ -7,6 +7,8 @@ offered then too, over a window the user can already see.
 """
 from __future__ import annotations
 
+import os
+
 import argparse
 import sys
 from collections.abc import Callable, Sequence
@@ -115,8 +117,11 @@ def build(argv: Sequence[str] | None = None) -> tuple[QApplication, MainWindow]:
         # was just opened, so nothing of it is lost.
         if args.file:
             window.file_actions.open(args.file)
-        if not args.no_recovery:
-            window.file_actions.offer_recovery()
+        if not args.no_recovery and window.file_actions.offer_recovery() and args.file:
+            # One document per window: say where the file asked for went.
+            window.statusBar().showMessage(
+                f"Restored your unsaved work; {os.path.basename(args.file)} was closed to make room: "
+                "File > Open opens it again")
 
     after_first_paint(window.stack, after_paint)
     return app, window

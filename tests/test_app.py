@@ -306,6 +306,26 @@ def test_a_file_on_the_command_line_opens_before_the_recovery_question(env, qtbo
         dispose(w)
 
 
+def test_restoring_over_a_file_on_the_command_line_says_where_it_went(env, qtbot):
+    from designer.files import SUFFIX
+
+    rec_dir = env / "recovery"
+    rec_dir.mkdir()
+    payload = {"session": "old", "pid": 2**22 + 12346, "path": None, "saved_at": 1.0,
+               "document": json.loads(Path(str(example_path("mlp_digits"))).read_text())}
+    (rec_dir / f"old{SUFFIX}").write_text(json.dumps(payload))
+    _app, w = build(["netwright", CNN])
+    w.prompts.restore = lambda _rec: True
+    try:
+        qtbot.waitUntil(lambda: "Restored" in w.statusBar().currentMessage(), timeout=10_000)
+        assert w.model.path != CNN and w.model.doc.main.name == "DigitsMLP" and not w.on_start_page()
+        message = w.statusBar().currentMessage()
+        assert "Restored your unsaved work" in message and "cnn_digits.json was closed" in message
+        assert "File > Open" in message
+    finally:
+        dispose(w)
+
+
 @pytest.mark.parametrize("size", [(1366, 768), (1600, 1000)])
 @pytest.mark.parametrize("name", ["mlp_digits", "cnn_digits"])
 def test_an_opened_example_shows_its_wrapping_wires_whole(window, qtbot, size, name):
