@@ -64,3 +64,22 @@ def test_a_closed_window_frees_its_trained_modules_even_if_the_document_lives_on
     del dash, model
     qtbot.waitUntil(lambda: gc.collect() >= 0 and trainer() is None and module() is None, timeout=10_000)
     assert doc.networks[0].name == "Tiny"  # the document itself is still here
+
+
+def test_a_run_refused_for_errors_keeps_the_last_run(qtbot, tmp_path) -> None:
+    """A design with errors is refused before anything is reset: the last run's curves,
+    weights and Save Weights stay (it used to clear them, then fail)."""
+    model = DocumentModel(tiny_doc(), path=str(tmp_path / "tiny.json"))
+    dash = TrainingDashboard(model, RunHistory(tmp_path / "runs"))
+    qtbot.addWidget(dash)
+    result = _train(qtbot, dash)
+    curves = sorted(dash.curves.curve_names())
+    assert curves and dash.save_action.isEnabled()
+    model.set_param("Tiny", "fc", "out_features", -3)  # an error
+    assert not model.analysis.ok
+    assert dash.start_run() is False
+    assert "the design has 1 error(s); fix them before training" in dash.error_label.text()
+    assert "out_features" in dash.error_label.text() and not dash.error_label.isHidden()
+    assert dash.result is result and dash.save_action.isEnabled()
+    assert sorted(dash.curves.curve_names()) == curves and dash.run_thread is None
+    assert dash.shutdown(10_000)

@@ -10,7 +10,6 @@ says the curves and weights belong to an earlier version of the graph.
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 import html
@@ -47,6 +46,7 @@ from designer.training.pacing import Pacer
 from designer.training.plot_theme import apply_plot_theme
 from designer.training.plots import CurveBoard
 from designer.training.results import TrainedResult
+from designer.training.run_start import default_trainer_factory, refusal, semantic_key
 from designer.training.run_history import RunHistory, RunRecord, make_label, thin
 from designer.training.samples_view import SamplesView
 from graph_compiler.errors import NetwrightError
@@ -65,20 +65,6 @@ PAGE_CURVES, PAGE_ACTIVATIONS, PAGE_HEALTH, PAGE_EVALUATION, PAGE_SAMPLES, PAGE_
 PAYLOAD_PAGE = {"activation": PAGE_ACTIVATIONS, "confusion": PAGE_EVALUATION,
                 "predictions": PAGE_EVALUATION, "sample": PAGE_SAMPLES}
 OVERLAYS = (("No earlier runs", 0), ("Previous run", 1), ("Last 3 runs", 3), ("All kept runs", 99))
-
-
-def semantic_key(doc: Any) -> str:
-    """What training depends on: node types and params, wiring and the training section;
-    not positions or labels, so moving nodes around does not make a run stale."""
-    nets = [[net.name, sorted([n.id, n.type, n.params] for n in net.nodes),
-             sorted([e.src, e.src_port, e.dst, e.dst_port] for e in net.edges)] for net in doc.networks]
-    return json.dumps([nets, doc.training], sort_keys=True, default=str)
-
-
-def default_trainer_factory(doc: Document, overrides: dict[str, Any]) -> Trainer:
-    from graph_compiler.training.engine import Trainer
-
-    return Trainer(doc, overrides)
 
 
 class TrainingDashboard(QWidget):
@@ -265,6 +251,10 @@ class TrainingDashboard(QWidget):
         configure_torch_threads()  # main thread, before the first run; a no-op afterwards
         doc = self.model.doc
         overrides = self.overrides()
+        why = refusal(self.model)
+        if why is not None:  # before anything is reset: the last run stays, weights and all
+            self._show_error(why)
+            return False
         self.error_label.setVisible(False)
         try:
             trainer = self.trainer_factory(doc, overrides)
