@@ -76,10 +76,15 @@ class Prompts:
         return answer == QMessageBox.StandardButton.Yes
 
     def _error(self, title: str, text: str) -> None:
-        QMessageBox.critical(self.parent, title, text)
+        self._box(QMessageBox.Icon.Critical, title, text)
 
     def _info(self, title: str, text: str) -> None:
-        QMessageBox.information(self.parent, title, text)
+        self._box(QMessageBox.Icon.Information, title, text)
+
+    def _box(self, icon: QMessageBox.Icon, title: str, text: str) -> None:
+        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self.parent)
+        box.setTextFormat(Qt.TextFormat.PlainText)  # file names and messages quote user text
+        box.exec()
 
 
 class FileActions:

@@ -310,6 +310,14 @@ def test_bad_paste_changes_nothing(view: CanvasView, model: DocumentModel) -> No
     assert view.hint_text()
 
 
+def test_a_hostile_name_in_a_refusal_is_shown_as_typed_not_as_markup(view: CanvasView, model: DocumentModel) -> None:
+    clip = {"format": "netwright-selection", "nodes": [{"id": "<b>evil</b>", "type": "<i>Bogus</i>"}]}
+    QGuiApplication.clipboard().setText(json.dumps(clip))
+    key(view, Qt.Key.Key_V, CTRL)
+    assert "<b>evil</b>" in view.hint_text() and "<i>Bogus</i>" in view.hint_text()
+    assert view._hint.textFormat() == Qt.TextFormat.PlainText  # shown as typed, never as rich text
+
+
 def test_delete_removes_attached_edges(view: CanvasView, model: DocumentModel) -> None:
     view.select_ids(["relu1"])
     key(view, Qt.Key.Key_Delete)

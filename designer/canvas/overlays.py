@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 class Hint(QLabel):
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)  # hints quote ids and names users typed
         self.setWordWrap(True)
         self.setMaximumWidth(420)
         self.hide()
