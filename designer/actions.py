@@ -96,6 +96,8 @@ COMMANDS: tuple[Command, ...] = (
             tip="Turn a PyTorch nn.Module into a graph (torch.fx)"),
     Command("export_python", "&Export Python…", "File", ("Ctrl+E",), "export",
             tip="Write the standalone PyTorch module"),
+    Command("export_script", "Export &Training Script…", "File", (),
+            tip="Write a standalone training script (runs without Netwright, and under torchrun)"),
     Command("compare", "Compare &with…", "File", (), tip="Overlay the differences from another design file"),
     Command("clear_comparison", "C&lear Comparison", "File", (), tip="Remove the comparison overlay"),
     Command("start_page", "Start &Page", "File", (), "home", tip="Back to the examples and recent files"),

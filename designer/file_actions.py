@@ -198,14 +198,34 @@ class FileActions:
         if error is not None or not source:
             self.prompts.error("Cannot export", f"The graph cannot be turned into code yet.\n\n{error or ''}")
             return False
-        stem = Path(self.model.path).stem if self.model.path else "model"
-        start = os.path.join(self._dir() if not self.is_bundled(self.model.path) else str(Path.home()),
-                             f"{stem}.py")
-        path, _ = QFileDialog.getSaveFileName(self.w, "Export PyTorch code", start, "Python (*.py)")
-        if not path:
+        path = self._export_path("Export PyTorch code", "")
+        return path is not None and self._write_export(path, source)
+
+    def export_script(self) -> bool:
+        """The standalone training script (`netwright export --script`): torch, numpy and
+        safetensors, runs alone and under torchrun."""
+        from graph_compiler.interop.script_export import generate_script
+
+        path = self._export_path("Export training script", "train_")
+        if path is None:
             return False
         try:
-            atomic_write(path, source.encode("utf-8"))
+            text = generate_script(self.model.doc, script=Path(path).name)
+        except NetwrightError as exc:
+            self.prompts.error("Cannot export", f"The design cannot be turned into a training script yet.\n\n{exc}")
+            return False
+        return self._write_export(path, text)
+
+    def _export_path(self, title: str, prefix: str) -> str | None:
+        stem = Path(self.model.path).stem if self.model.path else "model"
+        start = os.path.join(self._dir() if not self.is_bundled(self.model.path) else str(Path.home()),
+                             f"{prefix}{stem}.py")
+        path, _ = QFileDialog.getSaveFileName(self.w, title, start, "Python (*.py)")
+        return path or None
+
+    def _write_export(self, path: str, text: str) -> bool:
+        try:
+            atomic_write(path, text.encode("utf-8"))
         except OSError as exc:
             self.prompts.error("Cannot export", f"{path}: {exc.strerror or exc}")
             return False

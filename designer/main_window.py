@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 # Docks that open when their feature is used, not with the editor (Run shows Training).
 ON_DEMAND_DOCKS = frozenset({"training"})
 # Actions that act on an open design: greyed out on the start page.
-CANVAS_ACTIONS = ("save", "save_as", "fit", "zoom_in", "zoom_out", "auto_layout", "export_python",
+CANVAS_ACTIONS = ("save", "save_as", "fit", "zoom_in", "zoom_out", "auto_layout", "export_python", "export_script",
                   "cut", "copy", "paste", "duplicate", "delete", "select_all", "rename", "quick_add",
                   "add_network", "rename_network", "remove_network", "block_params", "group", "ungroup", "compare",
                   "expand", "fold", "fold_repeats")

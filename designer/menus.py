@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 # Menu layout by command name; None is a separator.
 MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
     ("&File", ("new", "open", "@recent", None, "save", "save_as", None, "import_pytorch",
-               "export_python", None, "compare", "clear_comparison", None, "start_page", None, "quit")),
+               "export_python", "export_script", None, "compare", "clear_comparison", None, "start_page", None, "quit")),
     ("&Edit", ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete", None,
                "select_all", "rename", "quick_add")),
     ("&View", ("fit", "zoom_in", "zoom_out", "minimap", "snap", "auto_layout", None, "expand", "fold",
@@ -66,7 +66,7 @@ def handlers(w: MainWindow) -> dict[str, Callable[[], object]]:
     out = canvas_handlers(lambda: None if w.on_start_page() else w.current_view())
     out.update({
         "new": fa.new, "open": fa.open, "save": fa.save, "save_as": fa.save_as,
-        "import_pytorch": fa.import_pytorch, "export_python": fa.export_python,
+        "import_pytorch": fa.import_pytorch, "export_python": fa.export_python, "export_script": fa.export_script,
         "start_page": w.show_start_page, "quit": w.close,
         # undo / redo are tied to the model's stack by connect_undo_stack()
         "rename": ed.rename_selected,  # with no node selected, renames the network

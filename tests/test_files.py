@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import shiboken6
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from designer.files import SUFFIX, Autosaver, RecentFiles, find_recoverable
@@ -191,14 +192,15 @@ def test_special_files_are_refused_without_reading(env, qtbot):
 
 
 def test_broken_file_dialog_is_a_message_box(env, qtbot, monkeypatch):
-    """The default prompt really is a QMessageBox (patched here, so no modal loop)."""
+    """The default prompt really is a QMessageBox (its exec patched here, so no modal
+    loop), and it shows the file name as typed, never as markup."""
     shown = []
-    monkeypatch.setattr(QMessageBox, "critical", staticmethod(lambda *a, **k: shown.append(a)))
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append((box.text(), box.textFormat())) or 0)
     w = MainWindow()
     qtbot.nw_windows.append(w)
-    (env / "x.json").write_text("nope")
-    assert not w.file_actions.open(str(env / "x.json"))
-    assert shown and "x.json" in shown[0][2]
+    (env / "<b>x.json").write_text("nope")
+    assert not w.file_actions.open(str(env / "<b>x.json"))
+    assert shown and "<b>x.json" in shown[0][0] and shown[0][1] == Qt.TextFormat.PlainText
 
 
 def test_autosave_writes_and_clean_save_clears(env, qtbot):
@@ -302,6 +304,30 @@ def test_export_python(env, qtbot, monkeypatch):
     text = target.read_text()
     assert "class DigitsCNN(nn.Module)" in text
     compile(text, str(target), "exec")
+
+
+def test_export_training_script_from_the_menu(env, qtbot, monkeypatch):
+    """File > Export Training Script… writes what `netwright export --script` writes."""
+    from PySide6.QtWidgets import QMenu
+
+    from graph_compiler.interop.script_export import generate_script
+
+    answers = Answers()
+    w = make_window(qtbot, answers)
+    w.file_actions.open(CNN)
+    target = env / "train_cnn.py"
+    from designer import file_actions
+
+    monkeypatch.setattr(file_actions.QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(target), "")))
+    action = w.acts.all["export_script"]
+    assert action in w.findChild(QMenu, "menu_file").actions() and action.isEnabled()
+    action.trigger()
+    text = target.read_text()
+    assert text == generate_script(load(CNN), script="train_cnn.py")
+    compile(text, str(target), "exec")
+    w.show_start_page()
+    assert not action.isEnabled()  # nothing open to export
 
 
 def test_a_file_without_positions_opens_laid_out(env, tmp_path):
