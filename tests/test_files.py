@@ -303,6 +303,8 @@ def test_export_python(env, qtbot, monkeypatch):
     assert w.file_actions.export_python()
     text = target.read_text()
     assert "class DigitsCNN(nn.Module)" in text
+    w.code.refresh()
+    assert text == w.model.generated_code()[0] == w.code.editor.toPlainText()  # the Code tab's text
     compile(text, str(target), "exec")
 
 
