@@ -280,9 +280,8 @@ def test_first_window_fits_the_screen(window):
     assert window.width() <= room.width() and window.height() <= room.height()
 
 
-def test_a_file_on_the_command_line_opens_before_the_recovery_question(env, qtbot):
-    """With unsaved work left by a crash, `netwright FILE` used to ask about it over an
-    empty start page and open FILE only after the answer."""
+def _crashed_session_left_mlp(env: Path) -> Path:
+    """The recovery file a crashed session leaves with unsaved mlp_digits work; its path."""
     from designer.files import SUFFIX
 
     rec_dir = env / "recovery"
@@ -290,6 +289,13 @@ def test_a_file_on_the_command_line_opens_before_the_recovery_question(env, qtbo
     payload = {"session": "old", "pid": 2**22 + 12345, "path": None, "saved_at": 1.0,
                "document": json.loads(Path(str(example_path("mlp_digits"))).read_text())}
     (rec_dir / f"old{SUFFIX}").write_text(json.dumps(payload))
+    return rec_dir / f"old{SUFFIX}"
+
+
+def test_a_file_on_the_command_line_opens_before_the_recovery_question(env, qtbot):
+    """With unsaved work left by a crash, `netwright FILE` used to ask about it over an
+    empty start page and open FILE only after the answer."""
+    left = _crashed_session_left_mlp(env)
     _app, w = build(["netwright", CNN])
     seen: list[tuple[str | None, bool, bool]] = []
 
@@ -301,19 +307,13 @@ def test_a_file_on_the_command_line_opens_before_the_recovery_question(env, qtbo
     try:
         qtbot.waitUntil(lambda: bool(seen), timeout=10_000)
         assert seen == [(CNN, False, True)]  # the editor with FILE is up behind the question
-        assert w.model.path == CNN and not (rec_dir / f"old{SUFFIX}").exists()  # declined
+        assert w.model.path == CNN and not left.exists()  # declined
     finally:
         dispose(w)
 
 
 def test_restoring_over_a_file_on_the_command_line_says_where_it_went(env, qtbot):
-    from designer.files import SUFFIX
-
-    rec_dir = env / "recovery"
-    rec_dir.mkdir()
-    payload = {"session": "old", "pid": 2**22 + 12346, "path": None, "saved_at": 1.0,
-               "document": json.loads(Path(str(example_path("mlp_digits"))).read_text())}
-    (rec_dir / f"old{SUFFIX}").write_text(json.dumps(payload))
+    _crashed_session_left_mlp(env)
     _app, w = build(["netwright", CNN])
     w.prompts.restore = lambda _rec: True
     try:
