@@ -56,6 +56,11 @@ def _conv(p: dict[str, Any]) -> str:
     return f"{p.get('out_channels', '?')} ch, {_k(p.get('kernel_size', '?'))}{_stride(p)}"
 
 
+def _batched(sizes: Any) -> str:
+    """A target shape after the batch dimension, as the node shows it: [B, 4, -1]."""
+    return "[B, " + ", ".join(map(str, sizes)) + "]"
+
+
 _RULES: dict[str, Callable[[dict[str, Any]], str]] = {
     "Input": lambda p: ("[" + ", ".join(map(str, p.get("shape", []))) + "]"
                         + (" int64" if p.get("dtype") == "int64" else "")),
@@ -70,32 +75,33 @@ _RULES: dict[str, Callable[[dict[str, Any]], str]] = {
     "Embedding": lambda p: f"{p.get('num_embeddings', '?')} × {p.get('embedding_dim', '?')}",
     "RNN": lambda p: f"{p.get('hidden_size', '?')} hidden",
     "LSTM": lambda p: f"{p.get('hidden_size', '?')} hidden" + (", bi" if p.get("bidirectional") else ""),
-    "GRU": lambda p: f"{p.get('hidden_size', '?')} hidden" + (", bi" if p.get("bidirectional") else ""),
     "MultiheadAttention": lambda p: f"{p.get('num_heads', 1)} heads",
     "TransformerEncoderLayer": lambda p: f"{p.get('nhead', '?')} heads, ff {p.get('dim_feedforward', '?')}",
-    "TransformerDecoderLayer": lambda p: f"{p.get('nhead', '?')} heads, ff {p.get('dim_feedforward', '?')}",
     "Concat": lambda p: f"dim {p.get('dim', 1)}",
     "Chunk": lambda p: f"{p.get('chunks', 2)} pieces, dim {p.get('dim', 1)}",
-    "Reshape": lambda p: "[B, " + ", ".join(map(str, p.get("shape", []))) + "]",
+    "Reshape": lambda p: _batched(p.get("shape", [])),
     "Upsample": lambda p: f"×{p.get('scale_factor', 2)} {p.get('mode', 'nearest')}",
     "LeakyReLU": lambda p: f"slope {p.get('negative_slope', 0.01)}",
     "GroupNorm": lambda p: f"{p.get('num_groups', 1)} groups",
 }
+_RULES["GRU"] = _RULES["LSTM"]
+_RULES["TransformerDecoderLayer"] = _RULES["TransformerEncoderLayer"]
 
 _SCALAR = {"add": "x + {v}", "sub": "x - {v}", "mul": "x × {v}", "div": "x / {v}", "rsub": "{v} - x",
            "rdiv": "{v} / x", "pow": "x ^ {v}"}
 
 # The nodes imported models use (tensor plumbing, learned tensors, attention pieces).
 _RULES.update({
-    "AdaptiveMaxPool1d": lambda p: f"→ {_k1(p.get('output_size', 1))}",
-    "AdaptiveMaxPool2d": lambda p: f"→ {_k(p.get('output_size', 1))}",
-    "Dropout2d": lambda p: f"p={p.get('p', 0.5)}",
+    # Same face as their kin above.
+    "AdaptiveMaxPool1d": _RULES["AdaptiveAvgPool1d"],
+    "AdaptiveMaxPool2d": _RULES["AdaptiveAvgPool2d"],
+    "Dropout2d": _RULES["Dropout"],
     "StochasticDepth": lambda p: f"p={p.get('p', 0.5)}, {p.get('mode', 'row')}",
     "ChannelShuffle": lambda p: f"{p.get('groups', 2)} groups",
     "Transpose": lambda p: f"{p.get('dim0', 1)} ↔ {p.get('dim1', 2)}",
     "Permute": lambda p: "(" + ", ".join(map(str, p.get("dims", []))) + ")",
     "Index": lambda p: f"[{p.get('index', '')}]",
-    "Expand": lambda p: "[B, " + ", ".join(map(str, p.get("size", []))) + "]",
+    "Expand": lambda p: _batched(p.get("size", [])),
     "Parameter": lambda p: ("[" + ", ".join(map(str, p.get("shape", []))) + "]"
                             + (" buffer" if p.get("kind") == "buffer" else "")),
     "ScalarOp": lambda p: _SCALAR.get(p.get("op", "mul"), "?").format(v=p.get("value", 1.0)),
