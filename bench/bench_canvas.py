@@ -49,20 +49,25 @@ def _pos(i: int) -> tuple[float, float]:
     return (float(i % PER_ROW) * 260.0, float(i // PER_ROW) * 160.0)
 
 
-def chain_doc(n: int) -> Document:
-    """Input -> (Linear, ReLU) * ... -> Output, laid out as a grid of rows of 40 nodes."""
-    nodes = [Node("input1", "Input", {"shape": [32]}, _pos(0))]
+def _chain(name: str, n: int, first: str, last: str) -> Network:
+    """Input ``first`` -> (Linear, ReLU) * ... -> Output ``last``: ``n`` nodes in rows of 40."""
+    nodes = [Node(first, "Input", {"shape": [32]}, _pos(0))]
     edges: list[Edge] = []
-    prev = "input1"
+    prev = first
     for i in range(1, n - 1):
         kind = "Linear" if i % 2 else "ReLU"
         nid = f"{kind.lower()}{i}"
         nodes.append(Node(nid, kind, {"out_features": 32} if kind == "Linear" else {}, _pos(i)))
         edges.append(Edge(prev, nid))
         prev = nid
-    nodes.append(Node("output1", "Output", {}, _pos(n - 1)))
-    edges.append(Edge(prev, "output1"))
-    return Document([Network("Model", nodes, edges)])
+    nodes.append(Node(last, "Output", {}, _pos(n - 1)))
+    edges.append(Edge(prev, last))
+    return Network(name, nodes, edges)
+
+
+def chain_doc(n: int) -> Document:
+    """Input -> (Linear, ReLU) * ... -> Output, laid out as a grid of rows of 40 nodes."""
+    return Document([_chain("Model", n, "input1", "output1")])
 
 
 def blocked_doc(n: int, per_block: int = 100) -> Document:
@@ -76,18 +81,7 @@ def blocked_doc(n: int, per_block: int = 100) -> Document:
     prev = "input1"
     for b in range(n_blocks):
         name = f"Stage{b}"
-        inner = [Node("x", "Input", {"shape": [32]}, (0.0, 0.0))]
-        inner_edges: list[Edge] = []
-        p = "x"
-        for i in range(1, per_block - 1):
-            kind = "Linear" if i % 2 else "ReLU"
-            nid = f"{kind.lower()}{i}"
-            inner.append(Node(nid, kind, {"out_features": 32} if kind == "Linear" else {}, _pos(i)))
-            inner_edges.append(Edge(p, nid))
-            p = nid
-        inner.append(Node("y", "Output", {}, _pos(per_block - 1)))
-        inner_edges.append(Edge(p, "y"))
-        nets.append(Network(name, inner, inner_edges))
+        nets.append(_chain(name, per_block, "x", "y"))
         nid = f"stage{b}"
         main_nodes.append(Node(nid, name, {}, (260.0 * (b + 1), 0.0)))
         main_edges.append(Edge(prev, nid))
