@@ -78,7 +78,7 @@ def test_a_run_refused_for_errors_keeps_the_last_run(qtbot, tmp_path) -> None:
     model.set_param("Tiny", "fc", "out_features", -3)  # an error
     assert not model.analysis.ok
     assert dash.start_run() is False
-    assert "the design has 1 error(s); fix them before training" in dash.error_label.text()
+    assert "the document has 1 error(s); fix them before training" in dash.error_label.text()
     assert "out_features" in dash.error_label.text() and not dash.error_label.isHidden()
     assert dash.result is result and dash.save_action.isEnabled()
     assert sorted(dash.curves.curve_names()) == curves and dash.run_thread is None

@@ -31,6 +31,6 @@ def refusal(model: DocumentModel) -> str | None:
     errors = model.analysis.errors
     if not errors:
         return None
-    first = errors[0].format(model.doc.display_name)
-    more = f" (and {len(errors) - 1} more in Diagnostics)" if len(errors) > 1 else ""
-    return f"the design has {len(errors)} error(s); fix them before training: {first}{more}"
+    from graph_compiler.training.failures import graph_errors_text  # torch: a run is starting anyway
+
+    return graph_errors_text(errors, model.doc.display_name, limit=3)

@@ -48,6 +48,7 @@ from graph_compiler.training.failures import (
     Stopped,
     Where,
     error_event_for,
+    graph_errors_text,
 )
 from graph_compiler.training.optimizers import OptimizerSet, build_optimizer
 from graph_compiler.training.preparing import load_with_progress
@@ -264,11 +265,7 @@ class Trainer:
         self._phase = "graph"
         analysis = Analyzer().analyze(self.doc)
         if not analysis.ok:
-            errors = analysis.errors
-            lines = "\n".join(f"  {d.format(self.doc.display_name)}" for d in errors[:10])
-            more = f"\n  ... and {len(errors) - 10} more" if len(errors) > 10 else ""
-            raise GraphError(f"the document has {len(errors)} error(s); fix them before training:\n{lines}{more}",
-                             errors)
+            raise GraphError(graph_errors_text(analysis.errors, self.doc.display_name), analysis.errors)
         compiled = CompiledDocument(self.doc, analysis)
 
         amp = Amp(device, devices.amp_dtype(device, cfg.amp), cfg.grad_clip)

@@ -8,7 +8,9 @@ step (or the set-up phase) where it happened.
 from __future__ import annotations
 
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -17,6 +19,9 @@ from graph_compiler.training import devices
 from graph_compiler.training.config import TrainingConfigError
 from graph_compiler.training.datasets import DatasetError
 from graph_compiler.training.events import Event, error_event
+
+if TYPE_CHECKING:
+    from graph_compiler.analysis import Diagnostic
 
 # Worded for the command line; the app words it for its own panels (designer/training/worker.py).
 CHECK_MODEL_HINT = "run `netwright validate` on the file; with --debug the traceback is shown"
@@ -59,6 +64,14 @@ class Where:
 
     def phase_text(self) -> str:
         return PHASE_TEXT.get(self.phase, self.phase)
+
+
+def graph_errors_text(errors: Sequence[Diagnostic], document: str, limit: int = 10) -> str:
+    """Why a design with errors cannot train, listing the first ``limit`` of them: what the
+    engine raises, and what the app says before it starts a run."""
+    lines = "\n".join(f"  {d.format(document)}" for d in errors[:limit])
+    more = f"\n  ... and {len(errors) - limit} more" if len(errors) > limit else ""
+    return f"the document has {len(errors)} error(s); fix them before training:\n{lines}{more}"
 
 
 def error_event_for(exc: BaseException, where: Where) -> Event:
